@@ -251,3 +251,22 @@ func (m *Model) NumParams() int {
 	}
 	return n
 }
+
+// NumParamsEstimate returns the number of weights the configuration needs,
+// without building the network (used to bound what a file may ask for).
+func (c Config) NumParamsEstimate() int64 {
+	var n int64
+	in := int64(c.InChannels)
+	for _, it := range c.Features {
+		if it != Pool {
+			n += in * int64(it) * 9
+			in = int64(it)
+		}
+	}
+	prev := int64(c.FlatSize())
+	for _, h := range c.Hidden {
+		n += prev * int64(h)
+		prev = int64(h)
+	}
+	return n + prev*int64(c.Classes)
+}

@@ -6,6 +6,7 @@ package gemm
 #cgo LDFLAGS: -ldl
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <time.h>
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 typedef void (*setthreads_fn)(int);
@@ -34,6 +35,20 @@ static int psnn_blas_load(void) {
 static void psnn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const float *b, int ldb, float beta, float *c, int ldc) {
 	p_sgemm(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+// psnn_native_seconds times iters n×n×n SGEMMs called from C, with no cgo
+// transition per call: what OpenBLAS itself reaches. Returns -1 on failure.
+static double psnn_native_seconds(int n, int iters) {
+	float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+	if (!a || !b || !c) { free(a); free(b); free(c); return -1; }
+	for (long i = 0; i < (long)n * n; i++) { a[i] = (float)(i % 7) / 7; b[i] = (float)(i % 5) / 5; c[i] = 0; }
+	p_sgemm(101, 111, 111, n, n, n, 1, a, n, b, n, 0, c, n);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < iters; i++) p_sgemm(101, 111, 111, n, n, n, 1, a, n, b, n, 0, c, n);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(a); free(b); free(c);
+	return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
 }
 static void psnn_setthreads(int n) { if (p_setthreads) p_setthreads(n); }
 static const char *psnn_corename(void) { return p_corename ? p_corename() : ""; }
@@ -113,4 +128,18 @@ func info() Info {
 		return Info{Backend: "gonum", Note: note}
 	}
 	return Info{Backend: "openblas", Core: C.GoString(C.psnn_corename()), Config: C.GoString(C.psnn_config()), Note: note}
+}
+
+// NativeSgemmGFLOPS times n×n×n SGEMMs looped inside C (no per-call cgo
+// cost) and returns OpenBLAS's own GFLOP/s; ok is false without OpenBLAS.
+func NativeSgemmGFLOPS(n, iters int) (gflops float64, ok bool) {
+	loadOnce.Do(load)
+	if !loaded || n < 1 || iters < 1 {
+		return 0, false
+	}
+	sec := float64(C.psnn_native_seconds(C.int(n), C.int(iters)))
+	if sec <= 0 {
+		return 0, false
+	}
+	return 2 * float64(n) * float64(n) * float64(n) * float64(iters) / sec / 1e9, true
 }

@@ -15,3 +15,6 @@ func setThreads(int) {}
 func info() Info {
 	return Info{Backend: "gonum", Note: "built without cgo: pure-Go GEMM"}
 }
+
+// NativeSgemmGFLOPS reports false: there is no native BLAS in this build.
+func NativeSgemmGFLOPS(n, iters int) (float64, bool) { return 0, false }

@@ -1,0 +1,298 @@
+// Package modelfile stores privatesnn models: weights in a safetensors file
+// with PyTorch's state_dict names, and beside it a JSON model card that fully
+// describes the architecture, normalisation, classes, seed, metrics and
+// provenance. Training checkpoints add the optimiser state.
+//
+// # Overview
+//
+// A model directory holds model.safetensors and model.json. Save writes both
+// atomically (temp file + rename), weights first, so a reader never sees a
+// card without its weights. Load accepts the directory or either file path.
+// LoadWeights copies a safetensors file into a built model, checking every
+// name and shape, which is how a PyTorch-trained VGG with the reference's
+// layout is imported.
+//
+// # Error handling
+//
+// Every failure returns an error naming the file. Corrupt or hostile files
+// never panic: the card is validated (architecture limits as in
+// vgg.Config.Validate) before any network is allocated.
+//
+// # Concurrency
+//
+// Functions are safe for concurrent use on different paths.
+package modelfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/privatesnn/privatesnn/safetensors"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// Format is the card format identifier written by this version.
+const Format = "privatesnn.model/v1"
+
+// File names inside a model directory.
+const (
+	WeightsFile = "model.safetensors"
+	CardFile    = "model.json"
+)
+
+// maxCardBytes bounds the JSON card read from disk.
+const maxCardBytes = 16 << 20
+
+// Normalization maps pixels p ∈ [0, 1] to (p − Mean)/Std.
+type Normalization struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+}
+
+// Provenance records where a model came from.
+type Provenance struct {
+	// Dataset names the data the model was trained on ("fashion-mnist/train").
+	Dataset string `json:"dataset,omitempty"`
+	// TrainingDataAccessed is false for artifacts produced without reading
+	// any real data set (synthesis, data-free conversion).
+	TrainingDataAccessed bool `json:"training_data_accessed"`
+	// Parent is the model this one was derived from, if any.
+	Parent string `json:"parent,omitempty"`
+	// Software is the producing program and version.
+	Software string `json:"software"`
+}
+
+// Card is the JSON model card.
+type Card struct {
+	Format        string             `json:"format"`
+	Kind          string             `json:"kind"` // "ann"
+	Model         vgg.Config         `json:"model"`
+	Normalization Normalization      `json:"normalization"`
+	ClassNames    []string           `json:"class_names"`
+	Seed          uint64             `json:"seed"`
+	Metrics       map[string]float64 `json:"metrics,omitempty"`
+	Training      json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history
+	Provenance    Provenance         `json:"provenance"`
+}
+
+// Validate checks a card read from a file.
+func (c *Card) Validate() error {
+	if c.Format != Format {
+		return fmt.Errorf("unsupported card format %q (want %q)", c.Format, Format)
+	}
+	if c.Kind != "ann" {
+		return fmt.Errorf("unsupported model kind %q", c.Kind)
+	}
+	if err := c.Model.Validate(); err != nil {
+		return err
+	}
+	if c.Model.NumParamsEstimate() > maxParams {
+		return fmt.Errorf("model %s has %d parameters, more than the %d this version loads", c.Model.Name, c.Model.NumParamsEstimate(), maxParams)
+	}
+	if !(c.Normalization.Std > 0) {
+		return fmt.Errorf("normalization std %g must be positive", c.Normalization.Std)
+	}
+	if len(c.ClassNames) != 0 && len(c.ClassNames) != c.Model.Classes {
+		return fmt.Errorf("%d class names for %d classes", len(c.ClassNames), c.Model.Classes)
+	}
+	return nil
+}
+
+// maxParams bounds the size of a model Load will allocate (1 G weights, 4 GiB).
+const maxParams = 1 << 30
+
+// paths resolves a directory or a file path into the two file paths.
+func paths(p string) (weights, card string) {
+	switch {
+	case strings.HasSuffix(p, ".safetensors"):
+		return p, strings.TrimSuffix(p, ".safetensors") + ".json"
+	case strings.HasSuffix(p, ".json"):
+		return strings.TrimSuffix(p, ".json") + ".safetensors", p
+	}
+	return filepath.Join(p, WeightsFile), filepath.Join(p, CardFile)
+}
+
+// Save writes m's weights and card into dir (created if needed).
+func Save(dir string, m *vgg.Model, c Card) error {
+	c.Format, c.Kind, c.Model = Format, "ann", m.Config
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	wp, cp := paths(dir)
+	if err := safetensors.WriteFile(wp, weightsFile(m, map[string]string{"format": Format})); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	return writeJSON(cp, c)
+}
+
+func weightsFile(m *vgg.Model, meta map[string]string) *safetensors.File {
+	f := &safetensors.File{Metadata: meta}
+	for _, p := range m.Params() {
+		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: p.Name, Shape: append([]int(nil), p.W.Shape...), Data: p.W.Data})
+	}
+	return f
+}
+
+// writeJSON writes v as indented JSON atomically.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// WriteFileAtomic writes b to path through a temporary file in the same
+// directory and a rename, so path holds either its old or its new content.
+func WriteFileAtomic(path string, b []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadCard reads and validates the card of a model path.
+func ReadCard(path string) (*Card, error) {
+	_, cp := paths(path)
+	b, err := readLimited(cp, maxCardBytes)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeCard(b, cp)
+}
+
+// DecodeCard parses and validates card JSON; name is used in errors.
+func DecodeCard(b []byte, name string) (*Card, error) {
+	var c Card
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("read %s: trailing data after the card", name)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return &c, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// Load reads a model saved by Save. path is the directory or either file.
+func Load(path string) (*vgg.Model, *Card, error) {
+	c, err := ReadCard(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	wp, _ := paths(path)
+	f, err := safetensors.ReadFile(wp)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := vgg.New(c.Model, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", wp, err)
+	}
+	if err := LoadWeights(m, f); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", wp, err)
+	}
+	return m, c, nil
+}
+
+// ErrWeights reports weights that do not match the architecture.
+var ErrWeights = errors.New("weights do not match the model")
+
+// LoadWeights copies f's tensors into m. Every parameter of m must be
+// present with its exact shape, and f may hold nothing else except entries
+// whose names start with one of the ignore prefixes.
+func LoadWeights(m *vgg.Model, f *safetensors.File, ignore ...string) error {
+	want := map[string]*tensor.Tensor{}
+	for _, p := range m.Params() {
+		want[p.Name] = p.W
+	}
+	var extra []string
+	seen := map[string]bool{}
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		w, ok := want[t.Name]
+		if !ok {
+			if !hasPrefix(t.Name, ignore) {
+				extra = append(extra, t.Name)
+			}
+			continue
+		}
+		if !tensor.SameShape(w.Shape, t.Shape) {
+			return fmt.Errorf("%w: %s has shape %v, model needs %v", ErrWeights, t.Name, t.Shape, w.Shape)
+		}
+		copy(w.Data, t.Data)
+		seen[t.Name] = true
+	}
+	var missing []string
+	for name := range want {
+		if !seen[name] {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s", ErrWeights, strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return fmt.Errorf("%w: unexpected %s", ErrWeights, strings.Join(extra, ", "))
+	}
+	return nil
+}
+
+func hasPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

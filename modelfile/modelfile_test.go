@@ -1,0 +1,180 @@
+package modelfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/safetensors"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+func tinyModel(t testing.TB, seed uint64) *vgg.Model {
+	t.Helper()
+	cfg := vgg.Config{Name: "tiny", Features: []vgg.Item{4, vgg.A, 6}, Hidden: []int{8}, Classes: 3,
+		InChannels: 1, InHeight: 6, InWidth: 6, FCDropout: 0.5}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(seed, seed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func card() Card {
+	return Card{Normalization: Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"}, Seed: 7,
+		Metrics: map[string]float64{"test_accuracy": 0.5}, Provenance: Provenance{Dataset: "synthetic-test", Software: "test"}}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(t, 1)
+	if err := Save(dir, m, card()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, WeightsFile), filepath.Join(dir, CardFile)} {
+		got, c, err := Load(p)
+		if err != nil {
+			t.Fatalf("load %s: %v", p, err)
+		}
+		if c.Seed != 7 || c.Model.Name != "tiny" || c.ClassNames[2] != "c" {
+			t.Fatalf("card %+v", c)
+		}
+		x := tensor.New(2, 1, 6, 6)
+		x.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
+		a, b := m.Forward(x, nn.Mode{}).Clone(), got.Forward(x, nn.Mode{})
+		for i := range a.Data {
+			if a.Data[i] != b.Data[i] {
+				t.Fatalf("logit %d differs after round trip: %g vs %g", i, a.Data[i], b.Data[i])
+			}
+		}
+	}
+}
+
+func TestSaveIsDeterministic(t *testing.T) {
+	d1, d2 := t.TempDir(), t.TempDir()
+	if err := Save(d1, tinyModel(t, 3), card()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(d2, tinyModel(t, 3), card()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{WeightsFile, CardFile} {
+		a, _ := os.ReadFile(filepath.Join(d1, f))
+		b, _ := os.ReadFile(filepath.Join(d2, f))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s differs between two saves with the same seed", f)
+		}
+	}
+}
+
+func TestLoadWeightsMismatch(t *testing.T) {
+	m := tinyModel(t, 1)
+	f := weightsFile(m, nil)
+	// wrong shape
+	bad := *f
+	bad.Tensors = append([]safetensors.Tensor(nil), f.Tensors...)
+	bad.Tensors[0].Shape = []int{1, 2, 3}
+	if err := LoadWeights(m, &bad); !errors.Is(err, ErrWeights) || !strings.Contains(err.Error(), "features.0.weight") {
+		t.Fatalf("wrong shape: %v", err)
+	}
+	// missing
+	bad.Tensors = f.Tensors[1:]
+	if err := LoadWeights(m, &bad); err == nil || !strings.Contains(err.Error(), "missing features.0.weight") {
+		t.Fatalf("missing: %v", err)
+	}
+	// extra
+	bad.Tensors = append(append([]safetensors.Tensor(nil), f.Tensors...), safetensors.Tensor{Name: "extra", Shape: []int{1}, Data: []float32{1}})
+	if err := LoadWeights(m, &bad); err == nil || !strings.Contains(err.Error(), "unexpected extra") {
+		t.Fatalf("extra: %v", err)
+	}
+}
+
+func TestCorruptCards(t *testing.T) {
+	good, _ := json.Marshal(func() Card { c := card(); c.Format, c.Kind, c.Model = Format, "ann", tinyModel(t, 1).Config; return c }())
+	if _, err := DecodeCard(good, "x"); err != nil {
+		t.Fatalf("good card rejected: %v", err)
+	}
+	for name, mutate := range map[string]func(string) string{
+		"format":       func(s string) string { return strings.Replace(s, Format, "other/v9", 1) },
+		"kind":         func(s string) string { return strings.Replace(s, `"kind":"ann"`, `"kind":"toaster"`, 1) },
+		"classes":      func(s string) string { return strings.Replace(s, `"classes":3`, `"classes":-3`, 1) },
+		"huge":         func(s string) string { return strings.Replace(s, `"hidden":[8]`, `"hidden":[65536,65536,65536]`, 1) },
+		"unknown":      func(s string) string { return strings.Replace(s, `{`, `{"bogus":1,`, 1) },
+		"truncated":    func(s string) string { return s[:len(s)/2] },
+		"std":          func(s string) string { return strings.Replace(s, `"std":0.5`, `"std":0`, 1) },
+		"class names":  func(s string) string { return strings.Replace(s, `["a","b","c"]`, `["a"]`, 1) },
+		"bad features": func(s string) string { return strings.Replace(s, `[4,"A",6]`, `[4,"B",6]`, 1) },
+		"trailing":     func(s string) string { return s + "{}" },
+	} {
+		if _, err := DecodeCard([]byte(mutate(string(good))), "card.json"); err == nil || !strings.Contains(err.Error(), "card.json") {
+			t.Errorf("%s: error %v, want one naming the file", name, err)
+		}
+	}
+}
+
+func TestLoadMissingAndCorruptFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), CardFile) {
+		t.Fatalf("missing card: %v", err)
+	}
+	if err := Save(dir, tinyModel(t, 1), card()); err != nil {
+		t.Fatal(err)
+	}
+	wp := filepath.Join(dir, WeightsFile)
+	b, _ := os.ReadFile(wp)
+	os.WriteFile(wp, b[:len(b)-10], 0o644)
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), WeightsFile) {
+		t.Fatalf("truncated weights: %v", err)
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(t, 4)
+	opt := map[string]*tensor.Tensor{"features.0.weight.momentum": tensor.FromData([]float32{1, 2, 3}, 3)}
+	ck := Checkpoint{Card: card(), Epoch: 2, Step: 5, Options: json.RawMessage(`{"epochs":3}`), Optimizer: opt}
+	if err := SaveCheckpoint(dir, m, ck); err != nil {
+		t.Fatal(err)
+	}
+	got, back, err := LoadCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts bytes.Buffer
+	json.Compact(&opts, back.Options)
+	if back.Epoch != 2 || back.Step != 5 || opts.String() != `{"epochs":3}` {
+		t.Fatalf("checkpoint %+v", back)
+	}
+	if v := back.Optimizer["features.0.weight.momentum"]; v == nil || v.Data[2] != 3 {
+		t.Fatalf("optimizer state %v", back.Optimizer)
+	}
+	if got.Params()[0].W.Data[0] != m.Params()[0].W.Data[0] {
+		t.Fatal("weights differ")
+	}
+}
+
+func FuzzDecodeCard(f *testing.F) {
+	c := card()
+	c.Format, c.Kind, c.Model = Format, "ann", tinyModel(f, 1).Config
+	good, _ := json.Marshal(c)
+	f.Add(good)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"format":"privatesnn.model/v1","kind":"ann","model":{"features":[1,"A"]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeCard(b, "fuzz.json")
+		if err != nil {
+			return
+		}
+		// A card that validates must describe a buildable network of bounded size.
+		if c.Model.NumParamsEstimate() > maxParams {
+			t.Fatalf("validated card with %d params", c.Model.NumParamsEstimate())
+		}
+	})
+}
