@@ -1,0 +1,135 @@
+package privatesnn
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/privatesnn/privatesnn"
+
+// allowed lists, for every package of the module, the module packages it may
+// import directly. A package missing from the table fails the test, so new
+// packages must state their place in the layering. Packages that must stay
+// data-free (no path to package data) are checked separately.
+var allowed = map[string][]string{
+	"":                          nil,
+	"tensor":                    nil,
+	"internal/gemm":             nil,
+	"internal/dnnl":             nil,
+	"safetensors":               nil,
+	"data":                      nil,
+	"nn":                        {"tensor", "internal/gemm", "internal/dnnl"},
+	"loss":                      {"tensor"},
+	"optim":                     {"nn", "tensor"},
+	"vgg":                       {"nn", "tensor"},
+	"modelfile":                 {"safetensors", "tensor", "vgg"},
+	"train":                     {"data", "loss", "nn", "optim", "tensor", "vgg"},
+	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "tensor", "vgg"},
+	"cmd/privatesnn":            {"*"},
+	"data/internal/genembedded": {"data"},
+}
+
+// dataFree lists packages that must not reach package data through any
+// import path: the model side of the pipeline never reads a real data set.
+var dataFree = []string{"tensor", "nn", "loss", "optim", "vgg", "safetensors", "modelfile"}
+
+func packages(t *testing.T) map[string][]string {
+	t.Helper()
+	imports := map[string][]string{}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "scratch") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, 0)
+		if err != nil {
+			if _, ok := err.(*build.NoGoError); ok {
+				return nil
+			}
+			return err
+		}
+		rel := filepath.ToSlash(path)
+		if rel == "." {
+			rel = ""
+		}
+		var deps []string
+		for _, imp := range pkg.Imports {
+			if imp == module {
+				deps = append(deps, "")
+			} else if p, ok := strings.CutPrefix(imp, module+"/"); ok {
+				deps = append(deps, p)
+			}
+		}
+		imports[rel] = deps
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imports
+}
+
+func TestImportLayering(t *testing.T) {
+	for pkg, deps := range packages(t) {
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("package %q is not in the layering table of layering_test.go", pkg)
+			continue
+		}
+		if len(ok) == 1 && ok[0] == "*" {
+			continue
+		}
+		for _, d := range deps {
+			if !contains(ok, d) {
+				t.Errorf("package %q imports %q, which the layering forbids (allowed: %v)", pkg, d, ok)
+			}
+			if strings.HasPrefix(d, "cmd/") {
+				t.Errorf("package %q imports a command", pkg)
+			}
+		}
+	}
+}
+
+func TestDataFreePackages(t *testing.T) {
+	imports := packages(t)
+	for _, root := range dataFree {
+		seen := map[string]string{root: ""}
+		queue := []string{root}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			for _, d := range imports[p] {
+				if _, ok := seen[d]; ok {
+					continue
+				}
+				seen[d] = p
+				queue = append(queue, d)
+			}
+		}
+		if via, ok := seen["data"]; ok {
+			var path []string
+			for p := "data"; p != root; p = seen[p] {
+				path = append(path, p)
+			}
+			path = append(path, root)
+			t.Errorf("%s reaches package data (via %s): %v", root, via, path)
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
