@@ -1,0 +1,127 @@
+package snn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Reset selects what happens to the membrane potential after a spike.
+type Reset uint8
+
+const (
+	// ResetSubtract lowers U by θ, keeping the residual (soft reset, the
+	// reference's choice for conversion).
+	ResetSubtract Reset = iota
+	// ResetZero sets U to 0 (hard reset).
+	ResetZero
+)
+
+// String implements fmt.Stringer.
+func (r Reset) String() string {
+	switch r {
+	case ResetSubtract:
+		return "subtract"
+	case ResetZero:
+		return "zero"
+	}
+	return fmt.Sprintf("Reset(%d)", uint8(r))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Reset) MarshalText() ([]byte, error) {
+	if r > ResetZero {
+		return nil, fmt.Errorf("snn: invalid reset mode %d", uint8(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Reset) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "subtract", "soft":
+		*r = ResetSubtract
+	case "zero", "hard":
+		*r = ResetZero
+	default:
+		return fmt.Errorf("snn: unknown reset mode %q (subtract or zero)", b)
+	}
+	return nil
+}
+
+// Encoder selects how an image becomes input for the first layer.
+type Encoder uint8
+
+const (
+	// Poisson emits, per pixel and step, sign(x) when U[0,1) ≤ |x|, else 0,
+	// so E[s] = x for |x| ≤ 1 (SPEC §3.2).
+	Poisson Encoder = iota
+	// Direct feeds the analog image x at every step.
+	Direct
+)
+
+// String implements fmt.Stringer.
+func (e Encoder) String() string {
+	switch e {
+	case Poisson:
+		return "poisson"
+	case Direct:
+		return "direct"
+	}
+	return fmt.Sprintf("Encoder(%d)", uint8(e))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (e Encoder) MarshalText() ([]byte, error) {
+	if e > Direct {
+		return nil, fmt.Errorf("snn: invalid encoder %d", uint8(e))
+	}
+	return []byte(e.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (e *Encoder) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "poisson", "rate":
+		*e = Poisson
+	case "direct", "analog":
+		*e = Direct
+	default:
+		return fmt.Errorf("snn: unknown encoder %q (poisson or direct)", b)
+	}
+	return nil
+}
+
+// Config holds the spiking parameters of a network.
+type Config struct {
+	Timesteps  int       `json:"timesteps"`
+	Leak       float64   `json:"leak"` // λ; 1 = IF neuron
+	Reset      Reset     `json:"reset"`
+	Encoder    Encoder   `json:"encoder"`
+	Thresholds []float32 `json:"thresholds"` // one per spiking layer: every conv, then every hidden FC
+}
+
+// MaxTimesteps bounds T.
+const MaxTimesteps = 100000
+
+// Validate checks the configuration against a network with the given
+// number of spiking layers.
+func (c Config) Validate(spikingLayers int) error {
+	if c.Timesteps < 1 || c.Timesteps > MaxTimesteps {
+		return fmt.Errorf("snn: timesteps %d out of range [1, %d]", c.Timesteps, MaxTimesteps)
+	}
+	if !(c.Leak > 0 && c.Leak <= 1) {
+		return fmt.Errorf("snn: leak %g outside (0, 1]", c.Leak)
+	}
+	if c.Reset > ResetZero || c.Encoder > Direct {
+		return fmt.Errorf("snn: invalid reset %d or encoder %d", c.Reset, c.Encoder)
+	}
+	if len(c.Thresholds) != spikingLayers {
+		return fmt.Errorf("snn: %d thresholds for %d spiking layers", len(c.Thresholds), spikingLayers)
+	}
+	for i, th := range c.Thresholds {
+		if !(th > 0) || math.IsInf(float64(th), 0) {
+			return fmt.Errorf("snn: threshold %d is %g, want a positive finite value", i, th)
+		}
+	}
+	return nil
+}

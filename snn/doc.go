@@ -1,0 +1,42 @@
+// Package snn simulates the spiking counterpart of a VGG network: the same
+// weights, integrate-and-fire neurons with one threshold per layer, a signed
+// Poisson (or direct) input encoding, average pooling of spikes, and an
+// output layer that accumulates its membrane potential over T time steps
+// (SPEC §3.2–3.4).
+//
+// # Overview
+//
+// A Network wraps a vgg.Model (sharing its weights) with a Config:
+// Timesteps, Leak λ, Reset mode, Encoder and Thresholds. For hidden layer l
+// at step t:
+//
+//	I[t] = W ∗ o_{l−1}[t]            (3×3 conv or linear, no bias)
+//	U[t] = λ·U[t−1] + I[t]           (integrate first)
+//	o[t] = 1 if U[t] > θ else 0      (strict >)
+//	U[t] ← U[t] − θ·o[t]  (subtract)  or  U[t]·(1 − o[t])  (zero)
+//
+// The output layer has no threshold: U_L = Σ_t W_L·o_{L−1}[t], not divided
+// by T; its argmax is the prediction.
+//
+// Simulation is multi-step: each layer processes all T steps of a chunk of
+// images before the next layer runs. That is the same arithmetic as stepping
+// the whole network once per t (the neuron recurrence is per layer), but it
+// turns T small operations into one large one. When a layer's input is
+// sparse (spikes, pooled spikes), its synaptic operation is event-driven:
+// for every non-zero input, the weight row of that input is added to the
+// outputs it reaches, instead of a dense GEMM; the choice is made per layer
+// and per chunk from the measured input density. Activations are stored
+// channels-last (NHWC) so that each event adds one contiguous vector of
+// Cout weights.
+//
+// # Error handling
+//
+// Configuration problems (a threshold count that does not match the
+// network, T < 1, a non-positive threshold) are errors from Config.Validate
+// and New. Kernels panic on programmer errors such as mismatched lengths.
+//
+// # Concurrency
+//
+// A Network is read-only during simulation and may be shared by goroutines
+// that each call Run; Run itself uses all GOMAXPROCS cores.
+package snn

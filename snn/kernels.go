@@ -1,0 +1,238 @@
+package snn
+
+import (
+	"fmt"
+
+	"github.com/privatesnn/privatesnn/internal/gemm"
+)
+
+// Layouts used by the kernels (all row-major float32):
+//
+//	activations  [P, H, W, C]  P = planes (time steps × images), channels last
+//	conv weights [K, K, Cin, Cout]  wt[(a·K+b)·Cin+ci][co] = W[co][ci][a][b]
+//	linear weights [In, Out]        wt[i][o] = W[o][i]
+
+// transposeConv reorders PyTorch conv weights [Cout, Cin, K, K] into
+// [K, K, Cin, Cout].
+func transposeConv(w []float32, cout, cin, k int) []float32 {
+	t := make([]float32, len(w))
+	for co := range cout {
+		for ci := range cin {
+			for a := range k {
+				for b := range k {
+					t[((a*k+b)*cin+ci)*cout+co] = w[((co*cin+ci)*k+a)*k+b]
+				}
+			}
+		}
+	}
+	return t
+}
+
+// convDense computes out[P, OH, OW, Cout] = conv(in[P, H, W, Cin]) with
+// im2col and GEMM, chunked so the column buffer stays below maxColsElems.
+func convDense(out, in, wt []float32, p, h, w, cin, cout, k, pad int, cols []float32) []float32 {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	rowLen := k * k * cin
+	perPlane := oh * ow * rowLen
+	chunk := max(1, min(p, maxColsElems/max(perPlane, 1)))
+	if cap(cols) < chunk*perPlane {
+		cols = make([]float32, chunk*perPlane)
+	}
+	for p0 := 0; p0 < p; p0 += chunk {
+		p1 := min(p, p0+chunk)
+		c := cols[:(p1-p0)*perPlane]
+		parallelFor(p1-p0, len(c), func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				im2colNHWC(c[q*perPlane:(q+1)*perPlane], in[(p0+q)*h*w*cin:(p0+q+1)*h*w*cin], h, w, cin, k, pad, oh, ow)
+			}
+		})
+		rows := (p1 - p0) * oh * ow
+		gemm.Sgemm(false, false, rows, cout, rowLen, 1, c, rowLen, wt, cout, 0, out[p0*oh*ow*cout:], cout)
+	}
+	return cols
+}
+
+// maxColsElems bounds the im2col buffer of convDense (64 MiB).
+const maxColsElems = 16 << 20
+
+// im2colNHWC writes one plane's columns: row (i, j) holds the K×K×Cin
+// patch around output pixel (i, j), zero outside the image.
+func im2colNHWC(cols, in []float32, h, w, cin, k, pad, oh, ow int) {
+	rowLen := k * k * cin
+	for i := range oh {
+		for j := range ow {
+			row := cols[(i*ow+j)*rowLen : (i*ow+j+1)*rowLen]
+			for a := range k {
+				y := i + a - pad
+				for b := range k {
+					x := j + b - pad
+					dst := row[(a*k+b)*cin : (a*k+b+1)*cin]
+					if y < 0 || y >= h || x < 0 || x >= w {
+						clear(dst)
+						continue
+					}
+					copy(dst, in[(y*w+x)*cin:(y*w+x+1)*cin])
+				}
+			}
+		}
+	}
+}
+
+// linearDense computes out[P, Out] = in[P, In] · wt[In, Out].
+func linearDense(out, in, wt []float32, p, nin, nout int) {
+	gemm.Sgemm(false, false, p, nout, nin, 1, in, nin, wt, nout, 0, out, nout)
+}
+
+// convEventsGo is the portable event-driven convolution of one plane:
+// out[H', W', Cout] (zeroed by the caller) += wt[a, b, ci, :]·v for every
+// non-zero input v = in[y, x, ci] and every tap (a, b) that lands inside.
+func convEventsGo(out, in, wt []float32, h, w, cin, cout, k, pad int) {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	for y := range h {
+		for x := range w {
+			px := in[(y*w+x)*cin : (y*w+x+1)*cin]
+			for ci, v := range px {
+				if v == 0 {
+					continue
+				}
+				for a := range k {
+					oy := y - a + pad
+					if oy < 0 || oy >= oh {
+						continue
+					}
+					for b := range k {
+						ox := x - b + pad
+						if ox < 0 || ox >= ow {
+							continue
+						}
+						o := out[(oy*ow+ox)*cout : (oy*ow+ox+1)*cout]
+						wr := wt[((a*k+b)*cin+ci)*cout : ((a*k+b)*cin+ci+1)*cout]
+						axpy(o, wr, v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// linearEventsGo adds wt[i, :]·in[i] into out for every non-zero in[i].
+func linearEventsGo(out, in, wt []float32, nin, nout int) {
+	for i, v := range in[:nin] {
+		if v != 0 {
+			axpy(out[:nout], wt[i*nout:(i+1)*nout], v)
+		}
+	}
+}
+
+func axpy(dst, src []float32, a float32) {
+	src = src[:len(dst)]
+	if a == 1 {
+		for i, s := range src {
+			dst[i] += s
+		}
+		return
+	}
+	if a == -1 {
+		for i, s := range src {
+			dst[i] -= s
+		}
+		return
+	}
+	for i, s := range src {
+		dst[i] += float32(a * s) // the conversion forbids fusing into an FMA
+	}
+}
+
+// neuronScanGo runs the IF/LIF recurrence over steps time steps for n
+// neurons: cur and out are [steps, n], u is [n] (carried state). out gets
+// 1 (times mask[i] when mask is non-nil) for a spike, else 0. It returns the
+// number of spikes.
+func neuronScanGo(out, cur, u, mask []float32, steps, n int, theta, leak float32, reset Reset) int64 {
+	if len(cur) < steps*n || len(out) < steps*n || len(u) < n || (mask != nil && len(mask) < n) {
+		panic(fmt.Sprintf("snn: neuron scan buffers too short for %d×%d", steps, n))
+	}
+	var count int64
+	for t := range steps {
+		c, o := cur[t*n:(t+1)*n], out[t*n:(t+1)*n]
+		for i := range n {
+			v := float32(leak*u[i]) + c[i]
+			if v > theta {
+				count++
+				if mask != nil {
+					o[i] = mask[i]
+				} else {
+					o[i] = 1
+				}
+				if reset == ResetSubtract {
+					v -= theta
+				} else {
+					v = 0
+				}
+			} else {
+				o[i] = 0
+			}
+			u[i] = v
+		}
+	}
+	return count
+}
+
+// poolNHWC averages 2×2 windows (stride 2, floor) of P planes [H, W, C].
+func poolNHWC(out, in []float32, p, h, w, c int) {
+	oh, ow := h/2, w/2
+	parallelFor(p, len(in), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			src := in[q*h*w*c : (q+1)*h*w*c]
+			dst := out[q*oh*ow*c : (q+1)*oh*ow*c]
+			for i := range oh {
+				for j := range ow {
+					d := dst[(i*ow+j)*c : (i*ow+j+1)*c]
+					r00 := src[((2*i)*w+2*j)*c:]
+					r01 := src[((2*i)*w+2*j+1)*c:]
+					r10 := src[((2*i+1)*w+2*j)*c:]
+					r11 := src[((2*i+1)*w+2*j+1)*c:]
+					for ch := range d {
+						d[ch] = 0.25 * (r00[ch] + r01[ch] + r10[ch] + r11[ch])
+					}
+				}
+			}
+		}
+	})
+}
+
+// countNonZero returns how many entries of x are non-zero.
+func countNonZero(x []float32) int64 {
+	var n int64
+	for _, v := range x {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// neuronScanStridedGo runs neurons [a, b) of an [steps, n] current over all
+// steps (see neuronScanGo).
+func neuronScanStridedGo(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
+	var count int64
+	for t := range steps {
+		c, o := cur[t*n+a:t*n+b], out[t*n+a:t*n+b]
+		uu := u[a:b]
+		for i, ci := range c {
+			v := float32(leak*uu[i]) + ci
+			if v > theta {
+				count++
+				o[i] = 1
+				if reset == ResetSubtract {
+					v -= theta
+				} else {
+					v = 0
+				}
+			} else {
+				o[i] = 0
+			}
+			uu[i] = v
+		}
+	}
+	return count
+}

@@ -1,0 +1,122 @@
+//go:build cgo && !purego
+
+package snn
+
+/*
+#cgo CFLAGS: -O3
+#include <stdint.h>
+#pragma GCC optimize("fp-contract=off")
+
+// Function multi-versioning: the loader picks the AVX-512, AVX2 or baseline
+// clone for this CPU, so the binary runs on any x86-64. fp-contract=off
+// (the pragma) keeps a·x + y as two roundings, matching the Go kernels bit for bit.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PSNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PSNN_CLONES
+#endif
+
+PSNN_CLONES
+static void psnn_axpy(float *restrict o, const float *restrict w, float v, int n) {
+	if (v == 1.0f) { for (int i = 0; i < n; i++) o[i] += w[i]; return; }
+	if (v == -1.0f) { for (int i = 0; i < n; i++) o[i] -= w[i]; return; }
+	for (int i = 0; i < n; i++) o[i] += v * w[i];
+}
+
+PSNN_CLONES
+static void psnn_conv_events(float *restrict out, const float *restrict in, const float *restrict wt,
+                             int h, int w, int cin, int cout, int k, int pad) {
+	int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			const float *px = in + ((long)y * w + x) * cin;
+			for (int ci = 0; ci < cin; ci++) {
+				float v = px[ci];
+				if (v == 0.0f) continue;
+				for (int a = 0; a < k; a++) {
+					int oy = y - a + pad;
+					if (oy < 0 || oy >= oh) continue;
+					for (int b = 0; b < k; b++) {
+						int ox = x - b + pad;
+						if (ox < 0 || ox >= ow) continue;
+						float *o = out + ((long)oy * ow + ox) * cout;
+						const float *wr = wt + ((long)(a * k + b) * cin + ci) * cout;
+						psnn_axpy(o, wr, v, cout);
+					}
+				}
+			}
+		}
+	}
+}
+
+PSNN_CLONES
+static void psnn_linear_events(float *restrict out, const float *restrict in, const float *restrict wt, int nin, int nout) {
+	for (int i = 0; i < nin; i++) {
+		float v = in[i];
+		if (v != 0.0f) psnn_axpy(out, wt + (long)i * nout, v, nout);
+	}
+}
+
+PSNN_CLONES
+static int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *restrict u,
+                                int steps, long n, long a, long b, float theta, float leak, int hard) {
+	int64_t count = 0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * n + a;
+		float *o = out + t * n + a;
+		float *uu = u + a;
+		long m = b - a;
+		for (long i = 0; i < m; i++) {
+			float v = leak * uu[i] + c[i];
+			int s = v > theta;
+			count += s;
+			o[i] = s ? 1.0f : 0.0f;
+			uu[i] = s ? (hard ? 0.0f : v - theta) : v;
+		}
+	}
+	return count;
+}
+*/
+import "C"
+
+import "unsafe"
+
+// KernelName describes the event-driven and neuron kernels in this build.
+const KernelName = "c-multiversion"
+
+func fp(s []float32) *C.float {
+	if len(s) == 0 {
+		return nil
+	}
+	return (*C.float)(unsafe.Pointer(&s[0]))
+}
+
+func convEvents(out, in, wt []float32, h, w, cin, cout, k, pad int) {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	if len(out) < oh*ow*cout || len(in) < h*w*cin || len(wt) < k*k*cin*cout {
+		panic("snn: convEvents buffers too short")
+	}
+	C.psnn_conv_events(fp(out), fp(in), fp(wt), C.int(h), C.int(w), C.int(cin), C.int(cout), C.int(k), C.int(pad))
+}
+
+func linearEvents(out, in, wt []float32, nin, nout int) {
+	if len(out) < nout || len(in) < nin || len(wt) < nin*nout {
+		panic("snn: linearEvents buffers too short")
+	}
+	C.psnn_linear_events(fp(out), fp(in), fp(wt), C.int(nin), C.int(nout))
+}
+
+func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
+	if a < 0 || b > n || a > b || len(cur) < steps*n || len(out) < steps*n || len(u) < n {
+		panic("snn: neuron scan buffers too short")
+	}
+	if a == b {
+		return 0
+	}
+	hard := C.int(0)
+	if reset == ResetZero {
+		hard = 1
+	}
+	return int64(C.psnn_neuron_scan(fp(out), fp(cur), fp(u), C.int(steps), C.long(n), C.long(a), C.long(b),
+		C.float(theta), C.float(leak), hard))
+}

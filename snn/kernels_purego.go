@@ -1,0 +1,16 @@
+//go:build !cgo || purego
+
+package snn
+
+// KernelName describes the event-driven and neuron kernels in this build.
+const KernelName = "go"
+
+func convEvents(out, in, wt []float32, h, w, cin, cout, k, pad int) {
+	convEventsGo(out, in, wt, h, w, cin, cout, k, pad)
+}
+
+func linearEvents(out, in, wt []float32, nin, nout int) { linearEventsGo(out, in, wt, nin, nout) }
+
+func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
+	return neuronScanStridedGo(out, cur, u, steps, n, a, b, theta, leak, reset)
+}

@@ -1,0 +1,145 @@
+package snn
+
+import (
+	"fmt"
+
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+type stageKind uint8
+
+const (
+	convStage stageKind = iota
+	fcStage
+	outStage
+)
+
+// stage is one weighted layer of the spiking network with what follows it.
+type stage struct {
+	kind      stageKind
+	name      string // weight name, e.g. "features.0.weight"
+	h, w      int    // input spatial size (1×1 for linear layers)
+	cin, cout int    // channels (or features) in and out
+	k, pad    int
+	wt        []float32 // transposed weights (see kernels.go)
+	poolAfter bool      // a 2×2 average pool follows (conv stages)
+	spiking   int       // index into Thresholds; -1 for the output stage
+}
+
+func (s *stage) outHW() (int, int) {
+	if s.kind != convStage {
+		return 1, 1
+	}
+	return s.h + 2*s.pad - s.k + 1, s.w + 2*s.pad - s.k + 1
+}
+
+// inSize is the number of input values per image per step.
+func (s *stage) inSize() int { return s.h * s.w * s.cin }
+
+// outSize is the number of neurons (outputs) per image per step, before pooling.
+func (s *stage) outSize() int {
+	oh, ow := s.outHW()
+	return oh * ow * s.cout
+}
+
+// Network is a spiking network sharing the weights of a VGG model.
+type Network struct {
+	Model  *vgg.Model
+	Config Config
+	stages []stage
+}
+
+// SpikingLayers returns how many thresholds a VGG model's spiking version
+// has: one per conv and one per hidden FC layer.
+func SpikingLayers(m *vgg.Model) int { return len(m.Convs) + len(m.Linears) - 1 }
+
+// New builds the spiking network of m with configuration c. The weights are
+// read now (transposed copies); later changes to m's weights need a new
+// Network.
+func New(m *vgg.Model, c Config) (*Network, error) {
+	if err := c.Validate(SpikingLayers(m)); err != nil {
+		return nil, err
+	}
+	cfg := m.Config
+	n := &Network{Model: m, Config: c}
+	h, w, ci := cfg.InHeight, cfg.InWidth, 0
+	spiking := 0
+	for i, it := range cfg.Features {
+		if it == vgg.Pool {
+			continue
+		}
+		conv := m.Convs[ci]
+		ci++
+		st := stage{kind: convStage, name: conv.Weight.Name, h: h, w: w, cin: conv.InC, cout: conv.OutC,
+			k: conv.K, pad: conv.Pad, wt: transposeConv(conv.Weight.W.Data, conv.OutC, conv.InC, conv.K), spiking: spiking}
+		spiking++
+		h, w = st.outHW()
+		if i+1 < len(cfg.Features) && cfg.Features[i+1] == vgg.Pool {
+			st.poolAfter = true
+			h, w = h/2, w/2
+		}
+		n.stages = append(n.stages, st)
+	}
+	last := n.stages[len(n.stages)-1]
+	flatC := last.cout
+	for li, l := range m.Linears {
+		st := stage{kind: fcStage, name: l.Weight.Name, h: 1, w: 1, cin: l.In, cout: l.Out, k: 1, spiking: spiking}
+		if li == len(m.Linears)-1 {
+			st.kind, st.spiking = outStage, -1
+		} else {
+			spiking++
+		}
+		if li == 0 {
+			// The first FC reads the flattened features, which PyTorch orders
+			// (c, h, w) and this package stores (h, w, c): permute its rows.
+			if l.In != flatC*h*w {
+				return nil, fmt.Errorf("snn: %s expects %d inputs, features give %d", l.Weight.Name, l.In, flatC*h*w)
+			}
+			st.wt = transposeLinearHWC(l.Weight.W.Data, l.Out, flatC, h, w)
+		} else {
+			st.wt = transposeLinear(l.Weight.W.Data, l.Out, l.In)
+		}
+		n.stages = append(n.stages, st)
+	}
+	return n, nil
+}
+
+// transposeLinear turns W [Out, In] into [In, Out].
+func transposeLinear(w []float32, out, in int) []float32 {
+	t := make([]float32, len(w))
+	for o := range out {
+		for i := range in {
+			t[i*out+o] = w[o*in+i]
+		}
+	}
+	return t
+}
+
+// transposeLinearHWC turns W [Out, C·H·W] (inputs in (c, h, w) order) into
+// [H·W·C, Out] with inputs in (h, w, c) order.
+func transposeLinearHWC(w []float32, out, c, h, wd int) []float32 {
+	in := c * h * wd
+	t := make([]float32, len(w))
+	for o := range out {
+		for ch := range c {
+			for y := range h {
+				for x := range wd {
+					t[((y*wd+x)*c+ch)*out+o] = w[o*in+(ch*h+y)*wd+x]
+				}
+			}
+		}
+	}
+	return t
+}
+
+// LayerNames returns the weight names of the spiking layers in order
+// (those that have thresholds).
+func (n *Network) LayerNames() []string {
+	var names []string
+	for _, s := range n.stages {
+		if s.spiking >= 0 {
+			names = append(names, s.name)
+		}
+	}
+	return names
+}

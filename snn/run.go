@@ -1,0 +1,167 @@
+package snn
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// Path selects the synaptic kernels.
+type Path uint8
+
+const (
+	// Auto chooses event-driven kernels for inputs sparser than
+	// Options.EventDensity and dense GEMMs otherwise.
+	Auto Path = iota
+	// Dense always uses im2col + GEMM.
+	Dense
+	// Events always uses the event-driven kernels.
+	Events
+)
+
+// DefaultEventDensity is the input density below which Auto uses the
+// event-driven kernels; see BenchmarkConvPaths for the crossover.
+const DefaultEventDensity = 0.25
+
+// Options controls a simulation run. The zero value simulates
+// Config.Timesteps steps with automatic kernel choice.
+type Options struct {
+	// Readouts lists the time steps (1..Timesteps) at which the output
+	// potential is recorded, for accuracy-vs-T curves. Timesteps itself is
+	// always recorded last.
+	Readouts []int
+	Path     Path
+	// EventDensity overrides DefaultEventDensity when positive.
+	EventDensity float64
+	// Observe, when positive, ends each chunk after computing the input
+	// current of spiking layer Observe−1, so only the first Observe spiking
+	// layers' currents are computed (threshold balancing). Potentials are
+	// then left at zero.
+	Observe int
+	// Current, if set, receives the input current of every spiking layer
+	// for each chunk: cur is [steps, perStep] for steps = Timesteps.
+	Current func(layer int, cur []float32, steps, perStep int)
+	// MemoryBudget bounds the bytes of one layer's activations for a chunk
+	// of images over all steps (default 256 MiB).
+	MemoryBudget int64
+	// Progress, if set, is called after each chunk with images done.
+	Progress func(done, total int)
+}
+
+// LayerStats counts the activity of one weighted layer over a run.
+type LayerStats struct {
+	Name        string `json:"name"`
+	Neurons     int64  `json:"neurons"`      // outputs per image per step (0 for the output layer's spikes)
+	Spikes      int64  `json:"spikes"`       // output spikes, summed over images and steps
+	InputSize   int64  `json:"input_size"`   // input values per image per step
+	InputEvents int64  `json:"input_events"` // non-zero inputs, summed over images and steps
+	EventChunks int    `json:"event_chunks"` // chunks that ran the event-driven kernel
+	DenseChunks int    `json:"dense_chunks"` // chunks that ran the dense kernel
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	// Potentials[i] is the accumulated output potential [N, classes] at
+	// step Readouts[i]; the last entry is at Timesteps.
+	Potentials []*tensor.Tensor
+	Readouts   []int
+	Layers     []LayerStats
+	Images     int
+	Timesteps  int
+}
+
+// Logits returns the output potential at Timesteps.
+func (r *Result) Logits() *tensor.Tensor { return r.Potentials[len(r.Potentials)-1] }
+
+// SpikeRate returns layer l's spikes per neuron per step.
+func (r *Result) SpikeRate(l int) float64 {
+	s := r.Layers[l]
+	if s.Neurons == 0 {
+		return 0
+	}
+	return float64(s.Spikes) / float64(s.Neurons*int64(r.Images)*int64(r.Timesteps))
+}
+
+// InputRate returns the fraction of layer l's inputs that are non-zero per step.
+func (r *Result) InputRate(l int) float64 {
+	s := r.Layers[l]
+	return float64(s.InputEvents) / float64(s.InputSize*int64(r.Images)*int64(r.Timesteps))
+}
+
+// Run simulates the network on a batch x [N, C, H, W] (normalised images).
+// Poisson draws come from rng: one seed per image is drawn first, in image
+// order, so the result does not depend on chunking or thread count.
+func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o Options) (*Result, error) {
+	c := n.Model.Config
+	if len(x.Shape) != 4 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
+		return nil, fmt.Errorf("snn: input %v, want [N %d %d %d]", x.Shape, c.InChannels, c.InHeight, c.InWidth)
+	}
+	T := n.Config.Timesteps
+	readouts, err := normaliseReadouts(o.Readouts, T)
+	if err != nil {
+		return nil, err
+	}
+	if o.Observe < 0 || o.Observe > len(n.Config.Thresholds) {
+		return nil, fmt.Errorf("snn: cannot observe %d of %d spiking layers", o.Observe, len(n.Config.Thresholds))
+	}
+	N := x.Shape[0]
+	res := &Result{Readouts: readouts, Images: N, Timesteps: T}
+	for _, s := range n.stages {
+		ls := LayerStats{Name: s.name, InputSize: int64(s.inSize())}
+		if s.spiking >= 0 {
+			ls.Neurons = int64(s.outSize())
+		}
+		res.Layers = append(res.Layers, ls)
+	}
+	for range readouts {
+		res.Potentials = append(res.Potentials, tensor.New(N, c.Classes))
+	}
+	seeds := make([]uint64, N)
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	chunk := n.chunkSize(N, o.MemoryBudget)
+	sim := &chunkSim{net: n, opts: o, res: res, readouts: readouts}
+	for i0 := 0; i0 < N; i0 += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		i1 := min(N, i0+chunk)
+		sim.run(x, seeds, i0, i1)
+		if o.Progress != nil {
+			o.Progress(i1, N)
+		}
+	}
+	return res, nil
+}
+
+func normaliseReadouts(r []int, T int) ([]int, error) {
+	out := make([]int, 0, len(r)+1)
+	for _, t := range r {
+		if t < 1 || t > T {
+			return nil, fmt.Errorf("snn: readout step %d outside [1, %d]", t, T)
+		}
+		if t != T {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	return append(out, T), nil
+}
+
+// chunkSize picks how many images to simulate together.
+func (n *Network) chunkSize(N int, budget int64) int {
+	if budget <= 0 {
+		budget = 256 << 20
+	}
+	per := int64(n.Model.Config.InChannels * n.Model.Config.InHeight * n.Model.Config.InWidth)
+	for _, s := range n.stages {
+		per = max(per, int64(s.outSize()), int64(s.inSize()))
+	}
+	per *= int64(n.Config.Timesteps) * 4
+	return int(max(1, min(int64(N), budget/max(per, 1))))
+}
