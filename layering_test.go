@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"loss":                      {"tensor"},
 	"optim":                     {"nn", "tensor"},
 	"vgg":                       {"nn", "tensor"},
-	"modelfile":                 {"safetensors", "tensor", "vgg"},
+	"modelfile":                 {"safetensors", "snn", "tensor", "vgg"},
 	"train":                     {"data", "loss", "nn", "optim", "tensor", "vgg"},
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "tensor", "vgg"},

@@ -36,6 +36,7 @@ import (
 	"strings"
 
 	"github.com/privatesnn/privatesnn/safetensors"
+	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -74,7 +75,7 @@ type Provenance struct {
 // Card is the JSON model card.
 type Card struct {
 	Format        string             `json:"format"`
-	Kind          string             `json:"kind"` // "ann"
+	Kind          string             `json:"kind"` // "ann" or "snn"
 	Model         vgg.Config         `json:"model"`
 	Normalization Normalization      `json:"normalization"`
 	ClassNames    []string           `json:"class_names"`
@@ -82,6 +83,25 @@ type Card struct {
 	Metrics       map[string]float64 `json:"metrics,omitempty"`
 	Training      json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history
 	Provenance    Provenance         `json:"provenance"`
+	// SNN holds the spiking parameters of a converted model (kind "snn").
+	SNN *SNNSpec `json:"snn,omitempty"`
+}
+
+// SNNSpec describes a spiking model: its simulation parameters and how its
+// thresholds were obtained.
+type SNNSpec struct {
+	snn.Config
+	Calibration Calibration `json:"calibration"`
+}
+
+// Calibration records how thresholds were set.
+type Calibration struct {
+	Method     string  `json:"method"`               // "max-current" or "percentile-current"
+	Percentile float64 `json:"percentile,omitempty"` // for percentile-current
+	Scale      float64 `json:"scale"`
+	Images     int     `json:"images"`
+	Source     string  `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
+	Seed       uint64  `json:"seed"`
 }
 
 // Validate checks a card read from a file.
@@ -89,11 +109,23 @@ func (c *Card) Validate() error {
 	if c.Format != Format {
 		return fmt.Errorf("unsupported card format %q (want %q)", c.Format, Format)
 	}
-	if c.Kind != "ann" {
-		return fmt.Errorf("unsupported model kind %q", c.Kind)
-	}
 	if err := c.Model.Validate(); err != nil {
 		return err
+	}
+	switch c.Kind {
+	case "ann":
+		if c.SNN != nil {
+			return fmt.Errorf("an ANN card has spiking parameters")
+		}
+	case "snn":
+		if c.SNN == nil {
+			return fmt.Errorf("an SNN card lacks its spiking parameters")
+		}
+		if err := c.SNN.Config.Validate(spikingLayers(c.Model)); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unsupported model kind %q", c.Kind)
 	}
 	if c.Model.NumParamsEstimate() > maxParams {
 		return fmt.Errorf("model %s has %d parameters, more than the %d this version loads", c.Model.Name, c.Model.NumParamsEstimate(), maxParams)
@@ -121,9 +153,26 @@ func paths(p string) (weights, card string) {
 	return filepath.Join(p, WeightsFile), filepath.Join(p, CardFile)
 }
 
-// Save writes m's weights and card into dir (created if needed).
+func spikingLayers(c vgg.Config) int {
+	n := len(c.Hidden)
+	for _, it := range c.Features {
+		if it != vgg.Pool {
+			n++
+		}
+	}
+	return n
+}
+
+// Save writes m's weights and card into dir (created if needed). The card's
+// kind is "snn" when c.SNN is set, else "ann".
 func Save(dir string, m *vgg.Model, c Card) error {
 	c.Format, c.Kind, c.Model = Format, "ann", m.Config
+	if c.SNN != nil {
+		c.Kind = "snn"
+		if err := c.SNN.Config.Validate(snn.SpikingLayers(m)); err != nil {
+			return fmt.Errorf("save model: %w", err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
@@ -295,4 +344,21 @@ func hasPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// LoadSNN reads a spiking model saved with a card of kind "snn" and builds
+// its network.
+func LoadSNN(path string) (*snn.Network, *Card, error) {
+	m, c, err := Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Kind != "snn" {
+		return nil, nil, fmt.Errorf("read %s: model kind %q, want an SNN (convert it first)", path, c.Kind)
+	}
+	n, err := snn.New(m, c.SNN.Config)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, c, nil
 }

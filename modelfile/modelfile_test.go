@@ -12,6 +12,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/safetensors"
+	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -177,4 +178,40 @@ func FuzzDecodeCard(f *testing.F) {
 			t.Fatalf("validated card with %d params", c.Model.NumParamsEstimate())
 		}
 	})
+}
+
+func TestSNNRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(t, 5)
+	c := card()
+	c.Provenance.TrainingDataAccessed = false
+	c.SNN = &SNNSpec{Config: snn.Config{Timesteps: 20, Leak: 1, Reset: snn.ResetSubtract, Encoder: snn.Poisson,
+		Thresholds: []float32{1.5, 2.5, 3.5}}, Calibration: Calibration{Method: "max-current", Scale: 1, Images: 10, Source: "synthetic"}}
+	if err := Save(dir, m, c); err != nil {
+		t.Fatal(err)
+	}
+	net, back, err := LoadSNN(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Kind != "snn" || back.SNN.Thresholds[2] != 3.5 || net.Config.Timesteps != 20 || back.Provenance.TrainingDataAccessed {
+		t.Fatalf("card %+v", back)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, CardFile))
+	if !strings.Contains(string(b), `"training_data_accessed": false`) || !strings.Contains(string(b), `"reset": "subtract"`) {
+		t.Fatalf("card JSON lacks the data-freeness record or readable enums:\n%s", b)
+	}
+	// An ANN is not an SNN.
+	adir := t.TempDir()
+	if err := Save(adir, m, card()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadSNN(adir); err == nil {
+		t.Fatal("LoadSNN accepted an ANN")
+	}
+	// Wrong threshold count is rejected on save.
+	c.SNN.Thresholds = []float32{1}
+	if err := Save(t.TempDir(), m, c); err == nil {
+		t.Fatal("saved an SNN with the wrong threshold count")
+	}
 }
