@@ -199,3 +199,41 @@ func PercentileExact(values []float32, p float64) float32 {
 	k := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(len(s)-1, k))]
 }
+
+// Augment returns a randomly cropped (zero-padded by pad pixels, where zero
+// is the normalised value −1 of a black pixel) and, if flip, randomly
+// mirrored copy of the NCHW batch x, as the reference augments its
+// calibration images.
+func Augment(x *tensor.Tensor, pad int, flip bool, rng *rand.Rand) *tensor.Tensor {
+	if pad <= 0 && !flip {
+		return x
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	y := tensor.New(x.Shape...)
+	for i := range n {
+		dy, dx := 0, 0
+		if pad > 0 {
+			dy, dx = rng.IntN(2*pad+1)-pad, rng.IntN(2*pad+1)-pad
+		}
+		mirror := flip && rng.IntN(2) == 1
+		for ch := range c {
+			src := x.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
+			dst := y.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
+			for r := range h {
+				for col := range w {
+					sc := col
+					if mirror {
+						sc = w - 1 - col
+					}
+					sr, sc := r+dy, sc+dx
+					v := float32(-1)
+					if sr >= 0 && sr < h && sc >= 0 && sc < w {
+						v = src[sr*w+sc]
+					}
+					dst[r*w+col] = v
+				}
+			}
+		}
+	}
+	return y
+}

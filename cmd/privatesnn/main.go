@@ -7,9 +7,13 @@
 //
 // Commands:
 //
-//	train   train a VGG network on an image data set
-//	eval    accuracy of a saved model on a test set
-//	bench   throughput of the engine's key workloads
+//	train              train a VGG network on an image data set
+//	synth              synthesise class images from a trained ANN (no data)
+//	convert            convert an ANN to a spiking network on synthetic images
+//	eval               accuracy of an ANN or SNN on a test set (SNN: by time step)
+//	energy             ANN vs SNN energy from measured spike rates
+//	calibrate-compare  thresholds from synthetic vs real images, compared
+//	bench              throughput of the engine's key workloads
 //
 // Run "privatesnn <command> -h" for a command's flags. Every command takes
 // --json and then prints one JSON object on stdout; progress goes to stderr.
@@ -35,7 +39,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"train", "train a VGG network on an image data set", runTrain},
-		{"eval", "accuracy of a saved model on a test set", runEval},
+		{"synth", "synthesise class images from a trained ANN (no data)", runSynth},
+		{"convert", "convert an ANN to a spiking network on synthetic images", runConvert},
+		{"eval", "accuracy of an ANN or SNN on a test set (SNN: by time step)", runEval},
+		{"energy", "ANN vs SNN energy from measured spike rates", runEnergy},
+		{"calibrate-compare", "thresholds from synthetic vs real images, compared", runCalibrateCompare},
 		{"bench", "throughput of the engine's key workloads", runBench},
 	}
 }
@@ -86,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: privatesnn <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'privatesnn <command> -h' for a command's flags.")
 }

@@ -58,7 +58,7 @@ func (o *trainOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.lrSteps, "lr-steps", "0.5,0.75", "divide the LR at these fractions of the epochs (comma list; empty: constant)")
 	fs.Float64Var(&o.opts.LRFactor, "lr-factor", d.LRFactor, "divide the LR by this at each step")
 	fs.IntVar(&o.opts.Augment.CropPad, "crop-pad", d.Augment.CropPad, "random-crop padding in pixels (0: off)")
-	fs.StringVar(&o.flip, "flip", "auto", "random horizontal flip: on, off, or auto (on for CIFAR and folders, off for digits and Fashion-MNIST)")
+	fs.StringVar(&o.flip, "flip", "auto", "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
 	fs.Uint64Var(&o.opts.Seed, "seed", 0, "random seed (initialisation, shuffling, augmentation, dropout)")
 	fs.StringVar(&o.out, "out", "", "output directory (default runs/<data>-<model>)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in --out from its checkpoint")
@@ -97,7 +97,8 @@ func (o *trainOptions) finish() error {
 	case "off":
 		o.opts.Augment.HFlip = false
 	case "auto":
-		o.opts.Augment.HFlip = o.data.name == data.CIFAR10 || o.data.name == data.CIFAR100 || o.data.name == data.Folder
+		// Flipping changes a digit's meaning; clothes and objects survive it.
+		o.opts.Augment.HFlip = o.data.name != data.MNIST
 	default:
 		return fmt.Errorf("%w: --flip %q: want on, off or auto", errUsage, o.flip)
 	}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
+	"github.com/privatesnn/privatesnn/train"
+)
+
+type calibrationRun struct {
+	Source       string    `json:"source"`
+	Thresholds   []float32 `json:"thresholds"`
+	TestAccuracy float64   `json:"test_accuracy"`
+}
+
+type compareResult struct {
+	Timesteps    int            `json:"timesteps"`
+	Images       int            `json:"calibration_images"`
+	Synthetic    calibrationRun `json:"synthetic"`
+	Real         calibrationRun `json:"real"`
+	DifferencePP float64        `json:"difference_pp"` // real − synthetic, percentage points
+	ANNAccuracy  float64        `json:"ann_accuracy"`
+	TestImages   int            `json:"test_images"`
+	TestData     string         `json:"test_data"`
+}
+
+// runCalibrateCompare is the one place where real training images meet
+// conversion: it balances thresholds on synthetic and on real images with
+// identical settings and compares the resulting SNNs on the test set.
+func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		cf            calibFlags
+		d             dataFlags
+		model, synthD string
+		jsonOut, qt   bool
+	)
+	fs := flag.NewFlagSet("calibrate-compare", flag.ContinueOnError)
+	cf.register(fs)
+	d.register(fs, data.FashionMNIST)
+	fs.StringVar(&model, "model", "", "trained ANN (required)")
+	fs.StringVar(&synthD, "synth", "", "synthetic image set (required)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&qt, "quiet", false, "no progress on stderr")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if model == "" || synthD == "" {
+		return fmt.Errorf("%w: --model and --synth are required", errUsage)
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	m, _, err := modelfile.Load(model)
+	if err != nil {
+		return err
+	}
+	syn, err := synth.Load(synthD)
+	if err != nil {
+		return fmt.Errorf("read synthetic set: %w", err)
+	}
+	real, err := d.load(data.Train)
+	if err != nil {
+		return err
+	}
+	test, err := d.load(data.Test)
+	if err != nil {
+		return err
+	}
+	pr := newProgress(stderr, qt)
+	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
+	mc := m.Config
+	for _, src := range []struct {
+		run  *calibrationRun
+		name string
+		n    int
+		get  func(int) []uint8
+	}{
+		{&res.Synthetic, "synthetic:" + synthD, syn.Len(), syn.Image},
+		{&res.Real, "real:" + real.Name, real.Len(), func(i int) []uint8 {
+			return real.Pixels[i*real.ImageSize() : (i+1)*real.ImageSize()]
+		}},
+	} {
+		rng := rand.New(rand.NewPCG(cf.seed, 0xca1b))
+		calib := pickImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, cf.images, src.get, rng)
+		calib = convert.Augment(calib, cf.cropPad, cf.flip, rng)
+		res.Images = calib.Shape[0]
+		pr.line("calibrating on %s (%d images)", src.name, calib.Shape[0])
+		th, err := convert.Thresholds(ctx, m, calib, cf.opts, rng)
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.name, err)
+		}
+		net, err := snn.New(m, cf.opts.Config(th))
+		if err != nil {
+			return err
+		}
+		_, correct, err := simulate(ctx, net, test, nil, cf.seed, pr)
+		if err != nil {
+			return err
+		}
+		*src.run = calibrationRun{Source: src.name, Thresholds: th, TestAccuracy: float64(correct[0]) / float64(test.Len())}
+		pr.line("%s: test accuracy %.2f%%", src.name, 100*src.run.TestAccuracy)
+	}
+	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)
+	ev, err := train.Evaluate(ctx, m, test, 256)
+	if err != nil {
+		return err
+	}
+	res.ANNAccuracy = ev
+	if jsonOut {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%%\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference: %.2f pp\n",
+		res.Timesteps, res.Images, 100*res.ANNAccuracy, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
+	return nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/synth"
+)
+
+// synthResult is what synth prints with --json.
+type synthResult struct {
+	Images               int       `json:"images"`
+	Seconds              float64   `json:"seconds"`
+	SecondsPerImage      float64   `json:"seconds_per_image"`
+	Iterations           int       `json:"iterations"`
+	LR                   float64   `json:"lr"`
+	Temperature          float64   `json:"temperature"`
+	Batch                int       `json:"batch"`
+	Seed                 uint64    `json:"seed"`
+	FolderAgreement      float64   `json:"folder_agreement"`
+	SoftArgmaxAgreement  float64   `json:"soft_argmax_agreement"`
+	PerClassFolder       []float64 `json:"per_class_folder_agreement"`
+	PerClassSoftArgmax   []float64 `json:"per_class_soft_argmax_agreement"`
+	Out                  string    `json:"out"`
+	Model                string    `json:"model"`
+	TrainingDataAccessed bool      `json:"training_data_accessed"`
+	Backend              gemm.Info `json:"backend"`
+}
+
+func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o := synth.DefaultOptions()
+	var model, out, schedule string
+	var force, jsonOut, quiet bool
+	var threads int
+	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
+	fs.StringVar(&model, "model", "", "directory of the ANN to synthesise from (saved by privatesnn train); required")
+	fs.IntVar(&o.PerClass, "per-class", o.PerClass, "images per class")
+	fs.StringVar(&schedule, "schedule", "fast", fmt.Sprintf("fast (%d Adam steps at lr %g) or reference (lr %g; %d steps for 28×28 inputs, %d otherwise)",
+		synth.FastIterations, synth.FastLR, synth.ReferenceLR, synth.ReferenceIterationsMNIST, synth.ReferenceIterationsCIFAR))
+	fs.IntVar(&o.Invert.Iterations, "iterations", 0, "Adam steps per image (0: the schedule's)")
+	fs.Float64Var(&o.Invert.LR, "lr", 0, "Adam learning rate (0: the schedule's)")
+	fs.Float64Var(&o.Invert.Temperature, "temperature", o.Invert.Temperature, "softmax temperature τ of the synthesis loss")
+	fs.IntVar(&o.Invert.Batch, "batch", o.Invert.Batch, "images optimised together (changes speed, not results)")
+	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
+	fs.StringVar(&out, "out", "", "output directory (default runs/<model dir name>-synth)")
+	fs.BoolVar(&force, "force", false, "replace an existing --out")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(&threads, "threads", 0, "threads to use (0: all cores)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if model == "" {
+		return fmt.Errorf("%w: --model is required", errUsage)
+	}
+	if out == "" {
+		out = filepath.Join("runs", filepath.Base(filepath.Clean(model))+"-synth")
+	}
+	if _, err := os.Lstat(out); err == nil && !force {
+		return fmt.Errorf("%s already exists; pass --force to replace it", out)
+	}
+	if err := setThreads(threads); err != nil {
+		return err
+	}
+	m, card, err := modelfile.Load(model)
+	if err != nil {
+		return err
+	}
+	switch schedule {
+	case "fast":
+		if o.Invert.Iterations == 0 {
+			o.Invert.Iterations = synth.FastIterations
+		}
+		if o.Invert.LR == 0 {
+			o.Invert.LR = synth.FastLR
+		}
+	case "reference":
+		if o.Invert.Iterations == 0 {
+			o.Invert.Iterations = synth.ReferenceIterations(m.Config.InHeight, m.Config.InWidth)
+		}
+		if o.Invert.LR == 0 {
+			o.Invert.LR = synth.ReferenceLR
+		}
+	default:
+		return fmt.Errorf("%w: --schedule %q: want fast or reference", errUsage, schedule)
+	}
+	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	pr := newProgress(stderr, quiet)
+	pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g, τ %g, batch %d, seed %d",
+		o.PerClass, m.Config.Classes, model, m.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Temperature, o.Invert.Batch, o.Seed)
+	start := time.Now()
+	res, err := synth.Generate(ctx, m, o, func(done, total int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		el := time.Since(start)
+		pr.update("synth", done, total, el, fmt.Sprintf("%.2fs/img", el.Seconds()/float64(max(done, 1))))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	man := res.Manifest(model, m.Config.Name, version(), card.ClassNames)
+	if err := synth.WriteDir(out, res.Set, man, force); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	st := res.Stats
+	r := synthResult{Images: st.Images, Seconds: secs, SecondsPerImage: secs / float64(st.Images),
+		Iterations: o.Invert.Iterations, LR: o.Invert.LR, Temperature: o.Invert.Temperature, Batch: o.Invert.Batch, Seed: o.Seed,
+		FolderAgreement: st.FolderAgreement, SoftArgmaxAgreement: st.SoftArgmaxAgreement,
+		Out: out, Model: model, Backend: gemm.CurrentInfo()}
+	for _, c := range st.PerClass {
+		r.PerClassFolder = append(r.PerClassFolder, c.FolderAgreement)
+		r.PerClassSoftArgmax = append(r.PerClassSoftArgmax, c.SoftArgmaxAgreement)
+	}
+	pr.line("done: %d images in %.0fs (%.3fs/image)", r.Images, secs, r.SecondsPerImage)
+	if jsonOut {
+		return writeJSON(stdout, r)
+	}
+	fmt.Fprintf(stdout, "%d images in %.0fs; ANN argmax = soft-label argmax for %.1f%%, = folder class for %.1f%%; written to %s\n",
+		r.Images, secs, 100*r.SoftArgmaxAgreement, 100*r.FolderAgreement, out)
+	for _, c := range st.PerClass {
+		name := ""
+		if c.Class < len(card.ClassNames) {
+			name = " " + card.ClassNames[c.Class]
+		}
+		fmt.Fprintf(stdout, "  class %d%s: soft-label argmax %.1f%%, folder class %.1f%%\n", c.Class, name, 100*c.SoftArgmaxAgreement, 100*c.FolderAgreement)
+	}
+	return nil
+}
