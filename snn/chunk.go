@@ -35,6 +35,9 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 	cs.in = grow(cs.in, P*hwc)
 	cs.encode(x, seeds, i0, i1)
 	in := cs.in
+	if cs.opts.Spikes != nil {
+		cs.opts.Spikes(-1, in[:P*hwc], T, B*hwc)
+	}
 	density := n.eventDensity(cs.opts.EventDensity)
 	for si := range n.stages {
 		s := &n.stages[si]
@@ -63,6 +66,9 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 		cs.spk = grow(cs.spk, P*out)
 		st.Spikes += cs.neurons(s, B)
 		in = cs.spk[:P*out]
+		if cs.opts.Spikes != nil {
+			cs.opts.Spikes(s.spiking, in, T, B*out)
+		}
 		if s.poolAfter {
 			oh, ow := s.outHW()
 			cs.pooled = grow(cs.pooled, P*(oh/2)*(ow/2)*s.cout)

@@ -44,6 +44,10 @@ type Options struct {
 	// Current, if set, receives the input current of every spiking layer
 	// for each chunk: cur is [steps, perStep] for steps = Timesteps.
 	Current func(layer int, cur []float32, steps, perStep int)
+	// Spikes, if set, receives the encoded input (layer −1) and the output
+	// spikes of every spiking layer for each chunk, [steps, perStep] with
+	// each step's values in [B, H, W, C] order (before pooling).
+	Spikes func(layer int, spikes []float32, steps, perStep int)
 	// MemoryBudget bounds the bytes of one layer's activations for a chunk
 	// of images over all steps (default 256 MiB).
 	MemoryBudget int64

@@ -1,0 +1,131 @@
+package snn
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/safetensors"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/torch/snn_case_*.safetensors (then run scripts/snn_resim.py)")
+
+// resimCase builds the network and input of a PyTorch cross-check case.
+// quant makes the weights multiples of 2⁻⁸, so every sum is exact in
+// float32 and any summation order gives the same bits.
+func resimCase(t *testing.T, quant bool) (*Network, *tensor.Tensor) {
+	t.Helper()
+	cfg := vgg.Config{Name: "resim", Features: []vgg.Item{8, 8, vgg.A, 16, vgg.A}, Hidden: []int{32}, Classes: 5,
+		InChannels: 1, InHeight: 12, InWidth: 12}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(21, 22)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if quant {
+		quantise(m)
+	}
+	n, err := New(m, Config{Timesteps: 20, Leak: 1, Reset: ResetSubtract, Encoder: Poisson,
+		Thresholds: []float32{0.75, 1.25, 1.5, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(4, 1, 12, 12)
+	x.RandUniform(rand.New(rand.NewPCG(23, 24)), -1, 1)
+	return n, x
+}
+
+// TestPyTorchResimulation compares the simulation (dense and event-driven
+// paths) with a step-by-step PyTorch re-simulation of the same weights,
+// thresholds and input spikes (scripts/snn_resim.py).
+func TestPyTorchResimulation(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		quant bool
+		tol   float64 // on the output potential, relative to its largest magnitude
+	}{
+		// Exact arithmetic: the outputs must agree to the last bit.
+		{"quant", true, 0},
+		// Real-valued weights: summation order differs (GEMM, events,
+		// PyTorch's kernels), a few float32 ulps of the partial sums.
+		{"real", false, 1e-5},
+	} {
+		net, x := resimCase(t, c.quant)
+		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]
+		for _, path := range []Path{Dense, Events} {
+			r, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(31, 32)), Options{Path: path,
+				Spikes: func(layer int, s []float32, _, _ int) {
+					if layer == -1 && input == nil {
+						input = append([]float32(nil), s...)
+					}
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			casePath := filepath.Join("..", "testdata", "torch", "snn_case_"+c.name+".safetensors")
+			if *update {
+				if path == Dense {
+					writeCase(t, casePath, net, input, x.Shape[0])
+				}
+				continue
+			}
+			cs, err := safetensors.ReadFile(casePath)
+			if err != nil {
+				t.Fatalf("%v (regenerate: go test ./snn -run Resim -update; /usr/bin/python3 scripts/snn_resim.py)", err)
+			}
+			stored, _ := cs.Get("input_spikes")
+			for i, v := range stored.Data {
+				if input[i] != v {
+					t.Fatalf("%s: stored input spike %d is %g, the encoder now gives %g", c.name, i, v, input[i])
+				}
+			}
+			out, err := safetensors.ReadFile(filepath.Join("..", "testdata", "torch", "snn_resim_"+c.name+".safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts, _ := out.Get("spikes_per_layer")
+			for l, want := range counts.Data {
+				if r.Layers[l].Spikes != int64(want) {
+					t.Errorf("%s path %d layer %d: %d spikes, PyTorch %d", c.name, path, l, r.Layers[l].Spikes, int64(want))
+				}
+			}
+			po, _ := out.Get("output")
+			want := tensor.FromData(po.Data, po.Shape...)
+			scale := float64(want.MaxAbs())
+			for i, v := range want.Data {
+				if d := math.Abs(float64(r.Logits().Data[i] - v)); d > c.tol*scale {
+					t.Fatalf("%s path %d output %d: %g, PyTorch %g", c.name, path, i, r.Logits().Data[i], v)
+				}
+			}
+		}
+	}
+}
+
+func writeCase(t *testing.T, path string, net *Network, input []float32, n int) {
+	t.Helper()
+	m := net.Model
+	cfg, _ := json.Marshal(m.Config.Features)
+	hidden, _ := json.Marshal(m.Config.Hidden)
+	f := &safetensors.File{Metadata: map[string]string{"cfg": string(cfg), "hidden": string(hidden),
+		"classes": strconv.Itoa(m.Config.Classes), "leak": strconv.FormatFloat(net.Config.Leak, 'g', -1, 64),
+		"reset": net.Config.Reset.String(), "writer": "snn/resim_test.go"}}
+	for _, p := range m.Params() {
+		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: p.Name, Shape: p.W.Shape, Data: p.W.Data})
+	}
+	c := m.Config
+	f.Tensors = append(f.Tensors,
+		safetensors.Tensor{Name: "thresholds", Shape: []int{len(net.Config.Thresholds)}, Data: net.Config.Thresholds},
+		safetensors.Tensor{Name: "input_spikes", Shape: []int{net.Config.Timesteps, n, c.InChannels, c.InHeight, c.InWidth}, Data: input})
+	if c.InChannels != 1 {
+		t.Fatal("writeCase stores NHWC input as NCHW, valid only for one channel")
+	}
+	if err := safetensors.WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+}
