@@ -30,6 +30,7 @@ that BLAS and OpenMP pools are sized before torch is imported.
 
 import argparse
 import json
+import struct
 import os
 import platform
 import statistics
@@ -53,6 +54,9 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=3.0, help="minimum timed seconds per workload")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--snn", default="", help="spiking model directory from 'privatesnn convert' (model.safetensors + model.json): also time its dense simulation")
+    p.add_argument("--snn-timesteps", type=int, default=0, help="time steps of the SNN workload (0: the model's T)")
+    p.add_argument("--snn-batch", type=int, default=64, help="images per SNN simulation")
     p.add_argument("--attempts", type=int, default=1,
                    help="time each workload up to this many times, stopping early once other_cpu_load "
                         "<= --max-other-load, and report the attempt with the least competing load")
@@ -192,7 +196,12 @@ def main():
     b = torch.randn(1024, 1024)
     gemm_med, gemm_n, gemm_other, gemm_try = measure(lambda: torch.mm(a, b), args)
 
+    snn_result = {}
+    if args.snn:
+        snn_result = snn_workload(args, torch, F)
+
     print(json.dumps({
+        **snn_result,
         "framework": "pytorch",
         "torch": torch.__version__,
         "threads": args.threads,
@@ -219,6 +228,73 @@ def main():
         "loadavg_1min_after": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
     }))
+
+
+def embedded_test_images(n, torch):
+    """First n Fashion-MNIST test images compiled into privatesnn, in [-1, 1]."""
+    import gzip
+    import numpy as np
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "embedded", "t10k-images-idx3-ubyte.gz")
+    raw = gzip.open(path).read()
+    count, h, w = struct.unpack(">III", raw[4:16])
+    pix = np.frombuffer(raw[16:16 + n * h * w], dtype=np.uint8).reshape(n, 1, h, w)
+    return torch.from_numpy(pix.astype(np.float32) / 127.5 - 1)
+
+
+def snn_workload(args, torch, F):
+    """Dense step-by-step simulation of a converted model, as the reference
+    code runs it: Poisson input, conv/linear per step, IF neurons with soft
+    reset, average pooling of spikes, accumulated output."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import stfile
+    card = json.load(open(os.path.join(args.snn, "model.json")))
+    tensors, _ = stfile.load(os.path.join(args.snn, "model.safetensors"))
+    spec, model = card["snn"], card["model"]
+    T = args.snn_timesteps or spec["timesteps"]
+    th = spec["thresholds"]
+    leak = spec["leak"]
+    cfg = model["features"]
+    convs, idx = [], 0
+    for i, c in enumerate(cfg):
+        if c == "A":
+            continue
+        convs.append((tensors["features.%d.weight" % idx], i + 1 < len(cfg) and cfg[i + 1] == "A"))
+        idx += 3
+    fcs = [tensors["classifier.%d.weight" % (3 * i)] for i in range(len(model["hidden"]) + 1)]
+    x = embedded_test_images(args.snn_batch, torch)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    def simulate():
+        with torch.no_grad():
+            mem = [None] * len(th)
+            out = 0
+            for _ in range(T):
+                r = torch.rand(x.shape, generator=gen)
+                s = torch.sign(x) * (r <= x.abs()).float()
+                layer = 0
+                for w, pool in convs:
+                    cur = F.conv2d(s, w, padding=1)
+                    mem[layer] = cur if mem[layer] is None else leak * mem[layer] + cur
+                    o = (mem[layer] > th[layer]).float()
+                    mem[layer] = mem[layer] - th[layer] * o
+                    s = F.avg_pool2d(o, 2) if pool else o
+                    layer += 1
+                s = s.reshape(s.shape[0], -1)
+                for w in fcs[:-1]:
+                    cur = F.linear(s, w)
+                    mem[layer] = cur if mem[layer] is None else leak * mem[layer] + cur
+                    o = (mem[layer] > th[layer]).float()
+                    mem[layer] = mem[layer] - th[layer] * o
+                    s = o
+                    layer += 1
+                out = out + F.linear(s, fcs[-1])
+            return out
+
+    a = argparse.Namespace(**vars(args))
+    a.warmup = 1
+    med, n, other, tries = measure(simulate, a)
+    return {"snn_items_timesteps_per_s": round(args.snn_batch * T / med, 1), "snn_median_ms": round(med * 1e3, 2),
+            "snn_timesteps": T, "snn_batch": args.snn_batch, "snn_model": args.snn, "snn_other_cpu_load": other}
 
 
 if __name__ == "__main__":

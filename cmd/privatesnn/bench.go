@@ -5,25 +5,36 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"time"
 
+	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/internal/workload"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/snn"
 )
 
 // benchResult mirrors the JSON printed by scripts/bench_torch.py.
 type benchResult struct {
-	Framework               string    `json:"framework"`
-	Threads                 int       `json:"threads"`
-	Batch                   int       `json:"batch"`
-	ANNTrainStepItemsPerS   float64   `json:"ann_train_step_items_per_s"`
-	ANNInputGradItemsPerS   float64   `json:"ann_input_grad_items_per_s"`
-	Sgemm1024GFLOPS         float64   `json:"sgemm_1024_gflops"`
-	Sgemm1024NativeGFLOPS   float64   `json:"sgemm_1024_openblas_native_gflops,omitempty"`
-	SgemmFractionOfOpenBLAS float64   `json:"sgemm_fraction_of_openblas,omitempty"`
-	Backend                 gemm.Info `json:"backend"`
-	GoVersion               string    `json:"go"`
+	Framework                  string    `json:"framework"`
+	Threads                    int       `json:"threads"`
+	Batch                      int       `json:"batch"`
+	ANNTrainStepItemsPerS      float64   `json:"ann_train_step_items_per_s"`
+	ANNInputGradItemsPerS      float64   `json:"ann_input_grad_items_per_s"`
+	Sgemm1024GFLOPS            float64   `json:"sgemm_1024_gflops"`
+	Sgemm1024NativeGFLOPS      float64   `json:"sgemm_1024_openblas_native_gflops,omitempty"`
+	SgemmFractionOfOpenBLAS    float64   `json:"sgemm_fraction_of_openblas,omitempty"`
+	SNNItemsTimestepsPerS      float64   `json:"snn_items_timesteps_per_s,omitempty"`
+	SNNDenseItemsTimestepsPerS float64   `json:"snn_dense_items_timesteps_per_s,omitempty"`
+	SNNTimesteps               int       `json:"snn_timesteps,omitempty"`
+	SNNBatch                   int       `json:"snn_batch,omitempty"`
+	SNNModel                   string    `json:"snn_model,omitempty"`
+	SNNKernel                  string    `json:"snn_kernel,omitempty"`
+	SNNSpikeRates              []float64 `json:"snn_spike_rates,omitempty"`
+	Backend                    gemm.Info `json:"backend"`
+	GoVersion                  string    `json:"go"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,12 +43,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		batch   int
 		minTime time.Duration
 		jsonOut bool
+		snnDir  string
+		snnT    int
+		snnB    int
 	)
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.IntVar(&threads, "threads", 2, "threads to use (0: all cores); compare with PyTorch at the same count")
 	fs.IntVar(&batch, "batch", 64, "batch size of the network workloads")
 	fs.DurationVar(&minTime, "time", 3*time.Second, "minimum measuring time per workload")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
+	fs.StringVar(&snnDir, "snn", "", "also time the simulation of this spiking model (from 'privatesnn convert') on the embedded test images")
+	fs.IntVar(&snnT, "snn-timesteps", 0, "time steps of the SNN workload (0: the model's T)")
+	fs.IntVar(&snnB, "snn-batch", 64, "images per SNN simulation")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -66,6 +83,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		d := workload.Median(s.step.Run, 5, minTime)
 		*s.dst = float64(s.step.Batch) / d.Seconds()
 	}
+	if snnDir != "" {
+		if err := benchSNN(ctx, &res, snnDir, snnT, snnB, minTime, pr); err != nil {
+			return err
+		}
+	}
 	pr.line("measuring sgemm 1024³…")
 	d := workload.Median(workload.SgemmStep(1024), 3, minTime)
 	res.Sgemm1024GFLOPS = 2 * 1024 * 1024 * 1024 / d.Seconds() / 1e9
@@ -82,6 +104,67 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.Sgemm1024NativeGFLOPS > 0 {
 		fmt.Fprintf(stdout, " (%.0f%% of OpenBLAS's own %.1f)", 100*res.SgemmFractionOfOpenBLAS, res.Sgemm1024NativeGFLOPS)
 	}
+	if res.SNNItemsTimestepsPerS > 0 {
+		fmt.Fprintf(stdout, "\nsnn T=%d batch %d   %8.0f images·steps/s (dense path %.0f, %.1f× faster)",
+			res.SNNTimesteps, res.SNNBatch, res.SNNItemsTimestepsPerS, res.SNNDenseItemsTimestepsPerS, res.SNNItemsTimestepsPerS/res.SNNDenseItemsTimestepsPerS)
+	}
 	fmt.Fprintf(stdout, "\nbackend %s %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.Threads)
 	return nil
+}
+
+func benchSNN(ctx context.Context, res *benchResult, dir string, T, batch int, minTime time.Duration, pr *progress) error {
+	net, _, err := modelfile.LoadSNN(dir)
+	if err != nil {
+		return err
+	}
+	if T > 0 {
+		cfg := net.Config
+		cfg.Timesteps = T
+		if net, err = snn.New(net.Model, cfg); err != nil {
+			return err
+		}
+	}
+	s, err := data.LoadEmbedded(data.Test)
+	if err != nil {
+		return err
+	}
+	c := net.Model.Config
+	if s.Channels != c.InChannels || s.Height != c.InHeight || s.Width != c.InWidth {
+		return fmt.Errorf("%w: the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", errUsage, dir, c.InChannels, c.InHeight, c.InWidth)
+	}
+	if batch < 1 || batch > s.Len() {
+		return fmt.Errorf("%w: --snn-batch %d out of range [1, %d]", errUsage, batch, s.Len())
+	}
+	s = s.Subset(firstN(batch))
+	x := setTensor(s)
+	res.SNNTimesteps, res.SNNBatch, res.SNNModel, res.SNNKernel = net.Config.Timesteps, batch, dir, snn.KernelName
+	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(1, 1)), snn.Options{})
+	if err != nil {
+		return err
+	}
+	for l := range r.Layers[:len(r.Layers)-1] {
+		res.SNNSpikeRates = append(res.SNNSpikeRates, r.SpikeRate(l))
+	}
+	for _, w := range []struct {
+		dst  *float64
+		path snn.Path
+		name string
+	}{{&res.SNNItemsTimestepsPerS, snn.Auto, "snn (event-driven where sparse)"}, {&res.SNNDenseItemsTimestepsPerS, snn.Dense, "snn (dense)"}} {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pr.line("measuring %s, T=%d, batch %d…", w.name, net.Config.Timesteps, batch)
+		step := workload.SNNStep(net, x, w.path)
+		d := workload.Median(step.Run, 1, minTime)
+		*w.dst = float64(batch*net.Config.Timesteps) / d.Seconds()
+	}
+	return nil
+}
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

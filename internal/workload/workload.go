@@ -4,6 +4,7 @@
 package workload
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -105,4 +107,15 @@ func Median(f func(), warmup int, minTime time.Duration) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// SNNStep simulates the spiking network on x (normalised NCHW images) for
+// its configured T with the given kernel path; Batch is the image count.
+func SNNStep(net *snn.Network, x *tensor.Tensor, path snn.Path) Step {
+	rng := rand.New(rand.NewPCG(3, 3))
+	return Step{Batch: x.Shape[0], Run: func() {
+		if _, err := net.Run(context.Background(), x, rng, snn.Options{Path: path}); err != nil {
+			panic(err) // x was checked against the network when the step was built
+		}
+	}}
 }
