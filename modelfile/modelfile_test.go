@@ -166,6 +166,10 @@ func FuzzDecodeCard(f *testing.F) {
 	c.Format, c.Kind, c.Model = Format, "ann", tinyModel(f, 1).Config
 	good, _ := json.Marshal(c)
 	f.Add(good)
+	c.Kind = "snn"
+	c.SNN = &SNNSpec{Config: snn.Config{Timesteps: 50, Leak: 1, Thresholds: []float32{1, 2, 3}}, Calibration: Calibration{Method: "max-current", Scale: 1}}
+	snnCard, _ := json.Marshal(c)
+	f.Add(snnCard)
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"format":"privatesnn.model/v1","kind":"ann","model":{"features":[1,"A"]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
