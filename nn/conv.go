@@ -17,8 +17,31 @@ const maxColsElems = 16 << 20
 // operating on CNHW tensors [Cin, N, H, W] → [Cout, N, H', W'] with
 // H' = H + 2·Pad − K + 1.
 //
-// Forward computes y[co, n, i, j] = Σ_{ci,a,b} w[co, ci, a, b] · x[ci, n, i+a−Pad, j+b−Pad]
-// as one GEMM per chunk of images: W [Cout, Cin·K·K] × cols [Cin·K·K, n·H'·W'].
+// Forward computes y[co, n, i, j] = Σ_{ci,a,b} w[co, ci, a, b] · x[ci, n, i+a−Pad, j+b−Pad].
+//
+// # Backends
+//
+// Two implementations compute the same function (ConvBackend says which
+// runs; see conv_fast.go and package internal/dnnl):
+//
+//   - oneDNN, when libdnnl.so.2 (Debian's libdnnl2, oneDNN 2.x) can be
+//     loaded at run time: forward, backward-data and backward-weights
+//     primitives with oneDNN's AVX-512/AVX2 JIT kernels on blocked layouts
+//     (nChw16c), built once per input shape and cached in the Conv2D, with
+//     CNHW↔blocked conversions around each call. This is what makes
+//     PyTorch's CPU training fast; the GEMM path does badly exactly where
+//     oneDNN is strong: the weight-gradient GEMM (M=Cout small, K=N·H'·W'
+//     huge, ~30 GFLOP/s in OpenBLAS), the transposed dcols GEMM and the
+//     col2im scatter.
+//   - im2col + GEMM (package internal/gemm: OpenBLAS, or pure Go without
+//     cgo): one GEMM per chunk of images, W [Cout, Cin·K·K] × cols
+//     [Cin·K·K, n·H'·W']. It runs when oneDNN is absent, when cgo is off,
+//     when PRIVATESNN_NO_DNNL is set, for a shape oneDNN fails on, and for
+//     InC·K·K ≤ 9 (a grey-image first layer), where it is faster.
+//
+// Both are deterministic for a fixed thread count and agree to float32
+// rounding (tested to 1e-5 relative), not bit for bit. oneDNN's OpenMP
+// threads follow gemm.SetThreads (GOMAXPROCS by default).
 type Conv2D struct {
 	InC, OutC, K, Pad int
 	Weight            *Param // [OutC, InC, K, K]
@@ -27,6 +50,8 @@ type Conv2D struct {
 	cols   []float32      // im2col scratch; holds the whole batch when cached
 	cached bool           // cols holds the im2col of x for the whole batch
 	dcols  []float32
+
+	fast fastConv // oneDNN state
 }
 
 // NewConv2D returns a convolution with zero weights.
@@ -64,6 +89,10 @@ func (c *Conv2D) Forward(x *tensor.Tensor, m Mode) *tensor.Tensor {
 	oh, ow := c.outHW(h, w)
 	y := tensor.New(c.OutC, n, oh, ow)
 	c.x = x
+	c.cached = false
+	if c.fastForward(x, y, m) {
+		return y
+	}
 	rows := c.InC * c.K * c.K
 	ohw := oh * ow
 	cn := c.chunk(n, ohw)
@@ -91,8 +120,14 @@ func (c *Conv2D) Backward(dy *tensor.Tensor, g Grad, needInput bool) *tensor.Ten
 	if !tensor.SameShape(dy.Shape, []int{c.OutC, n, oh, ow}) {
 		panic(fmt.Sprintf("nn: Conv2D.Backward got dy %v, want %v", dy.Shape, []int{c.OutC, n, oh, ow}))
 	}
+	if dx, ok := c.fastBackward(dy, g, needInput); ok {
+		return dx
+	}
 	rows := c.InC * c.K * c.K
 	cn := c.chunk(n, ohw)
+	if g.Weights {
+		c.cols = grow(c.cols, rows*cn*ohw) // keeps a cached im2col
+	}
 	var dx *tensor.Tensor
 	if needInput {
 		dx = tensor.New(x.Shape...)

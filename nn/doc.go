@@ -29,5 +29,7 @@
 //
 // A layer caches activations between Forward and Backward, so one network
 // value must not be used from two goroutines at once. Internally the heavy
-// loops use all GOMAXPROCS cores; GEMMs run in package gemm's thread pool.
+// loops use all GOMAXPROCS cores; GEMMs run in package gemm's thread pool
+// and oneDNN convolutions (when libdnnl is present) in oneDNN's OpenMP pool,
+// both sized by gemm.SetThreads.
 package nn

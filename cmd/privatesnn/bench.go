@@ -13,6 +13,7 @@ import (
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/internal/workload"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/snn"
 )
 
@@ -34,6 +35,7 @@ type benchResult struct {
 	SNNKernel                  string    `json:"snn_kernel,omitempty"`
 	SNNSpikeRates              []float64 `json:"snn_spike_rates,omitempty"`
 	Backend                    gemm.Info `json:"backend"`
+	ConvBackend                string    `json:"conv_backend"`
 	GoVersion                  string    `json:"go"`
 }
 
@@ -65,7 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	pr := newProgress(stderr, false)
-	res := benchResult{Framework: "privatesnn", Threads: runtime.GOMAXPROCS(0), Batch: batch, Backend: gemm.CurrentInfo(), GoVersion: runtime.Version()}
+	res := benchResult{Framework: "privatesnn", Threads: runtime.GOMAXPROCS(0), Batch: batch, Backend: gemm.CurrentInfo(), ConvBackend: nn.ConvBackend(), GoVersion: runtime.Version()}
 	m := workload.DefaultNet()
 	steps := []struct {
 		name string
@@ -108,7 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "\nsnn T=%d batch %d   %8.0f images·steps/s (dense path %.0f, %.1f× faster)",
 			res.SNNTimesteps, res.SNNBatch, res.SNNItemsTimestepsPerS, res.SNNDenseItemsTimestepsPerS, res.SNNItemsTimestepsPerS/res.SNNDenseItemsTimestepsPerS)
 	}
-	fmt.Fprintf(stdout, "\nbackend %s %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.Threads)
+	fmt.Fprintf(stdout, "\nbackend %s %s, conv %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.ConvBackend, res.Threads)
 	return nil
 }
 
