@@ -16,22 +16,25 @@ import (
 
 // synthResult is what synth prints with --json.
 type synthResult struct {
-	Images               int       `json:"images"`
-	Seconds              float64   `json:"seconds"`
-	SecondsPerImage      float64   `json:"seconds_per_image"`
-	Iterations           int       `json:"iterations"`
-	LR                   float64   `json:"lr"`
-	Temperature          float64   `json:"temperature"`
-	Batch                int       `json:"batch"`
-	Seed                 uint64    `json:"seed"`
-	FolderAgreement      float64   `json:"folder_agreement"`
-	SoftArgmaxAgreement  float64   `json:"soft_argmax_agreement"`
-	PerClassFolder       []float64 `json:"per_class_folder_agreement"`
-	PerClassSoftArgmax   []float64 `json:"per_class_soft_argmax_agreement"`
-	Out                  string    `json:"out"`
-	Model                string    `json:"model"`
-	TrainingDataAccessed bool      `json:"training_data_accessed"`
-	Backend              gemm.Info `json:"backend"`
+	Images              int     `json:"images"`
+	Seconds             float64 `json:"seconds"`
+	SecondsPerImage     float64 `json:"seconds_per_image"`
+	Iterations          int     `json:"iterations"`
+	LR                  float64 `json:"lr"`
+	Temperature         float64 `json:"temperature"`
+	Batch               int     `json:"batch"`
+	Seed                uint64  `json:"seed"`
+	FolderAgreement     float64 `json:"folder_agreement"`
+	SoftArgmaxAgreement float64 `json:"soft_argmax_agreement"`
+	// SoftArgmaxUnquantised is the agreement before clipping and 8-bit
+	// rounding (a diagnostic; the saved images are what later stages use).
+	SoftArgmaxUnquantised float64   `json:"soft_argmax_agreement_unquantised"`
+	PerClassFolder        []float64 `json:"per_class_folder_agreement"`
+	PerClassSoftArgmax    []float64 `json:"per_class_soft_argmax_agreement"`
+	Out                   string    `json:"out"`
+	Model                 string    `json:"model"`
+	TrainingDataAccessed  bool      `json:"training_data_accessed"`
+	Backend               gemm.Info `json:"backend"`
 }
 
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -118,7 +121,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := res.Stats
 	r := synthResult{Images: st.Images, Seconds: secs, SecondsPerImage: secs / float64(st.Images),
 		Iterations: o.Invert.Iterations, LR: o.Invert.LR, Temperature: o.Invert.Temperature, Batch: o.Invert.Batch, Seed: o.Seed,
-		FolderAgreement: st.FolderAgreement, SoftArgmaxAgreement: st.SoftArgmaxAgreement,
+		FolderAgreement: st.FolderAgreement, SoftArgmaxAgreement: st.SoftArgmaxAgreement, SoftArgmaxUnquantised: st.SoftArgmaxAgreementUnquantised,
 		Out: out, Model: model, Backend: gemm.CurrentInfo()}
 	for _, c := range st.PerClass {
 		r.PerClassFolder = append(r.PerClassFolder, c.FolderAgreement)
@@ -128,8 +131,8 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if jsonOut {
 		return writeJSON(stdout, r)
 	}
-	fmt.Fprintf(stdout, "%d images in %.0fs; ANN argmax = soft-label argmax for %.1f%%, = folder class for %.1f%%; written to %s\n",
-		r.Images, secs, 100*r.SoftArgmaxAgreement, 100*r.FolderAgreement, out)
+	fmt.Fprintf(stdout, "%d images in %.0fs; ANN argmax = soft-label argmax for %.1f%% (%.1f%% before 8-bit saving), = folder class for %.1f%%; written to %s\n",
+		r.Images, secs, 100*r.SoftArgmaxAgreement, 100*r.SoftArgmaxUnquantised, 100*r.FolderAgreement, out)
 	for _, c := range st.PerClass {
 		name := ""
 		if c.Class < len(card.ClassNames) {

@@ -1,0 +1,222 @@
+package invert
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/privatesnn/privatesnn/loss"
+	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// Network is a differentiable image classifier: Forward maps an NCHW batch to
+// logits [N, K] and Backward maps dL/dlogits back to dL/dinput for the last
+// Forward. *vgg.Model implements it.
+type Network interface {
+	Forward(x *tensor.Tensor, m nn.Mode) *tensor.Tensor
+	Backward(dlogits *tensor.Tensor, g nn.Grad) *tensor.Tensor
+}
+
+// Limits on Options, far beyond any sensible use; they keep a typo from
+// starting a run that never ends.
+const (
+	MaxIterations = 1_000_000
+	MaxBatch      = 1 << 16
+)
+
+// Options configures an optimisation.
+type Options struct {
+	// Iterations is the number of Adam steps per image (the reference
+	// generator runs 2,499 for CIFAR and 1,499 for MNIST, SPEC §2.2).
+	Iterations int `json:"iterations"`
+	// LR is Adam's learning rate (reference 1e-3); β = (0.9, 0.999),
+	// ε = 1e-8, no weight decay.
+	LR float64 `json:"lr"`
+	// Temperature τ divides the logits inside the softmax (reference 20).
+	Temperature float64 `json:"temperature"`
+	// Clip, when set, projects every pixel onto [ClipLo, ClipHi] after each
+	// step (projected Adam), so that images stay in the range they will be
+	// saved in. The reference does not clip while optimising (SPEC §2.2).
+	Clip   bool    `json:"clip,omitempty"`
+	ClipLo float64 `json:"clip_lo,omitempty"`
+	ClipHi float64 `json:"clip_hi,omitempty"`
+	// Batch is how many images are optimised together. It changes speed,
+	// not results (see the package documentation).
+	Batch int `json:"batch"`
+}
+
+// Validate reports unusable options.
+func (o Options) Validate() error {
+	switch {
+	case o.Iterations < 1 || o.Iterations > MaxIterations:
+		return fmt.Errorf("invert: %d iterations outside [1, %d]", o.Iterations, MaxIterations)
+	case !(o.LR > 0) || math.IsInf(o.LR, 0):
+		return fmt.Errorf("invert: learning rate %g must be positive and finite", o.LR)
+	case !(o.Temperature > 0) || math.IsInf(o.Temperature, 0):
+		return fmt.Errorf("invert: temperature %g must be positive and finite", o.Temperature)
+	case o.Clip && (!(o.ClipLo < o.ClipHi) || math.IsInf(o.ClipLo, 0) || math.IsInf(o.ClipHi, 0)):
+		return fmt.Errorf("invert: clip range [%g, %g] is empty", o.ClipLo, o.ClipHi)
+	case o.Batch < 1 || o.Batch > MaxBatch:
+		return fmt.Errorf("invert: batch %d outside [1, %d]", o.Batch, MaxBatch)
+	}
+	return nil
+}
+
+// Result is what Run returns.
+type Result struct {
+	// Images are the optimised images, [N, C, H, W], unclipped.
+	Images *tensor.Tensor
+	// Logits are the network's outputs for Images, [N, K].
+	Logits *tensor.Tensor
+	// InitialLoss and FinalLoss are each image's loss before the first
+	// step and after the last one.
+	InitialLoss, FinalLoss []float64
+}
+
+// Progress is called after every optimisation step with the number of
+// steps done and the total, counting one step per batch and iteration
+// (total = ⌈N/Batch⌉ · Iterations). A non-nil error stops the run and is
+// returned by Run.
+type Progress func(done, total int) error
+
+// Run optimises images towards targets against net; see the package
+// documentation. images [N, C, H, W] and targets [N, K] are not modified;
+// every target row must be non-negative and finite. progress may be nil.
+func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Options, progress Progress) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkInputs(images, targets); err != nil {
+		return nil, err
+	}
+	n, k := images.Shape[0], targets.Shape[1]
+	per := images.Len() / n
+	res := &Result{
+		Images:      tensor.New(images.Shape...),
+		Logits:      tensor.New(n, k),
+		InitialLoss: make([]float64, n),
+		FinalLoss:   make([]float64, n),
+	}
+	batches := (n + o.Batch - 1) / o.Batch
+	total, done := batches*o.Iterations, 0
+	for b0 := 0; b0 < n; b0 += o.Batch {
+		b1 := min(n, b0+o.Batch)
+		shape := append([]int{b1 - b0}, images.Shape[1:]...)
+		x := tensor.FromData(res.Images.Data[b0*per:b1*per], shape...)
+		copy(x.Data, images.Data[b0*per:b1*per])
+		t := tensor.FromData(targets.Data[b0*k:b1*k], b1-b0, k)
+		adam := optim.NewAdam(o.LR, 0, false)
+		for it := range o.Iterations {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			z := net.Forward(x, nn.Mode{})
+			if err := checkLogits(z, b1-b0, k); err != nil {
+				return nil, err
+			}
+			if it == 0 {
+				perImageLoss(res.InitialLoss[b0:b1], z, t, o.Temperature)
+			}
+			_, g := loss.SoftCrossEntropy(z, t, o.Temperature)
+			// SoftCrossEntropy differentiates the batch MEAN; the objective
+			// is the sum, so that each image sees its batch-1 gradient.
+			scale := float32(b1 - b0)
+			for i := range g.Data {
+				g.Data[i] *= scale
+			}
+			dx := net.Backward(g, nn.Grad{Input: true})
+			if dx == nil || dx.Len() != x.Len() {
+				return nil, fmt.Errorf("invert: network returned no input gradient of %d values", x.Len())
+			}
+			adam.StepSlice("images", x.Data, dx.Data)
+			if o.Clip {
+				lo, hi := float32(o.ClipLo), float32(o.ClipHi)
+				for i, v := range x.Data {
+					x.Data[i] = max(lo, min(hi, v))
+				}
+			}
+			done++
+			if progress != nil {
+				if err := progress(done, total); err != nil {
+					return nil, err
+				}
+			}
+		}
+		z := net.Forward(x, nn.Mode{})
+		if err := checkLogits(z, b1-b0, k); err != nil {
+			return nil, err
+		}
+		copy(res.Logits.Data[b0*k:b1*k], z.Data)
+		perImageLoss(res.FinalLoss[b0:b1], z, t, o.Temperature)
+	}
+	return res, nil
+}
+
+// Loss returns each image's soft cross-entropy −Σ_k t_k log softmax(z/τ)_k
+// for logits z [N, K] and targets t [N, K].
+func Loss(z, t *tensor.Tensor, tau float64) ([]float64, error) {
+	if len(z.Shape) != 2 || !tensor.SameShape(z.Shape, t.Shape) || z.Shape[0] == 0 || z.Shape[1] == 0 {
+		return nil, fmt.Errorf("invert: logits %v and targets %v differ or are empty", z.Shape, t.Shape)
+	}
+	if !(tau > 0) || math.IsInf(tau, 0) {
+		return nil, fmt.Errorf("invert: temperature %g must be positive and finite", tau)
+	}
+	out := make([]float64, z.Shape[0])
+	perImageLoss(out, z, t, tau)
+	return out, nil
+}
+
+func perImageLoss(dst []float64, z, t *tensor.Tensor, tau float64) {
+	k := z.Shape[1]
+	for i := range dst {
+		l, _ := loss.SoftCrossEntropy(tensor.FromData(z.Data[i*k:(i+1)*k], 1, k), tensor.FromData(t.Data[i*k:(i+1)*k], 1, k), tau)
+		dst[i] = l
+	}
+}
+
+func checkInputs(images, targets *tensor.Tensor) error {
+	if images == nil || targets == nil {
+		return fmt.Errorf("invert: nil images or targets")
+	}
+	if len(images.Shape) != 4 || !positive(images.Shape) || images.Len() != tensor.Numel(images.Shape) {
+		return fmt.Errorf("invert: images %v, want a non-empty [N, C, H, W]", images.Shape)
+	}
+	if len(targets.Shape) != 2 || !positive(targets.Shape) || targets.Shape[0] != images.Shape[0] || targets.Len() != tensor.Numel(targets.Shape) {
+		return fmt.Errorf("invert: targets %v for %d images, want [%d, K]", targets.Shape, images.Shape[0], images.Shape[0])
+	}
+	for i, v := range images.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("invert: image value %d is %g", i, v)
+		}
+	}
+	for i, v := range targets.Data {
+		if !(v >= 0) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("invert: target value %d (image %d) is %g, want non-negative and finite", i, i/targets.Shape[1], v)
+		}
+	}
+	return nil
+}
+
+// positive reports whether every dimension is at least 1 (so that
+// tensor.Numel cannot panic).
+func positive(shape []int) bool {
+	for _, d := range shape {
+		if d < 1 || d > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
+}
+
+func checkLogits(z *tensor.Tensor, n, k int) error {
+	if z == nil || len(z.Shape) != 2 || z.Shape[0] != n || z.Shape[1] != k {
+		var s []int
+		if z != nil {
+			s = z.Shape
+		}
+		return fmt.Errorf("invert: network output %v, want [%d, %d] (as many classes as the targets)", s, n, k)
+	}
+	return nil
+}

@@ -1,0 +1,377 @@
+package synth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/invert"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// sigmas is how many standard errors a sample mean may stray from its
+// expectation before a statistical test fails; with the fixed seeds the
+// tests are deterministic, and 5σ would fail an honest sampler with
+// probability ~6e-7 for a fresh seed.
+const sigmas = 5
+
+func TestGammaMoments(t *testing.T) {
+	const n = 40000
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, a := range []float64{0.01, 0.1, 0.5, 1, 2.5, 10} {
+		var s, s2 float64
+		for range n {
+			x := Gamma(rng, a)
+			if !(x >= 0) || math.IsInf(x, 0) {
+				t.Fatalf("Gamma(%g) drew %g", a, x)
+			}
+			s += x
+			s2 += x * x
+		}
+		mean, v := s/n, s2/n-(s/n)*(s/n)
+		// Gamma(a,1): mean a, variance a; the sample mean's standard error is sqrt(a/n).
+		if d := math.Abs(mean - a); d > sigmas*math.Sqrt(a/n) {
+			t.Errorf("Gamma(%g): mean %g, want %g ± %g", a, mean, a, sigmas*math.Sqrt(a/n))
+		}
+		// The variance estimate's standard error is sqrt((μ4 − σ⁴)/n) = sqrt((6a + 2a²)/n)
+		// (μ4 = 3a² + 6a for Gamma(a,1)).
+		if d := math.Abs(v - a); d > sigmas*math.Sqrt((6*a+2*a*a)/n) {
+			t.Errorf("Gamma(%g): variance %g, want %g", a, v, a)
+		}
+	}
+	if Gamma(rng, 0) != 0 {
+		t.Error("Gamma(0) != 0")
+	}
+}
+
+func TestDirichlet(t *testing.T) {
+	const n = 20000
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, alpha := range [][]float64{
+		{1, 0.3, 0},         // a zero concentration, as row normalisation produces
+		{1, 0.02, 0.5, 0.7}, // a tiny one
+		{1, 1},
+		{1e-3, 1e-3, 1}, // boosted draws that would underflow without logs
+	} {
+		var sum float64
+		for _, a := range alpha {
+			sum += a
+		}
+		y := make([]float64, len(alpha))
+		mean := make([]float64, len(alpha))
+		for range n {
+			if err := Dirichlet(rng, alpha, y); err != nil {
+				t.Fatal(err)
+			}
+			var s float64
+			for k, v := range y {
+				if !(v >= 0 && v <= 1) {
+					t.Fatalf("alpha %v: component %d = %g", alpha, k, v)
+				}
+				if alpha[k] == 0 && v != 0 {
+					t.Fatalf("alpha %v: zero concentration gave %g", alpha, v)
+				}
+				s += v
+				mean[k] += v / n
+			}
+			if math.Abs(s-1) > 1e-12 {
+				t.Fatalf("alpha %v: draw sums to %g", alpha, s)
+			}
+		}
+		for k, a := range alpha {
+			// E[y_k] = a/Σ, Var = a(Σ−a)/(Σ²(Σ+1)).
+			want := a / sum
+			se := math.Sqrt(a * (sum - a) / (sum * sum * (sum + 1)) / n)
+			if math.Abs(mean[k]-want) > sigmas*se+1e-12 {
+				t.Errorf("alpha %v: mean[%d] = %g, want %g ± %g", alpha, k, mean[k], want, sigmas*se)
+			}
+		}
+	}
+	y := make([]float64, 2)
+	for _, bad := range [][]float64{{0, 0}, {1, -1}, {1, math.NaN()}, {1, math.Inf(1)}, {1}} {
+		if err := Dirichlet(rng, bad, y); err == nil {
+			t.Errorf("Dirichlet(%v) accepted", bad)
+		}
+	}
+}
+
+func TestSimilarity(t *testing.T) {
+	w := tensor.FromData([]float32{
+		1, 0, 0,
+		1, 1, 0,
+		-1, 0, 0,
+		0, 0, 0, // a dead class
+	}, 4, 3)
+	S, err := ClassSimilarity(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := 1 / math.Sqrt2
+	want := [][]float64{
+		{1, r, -1, 0},
+		{r, 1, -r, 0},
+		{-1, -r, 1, 0},
+		{0, 0, 0, 1},
+	}
+	// simTol: cosines are computed in float64 from exact float32 inputs.
+	const simTol = 1e-12
+	for i := range want {
+		for j := range want[i] {
+			if math.Abs(S[i][j]-want[i][j]) > simTol {
+				t.Errorf("S[%d][%d] = %g, want %g", i, j, S[i][j], want[i][j])
+			}
+		}
+	}
+	A := Concentrations(S)
+	for i, row := range A {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range row {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if row[i] != 1 || lo != 0 || hi != 1 {
+			t.Errorf("row %d = %v: want diagonal 1, min 0, max 1", i, row)
+		}
+	}
+	if math.Abs(A[0][1]-(r+1)/2) > simTol {
+		t.Errorf("A[0][1] = %g, want %g", A[0][1], (r+1)/2)
+	}
+	if got := Concentrations([][]float64{{1, 1}, {1, 1}}); got[0][1] != 1 {
+		t.Errorf("flat row → %v, want all ones", got)
+	}
+	for _, bad := range []*tensor.Tensor{nil, tensor.New(3), tensor.FromData([]float32{1, float32(math.NaN())}, 1, 2)} {
+		if _, err := ClassSimilarity(bad); err == nil {
+			t.Errorf("ClassSimilarity(%v) accepted", bad)
+		}
+	}
+}
+
+func tinyModel(t testing.TB) *vgg.Model {
+	t.Helper()
+	m, err := vgg.New(vgg.Config{Name: "tiny", Features: []vgg.Item{4, vgg.Pool, 8, vgg.Pool}, Hidden: []int{16}, Classes: 3,
+		InChannels: 1, InHeight: 8, InWidth: 8, ConvDropout: 0.1, FCDropout: 0.5}, rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func tinyOptions() Options {
+	o := DefaultOptions()
+	o.PerClass = 4
+	o.Invert = invert.Options{Iterations: 30, LR: 0.05, Temperature: Temperature, Batch: 5}
+	o.Seed = 9
+	return o
+}
+
+func TestGenerateAndWrite(t *testing.T) {
+	m := tinyModel(t)
+	o := tinyOptions()
+	var last int
+	res, err := Generate(context.Background(), m, o, func(done, total int) error {
+		if total != 12 || done <= last {
+			t.Errorf("progress %d/%d after %d", done, total, last)
+		}
+		last = done
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != 12 {
+		t.Errorf("last progress %d, want 12", last)
+	}
+	s := res.Set
+	if s.Len() != 12 || s.Classes != 3 || s.Channels != 1 || s.Height != 8 {
+		t.Fatalf("set %d images %d classes %d×%d×%d", s.Len(), s.Classes, s.Channels, s.Height, s.Width)
+	}
+	for i, l := range s.Labels {
+		if l != i/4 {
+			t.Fatalf("label %d = %d, want class-major %d", i, l, i/4)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	st := res.Stats
+	if st.Images != 12 || len(st.PerClass) != 3 || st.PerClass[1].Images != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, c := range st.PerClass {
+		if !(c.MeanFinalLoss < c.MeanInitialLoss) {
+			t.Errorf("class %d: loss %g → %g", c.Class, c.MeanInitialLoss, c.MeanFinalLoss)
+		}
+	}
+
+	// The same seed gives the same set; the batch size does not change
+	// the soft labels or initial pixels (only rounding in the optimisation).
+	again, err := Generate(context.Background(), m, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Set.Pixels, s.Pixels) || !equal32(again.Set.Soft, s.Soft) {
+		t.Error("same seed gave a different set")
+	}
+	o2 := o
+	o2.Invert.Batch = 1
+	one, err := Generate(context.Background(), m, o2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equal32(one.Set.Soft, s.Soft) {
+		t.Error("batch size changed the soft labels")
+	}
+	// 8-bit quantisation of nearly equal images differs by at most one level.
+	for i := range s.Pixels {
+		if d := int(one.Set.Pixels[i]) - int(s.Pixels[i]); d < -1 || d > 1 {
+			t.Fatalf("pixel %d: %d with batch 1, %d with batch 5", i, one.Set.Pixels[i], s.Pixels[i])
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "out")
+	man := res.Manifest("model-dir", "tiny", "test", nil)
+	if err := WriteDir(dir, s, man, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDir(dir, s, man, false); err == nil {
+		t.Error("WriteDir replaced an existing directory without overwrite")
+	}
+	if err := WriteDir(dir, s, man, true); err != nil {
+		t.Fatalf("overwrite: %v", err)
+	}
+	f, err := os.Open(filepath.Join(dir, "cls2", "img3.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Image 11 is class 2's fourth; its PNG holds exactly the set's pixels.
+	for y := range 8 {
+		for x := range 8 {
+			r, _, _, _ := img.At(x, y).RGBA()
+			if uint8(r>>8) != s.Image(11)[y*8+x] {
+				t.Fatalf("PNG pixel (%d,%d) = %d, set has %d", x, y, r>>8, s.Image(11)[y*8+x])
+			}
+		}
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.Pixels, s.Pixels) || !equal32(back.Soft, s.Soft) || len(back.Labels) != 12 || back.Labels[11] != 2 {
+		t.Error("binary file does not round-trip")
+	}
+	g, err := os.Open(filepath.Join(dir, GridFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := png.DecodeConfig(g)
+	g.Close()
+	if err != nil || gc.Width != GridColumns*(8+gridGap)+gridGap || gc.Height != 3*(8+gridGap)+gridGap {
+		t.Errorf("grid %+v, %v", gc, err)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mm map[string]any
+	if err := json.Unmarshal(js, &mm); err != nil {
+		t.Fatal(err)
+	}
+	if mm["training_data_accessed"] != false || mm["seed"] != float64(9) || mm["images"] != float64(12) {
+		t.Errorf("manifest %s", js)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left behind: %v", entries)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Options)
+		ok   bool
+	}{
+		{"default", func(*Options) {}, true},
+		{"zero per class", func(o *Options) { o.PerClass = 0 }, false},
+		{"zero std", func(o *Options) { o.Normalization.Std = 0 }, false},
+		{"nan mean", func(o *Options) { o.Normalization.Mean = math.NaN() }, false},
+		{"bad invert", func(o *Options) { o.Invert.LR = -1 }, false},
+	} {
+		o := DefaultOptions()
+		tc.edit(&o)
+		if err := o.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if _, err := Generate(context.Background(), tinyModel(t), Options{}, nil); err == nil {
+		t.Error("Generate accepted zero options")
+	}
+}
+
+func TestReadBinaryRejects(t *testing.T) {
+	s := &Set{Channels: 1, Height: 2, Width: 2, Classes: 2, Labels: []int{0, 1},
+		Pixels: []uint8{1, 2, 3, 4, 5, 6, 7, 8}, Soft: []float32{0.25, 0.75, 1, 0}}
+	var b bytes.Buffer
+	if err := s.WriteBinary(&b); err != nil {
+		t.Fatal(err)
+	}
+	good := b.Bytes()
+	if _, err := ReadBinary(bytes.NewReader(good)); err != nil {
+		t.Fatalf("good file: %v", err)
+	}
+	mod := func(f func([]byte) []byte) []byte { return f(bytes.Clone(good)) }
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "header"},
+		{"magic", mod(func(b []byte) []byte { b[0] = 'X'; return b }), "magic"},
+		{"version", mod(func(b []byte) []byte { b[8] = 2; return b }), "version"},
+		{"zero images", mod(func(b []byte) []byte { b[12] = 0; return b }), "images"},
+		{"huge images", mod(func(b []byte) []byte { b[15] = 0x7f; return b }), "images"},
+		{"one class", mod(func(b []byte) []byte { b[28] = 1; return b }), "classes"},
+		{"truncated", good[:len(good)-1], "declares"},
+		{"trailing", append(bytes.Clone(good), 0), "trailing"},
+		{"checksum", mod(func(b []byte) []byte { b[headerSize+5]++; return b }), "checksum"},
+	} {
+		_, err := ReadBinary(bytes.NewReader(tc.b))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	bad := *s
+	bad.Labels = []int{0, 2}
+	if err := bad.WriteBinary(&b); err == nil {
+		t.Error("wrote a label outside the classes")
+	}
+	bad = *s
+	bad.Soft = []float32{0.5, 0.6, 1, 0}
+	if err := bad.WriteBinary(&b); err == nil {
+		t.Error("wrote a soft label that does not sum to 1")
+	}
+}
+
+func equal32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
