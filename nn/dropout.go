@@ -16,6 +16,8 @@ type Dropout struct {
 
 	mask  []float32 // 0 or 1/(1−P); nil when the last Forward was inference
 	fixed bool
+	buf   []float32 // storage reused for sampled masks
+	y, dx *tensor.Tensor
 }
 
 // NewDropout returns a dropout layer. It panics unless 0 ≤ p < 1.
@@ -32,13 +34,27 @@ func (*Dropout) Params() []*Param { return nil }
 // SampleMask draws a mask of n elements: 0 with probability P, else 1/(1−P).
 func (d *Dropout) SampleMask(n int, rng *rand.Rand) []float32 {
 	m := make([]float32, n)
+	d.fillMask(m, rng)
+	return m
+}
+
+// fillMask draws the mask into m. Each 64-bit draw gives four 16-bit
+// uniforms; an element is dropped when its uniform is below P·2¹⁶, so P is
+// realised to within 2⁻¹⁶.
+func (d *Dropout) fillMask(m []float32, rng *rand.Rand) {
 	keep := float32(1 / (1 - d.P))
-	for i := range m {
-		if rng.Float64() >= d.P {
-			m[i] = keep
+	cut := uint64(d.P*65536 + 0.5)
+	for i := 0; i < len(m); i += 4 {
+		r := rng.Uint64()
+		for j := i; j < min(i+4, len(m)); j++ {
+			if r&0xffff >= cut {
+				m[j] = keep
+			} else {
+				m[j] = 0
+			}
+			r >>= 16
 		}
 	}
-	return m
 }
 
 // FixMask makes every later training-mode Forward use mask (whose length
@@ -64,15 +80,19 @@ func (d *Dropout) Forward(x *tensor.Tensor, m Mode) *tensor.Tensor {
 		if m.RNG == nil {
 			panic("nn: Dropout in training mode needs Mode.RNG")
 		}
-		d.mask = d.SampleMask(len(x.Data), m.RNG)
+		if cap(d.buf) < len(x.Data) {
+			d.buf = make([]float32, len(x.Data))
+		}
+		d.mask = d.buf[:len(x.Data)]
+		d.fillMask(d.mask, m.RNG)
 	} else if len(d.mask) != len(x.Data) {
 		panic(fmt.Sprintf("nn: fixed dropout mask has %d elements, input %d", len(d.mask), len(x.Data)))
 	}
-	y := tensor.New(x.Shape...)
+	d.y = reuse(d.y, x.Shape)
 	for i, v := range x.Data {
-		y.Data[i] = v * d.mask[i]
+		d.y.Data[i] = v * d.mask[i]
 	}
-	return y
+	return d.y
 }
 
 // Backward implements Layer.
@@ -80,9 +100,9 @@ func (d *Dropout) Backward(dy *tensor.Tensor, _ Grad, _ bool) *tensor.Tensor {
 	if d.mask == nil {
 		return dy
 	}
-	dx := tensor.New(dy.Shape...)
+	d.dx = reuse(d.dx, dy.Shape)
 	for i, v := range dy.Data {
-		dx.Data[i] = v * d.mask[i]
+		d.dx.Data[i] = v * d.mask[i]
 	}
-	return dx
+	return d.dx
 }

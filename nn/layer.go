@@ -43,3 +43,13 @@ type Layer interface {
 	// Params returns the layer's trainable parameters (nil if none).
 	Params() []*Param
 }
+
+// reuse returns buf when it already has the given shape, else a new zero
+// tensor. Layers keep their output and gradient buffers between calls with
+// it, so a layer's returned tensor is valid until that layer's next call.
+func reuse(buf *tensor.Tensor, shape []int) *tensor.Tensor {
+	if buf != nil && tensor.SameShape(buf.Shape, shape) {
+		return buf
+	}
+	return tensor.New(shape...)
+}

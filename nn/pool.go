@@ -10,7 +10,8 @@ import (
 // rank-4 tensor (layout-agnostic: NCHW or CNHW). Odd trailing rows and
 // columns are dropped, as PyTorch's floor mode does.
 type AvgPool2 struct {
-	in []int
+	in    []int
+	y, dx *tensor.Tensor
 }
 
 // Params implements Layer.
@@ -23,7 +24,8 @@ func (p *AvgPool2) Forward(x *tensor.Tensor, _ Mode) *tensor.Tensor {
 	}
 	a, b, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	oh, ow := h/2, w/2
-	y := tensor.New(a, b, oh, ow)
+	p.y = reuse(p.y, []int{a, b, oh, ow})
+	y := p.y
 	p.in = append(p.in[:0], x.Shape...)
 	parallelFor(a*b, len(x.Data), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
@@ -53,7 +55,11 @@ func (p *AvgPool2) Backward(dy *tensor.Tensor, _ Grad, needInput bool) *tensor.T
 	if !tensor.SameShape(dy.Shape, []int{a, b, oh, ow}) {
 		panic(fmt.Sprintf("nn: AvgPool2.Backward got dy %v", dy.Shape))
 	}
-	dx := tensor.New(p.in...)
+	p.dx = reuse(p.dx, p.in)
+	dx := p.dx
+	if h%2 != 0 || w%2 != 0 {
+		dx.Zero() // the dropped trailing row/column gets no gradient
+	}
 	parallelFor(a*b, len(dx.Data), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := dy.Data[pl*oh*ow : (pl+1)*oh*ow]

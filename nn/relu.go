@@ -4,7 +4,7 @@ import "github.com/privatesnn/privatesnn/tensor"
 
 // ReLU is max(0, x), element-wise.
 type ReLU struct {
-	y *tensor.Tensor
+	y, dx *tensor.Tensor
 }
 
 // Params implements Layer.
@@ -12,7 +12,7 @@ func (*ReLU) Params() []*Param { return nil }
 
 // Forward implements Layer.
 func (r *ReLU) Forward(x *tensor.Tensor, _ Mode) *tensor.Tensor {
-	y := tensor.New(x.Shape...)
+	y := reuse(r.y, x.Shape)
 	parallelFor(len(x.Data), len(x.Data), func(lo, hi int) {
 		src, dst := x.Data[lo:hi], y.Data[lo:hi]
 		for i, v := range src {
@@ -28,12 +28,15 @@ func (r *ReLU) Backward(dy *tensor.Tensor, _ Grad, _ bool) *tensor.Tensor {
 	if r.y == nil {
 		panic("nn: ReLU.Backward before Forward")
 	}
-	dx := tensor.New(dy.Shape...)
+	r.dx = reuse(r.dx, dy.Shape)
+	dx := r.dx
 	parallelFor(len(dy.Data), len(dy.Data), func(lo, hi int) {
 		y, g, d := r.y.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
 		for i, v := range y {
 			if v > 0 {
 				d[i] = g[i]
+			} else {
+				d[i] = 0
 			}
 		}
 	})

@@ -26,6 +26,6 @@ func ExamplePreset() {
 	fmt.Println(m.Params()[0].Name, m.Params()[len(m.Params())-1].Name)
 	// Output:
 	// 64,64,A,128,128,A,256,256,256,A,512,512,512,A,512,512,512,A
-	// 13 convs, 2 linear, 16852928 weights, 315334656 MACs per image
+	// 13 convs, 2 linear, 16848576 weights, 315334656 MACs per image
 	// features.0.weight classifier.3.weight
 }

@@ -84,6 +84,12 @@ func load() {
 			note = "set OPENBLAS_CORETYPE=Haswell from CPU features"
 		}
 	}
+	if os.Getenv("OPENBLAS_THREAD_TIMEOUT") == "" {
+		// Idle OpenBLAS threads spin with sched_yield for 2^28 cycles by
+		// default, stealing the cores from the Go and oneDNN work between
+		// GEMMs (measured: 660 → 760 training images/s); 2^10 cycles.
+		os.Setenv("OPENBLAS_THREAD_TIMEOUT", "10")
+	}
 	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
 		// Avoid a thread pool larger than the Go side uses.
 		os.Setenv("OPENBLAS_NUM_THREADS", strconv.Itoa(threads))
