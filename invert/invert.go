@@ -42,6 +42,12 @@ type Options struct {
 	Clip   bool    `json:"clip,omitempty"`
 	ClipLo float64 `json:"clip_lo,omitempty"`
 	ClipHi float64 `json:"clip_hi,omitempty"`
+	// Bounded optimises w with x = tanh(w) instead of x itself, so every
+	// pixel stays inside (−1, 1), the range images are saved in, without
+	// the information loss of clipping afterwards (which undoes part of an
+	// unconstrained optimisation). The gradient is dL/dw = dL/dx·(1 − x²).
+	// Not in the reference, which optimises x unconstrained (SPEC §2.2).
+	Bounded bool `json:"bounded,omitempty"`
 	// Batch is how many images are optimised together. It changes speed,
 	// not results (see the package documentation).
 	Batch int `json:"batch"`
@@ -64,9 +70,13 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// boundLimit keeps atanh finite when a Bounded run starts from ±1 pixels.
+const boundLimit = 0.999
+
 // Result is what Run returns.
 type Result struct {
-	// Images are the optimised images, [N, C, H, W], unclipped.
+	// Images are the optimised images, [N, C, H, W], unclipped (inside
+	// (−1, 1) when Bounded).
 	Images *tensor.Tensor
 	// Logits are the network's outputs for Images, [N, K].
 	Logits *tensor.Tensor
@@ -108,6 +118,15 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 		copy(x.Data, images.Data[b0*per:b1*per])
 		t := tensor.FromData(targets.Data[b0*k:b1*k], b1-b0, k)
 		adam := optim.NewAdam(o.LR, 0, false)
+		var w []float32 // the optimised variable when Bounded: x = tanh(w)
+		if o.Bounded {
+			w = make([]float32, len(x.Data))
+			for i, v := range x.Data {
+				v = max(-boundLimit, min(boundLimit, v))
+				w[i] = float32(math.Atanh(float64(v)))
+				x.Data[i] = float32(math.Tanh(float64(w[i])))
+			}
+		}
 		for it := range o.Iterations {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -130,7 +149,17 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 			if dx == nil || dx.Len() != x.Len() {
 				return nil, fmt.Errorf("invert: network returned no input gradient of %d values", x.Len())
 			}
-			adam.StepSlice("images", x.Data, dx.Data)
+			if o.Bounded {
+				for i, v := range x.Data {
+					dx.Data[i] *= 1 - v*v
+				}
+				adam.StepSlice("images", w, dx.Data)
+				for i, v := range w {
+					x.Data[i] = float32(math.Tanh(float64(v)))
+				}
+			} else {
+				adam.StepSlice("images", x.Data, dx.Data)
+			}
 			if o.Clip {
 				lo, hi := float32(o.ClipLo), float32(o.ClipHi)
 				for i, v := range x.Data {

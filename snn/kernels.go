@@ -1,7 +1,6 @@
 package snn
 
 import (
-	"fmt"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
 )
@@ -143,40 +142,6 @@ func axpy(dst, src []float32, a float32) {
 	}
 }
 
-// neuronScanGo runs the IF/LIF recurrence over steps time steps for n
-// neurons: cur and out are [steps, n], u is [n] (carried state). out gets
-// 1 (times mask[i] when mask is non-nil) for a spike, else 0. It returns the
-// number of spikes.
-func neuronScanGo(out, cur, u, mask []float32, steps, n int, theta, leak float32, reset Reset) int64 {
-	if len(cur) < steps*n || len(out) < steps*n || len(u) < n || (mask != nil && len(mask) < n) {
-		panic(fmt.Sprintf("snn: neuron scan buffers too short for %d×%d", steps, n))
-	}
-	var count int64
-	for t := range steps {
-		c, o := cur[t*n:(t+1)*n], out[t*n:(t+1)*n]
-		for i := range n {
-			v := float32(leak*u[i]) + c[i]
-			if v > theta {
-				count++
-				if mask != nil {
-					o[i] = mask[i]
-				} else {
-					o[i] = 1
-				}
-				if reset == ResetSubtract {
-					v -= theta
-				} else {
-					v = 0
-				}
-			} else {
-				o[i] = 0
-			}
-			u[i] = v
-		}
-	}
-	return count
-}
-
 // poolNHWC averages 2×2 windows (stride 2, floor) of P planes [H, W, C].
 func poolNHWC(out, in []float32, p, h, w, c int) {
 	oh, ow := h/2, w/2
@@ -211,8 +176,11 @@ func countNonZero(x []float32) int64 {
 	return n
 }
 
-// neuronScanStridedGo runs neurons [a, b) of an [steps, n] current over all
-// steps (see neuronScanGo).
+// neuronScanStridedGo runs the IF/LIF recurrence for neurons [a, b) of an
+// [steps, n] current over all steps: u (length n, carried state) integrates
+// with leak, out gets 1 for a spike (U > θ, strict) and 0 otherwise, and
+// the membrane is reset by subtraction or to zero. It returns the number of
+// spikes.
 func neuronScanStridedGo(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
 	var count int64
 	for t := range steps {

@@ -37,6 +37,7 @@ type Manifest struct {
 	Iterations           int               `json:"iterations"`
 	LR                   float64           `json:"lr"`
 	Temperature          float64           `json:"temperature"`
+	Bounded              bool              `json:"bounded"` // x = tanh(w) parametrisation
 	Batch                int               `json:"batch"`
 	PerClass             int               `json:"per_class"`
 	Images               int               `json:"images"`
@@ -60,7 +61,7 @@ func (r *Result) Manifest(model, modelName, software string, classNames []string
 		Format: ManifestFormat, Software: software, Model: model, ModelName: modelName, ClassNames: classNames,
 		TrainingDataAccessed: false, Seed: r.Options.Seed,
 		Iterations: r.Options.Invert.Iterations, LR: r.Options.Invert.LR, Temperature: r.Options.Invert.Temperature,
-		Batch: r.Options.Invert.Batch, PerClass: r.Options.PerClass, Images: s.Len(), Classes: s.Classes,
+		Bounded: r.Options.Invert.Bounded, Batch: r.Options.Invert.Batch, PerClass: r.Options.PerClass, Images: s.Len(), Classes: s.Classes,
 		Channels: s.Channels, Height: s.Height, Width: s.Width, Normalization: r.Options.Normalization,
 		ZeroConcentration: ZeroConcentration,
 		Files: map[string]string{"binary": BinaryFile, "grid": GridFile,

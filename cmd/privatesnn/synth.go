@@ -50,6 +50,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Invert.Iterations, "iterations", 0, "Adam steps per image (0: the schedule's)")
 	fs.Float64Var(&o.Invert.LR, "lr", 0, "Adam learning rate (0: the schedule's)")
 	fs.Float64Var(&o.Invert.Temperature, "temperature", o.Invert.Temperature, "softmax temperature τ of the synthesis loss")
+	fs.BoolVar(&o.Invert.Bounded, "bounded", o.Invert.Bounded, "optimise x = tanh(w) so pixels stay in range and saving loses nothing to clipping (not in the reference)")
 	fs.IntVar(&o.Invert.Batch, "batch", o.Invert.Batch, "images optimised together (changes speed, not results)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
 	fs.StringVar(&out, "out", "", "output directory (default runs/<model dir name>-synth)")
