@@ -109,7 +109,7 @@ func TestGoWrittenVGG16(t *testing.T) {
 	logits, x := logitsOf(t, m, ptIO)
 	wPath, ioPath := filepath.Join(dir, "vgg16_narrow_go.safetensors"), filepath.Join(dir, "vgg16_narrow_go_io.safetensors")
 	weights := weightsFile(m, map[string]string{"format": Format, "writer": "privatesnn modelfile test"})
-	io := &safetensors.File{Tensors: []safetensors.Tensor{{Name: "x", Shape: x.Shape, Data: x.Data},
+	io := &safetensors.File{Metadata: map[string]string{"writer": "privatesnn modelfile test"}, Tensors: []safetensors.Tensor{{Name: "x", Shape: x.Shape, Data: x.Data},
 		{Name: "logits", Shape: logits.Shape, Data: logits.Data}}}
 	if *update {
 		if err := safetensors.WriteFile(wPath, weights); err != nil {

@@ -1,7 +1,6 @@
 package snn
 
 import (
-
 	"github.com/privatesnn/privatesnn/internal/gemm"
 )
 
