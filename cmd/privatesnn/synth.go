@@ -86,6 +86,11 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			o.Invert.LR = synth.FastLR
 		}
 	case "reference":
+		boundedSet := false
+		fs.Visit(func(f *flag.Flag) { boundedSet = boundedSet || f.Name == "bounded" })
+		if !boundedSet {
+			o.Invert.Bounded = false // the reference optimises x unconstrained
+		}
 		if o.Invert.Iterations == 0 {
 			o.Invert.Iterations = synth.ReferenceIterations(m.Config.InHeight, m.Config.InWidth)
 		}
@@ -100,8 +105,8 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	pr := newProgress(stderr, quiet)
-	pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g, τ %g, batch %d, seed %d",
-		o.PerClass, m.Config.Classes, model, m.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Temperature, o.Invert.Batch, o.Seed)
+	pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
+		o.PerClass, m.Config.Classes, model, m.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed)
 	start := time.Now()
 	res, err := synth.Generate(ctx, m, o, func(done, total int) error {
 		if err := ctx.Err(); err != nil {
