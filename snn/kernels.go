@@ -146,26 +146,30 @@ func poolNHWC(out, in []float32, p, h, w, c int) {
 	oh, ow := h/2, w/2
 	parallelFor(p, len(in), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
-			src := in[q*h*w*c : (q+1)*h*w*c]
-			dst := out[q*oh*ow*c : (q+1)*oh*ow*c]
-			for i := range oh {
-				for j := range ow {
-					d := dst[(i*ow+j)*c : (i*ow+j+1)*c]
-					r00 := src[((2*i)*w+2*j)*c:]
-					r01 := src[((2*i)*w+2*j+1)*c:]
-					r10 := src[((2*i+1)*w+2*j)*c:]
-					r11 := src[((2*i+1)*w+2*j+1)*c:]
-					for ch := range d {
-						d[ch] = 0.25 * (r00[ch] + r01[ch] + r10[ch] + r11[ch])
-					}
-				}
-			}
+			poolPlane(out[q*oh*ow*c:(q+1)*oh*ow*c], in[q*h*w*c:(q+1)*h*w*c], h, w, c)
 		}
 	})
 }
 
-// countNonZero returns how many entries of x are non-zero.
-func countNonZero(x []float32) int64 {
+// poolPlaneGo is the portable 2×2 average pool of one plane.
+func poolPlaneGo(dst, src []float32, h, w, c int) {
+	oh, ow := h/2, w/2
+	for i := range oh {
+		for j := range ow {
+			d := dst[(i*ow+j)*c : (i*ow+j+1)*c]
+			r00 := src[((2*i)*w+2*j)*c:]
+			r01 := src[((2*i)*w+2*j+1)*c:]
+			r10 := src[((2*i+1)*w+2*j)*c:]
+			r11 := src[((2*i+1)*w+2*j+1)*c:]
+			for ch := range d {
+				d[ch] = 0.25 * (r00[ch] + r01[ch] + r10[ch] + r11[ch])
+			}
+		}
+	}
+}
+
+// countNonZeroGo returns how many entries of x are non-zero.
+func countNonZeroGo(x []float32) int64 {
 	var n int64
 	for _, v := range x {
 		if v != 0 {

@@ -23,6 +23,15 @@ static void psnn_axpy(float *restrict o, const float *restrict w, float v, int n
 	for (int i = 0; i < n; i++) o[i] += v * w[i];
 }
 
+// psnn_block_zero reports whether the n floats at p are all +0: their bit
+// patterns OR to zero (spikes and pooled spikes are never -0).
+static inline int psnn_block_zero(const float *p, int n) {
+	const uint32_t *u = (const uint32_t *)p;
+	uint32_t acc = 0;
+	for (int i = 0; i < n; i++) acc |= u[i];
+	return acc == 0;
+}
+
 PSNN_CLONES
 static void psnn_conv_events(float *restrict out, const float *restrict in, const float *restrict wt,
                              int h, int w, int cin, int cout, int k, int pad) {
@@ -30,18 +39,23 @@ static void psnn_conv_events(float *restrict out, const float *restrict in, cons
 	for (int y = 0; y < h; y++) {
 		for (int x = 0; x < w; x++) {
 			const float *px = in + ((long)y * w + x) * cin;
-			for (int ci = 0; ci < cin; ci++) {
-				float v = px[ci];
-				if (v == 0.0f) continue;
-				for (int a = 0; a < k; a++) {
-					int oy = y - a + pad;
-					if (oy < 0 || oy >= oh) continue;
-					for (int b = 0; b < k; b++) {
-						int ox = x - b + pad;
-						if (ox < 0 || ox >= ow) continue;
-						float *o = out + ((long)oy * ow + ox) * cout;
-						const float *wr = wt + ((long)(a * k + b) * cin + ci) * cout;
-						psnn_axpy(o, wr, v, cout);
+			// Skip blocks of 8 silent channels with one OR-reduction.
+			for (int c0 = 0; c0 < cin; c0 += 8) {
+				int c1 = c0 + 8 < cin ? c0 + 8 : cin;
+				if (psnn_block_zero(px + c0, c1 - c0)) continue;
+				for (int ci = c0; ci < c1; ci++) {
+					float v = px[ci];
+					if (v == 0.0f) continue;
+					for (int a = 0; a < k; a++) {
+						int oy = y - a + pad;
+						if (oy < 0 || oy >= oh) continue;
+						for (int b = 0; b < k; b++) {
+							int ox = x - b + pad;
+							if (ox < 0 || ox >= ow) continue;
+							float *o = out + ((long)oy * ow + ox) * cout;
+							const float *wr = wt + ((long)(a * k + b) * cin + ci) * cout;
+							psnn_axpy(o, wr, v, cout);
+						}
 					}
 				}
 			}
@@ -51,10 +65,34 @@ static void psnn_conv_events(float *restrict out, const float *restrict in, cons
 
 PSNN_CLONES
 static void psnn_linear_events(float *restrict out, const float *restrict in, const float *restrict wt, int nin, int nout) {
-	for (int i = 0; i < nin; i++) {
-		float v = in[i];
-		if (v != 0.0f) psnn_axpy(out, wt + (long)i * nout, v, nout);
+	for (int i0 = 0; i0 < nin; i0 += 8) {
+		int i1 = i0 + 8 < nin ? i0 + 8 : nin;
+		if (psnn_block_zero(in + i0, i1 - i0)) continue;
+		for (int i = i0; i < i1; i++) {
+			float v = in[i];
+			if (v != 0.0f) psnn_axpy(out, wt + (long)i * nout, v, nout);
+		}
 	}
+}
+
+PSNN_CLONES
+static void psnn_pool(float *restrict out, const float *restrict in, int h, int w, int c) {
+	int oh = h / 2, ow = w / 2;
+	for (int i = 0; i < oh; i++) {
+		for (int j = 0; j < ow; j++) {
+			float *d = out + ((long)i * ow + j) * c;
+			const float *r00 = in + ((long)(2 * i) * w + 2 * j) * c, *r01 = r00 + c;
+			const float *r10 = in + ((long)(2 * i + 1) * w + 2 * j) * c, *r11 = r10 + c;
+			for (int ch = 0; ch < c; ch++) d[ch] = 0.25f * (r00[ch] + r01[ch] + r10[ch] + r11[ch]);
+		}
+	}
+}
+
+PSNN_CLONES
+static int64_t psnn_count_nonzero(const float *restrict x, long n) {
+	int64_t c = 0;
+	for (long i = 0; i < n; i++) c += x[i] != 0.0f;
+	return c;
 }
 
 PSNN_CLONES
@@ -119,4 +157,22 @@ func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak fl
 	}
 	return int64(C.psnn_neuron_scan(fp(out), fp(cur), fp(u), C.int(steps), C.long(n), C.long(a), C.long(b),
 		C.float(theta), C.float(leak), hard))
+}
+
+func countNonZero(x []float32) int64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return int64(C.psnn_count_nonzero(fp(x), C.long(len(x))))
+}
+
+// poolPlane averages 2×2 windows of one [H, W, C] plane into out.
+func poolPlane(out, in []float32, h, w, c int) {
+	if len(in) < h*w*c || len(out) < (h/2)*(w/2)*c {
+		panic("snn: pool buffers too short")
+	}
+	if h < 2 || w < 2 || c == 0 {
+		return
+	}
+	C.psnn_pool(fp(out), fp(in), C.int(h), C.int(w), C.int(c))
 }

@@ -14,3 +14,7 @@ func linearEvents(out, in, wt []float32, nin, nout int) { linearEventsGo(out, in
 func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
 	return neuronScanStridedGo(out, cur, u, steps, n, a, b, theta, leak, reset)
 }
+
+func countNonZero(x []float32) int64 { return countNonZeroGo(x) }
+
+func poolPlane(out, in []float32, h, w, c int) { poolPlaneGo(out, in, h, w, c) }

@@ -2,6 +2,7 @@ package snn
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -47,6 +48,7 @@ type Network struct {
 	Model  *vgg.Model
 	Config Config
 	stages []stage
+	sims   sync.Pool // *chunkSim buffers reused across Run calls
 }
 
 // SpikingLayers returns how many thresholds a VGG model's spiking version

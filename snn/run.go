@@ -128,7 +128,12 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		seeds[i] = rng.Uint64()
 	}
 	chunk := n.chunkSize(N, o.MemoryBudget)
-	sim := &chunkSim{net: n, opts: o, res: res, readouts: readouts}
+	sim, _ := n.sims.Get().(*chunkSim)
+	if sim == nil {
+		sim = &chunkSim{}
+	}
+	defer n.sims.Put(sim)
+	sim.net, sim.opts, sim.res, sim.readouts = n, o, res, readouts
 	for i0 := 0; i0 < N; i0 += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -212,6 +212,17 @@ func TestGoAndKernelEventsAgree(t *testing.T) {
 			t.Fatalf("conv %d: events %g dense %g", i, a[i], c[i])
 		}
 	}
+	pa, pb := make([]float32, (h/2)*(w/2)*cin), make([]float32, (h/2)*(w/2)*cin)
+	poolPlaneGo(pa, in, h, w, cin)
+	poolPlane(pb, in, h, w, cin)
+	for i := range pa {
+		if pa[i] != pb[i] {
+			t.Fatalf("pool %d: go %g kernel %g", i, pa[i], pb[i])
+		}
+	}
+	if c := countNonZero(in); c != countNonZeroGo(in) || c == 0 {
+		t.Fatalf("count %d vs %d", c, countNonZeroGo(in))
+	}
 	la, lb := make([]float32, cout), make([]float32, cout)
 	linearEventsGo(la, in[:cin*4], wt[:cin*4*cout], cin*4, cout)
 	linearEvents(lb, in[:cin*4], wt[:cin*4*cout], cin*4, cout)
