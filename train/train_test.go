@@ -1,0 +1,113 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// toySet has two classes: bright left half or bright right half.
+func toySet(n int, rng *rand.Rand) *data.Set {
+	s := &data.Set{Name: "toy", Channels: 1, Height: 8, Width: 8, Classes: 2, ClassNames: []string{"left", "right"},
+		Pixels: make([]uint8, n*64), Labels: make([]int32, n)}
+	for i := range n {
+		c := rng.IntN(2)
+		s.Labels[i] = int32(c)
+		for y := range 8 {
+			for x := range 8 {
+				v := rng.IntN(60)
+				if (x < 4) == (c == 0) {
+					v += 150
+				}
+				s.Pixels[i*64+y*8+x] = uint8(v)
+			}
+		}
+	}
+	return s
+}
+
+func toyModel(t *testing.T) *vgg.Model {
+	t.Helper()
+	m, err := vgg.New(vgg.Config{Name: "toy", Features: []vgg.Item{4, vgg.Pool}, Hidden: []int{8}, Classes: 2,
+		InChannels: 1, InHeight: 8, InWidth: 8, FCDropout: 0.2}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRunLearnsAndResumesExactly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	tr, te := toySet(200, rng), toySet(100, rng)
+	o := Defaults()
+	o.Epochs, o.BatchSize, o.LR, o.Augment = 3, 16, 0.05, data.Augment{CropPad: 1}
+	m := toyModel(t)
+	st, err := Run(context.Background(), m, tr, te, o, nil, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.History) != 3 || st.History[2].TestAcc < 0.9 {
+		t.Fatalf("history %+v: want 3 epochs ending above 90 %% on a separable toy task", st.History)
+	}
+	// Interrupt a second run after 20 steps and resume from the saved state.
+	m2 := toyModel(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var saved *State
+	steps := 0
+	_, err = Run(ctx, m2, tr, te, o, nil, Hooks{
+		Progress: func(p Progress) error {
+			if p.EpochDone == nil {
+				if steps++; steps == 20 {
+					cancel()
+				}
+			}
+			return nil
+		},
+		Save: func(s State) error { saved = &s; return nil },
+	})
+	if !errors.Is(err, context.Canceled) || saved == nil || saved.Epoch != 1 || saved.Step != 7 {
+		t.Fatalf("interrupted run: err %v, saved %+v", err, saved)
+	}
+	if _, err := Run(context.Background(), m2, tr, te, o, saved, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range m.Params() {
+		for j, v := range p.W.Data {
+			if m2.Params()[i].W.Data[j] != v {
+				t.Fatalf("resumed weights differ at %s[%d]", p.Name, j)
+			}
+		}
+	}
+}
+
+func TestValidateAndDataChecks(t *testing.T) {
+	o := Defaults()
+	for name, mutate := range map[string]func(*Options){
+		"epochs":    func(o *Options) { o.Epochs = 0 },
+		"batch":     func(o *Options) { o.BatchSize = 0 },
+		"optimizer": func(o *Options) { o.Optimizer = "rmsprop" },
+		"lr":        func(o *Options) { o.LR = 0 },
+		"momentum":  func(o *Options) { o.Momentum = 1 },
+		"fractions": func(o *Options) { o.LRFractions = []float64{0.9, 0.1} },
+	} {
+		oo := o
+		mutate(&oo)
+		if oo.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	m := toyModel(t)
+	wrong := toySet(10, rand.New(rand.NewPCG(3, 3)))
+	wrong.Height, wrong.Width, wrong.Pixels = 4, 16, wrong.Pixels
+	if _, err := Run(context.Background(), m, wrong, nil, o, nil, Hooks{}); err == nil {
+		t.Error("mismatched image shape accepted")
+	}
+	empty := &data.Set{Name: "empty", Channels: 1, Height: 8, Width: 8, Classes: 2}
+	if _, err := Evaluate(context.Background(), m, empty, 8); err == nil {
+		t.Error("empty set accepted")
+	}
+}
