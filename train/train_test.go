@@ -102,7 +102,7 @@ func TestValidateAndDataChecks(t *testing.T) {
 	}
 	m := toyModel(t)
 	wrong := toySet(10, rand.New(rand.NewPCG(3, 3)))
-	wrong.Height, wrong.Width, wrong.Pixels = 4, 16, wrong.Pixels
+	wrong.Height, wrong.Width = 4, 16
 	if _, err := Run(context.Background(), m, wrong, nil, o, nil, Hooks{}); err == nil {
 		t.Error("mismatched image shape accepted")
 	}
