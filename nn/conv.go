@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/privatesnn/privatesnn/internal/parallel"
 	"math"
 	"math/rand/v2"
 
@@ -166,7 +167,7 @@ func grow(s []float32, n int) []float32 {
 // tensor x [inC, n, h, w]; out-of-image taps are 0.
 func im2col(cols, x []float32, inC, n, h, w, n0, n1, k, pad, oh, ow int) {
 	nc := (n1 - n0) * oh * ow
-	parallelFor(inC*k*k, len(cols), func(lo, hi int) {
+	parallel.For(inC*k*k, len(cols), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ci, a, b := r/(k*k), r/k%k, r%k
 			dst := cols[r*nc : (r+1)*nc]
@@ -200,7 +201,7 @@ func im2col(cols, x []float32, inC, n, h, w, n0, n1, k, pad, oh, ow int) {
 // by input channel so goroutines never write the same element.
 func col2im(dx, cols []float32, inC, n, h, w, n0, n1, k, pad, oh, ow int) {
 	nc := (n1 - n0) * oh * ow
-	parallelFor(inC, len(cols), func(lo, hi int) {
+	parallel.For(inC, len(cols), func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
 			for a := range k {
 				for b := range k {

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/privatesnn/privatesnn/internal/parallel"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -14,7 +15,7 @@ func transpose01(x *tensor.Tensor) *tensor.Tensor {
 		copy(y.Data, x.Data)
 		return y
 	}
-	parallelFor(a, len(x.Data), func(lo, hi int) {
+	parallel.For(a, len(x.Data), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := range b {
 				copy(y.Data[(j*a+i)*hw:(j*a+i+1)*hw], x.Data[(i*b+j)*hw:(i*b+j+1)*hw])

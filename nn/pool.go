@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/privatesnn/privatesnn/internal/parallel"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -27,7 +28,7 @@ func (p *AvgPool2) Forward(x *tensor.Tensor, _ Mode) *tensor.Tensor {
 	p.y = reuse(p.y, []int{a, b, oh, ow})
 	y := p.y
 	p.in = append(p.in[:0], x.Shape...)
-	parallelFor(a*b, len(x.Data), func(lo, hi int) {
+	parallel.For(a*b, len(x.Data), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := x.Data[pl*h*w : (pl+1)*h*w]
 			dst := y.Data[pl*oh*ow : (pl+1)*oh*ow]
@@ -60,7 +61,7 @@ func (p *AvgPool2) Backward(dy *tensor.Tensor, _ Grad, needInput bool) *tensor.T
 	if h%2 != 0 || w%2 != 0 {
 		dx.Zero() // the dropped trailing row/column gets no gradient
 	}
-	parallelFor(a*b, len(dx.Data), func(lo, hi int) {
+	parallel.For(a*b, len(dx.Data), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := dy.Data[pl*oh*ow : (pl+1)*oh*ow]
 			dst := dx.Data[pl*h*w : (pl+1)*h*w]

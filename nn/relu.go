@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/privatesnn/privatesnn/tensor"
+import (
+	"github.com/privatesnn/privatesnn/internal/parallel"
+	"github.com/privatesnn/privatesnn/tensor"
+)
 
 // ReLU is max(0, x), element-wise.
 type ReLU struct {
@@ -13,7 +16,7 @@ func (*ReLU) Params() []*Param { return nil }
 // Forward implements Layer.
 func (r *ReLU) Forward(x *tensor.Tensor, _ Mode) *tensor.Tensor {
 	y := reuse(r.y, x.Shape)
-	parallelFor(len(x.Data), len(x.Data), func(lo, hi int) {
+	parallel.For(len(x.Data), len(x.Data), func(lo, hi int) {
 		src, dst := x.Data[lo:hi], y.Data[lo:hi]
 		for i, v := range src {
 			dst[i] = max(v, 0)
@@ -30,7 +33,7 @@ func (r *ReLU) Backward(dy *tensor.Tensor, _ Grad, _ bool) *tensor.Tensor {
 	}
 	r.dx = reuse(r.dx, dy.Shape)
 	dx := r.dx
-	parallelFor(len(dy.Data), len(dy.Data), func(lo, hi int) {
+	parallel.For(len(dy.Data), len(dy.Data), func(lo, hi int) {
 		y, g, d := r.y.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
 		for i, v := range y {
 			if v > 0 {

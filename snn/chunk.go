@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"github.com/privatesnn/privatesnn/internal/parallel"
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/tensor"
@@ -106,7 +107,7 @@ func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 	T, B := n.Config.Timesteps, i1-i0
 	C, H, W := c.InChannels, c.InHeight, c.InWidth
 	hwc := H * W * C
-	parallelFor(B, T*B*hwc, func(lo, hi int) {
+	parallel.For(B, T*B*hwc, func(lo, hi int) {
 		img := make([]float32, hwc)
 		for b := lo; b < hi; b++ {
 			src := x.Data[(i0+b)*hwc : (i0+b+1)*hwc]
@@ -160,7 +161,7 @@ func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
 		return
 	}
 	inSize := s.inSize()
-	parallelFor(P, P*inSize*4, func(lo, hi int) {
+	parallel.For(P, P*inSize*4, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			src, dst := in[p*inSize:(p+1)*inSize], cur[p*out:(p+1)*out]
 			clear(dst) // per plane, so the zeroed plane is still in cache for the kernel
@@ -184,7 +185,7 @@ func (cs *chunkSim) neurons(s *stage, B int) int64 {
 	leak := float32(cs.net.Config.Leak)
 	counts := make([]int64, 64)
 	parts := min(len(counts), max(1, n/4096))
-	parallelFor(parts, T*n, func(lo, hi int) {
+	parallel.For(parts, T*n, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*n/parts, (part+1)*n/parts
 			counts[part] = neuronScanStrided(cs.spk, cs.cur, cs.u, T, n, a, b, theta, leak, cs.net.Config.Reset)

@@ -2,6 +2,7 @@ package snn
 
 import (
 	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/internal/parallel"
 )
 
 // Layouts used by the kernels (all row-major float32):
@@ -39,7 +40,7 @@ func convDense(out, in, wt []float32, p, h, w, cin, cout, k, pad int, cols []flo
 	for p0 := 0; p0 < p; p0 += chunk {
 		p1 := min(p, p0+chunk)
 		c := cols[:(p1-p0)*perPlane]
-		parallelFor(p1-p0, len(c), func(lo, hi int) {
+		parallel.For(p1-p0, len(c), func(lo, hi int) {
 			for q := lo; q < hi; q++ {
 				im2colNHWC(c[q*perPlane:(q+1)*perPlane], in[(p0+q)*h*w*cin:(p0+q+1)*h*w*cin], h, w, cin, k, pad, oh, ow)
 			}
@@ -144,7 +145,7 @@ func axpy(dst, src []float32, a float32) {
 // poolNHWC averages 2×2 windows (stride 2, floor) of P planes [H, W, C].
 func poolNHWC(out, in []float32, p, h, w, c int) {
 	oh, ow := h/2, w/2
-	parallelFor(p, len(in), func(lo, hi int) {
+	parallel.For(p, len(in), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			poolPlane(out[q*oh*ow*c:(q+1)*oh*ow*c], in[q*h*w*c:(q+1)*h*w*c], h, w, c)
 		}
