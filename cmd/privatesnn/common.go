@@ -68,3 +68,11 @@ func version() string {
 	}
 	return "privatesnn (devel)"
 }
+
+// outputFlags registers the --json, --quiet and --threads flags that the
+// long-running commands share.
+func outputFlags(fs *flag.FlagSet, jsonOut, quiet *bool, threads *int) {
+	fs.BoolVar(jsonOut, "json", false, "print the result as one JSON object")
+	fs.BoolVar(quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(threads, "threads", 0, "threads to use (0: all cores)")
+}

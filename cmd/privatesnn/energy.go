@@ -36,9 +36,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
 	fs.IntVar(&timesteps, "timesteps", 0, "simulate this many steps (0: the model's T)")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the Poisson input spikes")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(&threads, "threads", 0, "threads to use (0: all cores)")
+	outputFlags(fs, &jsonOut, &quiet, &threads)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

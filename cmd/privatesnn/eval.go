@@ -66,9 +66,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it exists)")
 	fs.Uint64Var(&seed, "seed", 0, "SNN: seed of the Poisson input spikes")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(&threads, "threads", 0, "threads to use (0: all cores)")
+	outputFlags(fs, &jsonOut, &quiet, &threads)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -55,9 +55,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
 	fs.StringVar(&out, "out", "", "output directory (default runs/<model dir name>-synth)")
 	fs.BoolVar(&force, "force", false, "replace an existing --out")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(&threads, "threads", 0, "threads to use (0: all cores)")
+	outputFlags(fs, &jsonOut, &quiet, &threads)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

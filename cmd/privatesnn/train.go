@@ -63,9 +63,7 @@ func (o *trainOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.out, "out", "", "output directory (default runs/<data>-<model>)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in --out from its checkpoint")
 	fs.BoolVar(&o.force, "force", false, "overwrite an existing model in --out")
-	fs.BoolVar(&o.jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(&o.threads, "threads", 0, "threads to use (0: all cores)")
+	outputFlags(fs, &o.jsonOut, &o.quiet, &o.threads)
 	o.opts.EvalBatch = d.EvalBatch
 }
 
