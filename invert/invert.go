@@ -2,6 +2,7 @@ package invert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -149,6 +150,9 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 			if dx == nil || dx.Len() != x.Len() {
 				return nil, fmt.Errorf("invert: network returned no input gradient of %d values", x.Len())
 			}
+			if err := checkFinite(dx.Data, "input gradient"); err != nil {
+				return nil, err
+			}
 			if o.Bounded {
 				for i, v := range x.Data {
 					dx.Data[i] *= 1 - v*v
@@ -246,6 +250,19 @@ func checkLogits(z *tensor.Tensor, n, k int) error {
 			s = z.Shape
 		}
 		return fmt.Errorf("invert: network output %v, want [%d, %d] (as many classes as the targets)", s, n, k)
+	}
+	return checkFinite(z.Data, "network output")
+}
+
+// ErrNonFinite reports a NaN or infinite value in the optimisation (a
+// diverged run); Run returns it instead of saving undefined pixels.
+var ErrNonFinite = errors.New("invert: non-finite value")
+
+func checkFinite(v []float32, what string) error {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%w: %s value %d is %g (lower the learning rate or check the model's weights)", ErrNonFinite, what, i, x)
+		}
 	}
 	return nil
 }

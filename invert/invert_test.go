@@ -245,3 +245,37 @@ func TestBounded(t *testing.T) {
 		t.Errorf("one small bounded step: loss %g → %g", one.InitialLoss[0], one.FinalLoss[0])
 	}
 }
+
+// nanAfter wraps a network and poisons its logits from the given forward
+// call on, as a diverging model would.
+type nanAfter struct {
+	Network
+	calls, from int
+}
+
+func (n *nanAfter) Forward(x *tensor.Tensor, m nn.Mode) *tensor.Tensor {
+	z := n.Network.Forward(x, m)
+	if n.calls++; n.calls >= n.from {
+		z.Data[0] = float32(math.NaN())
+	}
+	return z
+}
+
+// TestNonFiniteStops checks that a NaN anywhere in the optimisation is an
+// error, not an undefined pixel: in the first forward pass, mid-way, and in
+// the final forward pass that records the logits.
+func TestNonFiniteStops(t *testing.T) {
+	o := Options{Iterations: 3, LR: 1e-2, Temperature: 20, Batch: 4}
+	img, tgt := problem(2, 4, 1)
+	for _, from := range []int{1, 2, 4} {
+		net := &nanAfter{Network: tinyNet(t, 1), from: from}
+		_, err := Run(context.Background(), net, img, tgt, o, nil)
+		if !errors.Is(err, ErrNonFinite) {
+			t.Errorf("NaN from forward call %d: err %v, want ErrNonFinite", from, err)
+		}
+	}
+	// The same run without poison succeeds, so the test can fail.
+	if _, err := Run(context.Background(), tinyNet(t, 1), img, tgt, o, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -103,6 +103,23 @@ func TestStepSchedule(t *testing.T) {
 			t.Errorf("epoch %d: lr %g want %g", c.e, got, c.want)
 		}
 	}
+	// Short runs: no milestone lands on the first epoch.
+	for _, c := range []struct {
+		epochs int
+		want   []float64
+	}{
+		{1, []float64{1e-2}},
+		{2, []float64{1e-2, 1e-4}},
+		{3, []float64{1e-2, 1e-3, 1e-4}},
+		{4, []float64{1e-2, 1e-2, 1e-3, 1e-4}},
+	} {
+		s := StepSchedule{Base: 1e-2, Factor: 10, Fractions: []float64{0.5, 0.75}, Epochs: c.epochs}
+		for e, want := range c.want {
+			if got := s.LR(e); math.Abs(got-want) > 1e-15 {
+				t.Errorf("%d epochs: epoch %d lr %g want %g", c.epochs, e, got, want)
+			}
+		}
+	}
 	if (StepSchedule{Base: 1, Factor: 10, Fractions: []float64{0.6, 0.4}, Epochs: 5}).Validate() == nil {
 		t.Error("decreasing fractions accepted")
 	}

@@ -3,8 +3,7 @@ package optim
 import "fmt"
 
 // StepSchedule divides the base learning rate by Factor at the start of each
-// milestone epoch, milestone_i = ⌊Fraction_i · Epochs⌋ (the reference's
-// --lr_interval rule, SPEC §1.3).
+// milestone epoch (see Milestone for where the milestones fall).
 type StepSchedule struct {
 	Base      float64
 	Factor    float64   // e.g. 10
@@ -27,11 +26,23 @@ func (s StepSchedule) Validate() error {
 	return nil
 }
 
+// Milestone returns the 0-based epoch from which fraction f of the run is
+// in effect: ⌊f·Epochs⌋, but never 0, so the first epoch always runs at the
+// base rate (a 1-epoch run would otherwise train only at Base/Factor^k).
+//
+// The reference loop (ann.py) counts epochs from 1, runs epochs 1 … E−1 and
+// divides at the start of epoch ⌊f·E⌋, so it runs ⌊f·E⌋−1 epochs at the base
+// rate; here the first max(1, ⌊f·E⌋) epochs do. Both then run E−⌊f·E⌋
+// epochs at the reduced rate.
+func (s StepSchedule) Milestone(f float64) int {
+	return max(1, int(f*float64(s.Epochs)))
+}
+
 // LR returns the learning rate for epoch e (0-based).
 func (s StepSchedule) LR(e int) float64 {
 	lr := s.Base
 	for _, f := range s.Fractions {
-		if e >= int(f*float64(s.Epochs)) {
+		if e >= s.Milestone(f) {
 			lr /= s.Factor
 		}
 	}
