@@ -1,15 +1,15 @@
 package data
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 )
 
 // idxTypeU8 is the IDX element-type code for unsigned bytes.
@@ -234,40 +234,7 @@ func writeFileAtomic(path string, b []byte) (err error) {
 	})
 }
 
-// atomicWrite creates path by writing a temporary file in the same
-// directory with fill and renaming it into place. On failure the temporary
-// file is removed and path is left untouched.
-func atomicWrite(path string, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+// atomicWrite creates path atomically with fill's output.
+func atomicWrite(path string, fill func(io.Writer) error) error {
+	return atomicfile.Write(path, fill)
 }

@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -202,31 +203,8 @@ func writeJSON(path string, v any) error {
 
 // WriteFileAtomic writes b to path through a temporary file in the same
 // directory and a rename, so path holds either its old or its new content.
-func WriteFileAtomic(path string, b []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
+// A new file gets mode 0644.
+func WriteFileAtomic(path string, b []byte) error { return atomicfile.WriteFile(path, b) }
 
 // ReadCard reads and validates the card of a model path.
 func ReadCard(path string) (*Card, error) {

@@ -3,9 +3,10 @@ package safetensors
 import (
 	"bufio"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 )
 
 // ReadFile reads and decodes the safetensors file at path. See [Decode] for
@@ -36,58 +37,9 @@ func ReadFile(path string) (*File, error) {
 // an existing file at path is left untouched; path never holds a partial
 // file. A file that replaces an existing one keeps its permission bits; a
 // new file gets mode 0644. Errors name path.
-func WriteFile(path string, f *File) (err error) {
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	perm := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		perm = st.Mode().Perm()
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+func WriteFile(path string, f *File) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Encode(w, f) }); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	if err := Encode(w, f); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable where the platform supports it. It
-// is best effort: the new file is already in place, and some systems cannot
-// sync directories.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
 }
