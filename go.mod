@@ -7,3 +7,5 @@ require (
 	golang.org/x/sys v0.50.0
 	gonum.org/v1/gonum v0.17.0
 )
+
+require golang.org/x/image v0.25.0 // indirect

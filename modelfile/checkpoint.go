@@ -2,7 +2,9 @@ package modelfile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -37,7 +39,7 @@ type Checkpoint struct {
 // SaveCheckpoint writes checkpoint.safetensors (weights and optimiser
 // buffers) and checkpoint.json into dir, each atomically.
 func SaveCheckpoint(dir string, m *vgg.Model, ck Checkpoint) error {
-	ck.Card.Format, ck.Card.Kind, ck.Card.Model = Format, "ann", m.Config
+	ck.Card.Format, ck.Card.Kind, ck.Card.Model = Format, KindANN, m.Config
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -87,4 +89,15 @@ func LoadCheckpoint(dir string) (*vgg.Model, *Checkpoint, error) {
 		}
 	}
 	return m, &ck, nil
+}
+
+// RemoveCheckpoint deletes the checkpoint files in dir, if any; a finished
+// run's model makes them redundant.
+func RemoveCheckpoint(dir string) error {
+	for _, name := range []string{CheckpointState, CheckpointWeights} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove checkpoint: %w", err)
+		}
+	}
+	return nil
 }

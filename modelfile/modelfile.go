@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -68,23 +69,27 @@ type Provenance struct {
 	// any real data set (synthesis, data-free conversion).
 	TrainingDataAccessed bool `json:"training_data_accessed"`
 	// Parent is the model this one was derived from, if any.
-	Parent string `json:"parent,omitempty"`
+	Parent *Ref `json:"parent,omitempty"`
 	// Software is the producing program and version.
 	Software string `json:"software"`
 }
 
 // Card is the JSON model card.
 type Card struct {
-	Format        string             `json:"format"`
-	Kind          string             `json:"kind"` // "ann" or "snn"
-	Model         vgg.Config         `json:"model"`
-	Normalization Normalization      `json:"normalization"`
-	ClassNames    []string           `json:"class_names"`
-	Seed          uint64             `json:"seed"`
-	Metrics       map[string]float64 `json:"metrics,omitempty"`
-	Training      json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history
-	Provenance    Provenance         `json:"provenance"`
-	// SNN holds the spiking parameters of a converted model (kind "snn").
+	Format        string        `json:"format"`
+	Kind          string        `json:"kind"` // KindANN or KindSNN
+	Model         vgg.Config    `json:"model"`
+	Normalization Normalization `json:"normalization"`
+	ClassNames    []string      `json:"class_names"`
+	// Data names the data set whose classes the model predicts (for
+	// example "fashion-mnist"); an SNN inherits it from its ANN. Empty in
+	// cards of earlier versions.
+	Data       string             `json:"data,omitempty"`
+	Seed       uint64             `json:"seed"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Training   json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history
+	Provenance Provenance         `json:"provenance"`
+	// SNN holds the spiking parameters of a converted model (kind KindSNN).
 	SNN *SNNSpec `json:"snn,omitempty"`
 }
 
@@ -114,11 +119,11 @@ func (c *Card) Validate() error {
 		return err
 	}
 	switch c.Kind {
-	case "ann":
+	case KindANN:
 		if c.SNN != nil {
 			return fmt.Errorf("an ANN card has spiking parameters")
 		}
-	case "snn":
+	case KindSNN:
 		if c.SNN == nil {
 			return fmt.Errorf("an SNN card lacks its spiking parameters")
 		}
@@ -165,11 +170,11 @@ func spikingLayers(c vgg.Config) int {
 }
 
 // Save writes m's weights and card into dir (created if needed). The card's
-// kind is "snn" when c.SNN is set, else "ann".
+// kind is KindSNN when c.SNN is set, else KindANN.
 func Save(dir string, m *vgg.Model, c Card) error {
-	c.Format, c.Kind, c.Model = Format, "ann", m.Config
+	c.Format, c.Kind, c.Model = Format, KindANN, m.Config
 	if c.SNN != nil {
-		c.Kind = "snn"
+		c.Kind = KindSNN
 		if err := c.SNN.Config.Validate(snn.SpikingLayers(m)); err != nil {
 			return fmt.Errorf("save model: %w", err)
 		}
@@ -206,10 +211,19 @@ func writeJSON(path string, v any) error {
 // A new file gets mode 0644.
 func WriteFileAtomic(path string, b []byte) error { return atomicfile.WriteFile(path, b) }
 
+// ErrInterrupted reports a run directory that holds only a training
+// checkpoint: training was interrupted before it saved the model.
+var ErrInterrupted = errors.New("holds only a training checkpoint (an interrupted run), no model yet")
+
 // ReadCard reads and validates the card of a model path.
 func ReadCard(path string) (*Card, error) {
 	_, cp := paths(path)
 	b, err := readLimited(cp, maxCardBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, e := os.Stat(filepath.Join(filepath.Dir(cp), CheckpointState)); e == nil {
+			return nil, fmt.Errorf("%s %w", filepath.Dir(cp), ErrInterrupted)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -324,14 +338,14 @@ func hasPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// LoadSNN reads a spiking model saved with a card of kind "snn" and builds
+// LoadSNN reads a spiking model saved with a card of kind KindSNN and builds
 // its network.
 func LoadSNN(path string) (*snn.Network, *Card, error) {
 	m, c, err := Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.Kind != "snn" {
+	if c.Kind != KindSNN {
 		return nil, nil, fmt.Errorf("read %s: model kind %q, want an SNN (convert it first)", path, c.Kind)
 	}
 	n, err := snn.New(m, c.SNN.Config)

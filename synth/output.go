@@ -3,13 +3,22 @@ package synth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // File names inside an output directory.
@@ -27,9 +36,12 @@ const GridColumns = 10
 // Manifest is the JSON record written beside a generated set. It holds no
 // timings, so the same seed and thread count give the same bytes.
 type Manifest struct {
-	Format               string            `json:"format"`
-	Software             string            `json:"software"`
-	Model                string            `json:"model"`
+	Format   string `json:"format"`
+	Software string `json:"software"`
+	Model    string `json:"model"`
+	// ModelSHA256 is the digest of the model's weights file, so a consumer
+	// can check that it pairs the set with the model that made it.
+	ModelSHA256          string            `json:"model_weights_sha256,omitempty"`
 	ModelName            string            `json:"model_name,omitempty"`
 	ClassNames           []string          `json:"class_names,omitempty"`
 	TrainingDataAccessed bool              `json:"training_data_accessed"`
@@ -72,9 +84,15 @@ func (r *Result) Manifest(model, modelName, software string, classNames []string
 
 // WriteDir writes a generated set into dir: cls{c}/img{i}.png for every
 // image (i counts within the class), the binary file, the preview grid and
-// the manifest. Everything is first written into a temporary sibling
-// directory which then replaces dir in one rename, so dir never holds a
-// partial set. An existing dir is an error unless overwrite is set.
+// the manifest.
+//
+// A new dir is written as a temporary sibling and renamed into place, so it
+// never holds a partial set. An existing dir is an error unless overwrite
+// is set; then only this package's own files are replaced: the files of the
+// set that dir's manifest describes, and the files of the new set. Anything
+// else in dir stays. The manifest is removed first and written last, so an
+// interrupted overwrite leaves a directory that Load and ReadManifest
+// reject rather than a mixed set.
 func WriteDir(dir string, s *Set, m Manifest, overwrite bool) (err error) {
 	if err := s.Validate(); err != nil {
 		return err
@@ -90,68 +108,170 @@ func WriteDir(dir string, s *Set, m Manifest, overwrite bool) (err error) {
 	if err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer os.RemoveAll(tmp) // empty after a successful move
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
-	counts := make([]int, s.Classes)
-	for i, c := range s.Labels {
-		cd := filepath.Join(tmp, "cls"+strconv.Itoa(c))
-		if counts[c] == 0 {
-			if err := os.Mkdir(cd, 0o755); err != nil {
-				return fmt.Errorf("synth: %w", err)
-			}
-		}
-		if err := writePNG(filepath.Join(cd, "img"+strconv.Itoa(counts[c])+".png"), s.picture(i)); err != nil {
-			return err
-		}
-		counts[c]++
-	}
-	var bin bytes.Buffer
-	if err := s.WriteBinary(&bin); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, BinaryFile), bin.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if err := writePNG(filepath.Join(tmp, GridFile), s.Grid(GridColumns)); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(m, "", "  ")
+	files, err := writeSet(tmp, s, m)
 	if err != nil {
-		return fmt.Errorf("synth: manifest: %w", err)
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ManifestFile), append(js, '\n'), 0o644); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	return replaceDir(tmp, dir)
-}
-
-// replaceDir renames tmp to dir, moving an existing dir aside first and
-// deleting it afterwards.
-func replaceDir(tmp, dir string) error {
 	if _, err := os.Lstat(dir); err != nil {
 		if err := os.Rename(tmp, dir); err != nil {
 			return fmt.Errorf("synth: %w", err)
 		}
 		return nil
 	}
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil {
-		return fmt.Errorf("synth: moving the existing %s aside: %w", dir, err)
+	return replaceOwnFiles(tmp, dir, files)
+}
+
+// writeSet writes the set's files into dir and returns their relative
+// paths, the manifest last.
+func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
+	files := ownFiles(s.Labels, s.Classes)
+	for c := range s.Classes {
+		if err := os.Mkdir(filepath.Join(dir, classDir(c)), 0o755); err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.Rename(old, dir) // best effort: put the old output back
-		return fmt.Errorf("synth: %w", err)
+	counts := make([]int, s.Classes)
+	for i, c := range s.Labels {
+		if err := writePNG(filepath.Join(dir, classDir(c), imageName(counts[c])), s.picture(i)); err != nil {
+			return nil, err
+		}
+		counts[c]++
 	}
-	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("synth: removing the previous output %s: %w", old, err)
+	var bin bytes.Buffer
+	if err := s.WriteBinary(&bin); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, BinaryFile), bin.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	if err := writePNG(filepath.Join(dir, GridFile), s.Grid(GridColumns, m.ClassNames)); err != nil {
+		return nil, err
+	}
+	js, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("synth: manifest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), append(js, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	return files, nil
+}
+
+func classDir(c int) string  { return "cls" + strconv.Itoa(c) }
+func imageName(i int) string { return "img" + strconv.Itoa(i) + ".png" }
+
+// ownFiles lists, relative to the set's directory, the files WriteDir
+// writes for a set with these labels, the manifest last.
+func ownFiles(labels []int, classes int) []string {
+	counts := make([]int, classes)
+	var files []string
+	for _, c := range labels {
+		files = append(files, filepath.Join(classDir(c), imageName(counts[c])))
+		counts[c]++
+	}
+	return append(files, BinaryFile, GridFile, ManifestFile)
+}
+
+// replaceOwnFiles moves the new set's files from tmp into the existing dir.
+// It first removes dir's manifest and the files of the set that manifest
+// described (and then any class folder left empty), never other files.
+func replaceOwnFiles(tmp, dir string, files []string) error {
+	var old []string
+	if om, err := ReadManifest(dir); err == nil {
+		old = ownFiles(om.folderLabels(), om.Classes)
+	}
+	if err := removeIfExists(filepath.Join(dir, ManifestFile)); err != nil {
+		return err
+	}
+	for _, f := range old {
+		if err := removeIfExists(filepath.Join(dir, f)); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		dst := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("synth: %w", err)
+		}
+		if err := os.Rename(filepath.Join(tmp, f), dst); err != nil {
+			return fmt.Errorf("synth: %w", err)
+		}
+	}
+	for _, f := range old {
+		if d := filepath.Dir(f); d != "." {
+			os.Remove(filepath.Join(dir, d)) // only succeeds when empty
+		}
 	}
 	return nil
+}
+
+func removeIfExists(p string) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return nil
+}
+
+// folderLabels returns the class of every image of the set the manifest
+// describes, class-major as Generate orders them.
+func (m *Manifest) folderLabels() []int {
+	var l []int
+	if m.Classes < 1 || m.Classes > MaxClasses || m.PerClass < 1 || m.PerClass > MaxImages/m.Classes {
+		return nil
+	}
+	for c := range m.Classes {
+		for range m.PerClass {
+			l = append(l, c)
+		}
+	}
+	return l
+}
+
+// maxManifestBytes bounds the manifest read from disk.
+const maxManifestBytes = 16 << 20
+
+// ReadManifest reads the manifest of the set in dir (or the manifest file
+// itself).
+func ReadManifest(path string) (*Manifest, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, ManifestFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	m, err := DecodeManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// DecodeManifest parses and checks manifest JSON.
+func DecodeManifest(b []byte) (*Manifest, error) {
+	if len(b) > maxManifestBytes {
+		return nil, fmt.Errorf("manifest larger than %d bytes", maxManifestBytes)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("manifest format %q, want %q", m.Format, ManifestFormat)
+	}
+	if m.Classes < 1 || m.Classes > MaxClasses || m.Images < 0 || m.Images > MaxImages {
+		return nil, fmt.Errorf("manifest: %d classes, %d images out of range", m.Classes, m.Images)
+	}
+	return &m, nil
 }
 
 func writePNG(path string, img image.Image) error {
@@ -202,33 +322,48 @@ func (s *Set) drawInto(dst image.Image, i, x0, y0 int) image.Image {
 // gridGap is the spacing in pixels between grid cells (white).
 const gridGap = 2
 
-// Grid returns a preview image with one row per class and the first cols
-// images of that class (like the paper's Fig. 2). Cells without an image
-// stay white.
-func (s *Set) Grid(cols int) image.Image {
-	cols = max(1, cols)
-	W := cols*(s.Width+gridGap) + gridGap
-	H := s.Classes*(s.Height+gridGap) + gridGap
-	var img image.Image
-	if s.Channels == 3 {
-		d := image.NewNRGBA(image.Rect(0, 0, W, H))
-		for i := range d.Pix {
-			d.Pix[i] = 255
-		}
-		img = d
-	} else {
-		d := image.NewGray(image.Rect(0, 0, W, H))
-		for i := range d.Pix {
-			d.Pix[i] = 255
-		}
-		img = d
-	}
+// Grid returns a preview image with one row per class, labelled on the left
+// with the class index and name (names may be nil), and the first images of
+// that class (like the paper's Fig. 2): as many columns as the fullest class
+// has images, at most cols. Cells without an image stay white.
+func (s *Set) Grid(cols int, names []string) image.Image {
 	shown := make([]int, s.Classes)
+	for _, c := range s.Labels {
+		shown[c]++
+	}
+	cols = max(1, min(cols, slices.Max(shown)))
+	labels := make([]string, s.Classes)
+	labelW := 0
+	for c := range labels {
+		labels[c] = strconv.Itoa(c)
+		if c < len(names) && names[c] != "" {
+			labels[c] += " " + names[c]
+		}
+		labelW = max(labelW, font.MeasureString(basicfont.Face7x13, labels[c]).Ceil())
+	}
+	rowH := max(s.Height, basicfont.Face7x13.Height)
+	x0 := gridGap + labelW + 2*gridGap
+	W := x0 + cols*(s.Width+gridGap)
+	H := s.Classes*(rowH+gridGap) + gridGap
+	var img draw.Image
+	if s.Channels == 3 {
+		img = image.NewNRGBA(image.Rect(0, 0, W, H))
+	} else {
+		img = image.NewGray(image.Rect(0, 0, W, H))
+	}
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	for c, l := range labels {
+		top := gridGap + c*(rowH+gridGap)
+		d := font.Drawer{Dst: img, Src: image.Black, Face: basicfont.Face7x13,
+			Dot: fixed.P(gridGap, top+(rowH+basicfont.Face7x13.Ascent-basicfont.Face7x13.Descent)/2)}
+		d.DrawString(l)
+	}
+	clear(shown)
 	for i, c := range s.Labels {
 		if shown[c] >= cols {
 			continue
 		}
-		s.drawInto(img, i, gridGap+shown[c]*(s.Width+gridGap), gridGap+c*(s.Height+gridGap))
+		s.drawInto(img, i, x0+shown[c]*(s.Width+gridGap), gridGap+c*(rowH+gridGap)+(rowH-s.Height)/2)
 		shown[c]++
 	}
 	return img

@@ -277,8 +277,11 @@ func TestGenerateAndWrite(t *testing.T) {
 	}
 	gc, err := png.DecodeConfig(g)
 	g.Close()
-	if err != nil || gc.Width != GridColumns*(8+gridGap)+gridGap || gc.Height != 3*(8+gridGap)+gridGap {
-		t.Errorf("grid %+v, %v", gc, err)
+	// 4 images per class give 4 columns (no blank ones) after a label
+	// column as wide as the widest label ("0": one 7-pixel glyph); rows are
+	// as tall as the 13-pixel font.
+	if wantW, wantH := gridGap+7+2*gridGap+4*(8+gridGap), 3*(13+gridGap)+gridGap; err != nil || gc.Width != wantW || gc.Height != wantH {
+		t.Errorf("grid %dx%d (err %v), want %dx%d", gc.Width, gc.Height, err, wantW, wantH)
 	}
 	js, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
@@ -374,4 +377,75 @@ func equal32(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestWriteDirKeepsForeignFiles overwrites a set in a directory that also
+// holds files that are not the set's: they survive, the old set's own files
+// that the new set does not write are gone, and the new set reads back.
+func TestWriteDirKeepsForeignFiles(t *testing.T) {
+	mk := func(perClass int) (*Set, Manifest) {
+		s := &Set{Channels: 1, Height: 4, Width: 4, Classes: 2}
+		for c := range 2 {
+			for range perClass {
+				s.Labels = append(s.Labels, c)
+				s.Soft = append(s.Soft, 0.5, 0.5)
+			}
+		}
+		s.Pixels = make([]uint8, len(s.Labels)*16)
+		for i := range s.Pixels {
+			s.Pixels[i] = uint8(perClass * i)
+		}
+		return s, Manifest{Format: ManifestFormat, Classes: 2, PerClass: perClass, Images: len(s.Labels)}
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	big, bigMan := mk(3)
+	if err := WriteDir(dir, big, bigMan, false); err != nil {
+		t.Fatal(err)
+	}
+	foreign := []string{"notes.txt", filepath.Join("cls0", "mine.txt"), filepath.Join("model", "model.json")}
+	for _, f := range foreign {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small, smallMan := mk(1)
+	if err := WriteDir(dir, small, smallMan, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range foreign {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(b) != f {
+			t.Errorf("foreign file %s: %q, %v", f, b, err)
+		}
+	}
+	for _, gone := range []string{filepath.Join("cls0", "img1.png"), filepath.Join("cls1", "img2.png")} {
+		if _, err := os.Stat(filepath.Join(dir, gone)); err == nil {
+			t.Errorf("the old set's %s survived the overwrite", gone)
+		}
+	}
+	back, err := Load(dir)
+	if err != nil || !bytes.Equal(back.Pixels, small.Pixels) {
+		t.Fatalf("new set does not read back: %v", err)
+	}
+	if m, err := ReadManifest(dir); err != nil || m.PerClass != 1 {
+		t.Fatalf("manifest %+v, %v", m, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("temporary directories left behind: %v", entries)
+	}
+}
+
+// FuzzDecodeManifest: any bytes give a manifest or an error, never a panic.
+func FuzzDecodeManifest(f *testing.F) {
+	f.Add([]byte(`{"format":"privatesnn.synth/v1","classes":10,"images":100,"per_class":10}`))
+	f.Add([]byte(`{"format":"privatesnn.synth/v1","classes":0}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeManifest(b)
+		if err == nil {
+			m.folderLabels()
+		}
+	})
 }
