@@ -81,9 +81,9 @@ type Card struct {
 	Model         vgg.Config    `json:"model"`
 	Normalization Normalization `json:"normalization"`
 	ClassNames    []string      `json:"class_names"`
-	// Data names the data set whose classes the model predicts (for
-	// example "fashion-mnist"); an SNN inherits it from its ANN. Empty in
-	// cards of earlier versions.
+	// Data names the data set the model was trained on, as the --data
+	// flag names it (for example "fashion-mnist" or "embedded"); an SNN
+	// inherits it from its ANN. Empty in cards of earlier versions.
 	Data       string             `json:"data,omitempty"`
 	Seed       uint64             `json:"seed"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`

@@ -80,19 +80,26 @@ type Result struct {
 // Logits returns the output potential at Timesteps.
 func (r *Result) Logits() *tensor.Tensor { return r.Potentials[len(r.Potentials)-1] }
 
-// SpikeRate returns layer l's spikes per neuron per step.
+// SpikeRate returns layer l's spikes per neuron per step (0 for a layer
+// without neurons or a run over no images).
 func (r *Result) SpikeRate(l int) float64 {
 	s := r.Layers[l]
-	if s.Neurons == 0 {
-		return 0
-	}
-	return float64(s.Spikes) / float64(s.Neurons*int64(r.Images)*int64(r.Timesteps))
+	return ratio(s.Spikes, s.Neurons*int64(r.Images)*int64(r.Timesteps))
 }
 
-// InputRate returns the fraction of layer l's inputs that are non-zero per step.
+// InputRate returns the fraction of layer l's inputs that are non-zero per
+// step (0 for a run over no images).
 func (r *Result) InputRate(l int) float64 {
 	s := r.Layers[l]
-	return float64(s.InputEvents) / float64(s.InputSize*int64(r.Images)*int64(r.Timesteps))
+	return ratio(s.InputEvents, s.InputSize*int64(r.Images)*int64(r.Timesteps))
+}
+
+// ratio returns a/b, or 0 when b is 0.
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // Run simulates the network on a batch x [N, C, H, W] (normalised images).

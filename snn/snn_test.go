@@ -253,3 +253,15 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("bad reset accepted")
 	}
 }
+
+// TestRatesOfEmptyRun: rates of a run over no images are 0, not NaN.
+func TestRatesOfEmptyRun(t *testing.T) {
+	r := &Result{Layers: []LayerStats{{Neurons: 10, InputSize: 4}}, Images: 0, Timesteps: 5}
+	if sr, ir := r.SpikeRate(0), r.InputRate(0); sr != 0 || ir != 0 {
+		t.Fatalf("spike rate %g, input rate %g over no images, want 0 and 0", sr, ir)
+	}
+	r.Images, r.Layers[0].Spikes, r.Layers[0].InputEvents = 2, 25, 8
+	if sr, ir := r.SpikeRate(0), r.InputRate(0); sr != 0.25 || ir != 0.2 {
+		t.Fatalf("spike rate %g, input rate %g, want 0.25 and 0.2", sr, ir)
+	}
+}

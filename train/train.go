@@ -97,6 +97,9 @@ func (o Options) Validate() error {
 	return o.schedule().Validate()
 }
 
+// LRAt returns the learning rate of epoch e (0-based).
+func (o Options) LRAt(e int) float64 { return o.schedule().LR(e) }
+
 func (o Options) schedule() optim.StepSchedule {
 	return optim.StepSchedule{Base: o.LR, Factor: o.LRFactor, Fractions: o.LRFractions, Epochs: o.Epochs}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
 )
 
 // benchResult mirrors the JSON printed by scripts/bench_torch.py.
@@ -49,22 +49,33 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		snnT    int
 		snnB    int
 	)
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := newFlagSet("bench")
+	var b bounds
 	fs.IntVar(&threads, "threads", 2, "threads to use (0: all cores); compare with PyTorch at the same count")
-	fs.IntVar(&batch, "batch", 64, "batch size of the network workloads")
-	fs.DurationVar(&minTime, "time", 3*time.Second, "minimum measuring time per workload")
+	b.Int(fs, &batch, "batch", 64, 1, 4096, "batch size of the network workloads")
+	fs.DurationVar(&minTime, "time", 3*time.Second, "minimum measuring time per workload (> 0)")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
 	fs.StringVar(&snnDir, "snn", "", "also time the simulation of this spiking model (from 'privatesnn convert') on the embedded test images")
-	fs.IntVar(&snnT, "snn-timesteps", 0, "time steps of the SNN workload (0: the model's T)")
-	fs.IntVar(&snnB, "snn-batch", 64, "images per SNN simulation")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	b.Int(fs, &snnT, "snn-timesteps", 0, 0, snn.MaxTimesteps, "time steps of the SNN workload (0: the model's T)")
+	b.Int(fs, &snnB, "snn-batch", 64, 1, 1000, "images per SNN simulation (the embedded test set has 1,000)")
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if batch < 1 || batch > 4096 || minTime <= 0 {
-		return fmt.Errorf("%w: --batch %d or --time %v out of range", errUsage, batch, minTime)
+	if err := b.check(); err != nil {
+		return err
+	}
+	if minTime <= 0 {
+		return fmt.Errorf("%w: --time %v: want a positive duration", errUsage, minTime)
 	}
 	if err := setThreads(threads); err != nil {
 		return err
+	}
+	var sw *snnWorkload
+	if snnDir != "" {
+		var err error
+		if sw, err = loadSNNWorkload(snnDir, snnT, snnB); err != nil {
+			return err
+		}
 	}
 	pr := newProgress(stderr, false)
 	res := benchResult{Framework: "privatesnn", Threads: runtime.GOMAXPROCS(0), Batch: batch, Backend: gemm.CurrentInfo(), ConvBackend: nn.ConvBackend(), GoVersion: runtime.Version()}
@@ -85,8 +96,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		d := workload.Median(s.step.Run, 5, minTime)
 		*s.dst = float64(s.step.Batch) / d.Seconds()
 	}
-	if snnDir != "" {
-		if err := benchSNN(ctx, &res, snnDir, snnT, snnB, minTime, pr); err != nil {
+	if sw != nil {
+		if err := benchSNN(ctx, &res, sw, minTime, pr); err != nil {
 			return err
 		}
 	}
@@ -114,32 +125,42 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func benchSNN(ctx context.Context, res *benchResult, dir string, T, batch int, minTime time.Duration, pr *progress) error {
-	net, _, err := modelfile.LoadSNN(dir)
+// snnWorkload is a spiking model and its input images, checked before any
+// measuring starts.
+type snnWorkload struct {
+	dir string
+	net *snn.Network
+	x   *tensor.Tensor
+}
+
+func loadSNNWorkload(dir string, T, batch int) (*snnWorkload, error) {
+	m, card, err := loadModel(dir, "snn", modelfile.KindSNN)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	cfg := card.SNN.Config
 	if T > 0 {
-		cfg := net.Config
 		cfg.Timesteps = T
-		if net, err = snn.New(net.Model, cfg); err != nil {
-			return err
-		}
+	}
+	net, err := snn.New(m, cfg)
+	if err != nil {
+		return nil, err
 	}
 	s, err := data.LoadEmbedded(data.Test)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c := net.Model.Config
+	c := m.Config
 	if s.Channels != c.InChannels || s.Height != c.InHeight || s.Width != c.InWidth {
-		return fmt.Errorf("%w: the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", errUsage, dir, c.InChannels, c.InHeight, c.InWidth)
+		return nil, fmt.Errorf("%w: the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", errUsage, dir, c.InChannels, c.InHeight, c.InWidth)
 	}
-	if batch < 1 || batch > s.Len() {
-		return fmt.Errorf("%w: --snn-batch %d out of range [1, %d]", errUsage, batch, s.Len())
-	}
-	s = s.Subset(firstN(batch))
-	x := setTensor(s)
-	res.SNNTimesteps, res.SNNBatch, res.SNNModel, res.SNNKernel = net.Config.Timesteps, batch, dir, snn.KernelName
+	return &snnWorkload{dir: dir, net: net, x: setTensor(s.Subset(firstN(batch)))}, nil
+}
+
+func benchSNN(ctx context.Context, res *benchResult, sw *snnWorkload, minTime time.Duration, pr *progress) error {
+	net, x := sw.net, sw.x
+	batch := x.Shape[0]
+	res.SNNTimesteps, res.SNNBatch, res.SNNModel, res.SNNKernel = net.Config.Timesteps, batch, sw.dir, snn.KernelName
 	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(1, 1)), snn.Options{})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
-	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
 )
 
@@ -38,33 +36,43 @@ type compareResult struct {
 func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		cf            calibFlags
+		b             bounds
 		d             dataFlags
 		model, synthD string
 		jsonOut, qt   bool
 	)
-	fs := flag.NewFlagSet("calibrate-compare", flag.ContinueOnError)
-	cf.register(fs)
-	d.register(fs, data.FashionMNIST)
+	fs := newFlagSet("calibrate-compare")
+	cf.register(fs, &b)
+	d.register(fs, &b, "")
 	fs.StringVar(&model, "model", "", "trained ANN (required)")
-	fs.StringVar(&synthD, "synth", "", "synthetic image set (required)")
+	fs.StringVar(&synthD, "synth", "", "synthetic image set made from this ANN (required)")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
 	fs.BoolVar(&qt, "quiet", false, "no progress on stderr")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
 		return err
 	}
 	if model == "" || synthD == "" {
 		return fmt.Errorf("%w: --model and --synth are required", errUsage)
 	}
+	if err := d.validate(); err != nil {
+		return err
+	}
 	if err := cf.validate(); err != nil {
 		return err
 	}
-	m, _, err := modelfile.Load(model)
+	m, card, err := loadModel(model, "model", modelfile.KindANN)
 	if err != nil {
 		return err
 	}
-	syn, err := synth.Load(synthD)
+	if err := d.defaultData(card, model); err != nil {
+		return err
+	}
+	syn, err := loadSynth(synthD, model)
 	if err != nil {
-		return fmt.Errorf("read synthetic set: %w", err)
+		return err
 	}
 	real, err := d.load(data.Train)
 	if err != nil {
@@ -74,7 +82,16 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	for _, s := range []*data.Set{real, test} {
+		if err := checkData(s, m, card, model); err != nil {
+			return err
+		}
+	}
 	pr := newProgress(stderr, qt)
+	k, err := cf.calibCount(min(syn.Len(), real.Len()), "the smaller of the two image sets", pr.line)
+	if err != nil {
+		return err
+	}
 	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
 	mc := m.Config
 	for _, src := range []struct {
@@ -89,7 +106,7 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		}},
 	} {
 		rng := rand.New(rand.NewPCG(cf.seed, 0xca1b))
-		calib := pickImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, cf.images, src.get, rng)
+		calib := pickImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, k, src.get, card.Normalization, rng)
 		calib = convert.Augment(calib, cf.cropPad, cf.flip, rng)
 		res.Images = calib.Shape[0]
 		pr.line("calibrating on %s (%d images)", src.name, calib.Shape[0])
@@ -114,10 +131,11 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	res.ANNAccuracy = ev
+	pr.clear()
 	if jsonOut {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%%\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference: %.2f pp\n",
-		res.Timesteps, res.Images, 100*res.ANNAccuracy, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
+	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference: %.2f pp\n",
+		res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -24,6 +23,7 @@ type energyResult struct {
 func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		d         dataFlags
+		b         bounds
 		model     string
 		timesteps int
 		seed      uint64
@@ -31,40 +31,51 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		quiet     bool
 		threads   int
 	)
-	fs := flag.NewFlagSet("energy", flag.ContinueOnError)
-	d.register(fs, data.Embedded)
+	fs := newFlagSet("energy")
+	d.register(fs, &b, "")
 	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
-	fs.IntVar(&timesteps, "timesteps", 0, "simulate this many steps (0: the model's T)")
+	b.Int(fs, &timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "simulate this many steps (0: the model's T)")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the Poisson input spikes")
 	outputFlags(fs, &jsonOut, &quiet, &threads)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
 		return err
 	}
 	if model == "" {
 		return fmt.Errorf("%w: --model is required", errUsage)
 	}
-	if timesteps < 0 || timesteps > snn.MaxTimesteps {
-		return fmt.Errorf("%w: --timesteps %d out of range", errUsage, timesteps)
+	if err := d.validate(); err != nil {
+		return err
 	}
 	if err := setThreads(threads); err != nil {
 		return err
 	}
-	net, _, err := modelfile.LoadSNN(model)
+	m, card, err := loadModel(model, "model", modelfile.KindSNN)
 	if err != nil {
 		return err
 	}
+	if err := d.defaultData(card, model); err != nil {
+		return err
+	}
+	cfg := card.SNN.Config
 	if timesteps > 0 {
-		cfg := net.Config
 		cfg.Timesteps = timesteps
-		if net, err = snn.New(net.Model, cfg); err != nil {
-			return err
-		}
+	}
+	net, err := snn.New(m, cfg)
+	if err != nil {
+		return err
 	}
 	s, err := d.load(data.Test)
 	if err != nil {
 		return err
 	}
-	r, correct, err := simulate(ctx, net, s, nil, seed, newProgress(stderr, quiet))
+	if err := checkData(s, m, card, model); err != nil {
+		return err
+	}
+	pr := newProgress(stderr, quiet)
+	r, correct, err := simulate(ctx, net, s, nil, seed, pr)
 	if err != nil {
 		return err
 	}
@@ -73,6 +84,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, c := range []energy.Costs{energy.Horowitz45nm(), energy.Rathi()} {
 		res.Reports = append(res.Reports, energy.FromRun(net.Model, r, c))
 	}
+	pr.clear()
 	if jsonOut {
 		return writeJSON(stdout, res)
 	}
@@ -92,5 +104,11 @@ func printEnergy(w io.Writer, res energyResult) {
 	for _, r := range res.Reports {
 		fmt.Fprintf(w, "%-12s %12.3f %16.4f %16.3f %11.1f× %11.2f×\n", r.Costs.Name, r.ANNpJ/1e6, r.SNNStepPJ/1e6, r.SNNWinPJ/1e6, r.RatioStep, r.RatioWin)
 	}
-	fmt.Fprintln(w, "\n'step' counts spike rates per time step; 'window' counts all spikes over the T steps (the paper's definition is ambiguous; see SPEC §6.2).")
+	fmt.Fprint(w, `
+Energy counts operations only: ANN = MACs × E_MAC; SNN = MACs × input spike rate × E_AC.
+  45nm-fp32: E_MAC 4.6 pJ, E_AC 0.9 pJ (32-bit floating point in 45 nm CMOS, Horowitz 2014).
+  3.1/0.1:   E_MAC 3.1 pJ, E_AC 0.1 pJ (the integer costs used by earlier SNN energy scripts).
+'step' takes the input spike rate per time step (one step's accumulates); 'window' counts all
+spikes of the T steps, i.e. T times more. The PrivateSNN paper does not say which it used.
+`)
 }

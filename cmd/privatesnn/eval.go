@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/train"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 type layerRate struct {
@@ -27,18 +27,27 @@ type layerRate struct {
 	Dense     int     `json:"dense_chunks"`
 }
 
+// timestepAccuracy is the accuracy read out after T steps.
+type timestepAccuracy struct {
+	T        int     `json:"t"`
+	Accuracy float64 `json:"accuracy"`
+}
+
 type evalResult struct {
-	Kind         string  `json:"kind"`
-	TestAccuracy float64 `json:"test_accuracy"`
-	Images       int     `json:"images"`
-	Data         string  `json:"data"`
-	Model        string  `json:"model"`
-	Seconds      float64 `json:"seconds"`
+	Kind     string  `json:"kind"`
+	Accuracy float64 `json:"accuracy"`
+	Split    string  `json:"split"`
+	Images   int     `json:"images"`
+	Data     string  `json:"data"`
+	Model    string  `json:"model"`
+	Seconds  float64 `json:"seconds"`
 	// SNN only:
 	Timesteps           int                `json:"timesteps,omitempty"`
-	AccuracyByTimestep  map[string]float64 `json:"accuracy_by_timestep,omitempty"`
+	AccuracyByTimestep  []timestepAccuracy `json:"accuracy_by_timestep,omitempty"`
 	SpikeRates          []layerRate        `json:"spike_rates,omitempty"`
+	ANN                 string             `json:"ann,omitempty"`
 	ANNAccuracy         *float64           `json:"ann_accuracy,omitempty"`
+	ANNNote             string             `json:"ann_note,omitempty"`
 	SmallestTWithin1pp  *int               `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
 	ImagesTimestepsPerS float64            `json:"images_timesteps_per_second,omitempty"`
 }
@@ -46,6 +55,7 @@ type evalResult struct {
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		d         dataFlags
+		b         bounds
 		model     string
 		split     string
 		batch     int
@@ -57,123 +67,176 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		quiet     bool
 		threads   int
 	)
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	d.register(fs, data.Embedded)
+	fs := newFlagSet("eval")
+	d.register(fs, &b, "")
 	fs.StringVar(&model, "model", "", "model directory or file, ANN or SNN (required)")
 	fs.StringVar(&split, "split", data.Test, "split to evaluate: test or train")
-	fs.IntVar(&batch, "batch", 256, "batch size (ANN)")
-	fs.IntVar(&timesteps, "timesteps", 0, "SNN: simulate this many steps (0: the model's T)")
+	b.Int(fs, &batch, "batch", 256, 1, 1<<16, "batch size (ANN)")
+	b.Int(fs, &timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "SNN: simulate this many steps (0: the model's T)")
 	fs.StringVar(&readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
-	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it exists)")
+	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
 	fs.Uint64Var(&seed, "seed", 0, "SNN: seed of the Poisson input spikes")
 	outputFlags(fs, &jsonOut, &quiet, &threads)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
 		return err
 	}
 	if model == "" {
 		return fmt.Errorf("%w: --model is required", errUsage)
 	}
-	if batch < 1 || batch > 1<<16 || timesteps < 0 || timesteps > snn.MaxTimesteps {
-		return fmt.Errorf("%w: --batch %d or --timesteps %d out of range", errUsage, batch, timesteps)
+	if split != data.Test && split != data.Train {
+		return fmt.Errorf("%w: --split %q: want test or train", errUsage, split)
+	}
+	if err := d.validate(); err != nil {
+		return err
 	}
 	if err := setThreads(threads); err != nil {
 		return err
 	}
 	start := time.Now()
-	m, card, err := modelfile.Load(model)
+	m, card, err := loadModel(model, "model", "")
 	if err != nil {
 		return err
+	}
+	if err := d.defaultData(card, model); err != nil {
+		return err
+	}
+	pr := newProgress(stderr, quiet)
+	// Everything is checked before any work: the SNN's settings, the ANN to
+	// compare with, and the data against both models.
+	var net *snn.Network
+	var rs []int
+	var am *vgg.Model
+	if card.Kind == modelfile.KindSNN {
+		cfg := card.SNN.Config
+		if timesteps > 0 {
+			cfg.Timesteps = timesteps
+		}
+		if rs, err = parseReadouts(readouts, cfg.Timesteps); err != nil {
+			return err
+		}
+		if net, err = snn.New(m, cfg); err != nil {
+			return err
+		}
+		if am, ann, err = comparisonANN(ann, model, card, pr); err != nil {
+			return err
+		}
+	} else if ann != "" {
+		return fmt.Errorf("%w: --ann compares a spiking model with its ANN; --model %s is itself an ANN", errUsage, model)
 	}
 	s, err := d.load(split)
 	if err != nil {
 		return err
 	}
-	res := evalResult{Kind: card.Kind, Images: s.Len(), Data: s.Name, Model: model}
-	if card.Kind == "ann" {
-		if res.TestAccuracy, err = train.Evaluate(ctx, m, s, batch); err != nil {
+	if err := checkData(s, m, card, model); err != nil {
+		return err
+	}
+	res := evalResult{Kind: card.Kind, Split: split, Images: s.Len(), Data: s.Name, Model: model}
+	if net == nil {
+		if res.Accuracy, err = train.Evaluate(ctx, m, s, batch); err != nil {
 			return err
 		}
 	} else {
-		cfg := card.SNN.Config
-		if timesteps > 0 {
-			cfg.Timesteps = timesteps
-		}
-		rs, err := parseReadouts(readouts, cfg.Timesteps)
-		if err != nil {
-			return err
-		}
-		net, err := snn.New(m, cfg)
-		if err != nil {
-			return err
-		}
-		pr := newProgress(stderr, quiet)
 		simStart := time.Now()
 		r, correct, err := simulate(ctx, net, s, rs, seed, pr)
 		if err != nil {
 			return err
 		}
-		res.ImagesTimestepsPerS = float64(s.Len()*cfg.Timesteps) / time.Since(simStart).Seconds()
-		res.Timesteps = cfg.Timesteps
-		res.AccuracyByTimestep = map[string]float64{}
+		T := net.Config.Timesteps
+		res.ImagesTimestepsPerS = float64(s.Len()*T) / time.Since(simStart).Seconds()
+		res.Timesteps = T
 		for i, t := range r.Readouts {
-			res.AccuracyByTimestep[strconv.Itoa(t)] = float64(correct[i]) / float64(s.Len())
+			res.AccuracyByTimestep = append(res.AccuracyByTimestep, timestepAccuracy{T: t, Accuracy: float64(correct[i]) / float64(s.Len())})
 		}
-		res.TestAccuracy = float64(correct[len(correct)-1]) / float64(s.Len())
+		res.Accuracy = res.AccuracyByTimestep[len(res.AccuracyByTimestep)-1].Accuracy
 		for l, ls := range r.Layers[:len(r.Layers)-1] {
 			res.SpikeRates = append(res.SpikeRates, layerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
 				Events: ls.EventChunks, Dense: ls.DenseChunks})
 		}
-		if ann == "" {
-			ann = card.Provenance.Parent
-		}
-		if ann != "" {
-			if am, _, err := modelfile.Load(ann); err == nil {
-				acc, err := train.Evaluate(ctx, am, s, batch)
-				if err != nil {
-					return err
-				}
-				res.ANNAccuracy = &acc
-				for i, t := range r.Readouts {
-					if float64(correct[i])/float64(s.Len()) >= acc-0.01 {
-						res.SmallestTWithin1pp = &t
-						break
-					}
-				}
-			} else if card.Provenance.Parent != ann {
+		if am != nil {
+			acc, err := train.Evaluate(ctx, am, s, batch)
+			if err != nil {
 				return err
 			}
+			res.ANN, res.ANNAccuracy = ann, &acc
+			for _, ta := range res.AccuracyByTimestep {
+				if ta.Accuracy >= acc-0.01 {
+					res.SmallestTWithin1pp = &ta.T
+					break
+				}
+			}
+		} else {
+			res.ANNNote = "parent ANN not compared: " + ann
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
+	pr.clear()
 	if jsonOut {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "accuracy %.2f%% on %s (%d images)\n", 100*res.TestAccuracy, s.Name, s.Len())
-	if card.Kind == "snn" {
+	fmt.Fprintf(stdout, "accuracy %.2f%% on %s (%d images)\n", 100*res.Accuracy, s.Name, s.Len())
+	if card.Kind == modelfile.KindSNN {
 		printSNNEval(stdout, res)
 	}
 	return nil
 }
 
+// comparisonANN loads the ANN an SNN is compared with: --ann when given
+// (an error if it is not a fitting ANN), else the card's parent. A parent
+// that cannot be found or has changed is reported on stderr and in the
+// returned note, and the comparison is skipped.
+func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.Model, string, error) {
+	if ann != "" {
+		am, _, err := loadModel(ann, "ann", modelfile.KindANN)
+		if err != nil {
+			return nil, "", err
+		}
+		if !sameShape(am.Config, card.Model) {
+			return nil, "", fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, ann, am.Config.Name, card.Model.Name)
+		}
+		return am, ann, nil
+	}
+	if card.Provenance.Parent == nil {
+		return nil, "the card names no parent; pass --ann", nil
+	}
+	p, err := card.Provenance.Parent.Resolve(model)
+	if err != nil {
+		note := fmt.Sprintf("%v; pass --ann to compare", err)
+		pr.line("note: the parent ANN %s", note)
+		return nil, note, nil
+	}
+	am, _, err := loadModel(p, "ann", modelfile.KindANN)
+	if err != nil {
+		return nil, "", fmt.Errorf("the SNN's parent: %w", err)
+	}
+	return am, p, nil
+}
+
+// sameShape reports whether two architectures have the same layers and
+// input and output shapes.
+func sameShape(a, b vgg.Config) bool {
+	return slices.Equal(a.Features, b.Features) && slices.Equal(a.Hidden, b.Hidden) && a.Classes == b.Classes &&
+		a.InChannels == b.InChannels && a.InHeight == b.InHeight && a.InWidth == b.InWidth
+}
+
 func printSNNEval(w io.Writer, res evalResult) {
 	fmt.Fprintf(w, "accuracy by time step:")
-	keys := make([]int, 0, len(res.AccuracyByTimestep))
-	for k := range res.AccuracyByTimestep {
-		t, _ := strconv.Atoi(k)
-		keys = append(keys, t)
-	}
-	slices.Sort(keys)
-	for _, t := range keys {
-		fmt.Fprintf(w, " T=%d %.2f%%", t, 100*res.AccuracyByTimestep[strconv.Itoa(t)])
+	for _, ta := range res.AccuracyByTimestep {
+		fmt.Fprintf(w, " T=%d %.2f%%", ta.T, 100*ta.Accuracy)
 	}
 	fmt.Fprintln(w)
 	if res.ANNAccuracy != nil {
-		fmt.Fprintf(w, "ANN accuracy %.2f%%", 100**res.ANNAccuracy)
+		fmt.Fprintf(w, "ANN accuracy %.2f%% (%s)", 100**res.ANNAccuracy, res.ANN)
 		if res.SmallestTWithin1pp != nil {
 			fmt.Fprintf(w, "; smallest T within 1 pp: %d", *res.SmallestTWithin1pp)
 		}
 		fmt.Fprintln(w)
+	} else if res.ANNNote != "" {
+		fmt.Fprintf(w, "no ANN comparison: %s\n", res.ANNNote)
 	}
+	fmt.Fprintln(w, "spike rates (spikes per neuron per time step; input: non-zero inputs per input value per step):")
 	for _, l := range res.SpikeRates {
 		fmt.Fprintf(w, "  %-22s spike rate %.4f  input rate %.4f\n", l.Layer, l.Rate, l.InputRate)
 	}

@@ -1,5 +1,5 @@
-// Command privatesnn trains VGG-style networks and (in later stages)
-// converts them into data-free, class-encrypted spiking networks.
+// Command privatesnn trains VGG-style networks, synthesises class images from
+// them and converts them, without real data, into spiking networks.
 //
 // Usage:
 //
@@ -28,23 +28,40 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// args is the synopsis after the command name; about is the paragraph
+	// that -h prints above the flags.
+	args, about string
+	run         func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func commands() []command {
 	return []command{
-		{"train", "train a VGG network on an image data set", runTrain},
-		{"synth", "synthesise class images from a trained ANN (no data)", runSynth},
-		{"convert", "convert an ANN to a spiking network on synthetic images", runConvert},
-		{"eval", "accuracy of an ANN or SNN on a test set (SNN: by time step)", runEval},
-		{"energy", "ANN vs SNN energy from measured spike rates", runEnergy},
-		{"calibrate-compare", "thresholds from synthetic vs real images, compared", runCalibrateCompare},
-		{"bench", "throughput of the engine's key workloads", runBench},
+		{"train", "train a VGG network on an image data set", "[--data NAME] [--out DIR] [flags]",
+			"Trains a VGG-style ANN (no bias, no batch norm, average pooling, dropout) and saves it with its model card in --out. " +
+				"This is the only step of the pipeline that reads real data. Ctrl-C saves a checkpoint; --resume continues it.", runTrain},
+		{"synth", "synthesise class images from a trained ANN (no data)", "--model DIR [--out DIR] [flags]",
+			"Optimises noise images towards Dirichlet soft labels drawn from the ANN's class similarity, using the ANN's weights alone. " +
+				"Writes the images as PNG folders, a binary set for convert, a labelled preview grid.png and a manifest.", runSynth},
+		{"convert", "convert an ANN to a spiking network on synthetic images", "--model DIR --synth DIR --out DIR [flags]",
+			"Copies the ANN's weights into a spiking network and sets each layer's threshold by threshold balancing on the synthetic images only. " +
+				"No real data is read.", runConvert},
+		{"eval", "accuracy of an ANN or SNN on a test set (SNN: by time step)", "--model DIR [--data NAME] [flags]",
+			"Scores a model on a data set. For a spiking model it also reports the accuracy at several time steps, the spike rates per layer, " +
+				"and the parent ANN's accuracy for comparison.", runEval},
+		{"energy", "ANN vs SNN energy from measured spike rates", "--model DIR [--data NAME] [flags]",
+			"Simulates the spiking model on test images, measures the input spike rate of every layer, and compares the energy of the ANN's " +
+				"multiply-accumulates with the SNN's accumulates.", runEnergy},
+		{"calibrate-compare", "thresholds from synthetic vs real images, compared", "--model DIR --synth DIR [flags]",
+			"Balances thresholds once on synthetic and once on real training images with identical settings and compares the two SNNs' test accuracy. " +
+				"It reads real data by design: it measures what data-free calibration costs.", runCalibrateCompare},
+		{"bench", "throughput of the engine's key workloads", "[flags]",
+			"Measures the ANN training step, the input-gradient step, SGEMM and optionally an SNN simulation, for comparison with scripts/bench_torch.py.", runBench},
 	}
 }
 
@@ -59,10 +76,11 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
 		if len(args) == 0 {
+			usage(stderr)
 			return 2
 		}
+		usage(stdout)
 		return 0
 	}
 	for _, c := range commands() {
@@ -76,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "privatesnn %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "privatesnn %s: %s\nRun 'privatesnn %s -h' for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
 			return 2
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintf(stderr, "privatesnn %s: interrupted\n", c.name)
@@ -86,8 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "privatesnn: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "privatesnn: unknown command %q\nRun 'privatesnn -h' for the list of commands.\n", args[0])
 	return 2
 }
 
@@ -99,11 +116,49 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'privatesnn <command> -h' for a command's flags.")
 }
 
-// parseFlags parses args into fs, turning parse errors into errUsage.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
+// newFlagSet returns the flag set of the named command, whose -h output is
+// the command's synopsis, description and flags.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		for _, c := range commands() {
+			if c.name == name {
+				w := fs.Output()
+				fmt.Fprintf(w, "usage: privatesnn %s %s\n\n%s\n\n%s\n\nflags:\n", c.name, c.args, c.summary, wrap(c.about, 78))
+				fs.PrintDefaults()
+			}
+		}
+	}
+	return fs
+}
+
+// wrap breaks s into lines of at most width characters at spaces.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		if i > 0 && n+1+len([]rune(w)) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len([]rune(w))
+	}
+	return b.String()
+}
+
+// parseFlags parses args into fs. -h prints the command's help on stdout
+// and returns flag.ErrHelp; a parse error is returned once, as errUsage,
+// without the flag package's own message and flag dump.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)

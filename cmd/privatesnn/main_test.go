@@ -78,9 +78,9 @@ func TestTrainEvalResume(t *testing.T) {
 		t.Fatalf("eval exit %d: %s", code, stderr)
 	}
 	var ev struct {
-		TestAccuracy float64 `json:"test_accuracy"`
+		Accuracy float64 `json:"accuracy"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &ev); err != nil || ev.TestAccuracy != res.TestAccuracy {
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil || ev.Accuracy != res.TestAccuracy {
 		t.Fatalf("eval %s (err %v), want accuracy %g", stdout, err, res.TestAccuracy)
 	}
 

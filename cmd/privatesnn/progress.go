@@ -28,6 +28,11 @@ func newProgress(w io.Writer, quiet bool) *progress {
 			tty = true
 		}
 	}
+	return newProgressMode(w, quiet, tty)
+}
+
+// newProgressMode is newProgress with the terminal test made by the caller.
+func newProgressMode(w io.Writer, quiet, tty bool) *progress {
 	iv := plainEvery
 	if tty {
 		iv = 100 * time.Millisecond
@@ -58,15 +63,21 @@ func (p *progress) update(label string, done, total int, elapsed time.Duration, 
 	fmt.Fprint(p.w, line+strings.Repeat(" ", pad))
 }
 
+// clear erases a live bar, so that the next output, on stderr or on
+// stdout when both are the terminal, starts on a clean line.
+func (p *progress) clear() {
+	if p.tty && p.lastLen > 0 {
+		fmt.Fprint(p.w, "\r"+strings.Repeat(" ", p.lastLen)+"\r")
+		p.lastLen = 0
+	}
+}
+
 // line prints a permanent line (ending any live bar first).
 func (p *progress) line(format string, args ...any) {
 	if p.quiet {
 		return
 	}
-	if p.tty && p.lastLen > 0 {
-		fmt.Fprint(p.w, "\r"+strings.Repeat(" ", p.lastLen)+"\r")
-		p.lastLen = 0
-	}
+	p.clear()
 	fmt.Fprintf(p.w, format+"\n", args...)
 	p.last = time.Time{}
 	if !p.tty {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/invert"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/synth"
 )
@@ -42,36 +43,50 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var model, out, schedule string
 	var force, jsonOut, quiet bool
 	var threads int
-	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
+	var b bounds
+	fs := newFlagSet("synth")
 	fs.StringVar(&model, "model", "", "directory of the ANN to synthesise from (saved by privatesnn train); required")
-	fs.IntVar(&o.PerClass, "per-class", o.PerClass, "images per class")
+	b.Int(fs, &o.PerClass, "per-class", o.PerClass, 1, synth.MaxImages/1000, "images per class")
 	fs.StringVar(&schedule, "schedule", "fast", fmt.Sprintf("fast (%d Adam steps at lr %g) or reference (lr %g; %d steps for 28×28 inputs, %d otherwise)",
 		synth.FastIterations, synth.FastLR, synth.ReferenceLR, synth.ReferenceIterationsMNIST, synth.ReferenceIterationsCIFAR))
-	fs.IntVar(&o.Invert.Iterations, "iterations", 0, "Adam steps per image (0: the schedule's)")
-	fs.Float64Var(&o.Invert.LR, "lr", 0, "Adam learning rate (0: the schedule's)")
-	fs.Float64Var(&o.Invert.Temperature, "temperature", o.Invert.Temperature, "softmax temperature τ of the synthesis loss")
+	b.Int(fs, &o.Invert.Iterations, "iterations", 0, 0, invert.MaxIterations, "Adam steps per image (0: the schedule's)")
+	b.Float(fs, &o.Invert.LR, "lr", 0, interval{lo: 0, hi: 100}, "Adam learning rate (0: the schedule's)")
+	b.Float(fs, &o.Invert.Temperature, "temperature", o.Invert.Temperature, interval{lo: 0, hi: 1e6, loOpen: true}, "softmax temperature τ of the synthesis loss")
 	fs.BoolVar(&o.Invert.Bounded, "bounded", o.Invert.Bounded, "optimise x = tanh(w) so pixels stay in range and saving loses nothing to clipping (not in the reference)")
-	fs.IntVar(&o.Invert.Batch, "batch", o.Invert.Batch, "images optimised together (changes speed, not results)")
+	b.Int(fs, &o.Invert.Batch, "batch", o.Invert.Batch, 1, invert.MaxBatch, "images optimised together (changes speed, not results)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
 	fs.StringVar(&out, "out", "", "output directory (default runs/<model dir name>-synth)")
-	fs.BoolVar(&force, "force", false, "replace an existing --out")
+	fs.BoolVar(&force, "force", false, "replace the image set in an existing --out (other files stay)")
 	outputFlags(fs, &jsonOut, &quiet, &threads)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
 		return err
 	}
 	if model == "" {
 		return fmt.Errorf("%w: --model is required", errUsage)
 	}
+	if schedule != "fast" && schedule != "reference" {
+		return fmt.Errorf("%w: --schedule %q: want fast or reference", errUsage, schedule)
+	}
 	if out == "" {
 		out = filepath.Join("runs", filepath.Base(filepath.Clean(model))+"-synth")
 	}
+	if err := checkOutput(out, model); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(out); err == nil && !force {
-		return fmt.Errorf("%s already exists; pass --force to replace it", out)
+		return fmt.Errorf("%s already exists; pass --force to replace the image set in it, or choose another --out", out)
 	}
 	if err := setThreads(threads); err != nil {
 		return err
 	}
-	m, card, err := modelfile.Load(model)
+	m, card, err := loadModel(model, "model", modelfile.KindANN)
+	if err != nil {
+		return err
+	}
+	digest, err := modelfile.WeightsDigest(model)
 	if err != nil {
 		return err
 	}
@@ -95,12 +110,10 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if o.Invert.LR == 0 {
 			o.Invert.LR = synth.ReferenceLR
 		}
-	default:
-		return fmt.Errorf("%w: --schedule %q: want fast or reference", errUsage, schedule)
 	}
 	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
 	if err := o.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	pr := newProgress(stderr, quiet)
 	pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
@@ -118,6 +131,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	man := res.Manifest(model, m.Config.Name, version(), card.ClassNames)
+	man.ModelSHA256 = digest
 	if err := synth.WriteDir(out, res.Set, man, force); err != nil {
 		return err
 	}

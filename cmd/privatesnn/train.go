@@ -40,29 +40,30 @@ type trainOptions struct {
 	threads   int
 }
 
-func (o *trainOptions) flags(fs *flag.FlagSet) {
+func (o *trainOptions) flags(fs *flag.FlagSet, b *bounds) {
 	d := train.Defaults()
-	o.data.register(fs, data.Embedded)
+	o.data.register(fs, b, data.Embedded)
 	fs.StringVar(&o.model, "model", "small", "architecture preset: "+strings.Join(vgg.Names(), ", "))
 	fs.StringVar(&o.features, "features", "", "override the preset's feature list, e.g. 32,32,A,64,64,A")
 	fs.StringVar(&o.hidden, "hidden", "", "override the classifier's hidden widths, e.g. 4096 or 4096,4096 (none: -)")
-	fs.Float64Var(&o.convDrop, "conv-dropout", -1, "conv dropout probability (-1: the preset's)")
-	fs.Float64Var(&o.fcDrop, "fc-dropout", -1, "classifier dropout probability (-1: the preset's)")
-	fs.IntVar(&o.opts.Epochs, "epochs", 10, "training epochs")
-	fs.IntVar(&o.opts.BatchSize, "batch", d.BatchSize, "mini-batch size")
+	b.Float(fs, &o.convDrop, "conv-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "conv dropout probability (-1: the preset's)")
+	b.Float(fs, &o.fcDrop, "fc-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "classifier dropout probability (-1: the preset's)")
+	b.Int(fs, &o.opts.Epochs, "epochs", 10, 1, 100000, "training epochs")
+	b.Int(fs, &o.opts.BatchSize, "batch", d.BatchSize, 1, 1<<16, "mini-batch size")
 	fs.StringVar(&o.optimizer, "optimizer", string(d.Optimizer), "sgd or adam")
-	fs.Float64Var(&o.opts.LR, "lr", d.LR, "initial learning rate")
-	fs.Float64Var(&o.opts.Momentum, "momentum", d.Momentum, "SGD momentum")
-	fs.Float64Var(&o.opts.WeightDecay, "weight-decay", d.WeightDecay, "L2 weight decay")
+	b.Float(fs, &o.opts.LR, "lr", d.LR, interval{lo: 0, hi: 100, loOpen: true}, "initial learning rate")
+	b.Float(fs, &o.opts.Momentum, "momentum", d.Momentum, interval{lo: 0, hi: 1, hiOpen: true}, "SGD momentum")
+	b.Float(fs, &o.opts.WeightDecay, "weight-decay", d.WeightDecay, interval{lo: 0, hi: 1}, "L2 weight decay")
 	fs.BoolVar(&o.opts.AMSGrad, "amsgrad", false, "Adam: use AMSGrad")
-	fs.StringVar(&o.lrSteps, "lr-steps", "0.5,0.75", "divide the LR at these fractions of the epochs (comma list; empty: constant)")
-	fs.Float64Var(&o.opts.LRFactor, "lr-factor", d.LRFactor, "divide the LR by this at each step")
-	fs.IntVar(&o.opts.Augment.CropPad, "crop-pad", d.Augment.CropPad, "random-crop padding in pixels (0: off)")
+	fs.StringVar(&o.lrSteps, "lr-steps", "0.5,0.75", "divide the LR at these fractions of the epochs (comma list, increasing, in (0, 1); empty: constant); "+
+		"a step never falls on the first epoch")
+	b.Float(fs, &o.opts.LRFactor, "lr-factor", d.LRFactor, interval{lo: 1, hi: 1e6}, "divide the LR by this at each step")
+	b.Int(fs, &o.opts.Augment.CropPad, "crop-pad", d.Augment.CropPad, 0, 64, "random-crop padding in pixels (0: off)")
 	fs.StringVar(&o.flip, "flip", "auto", "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
 	fs.Uint64Var(&o.opts.Seed, "seed", 0, "random seed (initialisation, shuffling, augmentation, dropout)")
 	fs.StringVar(&o.out, "out", "", "output directory (default runs/<data>-<model>)")
-	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in --out from its checkpoint")
-	fs.BoolVar(&o.force, "force", false, "overwrite an existing model in --out")
+	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in --out from its checkpoint (a larger --epochs extends it)")
+	fs.BoolVar(&o.force, "force", false, "replace the model files in an existing --out (other files stay)")
 	outputFlags(fs, &o.jsonOut, &o.quiet, &o.threads)
 	o.opts.EvalBatch = d.EvalBatch
 }
@@ -83,10 +84,23 @@ func parseFloats(s string) ([]float64, error) {
 }
 
 func (o *trainOptions) finish() error {
-	o.opts.Optimizer = train.Optimizer(o.optimizer)
+	if err := o.data.validate(); err != nil {
+		return err
+	}
+	switch train.Optimizer(o.optimizer) {
+	case train.SGD, train.Adam:
+		o.opts.Optimizer = train.Optimizer(o.optimizer)
+	default:
+		return fmt.Errorf("%w: --optimizer %q: want sgd or adam", errUsage, o.optimizer)
+	}
 	fr, err := parseFloats(o.lrSteps)
 	if err != nil {
 		return fmt.Errorf("%w: --lr-steps: %v", errUsage, err)
+	}
+	for i, f := range fr {
+		if !(f > 0 && f < 1) || i > 0 && f <= fr[i-1] {
+			return fmt.Errorf("%w: --lr-steps %s: want increasing fractions in (0, 1)", errUsage, o.lrSteps)
+		}
 	}
 	o.opts.LRFractions = fr
 	switch o.flip {
@@ -103,10 +117,35 @@ func (o *trainOptions) finish() error {
 	if o.out == "" {
 		o.out = filepath.Join("runs", o.data.name+"-"+o.model)
 	}
+	if err := checkOutput(o.out, o.data.dir); err != nil {
+		return err
+	}
 	if err := o.opts.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
+}
+
+// scheduleText describes the learning rate of every epoch range, e.g.
+// "lr 0.05 for epochs 1–5, 0.005 for 6–7, 0.0005 for 8–10".
+func scheduleText(o train.Options) string {
+	var parts []string
+	start := 0
+	for e := 1; e <= o.Epochs; e++ {
+		if e == o.Epochs || o.LRAt(e) != o.LRAt(start) {
+			r := strconv.Itoa(start + 1)
+			if e > start+1 {
+				r += "–" + strconv.Itoa(e)
+			}
+			if start == 0 {
+				parts = append(parts, fmt.Sprintf("lr %g for %s %s", o.LRAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
+			} else {
+				parts = append(parts, fmt.Sprintf("%g for %s", o.LRAt(start), r))
+			}
+			start = e
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // config builds the architecture for the training set's image shape.
@@ -174,9 +213,13 @@ type trainingRecord struct {
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o trainOptions
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	o.flags(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	var b bounds
+	fs := newFlagSet("train")
+	o.flags(fs, &b)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
 		return err
 	}
 	if err := o.finish(); err != nil {
@@ -185,30 +228,32 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := setThreads(o.threads); err != nil {
 		return err
 	}
+	epochsSet := false
+	fs.Visit(func(f *flag.Flag) { epochsSet = epochsSet || f.Name == "epochs" })
 	start := time.Now()
-	trainSet, err := o.data.load(data.Train)
-	if err != nil {
-		return err
-	}
-	testSet, err := o.data.load(data.Test)
-	if err != nil {
-		return err
-	}
 	var m *vgg.Model
 	var state *train.State
-	card := modelfile.Card{
-		Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std},
-		ClassNames:    trainSet.ClassNames,
-		Provenance:    modelfile.Provenance{Dataset: trainSet.Name, TrainingDataAccessed: true, Software: version()},
-	}
+	var card modelfile.Card
+	pr := newProgress(stderr, o.quiet)
 	if o.resume {
 		var ck *modelfile.Checkpoint
-		m, ck, err = modelfile.LoadCheckpoint(o.out)
-		if err != nil {
+		var err error
+		if m, ck, err = modelfile.LoadCheckpoint(o.out); err != nil {
+			if _, e := modelfile.ReadCard(o.out); e == nil {
+				return fmt.Errorf("%w: %s holds a finished run, nothing to resume; train a new run into another --out, or pass --force instead of --resume to replace it", errUsage, o.out)
+			}
 			return fmt.Errorf("resume: %w", err)
 		}
+		epochs := o.opts.Epochs
 		if err := json.Unmarshal(ck.Options, &o.opts); err != nil {
 			return fmt.Errorf("resume %s: options: %w", o.out, err)
+		}
+		if epochsSet && epochs != o.opts.Epochs {
+			if epochs <= ck.Epoch {
+				return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, epochs, o.out, plural(ck.Epoch, "epoch"))
+			}
+			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", o.opts.Epochs, plural(epochs, "epoch"), epochs)
+			o.opts.Epochs = epochs
 		}
 		state = &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: o.opts.NewOptimizer()}
 		if err := state.Optimizer.LoadState(ck.Optimizer); err != nil {
@@ -220,10 +265,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		card = ck.Card
-	} else {
-		if _, err := os.Stat(filepath.Join(o.out, modelfile.CardFile)); err == nil && !o.force {
-			return fmt.Errorf("%s already holds a model; pass --force to overwrite it or --resume to continue", o.out)
-		}
+	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CardFile)); err == nil && !o.force {
+		return fmt.Errorf("%s already holds a model; pass --force to replace it or choose another --out", o.out)
+	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err == nil && !o.force {
+		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", o.out)
+	}
+	trainSet, err := o.data.load(data.Train)
+	if err != nil {
+		return err
+	}
+	testSet, err := o.data.load(data.Test)
+	if err != nil {
+		return err
+	}
+	if !o.resume {
 		cfg, err := o.config(trainSet)
 		if err != nil {
 			return err
@@ -231,11 +286,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if m, err = vgg.New(cfg, rand.New(rand.NewPCG(o.opts.Seed, 0x5eed))); err != nil {
 			return err
 		}
+		card = modelfile.Card{
+			Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std},
+			ClassNames:    trainSet.ClassNames,
+			Data:          o.data.name,
+			Provenance:    modelfile.Provenance{Dataset: trainSet.Name, TrainingDataAccessed: true, Software: version()},
+		}
+	} else if c := m.Config; trainSet.Channels != c.InChannels || trainSet.Height != c.InHeight || trainSet.Width != c.InWidth || trainSet.Classes != c.Classes {
+		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, o.out, o.data.name)
 	}
 	card.Seed = o.opts.Seed
-	pr := newProgress(stderr, o.quiet)
-	pr.line("training %s (%d weights) on %s: %d images, %d epochs, batch %d; %s %s",
-		m.Config.Name, m.NumParams(), trainSet.Name, trainSet.Len(), o.opts.Epochs, o.opts.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
+	pr.line("training %s (%d weights) on %s: %d images, %s, batch %d; %s %s",
+		m.Config.Name, m.NumParams(), trainSet.Name, trainSet.Len(), plural(o.opts.Epochs, "epoch"), o.opts.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
+	pr.line("%s", scheduleText(o.opts))
 	hooks := train.Hooks{
 		Progress: func(p train.Progress) error {
 			if testHookStep != nil && p.EpochDone == nil {
@@ -251,8 +314,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		},
 		Save: func(st train.State) error {
-			opts, _ := json.Marshal(o.opts)
-			hist, _ := json.Marshal(st.History)
+			opts, err := json.Marshal(o.opts)
+			if err != nil {
+				return err
+			}
+			hist, err := json.Marshal(st.History)
+			if err != nil {
+				return err
+			}
 			return modelfile.SaveCheckpoint(o.out, m, modelfile.Checkpoint{Card: card, Epoch: st.Epoch, Step: st.Step,
 				Options: opts, History: hist, Optimizer: st.Optimizer.State()})
 		},
@@ -284,16 +353,24 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		h.Seconds, h.ImagesPerSec = 0, 0
 		hist[i] = h
 	}
-	rec, _ := json.Marshal(trainingRecord{Options: o.opts, History: hist})
+	rec, err := json.Marshal(trainingRecord{Options: o.opts, History: hist})
+	if err != nil {
+		return err
+	}
 	card.Training = rec
 	card.Metrics = map[string]float64{"test_accuracy": res.TestAccuracy, "train_accuracy": res.TrainAccuracy, "train_loss": res.TrainLoss}
 	if err := modelfile.Save(o.out, m, card); err != nil {
 		return err
 	}
+	// The model supersedes the checkpoint; a finished run cannot be resumed.
+	if err := modelfile.RemoveCheckpoint(o.out); err != nil {
+		return err
+	}
+	pr.clear()
 	if o.jsonOut {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d images) after %d epochs in %.0fs; model saved in %s\n",
-		100*res.TestAccuracy, testSet.Name, testSet.Len(), res.Epochs, res.Seconds, o.out)
+	fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d images) after %s in %.0fs; model saved in %s\n",
+		100*res.TestAccuracy, testSet.Name, testSet.Len(), plural(res.Epochs, "epoch"), res.Seconds, o.out)
 	return nil
 }

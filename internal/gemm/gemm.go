@@ -33,11 +33,11 @@ import (
 
 // Info describes the GEMM backend in use.
 type Info struct {
-	Backend string // "openblas" or "gonum"
-	Core    string // OpenBLAS core kernel name (e.g. "SkylakeX"); empty for gonum
-	Config  string // library configuration string, if available
-	Threads int    // threads the backend may use
-	Note    string // why the fallback runs, or what the loader changed
+	Backend string `json:"backend"`          // "openblas" or "gonum"
+	Core    string `json:"core,omitempty"`   // OpenBLAS core kernel name (e.g. "SkylakeX"); empty for gonum
+	Config  string `json:"config,omitempty"` // library configuration string, if available
+	Threads int    `json:"threads"`          // threads the backend may use
+	Note    string `json:"note,omitempty"`   // why the fallback runs, or what the loader changed
 }
 
 var (
