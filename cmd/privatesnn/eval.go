@@ -168,7 +168,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				}
 			}
 		} else {
-			res.ANNNote = "parent ANN not compared: " + ann
+			res.ANNNote = ann
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
@@ -186,7 +186,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // comparisonANN loads the ANN an SNN is compared with: --ann when given
 // (an error if it is not a fitting ANN), else the card's parent. A parent
 // that cannot be found or has changed is reported on stderr and in the
-// returned note, and the comparison is skipped.
+// returned note (in place of the ANN's path), and the comparison is
+// skipped.
 func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.Model, string, error) {
 	if ann != "" {
 		am, _, err := loadModel(ann, "ann", modelfile.KindANN)
@@ -199,12 +200,12 @@ func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.
 		return am, ann, nil
 	}
 	if card.Provenance.Parent == nil {
-		return nil, "the card names no parent; pass --ann", nil
+		return nil, "the card names no parent ANN; pass --ann to compare", nil
 	}
 	p, err := card.Provenance.Parent.Resolve(model)
 	if err != nil {
-		note := fmt.Sprintf("%v; pass --ann to compare", err)
-		pr.line("note: the parent ANN %s", note)
+		note := fmt.Sprintf("the parent ANN %v; pass --ann to compare", err)
+		pr.line("note: %s", note)
 		return nil, note, nil
 	}
 	am, _, err := loadModel(p, "ann", modelfile.KindANN)
