@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/privatesnn/privatesnn/modelfile"
+)
+
+// TestOneEpochTrains: a 1-epoch run of the default net on the embedded data
+// trains at the base learning rate, so it clearly beats the 51 % (and, on
+// 500 images, chance level) that a run at lr/100 reached (item 2).
+func TestOneEpochTrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the default net for one epoch")
+	}
+	var res trainResult
+	runJSON(t, &res, "train", "--epochs", "1", "--out", filepath.Join(t.TempDir(), "ann"))
+	if len(res.History) != 1 || res.History[0].LR != 0.05 {
+		t.Fatalf("history %+v: want one epoch at lr 0.05", res.History)
+	}
+	if res.TestAccuracy <= 0.65 {
+		t.Fatalf("1-epoch test accuracy %.2f%%, want > 65%%", 100*res.TestAccuracy)
+	}
+}
+
+// TestResumeExtends: an interrupted run resumed with a larger --epochs
+// continues to the new count; a smaller count than already finished is
+// refused with a reason (item 3).
+func TestResumeExtends(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--limit", "256", "--epochs", "2", "--batch", "32", "--features", "8,A,16,A",
+		"--hidden", "32", "--out", dir, "--quiet"}
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	testHookStep = func() {
+		if steps++; steps == 12 { // in the second epoch (8 steps per epoch)
+			cancel()
+		}
+	}
+	code, _, stderr := runCLI(t, ctx, args...)
+	testHookStep = nil
+	if code != 130 {
+		t.Fatalf("interrupted train exit %d: %s", code, stderr)
+	}
+	// Item 9: eval on an interrupted run says what to do.
+	code, _, stderr = runCLI(t, context.Background(), "eval", "--model", dir)
+	if code != 1 || !strings.Contains(stderr, "interrupted run") || !strings.Contains(stderr, "train --resume --out "+dir) {
+		t.Fatalf("eval on an interrupted run: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, context.Background(), append(args[:len(args)-1], "--resume", "--epochs", "1", "--quiet")...)
+	if code != 2 || !strings.Contains(stderr, "already finished 1 epoch") {
+		t.Fatalf("resume with fewer epochs: exit %d, %q", code, stderr)
+	}
+	var res trainResult
+	runJSON(t, &res, append(args[:len(args)-1], "--resume", "--epochs", "3")...)
+	if len(res.History) != 3 || res.Epochs != 3 {
+		t.Fatalf("resumed run has %d epochs (result says %d), want 3", len(res.History), res.Epochs)
+	}
+	c, err := modelfile.ReadCard(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec trainingRecord
+	if err := json.Unmarshal(c.Training, &rec); err != nil || rec.Options.Epochs != 3 {
+		t.Fatalf("card records %d epochs (%v), want 3", rec.Options.Epochs, err)
+	}
+}
+
+// TestProgressClearsBar: on a terminal, the live bar is erased before the
+// result is printed, so the result starts its own line (item 7).
+func TestProgressClearsBar(t *testing.T) {
+	var b bytes.Buffer
+	pr := newProgressMode(&b, false, true)
+	pr.update("simulating", 3, 10, time.Second, "images")
+	if !strings.HasPrefix(b.String(), "\rsimulating [") {
+		t.Fatalf("bar %q", b.String())
+	}
+	n := b.Len()
+	pr.clear()
+	erase := b.String()[n:]
+	if want := "\r" + strings.Repeat(" ", n) + "\r"; erase != want {
+		t.Fatalf("clear wrote %q, want %q", erase, want)
+	}
+	pr.clear() // a second clear writes nothing
+	if b.Len() != n+len(erase) {
+		t.Fatal("clear without a bar wrote output")
+	}
+}
+
+// TestModelFiles: model.json is world-readable and ends with a newline
+// (item 10), like every JSON file privatesnn writes.
+func TestModelFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ann")
+	runJSON(t, &trainResult{}, "train", "--limit", "128", "--epochs", "1", "--batch", "32", "--features", "8,A", "--hidden", "-", "--out", dir)
+	st, err := os.Stat(filepath.Join(dir, modelfile.CardFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, modelfile.CardFile))
+	if st.Mode().Perm() != 0o644 || !bytes.HasSuffix(b, []byte("}\n")) {
+		t.Fatalf("model.json mode %v, ends %q; want 0644 and a newline", st.Mode().Perm(), b[max(0, len(b)-3):])
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{modelfile.CardFile, modelfile.WeightsFile}) {
+		t.Fatalf("finished run holds %v, want only the model", names)
+	}
+}
+
+// TestREADME checks the README against the program (item 11): every
+// command it shows exists and every flag it passes is one of that
+// command's flags; it says what to do when the main command meets its own
+// earlier output; and it calls spike rates fractions, as eval prints them.
+func TestREADME(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	cmdRe := regexp.MustCompile(`(?m)privatesnn ([a-z-]+)((?: +(?:--?[a-z-]+|[^\s#]+))*)`)
+	flagRe := regexp.MustCompile(`--([a-z][a-z-]*)`)
+	checked := 0
+	for _, m := range cmdRe.FindAllStringSubmatch(readme, -1) {
+		name := m[1]
+		var c *command
+		for _, cc := range commands() {
+			if cc.name == name {
+				c = &cc
+			}
+		}
+		if c == nil {
+			continue // prose such as "privatesnn turns …"
+		}
+		var help bytes.Buffer
+		run(context.Background(), []string{name, "-h"}, &help, &bytes.Buffer{})
+		for _, f := range flagRe.FindAllStringSubmatch(m[2], -1) {
+			if !strings.Contains(help.String(), "  -"+f[1]+" ") && !strings.Contains(help.String(), "  -"+f[1]+"\n") {
+				t.Errorf("README: privatesnn %s --%s: no such flag", name, f[1])
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked only %d README flags; the pattern no longer finds the examples", checked)
+	}
+	for _, want := range []string{"--force", "fraction"} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README does not mention %q", want)
+		}
+	}
+}
