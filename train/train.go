@@ -272,6 +272,9 @@ func checkSet(c vgg.Config, s *data.Set) error {
 
 // Evaluate returns the top-1 accuracy of m on s in inference mode.
 func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, batch int) (float64, error) {
+	if batch < 1 || batch > 1<<16 {
+		return 0, fmt.Errorf("train: evaluation batch %d out of range [1, 65536]", batch)
+	}
 	if err := checkSet(m.Config, s); err != nil {
 		return 0, err
 	}

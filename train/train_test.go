@@ -110,4 +110,8 @@ func TestValidateAndDataChecks(t *testing.T) {
 	if _, err := Evaluate(context.Background(), m, empty, 8); err == nil {
 		t.Error("empty set accepted")
 	}
+	// Batch 0 used to loop forever.
+	if _, err := Evaluate(context.Background(), m, toySet(10, rand.New(rand.NewPCG(3, 3))), 0); err == nil {
+		t.Error("evaluation batch 0 accepted")
+	}
 }

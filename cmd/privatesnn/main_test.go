@@ -20,24 +20,24 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, str
 }
 
 func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
 	for _, args := range [][]string{
 		{},
 		{"nope"},
-		{"train", "--epochs", "0"},
-		{"train", "--flip", "sideways"},
-		{"train", "--lr-steps", "0.8,0.2"},
-		{"train", "--model", "vgg99"},
-		{"train", "extra-arg"},
+		{"train", "--epochs", "0", "--out", dir},
+		{"train", "--flip", "sideways", "--out", dir},
+		{"train", "--lr-steps", "0.8,0.2", "--out", dir},
+		{"train", "--model", "vgg99", "--out", dir},
+		{"train", "extra-arg", "--out", dir},
 		{"eval"},
 		{"bench", "--batch", "0"},
 	} {
-		dir := t.TempDir()
-		code, _, stderr := runCLI(t, context.Background(), append(args, "--out", dir)...)
-		if len(args) == 0 {
-			code, _, stderr = runCLI(t, context.Background())
-		}
+		code, _, stderr := runCLI(t, context.Background(), args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+		if strings.Contains(stderr, "flag provided but not defined") {
+			t.Errorf("%v: failed on an unknown flag, not on the error under test: %q", args, stderr)
 		}
 	}
 }
