@@ -1,8 +1,8 @@
 // Package privatesnn is the root of a Go library and command that implement
 // PrivateSNN (Kim, Venkatesha and Panda, AAAI 2022): a trained VGG-style ANN
 // is turned into an energy-efficient spiking network without touching the
-// training data, class information is hidden in its weights, and the result
-// is audited for leakage, accuracy and energy.
+// training data. Class-encryption training and the leakage audit are not
+// built yet.
 //
 // The packages, in import order:
 //
@@ -11,10 +11,18 @@
 //   - nn: layers with forward and backward passes (input gradients included).
 //   - loss, optim: losses (cross-entropy, soft labels, distillation) and optimisers.
 //   - vgg: the VGG family of the reference, with PyTorch weight names.
-//   - safetensors, modelfile: weight files and JSON model cards.
+//   - internal/atomicfile: atomic file writes for every package that saves.
+//   - safetensors, modelfile: weight files and JSON model cards, with
+//     checkpoints and references between artifacts.
+//   - snn: the multi-step spiking simulator (dense and event-driven kernels).
+//   - energy: MAC/AC operation counts and energy of an ANN and its SNN.
+//   - convert: threshold balancing of an ANN into an SNN on given images.
+//   - invert, synth: class images optimised from the ANN's weights alone.
 //   - data: data set readers (IDX, CIFAR, image folders) and augmentation.
 //   - train: the training loop.
 //   - cmd/privatesnn: the command.
 //
-// The import rules are enforced by layering_test.go.
+// The import rules are enforced by layering_test.go, including that the
+// data-free packages (synth, invert, convert, snn, energy and what they
+// import) cannot reach package data.
 package privatesnn
