@@ -7,7 +7,7 @@ import (
 
 // Mean and Std define the normalisation applied by FillBatch and
 // Normalize: a pixel p∈[0,255] maps to (p/255 − Mean)/Std. privatesnn uses
-// Mean=Std=0.5 everywhere, i.e. x ∈ [-1,1] (SPEC §1.3).
+// Mean=Std=0.5 everywhere, i.e. x ∈ [-1,1].
 const Mean, Std = 0.5, 0.5
 
 // normTable holds the normalised value of every 8-bit pixel.

@@ -13,7 +13,7 @@
 //     images of PrivateSNN's generation step: ReadImageFolder. The class id
 //     is the number a sub-folder's name ends with ("cls12" → 12), not its
 //     position in sorted order, which fixes the reference code's label
-//     permutation for 10 or more classes (SPEC §2.3). WriteImageFolder
+//     permutation for 10 or more classes. WriteImageFolder
 //     writes the same layout.
 //
 // Load finds the standard datasets by name: "fashion-mnist" (Debian
@@ -24,8 +24,8 @@
 //
 // For training, Shuffle gives an epoch's order and Set.FillBatch writes a
 // mini-batch as NCHW float32 normalised to [-1, 1] ((p/255 − 0.5)/0.5, the
-// normalisation used throughout privatesnn, SPEC §1.3), optionally with
-// random zero-padded crops and horizontal flips (SPEC §7.1).
+// normalisation used throughout privatesnn), optionally with
+// random zero-padded crops and horizontal flips.
 //
 // # Error handling
 //

@@ -8,7 +8,7 @@
 // Run takes a Network (a *vgg.Model satisfies it), initial images
 // [N, C, H, W], soft targets [N, K] (one probability row per image) and
 // Options, and minimises for every image its own soft cross-entropy
-// −Σ_k t_k · log softmax(z/τ)_k with Adam on the pixels (SPEC §2.2). The
+// −Σ_k t_k · log softmax(z/τ)_k with Adam on the pixels. The
 // network runs in evaluation mode (dropout off) and no weight gradients are
 // computed. The images are unconstrained while optimising, as in the
 // reference, unless Options.Clip asks for projection onto a box after every

@@ -30,7 +30,7 @@ const (
 // Options configures an optimisation.
 type Options struct {
 	// Iterations is the number of Adam steps per image (the reference
-	// generator runs 2,499 for CIFAR and 1,499 for MNIST, SPEC §2.2).
+	// generator runs 2,499 for CIFAR and 1,499 for MNIST).
 	Iterations int `json:"iterations"`
 	// LR is Adam's learning rate (reference 1e-3); β = (0.9, 0.999),
 	// ε = 1e-8, no weight decay.
@@ -39,7 +39,7 @@ type Options struct {
 	Temperature float64 `json:"temperature"`
 	// Clip, when set, projects every pixel onto [ClipLo, ClipHi] after each
 	// step (projected Adam), so that images stay in the range they will be
-	// saved in. The reference does not clip while optimising (SPEC §2.2).
+	// saved in. The reference does not clip while optimising.
 	Clip   bool    `json:"clip,omitempty"`
 	ClipLo float64 `json:"clip_lo,omitempty"`
 	ClipHi float64 `json:"clip_hi,omitempty"`
@@ -47,7 +47,7 @@ type Options struct {
 	// pixel stays inside (−1, 1), the range images are saved in, without
 	// the information loss of clipping afterwards (which undoes part of an
 	// unconstrained optimisation). The gradient is dL/dw = dL/dx·(1 − x²).
-	// Not in the reference, which optimises x unconstrained (SPEC §2.2).
+	// Not in the reference, which optimises x unconstrained.
 	Bounded bool `json:"bounded,omitempty"`
 	// Batch is how many images are optimised together. It changes speed,
 	// not results (see the package documentation).

@@ -71,8 +71,8 @@ func CrossEntropy(z *tensor.Tensor, labels []int32) (float64, *tensor.Tensor) {
 
 // SoftCrossEntropy returns −(1/N) Σ_n Σ_k t[n,k] · log softmax(z_n/τ)_k for
 // soft targets t (rows summing to 1) and its gradient
-// (softmax(z/τ)·Σ_k t − t)/(τ·N). This is the synthesis loss (SPEC §2.2,
-// τ = 20, no τ² factor).
+// (softmax(z/τ)·Σ_k t − t)/(τ·N). This is the synthesis loss (τ = 20, no τ²
+// factor).
 func SoftCrossEntropy(z, targets *tensor.Tensor, tau float64) (float64, *tensor.Tensor) {
 	n, k := checkLogits(z)
 	if !tensor.SameShape(z.Shape, targets.Shape) {

@@ -55,7 +55,7 @@ func Gamma(rng *rand.Rand, alpha float64) float64 {
 //
 // A zero concentration is allowed and gives y_k = 0 exactly: the
 // Gamma(alpha → 0) draw tends to 0, which is what the reference's PyTorch
-// 1.5 effectively computes (SPEC §2.1, §8 row 15). This is the choice
+// 1.5 effectively computes. This is the choice
 // recorded in manifests as ZeroConcentration; the alternative, adding
 // ε = 1e-4 to every concentration as ZSKD does, is not used. At least one
 // concentration must be positive; every one must be finite and

@@ -1,5 +1,5 @@
 // Package synth generates PrivateSNN's data-free synthetic training set from
-// a trained ANN (SPEC §2, Algorithm 2 step 1): class-similarity Dirichlet
+// a trained ANN (the paper's Algorithm 2, step 1): class-similarity Dirichlet
 // soft labels, images optimised towards them with package invert, saved as
 // 8-bit PNGs in numbered class folders plus a compact binary file.
 //
@@ -13,7 +13,7 @@
 // y ~ Dir(row c) with Dirichlet (Marsaglia–Tsang Gamma draws), and
 // minimises the soft cross-entropy −Σ y_k log softmax(z/τ)_k, τ = 20, with
 // Adam on the pixels. A zero concentration gives y_k = 0 exactly
-// (ZeroConcentration; SPEC §8 row 15). The optimised images are quantised as
+// (ZeroConcentration). The optimised images are quantised as
 // the reference saves them: p = x/2 + 0.5, clipped to [0, 1], round(p·255).
 // The image keeps its folder class c even when the ANN, or its own soft
 // label, favours another class.

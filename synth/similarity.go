@@ -9,8 +9,8 @@ import (
 
 // ClassSimilarity returns the C×C cosine similarities of the rows of the last
 // fully-connected layer's weight w [C, hidden]:
-// S_ij = w_iᵀw_j / (‖w_i‖₂ ‖w_j‖₂) (SPEC §2.1; paper Eq. 2's squared norms
-// are a typo, §8 row 13). An all-zero row has no direction: its
+// S_ij = w_iᵀw_j / (‖w_i‖₂ ‖w_j‖₂) (the paper's Eq. 2 squares the norms; the
+// reference code does not, and neither does this). An all-zero row has no direction: its
 // similarity to every other class is defined as 0 (and 1 to itself).
 func ClassSimilarity(w *tensor.Tensor) ([][]float64, error) {
 	if w == nil || len(w.Shape) != 2 || w.Shape[0] < 1 || w.Shape[1] < 1 || w.Len() != w.Shape[0]*w.Shape[1] {
@@ -51,7 +51,7 @@ func ClassSimilarity(w *tensor.Tensor) ([][]float64, error) {
 }
 
 // Concentrations min–max normalises each row of a similarity matrix:
-// S'_ij = (S_ij − min_k S_ik) / (max_k S_ik − min_k S_ik) (SPEC §2.1). Each
+// S'_ij = (S_ij − min_k S_ik) / (max_k S_ik − min_k S_ik). Each
 // row ends in [0, 1]; the diagonal (cosine 1, the row's maximum) becomes 1
 // and the least similar class exactly 0. Row c is the Dirichlet
 // concentration for images of class c (no β scaling, no ε). A row whose

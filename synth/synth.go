@@ -13,7 +13,7 @@ import (
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-// Reference settings of the PrivateSNN generator (SPEC §2.2).
+// Reference settings of the PrivateSNN generator.
 const (
 	// ReferenceLR is the reference Adam learning rate.
 	ReferenceLR = 1e-3
@@ -25,7 +25,7 @@ const (
 	// Temperature is the softmax temperature τ of the synthesis loss.
 	Temperature = 20
 	// DefaultPerClass is the default number of images per class (the
-	// paper's 5,000-image CIFAR10 training subset, SPEC §2.2).
+	// paper's 5,000-image CIFAR10 training subset).
 	DefaultPerClass = 500
 	// DefaultBatch images are optimised together; results do not depend on
 	// it (package invert), speed does.
@@ -51,7 +51,7 @@ const (
 )
 
 // ZeroConcentration names how a zero Dirichlet concentration is handled
-// (SPEC §8 row 15); manifests record it.
+//; manifests record it.
 const ZeroConcentration = "exact-zero: y_k = 0 where alpha_k = 0 (PyTorch 1.5 behaviour), no epsilon"
 
 // ReferenceIterations returns the reference's steps per image for an input
@@ -119,7 +119,7 @@ type ClassStats struct {
 	// diagnostic: the gap to SoftArgmaxAgreement is what saving costs).
 	SoftArgmaxAgreementUnquantised float64 `json:"soft_argmax_agreement_unquantised"`
 	// SoftArgmaxIsFolder is the fraction of soft labels whose argmax is
-	// the folder class (E[y_c] = 1/Σα, so often not, SPEC §2.1).
+	// the folder class (E[y_c] = 1/Σα, so often not).
 	SoftArgmaxIsFolder float64 `json:"soft_argmax_is_folder"`
 	// MeanInitialLoss and MeanFinalLoss average the synthesis loss before
 	// and after optimisation (on the unquantised images).
@@ -153,7 +153,7 @@ type Result struct {
 // non-nil error stops Generate. It is called at least after every batch.
 type Progress func(done, total int) error
 
-// Generate synthesises PerClass images for every class of model (SPEC §2):
+// Generate synthesises PerClass images for every class of model:
 // for image i of class c, in class-major order, it draws the initial pixels
 // (uniform 8-bit values, normalised) and then y ~ Dir(row c of the
 // concentrations) from one rng seeded with o.Seed, optimises the image with

@@ -11,7 +11,7 @@ type LayerMACs struct {
 }
 
 // MACs returns per-layer multiply-accumulate counts for one image: a 3×3
-// conv costs Cin·9·Cout·H·W, a linear layer In·Out (SPEC §1.2 table).
+// conv costs Cin·9·Cout·H·W, a linear layer In·Out.
 func (m *Model) MACs() []LayerMACs {
 	c := m.Config
 	h, w := c.InHeight, c.InWidth

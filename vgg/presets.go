@@ -8,7 +8,7 @@ import (
 // A is shorthand for Pool in feature lists.
 const A = Pool
 
-// features lists the reference's cfgs (SPEC §1.1, PrivateSNN column).
+// features lists the reference's cfgs.
 var features = map[string][]Item{
 	"vgg5":  {64, A, 128, 128, A},
 	"vgg9":  {64, 64, A, 128, 128, A, 256, 256, 256, A},

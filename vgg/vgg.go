@@ -1,7 +1,7 @@
 // Package vgg builds the VGG-family networks of the PrivateSNN reference:
 // 3×3 convolutions without bias or batch norm, ReLU, 2×2 average pooling,
 // dropout after each ReLU except right before a pool, and a classifier
-// FC→ReLU→Dropout→…→FC (SPEC §1.1–1.2).
+// FC→ReLU→Dropout→…→FC.
 //
 // # Overview
 //
@@ -169,7 +169,7 @@ type Model struct {
 }
 
 // New builds the network described by cfg with Kaiming-normal weights drawn
-// from rng (SPEC §1.2).
+// from rng.
 func New(cfg Config, rng *rand.Rand) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -25,11 +25,11 @@ func build(t *testing.T, name string, c, h, w, classes int) *Model {
 }
 
 func TestVGG16MACsAndParams(t *testing.T) {
-	// Totals from SPEC §1.2 (computed there from the layer shapes).
+	// Totals computed by hand from the layer shapes.
 	for _, c := range []struct {
 		h, classes int
 		macs       int64
-		params     float64 // millions, SPEC §1.2
+		params     float64 // millions
 	}{{32, 10, 315334656, 16.85}, {32, 100, 315703296, 17.22}, {64, 200, 1261993984, 23.92}} {
 		m := build(t, "vgg16", 3, c.h, c.h, c.classes)
 		var total int64
@@ -54,7 +54,7 @@ func TestPyTorchNames(t *testing.T) {
 	for _, p := range m.Params() {
 		names = append(names, p.Name)
 	}
-	// Sequential indices of the reference VGG16 (SPEC §1.2).
+	// Sequential indices of the reference VGG16.
 	want := []string{"features.0.weight", "features.3.weight", "features.6.weight", "features.9.weight",
 		"features.12.weight", "features.15.weight", "features.18.weight", "features.21.weight",
 		"features.24.weight", "features.27.weight", "features.30.weight", "features.33.weight",
