@@ -51,7 +51,7 @@ const (
 )
 
 // ZeroConcentration names how a zero Dirichlet concentration is handled
-// ; manifests record it.
+// (the paper leaves it open); manifests record it.
 const ZeroConcentration = "exact-zero: y_k = 0 where alpha_k = 0 (PyTorch 1.5 behaviour), no epsilon"
 
 // ReferenceIterations returns the reference's steps per image for an input
