@@ -16,6 +16,7 @@ type chunkSim struct {
 	readouts []int
 
 	in, cur, spk, pooled, cols, u []float32
+	rep                           []float32 // a [B, …] plane repeated over the steps, for callbacks
 }
 
 func grow(s []float32, n int) []float32 {
@@ -33,39 +34,68 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 	B := i1 - i0
 	P := T * B // planes, ordered (t, b)
 	hwc := c.InHeight * c.InWidth * c.InChannels
-	cs.in = grow(cs.in, P*hwc)
-	cs.encode(x, seeds, i0, i1)
+	// With Direct input the first layer sees the same analog image at every
+	// step, so its current is computed once per image (B planes) and reused
+	// for all T steps.
+	direct := n.Config.Encoder == Direct && !cs.opts.perStepDirect
+	inPlanes := P
+	if direct {
+		inPlanes = B
+	}
+	cs.in = grow(cs.in, inPlanes*hwc)
+	cs.encode(x, seeds, i0, i1, direct)
 	in := cs.in
 	if cs.opts.Spikes != nil {
-		cs.opts.Spikes(-1, in[:P*hwc], T, B*hwc)
+		if direct {
+			cs.opts.Spikes(-1, repeatSteps(&cs.rep, in[:B*hwc], T), T, B*hwc)
+		} else {
+			cs.opts.Spikes(-1, in[:P*hwc], T, B*hwc)
+		}
 	}
 	for si := range n.stages {
 		s := &n.stages[si]
-		st := &cs.res.Layers[si]
-		nz := countNonZero(in[:P*s.inSize()])
-		st.InputEvents += nz
+		constant := direct && si == 0 // the current is [B, out], the same at every step
+		planes := P
+		if constant {
+			planes = B
+		}
+		nz := cs.countInput(s, si, in, B, constant)
 		out := s.outSize()
 		cs.cur = grow(cs.cur, P*out)
 		density := n.eventDensity(s, cs.opts.EventDensity)
-		useEvents := cs.opts.Path == Events || cs.opts.Path == Auto && float64(nz) < density*float64(P*s.inSize())
-		if useEvents {
-			st.EventChunks++
-		} else {
-			st.DenseChunks++
+		useEvents := cs.opts.Path == Events || cs.opts.Path == Auto && float64(nz) < density*float64(planes*s.inSize())
+		for k := range cs.readouts {
+			if useEvents {
+				cs.res.ReadoutLayers[k][si].EventChunks++
+			} else {
+				cs.res.ReadoutLayers[k][si].DenseChunks++
+			}
 		}
-		cs.synapse(s, in, P, useEvents)
+		cs.synapse(s, in, planes, useEvents)
 		if s.kind == outStage {
 			cs.accumulate(s, B, i0)
 			return
 		}
+		curStride := B * out // between steps of cs.cur
+		if constant {
+			curStride = 0
+		}
 		if cs.opts.Current != nil {
-			cs.opts.Current(s.spiking, cs.cur[:P*out], T, B*out)
+			if constant {
+				cs.opts.Current(s.spiking, repeatSteps(&cs.rep, cs.cur[:B*out], T), T, B*out)
+			} else {
+				cs.opts.Current(s.spiking, cs.cur[:P*out], T, B*out)
+			}
 		}
 		if s.spiking == cs.opts.Observe-1 {
 			return
 		}
 		cs.spk = grow(cs.spk, P*out)
-		st.Spikes += cs.neurons(s, B)
+		for k, cnt := range cs.neurons(s, B, curStride) {
+			for kk := k; kk < len(cs.readouts); kk++ {
+				cs.res.ReadoutLayers[kk][si].Spikes += cnt
+			}
+		}
 		in = cs.spk[:P*out]
 		if cs.opts.Spikes != nil {
 			cs.opts.Spikes(s.spiking, in, T, B*out)
@@ -79,6 +109,111 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 		// The next stage's synapse consumes in (possibly cs.spk) before its
 		// neurons overwrite cs.spk, so no second buffer is needed.
 	}
+}
+
+// countInput adds stage si's input events and synaptic operations of this
+// chunk to the statistics of every readout, segment by segment, and returns
+// the number of non-zero inputs in the planes the synapse will process
+// (B planes when constant, else T·B).
+func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant bool) int64 {
+	size := s.inSize()
+	if constant {
+		nz := countNonZero(in[:B*size])
+		ops := s.synapticOps(in[:B*size], B, nz)
+		t0 := 0
+		for k, t1 := range cs.readouts {
+			for kk := k; kk < len(cs.readouts); kk++ {
+				cs.res.ReadoutLayers[kk][si].InputEvents += nz * int64(t1-t0)
+				cs.res.ReadoutLayers[kk][si].SynapticOps += ops * int64(t1-t0)
+			}
+			t0 = t1
+		}
+		return nz
+	}
+	var total int64
+	t0 := 0
+	for k, t1 := range cs.readouts {
+		seg := in[t0*B*size : t1*B*size]
+		nz := countNonZero(seg)
+		ops := s.synapticOps(seg, (t1-t0)*B, nz)
+		for kk := k; kk < len(cs.readouts); kk++ {
+			cs.res.ReadoutLayers[kk][si].InputEvents += nz
+			cs.res.ReadoutLayers[kk][si].SynapticOps += ops
+		}
+		total += nz
+		t0 = t1
+	}
+	return total
+}
+
+// synapticOps returns the accumulations the event-driven kernel performs
+// for the planes of in, which hold nz non-zero values: Cout per non-zero
+// input and per tap inside the output map (see LayerStats.SynapticOps).
+func (s *stage) synapticOps(in []float32, planes int, nz int64) int64 {
+	if s.kind != convStage {
+		return nz * int64(s.cout)
+	}
+	k2 := int64(s.k * s.k)
+	if nz == 0 {
+		return 0
+	}
+	// Interior inputs reach all K×K taps; those near the border fewer.
+	oh, ow := s.outHW()
+	taps := func(y, osize int) int {
+		n := 0
+		for a := range s.k {
+			if o := y - a + s.pad; o >= 0 && o < osize {
+				n++
+			}
+		}
+		return n
+	}
+	rows, cols := make([]int, s.h), make([]int, s.w)
+	for y := range rows {
+		rows[y] = taps(y, oh)
+	}
+	var edgeCols []int // columns whose inputs miss some taps
+	for x := range cols {
+		cols[x] = taps(x, ow)
+		if cols[x] < s.k {
+			edgeCols = append(edgeCols, x)
+		}
+	}
+	var deficit int64
+	size := s.inSize()
+	count := func(plane []float32, y, x int) {
+		if d := k2 - int64(rows[y]*cols[x]); d != 0 {
+			for _, v := range plane[(y*s.w+x)*s.cin : (y*s.w+x+1)*s.cin] {
+				if v != 0 {
+					deficit += d
+				}
+			}
+		}
+	}
+	for p := range planes {
+		plane := in[p*size : (p+1)*size]
+		for y := range s.h {
+			if rows[y] < s.k {
+				for x := range s.w {
+					count(plane, y, x)
+				}
+				continue
+			}
+			for _, x := range edgeCols {
+				count(plane, y, x)
+			}
+		}
+	}
+	return int64(s.cout) * (k2*nz - deficit)
+}
+
+// repeatSteps writes x T times into *buf (grown as needed) and returns it.
+func repeatSteps(buf *[]float32, x []float32, T int) []float32 {
+	*buf = grow(*buf, T*len(x))
+	for t := range T {
+		copy((*buf)[t*len(x):], x)
+	}
+	return (*buf)[:T*len(x)]
 }
 
 // eventDensity is the input density below which stage s runs the
@@ -100,8 +235,9 @@ func (n *Network) eventDensity(s *stage, o float64) float64 {
 // smallFanIn is the fan-in up to which the event kernel always runs.
 const smallFanIn = 64
 
-// encode fills cs.in [T, B, H, W, C] from images i0..i1 of x (NCHW).
-func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
+// encode fills cs.in [T, B, H, W, C] from images i0..i1 of x (NCHW), or
+// only [B, H, W, C] when once is set (Direct input computed once).
+func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int, once bool) {
 	n := cs.net
 	c := n.Model.Config
 	T, B := n.Config.Timesteps, i1-i0
@@ -115,6 +251,10 @@ func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 				for p := range H * W {
 					img[p*C+ch] = src[ch*H*W+p]
 				}
+			}
+			if once {
+				copy(cs.in[b*hwc:(b+1)*hwc], img)
+				continue
 			}
 			if n.Config.Encoder == Direct {
 				for t := range T {
@@ -175,25 +315,41 @@ func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
 }
 
 // neurons runs the neuron recurrence of a spiking stage over all steps,
-// writing spikes into cs.spk, and returns the spike count.
-func (cs *chunkSim) neurons(s *stage, B int) int64 {
-	T := cs.net.Config.Timesteps
+// writing spikes into cs.spk, and returns the spike count of each readout
+// segment (steps Readouts[k−1]+1..Readouts[k]). The current of step t is
+// cs.cur[t·curStride:]; curStride 0 feeds the same current at every step.
+// Every membrane starts at InitMembrane·θ.
+func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
+	cfg := &cs.net.Config
+	T := cfg.Timesteps
 	n := B * s.outSize()
+	theta := cfg.Thresholds[s.spiking]
 	cs.u = grow(cs.u, n)
-	clear(cs.u)
-	theta := cs.net.Config.Thresholds[s.spiking]
-	leak := float32(cs.net.Config.Leak)
-	counts := make([]int64, 64)
-	parts := min(len(counts), max(1, n/4096))
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	for i := range cs.u {
+		cs.u[i] = u0
+	}
+	leak := float32(cfg.Leak)
+	segs := len(cs.readouts)
+	const maxParts = 64
+	parts := min(maxParts, max(1, n/4096))
+	counts := make([]int64, parts*segs)
 	parallel.For(parts, T*n, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*n/parts, (part+1)*n/parts
-			counts[part] = neuronScanStrided(cs.spk, cs.cur, cs.u, T, n, a, b, theta, leak, cs.net.Config.Reset)
+			t0 := 0
+			for k, t1 := range cs.readouts {
+				counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
+					a, b, theta, leak, cfg.Reset)
+				t0 = t1
+			}
 		}
 	})
-	var total int64
-	for _, c := range counts[:parts] {
-		total += c
+	total := make([]int64, segs)
+	for part := range parts {
+		for k := range segs {
+			total[k] += counts[part*segs+k]
+		}
 	}
 	return total
 }
