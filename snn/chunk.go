@@ -16,7 +16,6 @@ type chunkSim struct {
 	readouts []int
 
 	in, cur, spk, pooled, cols, u []float32
-	rep                           []float32 // a [B, …] plane repeated over the steps, for callbacks
 }
 
 func grow(s []float32, n int) []float32 {
@@ -46,11 +45,7 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 	cs.encode(x, seeds, i0, i1, direct)
 	in := cs.in
 	if cs.opts.Spikes != nil {
-		if direct {
-			cs.opts.Spikes(-1, repeatSteps(&cs.rep, in[:B*hwc], T), T, B*hwc)
-		} else {
-			cs.opts.Spikes(-1, in[:P*hwc], T, B*hwc)
-		}
+		cs.opts.Spikes(-1, in[:inPlanes*hwc], inPlanes/B, B*hwc)
 	}
 	for si := range n.stages {
 		s := &n.stages[si]
@@ -81,11 +76,7 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 			curStride = 0
 		}
 		if cs.opts.Current != nil {
-			if constant {
-				cs.opts.Current(s.spiking, repeatSteps(&cs.rep, cs.cur[:B*out], T), T, B*out)
-			} else {
-				cs.opts.Current(s.spiking, cs.cur[:P*out], T, B*out)
-			}
+			cs.opts.Current(s.spiking, cs.cur[:planes*out], planes/B, B*out)
 		}
 		if s.spiking == cs.opts.Observe-1 {
 			return
@@ -205,15 +196,6 @@ func (s *stage) synapticOps(in []float32, planes int, nz int64) int64 {
 		}
 	}
 	return int64(s.cout) * (k2*nz - deficit)
-}
-
-// repeatSteps writes x T times into *buf (grown as needed) and returns it.
-func repeatSteps(buf *[]float32, x []float32, T int) []float32 {
-	*buf = grow(*buf, T*len(x))
-	for t := range T {
-		copy((*buf)[t*len(x):], x)
-	}
-	return (*buf)[:T*len(x)]
 }
 
 // eventDensity is the input density below which stage s runs the

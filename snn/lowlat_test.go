@@ -122,16 +122,27 @@ func TestDirectOnceEqualsPerStep(t *testing.T) {
 			n.Config.InitMembrane = init
 			for _, path := range []Path{Dense, Events, Auto} {
 				var cbOnce, cbStep [][]float32
-				rec := func(dst *[][]float32) func(int, []float32, int, int) {
+				// The callbacks get a Direct first layer's input and current
+				// once (steps = 1) on the new path, T times on the old one;
+				// rec checks that and expands them to T steps.
+				rec := func(dst *[][]float32, wantOnce bool, onceLayer int) func(int, []float32, int, int) {
 					return func(layer int, v []float32, steps, per int) {
 						if len(v) != steps*per {
 							t.Fatalf("layer %d callback: %d values for %d×%d", layer, len(v), steps, per)
 						}
-						*dst = append(*dst, slices.Clone(v))
+						if once := layer == onceLayer && wantOnce; once != (steps == 1) || !once && steps != n.Config.Timesteps {
+							t.Fatalf("layer %d callback: %d steps", layer, steps)
+						}
+						var all []float32
+						for range n.Config.Timesteps / steps {
+							all = append(all, v...)
+						}
+						*dst = append(*dst, all)
 					}
 				}
-				once := run(t, n, x, Options{Path: path, Readouts: []int{4}, Current: rec(&cbOnce), Spikes: rec(&cbOnce)})
-				step := run(t, n, x, Options{Path: path, Readouts: []int{4}, Current: rec(&cbStep), Spikes: rec(&cbStep), perStepDirect: true})
+				once := run(t, n, x, Options{Path: path, Readouts: []int{4}, Current: rec(&cbOnce, true, 0), Spikes: rec(&cbOnce, true, -1)})
+				step := run(t, n, x, Options{Path: path, Readouts: []int{4}, Current: rec(&cbStep, false, 0), Spikes: rec(&cbStep, false, -1),
+					perStepDirect: true})
 				for k := range once.ReadoutLayers {
 					for l, s := range once.ReadoutLayers[k] {
 						if s != step.ReadoutLayers[k][l] {

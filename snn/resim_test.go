@@ -77,9 +77,12 @@ func TestPyTorchResimulation(t *testing.T) {
 		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]
 		for _, path := range []Path{Dense, Events} {
 			r, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(31, 32)), Options{Path: path,
-				Spikes: func(layer int, s []float32, _, _ int) {
+				Spikes: func(layer int, s []float32, steps, _ int) {
 					if layer == -1 && input == nil {
-						input = append([]float32(nil), s...)
+						// Direct input comes once (steps = 1); PyTorch gets every step.
+						for range net.Config.Timesteps / steps {
+							input = append(input, s...)
+						}
 					}
 				}})
 			if err != nil {

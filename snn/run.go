@@ -42,14 +42,15 @@ type Options struct {
 	// then left at zero.
 	Observe int
 	// Current, if set, receives the input current of every spiking layer
-	// for each chunk: cur is [steps, perStep] for steps = Timesteps. With
-	// Direct input the first layer's current is the same at every step; it
-	// is computed once per image and passed repeated over the steps.
+	// for each chunk: cur is [steps, perStep] for steps = Timesteps, except
+	// that with Direct input the first layer's current, the same at every
+	// step, is computed and passed once (steps = 1).
 	Current func(layer int, cur []float32, steps, perStep int)
 	// Spikes, if set, receives the encoded input (layer −1) and the output
 	// spikes of every spiking layer for each chunk, [steps, perStep] with
 	// each step's values in [B, H, W, C] order (before pooling). With Direct
-	// input, layer −1 is the analog image repeated at every step.
+	// input, layer −1 is the analog image, the same at every step, passed
+	// once (steps = 1).
 	Spikes func(layer int, spikes []float32, steps, perStep int)
 	// MemoryBudget bounds the bytes of one layer's activations for a chunk
 	// of images over all steps (default 256 MiB).
@@ -95,6 +96,7 @@ type Result struct {
 	ReadoutLayers [][]LayerStats
 	Images        int
 	Timesteps     int
+	Encoder       Encoder // of the simulated network
 }
 
 // UpTo returns the result the run would have had with Timesteps =
@@ -103,7 +105,7 @@ type Result struct {
 // a run of that length. The returned Result shares r's tensors.
 func (r *Result) UpTo(i int) *Result {
 	return &Result{Potentials: r.Potentials[i : i+1], Readouts: []int{r.Readouts[i]}, Layers: r.ReadoutLayers[i],
-		ReadoutLayers: r.ReadoutLayers[i : i+1], Images: r.Images, Timesteps: r.Readouts[i]}
+		ReadoutLayers: r.ReadoutLayers[i : i+1], Images: r.Images, Timesteps: r.Readouts[i], Encoder: r.Encoder}
 }
 
 // Logits returns the output potential at Timesteps.
@@ -149,7 +151,7 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		return nil, fmt.Errorf("snn: cannot observe %d of %d spiking layers", o.Observe, len(n.Config.Thresholds))
 	}
 	N := x.Shape[0]
-	res := &Result{Readouts: readouts, Images: N, Timesteps: T}
+	res := &Result{Readouts: readouts, Images: N, Timesteps: T, Encoder: n.Config.Encoder}
 	for _, s := range n.stages {
 		ls := LayerStats{Name: s.name, InputSize: int64(s.inSize())}
 		if s.spiking >= 0 {
