@@ -151,7 +151,7 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 		return nil, err
 	}
 	if o.Staged {
-		return balanceStaged(ctx, m, images(0), o, rng)
+		return balanceStaged(ctx, m, images(0), o, rng, nil)
 	}
 	L := snn.SpikingLayers(m)
 	th := make([]float32, L)
@@ -201,8 +201,11 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 	return scale(th, o.Scale), nil
 }
 
-// balanceStaged is balance with one staged simulation of calib.
-func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) ([]float32, error) {
+// balanceStaged is balance with one staged simulation of calib. first, if
+// not nil, is the observation of the first layer's currents in a staged
+// simulation with the same encoder and rng state (which it depends on
+// alone); it must hold a histogram when o.Percentile asks for one.
+func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand, first *observer) ([]float32, error) {
 	L := snn.SpikingLayers(m)
 	th := make([]float32, L)
 	for i := range th {
@@ -219,11 +222,15 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 	names := net.LayerNames()
 	for l := range L {
 		var obs observer
-		if o.Percentile > 0 && o.Percentile < 100 {
-			obs.hist = make([]int64, histBins)
-		}
-		if err := st.Current(ctx, func(cur []float32, _, _ int) { obs.add(cur) }); err != nil {
-			return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
+		if l == 0 && first != nil {
+			obs = *first
+		} else {
+			if o.Percentile > 0 && o.Percentile < 100 {
+				obs.hist = make([]int64, histBins)
+			}
+			if err := st.Current(ctx, func(cur []float32, _, _ int) { obs.add(cur) }); err != nil {
+				return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
+			}
 		}
 		if obs.nonFinite {
 			return nil, fmt.Errorf("%w in layer %s", ErrNonFinite, names[l])
@@ -246,7 +253,7 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 // threshold returns the observed maximum or percentile p, or ErrDeadLayer.
 func (ob *observer) threshold(p float64, name string, images int) (float32, error) {
 	v := ob.max
-	if ob.hist != nil {
+	if p > 0 && p < 100 {
 		v = ob.percentile(p)
 	}
 	if !(v > 0) {

@@ -112,6 +112,20 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 		return nil, err
 	}
 	calibSeed, scoreSeed := rng.Uint64(), rng.Uint64()
+	calibRNG := func() *rand.Rand { return rand.New(rand.NewPCG(calibSeed, 0xca1b)) }
+	// The first layer's currents depend only on the encoder and the noise,
+	// which all candidates share: observe them once per encoder.
+	first := map[snn.Encoder]*observer{}
+	for _, c := range cands {
+		if first[c.Encoder] != nil {
+			continue
+		}
+		ob, err := observeFirst(ctx, m, calib, base.WithCandidate(c), calibRNG())
+		if err != nil {
+			return nil, err
+		}
+		first[c.Encoder] = ob
+	}
 	rec := snn.Selection{Timesteps: T, HalfTimesteps: half, CalibrationImages: calib.Shape[0],
 		HeldOutImages: heldOut.Shape[0], Rule: SelectRule, Chosen: -1}
 	for i, c := range cands {
@@ -121,7 +135,7 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 		t0 := time.Now()
 		sc := snn.CandidateScore{Candidate: c}
 		opts := base.WithCandidate(c)
-		th, err := Thresholds(ctx, m, calib, opts, rand.New(rand.NewPCG(calibSeed, 0xca1b)))
+		th, err := balanceStaged(ctx, m, calib, opts, calibRNG(), first[c.Encoder])
 		switch {
 		case errors.Is(err, ErrDeadLayer):
 			sc.Error = err.Error()
@@ -150,6 +164,28 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 	rec.Seconds = time.Since(start).Seconds()
 	best := rec.Candidates[rec.Chosen]
 	return &SelectResult{Options: base.WithCandidate(best.Candidate), Thresholds: best.Thresholds, Record: rec}, nil
+}
+
+// observeFirst observes the first layer's input currents (maximum and
+// histogram) in a staged simulation of calib.
+func observeFirst(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) (*observer, error) {
+	th := make([]float32, snn.SpikingLayers(m))
+	for i := range th {
+		th[i] = 1
+	}
+	net, err := snn.New(m, o.Config(th))
+	if err != nil {
+		return nil, err
+	}
+	st, err := net.Stage(calib, rng, snn.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ob := &observer{hist: make([]int64, histBins)}
+	if err := st.Current(ctx, func(cur []float32, _, _ int) { ob.add(cur) }); err != nil {
+		return nil, fmt.Errorf("convert: balancing %s: %w", net.LayerNames()[0], err)
+	}
+	return ob, nil
 }
 
 // better reports whether a beats b under SelectRule, a coming later in the

@@ -51,7 +51,17 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 		t.Fatalf("record header %+v", rec)
 	}
 	distinct := map[float64]bool{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	calibSeed := rng.Uint64()
 	for i, c := range rec.Candidates {
+		// The shared first-layer observation gives each candidate the
+		// thresholds of its own staged search.
+		bo := o.Base
+		bo.Staged = true
+		th, err := Thresholds(context.Background(), m, calib, bo.WithCandidate(c.Candidate), rand.New(rand.NewPCG(calibSeed, 0xca1b)))
+		if err != nil || !reflect.DeepEqual(th, c.Thresholds) {
+			t.Fatalf("candidate %d: thresholds %v, its own staged search %v (%v)", i, c.Thresholds, th, err)
+		}
 		if c.Candidate != DefaultCandidates()[i] {
 			t.Fatalf("candidate %d is %+v, want %+v", i, c.Candidate, DefaultCandidates()[i])
 		}
@@ -104,8 +114,17 @@ func TestSelectAgreementMeasuresTheSNN(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
-	rng.Uint64()
-	scoreSeed := rng.Uint64()
+	calibSeed, scoreSeed := rng.Uint64(), rng.Uint64()
+	// The thresholds are those of a staged search with the calibration seed.
+	o := Defaults()
+	o.Timesteps, o.Staged = 10, true
+	th, err := Thresholds(context.Background(), m, calib, o.WithCandidate(cands[0]), rand.New(rand.NewPCG(calibSeed, 0xca1b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(th, r.Thresholds) {
+		t.Fatalf("selected thresholds %v, staged search %v", r.Thresholds, th)
+	}
 	net, _ := snn.New(m, r.Options.Config(r.Thresholds))
 	res, err := net.Run(context.Background(), held, rand.New(rand.NewPCG(scoreSeed, 0x5e1)), snn.Options{})
 	if err != nil {
