@@ -48,9 +48,10 @@ type SelectOptions struct {
 
 // SelectResult is the outcome of Select.
 type SelectResult struct {
-	// Options are Base with the chosen candidate's settings, and
-	// Thresholds its thresholds: snn.New(m, Options.Config(Thresholds))
-	// builds the chosen network.
+	// Options are Base with the chosen candidate's settings (and Staged
+	// set, as Select balances with staged searches), and Thresholds its
+	// thresholds: snn.New(m, Options.Config(Thresholds)) builds the chosen
+	// network.
 	Options    Options
 	Thresholds []float32
 	// Record lists every candidate with its score (for the model card).
@@ -66,8 +67,9 @@ func (o Options) WithCandidate(c snn.Candidate) Options {
 
 // Select chooses conversion settings for a spiking network with
 // Base.Timesteps steps without real data. For every candidate it balances
-// the thresholds on calib (as Thresholds does, with that candidate's
-// percentile, encoder and initial membrane in the simulated network), then
+// the thresholds on calib (a staged search, see Options.Staged, with that
+// candidate's percentile, encoder and initial membrane in the simulated
+// network), then
 // runs the spiking network on heldOut and scores how often its top-1 class
 // agrees with the ANN's (m in inference mode) after T and after T/2 steps.
 // It picks the winner by SelectRule. calib and heldOut are normalised
@@ -89,6 +91,12 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 	}
 	if calib == heldOut || &calib.Data[0] == &heldOut.Data[0] {
 		return nil, fmt.Errorf("convert: the held-out set is the calibration set; scores must come from other images")
+	}
+	mc := m.Config
+	for _, x := range []*tensor.Tensor{calib, heldOut} {
+		if x.Shape[1] != mc.InChannels || x.Shape[2] != mc.InHeight || x.Shape[3] != mc.InWidth {
+			return nil, fmt.Errorf("convert: images %v, model %s takes [N %d %d %d]", x.Shape, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth)
+		}
 	}
 	cands := o.Candidates
 	if cands == nil {

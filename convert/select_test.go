@@ -207,6 +207,10 @@ func TestSelectCancelAndErrors(t *testing.T) {
 			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{InitMembrane: 2}}), rand.New(rand.NewPCG(1, 1)))
 			return err
 		},
+		"wrong shape": func() error {
+			_, err := Select(context.Background(), m, calib, tensor.New(3, 1, 6, 6), selectOpts(6, nil), rand.New(rand.NewPCG(1, 1)))
+			return err
+		},
 		"empty held-out": func() error {
 			_, err := Select(context.Background(), m, calib, tensor.New(0, 2, 6, 6), selectOpts(6, nil), rand.New(rand.NewPCG(1, 1)))
 			return err

@@ -71,12 +71,15 @@ func BenchmarkDirectInput(b *testing.B) {
 		}{{"once", false}, {"per-step", true}} {
 			b.Run(fmt.Sprintf("T=%d/%s", T, mode.name), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(3, 3))
+				cpu := cpuSeconds()
 				for b.Loop() {
 					if _, err := net.Run(context.Background(), x, rng, Options{perStepDirect: mode.perStep}); err != nil {
 						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
+				// CPU time per run: steadier than wall time on a shared machine.
+				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 			})
 		}
 	}

@@ -1,8 +1,10 @@
 package snn
 
 import (
-	"github.com/privatesnn/privatesnn/internal/parallel"
+	"math"
 	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/internal/parallel"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -109,8 +111,7 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant bool) int64 {
 	size := s.inSize()
 	if constant {
-		nz := countNonZero(in[:B*size])
-		ops := s.synapticOps(in[:B*size], B, nz)
+		nz, ops := s.inputCounts(in[:B*size], B)
 		t0 := 0
 		for k, t1 := range cs.readouts {
 			for kk := k; kk < len(cs.readouts); kk++ {
@@ -124,9 +125,7 @@ func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant b
 	var total int64
 	t0 := 0
 	for k, t1 := range cs.readouts {
-		seg := in[t0*B*size : t1*B*size]
-		nz := countNonZero(seg)
-		ops := s.synapticOps(seg, (t1-t0)*B, nz)
+		nz, ops := s.inputCounts(in[t0*B*size:t1*B*size], (t1-t0)*B)
 		for kk := k; kk < len(cs.readouts); kk++ {
 			cs.res.ReadoutLayers[kk][si].InputEvents += nz
 			cs.res.ReadoutLayers[kk][si].SynapticOps += ops
@@ -137,18 +136,54 @@ func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant b
 	return total
 }
 
-// synapticOps returns the accumulations the event-driven kernel performs
-// for the planes of in, which hold nz non-zero values: Cout per non-zero
-// input and per tap inside the output map (see LayerStats.SynapticOps).
-func (s *stage) synapticOps(in []float32, planes int, nz int64) int64 {
+// inputCounts returns the non-zero values of the planes of in and the
+// accumulations the event-driven kernel performs for them: Cout per
+// non-zero input and per tap inside the output map (see
+// LayerStats.SynapticOps).
+func (s *stage) inputCounts(in []float32, planes int) (nz, ops int64) {
 	if s.kind != convStage {
-		return nz * int64(s.cout)
+		nz = countNonZero(in)
+		return nz, nz * int64(s.cout)
 	}
-	k2 := int64(s.k * s.k)
-	if nz == 0 {
-		return 0
+	// Interior inputs reach all K×K taps; the border pixels listed in
+	// s.edges fewer. Each plane's border is counted right after the plane
+	// itself, while it is in cache.
+	size := s.inSize()
+	parts := min(planes, 64)
+	nzs, missing := make([]int64, parts), make([]int64, parts)
+	parallel.For(parts, planes*size, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			for p := part * planes / parts; p < (part+1)*planes/parts; p++ {
+				plane := in[p*size : (p+1)*size]
+				nzs[part] += countNonZero(plane)
+				for _, e := range s.edges {
+					var n uint32
+					for _, v := range plane[e.off : e.off+s.cin] {
+						// 1 for v ≠ 0 (either sign of zero gives 0), without a branch.
+						n += (math.Float32bits(v)&0x7fffffff + 0x7fffffff) >> 31
+					}
+					missing[part] += e.missing * int64(n)
+				}
+			}
+		}
+	})
+	var miss int64
+	for part := range parts {
+		nz += nzs[part]
+		miss += missing[part]
 	}
-	// Interior inputs reach all K×K taps; those near the border fewer.
+	return nz, int64(s.cout) * (int64(s.k*s.k)*nz - miss)
+}
+
+// edgePixel is an input pixel of a conv whose K×K taps do not all land
+// inside the output map.
+type edgePixel struct {
+	off     int   // offset of the pixel's channels in a [H, W, Cin] plane
+	missing int64 // taps that fall outside
+}
+
+// edgePixels lists the input pixels of conv stage s with missing taps.
+func (s *stage) edgePixels() []edgePixel {
 	oh, ow := s.outHW()
 	taps := func(y, osize int) int {
 		n := 0
@@ -159,43 +194,16 @@ func (s *stage) synapticOps(in []float32, planes int, nz int64) int64 {
 		}
 		return n
 	}
-	rows, cols := make([]int, s.h), make([]int, s.w)
-	for y := range rows {
-		rows[y] = taps(y, oh)
-	}
-	var edgeCols []int // columns whose inputs miss some taps
-	for x := range cols {
-		cols[x] = taps(x, ow)
-		if cols[x] < s.k {
-			edgeCols = append(edgeCols, x)
-		}
-	}
-	var deficit int64
-	size := s.inSize()
-	count := func(plane []float32, y, x int) {
-		if d := k2 - int64(rows[y]*cols[x]); d != 0 {
-			for _, v := range plane[(y*s.w+x)*s.cin : (y*s.w+x+1)*s.cin] {
-				if v != 0 {
-					deficit += d
-				}
+	var e []edgePixel
+	for y := range s.h {
+		ty := taps(y, oh)
+		for x := range s.w {
+			if m := s.k*s.k - ty*taps(x, ow); m != 0 {
+				e = append(e, edgePixel{off: (y*s.w + x) * s.cin, missing: int64(m)})
 			}
 		}
 	}
-	for p := range planes {
-		plane := in[p*size : (p+1)*size]
-		for y := range s.h {
-			if rows[y] < s.k {
-				for x := range s.w {
-					count(plane, y, x)
-				}
-				continue
-			}
-			for _, x := range edgeCols {
-				count(plane, y, x)
-			}
-		}
-	}
-	return int64(s.cout) * (k2*nz - deficit)
+	return e
 }
 
 // eventDensity is the input density below which stage s runs the

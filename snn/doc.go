@@ -36,6 +36,10 @@
 // an event-driven kernel performs, both over the whole run and up to every
 // readout step, so that accuracy and activity against T come from one run.
 //
+// Staged simulates a fixed batch one spiking layer at a time, keeping each
+// layer's output spikes as bits, so that threshold balancing does not have
+// to re-simulate the earlier layers for every layer it sets.
+//
 // # Error handling
 //
 // Configuration problems (a threshold count that does not match the

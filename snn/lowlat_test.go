@@ -192,17 +192,18 @@ func TestDirectInputRate(t *testing.T) {
 // Cout weights; a linear layer adds Out weights per non-zero input.
 func TestSynapticOpsByHand(t *testing.T) {
 	s := &stage{kind: convStage, h: 3, w: 3, cin: 2, cout: 5, k: 3, pad: 1}
+	s.edges = s.edgePixels()
 	in := make([]float32, 2*s.inSize()) // two planes [3, 3, 2]
 	in[(0*3+0)*2+1] = 1                 // plane 0: corner (0,0), channel 1 → 4 taps
 	in[(1*3+1)*2+0] = 0.5               // plane 0: centre → 9 taps
 	in[s.inSize()+(0*3+1)*2+0] = -1     // plane 1: top edge (0,1) → 6 taps
 	in[s.inSize()+(2*3+2)*2+1] = 0.25   // plane 1: corner (2,2) → 4 taps
-	if got, want := s.synapticOps(in, 2, countNonZeroGo(in)), int64(5*(4+9+6+4)); got != want {
-		t.Fatalf("conv: %d synaptic ops, want %d", got, want)
+	if nz, got := s.inputCounts(in, 2); got != int64(5*(4+9+6+4)) || nz != 4 {
+		t.Fatalf("conv: %d non-zero inputs, %d synaptic ops; want 4 and %d", nz, got, 5*(4+9+6+4))
 	}
 	fc := &stage{kind: fcStage, h: 1, w: 1, cin: 18, cout: 7, k: 1}
-	if got := fc.synapticOps(in, 2, 4); got != 4*7 {
-		t.Fatalf("linear: %d synaptic ops, want 28", got)
+	if nz, got := fc.inputCounts(in, 2); got != 4*7 || nz != 4 {
+		t.Fatalf("linear: %d non-zero inputs, %d synaptic ops; want 4 and 28", nz, got)
 	}
 }
 
@@ -215,6 +216,7 @@ func TestSynapticOpsBruteForce(t *testing.T) {
 		{kind: convStage, h: 6, w: 4, cin: 1, cout: 2, k: 3, pad: 0},
 		{kind: convStage, h: 1, w: 1, cin: 2, cout: 3, k: 3, pad: 1},
 	} {
+		s.edges = s.edgePixels()
 		planes := 3
 		in := make([]float32, planes*s.inSize())
 		for i := range in {
@@ -242,7 +244,7 @@ func TestSynapticOpsBruteForce(t *testing.T) {
 				}
 			}
 		}
-		if got := s.synapticOps(in, planes, countNonZeroGo(in)); got != want || want == 0 {
+		if _, got := s.inputCounts(in, planes); got != want || want == 0 {
 			t.Fatalf("stage %+v: %d synaptic ops, enumeration %d", *s, got, want)
 		}
 	}
