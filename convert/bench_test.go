@@ -2,12 +2,12 @@ package convert_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/internal/workload"
-	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -27,12 +27,13 @@ func BenchmarkSelectDefaultShape(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, c := range r.Record.Candidates {
-			b.Logf("%-8v p%-6g init %.1f  agreement %.3f (T/2 %.3f)  %.1fs %s", c.Encoder, c.Percentile, c.InitMembrane,
-				c.Agreement, c.AgreementHalf, c.Seconds, c.Error)
+		if testing.Verbose() { // the whole table (b.Log keeps only 10 lines)
+			for _, c := range r.Record.Candidates {
+				fmt.Printf("%-8v p%-6g init %.1f  agreement %.3f (T/2 %.3f)  %.1fs %s\n", c.Encoder, c.Percentile, c.InitMembrane,
+					c.Agreement, c.AgreementHalf, c.Seconds, c.Error)
+			}
 		}
 		b.Logf("chosen %d: %+v", r.Record.Chosen, r.Record.Candidates[r.Record.Chosen].Candidate)
 		b.ReportMetric(r.Record.Seconds, "s/select")
 	}
-	_ = snn.Direct
 }

@@ -148,8 +148,9 @@ func TestNormalization(t *testing.T) {
 	fm := Normalization{Mean: 0.2860, Std: 0.3530} // Fashion-MNIST statistics
 	for p := range 256 {
 		want := (float64(p)/255 - fm.Mean) / fm.Std
-		// Two float32 roundings (p/(255·std), then − mean/std) of values
-		// below 3 in magnitude: within 2 ulps of 4 = 2⁻²¹·2.
+		// Rounding 255·std, the quotient, mean/std and the difference in
+		// float32: about 2⁻²³ times terms below 2.9 (1/0.353) plus half an
+		// ulp of the result, well under 2⁻²⁰.
 		if got := float64(fm.Value(uint8(p))); math.Abs(got-want) > 0x1p-20 {
 			t.Fatalf("pixel %d → %g, want %g", p, got, want)
 		}

@@ -27,8 +27,10 @@ func (n Normalization) Validate() error {
 
 // Value returns the normalised value of pixel p. It is computed in float32
 // as p/(255·Std) − Mean/Std, which for Mean = Std = 0.5 is p/127.5 − 1,
-// bit for bit the value privatesnn has always calibrated on; it may differ
-// from the float64 formula rounded once by one float32 ulp.
+// bit for bit the value privatesnn has always calibrated on. It can differ
+// from (p/255 − Mean)/Std computed exactly by a few float32 rounding errors
+// of the two terms (about 2⁻²³ times the larger of |p/(255·Std)| and
+// |Mean/Std|).
 func (n Normalization) Value(p uint8) float32 {
 	return float32(p)/float32(255*n.Std) - float32(n.Mean/n.Std)
 }

@@ -19,8 +19,9 @@ import (
 // fires it and keeps its output spikes (bit-packed, one bit per neuron and
 // step) as the input of the following layer. The encoded input is drawn
 // once (one seed per image, as Run draws them), so every layer sees the same
-// Poisson noise; Run with the final thresholds and the same rng state
-// reproduces the same spikes.
+// Poisson noise; Run with the final thresholds, the same rng state and the
+// same Path, EventDensity and MemoryBudget reproduces the same currents and
+// spikes bit for bit.
 //
 // Computing a layer's current and then firing it runs its synapse twice;
 // balancing L layers thus costs about two simulations of the network
