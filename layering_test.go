@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
-	"convert":                   {"snn", "tensor", "vgg"},
+	"convert":                   {"nn", "snn", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "tensor"},
 	"synth":                     {"internal/atomicfile", "invert", "loss", "nn", "tensor", "vgg"},
 	"cmd/privatesnn":            {"*"},

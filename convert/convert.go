@@ -11,20 +11,41 @@
 // this package cannot read a data set: it does not import the data
 // readers (enforced by a test). Besides the maximum, a robust percentile
 // (e.g. 99.9 %) of the current distribution can be used, and the result can
-// be scaled.
+// be scaled. The simulated network may start its membranes at a fraction
+// of the threshold (Options.InitMembrane) and take Direct input.
+//
+// Calibration images come from 8-bit images through a Normalization
+// (PickImages, NormalizeImages). Calibrate draws them from a normalised
+// pool as a Sampling describes: how many, random crop and flip (the crop
+// fills with the normalised black pixel), and whether the draw is redone
+// for every layer's pass, as the reference does. Without per-pass draws it
+// reproduces the sequence pick, augment, Thresholds bit for bit.
+//
+// Select chooses settings for a target T without real data: for each
+// candidate (threshold percentile × initial membrane × encoder) it balances
+// thresholds on calibration images, then scores the spiking network by
+// how often its top-1 class agrees with the ANN's on held-out synthetic
+// images, at T and at T/2. Its record (snn.Selection) goes into the model
+// card.
 //
 // # Error handling
 //
-// Invalid options, an empty calibration set and a layer that never receives
-// a positive current (a dead network or far too few images) are errors.
+// Invalid options, an empty calibration set, a layer that never receives a
+// positive current (ErrDeadLayer: a dead network or far too few images)
+// and a NaN or infinite current (ErrNonFinite, naming the layer) are
+// errors. Every long loop honours context cancellation.
 //
 // # Concurrency
 //
-// Thresholds uses all cores through package snn; the model is only read.
+// Thresholds, Calibrate and Select use all cores through package snn; the
+// model's weights are only read. Select runs the model's ANN forward pass,
+// which caches activations in the model's layers, so a model must not be
+// used by two Select calls (or a Select and a training step) at once.
 package convert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -44,13 +65,27 @@ type Options struct {
 	Leak      float64
 	Reset     snn.Reset
 	Encoder   snn.Encoder
+	// InitMembrane is the spiking network's initial membrane potential as
+	// a fraction of each threshold (see snn.Config); the reference uses 0.
+	// Layer l's currents depend on it through the spikes of layers < l.
+	InitMembrane float64
 	// Percentile selects the threshold as this percentile of all input
 	// currents of the layer; 0 or 100 means the maximum (the reference).
 	Percentile float64
 	// Scale multiplies every threshold at the end (reference: 1.0).
 	Scale float64
-	// Batch is how many calibration images are simulated together.
+	// Batch is how many calibration images are simulated together (not
+	// used when Staged).
 	Batch int
+	// Staged balances all layers in one staged simulation (snn.Staged):
+	// the calibration input is encoded once, and each layer's pass resumes
+	// from the spikes the previous pass kept instead of re-simulating the
+	// earlier layers with fresh Poisson noise as the reference does. It
+	// costs about two network simulations of the calibration images instead
+	// of one per layer and a half. With Direct input, which has no noise,
+	// the thresholds are those of the re-simulating search; with Poisson
+	// input they differ from it by the noise of one draw.
+	Staged bool
 	// Progress, if set, is called after each layer with its threshold.
 	Progress func(layer, layers int, name string, threshold float32)
 }
@@ -71,40 +106,70 @@ func (o Options) Validate() error {
 	if o.Batch < 1 || o.Batch > 1<<16 {
 		return fmt.Errorf("convert: batch %d out of range", o.Batch)
 	}
-	return snn.Config{Timesteps: o.Timesteps, Leak: o.Leak, Reset: o.Reset, Encoder: o.Encoder, Thresholds: []float32{1}}.Validate(1)
+	return o.Config([]float32{1}).Validate(1)
 }
 
 // Config returns the spiking configuration for the given thresholds.
 func (o Options) Config(thresholds []float32) snn.Config {
-	return snn.Config{Timesteps: o.Timesteps, Leak: o.Leak, Reset: o.Reset, Encoder: o.Encoder, Thresholds: thresholds}
+	return snn.Config{Timesteps: o.Timesteps, Leak: o.Leak, Reset: o.Reset, Encoder: o.Encoder, Thresholds: thresholds,
+		InitMembrane: o.InitMembrane}
 }
 
 // ErrDeadLayer reports a layer that never received a positive input current.
-var ErrDeadLayer = fmt.Errorf("convert: layer receives no positive input current")
+var ErrDeadLayer = errors.New("convert: layer receives no positive input current")
+
+// ErrNonFinite reports a NaN or infinite input current (broken weights or
+// inputs).
+var ErrNonFinite = errors.New("convert: non-finite input current")
 
 // Thresholds balances every spiking layer of m on the calibration images
-// calib [N, C, H, W] (normalised to [-1, 1]) and returns one threshold per
+// calib [N, C, H, W] (normalised images) and returns one threshold per
 // spiking layer. Poisson noise is redrawn from rng for every layer's pass,
 // as in the reference, where the whole network is re-simulated per layer.
 func Thresholds(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) ([]float32, error) {
+	if err := checkCalib(calib); err != nil {
+		return nil, err
+	}
+	return balance(ctx, m, o, rng, func(int) *tensor.Tensor { return calib })
+}
+
+func checkCalib(calib *tensor.Tensor) error {
+	if calib == nil || len(calib.Shape) != 4 || calib.Shape[0] == 0 {
+		var shape []int
+		if calib != nil {
+			shape = calib.Shape
+		}
+		return fmt.Errorf("convert: calibration set %v is empty or not [N C H W]", shape)
+	}
+	return nil
+}
+
+// balance runs the layer-by-layer threshold search; images(l) returns the
+// calibration images of layer l's pass (called once per pass, in order).
+func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, images func(l int) *tensor.Tensor) ([]float32, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if len(calib.Shape) != 4 || calib.Shape[0] == 0 {
-		return nil, fmt.Errorf("convert: calibration set %v is empty or not [N C H W]", calib.Shape)
+	if o.Staged {
+		return balanceStaged(ctx, m, images(0), o, rng, nil)
 	}
 	L := snn.SpikingLayers(m)
 	th := make([]float32, L)
 	for i := range th {
 		th[i] = 1 // placeholders: layer l's pass never reaches layers ≥ l
 	}
-	N := calib.Shape[0]
-	per := calib.Len() / N
 	for l := range L {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		calib := images(l)
+		N := calib.Shape[0]
+		per := calib.Len() / N
 		net, err := snn.New(m, o.Config(th))
 		if err != nil {
 			return nil, err
 		}
+		name := net.LayerNames()[l]
 		var obs observer
 		if o.Percentile > 0 && o.Percentile < 100 {
 			obs.hist = make([]int64, histBins)
@@ -118,29 +183,96 @@ func Thresholds(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Optio
 				}
 			}})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("convert: balancing %s: %w", name, err)
+			}
+			if obs.nonFinite {
+				return nil, fmt.Errorf("%w in layer %s (calibration images %d–%d)", ErrNonFinite, name, b0, b1-1)
 			}
 		}
-		v := obs.max
-		if obs.hist != nil {
-			v = obs.percentile(o.Percentile)
-		}
-		if !(v > 0) {
-			return nil, fmt.Errorf("%w: %s (max %g over %d images)", ErrDeadLayer, net.LayerNames()[l], obs.max, N)
+		v, err := obs.threshold(o.Percentile, name, N)
+		if err != nil {
+			return nil, err
 		}
 		th[l] = v
 		if o.Progress != nil {
-			o.Progress(l+1, L, net.LayerNames()[l], v)
+			o.Progress(l+1, L, name, v)
 		}
 	}
+	return scale(th, o.Scale), nil
+}
+
+// balanceStaged is balance with one staged simulation of calib. first, if
+// not nil, is the observation of the first layer's currents in a staged
+// simulation with the same encoder and rng state (which it depends on
+// alone); it must hold a histogram when o.Percentile asks for one.
+func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand, first *observer) ([]float32, error) {
+	L := snn.SpikingLayers(m)
+	th := make([]float32, L)
 	for i := range th {
-		th[i] = float32(float64(th[i]) * o.Scale)
+		th[i] = 1 // placeholders, replaced by Advance
 	}
-	return th, nil
+	net, err := snn.New(m, o.Config(th))
+	if err != nil {
+		return nil, err
+	}
+	st, err := net.Stage(calib, rng, snn.Options{})
+	if err != nil {
+		return nil, err
+	}
+	names := net.LayerNames()
+	for l := range L {
+		var obs observer
+		if l == 0 && first != nil {
+			obs = *first
+		} else {
+			if o.Percentile > 0 && o.Percentile < 100 {
+				obs.hist = make([]int64, histBins)
+			}
+			if err := st.Current(ctx, func(cur []float32, _, _ int) { obs.add(cur) }); err != nil {
+				return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
+			}
+		}
+		if obs.nonFinite {
+			return nil, fmt.Errorf("%w in layer %s", ErrNonFinite, names[l])
+		}
+		v, err := obs.threshold(o.Percentile, names[l], calib.Shape[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Advance(ctx, v); err != nil {
+			return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
+		}
+		th[l] = v
+		if o.Progress != nil {
+			o.Progress(l+1, L, names[l], v)
+		}
+	}
+	return scale(th, o.Scale), nil
+}
+
+// threshold returns the observed maximum or percentile p, or ErrDeadLayer.
+func (ob *observer) threshold(p float64, name string, images int) (float32, error) {
+	v := ob.max
+	if p > 0 && p < 100 {
+		v = ob.percentile(p)
+	}
+	if !(v > 0) {
+		return 0, fmt.Errorf("%w: %s (max %g over %d images)", ErrDeadLayer, name, ob.max, images)
+	}
+	return v, nil
+}
+
+func scale(th []float32, s float64) []float32 {
+	for i := range th {
+		th[i] = float32(float64(th[i]) * s)
+	}
+	return th
 }
 
 // histBins covers the positive float32 values by their top 20 bits (sign,
 // exponent and 11 mantissa bits), a relative resolution of 2⁻¹¹ ≈ 0.05 %.
+// Bin 0 also collects the values ≤ 0 (and the positive ones below
+// 2⁻¹³⁶, which no threshold can be).
 const (
 	histShift = 12
 	histBins  = 1 << (32 - histShift - 1)
@@ -148,29 +280,40 @@ const (
 
 // observer tracks the maximum and, optionally, a histogram of currents.
 type observer struct {
-	max      float32
-	hist     []int64 // counts of positive values by bit pattern
-	nonPos   int64   // values ≤ 0
-	observed int64
+	max       float32
+	hist      []int64 // counts by bit pattern; bin 0: values ≤ 0 (see histBins)
+	observed  int64
+	nonFinite bool // a NaN or ±Inf was seen
 }
 
 func (ob *observer) add(cur []float32) {
-	for _, v := range cur {
-		if v > ob.max {
-			ob.max = v
-		}
-	}
-	ob.observed += int64(len(cur))
+	mx := ob.max
+	const expMask = 0x7f800000
 	if ob.hist == nil {
-		return
-	}
-	for _, v := range cur {
-		if v > 0 && !math.IsInf(float64(v), 0) {
-			ob.hist[math.Float32bits(v)>>histShift]++
-		} else {
-			ob.nonPos++
+		for _, v := range cur {
+			if !(v <= mx) { // v > mx, or NaN
+				mx = v
+			}
+			if math.Float32bits(v)&expMask == expMask { // NaN or ±Inf
+				ob.nonFinite = true
+			}
+		}
+	} else {
+		h := ob.hist[:histBins]
+		for _, v := range cur {
+			b := math.Float32bits(v)
+			if !(v <= mx) {
+				mx = v
+			}
+			if b&expMask == expMask {
+				ob.nonFinite = true
+			}
+			// Negative values (sign bit set) go to bin 0, without a branch.
+			h[(b>>histShift)&^uint32(int32(b)>>31)&(histBins-1)]++
 		}
 	}
+	ob.max = mx
+	ob.observed += int64(len(cur))
 }
 
 // percentile returns the smallest value v such that at least p % of the
@@ -178,11 +321,12 @@ func (ob *observer) add(cur []float32) {
 // of the bin, capped at the maximum).
 func (ob *observer) percentile(p float64) float32 {
 	target := int64(math.Ceil(p / 100 * float64(ob.observed)))
-	acc := ob.nonPos
+	acc := ob.hist[0]
 	if acc >= target {
 		return 0
 	}
-	for b, c := range ob.hist {
+	for b, c := range ob.hist[1:] {
+		b++
 		acc += c
 		if acc >= target {
 			edge := math.Float32frombits(uint32(b+1)<<histShift - 1)
@@ -198,42 +342,4 @@ func PercentileExact(values []float32, p float64) float32 {
 	slices.Sort(s)
 	k := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(len(s)-1, k))]
-}
-
-// Augment returns a randomly cropped (zero-padded by pad pixels, where zero
-// is the normalised value −1 of a black pixel) and, if flip, randomly
-// mirrored copy of the NCHW batch x, as the reference augments its
-// calibration images.
-func Augment(x *tensor.Tensor, pad int, flip bool, rng *rand.Rand) *tensor.Tensor {
-	if pad <= 0 && !flip {
-		return x
-	}
-	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	y := tensor.New(x.Shape...)
-	for i := range n {
-		dy, dx := 0, 0
-		if pad > 0 {
-			dy, dx = rng.IntN(2*pad+1)-pad, rng.IntN(2*pad+1)-pad
-		}
-		mirror := flip && rng.IntN(2) == 1
-		for ch := range c {
-			src := x.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
-			dst := y.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
-			for r := range h {
-				for col := range w {
-					sc := col
-					if mirror {
-						sc = w - 1 - col
-					}
-					sr, sc := r+dy, sc+dx
-					v := float32(-1)
-					if sr >= 0 && sr < h && sc >= 0 && sc < w {
-						v = src[sr*w+sc]
-					}
-					dst[r*w+col] = v
-				}
-			}
-		}
-	}
-	return y
 }

@@ -15,7 +15,11 @@ import (
 // conv(pad 1) → pool → FC → FC network with direct input: for each spiking
 // layer in order, θ_l = max over images and steps of its input current with
 // earlier layers spiking at their final thresholds.
-func bruteForce(m *vgg.Model, x *tensor.Tensor, T int) []float32 {
+func bruteForce(m *vgg.Model, x *tensor.Tensor, T int) []float32 { return bruteForceWith(m, x, T, 0) }
+
+// bruteForceWith is bruteForce with θ_0 replaced by th0 when th0 > 0
+// before the second layer is balanced.
+func bruteForceWith(m *vgg.Model, x *tensor.Tensor, T int, th0 float32) []float32 {
 	conv, fc := m.Convs[0], m.Linears[0]
 	N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	co := conv.OutC
@@ -81,6 +85,9 @@ func bruteForce(m *vgg.Model, x *tensor.Tensor, T int) []float32 {
 			}
 		}
 		th[l] = maxI
+		if l == 0 && th0 > 0 {
+			th[0] = th0
+		}
 	}
 	return th
 }

@@ -105,9 +105,68 @@ type Calibration struct {
 	Method     string  `json:"method"`               // "max-current" or "percentile-current"
 	Percentile float64 `json:"percentile,omitempty"` // for percentile-current
 	Scale      float64 `json:"scale"`
-	Images     int     `json:"images"`
+	Images     int     `json:"images"` // calibration images (per layer pass when PerPass)
 	Source     string  `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
 	Seed       uint64  `json:"seed"`
+	// Recipe names how the settings were chosen: RecipePaper (fixed
+	// settings, the reference's procedure) or RecipeSelected (chosen
+	// without data among candidates, see Selection). Cards written before
+	// recipes were recorded leave it empty.
+	Recipe string `json:"recipe,omitempty"`
+	// Pool is how many images the calibration images were drawn from.
+	Pool int `json:"pool,omitempty"`
+	// CropPad and Flip describe the augmentation of the calibration
+	// images (random crop with this padding, filled with black; random
+	// horizontal flip).
+	CropPad int  `json:"crop_pad,omitempty"`
+	Flip    bool `json:"flip,omitempty"`
+	// PerPass records that the images were redrawn and re-augmented for
+	// every layer's pass of the threshold search, as the reference does.
+	PerPass bool `json:"per_pass,omitempty"`
+	// Staged records a search that drew the input once and resumed each
+	// layer's pass from the previous one's spikes.
+	Staged bool `json:"staged,omitempty"`
+	// Selection lists the candidate settings scored on held-out synthetic
+	// images and the one chosen (recipe "selected").
+	Selection *snn.Selection `json:"selection,omitempty"`
+}
+
+// Calibration recipes.
+const (
+	RecipePaper    = "paper"
+	RecipeSelected = "selected"
+)
+
+// validate checks the recorded recipe against the spiking configuration.
+func (c *Calibration) validate(cfg snn.Config) error {
+	switch c.Recipe {
+	case "", RecipePaper:
+		if c.Selection != nil {
+			return fmt.Errorf("calibration recipe %q with a selection record (want %q)", c.Recipe, RecipeSelected)
+		}
+	case RecipeSelected:
+		s := c.Selection
+		if s == nil {
+			return fmt.Errorf("calibration recipe %q without its selection record", c.Recipe)
+		}
+		if s.Chosen < 0 || s.Chosen >= len(s.Candidates) {
+			return fmt.Errorf("selection chose candidate %d of %d", s.Chosen, len(s.Candidates))
+		}
+		if s.Timesteps != cfg.Timesteps {
+			return fmt.Errorf("selection made for T=%d, network has T=%d", s.Timesteps, cfg.Timesteps)
+		}
+		ch := s.Candidates[s.Chosen]
+		if ch.Encoder != cfg.Encoder || ch.InitMembrane != cfg.InitMembrane || ch.Percentile != c.Percentile {
+			return fmt.Errorf("selected candidate %+v does not match the network (encoder %v, initial membrane %g, percentile %g)",
+				ch.Candidate, cfg.Encoder, cfg.InitMembrane, c.Percentile)
+		}
+	default:
+		return fmt.Errorf("unknown calibration recipe %q (%q or %q)", c.Recipe, RecipePaper, RecipeSelected)
+	}
+	if c.CropPad < 0 || c.Pool < 0 || c.Images < 0 {
+		return fmt.Errorf("calibration crop padding %d, pool %d, images %d: want ≥ 0", c.CropPad, c.Pool, c.Images)
+	}
+	return nil
 }
 
 // Validate checks a card read from a file.
@@ -128,6 +187,9 @@ func (c *Card) Validate() error {
 			return fmt.Errorf("an SNN card lacks its spiking parameters")
 		}
 		if err := c.SNN.Config.Validate(spikingLayers(c.Model)); err != nil {
+			return err
+		}
+		if err := c.SNN.Calibration.validate(c.SNN.Config); err != nil {
 			return err
 		}
 	default:
@@ -176,6 +238,9 @@ func Save(dir string, m *vgg.Model, c Card) error {
 	if c.SNN != nil {
 		c.Kind = KindSNN
 		if err := c.SNN.Config.Validate(snn.SpikingLayers(m)); err != nil {
+			return fmt.Errorf("save model: %w", err)
+		}
+		if err := c.SNN.Calibration.validate(c.SNN.Config); err != nil {
 			return fmt.Errorf("save model: %w", err)
 		}
 	}

@@ -170,6 +170,9 @@ func FuzzDecodeCard(f *testing.F) {
 	c.SNN = &SNNSpec{Config: snn.Config{Timesteps: 50, Leak: 1, Thresholds: []float32{1, 2, 3}}, Calibration: Calibration{Method: "max-current", Scale: 1}}
 	snnCard, _ := json.Marshal(c)
 	f.Add(snnCard)
+	c.SNN = selectedSpec()
+	selected, _ := json.Marshal(c)
+	f.Add(selected)
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"format":"privatesnn.model/v1","kind":"ann","model":{"features":[1,"A"]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

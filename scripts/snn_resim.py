@@ -6,7 +6,8 @@ Reads a case written by the Go test snn/resim_test.go (-update):
     features.N.weight / classifier.N.weight  PyTorch-layout weights
     thresholds       [L]              one per spiking layer
     input_spikes     [T, N, C, H, W]  the encoded input Go generated
-    __metadata__     cfg (JSON list, "A" = avg pool), hidden, classes, leak, reset
+    __metadata__     cfg (JSON list, "A" = avg pool), hidden, classes, leak, reset,
+                     init_membrane (optional, default 0)
 and writes testdata/torch/snn_resim_<name>.safetensors:
     spikes_per_layer [L]              total output spikes of each spiking layer
     output           [N, classes]     accumulated output potential after T steps
@@ -14,8 +15,11 @@ and writes testdata/torch/snn_resim_<name>.safetensors:
 The simulation follows SPEC section 3.3-3.4 in the reference's order: for each
 time step, every layer integrates its input current, fires when U > theta
 (strict), and resets by subtraction (or to zero); pooling averages spikes; the
-last layer accumulates W.o over all steps.  Usage:
-  /usr/bin/python3 scripts/snn_resim.py quant real
+last layer accumulates W.o over all steps, starting from 0.  Every hidden
+layer's membrane starts at init_membrane * theta.  For direct (analog) input
+the stored "spikes" are the image repeated at every step, and the first conv
+is recomputed at every step here.  Usage:
+  /usr/bin/python3 scripts/snn_resim.py quant real init direct
 """
 import json
 import os
@@ -30,12 +34,22 @@ import stfile  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "torch")
 
 
+def integrate(mem, cur, leak, init, theta):
+    """U[t] = leak * U[t-1] + I[t], with U[0] = init * theta."""
+    if mem is None:
+        if init == 0:
+            return cur
+        mem = torch.full_like(cur, init) * theta
+    return leak * mem + cur
+
+
 def resim(name):
     tensors, meta = stfile.load(os.path.join(ROOT, "snn_case_%s.safetensors" % name))
     cfg = json.loads(meta["cfg"])
     hidden = json.loads(meta["hidden"])
     leak = float(meta["leak"])
     hard = meta["reset"] == "zero"
+    init = float(meta.get("init_membrane", "0"))
     th = tensors["thresholds"]
     spikes_in = tensors["input_spikes"]
     T, N = spikes_in.shape[0], spikes_in.shape[1]
@@ -49,7 +63,7 @@ def resim(name):
     fcs = [tensors["classifier.%d.weight" % (3 * i)] for i in range(len(hidden) + 1)]
     L = len(convs) + len(hidden)
     assert th.shape[0] == L, (th.shape, L)
-    mem = [None] * L
+    mem = [None] * L  # None: U = init * theta, not yet shaped
     counts = torch.zeros(L, dtype=torch.float64)
     out = None
     with torch.no_grad():
@@ -58,7 +72,7 @@ def resim(name):
             layer = 0
             for w, pool in convs:
                 cur = F.conv2d(x, w, padding=1)
-                mem[layer] = cur if mem[layer] is None else leak * mem[layer] + cur
+                mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
                 s = (mem[layer] > th[layer]).float()
                 counts[layer] += s.sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
@@ -67,7 +81,7 @@ def resim(name):
             x = x.reshape(N, -1)
             for w in fcs[:-1]:
                 cur = F.linear(x, w)
-                mem[layer] = cur if mem[layer] is None else leak * mem[layer] + cur
+                mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
                 s = (mem[layer] > th[layer]).float()
                 counts[layer] += s.sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
@@ -83,5 +97,5 @@ def resim(name):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for n in sys.argv[1:] or ["quant", "real"]:
+    for n in sys.argv[1:] or ["quant", "real", "init", "direct"]:
         resim(n)

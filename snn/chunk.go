@@ -1,8 +1,10 @@
 package snn
 
 import (
-	"github.com/privatesnn/privatesnn/internal/parallel"
+	"math"
 	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/internal/parallel"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -33,39 +35,60 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 	B := i1 - i0
 	P := T * B // planes, ordered (t, b)
 	hwc := c.InHeight * c.InWidth * c.InChannels
-	cs.in = grow(cs.in, P*hwc)
-	cs.encode(x, seeds, i0, i1)
+	// With Direct input the first layer sees the same analog image at every
+	// step, so its current is computed once per image (B planes) and reused
+	// for all T steps.
+	direct := n.Config.Encoder == Direct && !cs.opts.perStepDirect
+	inPlanes := P
+	if direct {
+		inPlanes = B
+	}
+	cs.in = grow(cs.in, inPlanes*hwc)
+	cs.encode(x, seeds, i0, i1, direct)
 	in := cs.in
 	if cs.opts.Spikes != nil {
-		cs.opts.Spikes(-1, in[:P*hwc], T, B*hwc)
+		cs.opts.Spikes(-1, in[:inPlanes*hwc], inPlanes/B, B*hwc)
 	}
 	for si := range n.stages {
 		s := &n.stages[si]
-		st := &cs.res.Layers[si]
-		nz := countNonZero(in[:P*s.inSize()])
-		st.InputEvents += nz
+		constant := direct && si == 0 // the current is [B, out], the same at every step
+		planes := P
+		if constant {
+			planes = B
+		}
+		nz := cs.countInput(s, si, in, B, constant)
 		out := s.outSize()
 		cs.cur = grow(cs.cur, P*out)
 		density := n.eventDensity(s, cs.opts.EventDensity)
-		useEvents := cs.opts.Path == Events || cs.opts.Path == Auto && float64(nz) < density*float64(P*s.inSize())
-		if useEvents {
-			st.EventChunks++
-		} else {
-			st.DenseChunks++
+		useEvents := cs.opts.Path == Events || cs.opts.Path == Auto && float64(nz) < density*float64(planes*s.inSize())
+		for k := range cs.readouts {
+			if useEvents {
+				cs.res.ReadoutLayers[k][si].EventChunks++
+			} else {
+				cs.res.ReadoutLayers[k][si].DenseChunks++
+			}
 		}
-		cs.synapse(s, in, P, useEvents)
+		cs.synapse(s, in, planes, useEvents)
 		if s.kind == outStage {
 			cs.accumulate(s, B, i0)
 			return
 		}
+		curStride := B * out // between steps of cs.cur
+		if constant {
+			curStride = 0
+		}
 		if cs.opts.Current != nil {
-			cs.opts.Current(s.spiking, cs.cur[:P*out], T, B*out)
+			cs.opts.Current(s.spiking, cs.cur[:planes*out], planes/B, B*out)
 		}
 		if s.spiking == cs.opts.Observe-1 {
 			return
 		}
 		cs.spk = grow(cs.spk, P*out)
-		st.Spikes += cs.neurons(s, B)
+		for k, cnt := range cs.neurons(s, B, curStride) {
+			for kk := k; kk < len(cs.readouts); kk++ {
+				cs.res.ReadoutLayers[kk][si].Spikes += cnt
+			}
+		}
 		in = cs.spk[:P*out]
 		if cs.opts.Spikes != nil {
 			cs.opts.Spikes(s.spiking, in, T, B*out)
@@ -79,6 +102,108 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 		// The next stage's synapse consumes in (possibly cs.spk) before its
 		// neurons overwrite cs.spk, so no second buffer is needed.
 	}
+}
+
+// countInput adds stage si's input events and synaptic operations of this
+// chunk to the statistics of every readout, segment by segment, and returns
+// the number of non-zero inputs in the planes the synapse will process
+// (B planes when constant, else T·B).
+func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant bool) int64 {
+	size := s.inSize()
+	if constant {
+		nz, ops := s.inputCounts(in[:B*size], B)
+		t0 := 0
+		for k, t1 := range cs.readouts {
+			for kk := k; kk < len(cs.readouts); kk++ {
+				cs.res.ReadoutLayers[kk][si].InputEvents += nz * int64(t1-t0)
+				cs.res.ReadoutLayers[kk][si].SynapticOps += ops * int64(t1-t0)
+			}
+			t0 = t1
+		}
+		return nz
+	}
+	var total int64
+	t0 := 0
+	for k, t1 := range cs.readouts {
+		nz, ops := s.inputCounts(in[t0*B*size:t1*B*size], (t1-t0)*B)
+		for kk := k; kk < len(cs.readouts); kk++ {
+			cs.res.ReadoutLayers[kk][si].InputEvents += nz
+			cs.res.ReadoutLayers[kk][si].SynapticOps += ops
+		}
+		total += nz
+		t0 = t1
+	}
+	return total
+}
+
+// inputCounts returns the non-zero values of the planes of in and the
+// accumulations the event-driven kernel performs for them: Cout per
+// non-zero input and per tap inside the output map (see
+// LayerStats.SynapticOps).
+func (s *stage) inputCounts(in []float32, planes int) (nz, ops int64) {
+	if s.kind != convStage {
+		nz = countNonZero(in)
+		return nz, nz * int64(s.cout)
+	}
+	// Interior inputs reach all K×K taps; the border pixels listed in
+	// s.edges fewer. Each plane's border is counted right after the plane
+	// itself, while it is in cache.
+	size := s.inSize()
+	parts := min(planes, 64)
+	nzs, missing := make([]int64, parts), make([]int64, parts)
+	parallel.For(parts, planes*size, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			for p := part * planes / parts; p < (part+1)*planes/parts; p++ {
+				plane := in[p*size : (p+1)*size]
+				nzs[part] += countNonZero(plane)
+				for _, e := range s.edges {
+					var n uint32
+					for _, v := range plane[e.off : e.off+s.cin] {
+						// 1 for v ≠ 0 (either sign of zero gives 0), without a branch.
+						n += (math.Float32bits(v)&0x7fffffff + 0x7fffffff) >> 31
+					}
+					missing[part] += e.missing * int64(n)
+				}
+			}
+		}
+	})
+	var miss int64
+	for part := range parts {
+		nz += nzs[part]
+		miss += missing[part]
+	}
+	return nz, int64(s.cout) * (int64(s.k*s.k)*nz - miss)
+}
+
+// edgePixel is an input pixel of a conv whose K×K taps do not all land
+// inside the output map.
+type edgePixel struct {
+	off     int   // offset of the pixel's channels in a [H, W, Cin] plane
+	missing int64 // taps that fall outside
+}
+
+// edgePixels lists the input pixels of conv stage s with missing taps.
+func (s *stage) edgePixels() []edgePixel {
+	oh, ow := s.outHW()
+	taps := func(y, osize int) int {
+		n := 0
+		for a := range s.k {
+			if o := y - a + s.pad; o >= 0 && o < osize {
+				n++
+			}
+		}
+		return n
+	}
+	var e []edgePixel
+	for y := range s.h {
+		ty := taps(y, oh)
+		for x := range s.w {
+			if m := s.k*s.k - ty*taps(x, ow); m != 0 {
+				e = append(e, edgePixel{off: (y*s.w + x) * s.cin, missing: int64(m)})
+			}
+		}
+	}
+	return e
 }
 
 // eventDensity is the input density below which stage s runs the
@@ -100,8 +225,9 @@ func (n *Network) eventDensity(s *stage, o float64) float64 {
 // smallFanIn is the fan-in up to which the event kernel always runs.
 const smallFanIn = 64
 
-// encode fills cs.in [T, B, H, W, C] from images i0..i1 of x (NCHW).
-func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
+// encode fills cs.in [T, B, H, W, C] from images i0..i1 of x (NCHW), or
+// only [B, H, W, C] when once is set (Direct input computed once).
+func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int, once bool) {
 	n := cs.net
 	c := n.Model.Config
 	T, B := n.Config.Timesteps, i1-i0
@@ -115,6 +241,10 @@ func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 				for p := range H * W {
 					img[p*C+ch] = src[ch*H*W+p]
 				}
+			}
+			if once {
+				copy(cs.in[b*hwc:(b+1)*hwc], img)
+				continue
 			}
 			if n.Config.Encoder == Direct {
 				for t := range T {
@@ -175,25 +305,41 @@ func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
 }
 
 // neurons runs the neuron recurrence of a spiking stage over all steps,
-// writing spikes into cs.spk, and returns the spike count.
-func (cs *chunkSim) neurons(s *stage, B int) int64 {
-	T := cs.net.Config.Timesteps
+// writing spikes into cs.spk, and returns the spike count of each readout
+// segment (steps Readouts[k−1]+1..Readouts[k]). The current of step t is
+// cs.cur[t·curStride:]; curStride 0 feeds the same current at every step.
+// Every membrane starts at InitMembrane·θ.
+func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
+	cfg := &cs.net.Config
+	T := cfg.Timesteps
 	n := B * s.outSize()
+	theta := cfg.Thresholds[s.spiking]
 	cs.u = grow(cs.u, n)
-	clear(cs.u)
-	theta := cs.net.Config.Thresholds[s.spiking]
-	leak := float32(cs.net.Config.Leak)
-	counts := make([]int64, 64)
-	parts := min(len(counts), max(1, n/4096))
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	for i := range cs.u {
+		cs.u[i] = u0
+	}
+	leak := float32(cfg.Leak)
+	segs := len(cs.readouts)
+	const maxParts = 64
+	parts := min(maxParts, max(1, n/4096))
+	counts := make([]int64, parts*segs)
 	parallel.For(parts, T*n, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*n/parts, (part+1)*n/parts
-			counts[part] = neuronScanStrided(cs.spk, cs.cur, cs.u, T, n, a, b, theta, leak, cs.net.Config.Reset)
+			t0 := 0
+			for k, t1 := range cs.readouts {
+				counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
+					a, b, theta, leak, cfg.Reset)
+				t0 = t1
+			}
 		}
 	})
-	var total int64
-	for _, c := range counts[:parts] {
-		total += c
+	total := make([]int64, segs)
+	for part := range parts {
+		for k := range segs {
+			total[k] += counts[part*segs+k]
+		}
 	}
 	return total
 }

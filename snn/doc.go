@@ -7,9 +7,10 @@
 // # Overview
 //
 // A Network wraps a vgg.Model (sharing its weights) with a Config:
-// Timesteps, Leak λ, Reset mode, Encoder and Thresholds. For hidden layer l
-// at step t:
+// Timesteps, Leak λ, Reset mode, Encoder, Thresholds and InitMembrane. For
+// hidden layer l at step t:
 //
+//	U[0] = InitMembrane·θ            (0 in the reference)
 //	I[t] = W ∗ o_{l−1}[t]            (3×3 conv or linear, no bias)
 //	U[t] = λ·U[t−1] + I[t]           (integrate first)
 //	o[t] = 1 if U[t] > θ else 0      (strict >)
@@ -27,7 +28,17 @@
 // outputs it reaches, instead of a dense GEMM; the choice is made per layer
 // and per chunk from the measured input density. Activations are stored
 // channels-last (NHWC) so that each event adds one contiguous vector of
-// Cout weights.
+// Cout weights. With Direct input the first layer's input, and hence its
+// current, is the same at every step, so that current is computed once per
+// image and fed to the neurons at all T steps.
+//
+// Result counts, per layer, spikes, non-zero inputs and the accumulations
+// an event-driven kernel performs, both over the whole run and up to every
+// readout step, so that accuracy and activity against T come from one run.
+//
+// Staged simulates a fixed batch one spiking layer at a time, keeping each
+// layer's output spikes as bits, so that threshold balancing does not have
+// to re-simulate the earlier layers for every layer it sets.
 //
 // # Error handling
 //

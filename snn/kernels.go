@@ -180,15 +180,16 @@ func countNonZeroGo(x []float32) int64 {
 	return n
 }
 
-// neuronScanStridedGo runs the IF/LIF recurrence for neurons [a, b) of an
-// [steps, n] current over all steps: u (length n, carried state) integrates
-// with leak, out gets 1 for a spike (U > θ, strict) and 0 otherwise, and
-// the membrane is reset by subtraction or to zero. It returns the number of
-// spikes.
-func neuronScanStridedGo(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
+// neuronScanStridedGo runs the IF/LIF recurrence for neurons [a, b) of n
+// over steps steps: the current of step t is cur[t·cstride:][:n] (cstride
+// n for an [steps, n] current, 0 for one that is the same at every step), u
+// (length n, carried state) integrates with leak, out [steps, n] gets 1 for
+// a spike (U > θ, strict) and 0 otherwise, and the membrane is reset by
+// subtraction or to zero. It returns the number of spikes.
+func neuronScanStridedGo(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset) int64 {
 	var count int64
 	for t := range steps {
-		c, o := cur[t*n+a:t*n+b], out[t*n+a:t*n+b]
+		c, o := cur[t*cstride+a:t*cstride+b], out[t*n+a:t*n+b]
 		uu := u[a:b]
 		for i, ci := range c {
 			v := float32(leak*uu[i]) + ci

@@ -97,10 +97,10 @@ static int64_t psnn_count_nonzero(const float *restrict x, long n) {
 
 PSNN_CLONES
 static int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *restrict u,
-                                int steps, long n, long a, long b, float theta, float leak, int hard) {
+                                int steps, long n, long cstride, long a, long b, float theta, float leak, int hard) {
 	int64_t count = 0;
 	for (int t = 0; t < steps; t++) {
-		const float *c = cur + t * n + a;
+		const float *c = cur + t * cstride + a;
 		float *o = out + t * n + a;
 		float *uu = u + a;
 		long m = b - a;
@@ -144,18 +144,21 @@ func linearEvents(out, in, wt []float32, nin, nout int) {
 	C.psnn_linear_events(fp(out), fp(in), fp(wt), C.int(nin), C.int(nout))
 }
 
-func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
-	if a < 0 || b > n || a > b || len(cur) < steps*n || len(out) < steps*n || len(u) < n {
+func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(u) < n {
 		panic("snn: neuron scan buffers too short")
 	}
-	if a == b {
+	if a == b || steps == 0 {
 		return 0
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: neuron scan current too short")
 	}
 	hard := C.int(0)
 	if reset == ResetZero {
 		hard = 1
 	}
-	return int64(C.psnn_neuron_scan(fp(out), fp(cur), fp(u), C.int(steps), C.long(n), C.long(a), C.long(b),
+	return int64(C.psnn_neuron_scan(fp(out), fp(cur), fp(u), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
 		C.float(theta), C.float(leak), hard))
 }
 

@@ -11,8 +11,8 @@ func convEvents(out, in, wt []float32, h, w, cin, cout, k, pad int) {
 
 func linearEvents(out, in, wt []float32, nin, nout int) { linearEventsGo(out, in, wt, nin, nout) }
 
-func neuronScanStrided(out, cur, u []float32, steps, n, a, b int, theta, leak float32, reset Reset) int64 {
-	return neuronScanStridedGo(out, cur, u, steps, n, a, b, theta, leak, reset)
+func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset) int64 {
+	return neuronScanStridedGo(out, cur, u, steps, n, cstride, a, b, theta, leak, reset)
 }
 
 func countNonZero(x []float32) int64 { return countNonZeroGo(x) }

@@ -22,9 +22,10 @@ type stage struct {
 	h, w      int    // input spatial size (1×1 for linear layers)
 	cin, cout int    // channels (or features) in and out
 	k, pad    int
-	wt        []float32 // transposed weights (see kernels.go)
-	poolAfter bool      // a 2×2 average pool follows (conv stages)
-	spiking   int       // index into Thresholds; -1 for the output stage
+	wt        []float32   // transposed weights (see kernels.go)
+	poolAfter bool        // a 2×2 average pool follows (conv stages)
+	spiking   int         // index into Thresholds; -1 for the output stage
+	edges     []edgePixel // conv stages: input pixels with taps outside the output
 }
 
 func (s *stage) outHW() (int, int) {
@@ -75,6 +76,7 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		st := stage{kind: convStage, name: conv.Weight.Name, h: h, w: w, cin: conv.InC, cout: conv.OutC,
 			k: conv.K, pad: conv.Pad, wt: transposeConv(conv.Weight.W.Data, conv.OutC, conv.InC, conv.K), spiking: spiking}
 		spiking++
+		st.edges = st.edgePixels()
 		h, w = st.outHW()
 		if i+1 < len(cfg.Features) && cfg.Features[i+1] == vgg.Pool {
 			st.poolAfter = true

@@ -17,10 +17,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/torch/snn_case_*.safetensors (then run scripts/snn_resim.py)")
 
-// resimCase builds the network and input of a PyTorch cross-check case.
-// quant makes the weights multiples of 2⁻⁸, so every sum is exact in
-// float32 and any summation order gives the same bits.
-func resimCase(t *testing.T, quant bool) (*Network, *tensor.Tensor) {
+// resimCase describes a PyTorch cross-check case.
+type resimCase struct {
+	name string
+	// quant makes the weights multiples of 2⁻⁸ (and Direct input multiples
+	// of 2⁻⁶), so every sum is exact in float32 and any summation order
+	// gives the same bits.
+	quant   bool
+	encoder Encoder
+	reset   Reset
+	init    float64 // InitMembrane
+	tol     float64 // on the output potential, relative to its largest magnitude
+}
+
+// build makes the network and input of the case.
+func (c resimCase) build(t *testing.T) (*Network, *tensor.Tensor) {
 	t.Helper()
 	cfg := vgg.Config{Name: "resim", Features: []vgg.Item{8, 8, vgg.A, 16, vgg.A}, Hidden: []int{32}, Classes: 5,
 		InChannels: 1, InHeight: 12, InWidth: 12}
@@ -28,16 +39,21 @@ func resimCase(t *testing.T, quant bool) (*Network, *tensor.Tensor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if quant {
+	if c.quant {
 		quantise(m)
 	}
-	n, err := New(m, Config{Timesteps: 20, Leak: 1, Reset: ResetSubtract, Encoder: Poisson,
+	n, err := New(m, Config{Timesteps: 20, Leak: 1, Reset: c.reset, Encoder: c.encoder, InitMembrane: c.init,
 		Thresholds: []float32{0.75, 1.25, 1.5, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	x := tensor.New(4, 1, 12, 12)
 	x.RandUniform(rand.New(rand.NewPCG(23, 24)), -1, 1)
+	if c.quant && c.encoder == Direct {
+		for i, v := range x.Data {
+			x.Data[i] = float32(math.Round(float64(v)*64)) / 64
+		}
+	}
 	return n, x
 }
 
@@ -45,24 +61,28 @@ func resimCase(t *testing.T, quant bool) (*Network, *tensor.Tensor) {
 // paths) with a step-by-step PyTorch re-simulation of the same weights,
 // thresholds and input spikes (scripts/snn_resim.py).
 func TestPyTorchResimulation(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		quant bool
-		tol   float64 // on the output potential, relative to its largest magnitude
-	}{
+	for _, c := range []resimCase{
 		// Exact arithmetic: the outputs must agree to the last bit.
-		{"quant", true, 0},
+		{name: "quant", quant: true},
 		// Real-valued weights: summation order differs (GEMM, events,
 		// PyTorch's kernels), a few float32 ulps of the partial sums.
-		{"real", false, 1e-5},
+		{name: "real", tol: 1e-5},
+		// Initial membrane at half the threshold, soft reset; exact.
+		{name: "init", quant: true, init: 0.5},
+		// Direct analog input (first-layer current computed once per image
+		// here, at every step in PyTorch), hard reset, initial membrane; exact.
+		{name: "direct", quant: true, encoder: Direct, reset: ResetZero, init: 0.5},
 	} {
-		net, x := resimCase(t, c.quant)
+		net, x := c.build(t)
 		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]
 		for _, path := range []Path{Dense, Events} {
 			r, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(31, 32)), Options{Path: path,
-				Spikes: func(layer int, s []float32, _, _ int) {
+				Spikes: func(layer int, s []float32, steps, _ int) {
 					if layer == -1 && input == nil {
-						input = append([]float32(nil), s...)
+						// Direct input comes once (steps = 1); PyTorch gets every step.
+						for range net.Config.Timesteps / steps {
+							input = append(input, s...)
+						}
 					}
 				}})
 			if err != nil {
@@ -103,6 +123,9 @@ func TestPyTorchResimulation(t *testing.T) {
 					t.Fatalf("%s path %d output %d: %g, PyTorch %g", c.name, path, i, r.Logits().Data[i], v)
 				}
 			}
+			if r.Layers[0].Spikes == 0 || r.Layers[3].Spikes == 0 {
+				t.Fatalf("%s: silent layers %+v; the case proves little", c.name, r.Layers)
+			}
 		}
 	}
 }
@@ -115,6 +138,9 @@ func writeCase(t *testing.T, path string, net *Network, input []float32, n int) 
 	f := &safetensors.File{Metadata: map[string]string{"cfg": string(cfg), "hidden": string(hidden),
 		"classes": strconv.Itoa(m.Config.Classes), "leak": strconv.FormatFloat(net.Config.Leak, 'g', -1, 64),
 		"reset": net.Config.Reset.String(), "writer": "snn/resim_test.go"}}
+	if net.Config.InitMembrane != 0 {
+		f.Metadata["init_membrane"] = strconv.FormatFloat(net.Config.InitMembrane, 'g', -1, 64)
+	}
 	for _, p := range m.Params() {
 		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: p.Name, Shape: p.W.Shape, Data: p.W.Data})
 	}

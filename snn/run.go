@@ -42,17 +42,26 @@ type Options struct {
 	// then left at zero.
 	Observe int
 	// Current, if set, receives the input current of every spiking layer
-	// for each chunk: cur is [steps, perStep] for steps = Timesteps.
+	// for each chunk: cur is [steps, perStep] for steps = Timesteps, except
+	// that with Direct input the first layer's current, the same at every
+	// step, is computed and passed once (steps = 1).
 	Current func(layer int, cur []float32, steps, perStep int)
 	// Spikes, if set, receives the encoded input (layer −1) and the output
 	// spikes of every spiking layer for each chunk, [steps, perStep] with
-	// each step's values in [B, H, W, C] order (before pooling).
+	// each step's values in [B, H, W, C] order (before pooling). With Direct
+	// input, layer −1 is the analog image, the same at every step, passed
+	// once (steps = 1).
 	Spikes func(layer int, spikes []float32, steps, perStep int)
 	// MemoryBudget bounds the bytes of one layer's activations for a chunk
 	// of images over all steps (default 256 MiB).
 	MemoryBudget int64
 	// Progress, if set, is called after each chunk with images done.
 	Progress func(done, total int)
+
+	// perStepDirect makes a Direct-encoded first layer compute its
+	// current at every step instead of once per image (the slower,
+	// step-by-step computation, kept for tests and benchmarks).
+	perStepDirect bool
 }
 
 // LayerStats counts the activity of one weighted layer over a run.
@@ -62,8 +71,17 @@ type LayerStats struct {
 	Spikes      int64  `json:"spikes"`       // output spikes, summed over images and steps
 	InputSize   int64  `json:"input_size"`   // input values per image per step
 	InputEvents int64  `json:"input_events"` // non-zero inputs, summed over images and steps
-	EventChunks int    `json:"event_chunks"` // chunks that ran the event-driven kernel
-	DenseChunks int    `json:"dense_chunks"` // chunks that ran the dense kernel
+	// SynapticOps counts the accumulations an event-driven kernel performs
+	// for these inputs, summed over images and steps: every non-zero input
+	// of a conv adds its weight to Cout outputs for each of its K×K taps
+	// that lands inside the output map (fewer at the border), every
+	// non-zero input of a linear layer to Out outputs. It is a property of
+	// the input, the same whichever kernel ran. For a Direct-encoded first
+	// layer it counts every step, although the simulation computes that
+	// layer's current once per image.
+	SynapticOps int64 `json:"synaptic_ops"`
+	EventChunks int   `json:"event_chunks"` // chunks that ran the event-driven kernel
+	DenseChunks int   `json:"dense_chunks"` // chunks that ran the dense kernel
 }
 
 // Result is the outcome of Run.
@@ -72,9 +90,22 @@ type Result struct {
 	// step Readouts[i]; the last entry is at Timesteps.
 	Potentials []*tensor.Tensor
 	Readouts   []int
-	Layers     []LayerStats
-	Images     int
-	Timesteps  int
+	Layers     []LayerStats // over all Timesteps steps
+	// ReadoutLayers[i] holds the layer statistics counted over steps
+	// 1..Readouts[i] only; the last entry equals Layers.
+	ReadoutLayers [][]LayerStats
+	Images        int
+	Timesteps     int
+	Encoder       Encoder // of the simulated network
+}
+
+// UpTo returns the result the run would have had with Timesteps =
+// Readouts[i]: the simulation is causal and each image's Poisson draws come
+// in step order, so the first Readouts[i] steps of a longer run are exactly
+// a run of that length. The returned Result shares r's tensors.
+func (r *Result) UpTo(i int) *Result {
+	return &Result{Potentials: r.Potentials[i : i+1], Readouts: []int{r.Readouts[i]}, Layers: r.ReadoutLayers[i],
+		ReadoutLayers: r.ReadoutLayers[i : i+1], Images: r.Images, Timesteps: r.Readouts[i], Encoder: r.Encoder}
 }
 
 // Logits returns the output potential at Timesteps.
@@ -88,7 +119,9 @@ func (r *Result) SpikeRate(l int) float64 {
 }
 
 // InputRate returns the fraction of layer l's inputs that are non-zero per
-// step (0 for a run over no images).
+// step (0 for a run over no images). For layers fed by spikes that is the
+// input spike rate; for the first layer with Direct input it is the
+// fraction of non-zero analog pixel values (the same at every step).
 func (r *Result) InputRate(l int) float64 {
 	s := r.Layers[l]
 	return ratio(s.InputEvents, s.InputSize*int64(r.Images)*int64(r.Timesteps))
@@ -100,6 +133,12 @@ func ratio(a, b int64) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// SynapticOpsPerImage returns layer l's SynapticOps per image over the run
+// (0 for a run over no images).
+func (r *Result) SynapticOpsPerImage(l int) float64 {
+	return ratio(r.Layers[l].SynapticOps, int64(r.Images))
 }
 
 // Run simulates the network on a batch x [N, C, H, W] (normalised images).
@@ -119,13 +158,17 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		return nil, fmt.Errorf("snn: cannot observe %d of %d spiking layers", o.Observe, len(n.Config.Thresholds))
 	}
 	N := x.Shape[0]
-	res := &Result{Readouts: readouts, Images: N, Timesteps: T}
+	res := &Result{Readouts: readouts, Images: N, Timesteps: T, Encoder: n.Config.Encoder}
 	for _, s := range n.stages {
 		ls := LayerStats{Name: s.name, InputSize: int64(s.inSize())}
 		if s.spiking >= 0 {
 			ls.Neurons = int64(s.outSize())
 		}
 		res.Layers = append(res.Layers, ls)
+	}
+	res.ReadoutLayers = make([][]LayerStats, len(readouts))
+	for i := range readouts {
+		res.ReadoutLayers[i] = slices.Clone(res.Layers)
 	}
 	for range readouts {
 		res.Potentials = append(res.Potentials, tensor.New(N, c.Classes))
@@ -151,6 +194,7 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 			o.Progress(i1, N)
 		}
 	}
+	res.Layers = slices.Clone(res.ReadoutLayers[len(readouts)-1])
 	return res, nil
 }
 

@@ -24,10 +24,10 @@ func TestIFClosedForm(t *testing.T) {
 		want := int64(math.Ceil(T*float64(c.in)/float64(c.theta))) - 1
 		for name, scan := range map[string]func(out, cur, u []float32) int64{
 			"go": func(out, cur, u []float32) int64 {
-				return neuronScanStridedGo(out, cur, u, T, 1, 0, 1, c.theta, 1, ResetSubtract)
+				return neuronScanStridedGo(out, cur, u, T, 1, 1, 0, 1, c.theta, 1, ResetSubtract)
 			},
 			"kernel": func(out, cur, u []float32) int64 {
-				return neuronScanStrided(out, cur, u, T, 1, 0, 1, c.theta, 1, ResetSubtract)
+				return neuronScanStrided(out, cur, u, T, 1, 1, 0, 1, c.theta, 1, ResetSubtract)
 			},
 		} {
 			out, u := make([]float32, T), make([]float32, 1)
@@ -62,7 +62,7 @@ func TestNeuronTrace(t *testing.T) {
 		{ResetSubtract, 0.5, []float32{0, 0, 1, 0, 0}, 0.6125},
 	} {
 		out, u := make([]float32, 5), make([]float32, 1)
-		neuronScanStrided(out, cur, u, 5, 1, 0, 1, 1, c.leak, c.reset)
+		neuronScanStrided(out, cur, u, 5, 1, 1, 0, 1, 1, c.leak, c.reset)
 		for i := range out {
 			if out[i] != c.wantSpikes[i] {
 				t.Fatalf("%v leak %g: spikes %v want %v", c.reset, c.leak, out, c.wantSpikes)

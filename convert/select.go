@@ -1,0 +1,267 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// DefaultCandidates returns the 20 settings Select tries by default:
+// threshold percentile {max, 99.99, 99.9, 99.5, 99} × initial membrane
+// {0, 0.5} × encoder {Poisson, Direct}. The reference's recipe (max, 0,
+// Poisson) comes first, and the list varies the percentile fastest.
+func DefaultCandidates() []snn.Candidate {
+	var c []snn.Candidate
+	for _, enc := range []snn.Encoder{snn.Poisson, snn.Direct} {
+		for _, init := range []float64{0, 0.5} {
+			for _, p := range []float64{0, 99.99, 99.9, 99.5, 99} {
+				c = append(c, snn.Candidate{Percentile: p, InitMembrane: init, Encoder: enc})
+			}
+		}
+	}
+	return c
+}
+
+// SelectRule describes how Select picks the winner.
+const SelectRule = "highest agreement with the ANN's top-1 at T on held-out synthetic images; " +
+	"ties broken by the agreement at T/2, then by the earlier candidate in the list"
+
+// SelectOptions configures Select.
+type SelectOptions struct {
+	// Base gives every candidate's Timesteps (the target T), Leak, Reset,
+	// Scale and Batch; its Percentile, InitMembrane and Encoder are
+	// replaced by each candidate's, and its Progress is not called.
+	Base Options
+	// Candidates lists the settings to try, in order (nil: the
+	// DefaultCandidates).
+	Candidates []snn.Candidate
+	// Progress, if set, is called after each candidate has been scored.
+	Progress func(done, total int, score snn.CandidateScore)
+}
+
+// SelectResult is the outcome of Select.
+type SelectResult struct {
+	// Options are Base with the chosen candidate's settings (and Staged
+	// set, as Select balances with staged searches), and Thresholds its
+	// thresholds: snn.New(m, Options.Config(Thresholds)) builds the chosen
+	// network.
+	Options    Options
+	Thresholds []float32
+	// Record lists every candidate with its score (for the model card).
+	Record snn.Selection
+}
+
+// WithCandidate returns o with c's percentile, initial membrane and
+// encoder.
+func (o Options) WithCandidate(c snn.Candidate) Options {
+	o.Percentile, o.InitMembrane, o.Encoder = c.Percentile, c.InitMembrane, c.Encoder
+	return o
+}
+
+// Select chooses conversion settings for a spiking network with
+// Base.Timesteps steps without real data. For every candidate it balances
+// the thresholds on calib (a staged search, see Options.Staged, with that
+// candidate's percentile, encoder and initial membrane in the simulated
+// network), then
+// runs the spiking network on heldOut and scores how often its top-1 class
+// agrees with the ANN's (m in inference mode) after T and after T/2 steps.
+// It picks the winner by SelectRule. calib and heldOut are normalised
+// [N, C, H, W] synthetic images and should be disjoint, so that the score
+// is not measured on the images the thresholds were fitted to.
+//
+// All candidates share the same random numbers (one calibration seed and
+// one scoring seed drawn from rng), so their scores differ by their
+// settings, not by Poisson noise. A candidate whose balancing finds a dead
+// layer is recorded with its error and never chosen; Select fails if no
+// candidate can be scored, on a non-finite current and when ctx is done.
+func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o SelectOptions, rng *rand.Rand) (*SelectResult, error) {
+	start := time.Now()
+	if err := checkCalib(calib); err != nil {
+		return nil, err
+	}
+	if heldOut == nil || len(heldOut.Shape) != 4 || heldOut.Shape[0] == 0 {
+		return nil, fmt.Errorf("convert: held-out set is empty or not [N C H W]")
+	}
+	if calib == heldOut || &calib.Data[0] == &heldOut.Data[0] {
+		return nil, fmt.Errorf("convert: the held-out set is the calibration set; scores must come from other images")
+	}
+	mc := m.Config
+	for _, x := range []*tensor.Tensor{calib, heldOut} {
+		if x.Shape[1] != mc.InChannels || x.Shape[2] != mc.InHeight || x.Shape[3] != mc.InWidth {
+			return nil, fmt.Errorf("convert: images %v, model %s takes [N %d %d %d]", x.Shape, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth)
+		}
+	}
+	cands := o.Candidates
+	if cands == nil {
+		cands = DefaultCandidates()
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("convert: no candidate settings to select from")
+	}
+	base := o.Base
+	base.Progress = nil
+	base.Staged = true
+	for i, c := range cands {
+		if err := base.WithCandidate(c).Validate(); err != nil {
+			return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+		}
+	}
+	T := base.Timesteps
+	half := max(1, T/2)
+	annTop, err := annPredictions(ctx, m, heldOut)
+	if err != nil {
+		return nil, err
+	}
+	calibSeed, scoreSeed := rng.Uint64(), rng.Uint64()
+	calibRNG := func() *rand.Rand { return rand.New(rand.NewPCG(calibSeed, 0xca1b)) }
+	// The first layer's currents depend only on the encoder and the noise,
+	// which all candidates share: observe them once per encoder.
+	first := map[snn.Encoder]*observer{}
+	for _, c := range cands {
+		if first[c.Encoder] != nil {
+			continue
+		}
+		ob, err := observeFirst(ctx, m, calib, base.WithCandidate(c), calibRNG())
+		if err != nil {
+			return nil, err
+		}
+		first[c.Encoder] = ob
+	}
+	rec := snn.Selection{Timesteps: T, HalfTimesteps: half, CalibrationImages: calib.Shape[0],
+		HeldOutImages: heldOut.Shape[0], Rule: SelectRule, Chosen: -1}
+	for i, c := range cands {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		sc := snn.CandidateScore{Candidate: c}
+		opts := base.WithCandidate(c)
+		th, err := balanceStaged(ctx, m, calib, opts, calibRNG(), first[c.Encoder])
+		switch {
+		case errors.Is(err, ErrDeadLayer):
+			sc.Error = err.Error()
+		case err != nil:
+			return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+		default:
+			sc.Thresholds = th
+			sc.Agreement, sc.AgreementHalf, err = agreement(ctx, m, opts.Config(th), heldOut, annTop, half,
+				rand.New(rand.NewPCG(scoreSeed, 0x5e1)))
+			if err != nil {
+				return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+			}
+		}
+		sc.Seconds = time.Since(t0).Seconds()
+		rec.Candidates = append(rec.Candidates, sc)
+		if sc.Error == "" && (rec.Chosen < 0 || better(sc, rec.Candidates[rec.Chosen])) {
+			rec.Chosen = i
+		}
+		if o.Progress != nil {
+			o.Progress(i+1, len(cands), sc)
+		}
+	}
+	if rec.Chosen < 0 {
+		return nil, fmt.Errorf("%w for every candidate (first: %s)", ErrDeadLayer, rec.Candidates[0].Error)
+	}
+	rec.Seconds = time.Since(start).Seconds()
+	best := rec.Candidates[rec.Chosen]
+	return &SelectResult{Options: base.WithCandidate(best.Candidate), Thresholds: best.Thresholds, Record: rec}, nil
+}
+
+// observeFirst observes the first layer's input currents (maximum and
+// histogram) in a staged simulation of calib.
+func observeFirst(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) (*observer, error) {
+	th := make([]float32, snn.SpikingLayers(m))
+	for i := range th {
+		th[i] = 1
+	}
+	net, err := snn.New(m, o.Config(th))
+	if err != nil {
+		return nil, err
+	}
+	st, err := net.Stage(calib, rng, snn.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ob := &observer{hist: make([]int64, histBins)}
+	if err := st.Current(ctx, func(cur []float32, _, _ int) { ob.add(cur) }); err != nil {
+		return nil, fmt.Errorf("convert: balancing %s: %w", net.LayerNames()[0], err)
+	}
+	return ob, nil
+}
+
+// better reports whether a beats b under SelectRule, a coming later in the
+// list than b.
+func better(a, b snn.CandidateScore) bool {
+	if a.Agreement != b.Agreement {
+		return a.Agreement > b.Agreement
+	}
+	return a.AgreementHalf > b.AgreementHalf
+}
+
+// annBatch is how many images one ANN forward pass takes.
+const annBatch = 256
+
+// annPredictions returns the ANN's top-1 class of every image of x.
+func annPredictions(ctx context.Context, m *vgg.Model, x *tensor.Tensor) ([]int, error) {
+	N := x.Shape[0]
+	per := x.Len() / N
+	top := make([]int, 0, N)
+	for b0 := 0; b0 < N; b0 += annBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b1 := min(N, b0+annBatch)
+		xb := tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...)
+		top = append(top, argmaxRows(m.Forward(xb, nn.Mode{}))...)
+	}
+	return top, nil
+}
+
+// agreement runs the spiking network of m with configuration c on x and
+// returns the fraction of images whose top-1 class equals want after
+// c.Timesteps and after half steps.
+func agreement(ctx context.Context, m *vgg.Model, c snn.Config, x *tensor.Tensor, want []int, half int, rng *rand.Rand) (float64, float64, error) {
+	net, err := snn.New(m, c)
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := net.Run(ctx, x, rng, snn.Options{Readouts: []int{half}})
+	if err != nil {
+		return 0, 0, err
+	}
+	frac := func(p *tensor.Tensor) float64 {
+		n := 0
+		for i, k := range argmaxRows(p) {
+			if k == want[i] {
+				n++
+			}
+		}
+		return float64(n) / float64(len(want))
+	}
+	return frac(r.Logits()), frac(r.Potentials[0]), nil
+}
+
+// argmaxRows returns the index of the largest entry of every row of a
+// [N, K] tensor (the first one on ties).
+func argmaxRows(z *tensor.Tensor) []int {
+	n, k := z.Shape[0], z.Shape[1]
+	out := make([]int, n)
+	for i := range n {
+		row := z.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out[i] = best
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package snn
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// defaultShapeNet builds privatesnn's default network shape (preset
+// "small": conv 32, 32, pool, 64, 64, pool, FC 256, 10 classes on 1×28×28)
+// with seed-0 weights, the same as internal/workload.DefaultNet, and
+// balances its thresholds to the maximum input current on x (one pass per
+// layer), so the deeper layers spike at realistic rates.
+func defaultShapeNet(b *testing.B, x *tensor.Tensor, c Config) *Network {
+	b.Helper()
+	cfg, err := vgg.Preset("small", 1, 28, 28, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	L := SpikingLayers(m)
+	c.Thresholds = make([]float32, L)
+	for i := range c.Thresholds {
+		c.Thresholds[i] = 1
+	}
+	for l := range L {
+		n, err := New(m, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var mx float32
+		_, err = n.Run(context.Background(), x, rand.New(rand.NewPCG(1, 1)), Options{Observe: l + 1,
+			Current: func(layer int, cur []float32, _, _ int) {
+				if layer == l {
+					for _, v := range cur {
+						mx = max(mx, v)
+					}
+				}
+			}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Thresholds[l] = mx
+	}
+	n, err := New(m, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkDirectInput compares the Direct-input simulation of the default
+// network shape with the first layer's current computed once per image
+// ("once") against computing it at every step ("per-step", the previous
+// behaviour), for 64 images.
+func BenchmarkDirectInput(b *testing.B) {
+	x := tensor.New(64, 1, 28, 28)
+	x.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
+	for _, T := range []int{16, 64} {
+		net := defaultShapeNet(b, x, Config{Timesteps: T, Leak: 1, Encoder: Direct})
+		for _, mode := range []struct {
+			name    string
+			perStep bool
+		}{{"once", false}, {"per-step", true}} {
+			b.Run(fmt.Sprintf("T=%d/%s", T, mode.name), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(3, 3))
+				cpu := cpuSeconds()
+				for b.Loop() {
+					if _, err := net.Run(context.Background(), x, rng, Options{perStepDirect: mode.perStep}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
+				// CPU time per run: steadier than wall time on a shared machine.
+				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+			})
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package snn
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/privatesnn/privatesnn/internal/parallel"
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// Staged simulates a fixed batch of images one spiking layer at a time,
+// for threshold balancing without re-simulating the earlier layers: Current
+// computes the input current of the next spiking layer for all images,
+// given the thresholds already set, and Advance sets that layer's threshold,
+// fires it and keeps its output spikes (bit-packed, one bit per neuron and
+// step) as the input of the following layer. The encoded input is drawn
+// once (one seed per image, as Run draws them), so every layer sees the same
+// Poisson noise; Run with the final thresholds, the same rng state and the
+// same Path, EventDensity and MemoryBudget reproduces the same currents and
+// spikes bit for bit.
+//
+// Computing a layer's current and then firing it runs its synapse twice;
+// balancing L layers thus costs about two simulations of the network
+// instead of the L(L+1)/2 layer passes of re-simulating from the input for
+// every layer.
+type Staged struct {
+	net   *Network // a copy with its own thresholds
+	x     *tensor.Tensor
+	seeds []uint64
+	opts  Options
+	chunk int
+	layer int        // the spiking layer Current computes next
+	spk   [][]uint64 // per chunk: output spikes of spiking layer layer−1, [T, B, out] bits
+	sim   chunkSim
+}
+
+// Stage prepares a staged simulation of x [N, C, H, W] (normalised images)
+// with n's configuration; the thresholds of n.Config are replaced, layer
+// by layer, through Advance. Path, EventDensity and MemoryBudget of o are
+// used; its other fields are ignored.
+func (n *Network) Stage(x *tensor.Tensor, rng *rand.Rand, o Options) (*Staged, error) {
+	c := n.Model.Config
+	if len(x.Shape) != 4 || x.Shape[0] == 0 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
+		return nil, fmt.Errorf("snn: staged input %v, want [N %d %d %d] with N ≥ 1", x.Shape, c.InChannels, c.InHeight, c.InWidth)
+	}
+	cfg := n.Config
+	cfg.Thresholds = slices.Clone(cfg.Thresholds)
+	net := &Network{Model: n.Model, Config: cfg, stages: n.stages}
+	N := x.Shape[0]
+	s := &Staged{net: net, x: x, seeds: make([]uint64, N), chunk: net.chunkSize(N, o.MemoryBudget),
+		opts: Options{Path: o.Path, EventDensity: o.EventDensity}}
+	for i := range s.seeds {
+		s.seeds[i] = rng.Uint64()
+	}
+	s.sim = chunkSim{net: net, opts: s.opts, readouts: []int{cfg.Timesteps}}
+	return s, nil
+}
+
+// Layer returns the spiking layer whose current Current computes next.
+func (s *Staged) Layer() int { return s.layer }
+
+// Thresholds returns the thresholds set so far (the first Layer() entries
+// are final).
+func (s *Staged) Thresholds() []float32 { return slices.Clone(s.net.Config.Thresholds) }
+
+// Current calls fn with the input current of spiking layer Layer() for
+// every chunk of images: cur is [steps, perStep] as for Options.Current.
+func (s *Staged) Current(ctx context.Context, fn func(cur []float32, steps, perStep int)) error {
+	if s.layer >= len(s.net.Config.Thresholds) {
+		return fmt.Errorf("snn: all %d spiking layers are staged", s.layer)
+	}
+	return s.each(ctx, func(ci, B int) {
+		planes, out := s.current(ci, B)
+		fn(s.sim.cur[:planes*out], planes/B, B*out)
+	})
+}
+
+// Advance sets the threshold of spiking layer Layer() to theta, fires the
+// layer for all images, keeps its output spikes and moves to the next
+// layer.
+func (s *Staged) Advance(ctx context.Context, theta float32) error {
+	l := s.layer
+	if l >= len(s.net.Config.Thresholds) {
+		return fmt.Errorf("snn: all %d spiking layers are staged", l)
+	}
+	if err := (Config{Timesteps: 1, Leak: 1, Thresholds: []float32{theta}}).Validate(1); err != nil {
+		return fmt.Errorf("snn: layer %d: %w", l, err)
+	}
+	s.net.Config.Thresholds[l] = theta
+	st := &s.net.stages[l]
+	T := s.net.Config.Timesteps
+	next := make([][]uint64, 0, len(s.spk))
+	err := s.each(ctx, func(ci, B int) {
+		planes, out := s.current(ci, B)
+		stride := B * out
+		if planes != T*B {
+			stride = 0 // Direct input: the same current at every step
+		}
+		s.sim.spk = grow(s.sim.spk, T*B*out)
+		s.sim.neurons(st, B, stride)
+		next = append(next, packBits(s.sim.spk[:T*B*out]))
+	})
+	if err != nil {
+		return err
+	}
+	s.spk = next
+	s.layer++
+	return nil
+}
+
+// each calls f for every chunk (index, images) in order, checking ctx.
+func (s *Staged) each(ctx context.Context, f func(ci, B int)) error {
+	N := s.x.Shape[0]
+	for ci, i0 := 0, 0; i0 < N; ci, i0 = ci+1, i0+s.chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f(ci, min(N, i0+s.chunk)-i0)
+	}
+	return nil
+}
+
+// current computes the input current of spiking layer s.layer for chunk ci
+// (B images) into s.sim.cur and returns its planes (T·B, or B for a Direct
+// first layer) and outputs per plane.
+func (s *Staged) current(ci, B int) (planes, out int) {
+	cs, n := &s.sim, s.net
+	T := n.Config.Timesteps
+	P := T * B
+	i0 := ci * s.chunk
+	st := &n.stages[s.layer]
+	var in []float32
+	planes = P
+	if s.layer == 0 {
+		direct := n.Config.Encoder == Direct
+		if direct {
+			planes = B
+		}
+		c := n.Model.Config
+		cs.in = grow(cs.in, planes*c.InHeight*c.InWidth*c.InChannels)
+		cs.encode(s.x, s.seeds, i0, i0+B, direct)
+		in = cs.in
+	} else {
+		prev := &n.stages[s.layer-1]
+		po := prev.outSize()
+		cs.spk = grow(cs.spk, P*po)
+		unpackBits(cs.spk[:P*po], s.spk[ci])
+		in = cs.spk[:P*po]
+		if prev.poolAfter {
+			oh, ow := prev.outHW()
+			cs.pooled = grow(cs.pooled, P*(oh/2)*(ow/2)*prev.cout)
+			poolNHWC(cs.pooled, in, P, oh, ow, prev.cout)
+			in = cs.pooled[:P*(oh/2)*(ow/2)*prev.cout]
+		}
+	}
+	out = st.outSize()
+	cs.cur = grow(cs.cur, P*out)
+	nz := countNonZero(in[:planes*st.inSize()])
+	useEvents := s.opts.Path == Events || s.opts.Path == Auto &&
+		float64(nz) < n.eventDensity(st, s.opts.EventDensity)*float64(planes*st.inSize())
+	cs.synapse(st, in, planes, useEvents)
+	return planes, out
+}
+
+// packBits stores spikes v (each exactly 0 or 1) as one bit per value.
+func packBits(v []float32) []uint64 {
+	b := make([]uint64, (len(v)+63)/64)
+	parallel.For(len(b), len(v), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			var word uint64
+			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
+				// Bit 29 is set in 1.0 (0x3f800000) and clear in +0: no branch.
+				word |= uint64(math.Float32bits(x)>>29&1) << uint(i)
+			}
+			b[w] = word
+		}
+	})
+	return b
+}
+
+// unpackBits writes 1 or 0 into v from the bits of packBits.
+func unpackBits(v []float32, b []uint64) {
+	parallel.For(len(b), len(v), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			seg := v[w*64 : min(len(v), (w+1)*64)]
+			clear(seg)
+			for word := b[w]; word != 0; word &= word - 1 {
+				seg[bits.TrailingZeros64(word)] = 1
+			}
+		}
+	})
+}
