@@ -42,7 +42,7 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		jsonOut, qt   bool
 	)
 	fs := newFlagSet("calibrate-compare")
-	cf.register(fs, &b)
+	cf.register(fs, &b, convert.RecipePaper, "")
 	d.register(fs, &b, "")
 	fs.StringVar(&model, "model", "", "trained ANN (required)")
 	fs.StringVar(&synthD, "synth", "", "synthetic image set made from this ANN (required)")
@@ -94,6 +94,8 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
 	mc := m.Config
+	norm := convert.Normalization(card.Normalization)
+	sampling := cf.sampling(k, card.Normalization)
 	for _, src := range []struct {
 		run  *calibrationRun
 		name string
@@ -105,12 +107,13 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 			return real.Pixels[i*real.ImageSize() : (i+1)*real.ImageSize()]
 		}},
 	} {
-		rng := rand.New(rand.NewPCG(cf.seed, 0xca1b))
-		calib := pickImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, k, src.get, card.Normalization, rng)
-		calib = convert.Augment(calib, cf.cropPad, cf.flip, rng)
-		res.Images = calib.Shape[0]
-		pr.line("calibrating on %s (%d images)", src.name, calib.Shape[0])
-		th, err := convert.Thresholds(ctx, m, calib, cf.opts, rng)
+		pool, err := convert.NormalizeImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, src.get, norm)
+		if err != nil {
+			return err
+		}
+		res.Images = min(k, src.n)
+		pr.line("calibrating on %s (%d images)", src.name, res.Images)
+		th, err := convert.Calibrate(ctx, m, pool, sampling, cf.opts, rand.New(rand.NewPCG(cf.seed, 0xca1b)))
 		if err != nil {
 			return fmt.Errorf("%s: %w", src.name, err)
 		}

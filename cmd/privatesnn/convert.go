@@ -10,58 +10,137 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
-	"github.com/privatesnn/privatesnn/tensor"
 )
 
 // calibFlags are the threshold-balancing settings shared by convert and
 // calibrate-compare.
 type calibFlags struct {
 	opts    convert.Options
+	recipe  convert.Recipe
 	reset   snn.Reset
 	encoder snn.Encoder
 	images  int
+	heldOut int
+	augment string
 	cropPad int
-	flip    bool
 	seed    uint64
 	threads int
 	fs      *flag.FlagSet
+	// fixed (calibrate-compare) takes --percentile, --init-membrane and
+	// --encoder as given, with the paper's calibration procedure.
+	fixed bool
 }
 
-func (c *calibFlags) register(fs *flag.FlagSet, b *bounds) {
+// register adds the flags. An empty recipes text registers no --recipe and
+// no --held-out: the settings are then fixed by the flags (calibrate-compare).
+func (c *calibFlags) register(fs *flag.FlagSet, b *bounds, recipe convert.Recipe, recipes string) {
 	c.opts = convert.Defaults()
-	b.Int(fs, &c.opts.Timesteps, "timesteps", c.opts.Timesteps, 1, snn.MaxTimesteps, "time steps T of the spiking network (thresholds are balanced at this T)")
+	c.recipe = recipe
+	c.fixed = recipes == ""
+	if !c.fixed {
+		fs.TextVar(&c.recipe, "recipe", recipe, recipes)
+		b.Int(fs, &c.heldOut, "held-out", convert.SelectHeldOutImages, 1, 1<<20, "select: synthetic images held out to score the candidates")
+	}
+	b.Int(fs, &c.opts.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
+		convert.SelectTimesteps, convert.PaperTimesteps))
 	b.Float(fs, &c.opts.Leak, "leak", c.opts.Leak, interval{lo: 0, hi: 1, loOpen: true}, "membrane leak λ (1 = integrate-and-fire)")
 	fs.TextVar(&c.reset, "reset", snn.ResetSubtract, "reset after a spike: subtract or zero")
-	fs.TextVar(&c.encoder, "encoder", snn.Poisson, "input encoding: poisson or direct")
-	b.Float(fs, &c.opts.Percentile, "percentile", 0, interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100] (0: the maximum, as the reference)")
+	fs.TextVar(&c.encoder, "encoder", snn.Poisson, "input encoding: poisson or direct (select: pins the search to it)")
+	b.Float(fs, &c.opts.Percentile, "percentile", 0, interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it)")
+	b.Float(fs, &c.opts.InitMembrane, "init-membrane", 0, interval{lo: 0, hi: 1}, "initial membrane potential as a fraction of the threshold (select: pins the search to it)")
 	b.Float(fs, &c.opts.Scale, "scale", 1, interval{lo: 0, hi: 100, loOpen: true}, "multiply every threshold by this factor")
 	b.Int(fs, &c.opts.Batch, "batch", c.opts.Batch, 1, 1<<16, "calibration images simulated together")
-	b.Int(fs, &c.images, "calib-images", defaultCalibImages, 1, 1<<20, "calibration images (the reference uses 2,048)")
-	b.Int(fs, &c.cropPad, "crop-pad", 0, 0, 64, "random-crop padding applied to calibration images (0: none)")
-	fs.BoolVar(&c.flip, "flip", false, "randomly mirror calibration images")
+	b.Int(fs, &c.images, "calib-images", 0, 0, 1<<20, fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select)", convert.PaperCalibImages, convert.SelectCalibImages))
+	fs.StringVar(&c.augment, "augment", "auto", "calibration augmentation: on (random crop and flip; paper: redrawn for every layer's pass), off (one draw, unchanged images), auto (paper: on, select: off)")
+	b.Int(fs, &c.cropPad, "crop-pad", convert.PaperCropPad, 0, 64, "padding of the random crop when --augment is on")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed (image choice, augmentation, Poisson spikes)")
 	fs.IntVar(&c.threads, "threads", 0, "threads to use (0: all cores)")
 	c.fs = fs
 }
 
-// defaultCalibImages is the reference's number of calibration images.
-const defaultCalibImages = 2048
+// set reports whether the named flag was given.
+func (c *calibFlags) set(name string) bool {
+	found := false
+	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
 
 func (c *calibFlags) validate() error {
 	c.opts.Reset, c.opts.Encoder = c.reset, c.encoder
 	if p := c.opts.Percentile; p > 0 && p < 50 {
 		return fmt.Errorf("%w: --percentile %g out of range: want 0 (the maximum) or [50, 100]", errUsage, p)
 	}
+	if c.augment != "auto" && c.augment != "on" && c.augment != "off" {
+		return fmt.Errorf("%w: --augment %q: want on, off or auto", errUsage, c.augment)
+	}
+	switch c.recipe {
+	case convert.RecipePaper:
+		for _, f := range []string{"percentile", "init-membrane", "encoder", "held-out"} {
+			if c.set(f) && !c.fixed {
+				return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); --%s needs --recipe select", errUsage, f)
+			}
+		}
+		if c.opts.Timesteps == 0 {
+			c.opts.Timesteps = convert.PaperTimesteps
+		}
+		if c.images == 0 {
+			c.images = convert.PaperCalibImages
+		}
+	case convert.RecipeSelect:
+		if c.augment == "on" && c.set("crop-pad") && c.cropPad == 0 {
+			return fmt.Errorf("%w: --augment on with --crop-pad 0", errUsage)
+		}
+		if c.opts.Timesteps == 0 {
+			c.opts.Timesteps = convert.SelectTimesteps
+		}
+		if c.images == 0 {
+			c.images = convert.SelectCalibImages
+		}
+	}
 	if err := c.opts.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return setThreads(c.threads)
+}
+
+// sampling returns how calibration images are drawn: k per pass, with the
+// recipe's augmentation unless --augment says otherwise.
+func (c *calibFlags) sampling(k int, norm modelfile.Normalization) convert.Sampling {
+	on := c.augment == "on" || c.augment == "auto" && c.recipe == convert.RecipePaper
+	s := convert.Sampling{Images: k, Norm: convert.Normalization(norm)}
+	if on {
+		s.CropPad, s.Flip = c.cropPad, true
+		s.PerPass = c.recipe == convert.RecipePaper
+	}
+	return s
+}
+
+// candidates returns the select recipe's candidates: the defaults, pinned
+// to any of --percentile, --init-membrane and --encoder that were given.
+func (c *calibFlags) candidates() []snn.Candidate {
+	var out []snn.Candidate
+	for _, k := range convert.DefaultCandidates() {
+		if c.set("percentile") {
+			k.Percentile = c.opts.Percentile
+		}
+		if c.set("init-membrane") {
+			k.InitMembrane = c.opts.InitMembrane
+		}
+		if c.set("encoder") {
+			k.Encoder = c.opts.Encoder
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // calibCount returns how many of the available images to calibrate on. An
@@ -71,46 +150,41 @@ func (c *calibFlags) calibCount(available int, what string, note func(format str
 	if c.images <= available {
 		return c.images, nil
 	}
-	set := false
-	c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "calib-images" })
-	if set {
+	if c.set("calib-images") {
 		return 0, fmt.Errorf("%w: --calib-images %d: %s holds only %d images", errUsage, c.images, what, available)
 	}
-	note("calibrating on all %d images of %s (fewer than the default --calib-images %d)", available, what, defaultCalibImages)
+	note("calibrating on all %d images of %s (fewer than the default --calib-images %d)", available, what, c.images)
 	return available, nil
 }
 
-func (c *calibFlags) calibration() modelfile.Calibration {
+// calibration records the outcome's settings in the card's terms.
+func calibration(o *convert.Outcome, s convert.Sampling, recipe convert.Recipe, seed uint64, pool int, source string) modelfile.Calibration {
 	method := "max-current"
-	if c.opts.Percentile > 0 && c.opts.Percentile < 100 {
+	if p := o.Options.Percentile; p > 0 && p < 100 {
 		method = "percentile-current"
 	}
-	return modelfile.Calibration{Method: method, Percentile: c.opts.Percentile, Scale: c.opts.Scale, Seed: c.seed}
-}
-
-// pickImages returns k images [k, C, H, W] chosen without replacement by
-// rng from n images produced by get (CHW bytes), normalised with norm.
-func pickImages(n, c, h, w, k int, get func(i int) []uint8, norm modelfile.Normalization, rng *rand.Rand) *tensor.Tensor {
-	k = min(k, n)
-	idx := rng.Perm(n)[:k]
-	x := tensor.New(k, c, h, w)
-	size := c * h * w
-	for j, i := range idx {
-		for p, v := range get(i) {
-			x.Data[j*size+p] = float32((float64(v)/255 - norm.Mean) / norm.Std)
-		}
+	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
+		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: s.CropPad, Flip: s.Flip, PerPass: s.PerPass,
+		Recipe: modelfile.RecipePaper}
+	if recipe == convert.RecipeSelect {
+		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, o.Selection, true
 	}
-	return x
+	return cal
 }
 
 type convertResult struct {
-	Thresholds           []float32 `json:"thresholds"`
-	Layers               []string  `json:"layers"`
-	Timesteps            int       `json:"timesteps"`
-	CalibrationImages    int       `json:"calibration_images"`
-	Seconds              float64   `json:"seconds"`
-	Out                  string    `json:"out"`
-	TrainingDataAccessed bool      `json:"training_data_accessed"`
+	Recipe               convert.Recipe `json:"recipe"`
+	Thresholds           []float32      `json:"thresholds"`
+	Layers               []string       `json:"layers"`
+	Timesteps            int            `json:"timesteps"`
+	Percentile           float64        `json:"percentile"`
+	InitMembrane         float64        `json:"init_membrane"`
+	Encoder              snn.Encoder    `json:"encoder"`
+	CalibrationImages    int            `json:"calibration_images"`
+	Selection            *snn.Selection `json:"selection,omitempty"`
+	Seconds              float64        `json:"seconds"`
+	Out                  string         `json:"out"`
+	TrainingDataAccessed bool           `json:"training_data_accessed"`
 }
 
 func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -122,7 +196,8 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		force, jsonOut, qt bool
 	)
 	fs := newFlagSet("convert")
-	cf.register(fs, &b)
+	cf.register(fs, &b, convert.RecipeSelect, "select: choose the threshold percentile, initial membrane and encoder for the target T on held-out synthetic images (data-free); "+
+		"paper: the reference's maximum current, zero initial membrane, Poisson input")
 	fs.StringVar(&model, "model", "", "trained ANN (directory or file; required)")
 	fs.StringVar(&synthDir, "synth", "", "synthetic image set from 'privatesnn synth' made from this ANN (directory or file; required)")
 	fs.StringVar(&out, "out", "", "output directory of the spiking model (required)")
@@ -162,31 +237,55 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
 	pr := newProgress(stderr, qt)
-	k, err := cf.calibCount(set.Len(), synthDir, pr.line)
+	plan := convert.Plan{Recipe: cf.recipe, Options: cf.opts}
+	available := set.Len()
+	if cf.recipe == convert.RecipeSelect {
+		if cf.heldOut >= set.Len()/2 {
+			if cf.set("held-out") && cf.heldOut >= set.Len() {
+				return fmt.Errorf("%w: --held-out %d: %s holds only %d images, and some must be left to calibrate on", errUsage, cf.heldOut, synthDir, set.Len())
+			}
+			if !cf.set("held-out") {
+				cf.heldOut = max(1, set.Len()/3)
+				pr.line("holding out %d of the %d images of %s for scoring (a third; the default --held-out is %d)", cf.heldOut, set.Len(), synthDir, convert.SelectHeldOutImages)
+			}
+		}
+		plan.HeldOut, plan.Candidates = cf.heldOut, cf.candidates()
+		available -= cf.heldOut
+	}
+	k, err := cf.calibCount(available, synthDir, pr.line)
 	if err != nil {
 		return err
 	}
+	plan.Sampling = cf.sampling(k, card.Normalization)
 	parent, err := modelfile.NewRef(out, model)
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(cf.seed, 0xca1b))
-	calib := pickImages(set.Len(), set.Channels, set.Height, set.Width, k, set.Image, card.Normalization, rng)
-	calib = convert.Augment(calib, cf.cropPad, cf.flip, rng)
-	pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d", snn.SpikingLayers(m), mc.Name, calib.Shape[0], cf.opts.Timesteps)
-	cf.opts.Progress = func(l, L int, name string, th float32) {
-		pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
-	}
-	th, err := convert.Thresholds(ctx, m, calib, cf.opts, rng)
+	pool, err := convert.NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, convert.Normalization(card.Normalization))
 	if err != nil {
 		return err
 	}
-	net, err := snn.New(m, cf.opts.Config(th))
+	switch cf.recipe {
+	case convert.RecipePaper:
+		pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), mc.Name, k, cf.opts.Timesteps)
+		plan.Options.Progress = func(l, L int, name string, th float32) {
+			pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
+		}
+	case convert.RecipeSelect:
+		pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, cf.heldOut)
+		plan.Progress = func(done, total int, sc snn.CandidateScore) {
+			pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
+		}
+	}
+	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(cf.seed, 0xca1b)))
 	if err != nil {
 		return err
 	}
-	cal := cf.calibration()
-	cal.Images, cal.Source = calib.Shape[0], "synthetic:"+synthDir
+	cfg := oc.Options.Config(oc.Thresholds)
+	net, err := snn.New(m, cfg)
+	if err != nil {
+		return err
+	}
 	snnCard := *card
 	snnCard.Data = cardData(card)
 	snnCard.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false,
@@ -194,18 +293,54 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	snnCard.Seed = cf.seed
 	snnCard.Metrics = nil
 	snnCard.Training = nil
-	snnCard.SNN = &modelfile.SNNSpec{Config: cf.opts.Config(th), Calibration: cal}
+	snnCard.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: calibration(oc, plan.Sampling, cf.recipe, cf.seed, set.Len(), "synthetic:"+synthDir)}
 	if err := modelfile.Save(out, m, snnCard); err != nil {
 		return err
 	}
-	res := convertResult{Thresholds: th, Layers: net.LayerNames(), Timesteps: cf.opts.Timesteps,
-		CalibrationImages: calib.Shape[0], Seconds: time.Since(start).Seconds(), Out: out}
+	res := convertResult{Recipe: cf.recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
+		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder,
+		CalibrationImages: oc.CalibrationImages, Selection: oc.Selection, Seconds: time.Since(start).Seconds(), Out: out}
+	pr.clear()
 	if jsonOut {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "converted %s to a spiking network (T=%d, %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
-		model, res.Timesteps, len(th), res.Seconds, out)
+	if oc.Selection != nil {
+		printSelection(stdout, oc.Selection)
+	}
+	fmt.Fprintf(stdout, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
+		model, res.Timesteps, candidateText(snn.Candidate{Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder}),
+		len(oc.Thresholds), res.Seconds, out)
 	return nil
+}
+
+// candidateText describes conversion settings in words.
+func candidateText(c snn.Candidate) string {
+	th := "max current"
+	if c.Percentile > 0 && c.Percentile < 100 {
+		th = fmt.Sprintf("percentile %g", c.Percentile)
+	}
+	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)
+}
+
+// printSelection prints the scored candidates, marking the chosen one.
+func printSelection(w io.Writer, s *snn.Selection) {
+	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n", s.Timesteps, s.HeldOutImages)
+	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
+	for i, c := range s.Candidates {
+		th := "max"
+		if c.Percentile > 0 && c.Percentile < 100 {
+			th = fmt.Sprintf("p%g", c.Percentile)
+		}
+		mark := ""
+		if i == s.Chosen {
+			mark = "  ← chosen"
+		}
+		if c.Error != "" {
+			fmt.Fprintf(w, "  %-10s %-6g %-8s %s\n", th, c.InitMembrane, c.Encoder, c.Error)
+			continue
+		}
+		fmt.Fprintf(w, "  %-10s %-6g %-8s %8.2f%% %8.2f%%%s\n", th, c.InitMembrane, c.Encoder, 100*c.Agreement, 100*c.AgreementHalf, mark)
+	}
 }
 
 // loadSynth reads a synthetic image set and checks, by the weights digest

@@ -31,8 +31,8 @@ func TestPipeline(t *testing.T) {
 		"--hidden", "32", "--out", ann)
 	runJSON(t, &map[string]any{}, "synth", "--model", ann, "--per-class", "4", "--iterations", "30", "--out", syn)
 	var cv convertResult
-	runJSON(t, &cv, "convert", "--model", ann, "--synth", syn, "--timesteps", "16", "--calib-images", "32", "--out", snnDir)
-	if len(cv.Thresholds) != 3 || cv.TrainingDataAccessed || cv.CalibrationImages != 32 {
+	runJSON(t, &cv, "convert", "--model", ann, "--synth", syn, "--timesteps", "16", "--calib-images", "24", "--held-out", "16", "--out", snnDir)
+	if len(cv.Thresholds) != 3 || cv.TrainingDataAccessed || cv.CalibrationImages != 24 || cv.Selection == nil || len(cv.Selection.Candidates) != 20 {
 		t.Fatalf("convert result %+v", cv)
 	}
 	card, err := modelfile.ReadCard(snnDir)

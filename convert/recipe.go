@@ -1,0 +1,137 @@
+package convert
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// Recipe names how Convert chooses the conversion settings.
+type Recipe string
+
+const (
+	// RecipeSelect chooses the threshold percentile, initial membrane and
+	// encoder for the target T without real data (Select), on synthetic
+	// images held out from calibration.
+	RecipeSelect Recipe = "select"
+	// RecipePaper is the reference's recipe: maximum input current, zero
+	// initial membrane, Poisson input, calibration images redrawn with a
+	// random crop (pad 4) and flip for every layer's pass.
+	RecipePaper Recipe = "paper"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Recipe) UnmarshalText(b []byte) error {
+	switch Recipe(b) {
+	case RecipeSelect, RecipePaper:
+		*r = Recipe(b)
+		return nil
+	}
+	return fmt.Errorf("convert: unknown recipe %q (select or paper)", b)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Recipe) MarshalText() ([]byte, error) { return []byte(r), nil }
+
+// Reference settings of the paper's recipe.
+const (
+	PaperCalibImages = 2048 // two batches of 1,024
+	PaperCropPad     = 4
+	PaperTimesteps   = 100 // the reference's README
+)
+
+// Defaults of the select recipe: images drawn from the pool for the
+// thresholds and, disjoint from them, for scoring the candidates, and the
+// target T. They keep the 20-candidate search of the default network within
+// a few minutes on two cores.
+const (
+	SelectCalibImages   = 512
+	SelectHeldOutImages = 1024
+	SelectTimesteps     = 16
+)
+
+// Plan describes a conversion.
+type Plan struct {
+	Recipe Recipe
+	// Options holds T, leak, reset, scale and batch. With RecipePaper its
+	// percentile, initial membrane and encoder are used as given (the
+	// paper's are 0, 0 and Poisson); with RecipeSelect they are replaced by
+	// the chosen candidate's.
+	Options Options
+	// Sampling draws the calibration images. With RecipeSelect a single
+	// draw (augmented once if asked) serves the whole search, since the
+	// search is staged; PerPass is then an error.
+	Sampling Sampling
+	// Candidates (RecipeSelect; nil: DefaultCandidates) and HeldOut, the
+	// number of pool images set aside for scoring them.
+	Candidates []snn.Candidate
+	HeldOut    int
+	// Progress, if set, reports each scored candidate (RecipeSelect).
+	Progress func(done, total int, score snn.CandidateScore)
+}
+
+// Outcome is the result of Convert.
+type Outcome struct {
+	// Options are the settings of the converted network and Thresholds
+	// its thresholds: snn.New(m, Options.Config(Thresholds)).
+	Options    Options
+	Thresholds []float32
+	// CalibrationImages is the number of images per balancing pass.
+	CalibrationImages int
+	// Selection records the scored candidates (RecipeSelect).
+	Selection *snn.Selection
+}
+
+// Convert sets the thresholds of m's spiking network from pool, normalised
+// synthetic images [N, C, H, W], following p; all randomness comes from
+// rng, so the same seed gives the same thresholds.
+//
+// RecipePaper calls Calibrate. RecipeSelect shuffles the pool once, holds
+// out the first p.HeldOut images for scoring and draws the calibration
+// images from the rest, then calls Select.
+func Convert(ctx context.Context, m *vgg.Model, pool *tensor.Tensor, p Plan, rng *rand.Rand) (*Outcome, error) {
+	if err := checkCalib(pool); err != nil {
+		return nil, err
+	}
+	switch p.Recipe {
+	case RecipePaper:
+		th, err := Calibrate(ctx, m, pool, p.Sampling, p.Options, rng)
+		if err != nil {
+			return nil, err
+		}
+		n := pool.Shape[0]
+		if p.Sampling.Images > 0 {
+			n = min(n, p.Sampling.Images)
+		}
+		return &Outcome{Options: p.Options, Thresholds: th, CalibrationImages: n}, nil
+	case RecipeSelect:
+		if p.Sampling.PerPass {
+			return nil, fmt.Errorf("convert: the select recipe's search is staged; it cannot redraw images per pass")
+		}
+		N := pool.Shape[0]
+		if p.HeldOut < 1 || p.HeldOut >= N {
+			return nil, fmt.Errorf("convert: %d held-out images from a pool of %d: want at least 1 and some left to calibrate on", p.HeldOut, N)
+		}
+		per := pool.Len() / N
+		perm := rng.Perm(N)
+		gather := func(idx []int) *tensor.Tensor {
+			x := tensor.New(append([]int{len(idx)}, pool.Shape[1:]...)...)
+			for j, i := range idx {
+				copy(x.Data[j*per:(j+1)*per], pool.Data[i*per:(i+1)*per])
+			}
+			return x
+		}
+		heldOut := gather(perm[:p.HeldOut])
+		calib := p.Sampling.Draw(gather(perm[p.HeldOut:]), rng)
+		res, err := Select(ctx, m, calib, heldOut, SelectOptions{Base: p.Options, Candidates: p.Candidates, Progress: p.Progress}, rng)
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Options: res.Options, Thresholds: res.Thresholds, CalibrationImages: calib.Shape[0], Selection: &res.Record}, nil
+	}
+	return nil, fmt.Errorf("convert: unknown recipe %q", p.Recipe)
+}
