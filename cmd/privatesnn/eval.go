@@ -49,23 +49,25 @@ type evalResult struct {
 	ANNAccuracy         *float64           `json:"ann_accuracy,omitempty"`
 	ANNNote             string             `json:"ann_note,omitempty"`
 	SmallestTWithin1pp  *int               `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
+	Candidates          []candidateEval    `json:"candidates,omitempty"`
 	ImagesTimestepsPerS float64            `json:"images_timesteps_per_second,omitempty"`
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
-		d         dataFlags
-		b         bounds
-		model     string
-		split     string
-		batch     int
-		timesteps int
-		readouts  string
-		ann       string
-		seed      uint64
-		jsonOut   bool
-		quiet     bool
-		threads   int
+		d          dataFlags
+		b          bounds
+		model      string
+		split      string
+		batch      int
+		timesteps  int
+		readouts   string
+		ann        string
+		seed       uint64
+		candidates bool
+		jsonOut    bool
+		quiet      bool
+		threads    int
 	)
 	fs := newFlagSet("eval")
 	d.register(fs, &b, "")
@@ -76,6 +78,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
 	fs.Uint64Var(&seed, "seed", 0, "SNN: seed of the Poisson input spikes")
+	fs.BoolVar(&candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
 	outputFlags(fs, &jsonOut, &quiet, &threads)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -126,6 +129,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if ann != "" {
 		return fmt.Errorf("%w: --ann compares a spiking model with its ANN; --model %s is itself an ANN", errUsage, model)
 	}
+	if candidates && (card.SNN == nil || card.SNN.Calibration.Selection == nil) {
+		return fmt.Errorf("%w: --candidates: %s holds no data-free selection (convert it with --recipe select)", errUsage, model)
+	}
 	s, err := d.load(split)
 	if err != nil {
 		return err
@@ -170,6 +176,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		} else {
 			res.ANNNote = ann
 		}
+		if candidates {
+			if res.Candidates, err = scoreCandidates(ctx, m, net.Config, card.SNN.Calibration.Selection, s, rs, seed, pr); err != nil {
+				return err
+			}
+		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	pr.clear()
@@ -180,7 +191,69 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if card.Kind == modelfile.KindSNN {
 		printSNNEval(stdout, res)
 	}
+	if len(res.Candidates) > 0 {
+		printCandidates(stdout, res)
+	}
 	return nil
+}
+
+// candidateEval is one candidate of a data-free selection scored on data.
+type candidateEval struct {
+	snn.CandidateScore
+	Chosen             bool               `json:"chosen"`
+	AccuracyByTimestep []timestepAccuracy `json:"accuracy_by_timestep"`
+}
+
+// scoreCandidates simulates every scored candidate of sel with its own
+// thresholds and settings (the rest of cfg unchanged) on s.
+func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn.Selection, s *data.Set, rs []int, seed uint64, pr *progress) ([]candidateEval, error) {
+	var out []candidateEval
+	for i, c := range sel.Candidates {
+		if c.Error != "" || len(c.Thresholds) == 0 {
+			continue
+		}
+		cc := cfg
+		cc.Encoder, cc.InitMembrane, cc.Thresholds = c.Encoder, c.InitMembrane, c.Thresholds
+		net, err := snn.New(m, cc)
+		if err != nil {
+			return nil, fmt.Errorf("candidate %d: %w", i+1, err)
+		}
+		r, correct, err := simulate(ctx, net, s, rs, seed, pr)
+		if err != nil {
+			return nil, err
+		}
+		e := candidateEval{CandidateScore: c, Chosen: i == sel.Chosen}
+		e.Thresholds = nil
+		for j, t := range r.Readouts {
+			e.AccuracyByTimestep = append(e.AccuracyByTimestep, timestepAccuracy{T: t, Accuracy: float64(correct[j]) / float64(s.Len())})
+		}
+		pr.line("candidate %d/%d %s: %.2f%%", i+1, len(sel.Candidates), candidateText(c.Candidate), 100*e.AccuracyByTimestep[len(e.AccuracyByTimestep)-1].Accuracy)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func printCandidates(w io.Writer, res evalResult) {
+	fmt.Fprintf(w, "candidates of the data-free selection on %s (agreement: on held-out synthetic images at the target T):\n", res.Data)
+	fmt.Fprintf(w, "  %-10s %-6s %-8s %10s", "threshold", "init", "encoder", "agreement")
+	for _, ta := range res.Candidates[0].AccuracyByTimestep {
+		fmt.Fprintf(w, " %8s", fmt.Sprintf("T=%d", ta.T))
+	}
+	fmt.Fprintln(w)
+	for _, c := range res.Candidates {
+		th := "max"
+		if c.Percentile > 0 && c.Percentile < 100 {
+			th = fmt.Sprintf("p%g", c.Percentile)
+		}
+		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", th, c.InitMembrane, c.Encoder, 100*c.Agreement)
+		for _, ta := range c.AccuracyByTimestep {
+			fmt.Fprintf(w, " %7.2f%%", 100*ta.Accuracy)
+		}
+		if c.Chosen {
+			fmt.Fprint(w, "  ← chosen")
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // comparisonANN loads the ANN an SNN is compared with: --ann when given
