@@ -137,7 +137,10 @@ func FromRun(m *vgg.Model, r *snn.Result, c Costs) Report {
 	in := make([]Input, len(macs))
 	steps := float64(r.Images) * float64(r.Timesteps)
 	for i := range macs {
-		in[i] = Input{MACs: macs[i], MeasuredOps: float64(r.Layers[i].SynapticOps) / steps}
+		in[i] = Input{MACs: macs[i]}
+		if steps > 0 {
+			in[i].MeasuredOps = float64(r.Layers[i].SynapticOps) / steps
+		}
 		if i == 0 {
 			in[i].Rate, in[i].Analog = r.InputRate(0), r.Encoder == snn.Direct
 		} else {

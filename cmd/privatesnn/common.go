@@ -89,7 +89,16 @@ func (d *dataFlags) defaultData(c *modelfile.Card, model string) error {
 	if d.name != "" {
 		return nil
 	}
-	if d.name = cardData(c); d.name == "" {
+	d.name = cardData(c)
+	if d.name == "" && c.Provenance.Parent != nil {
+		// An SNN card of an earlier version: ask its ANN.
+		if p, err := c.Provenance.Parent.Resolve(model); err == nil {
+			if pc, err := modelfile.ReadCard(p); err == nil {
+				d.name = cardData(pc)
+			}
+		}
+	}
+	if d.name == "" {
 		return fmt.Errorf("%w: %s does not name its data set; pass --data", errUsage, model)
 	}
 	return d.validate()

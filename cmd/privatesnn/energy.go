@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/energy"
@@ -16,8 +18,17 @@ type energyResult struct {
 	Data         string          `json:"data"`
 	Images       int             `json:"images"`
 	Timesteps    int             `json:"timesteps"`
+	Encoder      snn.Encoder     `json:"encoder"`
 	TestAccuracy float64         `json:"test_accuracy"`
 	Reports      []energy.Report `json:"reports"`
+	VersusT      []energyAtT     `json:"versus_t"`
+}
+
+// energyAtT is the accuracy and energy of the run read out after T steps.
+type energyAtT struct {
+	T        int             `json:"t"`
+	Accuracy float64         `json:"accuracy"`
+	Reports  []energy.Report `json:"reports"`
 }
 
 func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,6 +37,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		b         bounds
 		model     string
 		timesteps int
+		readouts  string
 		seed      uint64
 		jsonOut   bool
 		quiet     bool
@@ -35,6 +47,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	d.register(fs, &b, "")
 	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
 	b.Int(fs, &timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "simulate this many steps (0: the model's T)")
+	fs.StringVar(&readouts, "readouts", "auto", "steps at which to report accuracy and energy against T (comma list, or auto: every T/10)")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the Poisson input spikes")
 	outputFlags(fs, &jsonOut, &quiet, &threads)
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -67,6 +80,13 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if readouts == "auto" {
+		readouts = autoReadouts(cfg.Timesteps, 10)
+	}
+	rs, err := parseReadouts(readouts, cfg.Timesteps)
+	if err != nil {
+		return err
+	}
 	s, err := d.load(data.Test)
 	if err != nil {
 		return err
@@ -75,14 +95,22 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	pr := newProgress(stderr, quiet)
-	r, correct, err := simulate(ctx, net, s, nil, seed, pr)
+	r, correct, err := simulate(ctx, net, s, rs, seed, pr)
 	if err != nil {
 		return err
 	}
-	res := energyResult{Model: model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps,
+	res := energyResult{Model: model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps, Encoder: cfg.Encoder,
 		TestAccuracy: float64(correct[len(correct)-1]) / float64(s.Len())}
-	for _, c := range []energy.Costs{energy.Horowitz45nm(), energy.Rathi()} {
+	costs := []energy.Costs{energy.Horowitz45nm(), energy.Rathi()}
+	for _, c := range costs {
 		res.Reports = append(res.Reports, energy.FromRun(net.Model, r, c))
+	}
+	for i, t := range r.Readouts {
+		e := energyAtT{T: t, Accuracy: float64(correct[i]) / float64(s.Len())}
+		for _, c := range costs {
+			e.Reports = append(e.Reports, energy.FromRun(net.Model, r.UpTo(i), c))
+		}
+		res.VersusT = append(res.VersusT, e)
 	}
 	pr.clear()
 	if jsonOut {
@@ -93,22 +121,48 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func printEnergy(w io.Writer, res energyResult) {
-	fmt.Fprintf(w, "%s at T=%d on %s (%d images): accuracy %.2f%%\n\n", res.Model, res.Timesteps, res.Data, res.Images, 100*res.TestAccuracy)
+	fmt.Fprintf(w, "%s at T=%d, %s input, on %s (%d images): accuracy %.2f%%\n\n", res.Model, res.Timesteps, res.Encoder, res.Data, res.Images, 100*res.TestAccuracy)
 	rep := res.Reports[0]
-	fmt.Fprintf(w, "%-22s %14s %10s %16s %16s\n", "layer", "MACs/image", "in rate", "ACs (rate/step)", "ACs (window)")
+	fmt.Fprintf(w, "%-22s %12s %10s %14s %14s\n", "layer", "MACs/image", "in rate", "ACs/step rule", "ops/step sim")
 	for _, l := range rep.Layers {
-		fmt.Fprintf(w, "%-22s %14d %10.4f %16.0f %16.0f\n", l.Name, l.MACs, l.InputRate, l.ACsStep, l.ACsWindow)
+		rate := fmt.Sprintf("%.4f", l.InputRate)
+		if l.Analog {
+			rate = "analog"
+		}
+		fmt.Fprintf(w, "%-22s %12d %10s %14.0f %14.0f\n", l.Name, l.MACs, rate, l.ACsStep, l.MeasuredStep)
 	}
-	fmt.Fprintf(w, "\n%-12s %12s %16s %16s %12s %12s\n", "costs", "ANN µJ", "SNN µJ (step)", "SNN µJ (window)", "ANN/SNN", "ANN/SNN")
-	fmt.Fprintf(w, "%-12s %12s %16s %16s %12s %12s\n", "", "", "", "", "(step)", "(window)")
+	fmt.Fprintf(w, "\n%-10s %10s %13s %13s %13s %9s %9s %9s\n", "costs", "ANN µJ", "SNN µJ step", "SNN µJ window", "SNN µJ sim", "ANN/SNN", "ANN/SNN", "ANN/SNN")
+	fmt.Fprintf(w, "%-10s %10s %13s %13s %13s %9s %9s %9s\n", "", "", "(rule)", "(rule)", "(window)", "step", "window", "sim")
 	for _, r := range res.Reports {
-		fmt.Fprintf(w, "%-12s %12.3f %16.4f %16.3f %11.1f× %11.2f×\n", r.Costs.Name, r.ANNpJ/1e6, r.SNNStepPJ/1e6, r.SNNWinPJ/1e6, r.RatioStep, r.RatioWin)
+		fmt.Fprintf(w, "%-10s %10.3f %13.4f %13.3f %13.3f %8.1f× %8.2f× %8.2f×\n", r.Costs.Name, r.ANNpJ/1e6, r.SNNStepPJ/1e6, r.SNNWinPJ/1e6,
+			r.SNNMeasuredWinPJ/1e6, r.RatioStep, r.RatioWin, r.RatioMeasuredWin)
+	}
+	if len(res.VersusT) > 1 {
+		fmt.Fprintf(w, "\nagainst T (%s costs, window):\n%6s %9s %12s %12s %9s %9s\n", res.Reports[0].Costs.Name, "T", "accuracy", "SNN µJ rule", "SNN µJ sim", "ANN/SNN", "ANN/SNN")
+		fmt.Fprintf(w, "%6s %9s %12s %12s %9s %9s\n", "", "", "", "", "rule", "sim")
+		for _, e := range res.VersusT {
+			r := e.Reports[0]
+			fmt.Fprintf(w, "%6d %8.2f%% %12.3f %12.3f %8.2f× %8.2f×\n", e.T, 100*e.Accuracy, r.SNNWinPJ/1e6, r.SNNMeasuredWinPJ/1e6, r.RatioWin, r.RatioMeasuredWin)
+		}
 	}
 	fmt.Fprint(w, `
-Energy counts operations only: ANN = MACs × E_MAC; SNN = MACs × input spike rate × E_AC.
+Energy counts operations only: ANN = MACs × E_MAC; SNN = accumulates × E_AC, plus MACs × E_MAC
+for a layer fed the analog image (direct input; counted at every step).
   45nm-fp32: E_MAC 4.6 pJ, E_AC 0.9 pJ (32-bit floating point in 45 nm CMOS, Horowitz 2014).
   3.1/0.1:   E_MAC 3.1 pJ, E_AC 0.1 pJ (the integer costs used by earlier SNN energy scripts).
-'step' takes the input spike rate per time step (one step's accumulates); 'window' counts all
-spikes of the T steps, i.e. T times more. The PrivateSNN paper does not say which it used.
+'rule' counts MACs × input spike rate; 'step' is one time step's accumulates, 'window' all T steps'
+(the PrivateSNN paper does not say which it used). 'sim' counts the accumulates the event-driven
+simulator performed: after a pooling layer an input is non-zero when any spike it averages is, so
+'sim' exceeds the rule there, which takes the spike rate before pooling.
 `)
+}
+
+// autoReadouts returns about n evenly spaced steps up to T, as a list.
+func autoReadouts(T, n int) string {
+	step := max(1, T/n)
+	var parts []string
+	for t := step; t <= T; t += step {
+		parts = append(parts, strconv.Itoa(t))
+	}
+	return strings.Join(parts, ",")
 }
