@@ -322,15 +322,20 @@ func candidateText(c snn.Candidate) string {
 	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)
 }
 
+// thresholdName is the short table name of a threshold rule.
+func thresholdName(percentile float64) string {
+	if percentile > 0 && percentile < 100 {
+		return fmt.Sprintf("p%g", percentile)
+	}
+	return "max"
+}
+
 // printSelection prints the scored candidates, marking the chosen one.
 func printSelection(w io.Writer, s *snn.Selection) {
 	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n", s.Timesteps, s.HeldOutImages)
 	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
 	for i, c := range s.Candidates {
-		th := "max"
-		if c.Percentile > 0 && c.Percentile < 100 {
-			th = fmt.Sprintf("p%g", c.Percentile)
-		}
+		th := thresholdName(c.Percentile)
 		mark := ""
 		if i == s.Chosen {
 			mark = "  ← chosen"

@@ -241,10 +241,7 @@ func printCandidates(w io.Writer, res evalResult) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range res.Candidates {
-		th := "max"
-		if c.Percentile > 0 && c.Percentile < 100 {
-			th = fmt.Sprintf("p%g", c.Percentile)
-		}
+		th := thresholdName(c.Percentile)
 		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", th, c.InitMembrane, c.Encoder, 100*c.Agreement)
 		for _, ta := range c.AccuracyByTimestep {
 			fmt.Fprintf(w, " %7.2f%%", 100*ta.Accuracy)
