@@ -1,5 +1,5 @@
 // Package convert turns a trained VGG ANN into a spiking network by
-// threshold balancing (SPEC §3.5): the weights are kept unchanged and each
+// threshold balancing: the weights are kept unchanged and each
 // spiking layer's threshold is set, in order, to the largest instantaneous
 // input current it receives over all time steps and calibration images,
 // with the earlier layers already spiking at their final thresholds.
@@ -27,6 +27,10 @@
 // how often its top-1 class agrees with the ANN's on held-out synthetic
 // images, at T and at T/2. Its record (snn.Selection) goes into the model
 // card.
+//
+// Convert is the entry point that combines them: a Plan names a Recipe,
+// either RecipeSelect (Select on a held-out split of the pool) or
+// RecipePaper (the reference's fixed settings through Calibrate).
 //
 // # Error handling
 //

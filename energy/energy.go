@@ -1,5 +1,5 @@
 // Package energy estimates the computational energy of an ANN and of its
-// spiking version by counting operations (SPEC §6.2, after Panda, Aketi &
+// spiking version by counting operations (after Panda, Aketi &
 // Roy 2020): the ANN performs one multiply-accumulate (MAC) per synapse per
 // inference; the SNN performs one accumulate (AC) per synapse per input
 // spike. Memory and peripheral costs are not modelled.

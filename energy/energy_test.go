@@ -28,7 +28,7 @@ func TestVGG16ANNEnergy(t *testing.T) {
 	m, _ := vgg.New(cfg, rand.New(rand.NewPCG(1, 1)))
 	rates := make([]float64, len(m.MACs()))
 	r := Compute(m.MACs(), rates, 150, Rathi())
-	// 315,334,656 MACs (SPEC §1.2) × 3.1 pJ.
+	// 315,334,656 MACs × 3.1 pJ.
 	if math.Abs(r.ANNpJ-315334656*3.1) > 1 {
 		t.Fatalf("ANN energy %g", r.ANNpJ)
 	}

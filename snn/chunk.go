@@ -261,7 +261,7 @@ func (cs *chunkSim) encode(x *tensor.Tensor, seeds []uint64, i0, i1 int, once bo
 }
 
 // PoissonEncode writes one step of the signed rate code of x into dst:
-// dst[i] = sign(x[i]) if U[0,1) ≤ |x[i]| else 0 (SPEC §3.2).
+// dst[i] = sign(x[i]) if U[0,1) ≤ |x[i]| else 0.
 func PoissonEncode(dst, x []float32, rng *rand.Rand) { poissonEncode(dst, x, rng) }
 
 func poissonEncode(dst, x []float32, rng *rand.Rand) {

@@ -53,7 +53,7 @@ type Encoder uint8
 
 const (
 	// Poisson emits, per pixel and step, sign(x) when U[0,1) ≤ |x|, else 0,
-	// so E[s] = x for |x| ≤ 1 (SPEC §3.2).
+	// so E[s] = x for |x| ≤ 1.
 	Poisson Encoder = iota
 	// Direct feeds the analog image x at every step.
 	Direct

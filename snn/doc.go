@@ -2,7 +2,7 @@
 // weights, integrate-and-fire neurons with one threshold per layer, a signed
 // Poisson (or direct) input encoding, average pooling of spikes, and an
 // output layer that accumulates its membrane potential over T time steps
-// (SPEC §3.2–3.4).
+//.
 //
 // # Overview
 //

@@ -11,7 +11,7 @@ import (
 )
 
 // TestIFClosedForm: an IF neuron (λ = 1, soft reset) with constant input
-// 0 < I ≤ θ fires ⌈T·I/θ⌉ − 1 times in T steps (SPEC §9; strict >, so
+// 0 < I ≤ θ fires ⌈T·I/θ⌉ − 1 times in T steps (strict >, so
 // U = θ exactly does not fire). Values are exact binary fractions, so the
 // float32 arithmetic is exact.
 func TestIFClosedForm(t *testing.T) {
