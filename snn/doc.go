@@ -1,8 +1,7 @@
 // Package snn simulates the spiking counterpart of a VGG network: the same
 // weights, integrate-and-fire neurons with one threshold per layer, a signed
 // Poisson (or direct) input encoding, average pooling of spikes, and an
-// output layer that accumulates its membrane potential over T time steps
-//.
+// output layer that accumulates its membrane potential over T time steps.
 //
 // # Overview
 //
