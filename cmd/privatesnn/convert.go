@@ -29,6 +29,7 @@ type calibFlags struct {
 	images  int
 	heldOut int
 	augment string
+	scoreOn string
 	cropPad int
 	seed    uint64
 	threads int
@@ -47,6 +48,7 @@ func (c *calibFlags) register(fs *flag.FlagSet, b *bounds, recipe convert.Recipe
 	if !c.fixed {
 		fs.TextVar(&c.recipe, "recipe", recipe, recipes)
 		b.Int(fs, &c.heldOut, "held-out", convert.SelectHeldOutImages, 1, 1<<20, "select: synthetic images held out to score the candidates")
+		fs.StringVar(&c.scoreOn, "score-images", "blurred", "select: score the candidates on the held-out images blurred (3×3 box; ranks candidates as natural images do) or raw")
 	}
 	b.Int(fs, &c.opts.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
 		convert.SelectTimesteps, convert.PaperTimesteps))
@@ -77,12 +79,15 @@ func (c *calibFlags) validate() error {
 	if p := c.opts.Percentile; p > 0 && p < 50 {
 		return fmt.Errorf("%w: --percentile %g out of range: want 0 (the maximum) or [50, 100]", errUsage, p)
 	}
+	if !c.fixed && c.scoreOn != "blurred" && c.scoreOn != "raw" {
+		return fmt.Errorf("%w: --score-images %q: want blurred or raw", errUsage, c.scoreOn)
+	}
 	if c.augment != "auto" && c.augment != "on" && c.augment != "off" {
 		return fmt.Errorf("%w: --augment %q: want on, off or auto", errUsage, c.augment)
 	}
 	switch c.recipe {
 	case convert.RecipePaper:
-		for _, f := range []string{"percentile", "init-membrane", "encoder", "held-out"} {
+		for _, f := range []string{"percentile", "init-membrane", "encoder", "held-out", "score-images"} {
 			if c.set(f) && !c.fixed {
 				return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); --%s needs --recipe select", errUsage, f)
 			}
@@ -249,7 +254,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				pr.line("holding out %d of the %d images of %s for scoring (a third; the default --held-out is %d)", cf.heldOut, set.Len(), synthDir, convert.SelectHeldOutImages)
 			}
 		}
-		plan.HeldOut, plan.Candidates = cf.heldOut, cf.candidates()
+		plan.HeldOut, plan.Candidates, plan.Smooth = cf.heldOut, cf.candidates(), cf.scoreOn == "blurred"
 		available -= cf.heldOut
 	}
 	k, err := cf.calibCount(available, synthDir, pr.line)
@@ -332,7 +337,7 @@ func thresholdName(percentile float64) string {
 
 // printSelection prints the scored candidates, marking the chosen one.
 func printSelection(w io.Writer, s *snn.Selection) {
-	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n", s.Timesteps, s.HeldOutImages)
+	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n(rule: %s)\n", s.Timesteps, s.HeldOutImages, s.Rule)
 	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
 	for i, c := range s.Candidates {
 		th := thresholdName(c.Percentile)
