@@ -27,6 +27,7 @@ func TestOneEpochTrains(t *testing.T) {
 	if len(res.History) != 1 || res.History[0].LR != 0.05 {
 		t.Fatalf("history %+v: want one epoch at lr 0.05", res.History)
 	}
+	t.Logf("1-epoch test accuracy %.2f%%", 100*res.TestAccuracy)
 	if res.TestAccuracy <= 0.65 {
 		t.Fatalf("1-epoch test accuracy %.2f%%, want > 65%%", 100*res.TestAccuracy)
 	}
