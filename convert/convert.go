@@ -205,24 +205,35 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 	return scale(th, o.Scale), nil
 }
 
+// stage builds m's spiking network with placeholder thresholds (each
+// replaced by Advance as the search goes) and stages calib through it.
+func stage(m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) (*snn.Network, *snn.Staged, error) {
+	th := make([]float32, snn.SpikingLayers(m))
+	for i := range th {
+		th[i] = 1
+	}
+	net, err := snn.New(m, o.Config(th))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := net.Stage(calib, rng, snn.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return net, st, nil
+}
+
 // balanceStaged is balance with one staged simulation of calib. first, if
 // not nil, is the observation of the first layer's currents in a staged
 // simulation with the same encoder and rng state (which it depends on
 // alone); it must hold a histogram when o.Percentile asks for one.
 func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand, first *observer) ([]float32, error) {
 	L := snn.SpikingLayers(m)
+	net, st, err := stage(m, calib, o, rng)
+	if err != nil {
+		return nil, err
+	}
 	th := make([]float32, L)
-	for i := range th {
-		th[i] = 1 // placeholders, replaced by Advance
-	}
-	net, err := snn.New(m, o.Config(th))
-	if err != nil {
-		return nil, err
-	}
-	st, err := net.Stage(calib, rng, snn.Options{})
-	if err != nil {
-		return nil, err
-	}
 	names := net.LayerNames()
 	for l := range L {
 		var obs observer

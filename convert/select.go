@@ -177,15 +177,7 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 // observeFirst observes the first layer's input currents (maximum and
 // histogram) in a staged simulation of calib.
 func observeFirst(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Options, rng *rand.Rand) (*observer, error) {
-	th := make([]float32, snn.SpikingLayers(m))
-	for i := range th {
-		th[i] = 1
-	}
-	net, err := snn.New(m, o.Config(th))
-	if err != nil {
-		return nil, err
-	}
-	st, err := net.Stage(calib, rng, snn.Options{})
+	net, st, err := stage(m, calib, o, rng)
 	if err != nil {
 		return nil, err
 	}
