@@ -16,6 +16,10 @@ type Dropout struct {
 
 	mask  []float32 // 0 or 1/(1−P); nil when the last Forward was inference
 	fixed bool
+	// applied records that the last Forward multiplied by mask, so that
+	// Backward does too; a fixed mask is kept through inference Forwards
+	// but not applied by them.
+	applied bool
 	buf   []float32 // storage reused for sampled masks
 	y, dx *tensor.Tensor
 }
@@ -70,6 +74,7 @@ func (d *Dropout) Mask() []float32 { return d.mask }
 
 // Forward implements Layer.
 func (d *Dropout) Forward(x *tensor.Tensor, m Mode) *tensor.Tensor {
+	d.applied = false
 	if !m.Train || d.P == 0 {
 		if !d.fixed {
 			d.mask = nil
@@ -88,6 +93,7 @@ func (d *Dropout) Forward(x *tensor.Tensor, m Mode) *tensor.Tensor {
 	} else if len(d.mask) != len(x.Data) {
 		panic(fmt.Sprintf("nn: fixed dropout mask has %d elements, input %d", len(d.mask), len(x.Data)))
 	}
+	d.applied = true
 	d.y = reuse(d.y, x.Shape)
 	for i, v := range x.Data {
 		d.y.Data[i] = v * d.mask[i]
@@ -97,7 +103,7 @@ func (d *Dropout) Forward(x *tensor.Tensor, m Mode) *tensor.Tensor {
 
 // Backward implements Layer.
 func (d *Dropout) Backward(dy *tensor.Tensor, _ Grad, _ bool) *tensor.Tensor {
-	if d.mask == nil {
+	if !d.applied {
 		return dy
 	}
 	d.dx = reuse(d.dx, dy.Shape)

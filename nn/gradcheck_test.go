@@ -196,3 +196,30 @@ func TestDropoutStatistics(t *testing.T) {
 		t.Fatal("inference dropout must return its input")
 	}
 }
+
+// With a fixed mask, an inference Forward is the identity, so its Backward
+// must be too: the mask belongs to training-mode passes only.
+func TestDropoutFixedMaskInferenceBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	d := NewDropout(0.5)
+	x := randTensor(rng, 2, 8, 1, 1)
+	d.FixMask(d.SampleMask(x.Len(), rng))
+	if y := d.Forward(x, Mode{}); y != x {
+		t.Fatal("inference dropout with a fixed mask must return its input")
+	}
+	dy := randTensor(rng, 2, 8, 1, 1)
+	dx := d.Backward(dy, Grad{}, true)
+	for i := range dy.Data {
+		if dx.Data[i] != dy.Data[i] {
+			t.Fatalf("element %d: inference backward gave %g, want %g (mask applied)", i, dx.Data[i], dy.Data[i])
+		}
+	}
+	// A training Forward after it applies the mask again, in both passes.
+	d.Forward(x, Mode{Train: true})
+	dx = d.Backward(dy, Grad{}, true)
+	for i, m := range d.Mask() {
+		if dx.Data[i] != dy.Data[i]*m {
+			t.Fatalf("element %d: training backward gave %g, want %g", i, dx.Data[i], dy.Data[i]*m)
+		}
+	}
+}
