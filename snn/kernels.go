@@ -13,13 +13,35 @@ import (
 
 // transposeConv reorders PyTorch conv weights [Cout, Cin, K, K] into
 // [K, K, Cin, Cout].
-func transposeConv(w []float32, cout, cin, k int) []float32 {
-	t := make([]float32, len(w))
+func transposeConv(w []float32, cout, cin, k int) []float32 { return transposeConvInto(nil, w, cout, cin, k) }
+
+// transposeConvInto is transposeConv writing into t when it is large enough.
+func transposeConvInto(t, w []float32, cout, cin, k int) []float32 {
+	t = grow(t, len(w))
 	for co := range cout {
 		for ci := range cin {
 			for a := range k {
 				for b := range k {
 					t[((a*k+b)*cin+ci)*cout+co] = w[((co*cin+ci)*k+a)*k+b]
+				}
+			}
+		}
+	}
+	return t
+}
+
+// flipConvInto writes into t (grown as needed) the weights of the
+// convolution that maps an output gradient [OH, OW, Cout] to the input
+// gradient [H, W, Cin] of a stride-1 conv: [K, K, Cout, Cin] with the
+// kernel rotated by 180°, t[(a·K+b)·Cout+co][ci] = W[co][ci][K−1−a][K−1−b].
+// Run with padding K−1−pad it gives ∂L/∂in = Σ W·∂L/∂out over the taps.
+func flipConvInto(t, w []float32, cout, cin, k int) []float32 {
+	t = grow(t, len(w))
+	for co := range cout {
+		for ci := range cin {
+			for a := range k {
+				for b := range k {
+					t[(((k-1-a)*k+(k-1-b))*cout+co)*cin+ci] = w[((co*cin+ci)*k+a)*k+b]
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -23,9 +24,20 @@ type stage struct {
 	cin, cout int    // channels (or features) in and out
 	k, pad    int
 	wt        []float32   // transposed weights (see kernels.go)
+	back      []float32   // conv stages: flipped weights whose convolution is the input gradient (see kernels.go)
 	poolAfter bool        // a 2×2 average pool follows (conv stages)
 	spiking   int         // index into Thresholds; -1 for the output stage
 	edges     []edgePixel // conv stages: input pixels with taps outside the output
+	// dropAfter marks a stage whose spikes a dropout layer follows in the
+	// model (a conv not followed by a pool, a hidden FC); only training
+	// passes apply it.
+	dropAfter bool
+	// param and grad are the model's weight and gradient in PyTorch layout.
+	param, grad *tensor.Tensor
+	// perm: the stage is the first FC, whose rows are permuted from
+	// (c, h, w) to (h, w, c) order; fc, fh, fw are the feature shape.
+	perm       bool
+	fc, fh, fw int
 }
 
 func (s *stage) outHW() (int, int) {
@@ -74,24 +86,30 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		conv := m.Convs[ci]
 		ci++
 		st := stage{kind: convStage, name: conv.Weight.Name, h: h, w: w, cin: conv.InC, cout: conv.OutC,
-			k: conv.K, pad: conv.Pad, wt: transposeConv(conv.Weight.W.Data, conv.OutC, conv.InC, conv.K), spiking: spiking}
+			k: conv.K, pad: conv.Pad, wt: transposeConv(conv.Weight.W.Data, conv.OutC, conv.InC, conv.K), spiking: spiking,
+			param: conv.Weight.W, grad: conv.Weight.G}
+		st.back = flipConvInto(nil, conv.Weight.W.Data, conv.OutC, conv.InC, conv.K)
 		spiking++
 		st.edges = st.edgePixels()
 		h, w = st.outHW()
 		if i+1 < len(cfg.Features) && cfg.Features[i+1] == vgg.Pool {
 			st.poolAfter = true
 			h, w = h/2, w/2
+		} else {
+			st.dropAfter = true
 		}
 		n.stages = append(n.stages, st)
 	}
 	last := n.stages[len(n.stages)-1]
 	flatC := last.cout
 	for li, l := range m.Linears {
-		st := stage{kind: fcStage, name: l.Weight.Name, h: 1, w: 1, cin: l.In, cout: l.Out, k: 1, spiking: spiking}
+		st := stage{kind: fcStage, name: l.Weight.Name, h: 1, w: 1, cin: l.In, cout: l.Out, k: 1, spiking: spiking,
+			param: l.Weight.W, grad: l.Weight.G}
 		if li == len(m.Linears)-1 {
 			st.kind, st.spiking = outStage, -1
 		} else {
 			spiking++
+			st.dropAfter = true
 		}
 		if li == 0 {
 			// The first FC reads the flattened features, which PyTorch orders
@@ -100,6 +118,7 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 				return nil, fmt.Errorf("snn: %s expects %d inputs, features give %d", l.Weight.Name, l.In, flatC*h*w)
 			}
 			st.wt = transposeLinearHWC(l.Weight.W.Data, l.Out, flatC, h, w)
+			st.perm, st.fc, st.fh, st.fw = true, flatC, h, w
 		} else {
 			st.wt = transposeLinear(l.Weight.W.Data, l.Out, l.In)
 		}
@@ -108,9 +127,31 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 	return n, nil
 }
 
+// SyncWeights re-reads the model's weights into the network, after an
+// optimiser step or any other change to them. It must not run concurrently
+// with a simulation of n.
+func (n *Network) SyncWeights() {
+	for i := range n.stages {
+		s := &n.stages[i]
+		switch {
+		case s.kind == convStage:
+			s.wt = transposeConvInto(s.wt, s.param.Data, s.cout, s.cin, s.k)
+			s.back = flipConvInto(s.back, s.param.Data, s.cout, s.cin, s.k)
+		case s.perm:
+			s.wt = transposeLinearHWCInto(s.wt, s.param.Data, s.cout, s.fc, s.fh, s.fw)
+		default:
+			s.wt = transposeLinearInto(s.wt, s.param.Data, s.cout, s.cin)
+		}
+	}
+}
+
 // transposeLinear turns W [Out, In] into [In, Out].
-func transposeLinear(w []float32, out, in int) []float32 {
-	t := make([]float32, len(w))
+func transposeLinear(w []float32, out, in int) []float32 { return transposeLinearInto(nil, w, out, in) }
+
+// transposeLinearInto is transposeLinear writing into t when it is large
+// enough.
+func transposeLinearInto(t, w []float32, out, in int) []float32 {
+	t = grow(t, len(w))
 	for o := range out {
 		for i := range in {
 			t[i*out+o] = w[o*in+i]
@@ -122,8 +163,14 @@ func transposeLinear(w []float32, out, in int) []float32 {
 // transposeLinearHWC turns W [Out, C·H·W] (inputs in (c, h, w) order) into
 // [H·W·C, Out] with inputs in (h, w, c) order.
 func transposeLinearHWC(w []float32, out, c, h, wd int) []float32 {
+	return transposeLinearHWCInto(nil, w, out, c, h, wd)
+}
+
+// transposeLinearHWCInto is transposeLinearHWC writing into t when it is
+// large enough.
+func transposeLinearHWCInto(t, w []float32, out, c, h, wd int) []float32 {
 	in := c * h * wd
-	t := make([]float32, len(w))
+	t = grow(t, len(w))
 	for o := range out {
 		for ch := range c {
 			for y := range h {

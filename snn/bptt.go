@@ -1,0 +1,797 @@
+package snn
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+
+	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/internal/parallel"
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// TrainOptions configures a training pass: Forward records a Tape,
+// Tape.Backward propagates a loss gradient through time into the weights.
+// The zero value with Surrogate set is valid.
+type TrainOptions struct {
+	Surrogate Surrogate
+	// ConvDropout and FCDropout are the dropout probabilities applied to
+	// the spikes of the stages the model has a dropout layer after (convs
+	// not followed by a pool, hidden FCs). Each image draws one mask per
+	// layer, shared by all T steps; surviving spikes are scaled by 1/(1−p).
+	ConvDropout, FCDropout float64
+	// InputGradient makes Backward also return ∂L/∂x. For Direct input
+	// that is the exact gradient; for Poisson input it is the
+	// straight-through estimate Σ_t ∂L/∂s[t] (the encoder is treated as the
+	// identity, as E[s] = x).
+	InputGradient bool
+	// MemoryBudget bounds the bytes of one buffer holding a layer's
+	// activations for a chunk of images over all steps (default 64 MiB).
+	// Forward and Backward process the batch in such chunks.
+	MemoryBudget int64
+	// Path selects the forward synaptic kernels (Auto by density).
+	Path Path
+	// EventDensity overrides DefaultEventDensity when positive, for the
+	// forward synapse and the weight gradient alike.
+	EventDensity float64
+
+	// inputSpikes, when set (tests), replaces the encoder: the first
+	// layer's input [T, N, H, W, C].
+	inputSpikes []float32
+	// masks, when set (tests), replaces the drawn dropout masks: per
+	// stage, nil or [N, outSize] in the stage's (h, w, c) order.
+	masks [][]float32
+}
+
+// Validate reports unusable options.
+func (o TrainOptions) Validate() error {
+	if err := o.Surrogate.Validate(); err != nil {
+		return err
+	}
+	if o.ConvDropout < 0 || o.ConvDropout >= 1 || o.FCDropout < 0 || o.FCDropout >= 1 {
+		return fmt.Errorf("snn: dropout %g/%g outside [0, 1)", o.ConvDropout, o.FCDropout)
+	}
+	if o.MemoryBudget < 0 || o.EventDensity < 0 {
+		return fmt.Errorf("snn: negative memory budget %d or event density %g", o.MemoryBudget, o.EventDensity)
+	}
+	return nil
+}
+
+// Tape holds what Backward needs from a training forward pass, compactly:
+// every spiking layer's output spikes as bits, the dropout masks, and the
+// output layer's summed input. Membrane potentials are not kept; Backward
+// recomputes them one layer at a time from the stored input spikes, which
+// reproduces the forward pass bit for bit.
+type Tape struct {
+	net    *Network
+	opts   TrainOptions
+	x      *tensor.Tensor
+	seeds  []uint64
+	n      int // images
+	chunk  int // images per chunk
+	masks  [][]float32  // per stage: [N, outSize] or nil
+	bits   [][][]uint64 // [chunk index][stage]: spikes, planes (t, b) of the chunk
+	outIn  []float32    // [N, In] Σ_t input of the output layer
+	logits *tensor.Tensor
+	spikes []int64 // per spiking layer, over images and steps
+	done   bool
+}
+
+// Logits returns S = Σ_t W_L·o_{L−1}[t], [N, classes].
+func (tp *Tape) Logits() *tensor.Tensor { return tp.logits }
+
+// SpikeRate returns spiking layer l's spikes per neuron per step.
+func (tp *Tape) SpikeRate(l int) float64 {
+	for _, s := range tp.net.stages {
+		if s.spiking == l {
+			return ratio(tp.spikes[l], int64(s.outSize())*int64(tp.n)*int64(tp.net.Config.Timesteps))
+		}
+	}
+	return 0
+}
+
+// Bytes returns the memory the tape holds (spike bits, masks, sums).
+func (tp *Tape) Bytes() int64 {
+	var b int64
+	for _, c := range tp.bits {
+		for _, s := range c {
+			b += int64(len(s)) * 8
+		}
+	}
+	for _, m := range tp.masks {
+		b += int64(len(m)) * 4
+	}
+	return b + int64(len(tp.outIn))*4 + int64(len(tp.logits.Data))*4
+}
+
+// maskStream is the PCG stream of an image's dropout masks; its Poisson
+// input uses another stream of the same seed (see encode).
+const maskStream = 0x5851f42d4c957f2d
+
+// parallelWorkers is the number of goroutines parallel.For uses.
+func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// Forward runs the network in training mode on x [N, C, H, W]: dropout
+// masks are active and fixed over time, and what Backward needs is
+// recorded. One seed per image is drawn from rng first, in image order; it
+// keys that image's Poisson input and its dropout masks, so the result
+// does not depend on chunking or thread count. x must not change until
+// Backward has run.
+func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o TrainOptions) (*Tape, error) {
+	c := n.Model.Config
+	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
+		return nil, fmt.Errorf("snn: input %v, want [N>0 %d %d %d]", x.Shape, c.InChannels, c.InHeight, c.InWidth)
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	N, T := x.Shape[0], n.Config.Timesteps
+	if o.inputSpikes != nil && len(o.inputSpikes) != T*N*c.InChannels*c.InHeight*c.InWidth {
+		return nil, fmt.Errorf("snn: %d input spikes for %d steps of %d images", len(o.inputSpikes), T, N)
+	}
+	budget := o.MemoryBudget
+	if budget == 0 {
+		budget = 64 << 20
+	}
+	tp := &Tape{net: n, opts: o, x: x, n: N, chunk: n.chunkSize(N, budget), seeds: make([]uint64, N),
+		masks: make([][]float32, len(n.stages)), spikes: make([]int64, len(n.Config.Thresholds)),
+		logits: tensor.New(N, c.Classes)}
+	for i := range tp.seeds {
+		tp.seeds[i] = rng.Uint64()
+	}
+	for si := range n.stages {
+		if p := tp.dropout(si); p > 0 {
+			tp.masks[si] = make([]float32, N*n.stages[si].outSize())
+		}
+	}
+	if o.masks != nil {
+		tp.masks = o.masks
+	}
+	parallel.For(N, N*1024, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			r := rand.New(rand.NewPCG(tp.seeds[b], maskStream))
+			for si := range n.stages {
+				if m := tp.masks[si]; m != nil && o.masks == nil {
+					size := n.stages[si].outSize()
+					fillMask(m[b*size:(b+1)*size], tp.dropout(si), r)
+				}
+			}
+		}
+	})
+	L := &n.stages[len(n.stages)-1]
+	tp.outIn = make([]float32, N*L.inSize())
+	sim := &chunkSim{net: n, opts: Options{Path: o.Path, EventDensity: o.EventDensity}}
+	for i0 := 0; i0 < N; i0 += tp.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tp.bits = append(tp.bits, tp.forwardChunk(sim, i0, min(N, i0+tp.chunk)))
+	}
+	return tp, nil
+}
+
+// dropout returns the dropout probability after stage si (0 for none).
+func (tp *Tape) dropout(si int) float64 {
+	s := &tp.net.stages[si]
+	switch {
+	case !s.dropAfter:
+		return 0
+	case s.kind == convStage:
+		return tp.opts.ConvDropout
+	}
+	return tp.opts.FCDropout
+}
+
+// fillMask draws a dropout mask: 0 with probability p, else 1/(1−p). Each
+// 64-bit draw gives four 16-bit uniforms; an element is dropped when its
+// uniform is below p·2¹⁶.
+func fillMask(m []float32, p float64, rng *rand.Rand) {
+	keep := float32(1 / (1 - p))
+	cut := uint64(p*65536 + 0.5)
+	for i := 0; i < len(m); i += 4 {
+		r := rng.Uint64()
+		for j := i; j < min(i+4, len(m)); j++ {
+			if r&0xffff >= cut {
+				m[j] = keep
+			} else {
+				m[j] = 0
+			}
+			r >>= 16
+		}
+	}
+}
+
+// input fills sim.in with the first layer's input for images i0..i1 and
+// reports whether it is one analog plane per image (Direct input, the same
+// at every step).
+func (tp *Tape) input(sim *chunkSim, i0, i1 int) bool {
+	n := tp.net
+	c := n.Model.Config
+	T, B, hwc := n.Config.Timesteps, i1-i0, c.InChannels*c.InHeight*c.InWidth
+	if s := tp.opts.inputSpikes; s != nil {
+		sim.in = grow(sim.in, T*B*hwc)
+		for t := range T {
+			copy(sim.in[t*B*hwc:(t+1)*B*hwc], s[(t*tp.n+i0)*hwc:(t*tp.n+i1)*hwc])
+		}
+		return false
+	}
+	direct := n.Config.Encoder == Direct
+	planes := T * B
+	if direct {
+		planes = B
+	}
+	sim.in = grow(sim.in, planes*hwc)
+	sim.encode(tp.x, tp.seeds, i0, i1, direct)
+	return direct
+}
+
+// useEvents reports whether stage s's synapse runs event-driven on planes
+// planes of in.
+func (sim *chunkSim) useEvents(s *stage, in []float32, planes int) bool {
+	switch sim.opts.Path {
+	case Events:
+		return true
+	case Dense:
+		return false
+	}
+	size := planes * s.inSize()
+	return float64(countNonZero(in[:size])) < sim.net.eventDensity(s, sim.opts.EventDensity)*float64(size)
+}
+
+// forwardChunk simulates images i0..i1 and returns their spike bits per
+// stage.
+func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int) [][]uint64 {
+	n := tp.net
+	T, B := n.Config.Timesteps, i1-i0
+	P := T * B
+	direct := tp.input(sim, i0, i1)
+	in := sim.in
+	bitsOut := make([][]uint64, len(n.stages))
+	for si := range n.stages {
+		s := &n.stages[si]
+		constant := direct && si == 0
+		planes := P
+		if constant {
+			planes = B
+		}
+		out := s.outSize()
+		sim.cur = grow(sim.cur, planes*out)
+		sim.synapse(s, in, planes, sim.useEvents(s, in, planes))
+		if s.kind == outStage {
+			k, nin := s.cout, s.inSize()
+			for t := range T {
+				for b := range B {
+					acc := tp.logits.Data[(i0+b)*k : (i0+b+1)*k]
+					for j, v := range sim.cur[(t*B+b)*k : (t*B+b+1)*k] {
+						acc[j] += v
+					}
+					sum := tp.outIn[(i0+b)*nin : (i0+b+1)*nin]
+					for j, v := range in[(t*B+b)*nin : (t*B+b+1)*nin] {
+						sum[j] += v
+					}
+				}
+			}
+			break
+		}
+		curStride := B * out
+		if constant {
+			curStride = 0
+		}
+		sim.spk = grow(sim.spk, P*out)
+		tp.spikes[s.spiking] += tp.scan(sim.spk, sim.cur, B, out, curStride, s)
+		bitsOut[si] = packBits(sim.spk[:P*out])
+		if m := tp.masks[si]; m != nil {
+			applyMask(sim.spk[:P*out], m[i0*out:i1*out], T)
+		}
+		in = sim.spk[:P*out]
+		if s.poolAfter {
+			oh, ow := s.outHW()
+			sim.pooled = grow(sim.pooled, P*(oh/2)*(ow/2)*s.cout)
+			poolNHWC(sim.pooled, in, P, oh, ow, s.cout)
+			in = sim.pooled[:P*(oh/2)*(ow/2)*s.cout]
+		}
+	}
+	return bitsOut
+}
+
+// scan runs the neuron recurrence of stage s for B images over all steps,
+// writing spikes [T, B·out] into spk, and returns the spike count.
+func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 {
+	cfg := &tp.net.Config
+	T, nn := cfg.Timesteps, B*out
+	theta := cfg.Thresholds[s.spiking]
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	parts := min(64, max(1, nn/4096))
+	counts := make([]int64, parts)
+	parallel.For(parts, T*nn, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			a, b := part*nn/parts, (part+1)*nn/parts
+			u := make([]float32, nn)
+			for i := a; i < b; i++ {
+				u[i] = u0
+			}
+			counts[part] = neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
+		}
+	})
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	return total
+}
+
+// applyMask multiplies each of the T steps of x [T, B, size] by mask
+// [B, size].
+func applyMask(x, mask []float32, T int) {
+	n := len(mask)
+	parallel.For(T, T*n, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			row := x[t*n : (t+1)*n]
+			for i, m := range mask {
+				row[i] *= m
+			}
+		}
+	})
+}
+
+// Backward propagates dS = ∂L/∂S [N, classes] back through time and adds
+// ∂L/∂W of every weighted layer to the model's gradients (the G tensors of
+// its parameters, PyTorch layout). The reset is detached: ∂U_after/∂U_before
+// is 1 for a subtractive reset and 1 − o for a reset to zero; the spike's
+// derivative is the surrogate's. Thresholds and leak get no gradient. With
+// TrainOptions.InputGradient it returns ∂L/∂x [N, C, H, W], else nil. A
+// tape can be propagated once.
+func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor, error) {
+	n := tp.net
+	c := n.Model.Config
+	if !tensor.SameShape(dS.Shape, []int{tp.n, c.Classes}) {
+		return nil, fmt.Errorf("snn: loss gradient %v, want [%d %d]", dS.Shape, tp.n, c.Classes)
+	}
+	if tp.done {
+		return nil, fmt.Errorf("snn: tape already propagated")
+	}
+	tp.done = true
+	var dx *tensor.Tensor
+	if tp.opts.InputGradient {
+		dx = tensor.New(tp.n, c.InChannels, c.InHeight, c.InWidth)
+	}
+	gw := make([][]float32, len(n.stages))
+	for si := range n.stages {
+		gw[si] = make([]float32, len(n.stages[si].wt))
+	}
+	bw := &backward{tp: tp, sim: &chunkSim{net: n, opts: Options{Path: tp.opts.Path, EventDensity: tp.opts.EventDensity}}, gw: gw}
+	for ci, i0 := 0, 0; i0 < tp.n; ci, i0 = ci+1, i0+tp.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		bw.chunk(ci, i0, min(tp.n, i0+tp.chunk), dS, dx)
+	}
+	for si := range n.stages {
+		s := &n.stages[si]
+		switch {
+		case s.kind == convStage:
+			addConvGrad(s.grad.Data, gw[si], s.cout, s.cin, s.k)
+		case s.perm:
+			addLinearHWCGrad(s.grad.Data, gw[si], s.cout, s.fc, s.fh, s.fw)
+		default:
+			addLinearGrad(s.grad.Data, gw[si], s.cout, s.cin)
+		}
+	}
+	return dx, nil
+}
+
+// backward holds the buffers of one Backward call.
+type backward struct {
+	tp  *Tape
+	sim *chunkSim
+	gw  [][]float32 // per stage, transposed layout
+
+	g, gNext, d, xs, gsum []float32
+}
+
+// chunk propagates the gradient of images i0..i1 (chunk ci).
+func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
+	tp, n := bw.tp, bw.tp.net
+	cfg := &n.Config
+	T, B := cfg.Timesteps, i1-i0
+	P := T * B
+	// Output layer: S = Σ_t W_L·x_L[t], so ∂L/∂W_L = (Σ_t x_L[t])ᵀ·dS and
+	// ∂L/∂x_L[t] = dS·W_L for every t.
+	L := len(n.stages) - 1
+	sL := &n.stages[L]
+	nin, k := sL.inSize(), sL.cout
+	gS := dS.Data[i0*k : i1*k]
+	gemm.Sgemm(true, false, nin, k, B, 1, tp.outIn[i0*nin:i1*nin], nin, gS, k, 1, bw.gw[L], k)
+	bw.gNext = grow(bw.gNext, B*nin)
+	gemm.Sgemm(false, true, B, nin, k, 1, gS, k, sL.wt, k, 0, bw.gNext, nin)
+	nextConstant := true // gNext is [B, in], the same at every step
+	for si := L - 1; si >= 0; si-- {
+		s := &n.stages[si]
+		out := s.outSize()
+		// ∂L/∂o[t] from the gradient of the next stage's input.
+		bw.g = grow(bw.g, P*out)
+		g := bw.g[:P*out]
+		bw.expand(g, s, B, nextConstant)
+		if m := tp.masks[si]; m != nil {
+			applyMask(g, m[i0*out:i1*out], T)
+		}
+		// Recompute this stage's input, current and surrogate derivative.
+		constant := bw.stageInput(ci, si, i0, i1)
+		planes := P
+		if constant {
+			planes = B
+		}
+		xs := bw.xs[:planes*s.inSize()]
+		if si == 0 {
+			xs = bw.sim.in[:planes*s.inSize()]
+		}
+		events := bw.sim.useEvents(s, xs, planes)
+		bw.sim.cur = grow(bw.sim.cur, planes*out)
+		bw.sim.synapse(s, xs, planes, events)
+		curStride := B * out
+		if constant {
+			curStride = 0
+		}
+		bw.d = grow(bw.d, P*out)
+		bw.surrogate(s, B, curStride)
+		var obits []uint64
+		if cfg.Reset == ResetZero {
+			obits = tp.bits[ci][si]
+		}
+		bw.reverse(g, obits, B*out)
+		// g is now ∂L/∂I[t]. Weight gradient: Σ over planes of input ⊗ g.
+		gI := g
+		if constant {
+			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
+			gI = bw.gsum
+		}
+		weightGrad(bw.gw[si], s, xs, gI, planes, events)
+		// Input gradient, for the previous stage or the caller.
+		switch {
+		case si > 0:
+			bw.gNext = grow(bw.gNext, P*s.inSize())
+			inputGrad(bw.gNext, s, g, P, &bw.sim.cols)
+			nextConstant = false
+		case dx != nil:
+			if !constant {
+				bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
+			}
+			gx := make([]float32, B*s.inSize())
+			inputGrad(gx, s, bw.gsum, B, &bw.sim.cols)
+			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], gx, B, s.h, s.w, s.cin)
+		}
+	}
+}
+
+// expand writes ∂L/∂o [T, B, out] of stage s from bw.gNext, the gradient
+// of the next stage's input ([T, B, in], or [B, in] when constant over
+// time), undoing the average pool.
+func (bw *backward) expand(g []float32, s *stage, B int, constant bool) {
+	T := bw.tp.net.Config.Timesteps
+	P := T * B
+	out := s.outSize()
+	if !s.poolAfter {
+		if !constant {
+			copy(g, bw.gNext[:P*out])
+			return
+		}
+		for t := range T {
+			copy(g[t*B*out:(t+1)*B*out], bw.gNext[:B*out])
+		}
+		return
+	}
+	oh, ow := s.outHW()
+	ph, pw, c := oh/2, ow/2, s.cout
+	parallel.For(P, P*out, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			src := p
+			if constant {
+				src = p % B
+			}
+			gp := bw.gNext[src*ph*pw*c : (src+1)*ph*pw*c]
+			dst := g[p*out : (p+1)*out]
+			for y := range oh {
+				for x := range ow {
+					d := dst[(y*ow+x)*c : (y*ow+x+1)*c]
+					if y/2 >= ph || x/2 >= pw {
+						clear(d) // rows and columns the floor of the pool drops
+						continue
+					}
+					sp := gp[((y/2)*pw+x/2)*c : ((y/2)*pw+x/2+1)*c]
+					for ch, v := range sp {
+						d[ch] = 0.25 * v
+					}
+				}
+			}
+		}
+	})
+}
+
+// stageInput rebuilds stage si's input for images i0..i1 into bw.xs (into
+// bw.sim.in for the first stage) and reports whether it is one plane per
+// image (Direct input).
+func (bw *backward) stageInput(ci, si, i0, i1 int) bool {
+	tp, n := bw.tp, bw.tp.net
+	if si == 0 {
+		return tp.input(bw.sim, i0, i1)
+	}
+	T, B := n.Config.Timesteps, i1-i0
+	P := T * B
+	prev := &n.stages[si-1]
+	out := prev.outSize()
+	bw.d = grow(bw.d, P*out) // scratch: the previous stage's spikes
+	spk := bw.d[:P*out]
+	unpackBits(spk, tp.bits[ci][si-1])
+	if m := tp.masks[si-1]; m != nil {
+		applyMask(spk, m[i0*out:i1*out], T)
+	}
+	bw.xs = grow(bw.xs, P*n.stages[si].inSize())
+	if prev.poolAfter {
+		oh, ow := prev.outHW()
+		poolNHWC(bw.xs, spk, P, oh, ow, prev.cout)
+	} else {
+		copy(bw.xs, spk)
+	}
+	return false
+}
+
+// surrogate reruns stage s's neuron recurrence on bw.sim.cur and writes
+// the surrogate derivative σ'(U[t]) of every neuron and step into bw.d,
+// where U[t] is the membrane before the spike and reset.
+func (bw *backward) surrogate(s *stage, B, curStride int) {
+	cfg := &bw.tp.net.Config
+	sg := bw.tp.opts.Surrogate
+	T, nn := cfg.Timesteps, B*s.outSize()
+	theta := cfg.Thresholds[s.spiking]
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	parts := min(64, max(1, nn/4096))
+	parallel.For(parts, T*nn, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			a, b := part*nn/parts, (part+1)*nn/parts
+			neuronSurrogate(bw.d, bw.sim.cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
+		}
+	})
+}
+
+// neuronSurrogate runs the recurrence of neuronScanStrided for neurons
+// [a, b) and writes σ'(U[t]) into d [steps, n] instead of the spikes.
+func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+	u := make([]float32, b-a)
+	for i := range u {
+		u[i] = u0
+	}
+	h, slope := float32(sg.Gamma)/theta, float32(sg.Slope)
+	inv := 1 / theta
+	for t := range steps {
+		c, o := cur[t*cstride+a:t*cstride+b], d[t*n+a:t*n+b]
+		for i, ci := range c {
+			v := float32(leak*u[i]) + ci
+			if sg.Kind == Triangle {
+				// (γ/θ)·max(0, 1 − |v/θ − 1|), as surrogateAt computes it.
+				x := v*inv - 1
+				if x < 0 {
+					x = -x
+				}
+				if x < 1 {
+					o[i] = h * (1 - x)
+				} else {
+					o[i] = 0
+				}
+			} else {
+				o[i] = surrogateAt(sg.Kind, h, slope, v*inv-1)
+			}
+			if v > theta {
+				if reset == ResetSubtract {
+					v -= theta
+				} else {
+					v = 0
+				}
+			}
+			u[i] = v
+		}
+	}
+}
+
+// reverse turns g = ∂L/∂o [T, n] into ∂L/∂I [T, n] in place, using the
+// surrogate derivatives in bw.d: going back in time,
+//
+//	∂L/∂U[t] = ∂L/∂o[t]·σ'(U[t]) + c[t]·r[t],   c[t−1] = λ·∂L/∂U[t],
+//
+// where c[T−1] = 0 and r[t] = ∂U_after/∂U_before is 1 (subtractive reset)
+// or 1 − o[t] (reset to zero; spikes from obits). ∂L/∂I[t] = ∂L/∂U[t].
+func (bw *backward) reverse(g []float32, obits []uint64, n int) {
+	cfg := &bw.tp.net.Config
+	T := cfg.Timesteps
+	leak := float32(cfg.Leak)
+	d := bw.d
+	parts := min(64, max(1, n/4096))
+	parallel.For(parts, T*n, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			a, b := part*n/parts, (part+1)*n/parts
+			carry := make([]float32, b-a)
+			for t := T - 1; t >= 0; t-- {
+				gr, dr := g[t*n+a:t*n+b], d[t*n+a:t*n+b]
+				for i := range gr {
+					c := carry[i]
+					if obits != nil {
+						j := t*n + a + i
+						if obits[j>>6]>>(j&63)&1 != 0 {
+							c = 0
+						}
+					}
+					v := gr[i]*dr[i] + c
+					gr[i] = v
+					carry[i] = leak * v
+				}
+			}
+		}
+	})
+}
+
+// sumSteps writes Σ_t g[t] into dst [size] for g [T, size].
+func sumSteps(dst, g []float32, T int) []float32 {
+	n := len(dst)
+	copy(dst, g[:n])
+	for t := 1; t < T; t++ {
+		for i, v := range g[t*n : (t+1)*n] {
+			dst[i] += v
+		}
+	}
+	return dst
+}
+
+// weightGrad adds Σ over planes of in ⊗ gI into gw (stage s's transposed
+// layout): for a conv, gw[(a·K+b)·Cin+ci][co] += in[y, x, ci]·gI[y−a+pad,
+// x−b+pad, co]; for a linear layer gw[i][o] += in[i]·gI[o]. Sparse input
+// runs event-driven, one accumulator per worker; dense input is one GEMM
+// over im2col columns.
+func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool) {
+	inSize, out := s.inSize(), s.outSize()
+	if !events {
+		if s.kind != convStage {
+			gemm.Sgemm(true, false, s.cin, s.cout, planes, 1, in[:planes*inSize], s.cin, gI[:planes*out], s.cout, 1, gw, s.cout)
+			return
+		}
+		convWeightGradDense(gw, in, gI, planes, s.h, s.w, s.cin, s.cout, s.k, s.pad)
+		return
+	}
+	workers := max(1, min(planes, parallelWorkers()))
+	acc := make([][]float32, workers)
+	parallel.For(workers, planes*inSize*4, func(lo, hi int) {
+		for wk := lo; wk < hi; wk++ {
+			a := gw
+			if wk > 0 {
+				acc[wk] = make([]float32, len(gw))
+				a = acc[wk]
+			}
+			for p := wk * planes / workers; p < (wk+1)*planes/workers; p++ {
+				src, gp := in[p*inSize:(p+1)*inSize], gI[p*out:(p+1)*out]
+				if s.kind == convStage {
+					convWeightGradEventsGo(a, src, gp, s.h, s.w, s.cin, s.cout, s.k, s.pad)
+				} else {
+					for i, v := range src {
+						if v != 0 {
+							axpy(a[i*s.cout:(i+1)*s.cout], gp, v)
+						}
+					}
+				}
+			}
+		}
+	})
+	for _, a := range acc[1:] {
+		for i, v := range a {
+			gw[i] += v
+		}
+	}
+}
+
+// convWeightGradEventsGo adds, for every non-zero input v = in[y, x, ci]
+// and every tap (a, b) that lands inside the output, v·g[oy, ox, :] to
+// gw[(a·K+b)·Cin+ci, :].
+func convWeightGradEventsGo(gw, in, g []float32, h, w, cin, cout, k, pad int) {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	for y := range h {
+		for x := range w {
+			px := in[(y*w+x)*cin : (y*w+x+1)*cin]
+			for ci, v := range px {
+				if v == 0 {
+					continue
+				}
+				for a := range k {
+					oy := y - a + pad
+					if oy < 0 || oy >= oh {
+						continue
+					}
+					for b := range k {
+						ox := x - b + pad
+						if ox < 0 || ox >= ow {
+							continue
+						}
+						axpy(gw[((a*k+b)*cin+ci)*cout:((a*k+b)*cin+ci+1)*cout], g[(oy*ow+ox)*cout:(oy*ow+ox+1)*cout], v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// convWeightGradDense adds colsᵀ·g into gw [K·K·Cin, Cout], building the
+// im2col columns of in chunk by chunk.
+func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int) {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	rowLen := k * k * cin
+	perPlane := oh * ow * rowLen
+	chunk := max(1, min(p, maxColsElems/max(perPlane, 1)))
+	cols := make([]float32, chunk*perPlane)
+	for p0 := 0; p0 < p; p0 += chunk {
+		p1 := min(p, p0+chunk)
+		c := cols[:(p1-p0)*perPlane]
+		parallel.For(p1-p0, len(c), func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				im2colNHWC(c[q*perPlane:(q+1)*perPlane], in[(p0+q)*h*w*cin:(p0+q+1)*h*w*cin], h, w, cin, k, pad, oh, ow)
+			}
+		})
+		rows := (p1 - p0) * oh * ow
+		gemm.Sgemm(true, false, rowLen, cout, rows, 1, c, rowLen, g[p0*oh*ow*cout:p1*oh*ow*cout], cout, 1, gw, cout)
+	}
+}
+
+// inputGrad writes ∂L/∂in [planes, inSize] of stage s from ∂L/∂I
+// [planes, outSize].
+func inputGrad(dst []float32, s *stage, gI []float32, planes int, cols *[]float32) {
+	if s.kind != convStage {
+		gemm.Sgemm(false, true, planes, s.cin, s.cout, 1, gI[:planes*s.cout], s.cout, s.wt, s.cout, 0, dst[:planes*s.cin], s.cin)
+		return
+	}
+	oh, ow := s.outHW()
+	*cols = convDense(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.k-1-s.pad, *cols)
+}
+
+// toNCHW converts B planes [H, W, C] into [C, H, W] order.
+func toNCHW(dst, src []float32, B, h, w, c int) {
+	for b := range B {
+		for p := range h * w {
+			for ch := range c {
+				dst[b*h*w*c+ch*h*w+p] = src[(b*h*w+p)*c+ch]
+			}
+		}
+	}
+}
+
+// addConvGrad adds gw [K, K, Cin, Cout] into g [Cout, Cin, K, K].
+func addConvGrad(g, gw []float32, cout, cin, k int) {
+	for co := range cout {
+		for ci := range cin {
+			for a := range k {
+				for b := range k {
+					g[((co*cin+ci)*k+a)*k+b] += gw[((a*k+b)*cin+ci)*cout+co]
+				}
+			}
+		}
+	}
+}
+
+// addLinearGrad adds gw [In, Out] into g [Out, In].
+func addLinearGrad(g, gw []float32, out, in int) {
+	for o := range out {
+		for i := range in {
+			g[o*in+i] += gw[i*out+o]
+		}
+	}
+}
+
+// addLinearHWCGrad adds gw [H·W·C, Out] (inputs in (h, w, c) order) into
+// g [Out, C·H·W].
+func addLinearHWCGrad(g, gw []float32, out, c, h, wd int) {
+	in := c * h * wd
+	for o := range out {
+		for ch := range c {
+			for y := range h {
+				for x := range wd {
+					g[o*in+(ch*h+y)*wd+x] += gw[((y*wd+x)*c+ch)*out+o]
+				}
+			}
+		}
+	}
+}
