@@ -37,9 +37,14 @@ type Checkpoint struct {
 }
 
 // SaveCheckpoint writes checkpoint.safetensors (weights and optimiser
-// buffers) and checkpoint.json into dir, each atomically.
+// buffers) and checkpoint.json into dir, each atomically. The card's kind
+// is KindSNN when it has spiking parameters (a run training an SNN), else
+// KindANN.
 func SaveCheckpoint(dir string, m *vgg.Model, ck Checkpoint) error {
 	ck.Card.Format, ck.Card.Kind, ck.Card.Model = Format, KindANN, m.Config
+	if ck.Card.SNN != nil {
+		ck.Card.Kind = KindSNN
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}

@@ -98,6 +98,51 @@ type Card struct {
 type SNNSpec struct {
 	snn.Config
 	Calibration Calibration `json:"calibration"`
+	// Encryption records the class-encryption training that produced the
+	// weights; nil for a network straight from conversion.
+	Encryption *Encryption `json:"encryption,omitempty"`
+}
+
+// Encryption records a class-encryption training (CET) run: surrogate-
+// gradient training of a converted network on synthetic images, with or
+// without on-device distillation (OD) from its ANN.
+type Encryption struct {
+	Recipe string `json:"recipe"` // RecipeCET or RecipeCETOD
+	// LogitScale is how the summed output potential S became logits κ·S
+	// ("sum", "mean" or "match"), and Kappa the κ used.
+	LogitScale string  `json:"logit_scale"`
+	Kappa      float64 `json:"kappa"`
+	Epochs     int     `json:"epochs"`
+	PerClass   int     `json:"per_class"` // synthetic training images per class
+	Images     int     `json:"images"`
+	Source     string  `json:"source"` // the synthetic set, e.g. "synthetic:runs/synth"
+	Seed       uint64  `json:"seed"`
+	// Teacher is the ANN distilled from (RecipeCETOD) or that fixed κ.
+	Teacher *Ref `json:"teacher,omitempty"`
+	// WeightChange is ‖W − W₀‖/‖W₀‖ per weight, W₀ the converted weights.
+	WeightChange []WeightChange `json:"weight_change,omitempty"`
+}
+
+// WeightChange is how far training moved one weight tensor.
+type WeightChange struct {
+	Name     string  `json:"name"`
+	Relative float64 `json:"relative"`
+}
+
+// Encryption recipes.
+const (
+	RecipeCET   = "cet"    // cross-entropy only
+	RecipeCETOD = "cet+od" // with on-device distillation
+)
+
+func (e *Encryption) validate() error {
+	if e.Recipe != RecipeCET && e.Recipe != RecipeCETOD {
+		return fmt.Errorf("unknown encryption recipe %q (%q or %q)", e.Recipe, RecipeCET, RecipeCETOD)
+	}
+	if !(e.Kappa > 0) || e.Epochs < 0 || e.PerClass < 0 || e.Images < 0 {
+		return fmt.Errorf("encryption record: κ %g must be positive, epochs %d, per class %d and images %d ≥ 0", e.Kappa, e.Epochs, e.PerClass, e.Images)
+	}
+	return nil
 }
 
 // Calibration records how thresholds were set.
@@ -192,6 +237,11 @@ func (c *Card) Validate() error {
 		if err := c.SNN.Calibration.validate(c.SNN.Config); err != nil {
 			return err
 		}
+		if e := c.SNN.Encryption; e != nil {
+			if err := e.validate(); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("unsupported model kind %q", c.Kind)
 	}
@@ -242,6 +292,11 @@ func Save(dir string, m *vgg.Model, c Card) error {
 		}
 		if err := c.SNN.Calibration.validate(c.SNN.Config); err != nil {
 			return fmt.Errorf("save model: %w", err)
+		}
+		if e := c.SNN.Encryption; e != nil {
+			if err := e.validate(); err != nil {
+				return fmt.Errorf("save model: %w", err)
+			}
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

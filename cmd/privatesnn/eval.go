@@ -272,9 +272,11 @@ func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.
 	if card.Provenance.Parent == nil {
 		return nil, "the card names no parent ANN; pass --ann to compare", nil
 	}
-	p, err := card.Provenance.Parent.Resolve(model)
+	// An SNN trained by encrypt names the converted SNN as its parent; the
+	// ANN is further up.
+	p, err := ancestorANN(model, card)
 	if err != nil {
-		note := fmt.Sprintf("the parent ANN %v; pass --ann to compare", err)
+		note := fmt.Sprintf("the parent ANN: %v; pass --ann to compare", err)
 		pr.line("note: %s", note)
 		return nil, note, nil
 	}

@@ -10,6 +10,7 @@
 //	train              train a VGG network on an image data set
 //	synth              synthesise class images from a trained ANN (no data)
 //	convert            convert an ANN to a spiking network on synthetic images
+//	encrypt            class-encryption training of a converted SNN on synthetic images (no data)
 //	eval               accuracy of an ANN or SNN on a test set (SNN: by time step)
 //	energy             ANN vs SNN energy from measured spike rates
 //	calibrate-compare  thresholds from synthetic vs real images, compared
@@ -51,6 +52,10 @@ func commands() []command {
 		{"convert", "convert an ANN to a spiking network on synthetic images", "--model DIR --synth DIR --out DIR [flags]",
 			"Copies the ANN's weights into a spiking network and sets each layer's threshold by threshold balancing on the synthetic images only. " +
 				"No real data is read.", runConvert},
+		{"encrypt", "class-encryption training of a converted SNN on synthetic images (no data)", "--model DIR --synth DIR --out DIR [flags]",
+			"Trains the spiking network's weights with surrogate gradients through time on a class-balanced subset of the synthetic images, " +
+				"distilling from the ANN it was converted from, so that its weights stop working as an ANN's and its accuracy at low T recovers. " +
+				"No real data is read. Ctrl-C saves a checkpoint; --resume continues it.", runEncrypt},
 		{"eval", "accuracy of an ANN or SNN on a test set (SNN: by time step)", "--model DIR [--data NAME] [flags]",
 			"Scores a model on a data set. For a spiking model it also reports the accuracy at several time steps, the spike rates per layer, " +
 				"and the parent ANN's accuracy for comparison.", runEval},

@@ -128,19 +128,22 @@ func (o *trainOptions) finish() error {
 
 // scheduleText describes the learning rate of every epoch range, e.g.
 // "lr 0.05 for epochs 1–5, 0.005 for 6–7, 0.0005 for 8–10".
-func scheduleText(o train.Options) string {
+func scheduleText(o train.Options) string { return scheduleOf(o.Epochs, o.LRAt) }
+
+// scheduleOf describes the learning rate lrAt(e) of epochs 0..epochs−1.
+func scheduleOf(epochs int, lrAt func(int) float64) string {
 	var parts []string
 	start := 0
-	for e := 1; e <= o.Epochs; e++ {
-		if e == o.Epochs || o.LRAt(e) != o.LRAt(start) {
+	for e := 1; e <= epochs; e++ {
+		if e == epochs || lrAt(e) != lrAt(start) {
 			r := strconv.Itoa(start + 1)
 			if e > start+1 {
 				r += "–" + strconv.Itoa(e)
 			}
 			if start == 0 {
-				parts = append(parts, fmt.Sprintf("lr %g for %s %s", o.LRAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
+				parts = append(parts, fmt.Sprintf("lr %g for %s %s", lrAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
 			} else {
-				parts = append(parts, fmt.Sprintf("%g for %s", o.LRAt(start), r))
+				parts = append(parts, fmt.Sprintf("%g for %s", lrAt(start), r))
 			}
 			start = e
 		}
