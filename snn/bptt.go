@@ -68,8 +68,8 @@ type Tape struct {
 	opts   TrainOptions
 	x      *tensor.Tensor
 	seeds  []uint64
-	n      int // images
-	chunk  int // images per chunk
+	n      int          // images
+	chunk  int          // images per chunk
 	masks  [][]float32  // per stage: [N, outSize] or nil
 	bits   [][][]uint64 // [chunk index][stage]: spikes, planes (t, b) of the chunk
 	outIn  []float32    // [N, In] Σ_t input of the output layer
