@@ -292,7 +292,7 @@ func loadModel(path, role, kind string) (*vgg.Model, *modelfile.Card, error) {
 	}
 	c, err := modelfile.ReadCard(path)
 	if errors.Is(err, modelfile.ErrInterrupted) {
-		return nil, nil, fmt.Errorf("--%s: %w; continue it with 'privatesnn train --resume --out %s'", role, err, path)
+		return nil, nil, fmt.Errorf("--%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", role, err, interruptedCommand(path), path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("--%s: %w", role, err)
@@ -315,4 +315,22 @@ func kindName(k string) string {
 		return "a spiking network (SNN)"
 	}
 	return k
+}
+
+// interruptedCommand names the command whose interrupted run the
+// checkpoint in dir holds: encrypt trains spiking networks, train ANNs.
+func interruptedCommand(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, modelfile.CheckpointState))
+	if err != nil {
+		return "train"
+	}
+	var ck struct {
+		Card struct {
+			Kind string `json:"kind"`
+		} `json:"card"`
+	}
+	if json.Unmarshal(b, &ck) == nil && ck.Card.Kind == modelfile.KindSNN {
+		return "encrypt"
+	}
+	return "train"
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
@@ -147,7 +148,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkOutput(f.out, inputs...); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(f.out, modelfile.CardFile)); err == nil && !f.force {
+	if _, err := os.Stat(filepath.Join(f.out, modelfile.CardFile)); err == nil && !f.force && !f.resume {
 		return fmt.Errorf("%s already holds a model; pass --force to replace it, or choose another --out", f.out)
 	}
 	if _, err := os.Stat(filepath.Join(f.out, modelfile.CheckpointState)); err == nil && !f.force && !f.resume {
@@ -205,7 +206,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	idx, err := encrypt.BalancedSubset(labels, set.Classes, f.perClass, rand.New(rand.NewPCG(o.Seed, 0x5b5e7)))
 	if err != nil {
-		return fmt.Errorf("%w: --per-class %d: %v", errUsage, f.perClass, err)
+		return fmt.Errorf("%w: --per-class %d: %s: %s", errUsage, f.perClass, f.synth, strings.TrimPrefix(err.Error(), "encrypt: "))
 	}
 	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
 		convert.Normalization(card.Normalization))
