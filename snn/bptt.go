@@ -554,9 +554,9 @@ func (bw *backward) surrogate(s *stage, B, curStride int) {
 	})
 }
 
-// neuronSurrogate runs the recurrence of neuronScanStrided for neurons
+// neuronSurrogateGo runs the recurrence of neuronScanStrided for neurons
 // [a, b) and writes σ'(U[t]) into d [steps, n] instead of the spikes.
-func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
 	u := make([]float32, b-a)
 	for i := range u {
 		u[i] = u0
@@ -608,25 +608,30 @@ func (bw *backward) reverse(g []float32, obits []uint64, n int) {
 	parts := min(64, max(1, n/4096))
 	parallel.For(parts, T*n, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
-			a, b := part*n/parts, (part+1)*n/parts
-			carry := make([]float32, b-a)
-			for t := T - 1; t >= 0; t-- {
-				gr, dr := g[t*n+a:t*n+b], d[t*n+a:t*n+b]
-				for i := range gr {
-					c := carry[i]
-					if obits != nil {
-						j := t*n + a + i
-						if obits[j>>6]>>(j&63)&1 != 0 {
-							c = 0
-						}
-					}
-					v := gr[i]*dr[i] + c
-					gr[i] = v
-					carry[i] = leak * v
-				}
-			}
+			neuronReverse(g, d, obits, T, n, part*n/parts, (part+1)*n/parts, leak)
 		}
 	})
+}
+
+// neuronReverseGo is the portable reverse scan of neurons [a, b) (see
+// backward.reverse).
+func neuronReverseGo(g, d []float32, obits []uint64, T, n, a, b int, leak float32) {
+	carry := make([]float32, b-a)
+	for t := T - 1; t >= 0; t-- {
+		gr, dr := g[t*n+a:t*n+b], d[t*n+a:t*n+b]
+		for i := range gr {
+			c := carry[i]
+			if obits != nil {
+				j := t*n + a + i
+				if obits[j>>6]>>(j&63)&1 != 0 {
+					c = 0
+				}
+			}
+			v := gr[i]*dr[i] + c
+			gr[i] = v
+			carry[i] = leak * v
+		}
+	}
 }
 
 // sumSteps writes Σ_t g[t] into dst [size] for g [T, size].
@@ -668,13 +673,9 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 			for p := wk * planes / workers; p < (wk+1)*planes/workers; p++ {
 				src, gp := in[p*inSize:(p+1)*inSize], gI[p*out:(p+1)*out]
 				if s.kind == convStage {
-					convWeightGradEventsGo(a, src, gp, s.h, s.w, s.cin, s.cout, s.k, s.pad)
+					convWeightGradEvents(a, src, gp, s.h, s.w, s.cin, s.cout, s.k, s.pad)
 				} else {
-					for i, v := range src {
-						if v != 0 {
-							axpy(a[i*s.cout:(i+1)*s.cout], gp, v)
-						}
-					}
+					linearWeightGradEvents(a, src, gp, s.cin, s.cout)
 				}
 			}
 		}
@@ -712,6 +713,16 @@ func convWeightGradEventsGo(gw, in, g []float32, h, w, cin, cout, k, pad int) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// linearWeightGradEventsGo adds in[i]·g to gw[i, :] for every non-zero
+// in[i].
+func linearWeightGradEventsGo(gw, in, g []float32, nin, nout int) {
+	for i, v := range in[:nin] {
+		if v != 0 {
+			axpy(gw[i*nout:(i+1)*nout], g[:nout], v)
 		}
 	}
 }

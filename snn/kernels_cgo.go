@@ -114,6 +114,110 @@ static int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, 
 	}
 	return count;
 }
+
+PSNN_CLONES
+static void psnn_conv_wgrad_events(float *restrict gw, const float *restrict in, const float *restrict g,
+                                   int h, int w, int cin, int cout, int k, int pad) {
+	int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			const float *px = in + ((long)y * w + x) * cin;
+			for (int c0 = 0; c0 < cin; c0 += 8) {
+				int c1 = c0 + 8 < cin ? c0 + 8 : cin;
+				if (psnn_block_zero(px + c0, c1 - c0)) continue;
+				for (int ci = c0; ci < c1; ci++) {
+					float v = px[ci];
+					if (v == 0.0f) continue;
+					for (int a = 0; a < k; a++) {
+						int oy = y - a + pad;
+						if (oy < 0 || oy >= oh) continue;
+						for (int b = 0; b < k; b++) {
+							int ox = x - b + pad;
+							if (ox < 0 || ox >= ow) continue;
+							psnn_axpy(gw + ((long)(a * k + b) * cin + ci) * cout, g + ((long)oy * ow + ox) * cout, v, cout);
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+PSNN_CLONES
+static void psnn_linear_wgrad_events(float *restrict gw, const float *restrict in, const float *restrict g, int nin, int nout) {
+	for (int i0 = 0; i0 < nin; i0 += 8) {
+		int i1 = i0 + 8 < nin ? i0 + 8 : nin;
+		if (psnn_block_zero(in + i0, i1 - i0)) continue;
+		for (int i = i0; i < i1; i++) {
+			float v = in[i];
+			if (v != 0.0f) psnn_axpy(gw + (long)i * nout, g, v, nout);
+		}
+	}
+}
+
+// psnn_surrogate_scan reruns the neuron recurrence of neurons [a, b) and
+// writes the surrogate derivative at every step into d (kind 0 triangle,
+// 1 fast-sigmoid, 2 atan; h = gamma/theta).
+PSNN_CLONES
+static void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *restrict u, int steps, long n, long cstride,
+                                long a, long b, float theta, float leak, int hard, int kind, float h, float slope, float u0) {
+	long m = b - a;
+	float inv = 1.0f / theta;
+	float pi2 = (float)(3.14159265358979323846 / 2);
+	for (long i = 0; i < m; i++) u[i] = u0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = d + t * n + a;
+		for (long i = 0; i < m; i++) {
+			float v = leak * u[i] + c[i];
+			float x = v * inv - 1.0f;
+			float ax = x < 0 ? -x : x;
+			float s;
+			if (kind == 1) {
+				float q = 1.0f + slope * ax;
+				s = h / (q * q);
+			} else if (kind == 2) {
+				float q = pi2 * slope * x;
+				s = h / (1.0f + q * q);
+			} else {
+				s = ax < 1.0f ? h * (1.0f - ax) : 0.0f;
+			}
+			o[i] = s;
+			int sp = v > theta;
+			u[i] = sp ? (hard ? 0.0f : v - theta) : v;
+		}
+	}
+}
+
+// psnn_reverse turns g = dL/do into dL/dI in place for neurons [a, b),
+// going back in time with the carry c (length b - a): v = g*d + c*r,
+// c = leak*v, where r = 0 where obits (if given) has a spike.
+PSNN_CLONES
+static void psnn_reverse(float *restrict g, const float *restrict d, const uint64_t *restrict obits, float *restrict carry,
+                         int steps, long n, long a, long b, float leak) {
+	long m = b - a;
+	for (long i = 0; i < m; i++) carry[i] = 0.0f;
+	for (int t = steps - 1; t >= 0; t--) {
+		float *gr = g + t * n + a;
+		const float *dr = d + t * n + a;
+		if (obits) {
+			long base = t * n + a;
+			for (long i = 0; i < m; i++) {
+				long j = base + i;
+				float c = (obits[j >> 6] >> (j & 63)) & 1 ? 0.0f : carry[i];
+				float v = gr[i] * dr[i] + c;
+				gr[i] = v;
+				carry[i] = leak * v;
+			}
+		} else {
+			for (long i = 0; i < m; i++) {
+				float v = gr[i] * dr[i] + carry[i];
+				gr[i] = v;
+				carry[i] = leak * v;
+			}
+		}
+	}
+}
 */
 import "C"
 
@@ -178,4 +282,53 @@ func poolPlane(out, in []float32, h, w, c int) {
 		return
 	}
 	C.psnn_pool(fp(out), fp(in), C.int(h), C.int(w), C.int(c))
+}
+
+func convWeightGradEvents(gw, in, g []float32, h, w, cin, cout, k, pad int) {
+	oh, ow := h+2*pad-k+1, w+2*pad-k+1
+	if len(g) < oh*ow*cout || len(in) < h*w*cin || len(gw) < k*k*cin*cout {
+		panic("snn: convWeightGradEvents buffers too short")
+	}
+	C.psnn_conv_wgrad_events(fp(gw), fp(in), fp(g), C.int(h), C.int(w), C.int(cin), C.int(cout), C.int(k), C.int(pad))
+}
+
+func linearWeightGradEvents(gw, in, g []float32, nin, nout int) {
+	if len(g) < nout || len(in) < nin || len(gw) < nin*nout {
+		panic("snn: linearWeightGradEvents buffers too short")
+	}
+	C.psnn_linear_wgrad_events(fp(gw), fp(in), fp(g), C.int(nin), C.int(nout))
+}
+
+func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+	if a < 0 || b > n || a > b || cstride < 0 || len(d) < steps*n {
+		panic("snn: surrogate scan buffers too short")
+	}
+	if a == b || steps == 0 {
+		return
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: surrogate scan current too short")
+	}
+	u := make([]float32, b-a)
+	hard := C.int(0)
+	if reset == ResetZero {
+		hard = 1
+	}
+	C.psnn_surrogate_scan(fp(d), fp(cur), fp(u), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
+		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0))
+}
+
+func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak float32) {
+	if a < 0 || b > n || a > b || len(g) < steps*n || len(d) < steps*n || obits != nil && len(obits)*64 < steps*n {
+		panic("snn: reverse scan buffers too short")
+	}
+	if a == b || steps == 0 {
+		return
+	}
+	carry := make([]float32, b-a)
+	var ob *C.uint64_t
+	if obits != nil {
+		ob = (*C.uint64_t)(unsafe.Pointer(&obits[0]))
+	}
+	C.psnn_reverse(fp(g), fp(d), ob, fp(carry), C.int(steps), C.long(n), C.long(a), C.long(b), C.float(leak))
 }

@@ -18,3 +18,17 @@ func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta
 func countNonZero(x []float32) int64 { return countNonZeroGo(x) }
 
 func poolPlane(out, in []float32, h, w, c int) { poolPlaneGo(out, in, h, w, c) }
+
+func convWeightGradEvents(gw, in, g []float32, h, w, cin, cout, k, pad int) {
+	convWeightGradEventsGo(gw, in, g, h, w, cin, cout, k, pad)
+}
+
+func linearWeightGradEvents(gw, in, g []float32, nin, nout int) { linearWeightGradEventsGo(gw, in, g, nin, nout) }
+
+func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+	neuronSurrogateGo(d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+}
+
+func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak float32) {
+	neuronReverseGo(g, d, obits, steps, n, a, b, leak)
+}

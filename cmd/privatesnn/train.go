@@ -141,9 +141,9 @@ func scheduleOf(epochs int, lrAt func(int) float64) string {
 				r += "–" + strconv.Itoa(e)
 			}
 			if start == 0 {
-				parts = append(parts, fmt.Sprintf("lr %g for %s %s", lrAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
+				parts = append(parts, fmt.Sprintf("lr %.4g for %s %s", lrAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
 			} else {
-				parts = append(parts, fmt.Sprintf("%g for %s", lrAt(start), r))
+				parts = append(parts, fmt.Sprintf("%.4g for %s", lrAt(start), r))
 			}
 			start = e
 		}
