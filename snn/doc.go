@@ -39,6 +39,27 @@
 // layer's output spikes as bits, so that threshold balancing does not have
 // to re-simulate the earlier layers for every layer it sets.
 //
+// # Training: backpropagation through time
+//
+// Forward runs a batch in training mode (dropout masks drawn once per
+// image and fixed over all T steps) and returns a Tape; Tape.Backward takes
+// ∂L/∂S for the summed output potential S and adds ∂L/∂W to the model's
+// gradients. The spike's derivative is a surrogate (Surrogate: the
+// reference's triangle (γ/θ)·max(0, 1 − |U/θ − 1|) with γ = 0.3, a fast
+// sigmoid or an arctangent), the reset is detached, and thresholds and
+// leak get no gradient. Going back in time each layer solves
+//
+//	∂L/∂U[t] = ∂L/∂o[t]·σ'(U[t]) + λ·∂L/∂U[t+1]·r[t]
+//
+// with r[t] = 1 for a subtractive reset and 1 − o[t] for a reset to zero,
+// in one pass over all steps, and then computes its weight gradient as
+// one GEMM or event-driven accumulation over all T·B planes and its input
+// gradient as one transposed convolution. The tape keeps each layer's
+// spikes as bits; the membrane potentials are recomputed layer by layer
+// from the stored input spikes during Backward, so memory grows with the
+// bits of the spikes, not with T floats per neuron. Batches are processed
+// in chunks of images bounded by TrainOptions.MemoryBudget.
+//
 // # Error handling
 //
 // Configuration problems (a threshold count that does not match the
