@@ -23,7 +23,9 @@ func convWeightGradEvents(gw, in, g []float32, h, w, cin, cout, k, pad int) {
 	convWeightGradEventsGo(gw, in, g, h, w, cin, cout, k, pad)
 }
 
-func linearWeightGradEvents(gw, in, g []float32, nin, nout int) { linearWeightGradEventsGo(gw, in, g, nin, nout) }
+func linearWeightGradEvents(gw, in, g []float32, nin, nout int) {
+	linearWeightGradEventsGo(gw, in, g, nin, nout)
+}
 
 func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
 	neuronSurrogateGo(d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
