@@ -141,11 +141,11 @@ func (o Options) Validate() error {
 	if o.BatchSize < 1 || o.BatchSize > 1<<14 {
 		return fmt.Errorf("encrypt: batch size %d out of range [1, 16384]", o.BatchSize)
 	}
-	if !(o.LR > 0) || o.WeightDecay < 0 || math.IsInf(o.LR, 0) {
-		return fmt.Errorf("encrypt: lr %g must be positive and finite, weight decay %g ≥ 0", o.LR, o.WeightDecay)
+	if !(o.LR > 0) || math.IsInf(o.LR, 0) || !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0) {
+		return fmt.Errorf("encrypt: lr %g must be positive and finite, weight decay %g finite and ≥ 0", o.LR, o.WeightDecay)
 	}
-	if !(o.Mix >= 0 && o.Mix <= 1) || !(o.Temperature > 0) {
-		return fmt.Errorf("encrypt: mix %g outside [0, 1] or temperature %g not positive", o.Mix, o.Temperature)
+	if !(o.Mix >= 0 && o.Mix <= 1) || !(o.Temperature > 0) || math.IsInf(o.Temperature, 0) {
+		return fmt.Errorf("encrypt: mix %g outside [0, 1] or temperature %g not positive and finite", o.Mix, o.Temperature)
 	}
 	switch o.Scale {
 	case ScaleSum, ScaleMean:
