@@ -458,6 +458,9 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	case ScaleMean:
 		return 1 / float64(net.Config.Timesteps), nil
 	}
+	if teacher == nil {
+		return 0, fmt.Errorf("encrypt: logit scale match needs the ANN")
+	}
 	k := min(o.MatchImages, x.Shape[0])
 	hwc := x.Len() / x.Shape[0]
 	xs := tensor.FromData(x.Data[:k*hwc], append([]int{k}, x.Shape[1:]...)...)
@@ -494,8 +497,8 @@ func spread(z *tensor.Tensor) float64 {
 // BalancedSubset returns the indices of perClass images of every class
 // 0..classes−1, chosen at random by rng and listed in increasing order.
 func BalancedSubset(labels []int32, classes, perClass int, rng *rand.Rand) ([]int, error) {
-	if perClass < 1 {
-		return nil, fmt.Errorf("encrypt: %d images per class, want ≥ 1", perClass)
+	if perClass < 1 || classes < 1 {
+		return nil, fmt.Errorf("encrypt: %d images per class of %d classes, want ≥ 1 of each", perClass, classes)
 	}
 	byClass := make([][]int, classes)
 	for i, y := range labels {

@@ -1,6 +1,9 @@
 package optim
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // StepSchedule divides the base learning rate by Factor at the start of each
 // milestone epoch (see Milestone for where the milestones fall).
@@ -13,7 +16,7 @@ type StepSchedule struct {
 
 // Validate reports an inconsistent schedule.
 func (s StepSchedule) Validate() error {
-	if s.Base <= 0 || s.Factor <= 0 || s.Epochs < 1 {
+	if !(s.Base > 0) || !(s.Factor > 0) || math.IsInf(s.Base, 0) || math.IsInf(s.Factor, 0) || s.Epochs < 1 {
 		return fmt.Errorf("lr schedule: base %g, factor %g and epochs %d must be positive", s.Base, s.Factor, s.Epochs)
 	}
 	prev := 0.0

@@ -49,7 +49,7 @@ func (o TrainOptions) Validate() error {
 	if err := o.Surrogate.Validate(); err != nil {
 		return err
 	}
-	if o.ConvDropout < 0 || o.ConvDropout >= 1 || o.FCDropout < 0 || o.FCDropout >= 1 {
+	if !(o.ConvDropout >= 0 && o.ConvDropout < 1) || !(o.FCDropout >= 0 && o.FCDropout < 1) {
 		return fmt.Errorf("snn: dropout %g/%g outside [0, 1)", o.ConvDropout, o.FCDropout)
 	}
 	if o.MemoryBudget < 0 || o.EventDensity < 0 {
