@@ -108,6 +108,10 @@ type SNNSpec struct {
 // without on-device distillation (OD) from its ANN.
 type Encryption struct {
 	Recipe string `json:"recipe"` // RecipeCET or RecipeCETOD
+	// Labels names the hard labels of the cross-entropy term: "target"
+	// (the argmax of the soft label an image was synthesised towards) or
+	// "folder" (its class folder).
+	Labels string `json:"labels,omitempty"`
 	// LogitScale is how the summed output potential S became logits κ·S
 	// ("sum", "mean" or "match"), and Kappa the κ used.
 	LogitScale string  `json:"logit_scale"`

@@ -17,6 +17,7 @@ import (
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -24,6 +25,7 @@ import (
 type encryptRecord struct {
 	Options  encrypt.Options       `json:"options"`
 	PerClass int                   `json:"per_class"`
+	Labels   string                `json:"labels"`
 	History  []encrypt.EpochResult `json:"history,omitempty"`
 }
 
@@ -53,6 +55,7 @@ type encryptFlags struct {
 	model, synth, ann   string
 	out                 string
 	perClass, threads   int
+	labels              string
 	convDrop, fcDrop    float64
 	surrogate           snn.SurrogateKind
 	resume, force, json bool
@@ -68,6 +71,7 @@ func (f *encryptFlags) register(fs *flag.FlagSet, b *bounds) {
 	fs.StringVar(&f.ann, "ann", "", "the ANN to distil from (default: the ANN the SNN was converted from, found through its card)")
 	fs.StringVar(&f.out, "out", "", "output directory of the trained spiking model (required)")
 	b.Int(fs, &f.perClass, "per-class", 100, 1, 1<<20, "synthetic training images per class (a class-balanced subset of --synth)")
+	fs.StringVar(&f.labels, "labels", labelTarget, "hard labels of the cross-entropy term: target (the class of the soft label each image was synthesised towards, its argmax) or folder (the class folder the image is stored in, the reference's choice)")
 	b.Int(fs, &f.o.Epochs, "epochs", d.Epochs, 1, 100000, "training epochs")
 	b.Int(fs, &f.o.BatchSize, "batch", d.BatchSize, 1, 1<<14, "images per training step")
 	b.Float(fs, &f.o.LR, "lr", d.LR, interval{lo: 0, hi: 1, loOpen: true}, "Adam learning rate (÷10 at 50 % and 70 % of the epochs)")
@@ -98,8 +102,17 @@ func (f *encryptFlags) set(name string) bool {
 	return found
 }
 
+// Label sources for the cross-entropy term.
+const (
+	labelTarget = "target"
+	labelFolder = "folder"
+)
+
 // finish completes the options from the model and checks them.
 func (f *encryptFlags) finish(m *vgg.Model, norm modelfile.Normalization) error {
+	if f.labels != labelTarget && f.labels != labelFolder {
+		return fmt.Errorf("%w: --labels %q: want target or folder", errUsage, f.labels)
+	}
 	f.o.Surrogate.Kind = f.surrogate
 	if f.o.Surrogate.Kind != snn.Triangle && f.o.Surrogate.Slope == 0 {
 		f.o.Surrogate.Slope = snn.NewSurrogate(f.o.Surrogate.Kind).Slope
@@ -200,13 +213,14 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		pr.line("resuming the run in %s at epoch %d, step %d", f.out, rs.Epoch+1, rs.Step+1)
 	}
 	o := f.o
-	labels := make([]int32, set.Len())
-	for i, y := range set.Labels {
-		labels[i] = int32(y)
+	labels, err := trainingLabels(set, f.labels)
+	if err != nil {
+		return err
 	}
+	// The subset is balanced over the classes the labels name.
 	idx, err := encrypt.BalancedSubset(labels, set.Classes, f.perClass, rand.New(rand.NewPCG(o.Seed, 0x5b5e7)))
 	if err != nil {
-		return fmt.Errorf("%w: --per-class %d: %s: %s", errUsage, f.perClass, f.synth, strings.TrimPrefix(err.Error(), "encrypt: "))
+		return fmt.Errorf("%w: --per-class %d: %s (--labels %s): %s", errUsage, f.perClass, f.synth, f.labels, strings.TrimPrefix(err.Error(), "encrypt: "))
 	}
 	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
 		convert.Normalization(card.Normalization))
@@ -241,7 +255,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	snnSpec := *card.SNN
-	snnSpec.Encryption = &modelfile.Encryption{Recipe: recipe, LogitScale: string(o.Scale), Kappa: state.Kappa, Epochs: o.Epochs,
+	snnSpec.Encryption = &modelfile.Encryption{Recipe: recipe, Labels: f.labels, LogitScale: string(o.Scale), Kappa: state.Kappa, Epochs: o.Epochs,
 		PerClass: f.perClass, Images: len(idx), Source: "synthetic:" + f.synth, Seed: o.Seed, Teacher: teacherRef}
 	outCard.SNN = &snnSpec
 	outCard.Seed = o.Seed
@@ -267,7 +281,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return nil
 		},
 		Save: func(st encrypt.State) error {
-			rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, History: st.History})
+			rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, Labels: f.labels, History: st.History})
 			if err != nil {
 				return err
 			}
@@ -302,7 +316,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		h.Seconds, h.ImagesPerS = 0, 0
 		hist[i] = h
 	}
-	rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, History: hist})
+	rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, Labels: f.labels, History: hist})
 	if err != nil {
 		return err
 	}
@@ -328,6 +342,33 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
+// trainingLabels returns the hard label of every synthetic image: its
+// folder class, or the argmax of the soft label it was synthesised towards.
+func trainingLabels(set *synth.Set, source string) ([]int32, error) {
+	y := make([]int32, set.Len())
+	if source == labelFolder {
+		for i, c := range set.Labels {
+			y[i] = int32(c)
+		}
+		return y, nil
+	}
+	k := set.Classes
+	if len(set.Soft) != set.Len()*k {
+		return nil, fmt.Errorf("%w: --labels target: the synthetic set has no soft labels; use --labels folder", errUsage)
+	}
+	for i := range y {
+		row := set.Soft[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		y[i] = int32(best)
+	}
+	return y, nil
+}
+
 // teacher returns the ANN to distil from: --ann, or the first ANN up the
 // SNN's chain of parents.
 func (f *encryptFlags) teacher(card *modelfile.Card) (string, error) {
@@ -344,7 +385,7 @@ func (f *encryptFlags) teacher(card *modelfile.Card) (string, error) {
 // ancestorANN follows the parent references from the model at path (with
 // card c) to the first ANN.
 func ancestorANN(path string, c *modelfile.Card) (string, error) {
-	for range 16 {
+	for hop := range 16 {
 		if c.Kind == modelfile.KindANN {
 			return path, nil
 		}
@@ -353,6 +394,9 @@ func ancestorANN(path string, c *modelfile.Card) (string, error) {
 		}
 		p, err := c.Provenance.Parent.Resolve(path)
 		if err != nil {
+			if hop == 0 {
+				return "", err
+			}
 			return "", fmt.Errorf("the parent of %s: %w", path, err)
 		}
 		if c, err = modelfile.ReadCard(p); err != nil {
@@ -388,8 +432,8 @@ func (f *encryptFlags) loadCheckpoint() (*vgg.Model, *resumedState, error) {
 	}
 	a, _ := json.Marshal(rec.Options)
 	b, _ := json.Marshal(f.o)
-	if string(a) != string(b) || rec.PerClass != f.perClass {
-		return nil, nil, fmt.Errorf("%w: the run in %s was started with other settings (%s, %d per class); resume it with the same flags", errUsage, f.out, a, rec.PerClass)
+	if string(a) != string(b) || rec.PerClass != f.perClass || rec.Labels != f.labels {
+		return nil, nil, fmt.Errorf("%w: the run in %s was started with other settings (%s, %d per class, labels %s); resume it with the same flags", errUsage, f.out, a, rec.PerClass, rec.Labels)
 	}
 	opt := rec.Options.NewOptimizer()
 	if err := opt.LoadState(ck.Optimizer); err != nil {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/synth"
 )
 
 // encryptFixture trains a tiny ANN on embedded images, synthesises from it
@@ -35,7 +37,7 @@ func TestEncryptResumeIsExact(t *testing.T) {
 	_, syn, snn := encryptFixture(t)
 	dir := t.TempDir()
 	full, cut := filepath.Join(dir, "full"), filepath.Join(dir, "cut")
-	base := []string{"encrypt", "--model", snn, "--synth", syn, "--per-class", "3", "--epochs", "2", "--batch", "4", "--quiet"}
+	base := []string{"encrypt", "--model", snn, "--synth", syn, "--per-class", "3", "--labels", "folder", "--epochs", "2", "--batch", "4", "--quiet"}
 	if code, _, stderr := runCLI(t, context.Background(), append(base, "--out", full)...); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
@@ -95,5 +97,24 @@ func TestEncryptResumeIsExact(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cut, modelfile.CheckpointState)); err == nil {
 		t.Fatal("the checkpoint stayed after the resumed run finished")
+	}
+}
+
+// --labels target takes each image's soft-label argmax, folder its folder.
+func TestTrainingLabels(t *testing.T) {
+	set := &synth.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, Labels: []int{0, 1, 2}, Pixels: []uint8{0, 0, 0},
+		Soft: []float32{0.2, 0.7, 0.1, 0.5, 0.2, 0.3, 0, 0.1, 0.9}}
+	for source, want := range map[string][]int32{labelFolder: {0, 1, 2}, labelTarget: {1, 0, 2}} {
+		got, err := trainingLabels(set, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("--labels %s: %v, want %v", source, got, want)
+		}
+	}
+	set.Soft = nil
+	if _, err := trainingLabels(set, labelTarget); err == nil {
+		t.Error("target labels of a set without soft labels: no error")
 	}
 }

@@ -276,7 +276,7 @@ func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.
 	// ANN is further up.
 	p, err := ancestorANN(model, card)
 	if err != nil {
-		note := fmt.Sprintf("the parent ANN: %v; pass --ann to compare", err)
+		note := fmt.Sprintf("the parent ANN %v; pass --ann to compare", err)
 		pr.line("note: %s", note)
 		return nil, note, nil
 	}
