@@ -326,7 +326,7 @@ func trainToy(t testing.TB, seed uint64, distill bool) learnRun {
 		r.teacher = cloneModel(t, r.m) // the ANN the SNN came from
 		// No augmentation, so that the training images measure the
 		// objective the run minimises; κ from the first 32 images.
-		r.o.CropPad, r.o.MatchImages = 0, 32
+		r.o.CropPad, r.o.Blur, r.o.MatchImages = 0, false, 32
 		if !r.o.Distill || r.o.Scale != encrypt.ScaleMatch {
 			t.Fatalf("defaults %+v: want distillation with logit scale match", r.o)
 		}
