@@ -118,8 +118,8 @@ type Options struct {
 	// natural ones, so the SNN's output settles on them in far fewer
 	// steps; blurred, they respond more like natural images and the loss
 	// sees the latency that costs accuracy at T.
-	Blur bool `json:"blur,omitempty"`
-	Seed    uint64  `json:"seed"`
+	Blur bool   `json:"blur,omitempty"`
+	Seed uint64 `json:"seed"`
 	// MemoryBudget bounds one activation buffer of the BPTT pass (see
 	// snn.TrainOptions); 0 uses its default.
 	MemoryBudget int64 `json:"memory_budget,omitempty"`
