@@ -476,7 +476,11 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	k := min(o.MatchImages, x.Shape[0])
 	hwc := x.Len() / x.Shape[0]
 	xs := tensor.FromData(x.Data[:k*hwc], append([]int{k}, x.Shape[1:]...)...)
-	r, err := net.Run(ctx, xs, rand.New(rand.NewPCG(o.Seed, 0x4b)), snn.Options{})
+	budget := o.MemoryBudget
+	if budget == 0 {
+		budget = 64 << 20 // as the training passes, not the simulator's larger default
+	}
+	r, err := net.Run(ctx, xs, rand.New(rand.NewPCG(o.Seed, 0x4b)), snn.Options{MemoryBudget: budget})
 	if err != nil {
 		return 0, err
 	}

@@ -161,7 +161,8 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 	})
 	L := &n.stages[len(n.stages)-1]
 	tp.outIn = make([]float32, N*L.inSize())
-	sim := &chunkSim{net: n, opts: Options{Path: o.Path, EventDensity: o.EventDensity}}
+	sim := n.trainSim(o)
+	defer n.sims.Put(sim)
 	for i0 := 0; i0 < N; i0 += tp.chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -169,6 +170,17 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 		tp.bits = append(tp.bits, tp.forwardChunk(sim, i0, min(N, i0+tp.chunk)))
 	}
 	return tp, nil
+}
+
+// trainSim returns a chunk simulator for a training pass, reusing the
+// buffers of an earlier one when the pool has one.
+func (n *Network) trainSim(o TrainOptions) *chunkSim {
+	sim, _ := n.sims.Get().(*chunkSim)
+	if sim == nil {
+		sim = &chunkSim{}
+	}
+	sim.net, sim.opts, sim.res, sim.readouts = n, Options{Path: o.Path, EventDensity: o.EventDensity}, nil, nil
+	return sim
 }
 
 // dropout returns the dropout probability after stage si (0 for none).
@@ -360,7 +372,16 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 	for si := range n.stages {
 		gw[si] = make([]float32, len(n.stages[si].wt))
 	}
-	bw := &backward{tp: tp, sim: &chunkSim{net: n, opts: Options{Path: tp.opts.Path, EventDensity: tp.opts.EventDensity}}, gw: gw}
+	bw, _ := n.backwards.Get().(*backward)
+	if bw == nil {
+		bw = &backward{}
+	}
+	bw.tp, bw.gw, bw.sim = tp, gw, n.trainSim(tp.opts)
+	defer func() {
+		n.sims.Put(bw.sim)
+		bw.tp, bw.gw, bw.sim = nil, nil, nil
+		n.backwards.Put(bw)
+	}()
 	for ci, i0 := 0, 0; i0 < tp.n; ci, i0 = ci+1, i0+tp.chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -387,7 +408,7 @@ type backward struct {
 	sim *chunkSim
 	gw  [][]float32 // per stage, transposed layout
 
-	g, gNext, d, xs, gsum []float32
+	g, gNext, d, xs, gsum, gx, wcols []float32
 }
 
 // chunk propagates the gradient of images i0..i1 (chunk ci).
@@ -446,7 +467,7 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			gI = bw.gsum
 		}
-		weightGrad(bw.gw[si], s, xs, gI, planes, events)
+		weightGrad(bw.gw[si], s, xs, gI, planes, events, &bw.wcols)
 		// Input gradient, for the previous stage or the caller.
 		switch {
 		case si > 0:
@@ -457,9 +478,9 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			if !constant {
 				bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			}
-			gx := make([]float32, B*s.inSize())
-			inputGrad(gx, s, bw.gsum, B, &bw.sim.cols)
-			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], gx, B, s.h, s.w, s.cin)
+			bw.gx = grow(bw.gx, B*s.inSize())
+			inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols)
+			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], bw.gx, B, s.h, s.w, s.cin)
 		}
 	}
 }
@@ -651,14 +672,14 @@ func sumSteps(dst, g []float32, T int) []float32 {
 // x−b+pad, co]; for a linear layer gw[i][o] += in[i]·gI[o]. Sparse input
 // runs event-driven, one accumulator per worker; dense input is one GEMM
 // over im2col columns.
-func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool) {
+func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32) {
 	inSize, out := s.inSize(), s.outSize()
 	if !events {
 		if s.kind != convStage {
 			gemm.Sgemm(true, false, s.cin, s.cout, planes, 1, in[:planes*inSize], s.cin, gI[:planes*out], s.cout, 1, gw, s.cout)
 			return
 		}
-		convWeightGradDense(gw, in, gI, planes, s.h, s.w, s.cin, s.cout, s.k, s.pad)
+		*cols = convWeightGradDense(gw, in, gI, planes, s.h, s.w, s.cin, s.cout, s.k, s.pad, *cols)
 		return
 	}
 	workers := max(1, min(planes, parallelWorkers()))
@@ -728,13 +749,13 @@ func linearWeightGradEventsGo(gw, in, g []float32, nin, nout int) {
 }
 
 // convWeightGradDense adds colsᵀ·g into gw [K·K·Cin, Cout], building the
-// im2col columns of in chunk by chunk.
-func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int) {
+// im2col columns of in chunk by chunk in cols (grown as needed, returned).
+func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int, cols []float32) []float32 {
 	oh, ow := h+2*pad-k+1, w+2*pad-k+1
 	rowLen := k * k * cin
 	perPlane := oh * ow * rowLen
 	chunk := max(1, min(p, maxColsElems/max(perPlane, 1)))
-	cols := make([]float32, chunk*perPlane)
+	cols = grow(cols, chunk*perPlane)
 	for p0 := 0; p0 < p; p0 += chunk {
 		p1 := min(p, p0+chunk)
 		c := cols[:(p1-p0)*perPlane]
@@ -746,6 +767,7 @@ func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int) {
 		rows := (p1 - p0) * oh * ow
 		gemm.Sgemm(true, false, rowLen, cout, rows, 1, c, rowLen, g[p0*oh*ow*cout:p1*oh*ow*cout], cout, 1, gw, cout)
 	}
+	return cols
 }
 
 // inputGrad writes ∂L/∂in [planes, inSize] of stage s from ∂L/∂I

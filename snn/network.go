@@ -61,7 +61,9 @@ type Network struct {
 	Model  *vgg.Model
 	Config Config
 	stages []stage
-	sims   sync.Pool // *chunkSim buffers reused across Run calls
+	sims   sync.Pool // *chunkSim buffers reused across Run, Forward and Backward calls
+	// backwards holds *backward buffers reused across Backward calls.
+	backwards sync.Pool
 }
 
 // SpikingLayers returns how many thresholds a VGG model's spiking version

@@ -70,7 +70,7 @@ func (f *encryptFlags) register(fs *flag.FlagSet, b *bounds) {
 	fs.StringVar(&f.synth, "synth", "", "synthetic image set made from the SNN's ANN (from 'privatesnn synth'; required)")
 	fs.StringVar(&f.ann, "ann", "", "the ANN to distil from (default: the ANN the SNN was converted from, found through its card)")
 	fs.StringVar(&f.out, "out", "", "output directory of the trained spiking model (required)")
-	b.Int(fs, &f.perClass, "per-class", 100, 1, 1<<20, "synthetic training images per class (a class-balanced subset of --synth)")
+	b.Int(fs, &f.perClass, "per-class", 20, 1, 1<<20, "synthetic training images per class (a class-balanced subset of --synth)")
 	fs.StringVar(&f.labels, "labels", labelTarget, "hard labels of the cross-entropy term: target (the class of the soft label each image was synthesised towards, its argmax) or folder (the class folder the image is stored in, the reference's choice)")
 	b.Int(fs, &f.o.Epochs, "epochs", d.Epochs, 1, 100000, "training epochs")
 	b.Int(fs, &f.o.BatchSize, "batch", d.BatchSize, 1, 1<<14, "images per training step")
