@@ -20,8 +20,8 @@ type Dropout struct {
 	// Backward does too; a fixed mask is kept through inference Forwards
 	// but not applied by them.
 	applied bool
-	buf   []float32 // storage reused for sampled masks
-	y, dx *tensor.Tensor
+	buf     []float32 // storage reused for sampled masks
+	y, dx   *tensor.Tensor
 }
 
 // NewDropout returns a dropout layer. It panics unless 0 ≤ p < 1.

@@ -13,7 +13,9 @@ import (
 
 // transposeConv reorders PyTorch conv weights [Cout, Cin, K, K] into
 // [K, K, Cin, Cout].
-func transposeConv(w []float32, cout, cin, k int) []float32 { return transposeConvInto(nil, w, cout, cin, k) }
+func transposeConv(w []float32, cout, cin, k int) []float32 {
+	return transposeConvInto(nil, w, cout, cin, k)
+}
 
 // transposeConvInto is transposeConv writing into t when it is large enough.
 func transposeConvInto(t, w []float32, cout, cin, k int) []float32 {

@@ -69,9 +69,9 @@ type Surrogate struct {
 
 // Default surrogate parameters.
 const (
-	DefaultGamma           = 0.3 // the reference's LinearSpike scale
+	DefaultGamma            = 0.3 // the reference's LinearSpike scale
 	DefaultFastSigmoidSlope = 5.0
-	DefaultAtanSlope       = 2.0
+	DefaultAtanSlope        = 2.0
 )
 
 // DefaultSurrogate returns the reference's triangle with γ = 0.3.
