@@ -11,9 +11,31 @@ Workloads, on the default privatesnn network (VGG cfg 32,32,A,64,64,A on
   ann_input_grad:  eval-mode forward + backward of the sum of the target
                    logits to the input only (weights do not require grad)
   sgemm_1024:      torch.mm of two 1024x1024 float32 matrices
+  bptt_train_step: one training step of the network's spiking version by
+                   backpropagation through time, as privatesnn bench's
+                   (snn/bptt.go): --bptt-batch 64 embedded Fashion-MNIST
+                   test images, Poisson input redrawn every step, T =
+                   --bptt-timesteps 50 steps of IF neurons (U += W*x[t],
+                   spike when U > theta, subtractive reset with the spike
+                   detached), the triangle surrogate (0.3/theta) *
+                   max(0, 1 - |U/theta - 1|) as a custom autograd.Function,
+                   dropout masks drawn once per image and fixed over T,
+                   S = sum_t W_L x_L[t], cross-entropy on S, autograd through
+                   the unrolled loop, Adam(lr 1e-4, weight decay 5e-4,
+                   amsgrad); fixed thresholds --bptt-thresholds (privatesnn's
+                   workload.BPTTThresholds)
 Each workload is warmed up 5 times and then timed for at least --seconds
-seconds; throughput is computed from the median iteration time
-(items/s = batch / median, GFLOP/s = 2*1024^3 / median / 1e9).
+seconds and 5 iterations; throughput is computed from the median iteration
+time (items/s = batch / median, GFLOP/s = 2*1024^3 / median / 1e9). The BPTT
+step is warmed up --bptt-warmup times and timed at least --bptt-runs times.
+
+The BPTT workload runs in a child process (this script with --only bptt),
+whose peak RSS, resource.getrusage(RUSAGE_CHILDREN).ru_maxrss after it
+exits, is reported as bptt_peak_rss_mib: it is not polluted by the other
+workloads' memory. It includes the interpreter and torch's libraries;
+bptt_rss_before_mib is the child's RSS just before its first step.
+--only runs a subset of the workloads (ann, sgemm, snn, bptt) in this
+process; with --only bptt the peak RSS is this process's own.
 other_cpu_load reports, per workload, the fraction of the machine's CPU time
 used by other processes while it was timed (from /proc/stat); results taken
 with a value much above 0 are disturbed by competing load. With --attempts K
@@ -38,6 +60,12 @@ import sys
 import time
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+WORKLOADS = ("ann", "sgemm", "snn", "bptt")
+# privatesnn's workload.BPTTThresholds: about 5 % spikes per neuron and step
+# in every layer of the untrained seed-0 default network (Go) at T = 50.
+BPTT_THRESHOLDS = (8.6, 1.1, 0.72, 1.1, 0.9)
+BPTT_LR, BPTT_WEIGHT_DECAY = 1e-4, 5e-4
+MIB = 1 << 20
 
 
 def parse_args():
@@ -61,9 +89,25 @@ def parse_args():
                    help="time each workload up to this many times, stopping early once other_cpu_load "
                         "<= --max-other-load, and report the attempt with the least competing load")
     p.add_argument("--max-other-load", type=float, default=0.05)
+    p.add_argument("--only", default="", help="comma-separated subset of ann, sgemm, snn, bptt (default: all; snn needs --snn)")
+    p.add_argument("--bptt-timesteps", type=int, default=50)
+    p.add_argument("--bptt-batch", type=int, default=64, help="images per BPTT step (the embedded test set has 1,000)")
+    p.add_argument("--bptt-warmup", type=int, default=1)
+    p.add_argument("--bptt-runs", type=int, default=3, help="minimum timed BPTT steps")
+    p.add_argument("--bptt-thresholds", default=",".join(str(v) for v in BPTT_THRESHOLDS),
+                   help="comma-separated thresholds of the spiking layers (every conv, then the hidden FC)")
     args = p.parse_args()
     if args.threads < 1:
         p.error("--threads must be >= 1")
+    if args.bptt_timesteps < 1 or not 1 <= args.bptt_batch <= 1000 or args.bptt_runs < 1 or args.bptt_warmup < 0:
+        p.error("--bptt-timesteps and --bptt-runs must be >= 1, --bptt-batch in [1, 1000], --bptt-warmup >= 0")
+    args.selected = set(WORKLOADS)
+    if args.only:
+        args.selected = {w.strip() for w in args.only.split(",")}
+        if not args.selected <= set(WORKLOADS):
+            p.error("--only: unknown workload in %r (want a subset of %s)" % (args.only, ",".join(WORKLOADS)))
+        if "snn" in args.selected and not args.snn:
+            p.error("--only snn needs --snn DIR")
     return args
 
 
@@ -88,13 +132,13 @@ def busy_jiffies():
     return sum(fields[:8]) - idle, sum(fields[:8])
 
 
-def time_it(fn, warmup, seconds):
+def time_it(fn, warmup, seconds, min_runs=5):
     """Return (median seconds, iterations, share of the machine used by others)."""
     for _ in range(warmup):
         fn()
     times = []
     cpu0, stat0, wall0 = os.times(), busy_jiffies(), time.perf_counter()
-    while time.perf_counter() - wall0 < seconds or len(times) < 5:
+    while time.perf_counter() - wall0 < seconds or len(times) < min_runs:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -110,14 +154,14 @@ def time_it(fn, warmup, seconds):
     return statistics.median(times), len(times), other
 
 
-def measure(fn, args):
+def measure(fn, args, min_runs=5):
     """Run time_it up to args.attempts times; keep the least disturbed attempt."""
     ncpu = os.cpu_count() or 1
     # CPUs this run does not use may be busy without disturbing it.
     limit = args.max_other_load + max(0, ncpu - args.threads) / ncpu
     best = None
     for attempt in range(1, args.attempts + 1):
-        med, n, other = time_it(fn, args.warmup, args.seconds)
+        med, n, other = time_it(fn, args.warmup, args.seconds, min_runs)
         if best is None or (other is not None and (best[2] is None or other < best[2])):
             best = (med, n, other, attempt)
         if other is None or other <= limit:
@@ -170,35 +214,63 @@ def main():
 
     x = torch.rand(args.batch, args.in_channels, args.size, args.size) * 2 - 1
     y = torch.randint(0, args.classes, (args.batch,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    sel = args.selected
+    iterations, other_load, attempts, result = {}, {}, {}, {}
 
-    def train_step():
-        model.train()
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
+    def record(name, measured):
+        med, n, other, attempt = measured
+        iterations[name], other_load[name], attempts[name] = n, other, attempt
+        return med
 
-    train_med, train_n, train_other, train_try = measure(train_step, args)
+    if "ann" in sel:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    xi = x.clone().requires_grad_(True)
+        def train_step():
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
 
-    def input_grad_step():
-        xi.grad = None
-        model(xi).gather(1, y[:, None]).sum().backward()
+        train_med = record("ann_train_step", measure(train_step, args))
 
-    grad_med, grad_n, grad_other, grad_try = measure(input_grad_step, args)
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        xi = x.clone().requires_grad_(True)
 
-    a = torch.randn(1024, 1024)
-    b = torch.randn(1024, 1024)
-    gemm_med, gemm_n, gemm_other, gemm_try = measure(lambda: torch.mm(a, b), args)
+        def input_grad_step():
+            xi.grad = None
+            model(xi).gather(1, y[:, None]).sum().backward()
+
+        grad_med = record("ann_input_grad", measure(input_grad_step, args))
+        result.update({
+            "ann_train_step_items_per_s": round(args.batch / train_med, 2),
+            "ann_input_grad_items_per_s": round(args.batch / grad_med, 2),
+        })
+
+    if "sgemm" in sel:
+        a = torch.randn(1024, 1024)
+        b = torch.randn(1024, 1024)
+        gemm_med = record("sgemm_1024", measure(lambda: torch.mm(a, b), args))
+        result["sgemm_1024_gflops"] = round(2 * 1024 ** 3 / gemm_med / 1e9, 2)
+
+    if "ann" in sel:
+        result["ann_train_step_median_ms"] = round(train_med * 1e3, 3)
+        result["ann_input_grad_median_ms"] = round(grad_med * 1e3, 3)
+    if "sgemm" in sel:
+        result["sgemm_1024_median_ms"] = round(gemm_med * 1e3, 3)
 
     snn_result = {}
-    if args.snn:
+    if "snn" in sel and args.snn:
         snn_result = snn_workload(args, torch, F)
+
+    bptt_result = {}
+    if "bptt" in sel:
+        if sel == {"bptt"}:
+            bptt_result = bptt_workload(args, torch, F, model, record)
+        else:
+            bptt_result = bptt_child(args, other_load, iterations, attempts)
 
     print(json.dumps({
         **snn_result,
@@ -207,27 +279,178 @@ def main():
         "threads": args.threads,
         "torch_num_threads": torch.get_num_threads(),
         "env": {v: os.environ.get(v) for v in THREAD_VARS},
-        "ann_train_step_items_per_s": round(args.batch / train_med, 2),
-        "ann_input_grad_items_per_s": round(args.batch / grad_med, 2),
-        "sgemm_1024_gflops": round(2 * 1024 ** 3 / gemm_med / 1e9, 2),
-        "ann_train_step_median_ms": round(train_med * 1e3, 3),
-        "ann_input_grad_median_ms": round(grad_med * 1e3, 3),
-        "sgemm_1024_median_ms": round(gemm_med * 1e3, 3),
-        "iterations": {"ann_train_step": train_n, "ann_input_grad": grad_n, "sgemm_1024": gemm_n},
-        "other_cpu_load": {"ann_train_step": train_other, "ann_input_grad": grad_other, "sgemm_1024": gemm_other},
-        "attempt_reported": {"ann_train_step": train_try, "ann_input_grad": grad_try, "sgemm_1024": gemm_try},
+        **result,
+        **bptt_result,
+        "iterations": iterations,
+        "other_cpu_load": other_load,
+        "attempt_reported": attempts,
         "config": {"cfg": cfg, "in_channels": args.in_channels, "size": args.size, "flat": flat,
                    "hidden": args.hidden, "classes": args.classes, "conv_dropout": args.conv_dropout,
                    "fc_dropout": args.fc_dropout, "batch": args.batch, "warmup": args.warmup,
                    "min_seconds": args.seconds, "seed": args.seed, "attempts": args.attempts,
                    "max_other_load": args.max_other_load,
-                   "sgd": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}},
+                   "sgd": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4},
+                   **({"only": sorted(sel)} if args.only else {}),
+                   **({"bptt_warmup": args.bptt_warmup, "bptt_min_runs": args.bptt_runs,
+                       "adam": {"lr": BPTT_LR, "weight_decay": BPTT_WEIGHT_DECAY, "amsgrad": True},
+                       "surrogate": "triangle, gamma 0.3"} if "bptt" in sel else {})},
         "cpu": cpu_model(),
         "nproc": os.cpu_count(),
         "loadavg_1min_before": round(load_before[0], 2),
         "loadavg_1min_after": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
     }))
+
+
+def current_rss():
+    """This process's resident set size now (VmRSS), in bytes, or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def bptt_child(args, other_load, iterations, attempts):
+    """Run the BPTT workload in a child process (this script with --only
+    bptt) and report its result with the child's peak RSS."""
+    import resource
+    import subprocess
+    cmd = [sys.executable, os.path.abspath(__file__), "--only", "bptt", "--threads", str(args.threads),
+           "--cfg", args.cfg, "--hidden", str(args.hidden), "--classes", str(args.classes),
+           "--in-channels", str(args.in_channels), "--size", str(args.size),
+           "--conv-dropout", str(args.conv_dropout), "--fc-dropout", str(args.fc_dropout),
+           "--seconds", str(args.seconds), "--seed", str(args.seed), "--attempts", str(args.attempts),
+           "--max-other-load", str(args.max_other_load), "--bptt-timesteps", str(args.bptt_timesteps),
+           "--bptt-batch", str(args.bptt_batch), "--bptt-warmup", str(args.bptt_warmup),
+           "--bptt-runs", str(args.bptt_runs), "--bptt-thresholds", args.bptt_thresholds]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    child = json.loads(out)
+    res = {k: v for k, v in child.items() if k.startswith("bptt_")}
+    for dst, key in ((other_load, "other_cpu_load"), (iterations, "iterations"), (attempts, "attempt_reported")):
+        dst["bptt_train_step"] = child[key]["bptt_train_step"]
+    if peak_kib > before:  # no earlier child reached this peak, so it is this child's
+        res["bptt_peak_rss_mib"] = round(peak_kib / 1024, 1)
+        res["bptt_rss_method"] = ("ru_maxrss of a child process that ran only this workload "
+                                  "(bench_torch.py --only bptt), from getrusage(RUSAGE_CHILDREN)")
+    return res
+
+
+def embedded_test_labels(n):
+    """Labels of the first n Fashion-MNIST test images compiled into privatesnn."""
+    import gzip
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "embedded", "t10k-labels-idx1-ubyte.gz")
+    raw = gzip.open(path).read()
+    return list(raw[8:8 + n])
+
+
+def bptt_workload(args, torch, F, model, record):
+    """Time a BPTT training step of the spiking version of model in this
+    process and report its items/s and this process's peak RSS."""
+    import resource
+
+    class LinearSpike(torch.autograd.Function):
+        """Spike o = 1[x > 0] of x = U/theta - 1; the reference's LinearSpike
+        surrogate 0.3 * max(0, 1 - |x|), so dO/dU = (0.3/theta) * max(0, 1 - |U/theta - 1|)."""
+
+        @staticmethod
+        def forward(ctx, v):
+            ctx.save_for_backward(v)
+            return (v > 0).float()
+
+        @staticmethod
+        def backward(ctx, g):
+            v, = ctx.saved_tensors
+            return g * 0.3 * torch.clamp(1 - v.abs(), min=0)
+
+    spike = LinearSpike.apply
+    th = [float(v) for v in args.bptt_thresholds.split(",")]
+    convs, i = [], 0
+    mods = list(model)
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, torch.nn.Conv2d):
+            # Conv, ReLU, then Dropout or AvgPool (see the model above).
+            pool = isinstance(mods[i + 2], torch.nn.AvgPool2d)
+            convs.append((m.weight, pool))
+        i += 1
+    fcs = [m.weight for m in mods if isinstance(m, torch.nn.Linear)]
+    if len(th) != len(convs) + len(fcs) - 1:
+        raise SystemExit("bench_torch.py: %d BPTT thresholds for %d spiking layers" % (len(th), len(convs) + len(fcs) - 1))
+    params = [w for w, _ in convs] + fcs
+    for w in params:
+        w.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=BPTT_LR, weight_decay=BPTT_WEIGHT_DECAY, amsgrad=True)
+    N, T = args.bptt_batch, args.bptt_timesteps
+    x = embedded_test_images(N, torch)
+    y = torch.tensor(embedded_test_labels(N), dtype=torch.long)
+    gen = torch.Generator().manual_seed(args.seed)
+    rates = [None]
+
+    def step(count=False):
+        opt.zero_grad(set_to_none=True)
+        # Dropout masks, one per image and layer, fixed over T: after the
+        # convs not followed by a pool and after the hidden FC.
+        masks, hw, c = [], args.size, args.in_channels
+        for w, pool in convs:
+            c = w.shape[0]
+            masks.append(None if pool else (torch.rand(N, c, hw, hw, generator=gen) >= args.conv_dropout).float() / (1 - args.conv_dropout))
+            if pool:
+                hw //= 2
+        masks += [(torch.rand(N, fc.shape[0], generator=gen) >= args.fc_dropout).float() / (1 - args.fc_dropout) for fc in fcs[:-1]]
+        mem = [0.0] * len(th)
+        spikes = [0.0] * len(th)
+        out = 0
+        for _ in range(T):
+            h = torch.sign(x) * (torch.rand(x.shape, generator=gen) <= x.abs()).float()
+            layer = 0
+            for w, pool in convs:
+                mem[layer] = mem[layer] + F.conv2d(h, w, padding=1)
+                o = spike(mem[layer] / th[layer] - 1)
+                mem[layer] = mem[layer] - th[layer] * o.detach()
+                if count:
+                    spikes[layer] += o.detach().sum().item()
+                h = F.avg_pool2d(o, 2) if pool else o * masks[layer]
+                layer += 1
+            h = h.flatten(1)
+            for w in fcs[:-1]:
+                mem[layer] = mem[layer] + F.linear(h, w)
+                o = spike(mem[layer] / th[layer] - 1)
+                mem[layer] = mem[layer] - th[layer] * o.detach()
+                if count:
+                    spikes[layer] += o.detach().sum().item()
+                h = o * masks[layer]
+                layer += 1
+            out = out + F.linear(h, fcs[-1])
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        opt.step()
+        if count:
+            rates[0] = [round(sp / (m.numel() * T), 5) for sp, m in zip(spikes, mem)]
+
+    rss_before = current_rss()
+    step(count=True)  # the first warm-up step measures the spike rates
+    a = argparse.Namespace(**vars(args))
+    a.warmup = max(0, args.bptt_warmup - 1)
+    measured = measure(step, a, min_runs=args.bptt_runs)
+    med = record("bptt_train_step", measured)
+    return {
+        "bptt_train_step_items_per_s": round(N / med, 3),
+        "bptt_train_step_median_ms": round(med * 1e3, 1),
+        "bptt_runs": measured[1],
+        "bptt_timesteps": T,
+        "bptt_batch": N,
+        "bptt_thresholds": th,
+        "bptt_spike_rates": rates[0],
+        "bptt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "bptt_rss_before_mib": round(rss_before / MIB, 1) if rss_before else None,
+        "bptt_rss_method": "getrusage(RUSAGE_SELF) ru_maxrss of a process that ran only this workload (--only bptt)",
+    }
 
 
 def embedded_test_images(n, torch):

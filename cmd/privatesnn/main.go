@@ -66,7 +66,8 @@ func commands() []command {
 			"Balances thresholds once on synthetic and once on real training images with identical settings and compares the two SNNs' test accuracy. " +
 				"It reads real data by design: it measures what data-free calibration costs.", runCalibrateCompare},
 		{"bench", "throughput of the engine's key workloads", "[flags]",
-			"Measures the ANN training step, the input-gradient step, SGEMM and optionally an SNN simulation, for comparison with scripts/bench_torch.py.", runBench},
+			"Measures the ANN training step, the input-gradient step, SGEMM, optionally an SNN simulation, and a BPTT training step of the default network's spiking version " +
+				"(items/s and peak RSS, from a child process that runs only that workload), for comparison with scripts/bench_torch.py.", runBench},
 	}
 }
 

@@ -31,6 +31,9 @@ func TestUsageErrors(t *testing.T) {
 		{"train", "extra-arg", "--out", dir},
 		{"eval"},
 		{"bench", "--batch", "0"},
+		{"bench", "--only", "nope"},
+		{"bench", "--only", "snn"},
+		{"bench", "--bptt-timesteps", "0"},
 	} {
 		code, _, stderr := runCLI(t, context.Background(), args...)
 		if code != 2 {

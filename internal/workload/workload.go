@@ -6,7 +6,6 @@ package workload
 import (
 	"context"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
@@ -95,18 +94,7 @@ func SgemmStep(n int) func() {
 // Median runs f repeatedly (after warm-up runs) for at least minTime and at
 // least 5 times, and returns the median duration of one run.
 func Median(f func(), warmup int, minTime time.Duration) time.Duration {
-	for range warmup {
-		f()
-	}
-	var ds []time.Duration
-	start := time.Now()
-	for len(ds) < 5 || time.Since(start) < minTime {
-		t := time.Now()
-		f()
-		ds = append(ds, time.Since(t))
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+	return Measure(f, warmup, 5, minTime).Median
 }
 
 // SNNStep simulates the spiking network on x (normalised NCHW images) for

@@ -1,7 +1,13 @@
 package workload
 
 import (
+	"context"
+	"math"
+	"runtime"
 	"testing"
+
+	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/tensor"
 )
 
 func BenchmarkTrainStepDefault64(b *testing.B) {
@@ -33,4 +39,114 @@ func TestStepsRun(t *testing.T) {
 	TrainStep(m, 4).Run()
 	InputGradStep(m, 4).Run()
 	SgemmStep(8)()
+}
+
+// embeddedBatch returns the first n embedded Fashion-MNIST test images,
+// normalised, and their labels, as privatesnn bench feeds the BPTT workload.
+func embeddedBatch(n int) (*tensor.Tensor, []int32, error) {
+	s, err := data.LoadEmbedded(data.Test)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	x := tensor.New(n, s.Channels, s.Height, s.Width)
+	labels := make([]int32, n)
+	s.FillBatch(x.Data, labels, idx, data.Augment{}, nil)
+	return x, labels, nil
+}
+
+// TestBPTTSpikeRates checks that BPTTThresholds keep the BPTT workload's
+// network at a few percent activity in every layer (its documented
+// operating point) and that a step runs and lowers nothing to NaN.
+func TestBPTTSpikeRates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 64 images for 50 steps")
+	}
+	net, err := BPTTNet(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, labels, err := embeddedBatch(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBPTT(net, x, labels)
+	if err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rates := b.SpikeRates()
+	t.Logf("spike rates %.4f, loss %.4f, tape %d KiB", rates, b.Loss, b.Last.Bytes()>>10)
+	for l, r := range rates {
+		if r < 0.02 || r > 0.1 {
+			t.Errorf("layer %d spikes at %.4f per neuron and step, want a few percent", l, r)
+		}
+	}
+	if math.IsNaN(b.Loss) || b.Loss <= 0 {
+		t.Errorf("loss %v", b.Loss)
+	}
+}
+
+func TestBPTTStepSmall(t *testing.T) {
+	net, err := BPTTNet(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, labels, err := embeddedBatch(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBPTT(net, x, labels)
+	w0 := append([]float32(nil), net.Model.Params()[0].W.Data...)
+	s := b.Step(context.Background())
+	s.Run()
+	s.Run()
+	if s.Batch != 2 || len(b.SpikeRates()) != 5 {
+		t.Fatalf("batch %d, rates %v", s.Batch, b.SpikeRates())
+	}
+	changed := false
+	for i, v := range net.Model.Params()[0].W.Data {
+		changed = changed || v != w0[i]
+	}
+	if !changed {
+		t.Fatal("the Adam step left conv1's weights unchanged")
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	n := 0
+	tm := Measure(func() { n++ }, 2, 3, 0)
+	if tm.Runs != 3 || n != 5 || tm.Median < 0 {
+		t.Fatalf("%+v after %d calls", tm, n)
+	}
+	if runtime.GOOS == "linux" {
+		if tm.OtherLoad < 0 || tm.OtherLoad > 1 {
+			t.Errorf("other load %v", tm.OtherLoad)
+		}
+		// ru_maxrss lags VmRSS slightly (the kernel updates its high-water
+		// mark lazily), so the two are not compared.
+		if PeakRSS() <= 0 || CurrentRSS() <= 0 {
+			t.Errorf("rss now %d, peak %d", CurrentRSS(), PeakRSS())
+		}
+	}
+}
+
+// BenchmarkBPTTDefault is the BPTT training step of `privatesnn bench` (T =
+// 50, batch 64); profile it with -cpuprofile.
+func BenchmarkBPTTDefault(b *testing.B) {
+	net, err := BPTTNet(50)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, labels, err := embeddedBatch(64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewBPTT(net, x, labels).Step(context.Background())
+	for b.Loop() {
+		s.Run()
+	}
+	b.ReportMetric(float64(s.Batch*b.N)/b.Elapsed().Seconds(), "items/s")
 }
