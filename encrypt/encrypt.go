@@ -478,7 +478,7 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	xs := tensor.FromData(x.Data[:k*hwc], append([]int{k}, x.Shape[1:]...)...)
 	budget := o.MemoryBudget
 	if budget == 0 {
-		budget = 64 << 20 // as the training passes, not the simulator's larger default
+		budget = snn.DefaultTrainBudget // as the training passes, not the simulator's larger default
 	}
 	r, err := net.Run(ctx, xs, rand.New(rand.NewPCG(o.Seed, 0x4b)), snn.Options{MemoryBudget: budget})
 	if err != nil {

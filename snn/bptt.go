@@ -27,8 +27,9 @@ type TrainOptions struct {
 	// identity, as E[s] = x).
 	InputGradient bool
 	// MemoryBudget bounds the bytes of one buffer holding a layer's
-	// activations for a chunk of images over all steps (default 64 MiB).
-	// Forward and Backward process the batch in such chunks.
+	// activations for a chunk of images over all steps, and of the im2col
+	// buffers (default 16 MiB). Forward and Backward process the batch in
+	// such chunks.
 	MemoryBudget int64
 	// Path selects the forward synaptic kernels (Auto by density).
 	Path Path
@@ -42,6 +43,16 @@ type TrainOptions struct {
 	// masks, when set (tests), replaces the drawn dropout masks: per
 	// stage, nil or [N, outSize] in the stage's (h, w, c) order.
 	masks [][]float32
+}
+
+// DefaultTrainBudget is TrainOptions.MemoryBudget's default.
+const DefaultTrainBudget = 16 << 20
+
+func (o TrainOptions) budget() int64 {
+	if o.MemoryBudget > 0 {
+		return o.MemoryBudget
+	}
+	return DefaultTrainBudget
 }
 
 // Validate reports unusable options.
@@ -130,10 +141,7 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 	if o.inputSpikes != nil && len(o.inputSpikes) != T*N*c.InChannels*c.InHeight*c.InWidth {
 		return nil, fmt.Errorf("snn: %d input spikes for %d steps of %d images", len(o.inputSpikes), T, N)
 	}
-	budget := o.MemoryBudget
-	if budget == 0 {
-		budget = 64 << 20
-	}
+	budget := o.budget()
 	tp := &Tape{net: n, opts: o, x: x, n: N, chunk: n.chunkSize(N, budget), seeds: make([]uint64, N),
 		masks: make([][]float32, len(n.stages)), spikes: make([]int64, len(n.Config.Thresholds)),
 		logits: tensor.New(N, c.Classes)}
@@ -180,6 +188,7 @@ func (n *Network) trainSim(o TrainOptions) *chunkSim {
 		sim = &chunkSim{}
 	}
 	sim.net, sim.opts, sim.res, sim.readouts = n, Options{Path: o.Path, EventDensity: o.EventDensity}, nil, nil
+	sim.colsMax = int(max(1, o.budget()/4))
 	return sim
 }
 
@@ -467,19 +476,19 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			gI = bw.gsum
 		}
-		weightGrad(bw.gw[si], s, xs, gI, planes, events, &bw.wcols)
+		weightGrad(bw.gw[si], s, xs, gI, planes, events, &bw.wcols, bw.sim.colsMax)
 		// Input gradient, for the previous stage or the caller.
 		switch {
 		case si > 0:
 			bw.gNext = grow(bw.gNext, P*s.inSize())
-			inputGrad(bw.gNext, s, g, P, &bw.sim.cols)
+			inputGrad(bw.gNext, s, g, P, &bw.sim.cols, bw.sim.colsMax)
 			nextConstant = false
 		case dx != nil:
 			if !constant {
 				bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			}
 			bw.gx = grow(bw.gx, B*s.inSize())
-			inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols)
+			inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols, bw.sim.colsMax)
 			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], bw.gx, B, s.h, s.w, s.cin)
 		}
 	}
@@ -672,14 +681,14 @@ func sumSteps(dst, g []float32, T int) []float32 {
 // x−b+pad, co]; for a linear layer gw[i][o] += in[i]·gI[o]. Sparse input
 // runs event-driven, one accumulator per worker; dense input is one GEMM
 // over im2col columns.
-func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32) {
+func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32, limit int) {
 	inSize, out := s.inSize(), s.outSize()
 	if !events {
 		if s.kind != convStage {
 			gemm.Sgemm(true, false, s.cin, s.cout, planes, 1, in[:planes*inSize], s.cin, gI[:planes*out], s.cout, 1, gw, s.cout)
 			return
 		}
-		*cols = convWeightGradDense(gw, in, gI, planes, s.h, s.w, s.cin, s.cout, s.k, s.pad, *cols)
+		*cols = convWeightGradDense(gw, in, gI, planes, s.h, s.w, s.cin, s.cout, s.k, s.pad, *cols, limit)
 		return
 	}
 	workers := max(1, min(planes, parallelWorkers()))
@@ -750,11 +759,11 @@ func linearWeightGradEventsGo(gw, in, g []float32, nin, nout int) {
 
 // convWeightGradDense adds colsᵀ·g into gw [K·K·Cin, Cout], building the
 // im2col columns of in chunk by chunk in cols (grown as needed, returned).
-func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int, cols []float32) []float32 {
+func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int, cols []float32, limit int) []float32 {
 	oh, ow := h+2*pad-k+1, w+2*pad-k+1
 	rowLen := k * k * cin
 	perPlane := oh * ow * rowLen
-	chunk := max(1, min(p, maxColsElems/max(perPlane, 1)))
+	chunk := max(1, min(p, limit/max(perPlane, 1)))
 	cols = grow(cols, chunk*perPlane)
 	for p0 := 0; p0 < p; p0 += chunk {
 		p1 := min(p, p0+chunk)
@@ -772,13 +781,13 @@ func convWeightGradDense(gw, in, g []float32, p, h, w, cin, cout, k, pad int, co
 
 // inputGrad writes ∂L/∂in [planes, inSize] of stage s from ∂L/∂I
 // [planes, outSize].
-func inputGrad(dst []float32, s *stage, gI []float32, planes int, cols *[]float32) {
+func inputGrad(dst []float32, s *stage, gI []float32, planes int, cols *[]float32, limit int) {
 	if s.kind != convStage {
 		gemm.Sgemm(false, true, planes, s.cin, s.cout, 1, gI[:planes*s.cout], s.cout, s.wt, s.cout, 0, dst[:planes*s.cin], s.cin)
 		return
 	}
 	oh, ow := s.outHW()
-	*cols = convDense(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.k-1-s.pad, *cols)
+	*cols = convDenseLimit(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.k-1-s.pad, *cols, limit)
 }
 
 // toNCHW converts B planes [H, W, C] into [C, H, W] order.

@@ -18,6 +18,15 @@ type chunkSim struct {
 	readouts []int
 
 	in, cur, spk, pooled, cols, u []float32
+	// colsMax bounds the im2col buffer (values); 0 is maxColsElems.
+	colsMax int
+}
+
+func (cs *chunkSim) colsLimit() int {
+	if cs.colsMax > 0 {
+		return cs.colsMax
+	}
+	return maxColsElems
 }
 
 func grow(s []float32, n int) []float32 {
@@ -284,7 +293,7 @@ func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
 	cur := cs.cur[:P*out]
 	if !events {
 		if s.kind == convStage {
-			cs.cols = convDense(cur, in, s.wt, P, s.h, s.w, s.cin, s.cout, s.k, s.pad, cs.cols)
+			cs.cols = convDenseLimit(cur, in, s.wt, P, s.h, s.w, s.cin, s.cout, s.k, s.pad, cs.cols, cs.colsLimit())
 		} else {
 			linearDense(cur, in, s.wt, P, s.cin, s.cout)
 		}

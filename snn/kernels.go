@@ -54,10 +54,16 @@ func flipConvInto(t, w []float32, cout, cin, k int) []float32 {
 // convDense computes out[P, OH, OW, Cout] = conv(in[P, H, W, Cin]) with
 // im2col and GEMM, chunked so the column buffer stays below maxColsElems.
 func convDense(out, in, wt []float32, p, h, w, cin, cout, k, pad int, cols []float32) []float32 {
+	return convDenseLimit(out, in, wt, p, h, w, cin, cout, k, pad, cols, maxColsElems)
+}
+
+// convDenseLimit is convDense with the column buffer bounded by limit
+// values (one plane's columns at least).
+func convDenseLimit(out, in, wt []float32, p, h, w, cin, cout, k, pad int, cols []float32, limit int) []float32 {
 	oh, ow := h+2*pad-k+1, w+2*pad-k+1
 	rowLen := k * k * cin
 	perPlane := oh * ow * rowLen
-	chunk := max(1, min(p, maxColsElems/max(perPlane, 1)))
+	chunk := max(1, min(p, limit/max(perPlane, 1)))
 	if cap(cols) < chunk*perPlane {
 		cols = make([]float32, chunk*perPlane)
 	}

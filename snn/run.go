@@ -183,7 +183,7 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		sim = &chunkSim{}
 	}
 	defer n.sims.Put(sim)
-	sim.net, sim.opts, sim.res, sim.readouts = n, o, res, readouts
+	sim.net, sim.opts, sim.res, sim.readouts, sim.colsMax = n, o, res, readouts, 0
 	for i0 := 0; i0 < N; i0 += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
