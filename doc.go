@@ -14,15 +14,18 @@
 //   - internal/atomicfile: atomic file writes for every package that saves.
 //   - safetensors, modelfile: weight files and JSON model cards, with
 //     checkpoints and references between artifacts.
-//   - snn: the multi-step spiking simulator (dense and event-driven kernels).
+//   - snn: the multi-step spiking simulator (dense and event-driven kernels)
+//     and its backpropagation through time (surrogate gradients).
 //   - energy: MAC/AC operation counts and energy of an ANN and its SNN.
 //   - convert: threshold balancing of an ANN into an SNN on given images.
 //   - invert, synth: class images optimised from the ANN's weights alone.
+//   - encrypt: class-encryption training of a converted SNN on synthetic
+//     images, with distillation from its ANN.
 //   - data: data set readers (IDX, CIFAR, image folders) and augmentation.
 //   - train: the training loop.
 //   - cmd/privatesnn: the command.
 //
 // The import rules are enforced by layering_test.go, including that the
-// data-free packages (synth, invert, convert, snn, energy and what they
-// import) cannot reach package data.
+// data-free packages (synth, invert, convert, encrypt, snn, energy and what
+// they import) cannot reach package data.
 package privatesnn
