@@ -36,6 +36,10 @@ func Measure(f func(), warmup, minRuns int, minTime time.Duration) Timing {
 	return Timing{Median: ds[len(ds)/2], Runs: len(ds), OtherLoad: other}
 }
 
+// minLoadWindow is the shortest measurement whose competing load is
+// reported (ten clock ticks of /proc/stat).
+const minLoadWindow = 100 * time.Millisecond
+
 // loadProbe is the CPU time of the machine and of this process at the
 // start of a measurement.
 type loadProbe struct {
@@ -56,6 +60,11 @@ func (p loadProbe) other(wall time.Duration) float64 {
 		return -1
 	}
 	ours := processCPUSeconds() - p.self
-	v := max(0, busy-p.busy-ours) / (wall.Seconds() * float64(p.cpus))
+	// /proc/stat counts in clock ticks (10 ms), so a window shorter than
+	// a few ticks has no meaningful share: report it as unknown.
+	if wall < minLoadWindow {
+		return -1
+	}
+	v := min(1, max(0, busy-p.busy-ours)/(wall.Seconds()*float64(p.cpus)))
 	return float64(int(v*1000+0.5)) / 1000
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -121,7 +122,12 @@ func TestMeasure(t *testing.T) {
 	if tm.Runs != 3 || n != 5 || tm.Median < 0 {
 		t.Fatalf("%+v after %d calls", tm, n)
 	}
+	// A window of a few nanoseconds is below /proc/stat's resolution.
+	if tm.OtherLoad != -1 {
+		t.Errorf("other load %v over a window of nanoseconds, want -1 (unknown)", tm.OtherLoad)
+	}
 	if runtime.GOOS == "linux" {
+		tm = Measure(func() { time.Sleep(40 * time.Millisecond) }, 0, 4, 0)
 		if tm.OtherLoad < 0 || tm.OtherLoad > 1 {
 			t.Errorf("other load %v", tm.OtherLoad)
 		}
