@@ -476,7 +476,15 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			gI = bw.gsum
 		}
-		weightGrad(bw.gw[si], s, xs, gI, planes, events, &bw.wcols, bw.sim.colsMax)
+		// The small-fan-in rule that keeps dense first-layer input on the
+		// event path in the forward pass does not carry over: the weight
+		// gradient of dense input is one GEMM.
+		wEvents := events
+		if s.k*s.k*s.cin <= smallFanIn && bw.sim.opts.Path == Auto {
+			size := planes * s.inSize()
+			wEvents = float64(countNonZero(xs[:size])) < DefaultEventDensity*float64(size)
+		}
+		weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
 		// Input gradient, for the previous stage or the caller.
 		switch {
 		case si > 0:
