@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"modelfile":                 {"internal/atomicfile", "safetensors", "snn", "tensor", "vgg"},
 	"train":                     {"data", "loss", "nn", "optim", "tensor", "vgg"},
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
-	"snn":                       {"internal/gemm", "internal/parallel", "tensor", "vgg"},
+	"snn":                       {"internal/gemm", "internal/parallel", "nn", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
 	"convert":                   {"nn", "snn", "tensor", "vgg"},
 	"encrypt":                   {"convert", "loss", "nn", "optim", "snn", "tensor", "vgg"},

@@ -42,12 +42,16 @@ func (d *Dropout) SampleMask(n int, rng *rand.Rand) []float32 {
 	return m
 }
 
-// fillMask draws the mask into m. Each 64-bit draw gives four 16-bit
-// uniforms; an element is dropped when its uniform is below P·2¹⁶, so P is
+// fillMask draws the mask into m.
+func (d *Dropout) fillMask(m []float32, rng *rand.Rand) { FillDropoutMask(m, d.P, rng) }
+
+// FillDropoutMask draws an inverted-dropout mask into m: 0 with
+// probability p, else 1/(1−p). Each 64-bit draw gives four 16-bit
+// uniforms; an element is dropped when its uniform is below p·2¹⁶, so p is
 // realised to within 2⁻¹⁶.
-func (d *Dropout) fillMask(m []float32, rng *rand.Rand) {
-	keep := float32(1 / (1 - d.P))
-	cut := uint64(d.P*65536 + 0.5)
+func FillDropoutMask(m []float32, p float64, rng *rand.Rand) {
+	keep := float32(1 / (1 - p))
+	cut := uint64(p*65536 + 0.5)
 	for i := 0; i < len(m); i += 4 {
 		r := rng.Uint64()
 		for j := i; j < min(i+4, len(m)); j++ {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/internal/parallel"
+	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -162,7 +163,7 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 			for si := range n.stages {
 				if m := tp.masks[si]; m != nil && o.masks == nil {
 					size := n.stages[si].outSize()
-					fillMask(m[b*size:(b+1)*size], tp.dropout(si), r)
+					nn.FillDropoutMask(m[b*size:(b+1)*size], tp.dropout(si), r)
 				}
 			}
 		}
@@ -204,25 +205,6 @@ func (tp *Tape) dropout(si int) float64 {
 	return tp.opts.FCDropout
 }
 
-// fillMask draws a dropout mask: 0 with probability p, else 1/(1−p). Each
-// 64-bit draw gives four 16-bit uniforms; an element is dropped when its
-// uniform is below p·2¹⁶.
-func fillMask(m []float32, p float64, rng *rand.Rand) {
-	keep := float32(1 / (1 - p))
-	cut := uint64(p*65536 + 0.5)
-	for i := 0; i < len(m); i += 4 {
-		r := rng.Uint64()
-		for j := i; j < min(i+4, len(m)); j++ {
-			if r&0xffff >= cut {
-				m[j] = keep
-			} else {
-				m[j] = 0
-			}
-			r >>= 16
-		}
-	}
-}
-
 // input fills sim.in with the first layer's input for images i0..i1 and
 // reports whether it is one analog plane per image (Direct input, the same
 // at every step).
@@ -250,14 +232,29 @@ func (tp *Tape) input(sim *chunkSim, i0, i1 int) bool {
 // useEvents reports whether stage s's synapse runs event-driven on planes
 // planes of in.
 func (sim *chunkSim) useEvents(s *stage, in []float32, planes int) bool {
+	ev, _ := sim.kernels(s, in, planes)
+	return ev
+}
+
+// kernels reports whether stage s's synapse and its weight gradient run
+// event-driven on planes planes of in. They differ only for a small fan-in
+// (the first layer), whose synapse always runs events while the weight
+// gradient of dense input is one GEMM.
+func (sim *chunkSim) kernels(s *stage, in []float32, planes int) (synapse, weights bool) {
 	switch sim.opts.Path {
 	case Events:
-		return true
+		return true, true
 	case Dense:
-		return false
+		return false, false
 	}
 	size := planes * s.inSize()
-	return float64(countNonZero(in[:size])) < sim.net.eventDensity(s, sim.opts.EventDensity)*float64(size)
+	nz := float64(countNonZero(in[:size]))
+	synapse = nz < sim.net.eventDensity(s, sim.opts.EventDensity)*float64(size)
+	weights = synapse
+	if s.k*s.k*s.cin <= smallFanIn {
+		weights = nz < DefaultEventDensity*float64(size)
+	}
+	return synapse, weights
 }
 
 // forwardChunk simulates images i0..i1 and returns their spike bits per
@@ -456,7 +453,7 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 		if si == 0 {
 			xs = bw.sim.in[:planes*s.inSize()]
 		}
-		events := bw.sim.useEvents(s, xs, planes)
+		events, wEvents := bw.sim.kernels(s, xs, planes)
 		bw.sim.cur = grow(bw.sim.cur, planes*out)
 		bw.sim.synapse(s, xs, planes, events)
 		curStride := B * out
@@ -475,14 +472,6 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 		if constant {
 			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			gI = bw.gsum
-		}
-		// The small-fan-in rule that keeps dense first-layer input on the
-		// event path in the forward pass does not carry over: the weight
-		// gradient of dense input is one GEMM.
-		wEvents := events
-		if s.k*s.k*s.cin <= smallFanIn && bw.sim.opts.Path == Auto {
-			size := planes * s.inSize()
-			wEvents = float64(countNonZero(xs[:size])) < DefaultEventDensity*float64(size)
 		}
 		weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
 		// Input gradient, for the previous stage or the caller.
