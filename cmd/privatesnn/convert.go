@@ -356,6 +356,12 @@ func printSelection(w io.Writer, s *snn.Selection) {
 // loadSynth reads a synthetic image set and checks, by the weights digest
 // in its manifest, that it was made from the ANN at model.
 func loadSynth(dir, model string) (*synth.Set, error) {
+	return loadSynthFor(dir, model, "--model "+model, "thresholds balanced on it would not fit this model")
+}
+
+// loadSynthFor is loadSynth with the wording of a mismatch: which model
+// the set should come from (as the user named it) and why it matters.
+func loadSynthFor(dir, model, which, why string) (*synth.Set, error) {
 	if _, e := modelfile.ReadCard(dir); e == nil || errors.Is(e, modelfile.ErrInterrupted) {
 		return nil, fmt.Errorf("%w: --synth %s holds a model, not a synthetic image set", errUsage, dir)
 	}
@@ -374,7 +380,7 @@ func loadSynth(dir, model string) (*synth.Set, error) {
 			return nil, err
 		}
 		if digest != man.ModelSHA256 {
-			return nil, fmt.Errorf("%w: --synth %s was synthesised from another ANN (%s), not from --model %s; thresholds balanced on it would not fit this model", errUsage, dir, man.Model, model)
+			return nil, fmt.Errorf("%w: --synth %s was synthesised from another ANN (%s), not from %s; %s", errUsage, dir, man.Model, which, why)
 		}
 	}
 	set, err := synth.Load(dir)

@@ -187,7 +187,8 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !sameShape(teacher.Config, m0.Config) {
 		return fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, teacherPath, teacher.Config.Name, m0.Config.Name)
 	}
-	set, err := loadSynth(f.synth, teacherPath)
+	set, err := loadSynthFor(f.synth, teacherPath, fmt.Sprintf("the ANN %s that --model %s comes from", teacherPath, f.model),
+		"training on it would distil another network")
 	if err != nil {
 		return err
 	}
