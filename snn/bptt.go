@@ -27,6 +27,16 @@ type TrainOptions struct {
 	// straight-through estimate Σ_t ∂L/∂s[t] (the encoder is treated as the
 	// identity, as E[s] = x).
 	InputGradient bool
+	// CurrentGradient makes Backward record Σ_t ∂L/∂I_1[t], the gradient
+	// of the loss with respect to the first layer's output current (the
+	// input current of the first spiking layer) summed over the steps;
+	// Tape.CurrentGradient returns it. Attacks that invert the network
+	// through its first layer use it.
+	CurrentGradient bool
+	// Frozen skips the weight gradients: Backward leaves the model's
+	// gradient tensors untouched and only propagates to the input (for
+	// attacks, which optimise images against fixed weights).
+	Frozen bool
 	// MemoryBudget bounds the bytes of one buffer holding a layer's
 	// activations for a chunk of images over all steps, and of the im2col
 	// buffers (default 16 MiB). Forward and Backward process the batch in
@@ -88,7 +98,14 @@ type Tape struct {
 	logits *tensor.Tensor
 	spikes []int64 // per spiking layer, over images and steps
 	done   bool
+	dI1    *tensor.Tensor // Σ_t ∂L/∂I_1[t], [N, C1, H1, W1], with CurrentGradient
 }
+
+// CurrentGradient returns Σ_t ∂L/∂I_1[t] [N, C1, H1, W1], the gradient
+// with respect to the first layer's output current summed over the steps,
+// once Backward has run on a tape recorded with
+// TrainOptions.CurrentGradient; nil otherwise.
+func (tp *Tape) CurrentGradient() *tensor.Tensor { return tp.dI1 }
 
 // Logits returns S = Σ_t W_L·o_{L−1}[t], [N, classes].
 func (tp *Tape) Logits() *tensor.Tensor { return tp.logits }
@@ -374,9 +391,17 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 	if tp.opts.InputGradient {
 		dx = tensor.New(tp.n, c.InChannels, c.InHeight, c.InWidth)
 	}
-	gw := make([][]float32, len(n.stages))
-	for si := range n.stages {
-		gw[si] = make([]float32, len(n.stages[si].wt))
+	if tp.opts.CurrentGradient {
+		s := &n.stages[0]
+		oh, ow := s.outHW()
+		tp.dI1 = tensor.New(tp.n, s.cout, oh, ow)
+	}
+	var gw [][]float32
+	if !tp.opts.Frozen {
+		gw = make([][]float32, len(n.stages))
+		for si := range n.stages {
+			gw[si] = make([]float32, len(n.stages[si].wt))
+		}
 	}
 	bw, _ := n.backwards.Get().(*backward)
 	if bw == nil {
@@ -393,6 +418,9 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 			return nil, err
 		}
 		bw.chunk(ci, i0, min(tp.n, i0+tp.chunk), dS, dx)
+	}
+	if tp.opts.Frozen {
+		return dx, nil
 	}
 	for si := range n.stages {
 		s := &n.stages[si]
@@ -429,7 +457,10 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 	sL := &n.stages[L]
 	nin, k := sL.inSize(), sL.cout
 	gS := dS.Data[i0*k : i1*k]
-	gemm.Sgemm(true, false, nin, k, B, 1, tp.outIn[i0*nin:i1*nin], nin, gS, k, 1, bw.gw[L], k)
+	frozen := tp.opts.Frozen
+	if !frozen {
+		gemm.Sgemm(true, false, nin, k, B, 1, tp.outIn[i0*nin:i1*nin], nin, gS, k, 1, bw.gw[L], k)
+	}
 	bw.gNext = grow(bw.gNext, B*nin)
 	gemm.Sgemm(false, true, B, nin, k, 1, gS, k, sL.wt, k, 0, bw.gNext, nin)
 	nextConstant := true // gNext is [B, in], the same at every step
@@ -473,17 +504,23 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
 			gI = bw.gsum
 		}
-		weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
+		if !frozen {
+			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
+		}
 		// Input gradient, for the previous stage or the caller.
+		if si == 0 && (dx != nil || tp.dI1 != nil) && !constant {
+			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
+		}
+		if si == 0 && tp.dI1 != nil {
+			oh, ow := s.outHW()
+			toNCHW(tp.dI1.Data[i0*out:i1*out], bw.gsum, B, oh, ow, s.cout)
+		}
 		switch {
 		case si > 0:
 			bw.gNext = grow(bw.gNext, P*s.inSize())
 			inputGrad(bw.gNext, s, g, P, &bw.sim.cols, bw.sim.colsMax)
 			nextConstant = false
 		case dx != nil:
-			if !constant {
-				bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
-			}
 			bw.gx = grow(bw.gx, B*s.inSize())
 			inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols, bw.sim.colsMax)
 			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], bw.gx, B, s.h, s.w, s.cin)

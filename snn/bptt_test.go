@@ -112,3 +112,89 @@ func assertNear(t *testing.T, what string, got, want []float32, tol float64) {
 		}
 	}
 }
+
+// A frozen backward pass leaves the weight gradients alone and gives the
+// input gradient of a full one; the recorded first-layer current gradient,
+// transposed-convolved with conv1's weights, is that input gradient.
+func TestFrozenBackwardAndCurrentGradient(t *testing.T) {
+	for _, enc := range []Encoder{Poisson, Direct} {
+		var refDx *tensor.Tensor
+		for _, frozen := range []bool{false, true} {
+			n, x := bpttNet(t, enc, ResetSubtract)
+			o := TrainOptions{Surrogate: DefaultSurrogate(), InputGradient: true, CurrentGradient: frozen, Frozen: frozen}
+			tp, err := n.Forward(context.Background(), x, rand.New(rand.NewPCG(7, 7)), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dS := tensor.New(tp.Logits().Shape...)
+			dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
+			dx, err := tp.Backward(context.Background(), dS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !frozen {
+				refDx = dx
+				if tp.CurrentGradient() != nil {
+					t.Fatal("current gradient recorded without CurrentGradient")
+				}
+				continue
+			}
+			for _, p := range n.Model.Params() {
+				for i, v := range p.G.Data {
+					if v != 0 {
+						t.Fatalf("%v: frozen backward wrote %s gradient %d = %g", enc, p.Name, i, v)
+					}
+				}
+			}
+			assertNear(t, "frozen input gradient", dx.Data, refDx.Data, 1e-6)
+			G := tp.CurrentGradient()
+			conv := n.Model.Convs[0]
+			if G == nil || !tensor.SameShape(G.Shape, []int{x.Shape[0], conv.OutC, x.Shape[2], x.Shape[3]}) {
+				t.Fatalf("%v: current gradient %v", enc, G)
+			}
+			var nz int
+			for _, v := range G.Data {
+				if v != 0 {
+					nz++
+				}
+			}
+			if nz < len(G.Data)/20 {
+				t.Fatalf("%v: only %d of %d current gradients are non-zero", enc, nz, len(G.Data))
+			}
+			assertNear(t, "conv1ᵀ·G", transposedConv(G, conv.Weight.W, conv.InC, 1), dx.Data, 1e-5)
+		}
+	}
+}
+
+// transposedConv returns dx[n, ci, y, x] = Σ_{co, a, b} w[co, ci, a, b]·
+// g[n, co, y−a+pad, x−b+pad] for a stride-1 3×3 convolution (NCHW).
+func transposedConv(g *tensor.Tensor, w *tensor.Tensor, cin, pad int) []float32 {
+	N, cout, h, wd := g.Shape[0], g.Shape[1], g.Shape[2], g.Shape[3]
+	k := w.Shape[2]
+	dx := make([]float32, N*cin*h*wd)
+	for n := range N {
+		for co := range cout {
+			for ci := range cin {
+				for a := range k {
+					for b := range k {
+						wv := w.Data[((co*cin+ci)*k+a)*k+b]
+						for y := range h {
+							oy := y - a + pad
+							if oy < 0 || oy >= h {
+								continue
+							}
+							for xx := range wd {
+								ox := xx - b + pad
+								if ox < 0 || ox >= wd {
+									continue
+								}
+								dx[((n*cin+ci)*h+y)*wd+xx] += wv * g.Data[((n*cout+co)*h+oy)*wd+ox]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx
+}
