@@ -17,12 +17,19 @@ snn/bptt_golden_test.go. Each file holds
                                       dropout mask (0 or 2, p = 0.5) on the
                                       output spikes of that layer, fixed
                                       over all T steps (only where set)
-    dS              [N, classes]      upstream gradient ∂L/∂S
+    dS              [N, classes]      upstream gradient ∂L/∂S (attack2: a
+                                      one-hot row per image on class
+                                      n mod classes)
     S               [N, classes]      logits S = Σ_t W_L·x_L[t]
     grad.<weight>   like the weight   ∂L/∂W for L = (S·dS).sum()
     dx              [N, C, H, W]      Σ_t ∂L/∂input[t] (Poisson: the
                                       straight-through estimate; direct:
                                       the exact ∂L/∂x)
+    grad_current1   [N, C1, H1, W1]   Σ_t ∂L/∂I_1[t], the gradient w.r.t. the
+                                      first layer's output current
+                                      I_1[t] = conv1(input[t]) (the input
+                                      current of the first spiking layer),
+                                      summed over the T steps
     __metadata__    cfg (JSON, "A" = 2×2 avg pool), hidden, classes,
                     timesteps, reset, encoder, init_membrane, surrogate,
                     gamma, slope, seed
@@ -34,7 +41,14 @@ o = 1[U > θ] through a custom autograd function whose backward is the
 surrogate derivative, a reset detached from the graph (U − θ·o or U·(1 − o)
 with o detached), a 2×2 average pool after a conv that a pool follows, and
 the dropout mask on the spikes; the output layer accumulates
-S = Σ_t W_L·x_L[t].
+S = Σ_t W_L·x_L[t]. grad_current1 sums the gradients autograd retains on
+each step's first-layer current I_1[t].
+
+The case "attack2" is the gradient of the paper's Attack 2: with dS one-hot
+on the target class c_n of each image, L = Σ_n S[n, c_n], and
+G = grad_current1 / T = (1/T)·Σ_t ∂y_c/∂I_1[t] is Attack 2's G (its input
+update is conv_transpose(G, W_conv1)). It runs in eval mode: no dropout
+masks.
 
 Exactness: weights are multiples of 2⁻⁸, analog inputs multiples of 2⁻⁶,
 dS multiples of 2⁻⁸, thresholds k/16 + 2⁻¹⁸ (see THETA_OFFSET), so every
@@ -80,7 +94,8 @@ SEED_TRIES = 50
 # (C, H, W), batch N, reset, encoder, initial membrane (fraction of θ),
 # surrogate (kind, γ, slope), and the layers whose output spikes get a
 # dropout mask (weight names; only dropout sites: a conv not followed by a
-# pool, a hidden FC).
+# pool, a hidden FC); onehot replaces the random dS by a one-hot row on class
+# n mod classes per image n.
 CASES = {
     # Soft reset, triangle, masks on two conv sites and the hidden FC; an
     # odd height so the pool drops a row.
@@ -108,6 +123,11 @@ CASES = {
     "atan": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
                  reset="zero", encoder="poisson", init=0.5, surrogate=("atan", 0.3, 2.0),
                  masks=["features.6", "classifier.0"]),
+    # Attack 2 (eval mode, so no masks): the "soft" network family with dS
+    # one-hot on the target class n mod classes of image n.
+    "attack2": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
+                    reset="subtract", encoder="poisson", init=0.0, surrogate=("triangle", 0.3, 0.0),
+                    masks=[], onehot=True),
 }
 
 
@@ -190,6 +210,8 @@ def make_case(c, seed):
         keep = torch.rand((N,) + shapes[lname], generator=g, dtype=torch.float64) >= P_DROP
         masks[lname] = keep.to(torch.float64) / (1 - P_DROP)
     dS = quant(torch.randn(N, c["classes"], generator=g, dtype=torch.float64), 8)
+    if c.get("onehot"):
+        dS = F.one_hot(torch.arange(N) % c["classes"], c["classes"]).to(torch.float64)
     return weights, x, spikes, masks, dS
 
 
@@ -207,9 +229,12 @@ def output_shapes(c, weights):
     return shapes
 
 
-def unroll(c, weights, thresholds, spikes, masks, record=None):
+def unroll(c, weights, thresholds, spikes, masks, record=None, currents=None):
     """Simulate T steps; return S. record, when a dict, collects per spiking
-    layer the membrane potentials before the spike (list over t) and spikes."""
+    layer the membrane potentials before the spike (list over t) and spikes.
+    currents, when a list, collects the first layer's current I_1[t] of each
+    step with retain_grad set, so that its .grad holds ∂L/∂I_1[t] after
+    backward."""
     convs, fcs = layer_names(c["cfg"], c["hidden"])
     hard = c["reset"] == "zero"
     N = spikes.shape[1]
@@ -224,6 +249,9 @@ def unroll(c, weights, thresholds, spikes, masks, record=None):
             if not conv and x.dim() > 2:
                 x = x.reshape(N, -1)  # PyTorch flattens (c, h, w)
             cur = F.conv2d(x, weights[lname], padding=1) if conv else F.linear(x, weights[lname])
+            if layer == 0 and currents is not None:
+                cur.retain_grad()
+                currents.append(cur)
             th = thresholds[layer]
             if mem[layer] is None:
                 mem[layer] = torch.full_like(cur, c["init"] * th)
@@ -293,10 +321,14 @@ def generate(name):
         inp = xin.unsqueeze(0).expand(T, *x.shape)
     else:
         inp = spikes.clone().requires_grad_(True)
-    S = unroll(c, ws, thresholds, inp, masks)
+    currents = []
+    S = unroll(c, ws, thresholds, inp, masks, currents=currents)
     (S * dS).sum().backward()
     dx = xin.grad if direct else inp.grad.sum(0)
+    assert len(currents) == T and all(i.grad is not None for i in currents)
+    grad_current1 = torch.stack([i.grad for i in currents]).sum(0)
     out = {"S": S.detach(), "dS": dS, "dx": dx, "x": x if direct else torch.zeros_like(x),
+           "grad_current1": grad_current1,
            "thresholds": torch.tensor(thresholds, dtype=torch.float64)}
     if not direct:
         out["input_spikes"] = spikes
@@ -306,7 +338,7 @@ def generate(name):
     for k, m in masks.items():
         out["mask." + k] = m
     for k, v in out.items():
-        assert torch.equal(v.float().double(), v) or k in ("S", "dx") or k.startswith("grad."), k
+        assert torch.equal(v.float().double(), v) or k in ("S", "dx", "grad_current1") or k.startswith("grad."), k
     kind, gamma, slope = c["surrogate"]
     meta = {"cfg": json.dumps(c["cfg"]), "hidden": json.dumps(c["hidden"]), "classes": str(c["classes"]),
             "timesteps": str(T), "reset": c["reset"], "encoder": c["encoder"], "init_membrane": repr(c["init"]),

@@ -16,21 +16,22 @@ import (
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-// bpttGoldenTol bounds |Go − PyTorch| of the logits, every weight gradient
-// and ∂L/∂x, relative to the largest magnitude of that tensor. The cases are
-// built so that the forward pass is exact in float32 (binary-fraction
-// weights, thresholds, inputs and masks; no membrane near its threshold),
-// so Go and PyTorch take identical spike decisions and the logits agree to
-// the bit. What remains is float32 rounding in the backward sums (a few
-// hundred terms per gradient element, summed in a different order than the
-// float64 reference): observed ≲ 1e-6 of the scale. 1e-4 leaves two orders
-// of margin for other kernels and summation orders, and is still far below
-// what a wrong term (a missed mask, reset or pool factor, a transposed
-// layout) produces, which is of the order of the gradient itself.
+// bpttGoldenTol bounds |Go − PyTorch| of the logits, every weight gradient,
+// ∂L/∂x and Σ_t ∂L/∂I_1[t], relative to the largest magnitude of that
+// tensor. The cases are built so that the forward pass is exact in float32
+// (binary-fraction weights, thresholds, inputs and masks; no membrane near
+// its threshold), so Go and PyTorch take identical spike decisions and the
+// logits agree to the bit. What remains is float32 rounding in the backward
+// sums (a few hundred terms per gradient element, summed in a different
+// order than the float64 reference): observed ≲ 1e-6 of the scale. 1e-4
+// leaves two orders of margin for other kernels and summation orders, and
+// is still far below what a wrong term (a missed mask, reset or pool factor,
+// a transposed layout) produces, which is of the order of the gradient
+// itself.
 const bpttGoldenTol = 1e-4
 
 // bpttGoldenCases are the files scripts/bptt_golden.py writes.
-var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan"}
+var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan", "attack2"}
 
 // bpttGolden is one case loaded from testdata/torch/bptt_<name>.safetensors.
 type bpttGolden struct {
@@ -174,10 +175,12 @@ func maxRelDiff(t *testing.T, what string, got, want []float32) float64 {
 	return diff / scale
 }
 
-// TestBPTTGolden compares Forward's logits and Backward's weight and input
-// gradients with PyTorch autograd over the unrolled network
-// (scripts/bptt_golden.py), on both synaptic paths, with the whole batch
-// in one chunk and with one image per chunk.
+// TestBPTTGolden compares Forward's logits and Backward's weight, input and
+// first-layer current gradients with PyTorch autograd over the unrolled
+// network (scripts/bptt_golden.py), on both synaptic paths, with the whole
+// batch in one chunk and with one image per chunk, each also Frozen: then
+// the input and current gradients must still match and the weight
+// gradients stay zero.
 func TestBPTTGolden(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range bpttGoldenCases {
@@ -187,20 +190,23 @@ func TestBPTTGolden(t *testing.T) {
 				budget int64
 				path   Path
 				hook   bool // direct input through the inputSpikes hook, T copies of x
+				frozen bool
 			}
 			var vs []variant
-			for _, budget := range []int64{0, 1} {
-				for _, path := range []Path{Dense, Events} {
-					vs = append(vs, variant{budget, path, false})
-					if g.spk == nil {
-						vs = append(vs, variant{budget, path, true})
+			for _, frozen := range []bool{false, true} {
+				for _, budget := range []int64{0, 1} {
+					for _, path := range []Path{Dense, Events} {
+						vs = append(vs, variant{budget, path, false, frozen})
+						if g.spk == nil {
+							vs = append(vs, variant{budget, path, true, frozen})
+						}
 					}
 				}
 			}
 			worst := map[string]float64{}
 			for _, v := range vs {
-				o := TrainOptions{Surrogate: g.sg, InputGradient: true, MemoryBudget: v.budget, Path: v.path,
-					inputSpikes: g.spk, masks: g.mask}
+				o := TrainOptions{Surrogate: g.sg, InputGradient: true, CurrentGradient: true, Frozen: v.frozen,
+					MemoryBudget: v.budget, Path: v.path, inputSpikes: g.spk, masks: g.mask}
 				if v.hook {
 					c := g.m.Config
 					hwc := c.InChannels * c.InHeight * c.InWidth
@@ -210,7 +216,8 @@ func TestBPTTGolden(t *testing.T) {
 						nchwToNHWC(o.inputSpikes[step*N*hwc:], g.x.Data, N, c.InChannels, c.InHeight, c.InWidth)
 					}
 				}
-				label := fmt.Sprintf("budget %d, path %s, hook %v", v.budget, map[Path]string{Dense: "dense", Events: "events"}[v.path], v.hook)
+				label := fmt.Sprintf("budget %d, path %s, hook %v, frozen %v", v.budget,
+					map[Path]string{Dense: "dense", Events: "events"}[v.path], v.hook, v.frozen)
 				g.m.ZeroGrad()
 				tp, err := g.net.Forward(ctx, g.x, rand.New(rand.NewPCG(3, 4)), o)
 				if err != nil {
@@ -234,12 +241,28 @@ func TestBPTTGolden(t *testing.T) {
 				}
 				check("logits", tp.Logits().Data, "S")
 				for _, p := range g.m.Params() {
-					check("∂L/∂"+p.Name, p.G.Data, "grad."+p.Name)
+					if !v.frozen {
+						check("∂L/∂"+p.Name, p.G.Data, "grad."+p.Name)
+						continue
+					}
+					for i, w := range p.G.Data {
+						if w != 0 {
+							t.Fatalf("%s: frozen backward wrote %s gradient %d = %g", label, p.Name, i, w)
+						}
+					}
 				}
 				check("∂L/∂x", dx.Data, "dx")
+				G := tp.CurrentGradient()
+				if G == nil {
+					t.Fatalf("%s: no current gradient recorded", label)
+				}
+				if want := g.get(t, "grad_current1").Shape; !tensor.SameShape(G.Shape, want) {
+					t.Fatalf("%s: current gradient %v, PyTorch %v", label, G.Shape, want)
+				}
+				check("Σ_t ∂L/∂I_1[t]", G.Data, "grad_current1")
 			}
-			t.Logf("%d variants, largest relative differences: logits %.3g, weight gradients %.3g, ∂L/∂x %.3g",
-				len(vs), worst["S"], worst["grad"], worst["dx"])
+			t.Logf("%d variants (half frozen), largest relative differences: logits %.3g, weight gradients %.3g, ∂L/∂x %.3g, Σ_t ∂L/∂I_1[t] %.3g (tolerance %g)",
+				len(vs), worst["S"], worst["grad"], worst["dx"], worst["grad_current1"], bpttGoldenTol)
 		})
 	}
 }
