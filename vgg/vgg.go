@@ -270,3 +270,21 @@ func (c Config) NumParamsEstimate() int64 {
 	}
 	return n + prev*int64(c.Classes)
 }
+
+// Features returns, for an NCHW batch, the penultimate activations (the
+// output layer's input: the last hidden FC's ReLU output, or the flattened
+// features when there is no hidden FC) [N, D] and the logits [N, Classes].
+// It does not prepare a Backward.
+func (m *Model) Features(x *tensor.Tensor, mode nn.Mode) (features, logits *tensor.Tensor) {
+	c := m.Config
+	if len(x.Shape) != 4 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
+		panic(fmt.Sprintf("vgg: input %v, want [N %d %d %d]", x.Shape, c.InChannels, c.InHeight, c.InWidth))
+	}
+	layers := m.Net.Layers
+	h := x
+	for _, l := range layers[:len(layers)-1] {
+		h = l.Forward(h, mode)
+	}
+	features = h.Clone()
+	return features, layers[len(layers)-1].Forward(h, mode)
+}

@@ -169,3 +169,35 @@ func TestInputGradient(t *testing.T) {
 		}
 	}
 }
+
+// Features' logits are Forward's, and its features are the output layer's
+// input: W_out·features reproduces the logits.
+func TestFeatures(t *testing.T) {
+	cfg := Config{Name: "t", Features: []Item{4, A, 8}, Hidden: []int{16}, Classes: 3, InChannels: 1, InHeight: 6, InWidth: 6}
+	m, err := New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(5, 1, 6, 6)
+	x.RandUniform(rand.New(rand.NewPCG(3, 4)), -1, 1)
+	want := m.Forward(x, nn.Mode{}).Clone()
+	f, z := m.Features(x, nn.Mode{})
+	if !tensor.SameShape(f.Shape, []int{5, 16}) {
+		t.Fatalf("features %v, want [5 16]", f.Shape)
+	}
+	w := m.Linears[len(m.Linears)-1].Weight.W
+	for n := range 5 {
+		for k := range 3 {
+			if z.Data[n*3+k] != want.Data[n*3+k] {
+				t.Fatalf("logit [%d %d] = %g, Forward gives %g", n, k, z.Data[n*3+k], want.Data[n*3+k])
+			}
+			var s float64
+			for d := range 16 {
+				s += float64(w.Data[k*16+d]) * float64(f.Data[n*16+d])
+			}
+			if diff := math.Abs(s - float64(want.Data[n*3+k])); diff > 1e-5*(1+math.Abs(s)) {
+				t.Fatalf("W·features [%d %d] = %g, logit %g", n, k, s, want.Data[n*3+k])
+			}
+		}
+	}
+}

@@ -1,0 +1,553 @@
+package attack
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// Encoding is the input path an inversion attacker uses.
+type Encoding int
+
+const (
+	// ModelEncoding feeds images the way the model was converted to read
+	// them (its own encoder).
+	ModelEncoding Encoding = iota
+	// PoissonEncoding draws signed Poisson spikes at every step; the
+	// encoder is treated as the identity for the gradient (E[s] = x).
+	PoissonEncoding
+	// DirectEncoding feeds the analog image at every step, so the
+	// gradient is exact (up to the surrogate).
+	DirectEncoding
+)
+
+// String implements fmt.Stringer.
+func (e Encoding) String() string {
+	switch e {
+	case ModelEncoding:
+		return "model"
+	case PoissonEncoding:
+		return "poisson"
+	case DirectEncoding:
+		return "direct"
+	}
+	return fmt.Sprintf("Encoding(%d)", int(e))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (e Encoding) MarshalText() ([]byte, error) {
+	if e < ModelEncoding || e > DirectEncoding {
+		return nil, fmt.Errorf("attack: invalid encoding %d", int(e))
+	}
+	return []byte(e.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (e *Encoding) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "model":
+		*e = ModelEncoding
+	case "poisson":
+		*e = PoissonEncoding
+	case "direct":
+		*e = DirectEncoding
+	default:
+		return fmt.Errorf("attack: unknown encoding %q (model, poisson or direct)", b)
+	}
+	return nil
+}
+
+// Rule is Attack 3's update rule.
+type Rule int
+
+const (
+	// AdamRule optimises a tanh-bounded parametrisation of the image with
+	// Adam under image priors (total variation, L2, jitter, flips, blur),
+	// as DeepInversion does for ANNs.
+	AdamRule Rule = iota
+	// PopulationRule is BrainLeaks' second rule, adapted to signed rate
+	// coding: the image x (a spike probability |x| of sign x) starts at 0
+	// (no spikes); each step draws Population Poisson samples, weights
+	// their surrogate gradients of the cost 1 − p_c + 0.01·mean|s| by
+	// their costs, and takes an RMS-normalised step with momentum 0.9,
+	// clamped to the pixel range.
+	PopulationRule
+)
+
+// String implements fmt.Stringer.
+func (r Rule) String() string {
+	switch r {
+	case AdamRule:
+		return "adam"
+	case PopulationRule:
+		return "population"
+	}
+	return fmt.Sprintf("Rule(%d)", int(r))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Rule) MarshalText() ([]byte, error) {
+	if r < AdamRule || r > PopulationRule {
+		return nil, fmt.Errorf("attack: invalid rule %d", int(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Rule) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "adam":
+		*r = AdamRule
+	case "population", "brainleaks-v2":
+		*r = PopulationRule
+	default:
+		return fmt.Errorf("attack: unknown rule %q (adam or population)", b)
+	}
+	return nil
+}
+
+// InversionOptions configures Attack 3.
+type InversionOptions struct {
+	Rule Rule `json:"rule"`
+	// Iterations per restart.
+	Iterations int `json:"iterations"`
+	// Restarts independent starts per image; the image whose fresh
+	// simulation gives the lowest cross-entropy is kept.
+	Restarts int `json:"restarts"`
+	// LR is Adam's rate on the bounded parametrisation (AdamRule) or the
+	// step of PopulationRule.
+	LR float64 `json:"lr"`
+	// Encoding is the attacker's input path.
+	Encoding Encoding `json:"encoding"`
+	// TV and L2 weigh the priors: the mean squared difference of
+	// neighbouring pixels and the mean squared pixel (AdamRule).
+	TV float64 `json:"tv"`
+	L2 float64 `json:"l2"`
+	// Jitter rolls the image by a random offset in [−Jitter, Jitter]
+	// pixels along each axis before every step (AdamRule).
+	Jitter int `json:"jitter"`
+	// Flip mirrors the image horizontally at random before every step.
+	Flip bool `json:"flip"`
+	// BlurEvery blurs the image with radius-1 Gaussian passes every that
+	// many steps (0: never).
+	BlurEvery int `json:"blur_every"`
+	// Population is the number of Poisson samples per PopulationRule step.
+	Population int `json:"population,omitempty"`
+	// Surrogate is the spike derivative (default snn.DefaultSurrogate).
+	Surrogate snn.Surrogate `json:"surrogate"`
+}
+
+// DefaultInversion returns Attack 3's defaults.
+func DefaultInversion() InversionOptions {
+	return InversionOptions{Rule: AdamRule, Iterations: 100, Restarts: 2, LR: 0.1, Encoding: ModelEncoding,
+		TV: 0.5, L2: 0.01, Jitter: 2, Flip: false, Population: 7, Surrogate: snn.DefaultSurrogate()}
+}
+
+// DefaultPopulation returns BrainLeaks' second rule with its settings:
+// 10 steps, 7 samples, step 1, one start.
+func DefaultPopulation() InversionOptions {
+	return InversionOptions{Rule: PopulationRule, Iterations: 10, Restarts: 1, LR: 1, Encoding: PoissonEncoding,
+		Population: 7, Surrogate: snn.DefaultSurrogate()}
+}
+
+// Validate reports unusable options.
+func (o InversionOptions) Validate() error {
+	switch {
+	case o.Rule < AdamRule || o.Rule > PopulationRule:
+		return fmt.Errorf("attack: invalid rule %d", int(o.Rule))
+	case o.Encoding < ModelEncoding || o.Encoding > DirectEncoding:
+		return fmt.Errorf("attack: invalid encoding %d", int(o.Encoding))
+	case o.Iterations < 1 || o.Iterations > MaxIterations:
+		return fmt.Errorf("attack: %d iterations outside [1, %d]", o.Iterations, MaxIterations)
+	case o.Restarts < 1 || o.Restarts > 1000:
+		return fmt.Errorf("attack: %d restarts outside [1, 1000]", o.Restarts)
+	case !(o.LR > 0) || math.IsInf(o.LR, 0):
+		return fmt.Errorf("attack: learning rate %g must be positive and finite", o.LR)
+	case !(o.TV >= 0) || !(o.L2 >= 0) || math.IsInf(o.TV, 0) || math.IsInf(o.L2, 0):
+		return fmt.Errorf("attack: prior weights TV %g, L2 %g must be non-negative and finite", o.TV, o.L2)
+	case o.Jitter < 0 || o.Jitter > 64:
+		return fmt.Errorf("attack: jitter %d outside [0, 64]", o.Jitter)
+	case o.BlurEvery < 0 || o.BlurEvery > MaxIterations:
+		return fmt.Errorf("attack: blur every %d steps outside [0, %d]", o.BlurEvery, MaxIterations)
+	case o.Rule == PopulationRule && (o.Population < 1 || o.Population > 1000):
+		return fmt.Errorf("attack: population %d outside [1, 1000]", o.Population)
+	}
+	return o.Surrogate.Validate()
+}
+
+// attackNet returns the network the attacker differentiates: net itself,
+// or net's model with the chosen encoder.
+func attackNet(net *snn.Network, e Encoding) (*snn.Network, error) {
+	cfg := net.Config
+	switch e {
+	case PoissonEncoding:
+		cfg.Encoder = snn.Poisson
+	case DirectEncoding:
+		cfg.Encoder = snn.Direct
+	default:
+		return net, nil
+	}
+	if cfg.Encoder == net.Config.Encoder {
+		return net, nil
+	}
+	return snn.New(net.Model, cfg)
+}
+
+// RunInversion runs Attack 3 against net: for every image, Restarts
+// independent optimisations of the target class's cross-entropy on the
+// time-averaged output, softmax(S/T), plus priors; see InversionOptions.
+// The kept image of each target is the restart whose quantised image
+// scores the lowest cross-entropy in a fresh simulation with the model's
+// own encoder.
+func RunInversion(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := norm.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := net.Model.Config
+	if err := checkTargets(targets, cfg.Classes); err != nil {
+		return nil, err
+	}
+	an, err := attackNet(net, o.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	n, k := len(targets), cfg.Classes
+	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
+	per := c * h * w
+	res := &Result{Method: SNNInversion, Targets: append([]int(nil), targets...), Pixels: make([]uint8, n*per),
+		Shape: [4]int{n, c, h, w}, Images: tensor.New(n, c, h, w), Loss: make([]float64, n), Logits: tensor.New(n, k)}
+	for i := range res.Loss {
+		res.Loss[i] = math.Inf(1)
+	}
+	total := o.Restarts * o.Iterations
+	if o.Rule == PopulationRule {
+		total *= o.Population
+	}
+	done := 0
+	step := func() error {
+		done++
+		if progress != nil {
+			return progress(done, total)
+		}
+		return nil
+	}
+	cand := &Result{Targets: res.Targets, Pixels: make([]uint8, n*per), Images: tensor.New(n, c, h, w), Loss: make([]float64, n)}
+	for r := range o.Restarts {
+		var x *tensor.Tensor
+		if o.Rule == PopulationRule {
+			x, err = populationRun(ctx, an, norm, targets, o, rng, step)
+		} else {
+			x, err = adamRun(ctx, an, norm, targets, o, rng, step)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attack 3, restart %d: %w", r+1, err)
+		}
+		if err := finishSNN(ctx, net, norm, x, cand, rng); err != nil {
+			return nil, err
+		}
+		for i, t := range targets {
+			z := cand.Logits.Data[i*k : (i+1)*k]
+			l := crossEntropy(z, t, 1/float64(net.Config.Timesteps))
+			if l < res.Loss[i] {
+				res.Loss[i] = l
+				copy(res.Pixels[i*per:(i+1)*per], cand.Pixels[i*per:(i+1)*per])
+				copy(res.Images.Data[i*per:(i+1)*per], cand.Images.Data[i*per:(i+1)*per])
+				copy(res.Logits.Data[i*k:(i+1)*k], z)
+			}
+		}
+	}
+	return res, nil
+}
+
+// crossEntropy returns −log softmax(scale·z)_t in float64.
+func crossEntropy(z []float32, t int, scale float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = max(m, float64(v)*scale)
+	}
+	var s float64
+	for _, v := range z {
+		s += math.Exp(float64(v)*scale - m)
+	}
+	return m + math.Log(s) - float64(z[t])*scale
+}
+
+// ceGrad writes ∂/∂S of Σ_i CE(softmax(S_i/T), t_i) into dS and returns
+// each image's target probability.
+func ceGrad(dS, S *tensor.Tensor, targets []int, T int) []float64 {
+	k := S.Shape[1]
+	p := make([]float64, len(targets))
+	inv := 1 / float64(T)
+	for i, t := range targets {
+		z := S.Data[i*k : (i+1)*k]
+		m := math.Inf(-1)
+		for _, v := range z {
+			m = max(m, float64(v)*inv)
+		}
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v)*inv - m)
+		}
+		for j, v := range z {
+			q := math.Exp(float64(v)*inv-m) / s
+			if j == t {
+				p[i] = q
+				q--
+			}
+			dS.Data[i*k+j] = float32(q * inv)
+		}
+	}
+	return p
+}
+
+// adamRun is one restart of the Adam rule; it returns the final images.
+func adamRun(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
+	cfg := net.Model.Config
+	n, k := len(targets), cfg.Classes
+	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
+	lo, hi := pixelRange(norm)
+	mid, half := (hi+lo)/2, (hi-lo)/2
+	// x = mid + half·tanh(v); v starts at a small random value, so x
+	// starts near mid-grey with noise.
+	v := make([]float32, n*c*h*w)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * 0.5)
+	}
+	x := tensor.New(n, c, h, w)
+	shifted := tensor.New(n, c, h, w)
+	grad := make([]float32, len(v))
+	adam := optim.NewAdam(o.LR, 0, false)
+	dS := tensor.New(n, k)
+	T := net.Config.Timesteps
+	for it := range o.Iterations {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i, u := range v {
+			x.Data[i] = mid + half*float32(math.Tanh(float64(u)))
+		}
+		if o.BlurEvery > 0 && it > 0 && it%o.BlurEvery == 0 {
+			blurFloat(x.Data, n*c, h, w)
+			for i, u := range x.Data {
+				r := float64((u - mid) / half)
+				r = max(-boundLimit, min(boundLimit, r))
+				v[i] = float32(math.Atanh(r))
+				x.Data[i] = mid + half*float32(r)
+			}
+		}
+		dy, dxs := 0, 0
+		if o.Jitter > 0 {
+			dy, dxs = rng.IntN(2*o.Jitter+1)-o.Jitter, rng.IntN(2*o.Jitter+1)-o.Jitter
+		}
+		flip := o.Flip && rng.IntN(2) == 1
+		roll(shifted.Data, x.Data, n*c, h, w, dy, dxs, flip)
+		tp, err := net.Forward(ctx, shifted, rng, snn.TrainOptions{Surrogate: o.Surrogate, InputGradient: true, Frozen: true})
+		if err != nil {
+			return nil, err
+		}
+		ceGrad(dS, tp.Logits(), targets, T)
+		gs, err := tp.Backward(ctx, dS)
+		if err != nil {
+			return nil, err
+		}
+		if err := finite(gs.Data); err != nil {
+			return nil, fmt.Errorf("step %d: gradient: %w", it+1, err)
+		}
+		unroll(grad, gs.Data, n*c, h, w, dy, dxs, flip)
+		priorGrad(grad, x.Data, n, c, h, w, float32(o.TV), float32(o.L2), mid)
+		for i, u := range x.Data {
+			r := (u - mid) / half
+			grad[i] *= half * (1 - r*r)
+		}
+		adam.StepSlice("images", v, grad)
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	for i, u := range v {
+		x.Data[i] = mid + half*float32(math.Tanh(float64(u)))
+	}
+	return x, nil
+}
+
+// boundLimit keeps atanh finite when a blurred pixel reaches the bound.
+const boundLimit = 0.999
+
+// priorGrad adds the gradients of the per-image priors
+// tv·mean((x[y][x+1] − x[y][x])² + (x[y+1][x] − x[y][x])²) and
+// l2·mean((x − mid)²) to g.
+func priorGrad(g, x []float32, n, c, h, w int, tv, l2, mid float32) {
+	per := float32(c * h * w)
+	for p := range n * c {
+		xp, gp := x[p*h*w:(p+1)*h*w], g[p*h*w:(p+1)*h*w]
+		for y := range h {
+			for xx := range w {
+				i := y*w + xx
+				if l2 > 0 {
+					gp[i] += 2 * l2 * (xp[i] - mid) / per
+				}
+				if tv == 0 {
+					continue
+				}
+				if xx+1 < w {
+					d := 2 * tv * (xp[i+1] - xp[i]) / per
+					gp[i+1] += d
+					gp[i] -= d
+				}
+				if y+1 < h {
+					d := 2 * tv * (xp[i+w] - xp[i]) / per
+					gp[i+w] += d
+					gp[i] -= d
+				}
+			}
+		}
+	}
+}
+
+// roll writes src shifted circularly by (dy, dx) pixels, then mirrored
+// horizontally when flip, into dst; planes of h×w.
+func roll(dst, src []float32, planes, h, w, dy, dx int, flip bool) {
+	for p := range planes {
+		s, d := src[p*h*w:(p+1)*h*w], dst[p*h*w:(p+1)*h*w]
+		for y := range h {
+			sy := ((y-dy)%h + h) % h
+			for x := range w {
+				tx := x
+				if flip {
+					tx = w - 1 - x
+				}
+				sx := ((tx-dx)%w + w) % w
+				d[y*w+x] = s[sy*w+sx]
+			}
+		}
+	}
+}
+
+// unroll is roll's adjoint: it maps a gradient with respect to roll's
+// output back onto its input.
+func unroll(dst, src []float32, planes, h, w, dy, dx int, flip bool) {
+	for p := range planes {
+		s, d := src[p*h*w:(p+1)*h*w], dst[p*h*w:(p+1)*h*w]
+		for y := range h {
+			sy := ((y-dy)%h + h) % h
+			for x := range w {
+				tx := x
+				if flip {
+					tx = w - 1 - x
+				}
+				sx := ((tx-dx)%w + w) % w
+				d[sy*w+sx] = s[y*w+x]
+			}
+		}
+	}
+}
+
+// blurFloat applies three passes of the kernel [1/6, 2/3, 1/6] along rows,
+// then three along columns, edges replicated: the real-valued counterpart
+// of GaussianBlur.
+func blurFloat(x []float32, planes, h, w int) {
+	buf := make([]float32, max(h, w))
+	pass := func(get func(i int) float32, set func(i int, v float32), n int) {
+		for i := range n {
+			buf[i] = get(i)
+		}
+		for i := range n {
+			l, r := buf[max(0, i-1)], buf[min(n-1, i+1)]
+			set(i, buf[i]*(2.0/3)+(l+r)*(1.0/6))
+		}
+	}
+	for p := range planes {
+		pl := x[p*h*w : (p+1)*h*w]
+		for range 3 {
+			for y := range h {
+				row := pl[y*w : (y+1)*w]
+				pass(func(i int) float32 { return row[i] }, func(i int, v float32) { row[i] = v }, w)
+			}
+		}
+		for range 3 {
+			for xx := range w {
+				pass(func(i int) float32 { return pl[i*w+xx] }, func(i int, v float32) { pl[i*w+xx] = v }, h)
+			}
+		}
+	}
+}
+
+// populationRun is one start of the population rule.
+func populationRun(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
+	cfg := net.Model.Config
+	n, k := len(targets), cfg.Classes
+	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
+	per := c * h * w
+	lo, hi := pixelRange(norm)
+	x := tensor.New(n, c, h, w) // 0: no input spikes
+	mom := make([]float32, len(x.Data))
+	sq := make([]float32, len(x.Data))
+	g := make([]float32, len(x.Data))
+	wsum := make([]float64, n)
+	dS := tensor.New(n, k)
+	T := net.Config.Timesteps
+	const momentum, rmsDecay, eps, spikeCost = 0.9, 0.9, 1e-8, 0.01
+	for it := range o.Iterations {
+		clear(g)
+		clear(wsum)
+		for range o.Population {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			tp, err := net.Forward(ctx, x, rng, snn.TrainOptions{Surrogate: o.Surrogate, InputGradient: true, Frozen: true})
+			if err != nil {
+				return nil, err
+			}
+			p := ceGrad(dS, tp.Logits(), targets, T)
+			// ∂(1 − p_c)/∂S = −p_c·∂(log p_c)/∂S = p_c·∂CE/∂S.
+			for i := range n {
+				for j := range k {
+					dS.Data[i*k+j] *= float32(p[i])
+				}
+			}
+			gs, err := tp.Backward(ctx, dS)
+			if err != nil {
+				return nil, err
+			}
+			if err := finite(gs.Data); err != nil {
+				return nil, fmt.Errorf("step %d: gradient: %w", it+1, err)
+			}
+			for i := range n {
+				cost := 1 - p[i]
+				for j := i * per; j < (i+1)*per; j++ {
+					// The spike-count cost's straight-through gradient.
+					sgn := float32(0)
+					if x.Data[j] > 0 {
+						sgn = 1
+					} else if x.Data[j] < 0 {
+						sgn = -1
+					}
+					g[j] += float32(cost) * (gs.Data[j] + spikeCost*sgn/float32(per))
+				}
+				wsum[i] += cost
+			}
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
+		for i := range n {
+			inv := float32(1 / max(wsum[i], 1e-12))
+			for j := i * per; j < (i+1)*per; j++ {
+				gj := g[j] * inv
+				sq[j] = rmsDecay*sq[j] + (1-rmsDecay)*gj*gj
+				mom[j] = momentum*mom[j] + gj/(float32(math.Sqrt(float64(sq[j])))+eps)
+				x.Data[j] = max(lo, min(hi, x.Data[j]-float32(o.LR)*mom[j]))
+			}
+		}
+	}
+	return x, nil
+}
