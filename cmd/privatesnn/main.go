@@ -12,6 +12,8 @@
 //	convert            convert an ANN to a spiking network on synthetic images
 //	encrypt            class-encryption training of a converted SNN on synthetic images (no data)
 //	eval               accuracy of an ANN or SNN on a test set (SNN: by time step)
+//	attack             model-inversion attack on an SNN or ANN (weights only, no data)
+//	audit              attacks on several models, scored by an independent evaluator
 //	energy             ANN vs SNN energy from measured spike rates
 //	calibrate-compare  thresholds from synthetic vs real images, compared
 //	bench              throughput of the engine's key workloads
@@ -59,6 +61,17 @@ func commands() []command {
 		{"eval", "accuracy of an ANN or SNN on a test set (SNN: by time step)", "--model DIR [--data NAME] [flags]",
 			"Scores a model on a data set. For a spiking model it also reports the accuracy at several time steps, the spike rates per layer, " +
 				"and the parent ANN's accuracy for comparison.", runEval},
+		{"attack", "model-inversion attack on an SNN or ANN (weights only, no data)", "--model DIR --method 1|2|3 --out DIR [flags]",
+			"Recovers what the model has learnt about each class from its weights alone. Method 1 (the paper's Attack 1) re-converts the SNN to an ANN " +
+				"(same weights, ReLU) and runs class visualisation: gradient ascent on a class logit with 8-bit images and a blur every 4th step. " +
+				"Method 2 (Attack 2) takes surrogate gradients through the SNN, averages them over time at conv1's output and deconvolves them. " +
+				"Method 3 is an SNN-aware inversion: surrogate gradients through all steps to the input, Adam on a bounded image with priors, restarts. " +
+				"Writes a grid with one row per class, one PNG per image and attack.json. No data is read.", runAttack},
+		{"audit", "attacks on several models, scored by an independent evaluator", "--model [NAME=]DIR [--model …] --evaluator DIR --out DIR [flags]",
+			"Runs the attacks against every model and scores the images with an independent ANN trained on real data: its top-1 and top-3 hit rates on the " +
+				"target class, its mean confidence, and the Fréchet distance between the images and real test images in its penultimate features " +
+				"(FD (evaluator features), not FID). Reference rows score real test images, uniform noise and, with --synth, the synthetic set. " +
+				"The attacks read the weights only; scoring reads the test set.", runAudit},
 		{"energy", "ANN vs SNN energy from measured spike rates", "--model DIR [--data NAME] [flags]",
 			"Simulates the spiking model on test images, measures the input spike rate of every layer, and compares the energy of the ANN's " +
 				"multiply-accumulates with the SNN's accumulates.", runEnergy},

@@ -1,0 +1,379 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/leakage"
+	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// Model is one model under audit.
+type Model struct {
+	// Name labels the model's rows ("DC", "DC + CET + OD", a path).
+	Name string
+	// SNN is the spiking network; nil for an ANN, which only Attack 1
+	// applies to.
+	SNN *snn.Network
+	// ANN is the network Attack 1 visualises when SNN is nil.
+	ANN *vgg.Model
+	// Norm is the model's input normalisation.
+	Norm convert.Normalization
+}
+
+func (m *Model) config() vgg.Config {
+	if m.SNN != nil {
+		return m.SNN.Model.Config
+	}
+	return m.ANN.Config
+}
+
+// Images is a set of 8-bit images with one class per image.
+type Images struct {
+	Pixels  []uint8 // N·C·H·W, each image CHW
+	Labels  []int
+	C, H, W int
+}
+
+// Len returns the number of images.
+func (s *Images) Len() int { return len(s.Labels) }
+
+func (s *Images) validate(what string, c vgg.Config) error {
+	if s.C != c.InChannels || s.H != c.InHeight || s.W != c.InWidth {
+		return fmt.Errorf("audit: %s are %d×%d×%d, the models read %d×%d×%d", what, s.C, s.H, s.W, c.InChannels, c.InHeight, c.InWidth)
+	}
+	if len(s.Pixels) != len(s.Labels)*s.C*s.H*s.W {
+		return fmt.Errorf("audit: %s: %d pixels for %d images", what, len(s.Pixels), len(s.Labels))
+	}
+	for i, l := range s.Labels {
+		if l < 0 || l >= c.Classes {
+			return fmt.Errorf("audit: %s: label %d of image %d outside [0, %d)", what, l, i, c.Classes)
+		}
+	}
+	return nil
+}
+
+// Evaluator is the independent scoring network: a trained ANN and the
+// normalisation it reads pixels with.
+type Evaluator struct {
+	Model *vgg.Model
+	Norm  convert.Normalization
+	// Batch bounds how many images go through the network at once
+	// (default 256).
+	Batch int
+}
+
+// Evaluate implements leakage.Evaluator for normalised images.
+func (e *Evaluator) Evaluate(ctx context.Context, x *tensor.Tensor) (logits, features *tensor.Tensor, err error) {
+	n := x.Shape[0]
+	batch := e.Batch
+	if batch <= 0 {
+		batch = 256
+	}
+	per := x.Len() / max(n, 1)
+	k := e.Model.Config.Classes
+	logits = tensor.New(n, k)
+	for b0 := 0; b0 < n; b0 += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		b1 := min(n, b0+batch)
+		f, z := e.Model.Features(tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...), nn.Mode{})
+		if features == nil {
+			features = tensor.New(n, f.Shape[1])
+		}
+		d := f.Shape[1]
+		copy(features.Data[b0*d:b1*d], f.Data)
+		copy(logits.Data[b0*k:b1*k], z.Data)
+	}
+	return logits, features, nil
+}
+
+// normalize returns pixels as the evaluator's input.
+func (e *Evaluator) normalize(p []uint8, n, c, h, w int) *tensor.Tensor {
+	x := tensor.New(n, c, h, w)
+	for i, v := range p {
+		x.Data[i] = e.Norm.Value(v)
+	}
+	return x
+}
+
+// Options configures an audit.
+type Options struct {
+	// Methods lists the attacks to run (default all three).
+	Methods []attack.Method `json:"methods"`
+	// PerClass is the number of attack images per class.
+	PerClass int `json:"per_class"`
+	// Seed keys every random stream of the audit.
+	Seed        uint64                    `json:"seed"`
+	Visualize   attack.VisualizeOptions   `json:"attack1"`
+	SNNGradient attack.SNNGradientOptions `json:"attack2"`
+	Inversion   attack.InversionOptions   `json:"attack3"`
+}
+
+// Defaults returns every method, 10 images per class, each attack's
+// defaults.
+func Defaults() Options {
+	return Options{Methods: []attack.Method{attack.Visualize, attack.SNNGradient, attack.SNNInversion}, PerClass: 10,
+		Visualize: attack.DefaultVisualize(), SNNGradient: attack.DefaultSNNGradient(), Inversion: attack.DefaultInversion()}
+}
+
+// Validate reports unusable options.
+func (o Options) Validate() error {
+	if len(o.Methods) == 0 {
+		return errors.New("audit: no attack methods")
+	}
+	for _, m := range o.Methods {
+		if _, err := m.MarshalText(); err != nil {
+			return err
+		}
+	}
+	if o.PerClass < 1 || o.PerClass > attack.MaxImages {
+		return fmt.Errorf("audit: %d images per class outside [1, %d]", o.PerClass, attack.MaxImages)
+	}
+	for _, err := range []error{o.Visualize.Validate(), o.SNNGradient.Validate(), o.Inversion.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Row is one scored set of images.
+type Row struct {
+	// Model is the attacked model's name; empty for a reference row.
+	Model string `json:"model,omitempty"`
+	// Set names the images: "attack1" … "attack3", or a reference set
+	// ("real", "noise", "synthetic").
+	Set string `json:"set"`
+	// Self is the attacked model's own top-1 hit rate on the images
+	// (attack rows only).
+	Self *float64 `json:"self,omitempty"`
+	leakage.Score
+	// Seconds is the attack's wall time.
+	Seconds float64 `json:"seconds,omitempty"`
+	// Result holds the attack's images (attack rows).
+	Result *attack.Result `json:"-"`
+	// Images holds a reference row's images.
+	Images *Images `json:"-"`
+}
+
+// Report is an audit's result.
+type Report struct {
+	Options Options `json:"options"`
+	// Reference is the number of real test images the distances are
+	// measured against.
+	Reference int `json:"reference_images"`
+	// Chance is the top-1 hit rate of guessing: 1/classes.
+	Chance float64 `json:"chance"`
+	// EvaluatorAccuracy is the evaluator's top-1 accuracy on the reference
+	// images.
+	EvaluatorAccuracy float64 `json:"evaluator_accuracy"`
+	Rows              []Row   `json:"rows"`
+	// Skipped lists (model, method) pairs that do not apply, with why.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Stage reports progress: the stage's name ("attack1 on DC", "reference
+// real") and its steps done of total. A non-nil error stops the audit.
+type Stage func(stage string, done, total int) error
+
+// stream returns the random stream of one (model, set) pair.
+func stream(seed uint64, model int, set string) *rand.Rand {
+	h := uint64(14695981039346656037)
+	for _, b := range []byte(set) {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	return rand.New(rand.NewPCG(seed, h^uint64(model+1)*0x9e3779b97f4a7c15))
+}
+
+// Run audits models; see the package documentation. test are real test
+// images: PerClass of every class are drawn (with Seed) as the "real"
+// reference row and the rest form the reference distribution. synthetic
+// may be nil.
+func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Images, o Options, progress Stage) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if len(models) == 0 {
+		return nil, errors.New("audit: no models")
+	}
+	if ev == nil || ev.Model == nil {
+		return nil, errors.New("audit: no evaluator")
+	}
+	if err := ev.Norm.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := models[0].config()
+	for i := range models {
+		m := &models[i]
+		if m.SNN == nil && m.ANN == nil {
+			return nil, fmt.Errorf("audit: model %q has no network", m.Name)
+		}
+		c := m.config()
+		if c.Classes != cfg.Classes || c.InChannels != cfg.InChannels || c.InHeight != cfg.InHeight || c.InWidth != cfg.InWidth {
+			return nil, fmt.Errorf("audit: model %q reads %d×%d×%d images into %d classes, %q %d×%d×%d into %d",
+				m.Name, c.InChannels, c.InHeight, c.InWidth, c.Classes, models[0].Name, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
+		}
+		if err := m.Norm.Validate(); err != nil {
+			return nil, fmt.Errorf("audit: model %q: %w", m.Name, err)
+		}
+	}
+	ec := ev.Model.Config
+	if ec.Classes != cfg.Classes || ec.InChannels != cfg.InChannels || ec.InHeight != cfg.InHeight || ec.InWidth != cfg.InWidth {
+		return nil, fmt.Errorf("audit: the evaluator reads %d×%d×%d images into %d classes, the models %d×%d×%d into %d",
+			ec.InChannels, ec.InHeight, ec.InWidth, ec.Classes, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
+	}
+	if test == nil {
+		return nil, errors.New("audit: no test images")
+	}
+	if err := test.validate("test images", cfg); err != nil {
+		return nil, err
+	}
+	if synthetic != nil {
+		if err := synthetic.validate("synthetic images", cfg); err != nil {
+			return nil, err
+		}
+	}
+	report := &Report{Options: o, Chance: 1 / float64(cfg.Classes)}
+	report.Options.Methods = slices.Clone(o.Methods)
+
+	// Split the test images: PerClass of every class for the "real" row,
+	// the rest for the reference distribution.
+	real, rest, err := split(test, cfg.Classes, o.PerClass, stream(o.Seed, -1, "real"))
+	if err != nil {
+		return nil, fmt.Errorf("audit: test images: %w", err)
+	}
+	if rest.Len() < 2 {
+		return nil, fmt.Errorf("audit: %d test images leave %d for the reference distribution, want at least 2", test.Len(), rest.Len())
+	}
+	if progress != nil {
+		if err := progress("reference distribution", 0, 1); err != nil {
+			return nil, err
+		}
+	}
+	refLogits, ref, err := leakage.Describe(ctx, ev, ev.normalize(rest.Pixels, rest.Len(), rest.C, rest.H, rest.W))
+	if err != nil {
+		return nil, fmt.Errorf("audit: reference: %w", err)
+	}
+	report.Reference = rest.Len()
+	if report.EvaluatorAccuracy, _, _, err = leakage.ClassifyScores(refLogits, rest.Labels); err != nil {
+		return nil, fmt.Errorf("audit: reference: %w", err)
+	}
+
+	score := func(row *Row, s *Images) error {
+		sc, err := leakage.ScoreImages(ctx, ev, ev.normalize(s.Pixels, s.Len(), s.C, s.H, s.W), s.Labels, ref)
+		if err != nil {
+			return fmt.Errorf("audit: %s: %w", row.Set, err)
+		}
+		row.Score = sc
+		return nil
+	}
+	// Reference rows.
+	refs := []Row{{Set: "real", Images: real}}
+	noise := &Images{Labels: attack.Targets(cfg.Classes, o.PerClass), C: cfg.InChannels, H: cfg.InHeight, W: cfg.InWidth}
+	noise.Pixels = make([]uint8, noise.Len()*noise.C*noise.H*noise.W)
+	nr := stream(o.Seed, -1, "noise")
+	for i := range noise.Pixels {
+		noise.Pixels[i] = uint8(nr.IntN(256))
+	}
+	refs = append(refs, Row{Set: "noise", Images: noise})
+	if synthetic != nil {
+		syn, _, err := split(synthetic, cfg.Classes, o.PerClass, stream(o.Seed, -1, "synthetic"))
+		if err != nil {
+			return nil, fmt.Errorf("audit: synthetic images: %w", err)
+		}
+		refs = append(refs, Row{Set: "synthetic", Images: syn})
+	}
+	for i := range refs {
+		if err := score(&refs[i], refs[i].Images); err != nil {
+			return nil, err
+		}
+	}
+
+	targets := attack.Targets(cfg.Classes, o.PerClass)
+	for mi := range models {
+		m := &models[mi]
+		for _, method := range o.Methods {
+			if m.SNN == nil && method != attack.Visualize {
+				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: the model is an ANN; only Attack 1 applies", method, m.Name))
+				continue
+			}
+			name := fmt.Sprintf("%s on %s", method, m.Name)
+			var p attack.Progress
+			if progress != nil {
+				p = func(done, total int) error { return progress(name, done, total) }
+			}
+			rng := stream(o.Seed, mi, method.String())
+			start := time.Now()
+			var res *attack.Result
+			switch method {
+			case attack.Visualize:
+				ann := m.ANN
+				if m.SNN != nil {
+					if ann, err = attack.Reconvert(m.SNN); err != nil {
+						return nil, err
+					}
+				}
+				res, err = attack.RunVisualize(ctx, ann, m.Norm, targets, o.Visualize, rng, p)
+			case attack.SNNGradient:
+				res, err = attack.RunSNNGradient(ctx, m.SNN, m.Norm, targets, o.SNNGradient, rng, p)
+			case attack.SNNInversion:
+				res, err = attack.RunInversion(ctx, m.SNN, m.Norm, targets, o.Inversion, rng, p)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("audit: %s: %w", name, err)
+			}
+			self := res.Hits()
+			row := Row{Model: m.Name, Set: method.String(), Self: &self, Seconds: time.Since(start).Seconds(), Result: res}
+			imgs := &Images{Pixels: res.Pixels, Labels: res.Targets, C: res.Shape[1], H: res.Shape[2], W: res.Shape[3]}
+			if err := score(&row, imgs); err != nil {
+				return nil, err
+			}
+			report.Rows = append(report.Rows, row)
+		}
+	}
+	report.Rows = append(report.Rows, refs...)
+	return report, nil
+}
+
+// split draws perClass images of every class from s (in random order
+// within a class) and returns them, class-major, and the other images in
+// their original order.
+func split(s *Images, classes, perClass int, rng *rand.Rand) (picked, rest *Images, err error) {
+	byClass := make([][]int, classes)
+	for i, l := range s.Labels {
+		byClass[l] = append(byClass[l], i)
+	}
+	per := s.C * s.H * s.W
+	picked = &Images{C: s.C, H: s.H, W: s.W}
+	rest = &Images{C: s.C, H: s.H, W: s.W}
+	taken := make([]bool, s.Len())
+	for c, idx := range byClass {
+		if len(idx) < perClass {
+			return nil, nil, fmt.Errorf("class %d has %d images, want at least %d", c, len(idx), perClass)
+		}
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for _, i := range idx[:perClass] {
+			taken[i] = true
+			picked.Labels = append(picked.Labels, c)
+			picked.Pixels = append(picked.Pixels, s.Pixels[i*per:(i+1)*per]...)
+		}
+	}
+	for i, t := range taken {
+		if !t {
+			rest.Labels = append(rest.Labels, s.Labels[i])
+			rest.Pixels = append(rest.Pixels, s.Pixels[i*per:(i+1)*per]...)
+		}
+	}
+	return picked, rest, nil
+}

@@ -1,0 +1,538 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/audit"
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// attackFlags holds the settings of the three attacks, shared by the
+// attack and audit commands. Each attack's flags carry its prefix.
+type attackFlags struct {
+	vis       attack.VisualizeOptions
+	grad      attack.SNNGradientOptions
+	inv       attack.InversionOptions
+	surrogate snn.SurrogateKind
+	gamma     float64
+	slope     float64
+	fs        *flag.FlagSet
+}
+
+func (f *attackFlags) register(fs *flag.FlagSet, b *bounds) {
+	f.vis, f.grad, f.inv = attack.DefaultVisualize(), attack.DefaultSNNGradient(), attack.DefaultInversion()
+	v, g, i := f.vis, f.grad, f.inv
+	b.Int(fs, &f.vis.Iterations, "vis-iterations", v.Iterations, 1, attack.MaxIterations, "Attack 1: N, the image is updated N−1 times")
+	b.Float(fs, &f.vis.LR, "vis-lr", v.LR, interval{lo: 0, hi: 1e6, loOpen: true}, "Attack 1: η, the SGD step on the normalised image")
+	b.Float(fs, &f.vis.WeightDecay, "vis-weight-decay", v.WeightDecay, interval{lo: 0, hi: 1}, "Attack 1: SGD weight decay on the image")
+	b.Int(fs, &f.vis.BlurEvery, "vis-blur-every", v.BlurEvery, 0, attack.MaxIterations, "Attack 1: blur the 8-bit image (Gaussian, radius 1) before every k-th update (0: never)")
+	b.Int(fs, &f.grad.Iterations, "grad-iterations", g.Iterations, 1, attack.MaxIterations, "Attack 2: number of updates N")
+	b.Float(fs, &f.grad.Step, "grad-step", g.Step, interval{lo: 0, hi: 1e6, loOpen: true}, "Attack 2: ζ, the step on the normalised image")
+	fs.BoolVar(&f.grad.Quantize, "grad-quantize", g.Quantize, "Attack 2: round the image to 8 bits after every update")
+	fs.TextVar(&f.inv.Rule, "inv-rule", i.Rule, "Attack 3: update rule: adam (bounded image, Adam, priors) or population (BrainLeaks' sampled-population rule)")
+	b.Int(fs, &f.inv.Iterations, "inv-iterations", i.Iterations, 1, attack.MaxIterations, "Attack 3: steps per restart")
+	b.Int(fs, &f.inv.Restarts, "inv-restarts", i.Restarts, 1, 1000, "Attack 3: independent starts per image; the best is kept")
+	b.Float(fs, &f.inv.LR, "inv-lr", i.LR, interval{lo: 0, hi: 1e6, loOpen: true}, "Attack 3: Adam rate (adam) or step (population)")
+	fs.TextVar(&f.inv.Encoding, "inv-encoding", i.Encoding, "Attack 3: the attacker's input path: model (the model's own encoder), poisson (straight-through) or direct (analog input)")
+	b.Float(fs, &f.inv.TV, "inv-tv", i.TV, interval{lo: 0, hi: 1e6}, "Attack 3: weight of the total-variation prior")
+	b.Float(fs, &f.inv.L2, "inv-l2", i.L2, interval{lo: 0, hi: 1e6}, "Attack 3: weight of the L2 prior")
+	b.Int(fs, &f.inv.Jitter, "inv-jitter", i.Jitter, 0, 64, "Attack 3: random shift of up to this many pixels before every step")
+	fs.BoolVar(&f.inv.Flip, "inv-flip", i.Flip, "Attack 3: random horizontal flip before every step")
+	b.Int(fs, &f.inv.BlurEvery, "inv-blur-every", i.BlurEvery, 0, attack.MaxIterations, "Attack 3: blur the image every k steps (0: never)")
+	b.Int(fs, &f.inv.Population, "inv-population", i.Population, 1, 1000, "Attack 3, population rule: Poisson samples per step")
+	fs.TextVar(&f.surrogate, "surrogate", snn.Triangle, "Attacks 2 and 3: surrogate gradient of the spike: triangle, fast-sigmoid or atan")
+	b.Float(fs, &f.gamma, "gamma", snn.DefaultGamma, interval{lo: 0, hi: 100, loOpen: true}, "Attacks 2 and 3: surrogate height γ")
+	b.Float(fs, &f.slope, "slope", 0, interval{lo: 0, hi: 1000}, "Attacks 2 and 3: slope of fast-sigmoid and atan (0: their default)")
+	f.fs = fs
+}
+
+// finish completes the options after parsing.
+func (f *attackFlags) finish() error {
+	sg := snn.NewSurrogate(f.surrogate)
+	sg.Gamma = f.gamma
+	if f.slope > 0 {
+		if f.surrogate == snn.Triangle {
+			return fmt.Errorf("%w: --slope applies to --surrogate fast-sigmoid and atan", errUsage)
+		}
+		sg.Slope = f.slope
+	}
+	f.grad.Surrogate, f.inv.Surrogate = sg, sg
+	for _, err := range []error{f.vis.Validate(), f.grad.Validate(), f.inv.Validate()} {
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	return nil
+}
+
+// attackTarget is a loaded model under attack.
+type attackTarget struct {
+	path  string
+	card  *modelfile.Card
+	model audit.Model
+}
+
+// loadTarget loads an ANN or SNN model directory.
+func loadTarget(path, role, name string) (*attackTarget, error) {
+	m, card, err := loadModel(path, role, "")
+	if err != nil {
+		return nil, err
+	}
+	t := &attackTarget{path: path, card: card, model: audit.Model{Name: name, Norm: convert.Normalization(card.Normalization)}}
+	if card.Kind == modelfile.KindSNN {
+		net, err := snn.New(m, card.SNN.Config)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %s: %w", role, path, err)
+		}
+		t.model.SNN = net
+	} else {
+		t.model.ANN = m
+	}
+	return t, nil
+}
+
+func (t *attackTarget) config() vgg.Config {
+	if t.model.SNN != nil {
+		return t.model.SNN.Model.Config
+	}
+	return t.model.ANN.Config
+}
+
+// attackRecord is attack.json.
+type attackRecord struct {
+	Method    attack.Method `json:"method"`
+	About     string        `json:"about"`
+	Model     string        `json:"model"`
+	ModelKind string        `json:"model_kind"`
+	Timesteps int           `json:"timesteps,omitempty"`
+	PerClass  int           `json:"per_class"`
+	Images    int           `json:"images"`
+	Seed      uint64        `json:"seed"`
+	Options   any           `json:"options"`
+	// SelfHitRate is the attacked model's own top-1 hit rate on the images
+	// (for Attack 1: the re-converted ANN's).
+	SelfHitRate float64     `json:"self_hit_rate"`
+	PerImage    []imageInfo `json:"per_image"`
+	Seconds     float64     `json:"seconds"`
+	Out         string      `json:"out"`
+	// DataRead is what the attack read besides the model's weights.
+	DataRead string `json:"data_read"`
+}
+
+type imageInfo struct {
+	File      string  `json:"file"`
+	Target    int     `json:"target"`
+	Predicted int     `json:"predicted"`
+	Loss      float64 `json:"loss"`
+}
+
+// AttackFile is the record the attack command writes.
+const attackFile = "attack.json"
+
+func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f attackFlags
+	var b bounds
+	var model, out string
+	var method attack.Method = attack.Visualize
+	var perClass, threads int
+	var seed uint64
+	var force, jsonOut, quiet bool
+	fs := newFlagSet("attack")
+	fs.StringVar(&model, "model", "", "the model to attack: an SNN (any method) or an ANN (method 1) (required)")
+	fs.TextVar(&method, "method", method, "1: re-convert to an ANN and visualise classes; 2: conv1 gradient through the SNN; 3: SNN-aware inversion")
+	b.Int(fs, &perClass, "per-class", 10, 1, attack.MaxImages, "attack images per class")
+	fs.StringVar(&out, "out", "", "output directory: grid.png, images/, attack.json (required)")
+	fs.Uint64Var(&seed, "seed", 0, "random seed (initial images, Poisson spikes, jitter)")
+	fs.BoolVar(&force, "force", false, "replace the attack files in an existing --out (other files stay)")
+	f.register(fs, &b)
+	outputFlags(fs, &jsonOut, &quiet, &threads)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	if model == "" || out == "" {
+		return fmt.Errorf("%w: --model and --out are required", errUsage)
+	}
+	if err := f.finish(); err != nil {
+		return err
+	}
+	if err := setThreads(threads); err != nil {
+		return err
+	}
+	if err := checkOutput(out, model); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(out, attackFile)); err == nil && !force {
+		return fmt.Errorf("%s already holds an attack; pass --force to replace it, or choose another --out", out)
+	}
+	t, err := loadTarget(model, "model", model)
+	if err != nil {
+		return err
+	}
+	if t.model.SNN == nil && method != attack.Visualize {
+		return fmt.Errorf("%w: --model %s is an ANN; --method %d attacks a spiking network (method 1 applies to an ANN)", errUsage, model, int(method))
+	}
+	cfg := t.config()
+	pr := newProgress(stderr, quiet)
+	start := time.Now()
+	targets := attack.Targets(cfg.Classes, perClass)
+	rng := rand.New(rand.NewPCG(seed, uint64(method)))
+	p := func(done, total int) error {
+		pr.update(method.String(), done, total, time.Since(start), "")
+		return nil
+	}
+	kind := "ANN"
+	if t.model.SNN != nil {
+		kind = fmt.Sprintf("SNN, T = %d", t.model.SNN.Config.Timesteps)
+	}
+	pr.line("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", method, method.Describe(), model, kind, len(targets), perClass)
+	var res *attack.Result
+	var opts any
+	switch method {
+	case attack.Visualize:
+		ann := t.model.ANN
+		if t.model.SNN != nil {
+			if ann, err = attack.Reconvert(t.model.SNN); err != nil {
+				return err
+			}
+		}
+		opts = f.vis
+		res, err = attack.RunVisualize(ctx, ann, t.model.Norm, targets, f.vis, rng, p)
+	case attack.SNNGradient:
+		opts = f.grad
+		res, err = attack.RunSNNGradient(ctx, t.model.SNN, t.model.Norm, targets, f.grad, rng, p)
+	case attack.SNNInversion:
+		opts = f.inv
+		res, err = attack.RunInversion(ctx, t.model.SNN, t.model.Norm, targets, f.inv, rng, p)
+	}
+	pr.clear()
+	if err != nil {
+		return err
+	}
+	rec := attackRecord{Method: method, About: method.Describe(), Model: model, ModelKind: t.card.Kind, PerClass: perClass, Images: len(targets),
+		Seed: seed, Options: opts, SelfHitRate: res.Hits(), Seconds: time.Since(start).Seconds(), Out: out,
+		DataRead: "none: the attack reads the model's weights only"}
+	if t.model.SNN != nil {
+		rec.Timesteps = t.model.SNN.Config.Timesteps
+	}
+	k := cfg.Classes
+	for i, c := range res.Targets {
+		row := res.Logits.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		rec.PerImage = append(rec.PerImage, imageInfo{File: filepath.Join(audit.ImagesDir, fmt.Sprintf("%03d-class%d.png", i, c)),
+			Target: c, Predicted: best, Loss: res.Loss[i]})
+	}
+	if err := audit.WriteImages(out, audit.ResultImages(res), k, t.card.ClassNames); err != nil {
+		return err
+	}
+	if err := audit.WriteJSON(filepath.Join(out, attackFile), rec); err != nil {
+		return err
+	}
+	if jsonOut {
+		return writeJSON(stdout, rec)
+	}
+	fmt.Fprintf(stdout, "%s on %s: the attacked model assigns %.1f %% of its %d attack images to their target class (chance %.1f %%); %.1fs\n",
+		method, model, 100*rec.SelfHitRate, rec.Images, 100/float64(k), rec.Seconds)
+	fmt.Fprintf(stdout, "images in %s (%s, %s/); score them with 'privatesnn audit'\n", out, audit.GridFile, audit.ImagesDir)
+	return nil
+}
+
+// modelList is a repeatable --model flag: PATH or NAME=PATH.
+type modelList []string
+
+func (m *modelList) String() string     { return strings.Join(*m, ",") }
+func (m *modelList) Set(s string) error { *m = append(*m, s); return nil }
+
+// auditRecord is audit.json.
+type auditRecord struct {
+	*audit.Report
+	Models    []auditModel `json:"models"`
+	Evaluator string       `json:"evaluator"`
+	Data      string       `json:"data"`
+	Synthetic string       `json:"synthetic,omitempty"`
+	Seconds   float64      `json:"seconds"`
+	Out       string       `json:"out"`
+	// Reads states which stage read what.
+	Reads map[string]string `json:"reads"`
+}
+
+type auditModel struct {
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind"`
+	Timesteps int    `json:"timesteps,omitempty"`
+	Recipe    string `json:"recipe,omitempty"`
+}
+
+// auditFile is the record the audit command writes; auditTable the table.
+const (
+	auditFile  = "audit.json"
+	auditTable = "table.md"
+)
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f attackFlags
+	var b bounds
+	var models modelList
+	var evaluator, synthDir, out, methods string
+	var d dataFlags
+	var threads int
+	var force, jsonOut, quiet bool
+	o := audit.Defaults()
+	fs := newFlagSet("audit")
+	fs.Var(&models, "model", "a model to audit, PATH or NAME=PATH (repeat the flag for several, e.g. DC and DC + CET + OD; required)")
+	fs.StringVar(&evaluator, "evaluator", "", "independent ANN trained on real data that scores the attack images (from 'privatesnn train' with another architecture and seed; required)")
+	fs.StringVar(&synthDir, "synth", "", "synthetic image set to score as a reference row (optional)")
+	fs.StringVar(&methods, "methods", "1,2,3", "attacks to run, comma-separated")
+	b.Int(fs, &o.PerClass, "per-class", o.PerClass, 1, attack.MaxImages, "attack images per class")
+	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (every attack, the reference rows and the real-image split draw from their own stream of it)")
+	fs.StringVar(&out, "out", "", "output directory: table.md, audit.json and one folder of images per model and attack (required)")
+	fs.BoolVar(&force, "force", false, "replace the audit files in an existing --out (other files stay)")
+	d.register(fs, &b, "")
+	f.register(fs, &b)
+	outputFlags(fs, &jsonOut, &quiet, &threads)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	if len(models) == 0 || evaluator == "" || out == "" {
+		return fmt.Errorf("%w: --model, --evaluator and --out are required", errUsage)
+	}
+	if err := f.finish(); err != nil {
+		return err
+	}
+	if err := d.validate(); err != nil {
+		return err
+	}
+	o.Methods = nil
+	for _, s := range strings.Split(methods, ",") {
+		var m attack.Method
+		if err := m.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+			return fmt.Errorf("%w: --methods: %v", errUsage, err)
+		}
+		o.Methods = append(o.Methods, m)
+	}
+	o.Visualize, o.SNNGradient, o.Inversion = f.vis, f.grad, f.inv
+	if err := setThreads(threads); err != nil {
+		return err
+	}
+	inputs := []string{evaluator}
+	if synthDir != "" {
+		inputs = append(inputs, synthDir)
+	}
+	var targets []*attackTarget
+	names := map[string]bool{}
+	for _, spec := range models {
+		name, path, ok := strings.Cut(spec, "=")
+		if !ok {
+			name, path = spec, spec
+		}
+		if names[name] {
+			return fmt.Errorf("%w: two models named %q; name them with --model NAME=PATH", errUsage, name)
+		}
+		names[name] = true
+		t, err := loadTarget(path, "model", name)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		inputs = append(inputs, path)
+	}
+	if err := checkOutput(out, inputs...); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(out, auditFile)); err == nil && !force {
+		return fmt.Errorf("%s already holds an audit; pass --force to replace it, or choose another --out", out)
+	}
+	em, ecard, err := loadModel(evaluator, "evaluator", modelfile.KindANN)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if err := sameWeights(evaluator, t); err != nil {
+			return err
+		}
+	}
+	if err := d.defaultData(targets[0].card, targets[0].path); err != nil {
+		return err
+	}
+	test, err := d.load("test")
+	if err != nil {
+		return err
+	}
+	cfg := targets[0].config()
+	var mdl *vgg.Model
+	if m := targets[0].model; m.SNN != nil {
+		mdl = m.SNN.Model
+	} else {
+		mdl = m.ANN
+	}
+	if err := checkData(test, mdl, targets[0].card, targets[0].path); err != nil {
+		return err
+	}
+	testImgs := &audit.Images{Pixels: test.Pixels, C: test.Channels, H: test.Height, W: test.Width, Labels: make([]int, test.Len())}
+	for i, l := range test.Labels {
+		testImgs.Labels[i] = int(l)
+	}
+	var synImgs *audit.Images
+	if synthDir != "" {
+		set, err := loadSynthSet(synthDir)
+		if err != nil {
+			return err
+		}
+		synImgs = &audit.Images{Pixels: set.Pixels, Labels: set.Labels, C: set.Channels, H: set.Height, W: set.Width}
+	}
+	pr := newProgress(stderr, quiet)
+	start := time.Now()
+	var ms []audit.Model
+	for _, t := range targets {
+		ms = append(ms, t.model)
+	}
+	pr.line("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
+		len(ms), methods, o.PerClass, evaluator, test.Name)
+	stageStart, last := time.Now(), ""
+	rep, err := audit.Run(ctx, ms, &audit.Evaluator{Model: em, Norm: convert.Normalization(ecard.Normalization)}, testImgs, synImgs, o,
+		func(stage string, done, total int) error {
+			if stage != last {
+				if last != "" {
+					pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+				}
+				last, stageStart = stage, time.Now()
+			}
+			pr.update(stage, done, total, time.Since(stageStart), "")
+			return nil
+		})
+	pr.clear()
+	if err != nil {
+		return err
+	}
+	if last != "" {
+		pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+	}
+	rec := auditRecord{Report: rep, Evaluator: evaluator, Data: test.Name, Synthetic: synthDir, Seconds: time.Since(start).Seconds(), Out: out,
+		Reads: map[string]string{
+			"attacks":            "the attacked models' weights only; no data",
+			"scoring":            fmt.Sprintf("%s (real test images) and the evaluator %s", test.Name, evaluator),
+			"reference rows":     test.Name + " (real), generated noise" + map[bool]string{true: ", the synthetic set " + synthDir}[synthDir != ""],
+			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
+		}}
+	for _, t := range targets {
+		am := auditModel{Name: t.model.Name, Path: t.path, Kind: t.card.Kind}
+		if t.model.SNN != nil {
+			am.Timesteps = t.model.SNN.Config.Timesteps
+			am.Recipe = "DC (data-free conversion)"
+			if e := t.card.SNN.Encryption; e != nil {
+				am.Recipe = "DC + " + strings.ToUpper(strings.ReplaceAll(e.Recipe, "+", " + "))
+			}
+		}
+		rec.Models = append(rec.Models, am)
+	}
+	for i := range rep.Rows {
+		row := &rep.Rows[i]
+		var dir string
+		var imgs *audit.Images
+		if row.Result != nil {
+			dir = filepath.Join(out, fileName(row.Model), row.Set)
+			imgs = audit.ResultImages(row.Result)
+		} else {
+			dir = filepath.Join(out, "reference", row.Set)
+			imgs = row.Images
+		}
+		if err := audit.WriteImages(dir, imgs, cfg.Classes, targets[0].card.ClassNames); err != nil {
+			return err
+		}
+	}
+	var tb strings.Builder
+	if err := rep.WriteTable(&tb); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, auditTable), []byte(tb.String()), 0o644); err != nil {
+		return err
+	}
+	if err := audit.WriteJSON(filepath.Join(out, auditFile), rec); err != nil {
+		return err
+	}
+	if jsonOut {
+		return writeJSON(stdout, rec)
+	}
+	for _, m := range rec.Models {
+		fmt.Fprintf(stdout, "model %s: %s (%s", m.Name, m.Path, m.Kind)
+		if m.Timesteps > 0 {
+			fmt.Fprintf(stdout, ", T = %d, %s", m.Timesteps, m.Recipe)
+		}
+		fmt.Fprintln(stdout, ")")
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, tb.String())
+	fmt.Fprintf(stdout, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", test.Name, out, rec.Seconds)
+	return nil
+}
+
+// sameWeights refuses an evaluator that is one of the audited models or
+// their ANN: it must be independent of them.
+func sameWeights(evaluator string, t *attackTarget) error {
+	ed, err := modelfile.WeightsDigest(evaluator)
+	if err != nil {
+		return fmt.Errorf("--evaluator: %w", err)
+	}
+	md, err := modelfile.WeightsDigest(t.path)
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	if ed == md {
+		return fmt.Errorf("%w: --evaluator %s has the same weights as --model %s; the evaluator must be an independently trained network", errUsage, evaluator, t.path)
+	}
+	if t.card.Provenance.Parent != nil {
+		if p, err := t.card.Provenance.Parent.Resolve(t.path); err == nil {
+			if pd, err := modelfile.WeightsDigest(p); err == nil && pd == ed {
+				return fmt.Errorf("%w: --evaluator %s is the ANN --model %s comes from; the evaluator must be an independently trained network", errUsage, evaluator, t.path)
+			}
+		}
+	}
+	return nil
+}
+
+// fileName turns a model name into a directory name.
+func fileName(s string) string {
+	r := strings.NewReplacer("/", "_", " ", "", "+", "-", "=", "-", ":", "-", "\\", "_")
+	s = r.Replace(s)
+	if s == "" || s == "." || s == ".." {
+		return "model"
+	}
+	return s
+}
+
+// loadSynthSet reads a synthetic image set for a reference row.
+func loadSynthSet(dir string) (*synth.Set, error) {
+	if _, e := modelfile.ReadCard(dir); e == nil || errors.Is(e, modelfile.ErrInterrupted) {
+		return nil, fmt.Errorf("%w: --synth %s holds a model, not a synthetic image set", errUsage, dir)
+	}
+	set, err := synth.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--synth: %w", err)
+	}
+	return set, nil
+}
