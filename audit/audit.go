@@ -163,8 +163,8 @@ type Row struct {
 	Seconds float64 `json:"seconds,omitempty"`
 	// Result holds the attack's images (attack rows).
 	Result *attack.Result `json:"-"`
-	// Images holds a reference row's images.
-	Images *Images `json:"-"`
+	// RefImages holds a reference row's images.
+	RefImages *Images `json:"-"`
 }
 
 // Report is an audit's result.
@@ -213,12 +213,14 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 	if err := ev.Norm.Validate(); err != nil {
 		return nil, err
 	}
+	for i := range models {
+		if models[i].SNN == nil && models[i].ANN == nil {
+			return nil, fmt.Errorf("audit: model %q has no network", models[i].Name)
+		}
+	}
 	cfg := models[0].config()
 	for i := range models {
 		m := &models[i]
-		if m.SNN == nil && m.ANN == nil {
-			return nil, fmt.Errorf("audit: model %q has no network", m.Name)
-		}
 		c := m.config()
 		if c.Classes != cfg.Classes || c.InChannels != cfg.InChannels || c.InHeight != cfg.InHeight || c.InWidth != cfg.InWidth {
 			return nil, fmt.Errorf("audit: model %q reads %d×%d×%d images into %d classes, %q %d×%d×%d into %d",
@@ -279,23 +281,23 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 		return nil
 	}
 	// Reference rows.
-	refs := []Row{{Set: "real", Images: real}}
+	refs := []Row{{Set: "real", RefImages: real}}
 	noise := &Images{Labels: attack.Targets(cfg.Classes, o.PerClass), C: cfg.InChannels, H: cfg.InHeight, W: cfg.InWidth}
 	noise.Pixels = make([]uint8, noise.Len()*noise.C*noise.H*noise.W)
 	nr := stream(o.Seed, -1, "noise")
 	for i := range noise.Pixels {
 		noise.Pixels[i] = uint8(nr.IntN(256))
 	}
-	refs = append(refs, Row{Set: "noise", Images: noise})
+	refs = append(refs, Row{Set: "noise", RefImages: noise})
 	if synthetic != nil {
 		syn, _, err := split(synthetic, cfg.Classes, o.PerClass, stream(o.Seed, -1, "synthetic"))
 		if err != nil {
 			return nil, fmt.Errorf("audit: synthetic images: %w", err)
 		}
-		refs = append(refs, Row{Set: "synthetic", Images: syn})
+		refs = append(refs, Row{Set: "synthetic", RefImages: syn})
 	}
 	for i := range refs {
-		if err := score(&refs[i], refs[i].Images); err != nil {
+		if err := score(&refs[i], refs[i].RefImages); err != nil {
 			return nil, err
 		}
 	}

@@ -459,7 +459,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			imgs = audit.ResultImages(row.Result)
 		} else {
 			dir = filepath.Join(out, "reference", row.Set)
-			imgs = row.Images
+			imgs = row.RefImages
 		}
 		if err := audit.WriteImages(dir, imgs, cfg.Classes, targets[0].card.ClassNames); err != nil {
 			return err

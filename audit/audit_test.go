@@ -1,0 +1,205 @@
+package audit
+
+import (
+	"context"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+var norm = convert.Normalization{Mean: 0.5, Std: 0.5}
+
+func tinyModel(t *testing.T, seed uint64, features []vgg.Item) *vgg.Model {
+	t.Helper()
+	cfg := vgg.Config{Name: "t", Features: features, Hidden: []int{16}, Classes: 3, InChannels: 1, InHeight: 8, InWidth: 8}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func tinySNN(t *testing.T) *snn.Network {
+	t.Helper()
+	m := tinyModel(t, 1, []vgg.Item{4, vgg.A, 8})
+	net, err := snn.New(m, snn.Config{Timesteps: 4, Leak: 1, Thresholds: []float32{0.3, 0.3, 0.3}, Encoder: snn.Poisson})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// images returns n random images per class of 3.
+func images(n int, seed uint64) *Images {
+	r := rand.New(rand.NewPCG(seed, 9))
+	s := &Images{C: 1, H: 8, W: 8}
+	for c := range 3 {
+		for range n {
+			s.Labels = append(s.Labels, c)
+			for range 64 {
+				s.Pixels = append(s.Pixels, uint8(r.IntN(256)))
+			}
+		}
+	}
+	return s
+}
+
+func quick() Options {
+	o := Defaults()
+	o.PerClass = 2
+	o.Visualize.Iterations = 3
+	o.SNNGradient.Iterations = 2
+	o.Inversion.Iterations = 2
+	o.Inversion.Restarts = 1
+	return o
+}
+
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	ev := &Evaluator{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm, Batch: 5}
+	models := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}, {Name: "ann", ANN: tinyModel(t, 3, []vgg.Item{4, vgg.A, 8}), Norm: norm}}
+	test, syn := images(6, 1), images(3, 2)
+	var stages []string
+	rep, err := Run(ctx, models, ev, test, syn, quick(), func(stage string, done, total int) error {
+		if len(stages) == 0 || stages[len(stages)-1] != stage {
+			stages = append(stages, stage)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sets []string
+	for _, r := range rep.Rows {
+		sets = append(sets, r.Model+"/"+r.Set)
+		if r.Score.Images != 6 {
+			t.Errorf("%s/%s: %d images scored, want 6", r.Model, r.Set, r.Score.Images)
+		}
+		if (r.Self != nil) != (r.Result != nil) {
+			t.Errorf("%s/%s: self %v with result %v", r.Model, r.Set, r.Self, r.Result != nil)
+		}
+	}
+	want := []string{"snn/attack1", "snn/attack2", "snn/attack3", "ann/attack1", "/real", "/noise", "/synthetic"}
+	if !reflect.DeepEqual(sets, want) {
+		t.Fatalf("rows %v, want %v", sets, want)
+	}
+	if len(rep.Skipped) != 2 || !strings.Contains(rep.Skipped[0], "attack2 on ann") {
+		t.Errorf("skipped %v", rep.Skipped)
+	}
+	if rep.Reference != test.Len()-6 {
+		t.Errorf("reference of %d images, want %d", rep.Reference, test.Len()-6)
+	}
+	if stages[0] != "reference distribution" || !contains(stages, "attack3 on snn") {
+		t.Errorf("stages %v", stages)
+	}
+	// The same seed gives the same images; another seed other ones.
+	again, err := Run(ctx, models, ev, test, syn, quick(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rep.Rows {
+		if rep.Rows[i].Score != again.Rows[i].Score {
+			t.Errorf("row %d: %+v, then %+v", i, rep.Rows[i].Score, again.Rows[i].Score)
+		}
+	}
+	o := quick()
+	o.Seed = 1
+	other, err := Run(ctx, models, ev, test, syn, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(other.Rows[0].Result.Pixels, rep.Rows[0].Result.Pixels) {
+		t.Error("seeds 0 and 1 gave the same Attack 1 images")
+	}
+	var b strings.Builder
+	if err := rep.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"| Attack 2 (", "| real test images (disjoint split) |", "Skipped: attack3 on ann"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, b.String())
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// The real row and the reference distribution are disjoint, and together
+// they are the test set.
+func TestSplit(t *testing.T) {
+	s := images(5, 3)
+	picked, rest, err := split(s, 3, 2, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if picked.Len() != 6 || rest.Len() != 9 {
+		t.Fatalf("split %d + %d of %d", picked.Len(), rest.Len(), s.Len())
+	}
+	count := map[string]int{}
+	for i := range s.Len() {
+		count[string(s.Pixels[i*64:(i+1)*64])]++
+	}
+	for _, part := range []*Images{picked, rest} {
+		for i := range part.Len() {
+			count[string(part.Pixels[i*64:(i+1)*64])]--
+		}
+	}
+	for _, n := range count {
+		if n != 0 {
+			t.Fatal("the split is not a partition of the test set")
+		}
+	}
+	if !reflect.DeepEqual(picked.Labels, attack.Targets(3, 2)) {
+		t.Errorf("picked labels %v", picked.Labels)
+	}
+	if _, _, err := split(s, 3, 6, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("no error for more images per class than a class has")
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	ctx := context.Background()
+	ev := &Evaluator{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}
+	m := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}}
+	test := images(6, 1)
+	bad := *test
+	bad.Labels = append([]int(nil), test.Labels...)
+	bad.Labels[0] = 3
+	wrongShape := *test
+	wrongShape.H = 7
+	noMethods := quick()
+	noMethods.Methods = nil
+	for name, run := range map[string]func() error{
+		"no models":      func() error { _, err := Run(ctx, nil, ev, test, nil, quick(), nil); return err },
+		"no evaluator":   func() error { _, err := Run(ctx, m, nil, test, nil, quick(), nil); return err },
+		"label":          func() error { _, err := Run(ctx, m, ev, &bad, nil, quick(), nil); return err },
+		"shape":          func() error { _, err := Run(ctx, m, ev, &wrongShape, nil, quick(), nil); return err },
+		"no methods":     func() error { _, err := Run(ctx, m, ev, test, nil, noMethods, nil); return err },
+		"too few images": func() error { o := quick(); o.PerClass = 7; _, err := Run(ctx, m, ev, test, nil, o, nil); return err },
+		"empty network": func() error {
+			_, err := Run(ctx, []Model{{Name: "x", Norm: norm}}, ev, test, nil, quick(), nil)
+			return err
+		},
+		"progress error": func() error {
+			_, err := Run(ctx, m, ev, test, nil, quick(), func(string, int, int) error { return context.Canceled })
+			return err
+		},
+	} {
+		if err := run(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
