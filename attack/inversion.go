@@ -154,10 +154,16 @@ func DefaultInversion() InversionOptions {
 }
 
 // DefaultPopulation returns BrainLeaks' second rule with its settings:
-// 10 steps, 7 samples, step 1, one start.
+// 10 steps, 7 samples, step 1, one start, and the fast-sigmoid surrogate of
+// the network BrainLeaks attacked. The surrogate matters: the rule starts
+// from x = 0, where no input spikes arrive, and on a network whose
+// membranes start at 0 the triangle surrogate's derivative is exactly 0
+// there, so the rule would never move. The first RMS-normalised step is
+// about 3.2·LR per pixel, so at LR 1 every pixel reaches the range's bound
+// at once.
 func DefaultPopulation() InversionOptions {
 	return InversionOptions{Rule: PopulationRule, Iterations: 10, Restarts: 1, LR: 1, Encoding: PoissonEncoding,
-		Population: 7, Surrogate: snn.DefaultSurrogate()}
+		Population: 7, Surrogate: snn.NewSurrogate(snn.FastSigmoid)}
 }
 
 // Validate reports unusable options.

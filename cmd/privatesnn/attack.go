@@ -43,7 +43,7 @@ func (f *attackFlags) register(fs *flag.FlagSet, b *bounds) {
 	b.Int(fs, &f.grad.Iterations, "grad-iterations", g.Iterations, 1, attack.MaxIterations, "Attack 2: number of updates N")
 	b.Float(fs, &f.grad.Step, "grad-step", g.Step, interval{lo: 0, hi: 1e6, loOpen: true}, "Attack 2: ζ, the step on the normalised image")
 	fs.BoolVar(&f.grad.Quantize, "grad-quantize", g.Quantize, "Attack 2: round the image to 8 bits after every update")
-	fs.TextVar(&f.inv.Rule, "inv-rule", i.Rule, "Attack 3: update rule: adam (bounded image, Adam, priors) or population (BrainLeaks' sampled-population rule)")
+	fs.TextVar(&f.inv.Rule, "inv-rule", i.Rule, "Attack 3: update rule: adam (bounded image, Adam, priors) or population (BrainLeaks' sampled-population rule; its own defaults: 10 steps, 1 start, step 1, Poisson input, fast-sigmoid surrogate)")
 	b.Int(fs, &f.inv.Iterations, "inv-iterations", i.Iterations, 1, attack.MaxIterations, "Attack 3: steps per restart")
 	b.Int(fs, &f.inv.Restarts, "inv-restarts", i.Restarts, 1, 1000, "Attack 3: independent starts per image; the best is kept")
 	b.Float(fs, &f.inv.LR, "inv-lr", i.LR, interval{lo: 0, hi: 1e6, loOpen: true}, "Attack 3: Adam rate (adam) or step (population)")
@@ -71,6 +71,27 @@ func (f *attackFlags) finish() error {
 		sg.Slope = f.slope
 	}
 	f.grad.Surrogate, f.inv.Surrogate = sg, sg
+	if f.inv.Rule == attack.PopulationRule {
+		// The population rule has its own defaults for what was not set.
+		set := map[string]bool{}
+		f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		d := attack.DefaultPopulation()
+		if !set["inv-iterations"] {
+			f.inv.Iterations = d.Iterations
+		}
+		if !set["inv-restarts"] {
+			f.inv.Restarts = d.Restarts
+		}
+		if !set["inv-lr"] {
+			f.inv.LR = d.LR
+		}
+		if !set["inv-encoding"] {
+			f.inv.Encoding = d.Encoding
+		}
+		if !set["surrogate"] && !set["gamma"] && !set["slope"] {
+			f.inv.Surrogate = d.Surrogate
+		}
+	}
 	for _, err := range []error{f.vis.Validate(), f.grad.Validate(), f.inv.Validate()} {
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
