@@ -1,8 +1,9 @@
 // Package privatesnn is the root of a Go library and command that implement
 // PrivateSNN (Kim, Venkatesha and Panda, AAAI 2022): a trained VGG-style ANN
 // is turned into an energy-efficient spiking network without touching the
-// training data. Class-encryption training and the leakage audit are not
-// built yet.
+// training data, its class information is hidden by class-encryption
+// training, and what it still leaks is audited. The one-command pipeline is
+// not built yet.
 //
 // The packages, in import order:
 //
@@ -21,11 +22,18 @@
 //   - invert, synth: class images optimised from the ANN's weights alone.
 //   - encrypt: class-encryption training of a converted SNN on synthetic
 //     images, with distillation from its ANN.
+//   - attack: model-inversion attacks (the paper's Attack 1 and 2, and an
+//     SNN-aware inversion) that read a model's weights only, and the
+//     Pillow-exact blur they use.
+//   - leakage: leakage scores of attack images under an independent
+//     evaluator (hit rates, Fréchet distance in its features).
+//   - audit: attacks against several models scored side by side with
+//     reference rows, and their images and tables.
 //   - data: data set readers (IDX, CIFAR, image folders) and augmentation.
 //   - train: the training loop.
 //   - cmd/privatesnn: the command.
 //
 // The import rules are enforced by layering_test.go, including that the
-// data-free packages (synth, invert, convert, encrypt, snn, energy and what
-// they import) cannot reach package data.
+// data-free packages (synth, invert, convert, encrypt, snn, energy, attack,
+// leakage, audit and what they import) cannot reach package data.
 package privatesnn
