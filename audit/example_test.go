@@ -1,0 +1,58 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/audit"
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// An audit of one spiking network with all three attacks, scored by an
+// independent evaluator against (here random) test images. Real use loads
+// the models with package modelfile and the test images with package data.
+func ExampleRun() {
+	norm := convert.Normalization{Mean: 0.5, Std: 0.5}
+	build := func(features []vgg.Item, seed uint64) *vgg.Model {
+		m, err := vgg.New(vgg.Config{Name: "tiny", Features: features, Hidden: []int{16}, Classes: 3,
+			InChannels: 1, InHeight: 8, InWidth: 8}, rand.New(rand.NewPCG(seed, 0)))
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+	net, err := snn.New(build([]vgg.Item{4, vgg.A, 8}, 1), snn.Config{Timesteps: 4, Leak: 1, Thresholds: []float32{0.3, 0.3, 0.3}})
+	if err != nil {
+		panic(err)
+	}
+	evaluator := &audit.Evaluator{Model: build([]vgg.Item{2, vgg.A}, 2), Norm: norm}
+	rng := rand.New(rand.NewPCG(3, 0))
+	test := &audit.Images{C: 1, H: 8, W: 8}
+	for i := range 30 {
+		test.Labels = append(test.Labels, i%3)
+		for range 64 {
+			test.Pixels = append(test.Pixels, uint8(rng.IntN(256)))
+		}
+	}
+	o := audit.Defaults()
+	o.PerClass = 2
+	o.Visualize.Iterations, o.SNNGradient.Iterations, o.Inversion.Iterations = 5, 2, 2
+	report, err := audit.Run(context.Background(), []audit.Model{{Name: "SNN", SNN: net, Norm: norm}}, evaluator, test, nil, o, nil)
+	if err != nil {
+		panic(err)
+	}
+	for _, row := range report.Rows {
+		fmt.Printf("%-7s %d images scored\n", row.Set, row.Score.Images)
+	}
+	fmt.Println("reference images:", report.Reference)
+	// Output:
+	// attack1 6 images scored
+	// attack2 6 images scored
+	// attack3 6 images scored
+	// real    6 images scored
+	// noise   6 images scored
+	// reference images: 24
+}
