@@ -322,7 +322,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var force, jsonOut, quiet bool
 	o := audit.Defaults()
 	fs := newFlagSet("audit")
-	fs.Var(&models, "model", "a model to audit, PATH or NAME=PATH (repeat the flag for several, e.g. DC and DC + CET + OD; required)")
+	fs.Var(&models, "model", "a model to audit, PATH or NAME=PATH (the path follows the last '='; repeat the flag for several, e.g. DC and DC + CET + OD; required)")
 	fs.StringVar(&evaluator, "evaluator", "", "independent ANN trained on real data that scores the attack images (from 'privatesnn train' with another architecture and seed; required)")
 	fs.StringVar(&synthDir, "synth", "", "synthetic image set to score as a reference row (optional)")
 	fs.StringVar(&methods, "methods", "1,2,3", "attacks to run, comma-separated")
@@ -367,9 +367,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var targets []*attackTarget
 	names := map[string]bool{}
 	for _, spec := range models {
-		name, path, ok := strings.Cut(spec, "=")
-		if !ok {
-			name, path = spec, spec
+		// The name may hold "=" (as in "T = 8"); the path is after the last.
+		name, path := spec, spec
+		if i := strings.LastIndex(spec, "="); i >= 0 {
+			name, path = spec[:i], spec[i+1:]
 		}
 		if names[name] {
 			return fmt.Errorf("%w: two models named %q; name them with --model NAME=PATH", errUsage, name)
