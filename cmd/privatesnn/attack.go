@@ -537,14 +537,26 @@ func sameWeights(evaluator string, t *attackTarget) error {
 	return nil
 }
 
-// fileName turns a model name into a directory name.
+// fileName turns a model name into a directory name: letters, digits,
+// '.', '_' and '-' stay, runs of anything else become one '-'.
 func fileName(s string) string {
-	r := strings.NewReplacer("/", "_", " ", "", "+", "-", "=", "-", ":", "-", "\\", "_")
-	s = r.Replace(s)
-	if s == "" || s == "." || s == ".." {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if out == "" || out == "." || out == ".." {
 		return "model"
 	}
-	return s
+	return out
 }
 
 // loadSynthSet reads a synthetic image set for a reference row.
