@@ -15,6 +15,8 @@
 //	attack             model-inversion attack on an SNN or ANN (weights only, no data)
 //	audit              attacks on several models, scored by an independent evaluator
 //	energy             ANN vs SNN energy from measured spike rates
+//	run                the whole pipeline from a configuration, cached and resumable, with a report
+//	demo               the whole pipeline on the embedded data, with a report
 //	calibrate-compare  thresholds from synthetic vs real images, compared
 //	bench              throughput of the engine's key workloads
 //
@@ -78,6 +80,14 @@ func commands() []command {
 		{"calibrate-compare", "thresholds from synthetic vs real images, compared", "--model DIR --synth DIR [flags]",
 			"Balances thresholds once on synthetic and once on real training images with identical settings and compares the two SNNs' test accuracy. " +
 				"It reads real data by design: it measures what data-free calibration costs.", runCalibrateCompare},
+		{"run", "the whole pipeline from a configuration, cached and resumable, with a report", "CONFIG [--plan] [flags]",
+			"Runs ANN training (or import), synthesis, conversion, class-encryption training, evaluation, the leakage audit and the energy estimate " +
+				"as configured in CONFIG (TOML or JSON; see configs/), each stage into a directory named by a hash of its settings and inputs. " +
+				"An unchanged re-run does nothing; a changed setting re-runs that stage and those after it; an interrupted stage resumes. " +
+				"Writes report.md and report.html in the work directory's report folder.", runRun},
+		{"demo", "the whole pipeline on the embedded data, with a report", "[flags]",
+			"Runs configs/demo.toml (compiled in): the pipeline on the Fashion-MNIST subset compiled into the binary, sized for minutes on two cores, " +
+				"and prints where the report is.", runDemo},
 		{"bench", "throughput of the engine's key workloads", "[flags]",
 			"Measures the ANN training step, the input-gradient step, SGEMM, optionally an SNN simulation, and a BPTT training step of the default network's spiking version " +
 				"(items/s and peak RSS, from a child process that runs only that workload), for comparison with scripts/bench_torch.py.", runBench},

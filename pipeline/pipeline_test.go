@@ -1,0 +1,163 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/attack"
+)
+
+func TestParseTOML(t *testing.T) {
+	c, err := Parse([]byte(`
+name = "t"
+seed = 3
+[ann]
+epochs = 2
+[encrypt]
+per_class = 5
+samples = [2, 5]
+[audit]
+per_class = 2
+methods = ["1", "3"]
+[audit.attack2]
+iterations = 7
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Defaults()
+	if c.Name != "t" || c.Seed != 3 || c.ANN.Epochs != 2 || c.ANN.LR != d.ANN.LR || c.Encrypt.PerClass != 5 || len(c.Encrypt.Samples) != 2 {
+		t.Errorf("parsed %+v", c)
+	}
+	if c.Audit.Attack2.Iterations != 7 || c.Audit.Attack2.Step != d.Audit.Attack2.Step {
+		t.Errorf("attack2 %+v: a nested key replaces only itself", c.Audit.Attack2)
+	}
+	if len(c.Audit.Methods) != 2 || c.Audit.Methods[1] != attack.SNNInversion {
+		t.Errorf("methods %v", c.Audit.Methods)
+	}
+	for name, text := range map[string]string{
+		"unknown key":     "name = \"t\"\n[ann]\nepoch = 2\n",
+		"bad name":        "name = \"../x\"\n",
+		"samples":         "name = \"t\"\n[encrypt]\nsamples = [500]\n",
+		"bad toml":        "name = \n",
+		"unknown method":  "name = \"t\"\n[audit]\nmethods = [\"4\"]\n",
+		"per class":       "name = \"t\"\n[synth]\nper_class = 5\n[encrypt]\nper_class = 6\n",
+		"unknown section": "name = \"t\"\n[trian]\n",
+	} {
+		if _, err := Parse([]byte(text), true); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestShippedConfigs(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no configs: %v", err)
+	}
+	for _, f := range files {
+		if _, _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func planOf(t *testing.T, c Config) map[string]string {
+	t.Helper()
+	p, err := Build(c).Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]string{}
+	for _, s := range p {
+		h[s.Name] = s.Hash
+	}
+	return h
+}
+
+// Changing the encryption settings changes the hashes of encrypt and what
+// depends on it, and nothing before it.
+func TestPlanHashes(t *testing.T) {
+	c := Defaults()
+	c.Name, c.Workdir = "t", t.TempDir()
+	a := planOf(t, c)
+	c.Encrypt.Epochs++
+	b := planOf(t, c)
+	changed := map[string]bool{}
+	for name := range a {
+		changed[name] = a[name] != b[name]
+	}
+	for name, want := range map[string]bool{"ann": false, "synth": false, "convert": false, "evaluator": false,
+		"encrypt": true, "encrypt-cet": true, "eval": true, "audit": true, "energy": true} {
+		if changed[name] != want {
+			t.Errorf("%s changed %v, want %v", name, changed[name], want)
+		}
+	}
+	c2 := Defaults()
+	c2.Name, c2.Workdir = "t", c.Workdir
+	c2.Audit.PerClass = 3
+	d := planOf(t, c2)
+	for name := range a {
+		if (a[name] != d[name]) != (name == "audit") {
+			t.Errorf("audit per_class changed %s's hash: %v", name, a[name] != d[name])
+		}
+	}
+}
+
+// Run skips finished stages, keeps an interrupted stage's directory and
+// re-runs only what is not done.
+func TestRunCaching(t *testing.T) {
+	dir := t.TempDir()
+	calls := map[string]int{}
+	fail := true
+	mk := func(name string, deps ...string) Stage {
+		return Stage{Name: name, Deps: deps, Settings: map[string]string{"n": name},
+			Run: func(ctx context.Context, d string, in Inputs, p Progress) (any, error) {
+				calls[name]++
+				for _, dep := range deps {
+					var v map[string]string
+					if err := in.Decode(dep, &v); err != nil || v["from"] != dep {
+						t.Errorf("%s: input %s = %v, %v", name, dep, v, err)
+					}
+				}
+				if name == "b" && fail {
+					if err := os.WriteFile(filepath.Join(d, "checkpoint"), []byte("x"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return nil, errors.New("killed")
+				}
+				if name == "b" && !exists(filepath.Join(d, "checkpoint")) {
+					t.Error("b's checkpoint is gone after the failure")
+				}
+				return map[string]string{"from": name}, nil
+			}}
+	}
+	g := &Graph{Workdir: dir, Stages: []Stage{mk("a"), mk("b", "a"), mk("c", "b")}}
+	if _, err := g.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "stage b: killed") {
+		t.Fatalf("first run: %v", err)
+	}
+	plan, _ := g.Plan()
+	if !plan[0].Done || plan[1].Done || !plan[1].Partial || plan[2].Done {
+		t.Fatalf("plan after the failure: %+v", plan)
+	}
+	fail = false
+	done, err := g.Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls["a"] != 1 || calls["b"] != 2 || calls["c"] != 1 || !done[0].Cached || done[1].Cached {
+		t.Fatalf("calls %v, cached %v %v", calls, done[0].Cached, done[1].Cached)
+	}
+	if _, err := g.Run(context.Background(), nil); err != nil || calls["a"] != 1 || calls["b"] != 2 || calls["c"] != 1 {
+		t.Fatalf("unchanged re-run ran stages: %v %v", calls, err)
+	}
+	// A dependency that is not before its user is an error.
+	bad := &Graph{Workdir: dir, Stages: []Stage{mk("c", "b")}}
+	if _, err := bad.Plan(); err == nil {
+		t.Error("no error for a missing dependency")
+	}
+}

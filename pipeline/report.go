@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/privatesnn/privatesnn/report"
+)
+
+// WriteReport renders the report of a finished run into dir from the
+// stages' recorded results: every number comes from them.
+func WriteReport(dir string, c Config, configText, command string, done []Executed) error {
+	by := map[string]Executed{}
+	for _, e := range done {
+		by[e.Name] = e
+	}
+	decode := func(name string, v any) (bool, error) {
+		e, ok := by[name]
+		if !ok {
+			return false, nil
+		}
+		if err := json.Unmarshal(e.Result, v); err != nil {
+			return false, fmt.Errorf("pipeline: report: stage %s: %w", name, err)
+		}
+		return true, nil
+	}
+	d := &report.Data{Title: "PrivateSNN report: " + c.Name}
+	d.Meta = report.Meta{Command: command, Config: configText, Software: Software, GoVersion: runtime.Version(),
+		Seeds: map[string]uint64{"run": c.Seed}, Started: time.Now().UTC()}
+	for _, e := range done {
+		d.Meta.Stages = append(d.Meta.Stages, report.StageInfo{Name: e.Name, Dir: e.Dir, Seconds: e.Seconds, Cached: e.Cached,
+			ReadsRealData: e.RealData, Reads: e.Reads})
+	}
+
+	var ev EvalResult
+	if ok, err := decode("eval", &ev); err != nil {
+		return err
+	} else if ok {
+		var dc float64
+		for _, m := range ev.Models {
+			if m.Name == "DC" {
+				dc = m.Accuracy
+			}
+		}
+		for _, m := range ev.Models {
+			kind := "SNN"
+			if m.Timesteps == 0 {
+				kind = "ANN"
+			}
+			note := ""
+			if m.PerClass > 0 {
+				note = fmt.Sprintf("%d synthetic images per class", m.PerClass)
+			}
+			if !strings.Contains(m.Name, "per class") {
+				d.Accuracy = append(d.Accuracy, report.AccuracyRow{Model: m.Name, Kind: kind, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Note: note})
+			}
+			if kind == "SNN" && !strings.Contains(m.Name, "per class") {
+				d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
+				cv := report.Curve{Model: m.Name}
+				for _, p := range m.Curve {
+					cv.T = append(cv.T, p.T)
+					cv.Accuracy = append(cv.Accuracy, p.Accuracy)
+				}
+				d.AccuracyVsT = append(d.AccuracyVsT, cv)
+				for l, name := range m.Layers {
+					d.Layers = append(d.Layers, report.LayerRow{Model: m.Name, Layer: name, SpikeRate: m.SpikeRates[l]})
+				}
+			}
+		}
+		// Fig. 5b: accuracy against images per class, CET and CET + OD.
+		points := map[int]*report.SamplesPoint{}
+		for _, m := range ev.Models {
+			if m.PerClass == 0 || m.Recipe == "" {
+				continue
+			}
+			pt := points[m.PerClass]
+			if pt == nil {
+				pt = &report.SamplesPoint{PerClass: m.PerClass}
+				points[m.PerClass] = pt
+			}
+			if m.Recipe == "cet+od" {
+				pt.CETOD = m.Accuracy
+			} else {
+				pt.CET = m.Accuracy
+			}
+		}
+		if len(points) > 1 {
+			for k := 1; k <= c.Synth.PerClass; k++ {
+				if pt := points[k]; pt != nil {
+					d.AccuracyVsSamples = append(d.AccuracyVsSamples, *pt)
+				}
+			}
+		}
+	}
+
+	var en EnergyResult
+	if ok, err := decode("energy", &en); err != nil {
+		return err
+	} else if ok {
+		for _, m := range en.Models {
+			r := m.Report
+			var macs, acs float64
+			for _, l := range r.Layers {
+				macs += float64(l.MACs)
+				acs += l.ACsWindow
+			}
+			d.Energy = append(d.Energy, report.EnergyRow{Model: m.Name, Timesteps: r.Timesteps, ANNMACs: macs, SNNACs: acs,
+				ANNJoules: r.ANNpJ * 1e-12, SNNJoules: r.SNNWinPJ * 1e-12, Ratio: r.RatioWin})
+			for i := range d.Layers {
+				for _, l := range r.Layers {
+					if d.Layers[i].Model == m.Name && d.Layers[i].Layer == l.Name {
+						d.Layers[i].ANNJoules, d.Layers[i].SNNJoules = l.ANNpJ*1e-12, l.SNNWinPJ*1e-12
+					}
+				}
+			}
+		}
+	}
+
+	var au AuditResult
+	if ok, err := decode("audit", &au); err != nil {
+		return err
+	} else if ok && au.Report != nil {
+		for _, r := range au.Rows {
+			d.Leakage = append(d.Leakage, report.LeakageRow{Set: r.Set, Model: r.Model, Self: r.Self, Top1: r.Top1, Top3: r.Top3,
+				Confidence: r.Confidence, FD: r.FD, Images: r.Score.Images})
+			if g, ok := au.Grids[r.Model+"/"+r.Set]; ok && r.Model != "" {
+				d.AttackGrids = append(d.AttackGrids, report.Grid{Model: r.Model, Attack: r.Set, Path: filepath.Join(by["audit"].Dir, g)})
+			}
+		}
+		d.LeakageNote = fmt.Sprintf("Chance: top-1 %.1f %%, top-3 %.1f %%. FD (evaluator features) is measured against %d real test images "+
+			"(lower is closer to real images); the evaluator scores %.1f %% on them. The attacks read the models' weights only.",
+			100*au.Chance, 100*min(1, 3*au.Chance), au.Reference, 100*au.EvaluatorAccuracy)
+	}
+	if e, ok := by["synth"]; ok {
+		d.Synthetic = filepath.Join(e.Dir, "grid.png")
+	}
+	return report.Write(dir, d)
+}

@@ -1,0 +1,518 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
+	"github.com/privatesnn/privatesnn/train"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// Software is recorded in every card the pipeline writes.
+var Software = "privatesnn (pipeline)"
+
+// ModelDir is the sub-directory of a model stage holding the model files.
+const ModelDir = "model"
+
+// loadData loads a split of the configured data set.
+func loadData(d DataConfig, split string) (*data.Set, error) {
+	s, err := data.Load(d.Name, split, d.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if d.Limit > 0 && d.Limit < s.Len() {
+		idx := make([]int, d.Limit)
+		for i := range idx {
+			idx[i] = i
+		}
+		s = s.Subset(idx)
+	}
+	return s, nil
+}
+
+// architecture builds a VGG config for the data's shape.
+func architecture(a ANNConfig, s *data.Set) (vgg.Config, error) {
+	name := a.Model
+	if name == "" {
+		name = "small"
+	}
+	cfg, err := vgg.Preset(name, s.Channels, s.Height, s.Width, s.Classes)
+	if err != nil {
+		return cfg, err
+	}
+	if a.Features != "" {
+		if cfg.Features, err = vgg.ParseFeatures(a.Features); err != nil {
+			return cfg, fmt.Errorf("features: %w", err)
+		}
+		cfg.Name = "custom"
+	}
+	switch a.Hidden {
+	case "":
+	case "-":
+		cfg.Hidden = nil
+	default:
+		cfg.Hidden = nil
+		for _, f := range strings.Split(a.Hidden, ",") {
+			h, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || h < 1 {
+				return cfg, fmt.Errorf("hidden %q: want positive integers", a.Hidden)
+			}
+			cfg.Hidden = append(cfg.Hidden, h)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// TrainResult is the result of a training stage.
+type TrainResult struct {
+	Model        string  `json:"model"` // directory, relative to the stage's
+	Arch         string  `json:"arch"`
+	Params       int     `json:"params"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	Data         string  `json:"data"`
+	Imported     string  `json:"imported,omitempty"`
+}
+
+// trainANN trains a network on the data's training split into dir/model,
+// resuming from a checkpoint left there by an interrupted run.
+func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage string, p Progress) (*TrainResult, error) {
+	out := filepath.Join(dir, ModelDir)
+	trainSet, err := loadData(d, data.Train)
+	if err != nil {
+		return nil, err
+	}
+	testSet, err := loadData(d, data.Test)
+	if err != nil {
+		return nil, err
+	}
+	o := a.Options
+	var m *vgg.Model
+	var state *train.State
+	var card modelfile.Card
+	if exists(filepath.Join(out, modelfile.CheckpointState)) {
+		mm, ck, err := modelfile.LoadCheckpoint(out)
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		m, card = mm, ck.Card
+		state = &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: o.NewOptimizer()}
+		if err := state.Optimizer.LoadState(ck.Optimizer); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		if len(ck.History) > 0 {
+			if err := json.Unmarshal(ck.History, &state.History); err != nil {
+				return nil, fmt.Errorf("resume: history: %w", err)
+			}
+		}
+		if p != nil {
+			if err := p(stage, fmt.Sprintf("resuming at epoch %d, step %d", ck.Epoch+1, ck.Step+1), 0, 0); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		cfg, err := architecture(a, trainSet)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = vgg.New(cfg, rand.New(rand.NewPCG(o.Seed, 0x5eed))); err != nil {
+			return nil, err
+		}
+		card = modelfile.Card{Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std}, ClassNames: trainSet.ClassNames,
+			Data: d.Name, Seed: o.Seed, Provenance: modelfile.Provenance{Dataset: trainSet.Name, TrainingDataAccessed: true, Software: Software}}
+	}
+	hooks := train.Hooks{
+		Progress: func(pr train.Progress) error {
+			if p == nil || pr.EpochDone != nil {
+				return nil
+			}
+			return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
+		},
+		Save: func(st train.State) error {
+			opts, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			hist, err := json.Marshal(st.History)
+			if err != nil {
+				return err
+			}
+			return modelfile.SaveCheckpoint(out, m, modelfile.Checkpoint{Card: card, Epoch: st.Epoch, Step: st.Step,
+				Options: opts, History: hist, Optimizer: st.Optimizer.State()})
+		},
+	}
+	st, err := train.Run(ctx, m, trainSet, testSet, o, state, hooks)
+	if err != nil {
+		return nil, err
+	}
+	res := &TrainResult{Model: ModelDir, Arch: vgg.FormatFeatures(m.Config.Features), Params: m.NumParams(), Data: testSet.Name}
+	if n := len(st.History); n > 0 {
+		res.TestAccuracy = st.History[n-1].TestAcc
+	}
+	hist := make([]train.EpochResult, len(st.History))
+	for i, h := range st.History {
+		h.Seconds, h.ImagesPerSec = 0, 0
+		hist[i] = h
+	}
+	rec, err := json.Marshal(struct {
+		Options train.Options       `json:"options"`
+		History []train.EpochResult `json:"history"`
+	}{o, hist})
+	if err != nil {
+		return nil, err
+	}
+	card.Training = rec
+	card.Metrics = map[string]float64{"test_accuracy": res.TestAccuracy}
+	if err := modelfile.Save(out, m, card); err != nil {
+		return nil, err
+	}
+	return res, modelfile.RemoveCheckpoint(out)
+}
+
+// importANN copies an existing ANN into dir/model and scores it.
+func importANN(ctx context.Context, dir string, d DataConfig, path string) (*TrainResult, error) {
+	m, card, err := modelfile.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", path, err)
+	}
+	if card.Kind != modelfile.KindANN {
+		return nil, fmt.Errorf("import %s: it holds a %s model, want an ANN", path, card.Kind)
+	}
+	testSet, err := loadData(d, data.Test)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := train.Evaluate(ctx, m, testSet, 256)
+	if err != nil {
+		return nil, err
+	}
+	if err := modelfile.Save(filepath.Join(dir, ModelDir), m, *card); err != nil {
+		return nil, err
+	}
+	return &TrainResult{Model: ModelDir, Arch: vgg.FormatFeatures(m.Config.Features), Params: m.NumParams(), TestAccuracy: acc,
+		Data: testSet.Name, Imported: path}, nil
+}
+
+// SynthResult is the synthesis stage's result.
+type SynthResult struct {
+	Images              int     `json:"images"`
+	SoftArgmaxAgreement float64 `json:"soft_argmax_agreement"`
+	FolderAgreement     float64 `json:"folder_agreement"`
+}
+
+func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, stage string, p Progress) (*SynthResult, error) {
+	m, card, err := modelfile.Load(annDir)
+	if err != nil {
+		return nil, err
+	}
+	o := synth.DefaultOptions()
+	o.PerClass, o.Seed = c.PerClass, c.Seed
+	if c.Batch > 0 {
+		o.Invert.Batch = c.Batch
+	}
+	switch c.Schedule {
+	case "reference":
+		o.Invert.Bounded = false
+		o.Invert.Iterations, o.Invert.LR = synth.ReferenceIterations(m.Config.InHeight, m.Config.InWidth), synth.ReferenceLR
+	default:
+		o.Invert.Iterations, o.Invert.LR = synth.FastIterations, synth.FastLR
+	}
+	if c.Iterations > 0 {
+		o.Invert.Iterations = c.Iterations
+	}
+	if c.LR > 0 {
+		o.Invert.LR = c.LR
+	}
+	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := synth.Generate(ctx, m, o, func(done, total int) error {
+		if p == nil {
+			return nil
+		}
+		return p(stage, "images", done, total)
+	})
+	if err != nil {
+		return nil, err
+	}
+	digest, err := modelfile.WeightsDigest(annDir)
+	if err != nil {
+		return nil, err
+	}
+	man := res.Manifest(annDir, m.Config.Name, Software, card.ClassNames)
+	man.ModelSHA256 = digest
+	if err := synth.WriteDir(dir, res.Set, man, true); err != nil {
+		return nil, err
+	}
+	return &SynthResult{Images: res.Stats.Images, SoftArgmaxAgreement: res.Stats.SoftArgmaxAgreement, FolderAgreement: res.Stats.FolderAgreement}, nil
+}
+
+// ConvertResult is the conversion stage's result.
+type ConvertResult struct {
+	Model        string    `json:"model"`
+	Timesteps    int       `json:"timesteps"`
+	Thresholds   []float32 `json:"thresholds"`
+	Percentile   float64   `json:"percentile"`
+	InitMembrane float64   `json:"init_membrane"`
+	Encoder      string    `json:"encoder"`
+}
+
+func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConfig, stage string, p Progress) (*ConvertResult, error) {
+	m, card, err := modelfile.Load(annDir)
+	if err != nil {
+		return nil, err
+	}
+	set, err := synth.Load(synthDir)
+	if err != nil {
+		return nil, err
+	}
+	o := convert.Defaults()
+	o.Timesteps = c.Timesteps
+	plan := convert.Plan{Recipe: c.Recipe, Options: o}
+	images := c.CalibImages
+	available := set.Len()
+	norm := convert.Normalization(card.Normalization)
+	sampling := convert.Sampling{Norm: norm}
+	switch c.Recipe {
+	case convert.RecipePaper:
+		if images == 0 {
+			images = convert.PaperCalibImages
+		}
+		sampling.CropPad, sampling.Flip, sampling.PerPass = convert.PaperCropPad, true, true
+	default:
+		if images == 0 {
+			images = convert.SelectCalibImages
+		}
+		held := c.HeldOut
+		if held == 0 {
+			held = convert.SelectHeldOutImages
+		}
+		held = min(held, max(1, set.Len()/3))
+		plan.HeldOut, plan.Candidates, plan.Smooth = held, convert.DefaultCandidates(), true
+		available -= held
+		plan.Progress = func(done, total int, _ snn.CandidateScore) {
+			if p != nil {
+				_ = p(stage, "candidates", done, total)
+			}
+		}
+	}
+	sampling.Images = min(images, available)
+	plan.Sampling = sampling
+	pool, err := convert.NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, norm)
+	if err != nil {
+		return nil, err
+	}
+	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(c.Seed, 0xca1b)))
+	if err != nil {
+		return nil, err
+	}
+	cfg := oc.Options.Config(oc.Thresholds)
+	out := filepath.Join(dir, ModelDir)
+	parent, err := modelfile.NewRef(out, annDir)
+	if err != nil {
+		return nil, err
+	}
+	method := "max-current"
+	if pc := oc.Options.Percentile; pc > 0 && pc < 100 {
+		method = "percentile-current"
+	}
+	cal := modelfile.Calibration{Method: method, Percentile: oc.Options.Percentile, Scale: oc.Options.Scale, Seed: c.Seed,
+		Images: oc.CalibrationImages, Source: "synthetic:" + synthDir, Pool: set.Len(), CropPad: sampling.CropPad, Flip: sampling.Flip,
+		PerPass: sampling.PerPass, Recipe: modelfile.RecipePaper}
+	if c.Recipe == convert.RecipeSelect {
+		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, oc.Selection, true
+	}
+	sc := *card
+	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: Software}
+	sc.Seed, sc.Metrics, sc.Training = c.Seed, nil, nil
+	sc.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: cal}
+	if err := modelfile.Save(out, m, sc); err != nil {
+		return nil, err
+	}
+	return &ConvertResult{Model: ModelDir, Timesteps: cfg.Timesteps, Thresholds: oc.Thresholds, Percentile: oc.Options.Percentile,
+		InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder.String()}, nil
+}
+
+// EncryptResult is an encryption stage's result.
+type EncryptResult struct {
+	Model     string  `json:"model"`
+	Recipe    string  `json:"recipe"`
+	PerClass  int     `json:"per_class"`
+	Kappa     float64 `json:"kappa"`
+	TrainAcc  float64 `json:"train_accuracy_synthetic"`
+	Timesteps int     `json:"timesteps"`
+}
+
+// encryptSNN trains the converted SNN in snnDir on perClass synthetic
+// images per class (labelled by their soft labels' argmax), distilling from
+// the ANN in annDir when o.Distill; it resumes from a checkpoint in dir.
+func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perClass int, o encrypt.Options, stage string, p Progress) (*EncryptResult, error) {
+	out := filepath.Join(dir, ModelDir)
+	teacher, _, err := modelfile.Load(annDir)
+	if err != nil {
+		return nil, err
+	}
+	m, card, err := modelfile.Load(snnDir)
+	if err != nil {
+		return nil, err
+	}
+	if card.SNN == nil {
+		return nil, fmt.Errorf("%s is not a spiking model", snnDir)
+	}
+	set, err := synth.Load(synthDir)
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]int32, set.Len())
+	k := set.Classes
+	for i := range labels {
+		row := set.Soft[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		labels[i] = int32(best)
+	}
+	o.Fill = convert.Normalization(card.Normalization).Black()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	idx, err := encrypt.BalancedSubset(labels, k, perClass, rand.New(rand.NewPCG(o.Seed, 0x5b5e7)))
+	if err != nil {
+		return nil, err
+	}
+	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
+		convert.Normalization(card.Normalization))
+	if err != nil {
+		return nil, err
+	}
+	y := make([]int32, len(idx))
+	for i, j := range idx {
+		y[i] = labels[j]
+	}
+	var state *encrypt.State
+	if exists(filepath.Join(out, modelfile.CheckpointState)) {
+		mm, ck, err := modelfile.LoadCheckpoint(out)
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		var hist []encrypt.EpochResult
+		if len(ck.History) > 0 {
+			if err := json.Unmarshal(ck.History, &hist); err != nil {
+				return nil, fmt.Errorf("resume: history: %w", err)
+			}
+		}
+		opt := o.NewOptimizer()
+		if err := opt.LoadState(ck.Optimizer); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		m = mm
+		state = &encrypt.State{Epoch: ck.Epoch, Step: ck.Step, Kappa: ck.Card.SNN.Encryption.Kappa, Optimizer: opt, History: hist}
+		if p != nil {
+			if err := p(stage, fmt.Sprintf("resuming at epoch %d, step %d", ck.Epoch+1, ck.Step+1), 0, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m0, _, err := modelfile.Load(snnDir)
+	if err != nil {
+		return nil, err
+	}
+	net, err := snn.New(m, card.SNN.Config)
+	if err != nil {
+		return nil, err
+	}
+	if state == nil {
+		kappa, err := encrypt.Kappa(ctx, teacher, net, x, o)
+		if err != nil {
+			return nil, err
+		}
+		state = &encrypt.State{Kappa: kappa, Optimizer: o.NewOptimizer()}
+	}
+	recipe := modelfile.RecipeCET
+	if o.Distill {
+		recipe = modelfile.RecipeCETOD
+	}
+	parent, err := modelfile.NewRef(out, snnDir)
+	if err != nil {
+		return nil, err
+	}
+	teacherRef, err := modelfile.NewRef(out, annDir)
+	if err != nil {
+		return nil, err
+	}
+	spec := *card.SNN
+	spec.Encryption = &modelfile.Encryption{Recipe: recipe, Labels: "target", LogitScale: string(o.Scale), Kappa: state.Kappa, Epochs: o.Epochs,
+		PerClass: perClass, Images: len(idx), Source: "synthetic:" + synthDir, Seed: o.Seed, Teacher: teacherRef}
+	oc := *card
+	oc.SNN, oc.Seed, oc.Metrics, oc.Training = &spec, o.Seed, nil, nil
+	oc.Provenance = modelfile.Provenance{Dataset: "none (synthetic images)", TrainingDataAccessed: false, Parent: parent, Software: Software}
+	hooks := encrypt.Hooks{
+		Progress: func(pr encrypt.Progress) error {
+			if p == nil || pr.EpochDone != nil {
+				return nil
+			}
+			return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
+		},
+		Save: func(st encrypt.State) error {
+			opts, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			hist, err := json.Marshal(st.History)
+			if err != nil {
+				return err
+			}
+			return modelfile.SaveCheckpoint(out, m, modelfile.Checkpoint{Card: oc, Epoch: st.Epoch, Step: st.Step, Options: opts, History: hist,
+				Optimizer: st.Optimizer.State()})
+		},
+	}
+	st, err := encrypt.Run(ctx, teacher, net, x, y, o, state, hooks)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := encrypt.WeightChange(m0, m)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range changes {
+		spec.Encryption.WeightChange = append(spec.Encryption.WeightChange, modelfile.WeightChange{Name: c.Name, Relative: c.Relative})
+	}
+	res := &EncryptResult{Model: ModelDir, Recipe: recipe, PerClass: perClass, Kappa: st.Kappa, Timesteps: net.Config.Timesteps}
+	if n := len(st.History); n > 0 {
+		res.TrainAcc = st.History[n-1].TrainAcc
+		oc.Metrics = map[string]float64{"train_accuracy_synthetic": res.TrainAcc}
+	}
+	if err := modelfile.Save(out, m, oc); err != nil {
+		return nil, err
+	}
+	if err := modelfile.RemoveCheckpoint(out); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// modelPath returns the model directory of a model stage's output.
+func modelPath(o Output) string { return filepath.Join(o.Dir, ModelDir) }
+
+// removeAll removes a directory tree, ignoring a missing one.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	return nil
+}
