@@ -1,0 +1,201 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
+)
+
+// Names of the files Write produces in its directory.
+const (
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+	FiguresDir   = "figures"
+)
+
+// Data is everything a report shows. Slices may be empty: the section they
+// feed is then left out and the report says so.
+type Data struct {
+	Title string
+	Meta  Meta
+	// Accuracy is the analogue of the paper's Table 2.
+	Accuracy []AccuracyRow
+	// Ablation is Table 3: the converted network (DC) with class-encryption
+	// training (CET) and on-device distillation (OD).
+	Ablation []AblationRow
+	// Leakage is Table 4: one row per attack and model, then reference rows
+	// (Model == ""). Rows are shown in the given order.
+	Leakage []LeakageRow
+	// LeakageNote is shown under Table 4 as given, e.g. the chance levels.
+	LeakageNote string
+	// Energy is Table 5.
+	Energy []EnergyRow
+	// Layers holds spike rates and energy per layer; rows of one model are
+	// grouped by Model, in order of first appearance.
+	Layers []LayerRow
+	// Synthetic is the path of a PNG grid of synthetic images (Fig. 2), or "".
+	Synthetic string
+	// AccuracyVsT is Fig. 5a: accuracy against timestep, one curve per model.
+	AccuracyVsT []Curve
+	// AccuracyVsSamples is Fig. 5b: accuracy against synthetic images per
+	// class, with CET and with CET+OD.
+	AccuracyVsSamples []SamplesPoint
+	// AttackGrids is Fig. 6: PNG grids of attack images.
+	AttackGrids []Grid
+}
+
+// Meta describes how the run was made.
+type Meta struct {
+	// Command is the command line that made the report.
+	Command string
+	// Config is the text of the run's config file.
+	Config string
+	// Software is the privatesnn version string.
+	Software  string
+	GoVersion string
+	// Backend names the GEMM backend.
+	Backend string
+	// Seeds holds the seed of every stage, by stage name.
+	Seeds  map[string]uint64
+	Stages []StageInfo
+	// Started is when the run began; the zero time is shown as not recorded.
+	Started time.Time
+}
+
+// StageInfo describes one stage of the pipeline.
+type StageInfo struct {
+	Name string
+	// Dir is the stage's output directory.
+	Dir string
+	// Seconds is the stage's wall time.
+	Seconds float64
+	// Cached reports that the stage's output was reused, not recomputed.
+	Cached bool
+	// ReadsRealData reports that the stage read a real data set.
+	ReadsRealData bool
+	// Reads says what the stage read.
+	Reads string
+}
+
+// AccuracyRow is one model's test accuracy.
+type AccuracyRow struct {
+	Model string
+	// Kind is "ANN" or "SNN".
+	Kind string
+	// Timesteps is the SNN's T; 0 (an ANN) is shown as "–".
+	Timesteps int
+	// Accuracy is a fraction.
+	Accuracy float64
+	Note     string
+}
+
+// AblationRow is one model of the CET / OD ablation.
+type AblationRow struct {
+	Model     string
+	Timesteps int
+	// Accuracy is a fraction.
+	Accuracy float64
+	// Delta is the difference from the converted network (DC) in
+	// percentage points.
+	Delta float64
+}
+
+// LeakageRow is one row of the class-leakage audit.
+type LeakageRow struct {
+	// Set names the images scored: an attack, or a reference set.
+	Set string
+	// Model is the attacked model; "" for reference rows.
+	Model string
+	// Self is the attacked model's hit rate (a fraction); nil for reference
+	// rows.
+	Self *float64
+	// Top1, Top3 and Confidence are the evaluator's top-1 and top-3 hit
+	// rates (fractions) and its mean confidence in the target class.
+	Top1, Top3, Confidence float64
+	// FD is the Fréchet distance of evaluator features to real test images.
+	FD float64
+	// Images is the number of images scored.
+	Images int
+}
+
+// EnergyRow is one model's operation count and energy per image, and the
+// ratio ANN/SNN of the energies.
+type EnergyRow struct {
+	Model     string
+	Timesteps int
+	ANNMACs   float64
+	SNNACs    float64
+	// ANNJoules and SNNJoules are joules per image.
+	ANNJoules, SNNJoules float64
+	Ratio                float64
+}
+
+// LayerRow is one layer of one model: its spike rate (spikes per neuron
+// per time step, a fraction) and energy per image in joules.
+type LayerRow struct {
+	Model, Layer         string
+	SpikeRate            float64
+	ANNJoules, SNNJoules float64
+}
+
+// Curve is one model's accuracy (fractions) at the timesteps T; the two
+// slices have the same length.
+type Curve struct {
+	Model    string
+	T        []int
+	Accuracy []float64
+}
+
+// SamplesPoint is the accuracy (fractions) with CET and with CET+OD after
+// training on PerClass synthetic images per class.
+type SamplesPoint struct {
+	PerClass   int
+	CET, CETOD float64
+}
+
+// Grid is a PNG grid of one attack's images against one model.
+type Grid struct {
+	Model, Attack, Path string
+}
+
+// Write renders d into dir: MarkdownFile, HTMLFile and, under FiguresDir,
+// the plots and copies of the image grids that MarkdownFile links to. dir
+// and its figures directory are created if needed. A grid path that cannot
+// be read or is not a PNG is an error naming the path.
+func Write(dir string, d *Data) error {
+	if d == nil {
+		return fmt.Errorf("report: nil Data")
+	}
+	doc, err := build(d)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	figs := filepath.Join(dir, FiguresDir)
+	if err := os.MkdirAll(figs, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	for _, s := range doc.Sections {
+		for _, f := range s.Figures {
+			if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(f.File)), f.PNG); err != nil {
+				return fmt.Errorf("report: figure: %w", err)
+			}
+		}
+	}
+	var md bytes.Buffer
+	writeMarkdown(&md, doc)
+	if err := atomicfile.WriteFile(filepath.Join(dir, MarkdownFile), md.Bytes()); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	var h bytes.Buffer
+	if err := writeHTML(&h, doc); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, HTMLFile), h.Bytes()); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
