@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"attack":                    {"convert", "invert", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "convert", "internal/atomicfile", "leakage", "nn", "snn", "synth", "tensor", "vgg"},
-	"pipeline":                  {"attack", "audit", "convert", "data", "encrypt", "energy", "internal/atomicfile", "loss", "modelfile", "report", "snn", "synth", "tensor", "train", "vgg"},
+	"pipeline":                  {"attack", "audit", "convert", "data", "encrypt", "energy", "internal/atomicfile", "internal/gemm", "loss", "modelfile", "report", "snn", "synth", "tensor", "train", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
 	"data/internal/genembedded": {"data"},

@@ -30,26 +30,26 @@ func Build(c Config) *Graph {
 			digest = "unreadable: " + err.Error()
 		}
 		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"import": ann.Import, "weights_sha256": digest, "data": c.Data},
-			RealData: true, Reads: "the ANN to import, and the test split to score it",
+			RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 				return importANN(ctx, dir, c.Data, ann.Import)
 			}})
 	} else {
 		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},
-			RealData: true, Reads: "the training split (training) and the test split (scoring)",
+			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 				return trainANN(ctx, dir, c.Data, ann, "ann", p)
 			}})
 	}
 	sy := c.Synth
 	sy.Seed = seed(sy.Seed)
-	g.Stages = append(g.Stages, Stage{Name: "synth", Deps: []string{"ann"}, Settings: sy, Reads: "the ANN's weights only",
+	g.Stages = append(g.Stages, Stage{Name: "synth", Deps: []string{"ann"}, Settings: sy, Reads: "the ANN's weights only", Seed: sy.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 			return synthesize(ctx, dir, modelPath(in["ann"]), sy, "synth", p)
 		}})
 	cv := c.Convert
 	cv.Seed = seed(cv.Seed)
-	g.Stages = append(g.Stages, Stage{Name: "convert", Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images",
+	g.Stages = append(g.Stages, Stage{Name: "convert", Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: cv.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 			return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, "convert", p)
 		}})
@@ -58,7 +58,7 @@ func Build(c Config) *Graph {
 		o.Seed = seed(o.Seed)
 		o.Distill = distill
 		settings := map[string]any{"options": o, "per_class": perClass, "labels": "target"}
-		g.Stages = append(g.Stages, Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: settings,
+		g.Stages = append(g.Stages, Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: settings, Seed: o.Seed,
 			Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
 			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, perClass, o, name, p)
@@ -90,13 +90,13 @@ func Build(c Config) *Graph {
 	ev := c.Eval
 	ev.Seed = seed(ev.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "eval", Deps: deps, Settings: map[string]any{"eval": ev, "data": c.Data},
-		RealData: true, Reads: "the test split",
+		RealData: true, Reads: "the test split", Seed: ev.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 			return evaluate(ctx, c.Data, ev, in, targets, p)
 		}})
 	evaluator := c.Evaluator
 	g.Stages = append(g.Stages, Stage{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data},
-		RealData: true, Reads: "the training split (training) and the test split (scoring)",
+		RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 			return trainANN(ctx, dir, c.Data, evaluator, "evaluator", p)
 		}})
@@ -104,17 +104,25 @@ func Build(c Config) *Graph {
 	au := c.Audit
 	au.Seed = seed(au.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator"},
-		Settings: map[string]any{"audit": au, "data": c.Data}, RealData: true,
+		Settings: map[string]any{"audit": au, "data": c.Data}, RealData: true, Seed: au.Seed,
 		Reads: "attacks: the SNNs' weights only; scoring: the test split and the evaluator",
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
 			return auditModels(ctx, dir, c.Data, au, in, attacked, p)
 		}})
 	en := c.Energy
 	en.Seed = seed(en.Seed)
-	g.Stages = append(g.Stages, Stage{Name: "energy", Deps: []string{"convert", "encrypt"}, Settings: map[string]any{"energy": en, "data": c.Data},
-		RealData: true, Reads: "the test split (spike rates)",
+	var spiking []evalTarget
+	var spikingDeps []string
+	for _, t := range targets {
+		if t.stage != "ann" {
+			spiking = append(spiking, t)
+			spikingDeps = append(spikingDeps, t.stage)
+		}
+	}
+	g.Stages = append(g.Stages, Stage{Name: "energy", Deps: spikingDeps, Settings: map[string]any{"energy": en, "data": c.Data},
+		RealData: true, Reads: "the test split (spike rates)", Seed: en.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-			return measureEnergy(ctx, c.Data, en, in, attacked)
+			return measureEnergy(ctx, c.Data, en, in, spiking)
 		}})
 	return g
 }

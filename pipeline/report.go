@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"encoding/json"
+
 	"fmt"
+	"github.com/privatesnn/privatesnn/internal/gemm"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -30,7 +32,10 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 	}
 	d := &report.Data{Title: "PrivateSNN report: " + c.Name}
 	d.Meta = report.Meta{Command: command, Config: configText, Software: Software, GoVersion: runtime.Version(),
-		Seeds: map[string]uint64{"run": c.Seed}, Started: time.Now().UTC()}
+		Backend: backend(), Seeds: map[string]uint64{}, Started: time.Now().UTC()}
+	for _, e := range done {
+		d.Meta.Seeds[e.Name] = e.Seed
+	}
 	for _, e := range done {
 		d.Meta.Stages = append(d.Meta.Stages, report.StageInfo{Name: e.Name, Dir: e.Dir, Seconds: e.Seconds, Cached: e.Cached,
 			ReadsRealData: e.RealData, Reads: e.Reads})
@@ -139,4 +144,10 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 		d.Synthetic = filepath.Join(e.Dir, "grid.png")
 	}
 	return report.Write(dir, d)
+}
+
+// backend names the GEMM backend the run used.
+func backend() string {
+	i := gemm.CurrentInfo()
+	return i.Backend + " " + i.Core
 }

@@ -37,6 +37,8 @@ type Stage struct {
 	// what it reads, in words.
 	RealData bool
 	Reads    string
+	// Seed is the stage's random seed, for the record.
+	Seed uint64
 	// Run produces the stage's output in dir (created, possibly holding
 	// an interrupted run's checkpoint) from its dependencies' directories
 	// and results, and returns its result (stored in DoneFile).
@@ -91,6 +93,7 @@ type Planned struct {
 	Partial  bool   `json:"partial,omitempty"`
 	RealData bool   `json:"reads_real_data"`
 	Reads    string `json:"reads"`
+	Seed     uint64 `json:"seed"`
 }
 
 // Graph is a pipeline: stages in an order where every dependency comes
@@ -119,7 +122,7 @@ func (g *Graph) Plan() ([]Planned, error) {
 		}
 		h := hashOf(s.Name, settings, deps)
 		hashes[s.Name] = h
-		p := Planned{Name: s.Name, Deps: s.Deps, Hash: h, Dir: filepath.Join(g.Workdir, s.Name+"-"+h[:12]), RealData: s.RealData, Reads: s.Reads}
+		p := Planned{Name: s.Name, Deps: s.Deps, Hash: h, Dir: filepath.Join(g.Workdir, s.Name+"-"+h[:12]), RealData: s.RealData, Reads: s.Reads, Seed: s.Seed}
 		if _, err := os.Stat(filepath.Join(p.Dir, DoneFile)); err == nil {
 			p.Done = true
 		} else if _, err := os.Stat(p.Dir); err == nil {

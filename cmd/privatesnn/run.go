@@ -99,17 +99,21 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	}
 	pr := newProgress(stderr, o.quiet)
 	start := time.Now()
-	stageStart := time.Now()
+	stageStart, last := time.Now(), ""
+	pipeline.Software = version()
 	pr.line("%s: stages in %s", command, c.Workdir)
 	done, err := g.Run(ctx, func(stage, label string, d, total int) error {
 		if total == 0 {
 			if label == "" {
-				stageStart = time.Now()
 				pr.line("stage %s", stage)
 			} else {
 				pr.line("  %s: %s", stage, label)
 			}
 			return nil
+		}
+		// The time to go is estimated per label (an epoch, an attack).
+		if key := stage + " " + label; key != last || d <= 1 {
+			last, stageStart = key, time.Now()
 		}
 		pr.update(stage+" "+label, d, total, time.Since(stageStart), "")
 		return nil
