@@ -140,5 +140,3 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	fmt.Fprintf(stdout, "report: %s (and report.md) after %.0fs\n", filepath.Join(reportDir, "report.html"), time.Since(start).Seconds())
 	return nil
 }
-
-
