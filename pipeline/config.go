@@ -14,6 +14,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
 )
 
@@ -61,12 +62,12 @@ type ANNConfig struct {
 
 // SynthConfig configures synthesis.
 type SynthConfig struct {
-	PerClass   int     `json:"per_class"`
-	Schedule   string  `json:"schedule,omitempty"` // fast (default) or reference
-	Iterations int     `json:"iterations,omitempty"`
-	LR         float64 `json:"lr,omitempty"`
-	Batch      int     `json:"batch,omitempty"`
-	Seed       uint64  `json:"seed"`
+	PerClass   int            `json:"per_class"`
+	Schedule   synth.Schedule `json:"schedule,omitempty"` // fast (default) or reference
+	Iterations int            `json:"iterations,omitempty"`
+	LR         float64        `json:"lr,omitempty"`
+	Batch      int            `json:"batch,omitempty"`
+	Seed       uint64         `json:"seed"`
 }
 
 // ConvertConfig configures threshold balancing.
@@ -118,7 +119,7 @@ func Defaults() Config {
 	c.ANN = ANNConfig{Model: "small", Options: train.Defaults()}
 	c.ANN.Epochs = 10
 	c.ANN.Augment.HFlip = true // clothes survive a flip (set false for digits)
-	c.Synth = SynthConfig{PerClass: 50, Schedule: "fast"}
+	c.Synth = SynthConfig{PerClass: 50, Schedule: synth.Fast}
 	c.Convert = ConvertConfig{Recipe: convert.RecipeSelect, Timesteps: convert.SelectTimesteps}
 	c.Encrypt = EncryptConfig{PerClass: 20, Ablation: true, Options: encrypt.Defaults()}
 	c.Eval = EvalConfig{Points: 8}
@@ -198,9 +199,6 @@ func (c Config) Validate() error {
 	}
 	if c.Synth.PerClass < 1 {
 		return fmt.Errorf("synth.per_class %d: want at least 1", c.Synth.PerClass)
-	}
-	if c.Synth.Schedule != "" && c.Synth.Schedule != "fast" && c.Synth.Schedule != "reference" {
-		return fmt.Errorf("synth.schedule %q: want fast or reference", c.Synth.Schedule)
 	}
 	if c.Convert.Recipe != convert.RecipeSelect && c.Convert.Recipe != convert.RecipePaper {
 		return fmt.Errorf("convert.recipe %q: want select or paper", c.Convert.Recipe)

@@ -221,18 +221,9 @@ func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, stage st
 	if c.Batch > 0 {
 		o.Invert.Batch = c.Batch
 	}
-	switch c.Schedule {
-	case "reference":
-		o.Invert.Bounded = false
-		o.Invert.Iterations, o.Invert.LR = synth.ReferenceIterations(m.Config.InHeight, m.Config.InWidth), synth.ReferenceLR
-	default:
-		o.Invert.Iterations, o.Invert.LR = synth.FastIterations, synth.FastLR
-	}
-	if c.Iterations > 0 {
-		o.Invert.Iterations = c.Iterations
-	}
-	if c.LR > 0 {
-		o.Invert.LR = c.LR
+	o.Invert.Iterations, o.Invert.LR = c.Iterations, c.LR
+	if err := c.Schedule.Apply(&o, m.Config.InHeight, m.Config.InWidth, false); err != nil {
+		return nil, err
 	}
 	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
 	if err := o.Validate(); err != nil {

@@ -449,3 +449,28 @@ func FuzzDecodeManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestScheduleApply(t *testing.T) {
+	o := DefaultOptions()
+	o.Invert.Iterations, o.Invert.LR = 0, 0
+	if err := Fast.Apply(&o, 28, 28, false); err != nil || o.Invert.Iterations != FastIterations || o.Invert.LR != FastLR {
+		t.Errorf("fast: %+v, %v", o.Invert, err)
+	}
+	o = DefaultOptions()
+	o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded = 0, 0, true
+	if err := Reference.Apply(&o, 28, 28, false); err != nil || o.Invert.Iterations != ReferenceIterationsMNIST || o.Invert.LR != ReferenceLR || o.Invert.Bounded {
+		t.Errorf("reference 28×28: %+v, %v", o.Invert, err)
+	}
+	o = DefaultOptions()
+	o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded = 7, 0.5, true
+	if err := Reference.Apply(&o, 32, 32, true); err != nil || o.Invert.Iterations != 7 || o.Invert.LR != 0.5 || !o.Invert.Bounded {
+		t.Errorf("set values kept: %+v, %v", o.Invert, err)
+	}
+	var s Schedule
+	if err := s.UnmarshalText([]byte("slow")); err == nil {
+		t.Error("no error for an unknown schedule")
+	}
+	if err := Schedule("slow").Apply(&o, 28, 28, false); err == nil {
+		t.Error("Apply accepted an unknown schedule")
+	}
+}

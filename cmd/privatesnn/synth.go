@@ -90,26 +90,10 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	switch schedule {
-	case "fast":
-		if o.Invert.Iterations == 0 {
-			o.Invert.Iterations = synth.FastIterations
-		}
-		if o.Invert.LR == 0 {
-			o.Invert.LR = synth.FastLR
-		}
-	case "reference":
-		boundedSet := false
-		fs.Visit(func(f *flag.Flag) { boundedSet = boundedSet || f.Name == "bounded" })
-		if !boundedSet {
-			o.Invert.Bounded = false // the reference optimises x unconstrained
-		}
-		if o.Invert.Iterations == 0 {
-			o.Invert.Iterations = synth.ReferenceIterations(m.Config.InHeight, m.Config.InWidth)
-		}
-		if o.Invert.LR == 0 {
-			o.Invert.LR = synth.ReferenceLR
-		}
+	boundedSet := false
+	fs.Visit(func(f *flag.Flag) { boundedSet = boundedSet || f.Name == "bounded" })
+	if err := synth.Schedule(schedule).Apply(&o, m.Config.InHeight, m.Config.InWidth, boundedSet); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
 	if err := o.Validate(); err != nil {
