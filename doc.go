@@ -2,8 +2,8 @@
 // PrivateSNN (Kim, Venkatesha and Panda, AAAI 2022): a trained VGG-style ANN
 // is turned into an energy-efficient spiking network without touching the
 // training data, its class information is hidden by class-encryption
-// training, and what it still leaks is audited. The one-command pipeline is
-// not built yet.
+// training, what it still leaks is audited, and one command runs it all and
+// writes a report.
 //
 // The packages, in import order:
 //
@@ -29,11 +29,18 @@
 //     evaluator (hit rates, Fréchet distance in its features).
 //   - audit: attacks against several models scored side by side with
 //     reference rows, and their images and tables.
+//   - report: the run's report as Markdown and self-contained HTML, with
+//     plots.
 //   - data: data set readers (IDX, CIFAR, image folders) and augmentation.
 //   - train: the training loop.
+//   - pipeline: the stages as one graph, each stage's output in a
+//     directory named by the hash of its settings and inputs, cached and
+//     resumable, and the report of a run.
 //   - cmd/privatesnn: the command.
+//
+// Configs holds the shipped pipeline configurations (configs/*.toml).
 //
 // The import rules are enforced by layering_test.go, including that the
 // data-free packages (synth, invert, convert, encrypt, snn, energy, attack,
-// leakage, audit and what they import) cannot reach package data.
+// leakage, audit, report and what they import) cannot reach package data.
 package privatesnn

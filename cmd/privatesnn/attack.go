@@ -15,6 +15,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -491,7 +492,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := rep.WriteTable(&tb); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, auditTable), []byte(tb.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, auditTable), []byte(tb.String())); err != nil {
 		return err
 	}
 	if err := audit.WriteJSON(filepath.Join(out, auditFile), rec); err != nil {
