@@ -203,3 +203,20 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDirName(t *testing.T) {
+	for in, want := range map[string]string{
+		"DC":                     "DC",
+		"DC + CET + OD":          "DC-CET-OD",
+		"DC + CET + OD (T = 64)": "DC-CET-OD-T-64",
+		"../x":                   "..-x",
+		"..":                     "model",
+		"":                       "model",
+		"é/ü":                    "model",
+		"runs/fm-sel8":           "runs-fm-sel8",
+	} {
+		if got := DirName(in); got != want {
+			t.Errorf("DirName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -147,3 +147,67 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) }
+
+// TableFile and ReportFile are the table and the JSON record WriteDir
+// writes; ReferenceDir holds the reference rows' images.
+const (
+	TableFile    = "table.md"
+	ReportFile   = "audit.json"
+	ReferenceDir = "reference"
+)
+
+// DirName turns a model name into a directory name: letters, digits, '.',
+// '_' and '-' stay, runs of anything else become one '-'.
+func DirName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if out == "" || out == "." || out == ".." {
+		return "model"
+	}
+	return out
+}
+
+// WriteDir writes an audit's outputs into dir: every row's images (grid
+// and one PNG per image) under <model>/<set>/ (DirName of the model) or
+// ReferenceDir/<set>/, the table as TableFile, and record (the report with
+// whatever the caller adds) as ReportFile. It returns each row's grid path
+// relative to dir, keyed "model/set" ("/set" for reference rows).
+func (r *Report) WriteDir(dir string, classes int, names []string, record any) (map[string]string, error) {
+	grids := map[string]string{}
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		sub, imgs := filepath.Join(ReferenceDir, row.Set), row.RefImages
+		if row.Result != nil {
+			sub, imgs = filepath.Join(DirName(row.Model), row.Set), ResultImages(row.Result)
+		}
+		if imgs == nil {
+			continue
+		}
+		if err := WriteImages(filepath.Join(dir, sub), imgs, classes, names); err != nil {
+			return nil, err
+		}
+		grids[row.Model+"/"+row.Set] = filepath.Join(sub, GridFile)
+	}
+	var tb strings.Builder
+	if err := r.WriteTable(&tb); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, TableFile), []byte(tb.String())); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if record == nil {
+		record = r
+	}
+	return grids, WriteJSON(filepath.Join(dir, ReportFile), record)
+}

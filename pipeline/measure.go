@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"sort"
 
 	"github.com/privatesnn/privatesnn/audit"
@@ -209,30 +207,9 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 	if err != nil {
 		return nil, err
 	}
-	res := &AuditResult{Report: rep, Grids: map[string]string{}}
-	classes := models[0].SNN.Model.Config.Classes
-	for i := range rep.Rows {
-		row := &rep.Rows[i]
-		var sub string
-		var imgs *audit.Images
-		if row.Result != nil {
-			sub, imgs = filepath.Join(fmt.Sprintf("model%d", modelIndex(targets, row.Model)), row.Set), audit.ResultImages(row.Result)
-		} else {
-			sub, imgs = filepath.Join("reference", row.Set), row.RefImages
-		}
-		if err := audit.WriteImages(filepath.Join(dir, sub), imgs, classes, names); err != nil {
-			return nil, err
-		}
-		res.Grids[row.Model+"/"+row.Set] = filepath.Join(sub, audit.GridFile)
+	res := &AuditResult{Report: rep}
+	if res.Grids, err = rep.WriteDir(dir, models[0].SNN.Model.Config.Classes, names, nil); err != nil {
+		return nil, err
 	}
 	return res, nil
-}
-
-func modelIndex(targets []evalTarget, name string) int {
-	for i, t := range targets {
-		if t.name == name {
-			return i
-		}
-	}
-	return -1
 }

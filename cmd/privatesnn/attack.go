@@ -15,7 +15,6 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/convert"
-	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -307,12 +306,6 @@ type auditModel struct {
 	Recipe    string `json:"recipe,omitempty"`
 }
 
-// auditFile is the record the audit command writes; auditTable the table.
-const (
-	auditFile  = "audit.json"
-	auditTable = "table.md"
-)
-
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f attackFlags
 	var b bounds
@@ -387,7 +380,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkOutput(out, inputs...); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(out, auditFile)); err == nil && !force {
+	if _, err := os.Stat(filepath.Join(out, audit.ReportFile)); err == nil && !force {
 		return fmt.Errorf("%s already holds an audit; pass --force to replace it, or choose another --out", out)
 	}
 	em, ecard, err := loadModel(evaluator, "evaluator", modelfile.KindANN)
@@ -473,29 +466,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		rec.Models = append(rec.Models, am)
 	}
-	for i := range rep.Rows {
-		row := &rep.Rows[i]
-		var dir string
-		var imgs *audit.Images
-		if row.Result != nil {
-			dir = filepath.Join(out, fileName(row.Model), row.Set)
-			imgs = audit.ResultImages(row.Result)
-		} else {
-			dir = filepath.Join(out, "reference", row.Set)
-			imgs = row.RefImages
-		}
-		if err := audit.WriteImages(dir, imgs, cfg.Classes, targets[0].card.ClassNames); err != nil {
-			return err
-		}
+	if _, err := rep.WriteDir(out, cfg.Classes, targets[0].card.ClassNames, rec); err != nil {
+		return err
 	}
 	var tb strings.Builder
 	if err := rep.WriteTable(&tb); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(out, auditTable), []byte(tb.String())); err != nil {
-		return err
-	}
-	if err := audit.WriteJSON(filepath.Join(out, auditFile), rec); err != nil {
 		return err
 	}
 	if jsonOut {
@@ -536,28 +511,6 @@ func sameWeights(evaluator string, t *attackTarget) error {
 		}
 	}
 	return nil
-}
-
-// fileName turns a model name into a directory name: letters, digits,
-// '.', '_' and '-' stay, runs of anything else become one '-'.
-func fileName(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-			dash = false
-		case !dash && b.Len() > 0:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if out == "" || out == "." || out == ".." {
-		return "model"
-	}
-	return out
 }
 
 // loadSynthSet reads a synthetic image set for a reference row.
