@@ -104,8 +104,9 @@ func WriteJSON(path string, v any) error {
 	return nil
 }
 
-// setName is a row's set as the table prints it.
-func setName(r *Row) string {
+// Label is a row's set as the table prints it: "Attack 1 (…)" or the
+// reference set in words.
+func (r *Row) Label() string {
 	switch r.Set {
 	case "real":
 		return "real test images (disjoint split)"
@@ -134,7 +135,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			self = pct(*row.Self)
 			model = row.Model
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.1f |\n", setName(row), model, self,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.1f |\n", row.Label(), model, self,
 			pct(row.Top1), pct(row.Top3), row.Confidence, row.FD)
 	}
 	fmt.Fprintf(&b, "\nChance: top-1 %s, top-3 %s. FD is measured against %d real test images; lower is closer to real images. The evaluator scores %s on them.\n",

@@ -130,10 +130,10 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 		return err
 	} else if ok && au.Report != nil {
 		for _, r := range au.Rows {
-			d.Leakage = append(d.Leakage, report.LeakageRow{Set: r.Set, Model: r.Model, Self: r.Self, Top1: r.Top1, Top3: r.Top3,
+			d.Leakage = append(d.Leakage, report.LeakageRow{Set: r.Label(), Model: r.Model, Self: r.Self, Top1: r.Top1, Top3: r.Top3,
 				Confidence: r.Confidence, FD: r.FD, Images: r.Score.Images})
 			if g, ok := au.Grids[r.Model+"/"+r.Set]; ok && r.Model != "" {
-				d.AttackGrids = append(d.AttackGrids, report.Grid{Model: r.Model, Attack: r.Set, Path: filepath.Join(by["audit"].Dir, g)})
+				d.AttackGrids = append(d.AttackGrids, report.Grid{Model: r.Model, Attack: r.Label(), Path: filepath.Join(by["audit"].Dir, g)})
 			}
 		}
 		d.LeakageNote = fmt.Sprintf("Chance: top-1 %.1f %%, top-3 %.1f %%. FD (evaluator features) is measured against %d real test images "+
