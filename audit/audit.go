@@ -317,21 +317,7 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 			}
 			rng := stream(o.Seed, mi, method.String())
 			start := time.Now()
-			var res *attack.Result
-			switch method {
-			case attack.Visualize:
-				ann := m.ANN
-				if m.SNN != nil {
-					if ann, err = attack.Reconvert(m.SNN); err != nil {
-						return nil, err
-					}
-				}
-				res, err = attack.RunVisualize(ctx, ann, m.Norm, targets, o.Visualize, rng, p)
-			case attack.SNNGradient:
-				res, err = attack.RunSNNGradient(ctx, m.SNN, m.Norm, targets, o.SNNGradient, rng, p)
-			case attack.SNNInversion:
-				res, err = attack.RunInversion(ctx, m.SNN, m.Norm, targets, o.Inversion, rng, p)
-			}
+			res, err := Attack(ctx, m, method, targets, o, rng, p)
 			if err != nil {
 				return nil, fmt.Errorf("audit: %s: %w", name, err)
 			}
@@ -378,4 +364,30 @@ func split(s *Images, classes, perClass int, rng *rand.Rand) (picked, rest *Imag
 		}
 	}
 	return picked, rest, nil
+}
+
+// Attack runs one attack against model m with o's settings for it:
+// Attack 1 on the model's ANN (re-converted from its SNN), Attacks 2 and 3
+// on its SNN (an error for an ANN).
+func Attack(ctx context.Context, m *Model, method attack.Method, targets []int, o Options, rng *rand.Rand, p attack.Progress) (*attack.Result, error) {
+	switch method {
+	case attack.Visualize:
+		ann := m.ANN
+		if m.SNN != nil {
+			var err error
+			if ann, err = attack.Reconvert(m.SNN); err != nil {
+				return nil, err
+			}
+		}
+		return attack.RunVisualize(ctx, ann, m.Norm, targets, o.Visualize, rng, p)
+	case attack.SNNGradient, attack.SNNInversion:
+		if m.SNN == nil {
+			return nil, fmt.Errorf("audit: %s attacks a spiking network; %q is an ANN", method, m.Name)
+		}
+		if method == attack.SNNGradient {
+			return attack.RunSNNGradient(ctx, m.SNN, m.Norm, targets, o.SNNGradient, rng, p)
+		}
+		return attack.RunInversion(ctx, m.SNN, m.Norm, targets, o.Inversion, rng, p)
+	}
+	return nil, fmt.Errorf("audit: unknown method %d", int(method))
 }

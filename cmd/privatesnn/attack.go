@@ -223,25 +223,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		kind = fmt.Sprintf("SNN, T = %d", t.model.SNN.Config.Timesteps)
 	}
 	pr.line("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", method, method.Describe(), model, kind, len(targets), perClass)
-	var res *attack.Result
-	var opts any
-	switch method {
-	case attack.Visualize:
-		ann := t.model.ANN
-		if t.model.SNN != nil {
-			if ann, err = attack.Reconvert(t.model.SNN); err != nil {
-				return err
-			}
-		}
-		opts = f.vis
-		res, err = attack.RunVisualize(ctx, ann, t.model.Norm, targets, f.vis, rng, p)
-	case attack.SNNGradient:
-		opts = f.grad
-		res, err = attack.RunSNNGradient(ctx, t.model.SNN, t.model.Norm, targets, f.grad, rng, p)
-	case attack.SNNInversion:
-		opts = f.inv
-		res, err = attack.RunInversion(ctx, t.model.SNN, t.model.Norm, targets, f.inv, rng, p)
-	}
+	o := audit.Options{Visualize: f.vis, SNNGradient: f.grad, Inversion: f.inv}
+	opts := map[attack.Method]any{attack.Visualize: f.vis, attack.SNNGradient: f.grad, attack.SNNInversion: f.inv}[method]
+	res, err := audit.Attack(ctx, &t.model, method, targets, o, rng, p)
 	pr.clear()
 	if err != nil {
 		return err
@@ -253,17 +237,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rec.Timesteps = t.model.SNN.Config.Timesteps
 	}
 	k := cfg.Classes
-	for i, c := range res.Targets {
-		row := res.Logits.Data[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		rec.PerImage = append(rec.PerImage, imageInfo{File: filepath.Join(audit.ImagesDir, fmt.Sprintf("%03d-class%d.png", i, c)),
-			Target: c, Predicted: best, Loss: res.Loss[i]})
-	}
+	rec.PerImage = perImage(res, k)
 	if err := audit.WriteImages(out, audit.ResultImages(res), k, t.card.ClassNames); err != nil {
 		return err
 	}
@@ -523,4 +497,22 @@ func loadSynthSet(dir string) (*synth.Set, error) {
 		return nil, fmt.Errorf("--synth: %w", err)
 	}
 	return set, nil
+}
+
+// perImage lists every attack image's file, target, the attacked model's
+// prediction and the final loss.
+func perImage(res *attack.Result, k int) []imageInfo {
+	var out []imageInfo
+	for i, c := range res.Targets {
+		row := res.Logits.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out = append(out, imageInfo{File: filepath.Join(audit.ImagesDir, fmt.Sprintf("%03d-class%d.png", i, c)),
+			Target: c, Predicted: best, Loss: res.Loss[i]})
+	}
+	return out
 }
