@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
 	"convert":                   {"nn", "snn", "tensor", "vgg"},
-	"encrypt":                   {"convert", "loss", "nn", "optim", "snn", "tensor", "vgg"},
+	"encrypt":                   {"convert", "loss", "modelfile", "nn", "optim", "snn", "synth", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "tensor"},
 	"synth":                     {"internal/atomicfile", "invert", "loss", "nn", "tensor", "vgg"},
 	"attack":                    {"convert", "invert", "loss", "nn", "optim", "snn", "tensor", "vgg"},

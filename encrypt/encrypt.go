@@ -510,6 +510,9 @@ func spread(z *tensor.Tensor) float64 {
 	return math.Sqrt(ss / float64(n*c))
 }
 
+// ErrTooFewImages reports a class with fewer images than asked for.
+var ErrTooFewImages = errors.New("encrypt: too few images")
+
 // BalancedSubset returns the indices of perClass images of every class
 // 0..classes−1, chosen at random by rng and listed in increasing order.
 func BalancedSubset(labels []int32, classes, perClass int, rng *rand.Rand) ([]int, error) {
@@ -526,7 +529,7 @@ func BalancedSubset(labels []int32, classes, perClass int, rng *rand.Rand) ([]in
 	var out []int
 	for cl, idx := range byClass {
 		if len(idx) < perClass {
-			return nil, fmt.Errorf("encrypt: class %d has %d images, fewer than the %d per class asked for", cl, len(idx), perClass)
+			return nil, fmt.Errorf("%w: class %d has %d images, fewer than the %d per class asked for", ErrTooFewImages, cl, len(idx), perClass)
 		}
 		for i := len(idx) - 1; i > 0; i-- {
 			j := rng.IntN(i + 1)

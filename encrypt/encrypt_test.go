@@ -17,6 +17,7 @@ import (
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -976,5 +977,26 @@ func TestRunRejects(t *testing.T) {
 	noKD.Scale = encrypt.ScaleMean
 	if _, err := encrypt.Run(ctx, nil, toySNN(t, toyModel(t, 9), snn.Direct), x, y, noKD, nil, encrypt.Hooks{}); err != nil {
 		t.Errorf("plain cross-entropy without a teacher: %v", err)
+	}
+}
+
+func TestTrainingLabels(t *testing.T) {
+	set := &synth.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, Labels: []int{0, 1, 2}, Pixels: []uint8{0, 0, 0},
+		Soft: []float32{0.2, 0.7, 0.1, 0.5, 0.2, 0.3, 0, 0.1, 0.9}}
+	for source, want := range map[string][]int32{encrypt.LabelsFolder: {0, 1, 2}, encrypt.LabelsTarget: {1, 0, 2}} {
+		got, err := encrypt.TrainingLabels(set, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("labels %s: %v, want %v", source, got, want)
+		}
+	}
+	if _, err := encrypt.TrainingLabels(set, "random"); err == nil {
+		t.Error("unknown label source: no error")
+	}
+	set.Soft = nil
+	if _, err := encrypt.TrainingLabels(set, encrypt.LabelsTarget); err == nil {
+		t.Error("target labels of a set without soft labels: no error")
 	}
 }

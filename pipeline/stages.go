@@ -348,151 +348,33 @@ type EncryptResult struct {
 
 // encryptSNN trains the converted SNN in snnDir on perClass synthetic
 // images per class (labelled by their soft labels' argmax), distilling from
-// the ANN in annDir when o.Distill; it resumes from a checkpoint in dir.
+// the ANN in annDir when o.Distill (encrypt.Train); it resumes from a
+// checkpoint left in dir by an interrupted run.
 func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perClass int, o encrypt.Options, stage string, p Progress) (*EncryptResult, error) {
 	out := filepath.Join(dir, ModelDir)
-	teacher, _, err := modelfile.Load(annDir)
-	if err != nil {
-		return nil, err
-	}
-	m, card, err := modelfile.Load(snnDir)
-	if err != nil {
-		return nil, err
-	}
-	if card.SNN == nil {
-		return nil, fmt.Errorf("%s is not a spiking model", snnDir)
-	}
 	set, err := synth.Load(synthDir)
 	if err != nil {
 		return nil, err
 	}
-	labels := make([]int32, set.Len())
-	k := set.Classes
-	for i := range labels {
-		row := set.Soft[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
+	job := encrypt.Job{Out: out, SNN: snnDir, Teacher: annDir, Synth: synthDir, Set: set, Labels: encrypt.LabelsTarget, PerClass: perClass,
+		Options: o, Resume: exists(filepath.Join(out, modelfile.CheckpointState)), Software: Software}
+	oc, err := encrypt.Train(ctx, job, func(s encrypt.Start) error {
+		if p == nil || !s.Resumed {
+			return nil
 		}
-		labels[i] = int32(best)
-	}
-	o.Fill = convert.Normalization(card.Normalization).Black()
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	idx, err := encrypt.BalancedSubset(labels, k, perClass, rand.New(rand.NewPCG(o.Seed, 0x5b5e7)))
-	if err != nil {
-		return nil, err
-	}
-	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
-		convert.Normalization(card.Normalization))
-	if err != nil {
-		return nil, err
-	}
-	y := make([]int32, len(idx))
-	for i, j := range idx {
-		y[i] = labels[j]
-	}
-	var state *encrypt.State
-	if exists(filepath.Join(out, modelfile.CheckpointState)) {
-		mm, ck, err := modelfile.LoadCheckpoint(out)
-		if err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+		return p(stage, fmt.Sprintf("resuming at epoch %d, step %d", s.Epoch+1, s.Step+1), 0, 0)
+	}, func(pr encrypt.Progress) error {
+		if p == nil || pr.EpochDone != nil {
+			return nil
 		}
-		var hist []encrypt.EpochResult
-		if len(ck.History) > 0 {
-			if err := json.Unmarshal(ck.History, &hist); err != nil {
-				return nil, fmt.Errorf("resume: history: %w", err)
-			}
-		}
-		opt := o.NewOptimizer()
-		if err := opt.LoadState(ck.Optimizer); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		m = mm
-		state = &encrypt.State{Epoch: ck.Epoch, Step: ck.Step, Kappa: ck.Card.SNN.Encryption.Kappa, Optimizer: opt, History: hist}
-		if p != nil {
-			if err := p(stage, fmt.Sprintf("resuming at epoch %d, step %d", ck.Epoch+1, ck.Step+1), 0, 0); err != nil {
-				return nil, err
-			}
-		}
-	}
-	m0, _, err := modelfile.Load(snnDir)
+		return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
+	})
 	if err != nil {
 		return nil, err
 	}
-	net, err := snn.New(m, card.SNN.Config)
-	if err != nil {
-		return nil, err
-	}
-	if state == nil {
-		kappa, err := encrypt.Kappa(ctx, teacher, net, x, o)
-		if err != nil {
-			return nil, err
-		}
-		state = &encrypt.State{Kappa: kappa, Optimizer: o.NewOptimizer()}
-	}
-	recipe := modelfile.RecipeCET
-	if o.Distill {
-		recipe = modelfile.RecipeCETOD
-	}
-	parent, err := modelfile.NewRef(out, snnDir)
-	if err != nil {
-		return nil, err
-	}
-	teacherRef, err := modelfile.NewRef(out, annDir)
-	if err != nil {
-		return nil, err
-	}
-	spec := *card.SNN
-	spec.Encryption = &modelfile.Encryption{Recipe: recipe, Labels: "target", LogitScale: string(o.Scale), Kappa: state.Kappa, Epochs: o.Epochs,
-		PerClass: perClass, Images: len(idx), Source: "synthetic:" + synthDir, Seed: o.Seed, Teacher: teacherRef}
-	oc := *card
-	oc.SNN, oc.Seed, oc.Metrics, oc.Training = &spec, o.Seed, nil, nil
-	oc.Provenance = modelfile.Provenance{Dataset: "none (synthetic images)", TrainingDataAccessed: false, Parent: parent, Software: Software}
-	hooks := encrypt.Hooks{
-		Progress: func(pr encrypt.Progress) error {
-			if p == nil || pr.EpochDone != nil {
-				return nil
-			}
-			return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
-		},
-		Save: func(st encrypt.State) error {
-			opts, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			hist, err := json.Marshal(st.History)
-			if err != nil {
-				return err
-			}
-			return modelfile.SaveCheckpoint(out, m, modelfile.Checkpoint{Card: oc, Epoch: st.Epoch, Step: st.Step, Options: opts, History: hist,
-				Optimizer: st.Optimizer.State()})
-		},
-	}
-	st, err := encrypt.Run(ctx, teacher, net, x, y, o, state, hooks)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := encrypt.WeightChange(m0, m)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range changes {
-		spec.Encryption.WeightChange = append(spec.Encryption.WeightChange, modelfile.WeightChange{Name: c.Name, Relative: c.Relative})
-	}
-	res := &EncryptResult{Model: ModelDir, Recipe: recipe, PerClass: perClass, Kappa: st.Kappa, Timesteps: net.Config.Timesteps}
-	if n := len(st.History); n > 0 {
-		res.TrainAcc = st.History[n-1].TrainAcc
-		oc.Metrics = map[string]float64{"train_accuracy_synthetic": res.TrainAcc}
-	}
-	if err := modelfile.Save(out, m, oc); err != nil {
-		return nil, err
-	}
-	if err := modelfile.RemoveCheckpoint(out); err != nil {
-		return nil, err
+	res := &EncryptResult{Model: ModelDir, Recipe: oc.Card.SNN.Encryption.Recipe, PerClass: perClass, Kappa: oc.State.Kappa, Timesteps: oc.Timesteps}
+	if n := len(oc.State.History); n > 0 {
+		res.TrainAcc = oc.State.History[n-1].TrainAcc
 	}
 	return res, nil
 }

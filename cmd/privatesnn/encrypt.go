@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,17 +15,8 @@ import (
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
-	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
 )
-
-// encryptRecord is stored in the card's training field and in checkpoints.
-type encryptRecord struct {
-	Options  encrypt.Options       `json:"options"`
-	PerClass int                   `json:"per_class"`
-	Labels   string                `json:"labels"`
-	History  []encrypt.EpochResult `json:"history,omitempty"`
-}
 
 type encryptResult struct {
 	Recipe       string                   `json:"recipe"`
@@ -105,8 +94,8 @@ func (f *encryptFlags) set(name string) bool {
 
 // Label sources for the cross-entropy term.
 const (
-	labelTarget = "target"
-	labelFolder = "folder"
+	labelTarget = encrypt.LabelsTarget
+	labelFolder = encrypt.LabelsFolder
 )
 
 // finish completes the options from the model and checks them.
@@ -198,138 +187,60 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
 	pr := newProgress(stderr, f.quiet)
-
-	// The trained model starts as a copy of the converted one.
-	m, _, err := modelfile.Load(f.model)
-	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	var state *encrypt.State
-	outCard := *card
 	if f.resume {
-		ck, rs, err := f.loadCheckpoint()
-		if err != nil {
-			return err
+		if _, err := os.Stat(filepath.Join(f.out, modelfile.CheckpointState)); err != nil {
+			if _, e := modelfile.ReadCard(f.out); e == nil {
+				return fmt.Errorf("%w: %s holds a finished run, nothing to resume", errUsage, f.out)
+			}
 		}
-		m, state = ck, &rs.State
-		pr.line("resuming the run in %s at epoch %d, step %d", f.out, rs.Epoch+1, rs.Step+1)
 	}
 	o := f.o
-	labels, err := trainingLabels(set, f.labels)
-	if err != nil {
-		return err
-	}
-	// The subset is balanced over the classes the labels name.
-	idx, err := encrypt.BalancedSubset(labels, set.Classes, f.perClass, rand.New(rand.NewPCG(o.Seed, 0x5b5e7)))
-	if err != nil {
-		return fmt.Errorf("%w: --per-class %d: %s (--labels %s): %s", errUsage, f.perClass, f.synth, f.labels, strings.TrimPrefix(err.Error(), "encrypt: "))
-	}
-	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
-		convert.Normalization(card.Normalization))
-	if err != nil {
-		return err
-	}
-	y := make([]int32, len(idx))
-	for i, j := range idx {
-		y[i] = labels[j]
-	}
-	net, err := snn.New(m, card.SNN.Config)
-	if err != nil {
-		return err
-	}
-	if state == nil {
-		k, err := encrypt.Kappa(ctx, teacher, net, x, o)
-		if err != nil {
-			return err
+	job := encrypt.Job{Out: f.out, SNN: f.model, Teacher: teacherPath, Synth: f.synth, Set: set, Labels: f.labels, PerClass: f.perClass,
+		Options: o, Resume: f.resume, Software: version()}
+	oc, err := encrypt.Train(ctx, job, func(s encrypt.Start) error {
+		if s.Resumed {
+			pr.line("resuming the run in %s at epoch %d, step %d", f.out, s.Epoch+1, s.Step+1)
 		}
-		state = &encrypt.State{Kappa: k, Optimizer: o.NewOptimizer()}
-	}
-	recipe := modelfile.RecipeCET
-	if o.Distill {
-		recipe = modelfile.RecipeCETOD
-	}
-	parent, err := modelfile.NewRef(f.out, f.model)
-	if err != nil {
-		return err
-	}
-	teacherRef, err := modelfile.NewRef(f.out, teacherPath)
-	if err != nil {
-		return err
-	}
-	snnSpec := *card.SNN
-	snnSpec.Encryption = &modelfile.Encryption{Recipe: recipe, Labels: f.labels, LogitScale: string(o.Scale), Kappa: state.Kappa, Epochs: o.Epochs,
-		PerClass: f.perClass, Images: len(idx), Source: "synthetic:" + f.synth, Seed: o.Seed, Teacher: teacherRef}
-	outCard.SNN = &snnSpec
-	outCard.Seed = o.Seed
-	outCard.Metrics = nil
-	outCard.Training = nil
-	outCard.Provenance = modelfile.Provenance{Dataset: "none (synthetic images)", TrainingDataAccessed: false, Parent: parent, Software: version()}
-
-	pr.line("class-encryption training (%s) of %s at T=%d on %d synthetic images (%d per class), %s, batch %d; κ = %.4g (%s)",
-		recipe, f.model, net.Config.Timesteps, len(idx), f.perClass, plural(o.Epochs, "epoch"), o.BatchSize, state.Kappa, o.Scale)
-	pr.line("%s", scheduleOf(o.Epochs, o.LRAt))
-	hooks := encrypt.Hooks{
-		Progress: func(p encrypt.Progress) error {
-			if testHookStep != nil && p.EpochDone == nil {
-				testHookStep()
-			}
-			if r := p.EpochDone; r != nil {
-				pr.line("epoch %d/%d  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
-					r.Epoch, p.Epochs, r.Loss, r.CE, r.KD, 100*r.TrainAcc, r.LR, r.Seconds, r.ImagesPerS)
-				return nil
-			}
-			pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed,
-				fmt.Sprintf("loss %.4f (ce %.4f, kd %.4f) train %.2f%%", p.Loss, p.CE, p.KD, 100*p.TrainAcc))
+		pr.line("class-encryption training (%s) of %s at T=%d on %d synthetic images (%d per class), %s, batch %d; κ = %.4g (%s)",
+			s.Recipe, f.model, s.Timesteps, s.Images, f.perClass, plural(o.Epochs, "epoch"), o.BatchSize, s.Kappa, o.Scale)
+		pr.line("%s", scheduleOf(o.Epochs, o.LRAt))
+		return nil
+	}, func(p encrypt.Progress) error {
+		if testHookStep != nil && p.EpochDone == nil {
+			testHookStep()
+		}
+		if r := p.EpochDone; r != nil {
+			pr.line("epoch %d/%d  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
+				r.Epoch, p.Epochs, r.Loss, r.CE, r.KD, 100*r.TrainAcc, r.LR, r.Seconds, r.ImagesPerS)
 			return nil
-		},
-		Save: func(st encrypt.State) error {
-			rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, Labels: f.labels, History: st.History})
-			if err != nil {
-				return err
-			}
-			return modelfile.SaveCheckpoint(f.out, m, modelfile.Checkpoint{Card: outCard, Epoch: st.Epoch, Step: st.Step,
-				Options: rec, Optimizer: st.Optimizer.State()})
-		},
-	}
-	st, err := encrypt.Run(ctx, teacher, net, x, y, o, state, hooks)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			pr.line("interrupted: checkpoint saved in %s; continue with --resume", f.out)
+		}
+		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed,
+			fmt.Sprintf("loss %.4f (ce %.4f, kd %.4f) train %.2f%%", p.Loss, p.CE, p.KD, 100*p.TrainAcc))
+		return nil
+	})
+	switch {
+	case errors.Is(err, context.Canceled):
+		pr.line("interrupted: checkpoint saved in %s; continue with --resume", f.out)
+		return err
+	case errors.Is(err, encrypt.ErrSettingsChanged):
+		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, f.out, err)
+	case errors.Is(err, encrypt.ErrNothingToResume):
+		return fmt.Errorf("resume: %w", err)
+	case err != nil:
+		if errors.Is(err, encrypt.ErrTooFewImages) {
+			return fmt.Errorf("%w: --per-class %d: %s (--labels %s): %s", errUsage, f.perClass, f.synth, f.labels,
+				strings.TrimPrefix(err.Error(), encrypt.ErrTooFewImages.Error()+": "))
 		}
 		return err
 	}
-	changes, err := encrypt.WeightChange(m0, m)
-	if err != nil {
-		return err
-	}
-	res := encryptResult{Recipe: recipe, LogitScale: o.Scale, Kappa: st.Kappa, Timesteps: net.Config.Timesteps, Images: len(idx),
+	st := oc.State
+	res := encryptResult{Recipe: oc.Card.SNN.Encryption.Recipe, LogitScale: o.Scale, Kappa: st.Kappa, Timesteps: oc.Timesteps, Images: oc.Images,
 		PerClass: f.perClass, Epochs: o.Epochs, History: st.History, Seconds: time.Since(start).Seconds(), PeakRSS: peakRSS(),
-		Out: f.out, Teacher: teacherPath}
+		Out: f.out, Teacher: teacherPath, WeightChange: oc.WeightChange}
 	if n := len(st.History); n > 0 {
 		res.TrainAcc = st.History[n-1].TrainAcc
 	}
-	for _, c := range changes {
-		res.WeightChange = append(res.WeightChange, modelfile.WeightChange{Name: c.Name, Relative: c.Relative})
-	}
-	snnSpec.Encryption.WeightChange = res.WeightChange
-	// The card holds no timings, so the same seed gives the same bytes.
-	hist := make([]encrypt.EpochResult, len(st.History))
-	for i, h := range st.History {
-		h.Seconds, h.ImagesPerS = 0, 0
-		hist[i] = h
-	}
-	rec, err := json.Marshal(encryptRecord{Options: o, PerClass: f.perClass, Labels: f.labels, History: hist})
-	if err != nil {
-		return err
-	}
-	outCard.Training = rec
-	outCard.Metrics = map[string]float64{"train_accuracy_synthetic": res.TrainAcc}
-	if err := modelfile.Save(f.out, m, outCard); err != nil {
-		return err
-	}
-	if err := modelfile.RemoveCheckpoint(f.out); err != nil {
-		return err
-	}
+	recipe := res.Recipe
 	pr.clear()
 	if f.json {
 		return writeJSON(stdout, res)
@@ -342,33 +253,6 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// trainingLabels returns the hard label of every synthetic image: its
-// folder class, or the argmax of the soft label it was synthesised towards.
-func trainingLabels(set *synth.Set, source string) ([]int32, error) {
-	y := make([]int32, set.Len())
-	if source == labelFolder {
-		for i, c := range set.Labels {
-			y[i] = int32(c)
-		}
-		return y, nil
-	}
-	k := set.Classes
-	if len(set.Soft) != set.Len()*k {
-		return nil, fmt.Errorf("%w: --labels target: the synthetic set has no soft labels; use --labels folder", errUsage)
-	}
-	for i := range y {
-		row := set.Soft[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		y[i] = int32(best)
-	}
-	return y, nil
 }
 
 // teacher returns the ANN to distil from: --ann, or the first ANN up the
@@ -407,41 +291,4 @@ func ancestorANN(path string, c *modelfile.Card) (string, error) {
 		path = p
 	}
 	return "", fmt.Errorf("%s: more than 16 models up to its ANN", path)
-}
-
-// resumedState is a checkpoint's position.
-type resumedState struct {
-	encrypt.State
-}
-
-// loadCheckpoint reads the interrupted run in --out: its weights and where
-// it stands. The options come from the checkpoint; flags that differ are
-// an error, so a resumed run is the run that was started.
-func (f *encryptFlags) loadCheckpoint() (*vgg.Model, *resumedState, error) {
-	m, ck, err := modelfile.LoadCheckpoint(f.out)
-	if err != nil {
-		if _, e := modelfile.ReadCard(f.out); e == nil {
-			return nil, nil, fmt.Errorf("%w: %s holds a finished run, nothing to resume", errUsage, f.out)
-		}
-		return nil, nil, fmt.Errorf("resume: %w", err)
-	}
-	var rec encryptRecord
-	if err := json.Unmarshal(ck.Options, &rec); err != nil {
-		return nil, nil, fmt.Errorf("resume %s: options: %w", f.out, err)
-	}
-	if ck.Card.SNN == nil || ck.Card.SNN.Encryption == nil {
-		return nil, nil, fmt.Errorf("resume %s: the checkpoint is not a class-encryption run", f.out)
-	}
-	a, _ := json.Marshal(rec.Options)
-	b, _ := json.Marshal(f.o)
-	if string(a) != string(b) || rec.PerClass != f.perClass || rec.Labels != f.labels {
-		return nil, nil, fmt.Errorf("%w: the run in %s was started with other settings (%s, %d per class, labels %s); resume it with the same flags", errUsage, f.out, a, rec.PerClass, rec.Labels)
-	}
-	opt := rec.Options.NewOptimizer()
-	if err := opt.LoadState(ck.Optimizer); err != nil {
-		return nil, nil, fmt.Errorf("resume %s: %w", f.out, err)
-	}
-	st := &resumedState{State: encrypt.State{Epoch: ck.Epoch, Step: ck.Step, Kappa: ck.Card.SNN.Encryption.Kappa, Optimizer: opt,
-		History: rec.History}}
-	return m, st, nil
 }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/modelfile"
-	"github.com/privatesnn/privatesnn/synth"
 )
 
 // encryptFixture trains a tiny ANN on embedded images, synthesises from it
@@ -101,20 +99,3 @@ func TestEncryptResumeIsExact(t *testing.T) {
 }
 
 // --labels target takes each image's soft-label argmax, folder its folder.
-func TestTrainingLabels(t *testing.T) {
-	set := &synth.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, Labels: []int{0, 1, 2}, Pixels: []uint8{0, 0, 0},
-		Soft: []float32{0.2, 0.7, 0.1, 0.5, 0.2, 0.3, 0, 0.1, 0.9}}
-	for source, want := range map[string][]int32{labelFolder: {0, 1, 2}, labelTarget: {1, 0, 2}} {
-		got, err := trainingLabels(set, source)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("--labels %s: %v, want %v", source, got, want)
-		}
-	}
-	set.Soft = nil
-	if _, err := trainingLabels(set, labelTarget); err == nil {
-		t.Error("target labels of a set without soft labels: no error")
-	}
-}
