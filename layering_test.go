@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"optim":                     {"nn", "tensor"},
 	"vgg":                       {"nn", "tensor"},
 	"modelfile":                 {"internal/atomicfile", "safetensors", "snn", "tensor", "vgg"},
-	"train":                     {"data", "loss", "nn", "optim", "tensor", "vgg"},
+	"train":                     {"data", "loss", "modelfile", "nn", "optim", "tensor", "vgg"},
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -85,8 +84,8 @@ type TrainResult struct {
 	Imported     string  `json:"imported,omitempty"`
 }
 
-// trainANN trains a network on the data's training split into dir/model,
-// resuming from a checkpoint left there by an interrupted run.
+// trainANN trains a network on the data's training split into dir/model
+// (train.Fit), resuming from a checkpoint left there by an interrupted run.
 func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage string, p Progress) (*TrainResult, error) {
 	out := filepath.Join(dir, ModelDir)
 	trainSet, err := loadData(d, data.Train)
@@ -97,87 +96,31 @@ func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage 
 	if err != nil {
 		return nil, err
 	}
-	o := a.Options
-	var m *vgg.Model
-	var state *train.State
-	var card modelfile.Card
-	if exists(filepath.Join(out, modelfile.CheckpointState)) {
-		mm, ck, err := modelfile.LoadCheckpoint(out)
-		if err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		m, card = mm, ck.Card
-		state = &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: o.NewOptimizer()}
-		if err := state.Optimizer.LoadState(ck.Optimizer); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		if len(ck.History) > 0 {
-			if err := json.Unmarshal(ck.History, &state.History); err != nil {
-				return nil, fmt.Errorf("resume: history: %w", err)
-			}
-		}
-		if p != nil {
-			if err := p(stage, fmt.Sprintf("resuming at epoch %d, step %d", ck.Epoch+1, ck.Step+1), 0, 0); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		cfg, err := architecture(a, trainSet)
-		if err != nil {
-			return nil, err
-		}
-		if m, err = vgg.New(cfg, rand.New(rand.NewPCG(o.Seed, 0x5eed))); err != nil {
-			return nil, err
-		}
-		card = modelfile.Card{Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std}, ClassNames: trainSet.ClassNames,
-			Data: d.Name, Seed: o.Seed, Provenance: modelfile.Provenance{Dataset: trainSet.Name, TrainingDataAccessed: true, Software: Software}}
-	}
-	hooks := train.Hooks{
-		Progress: func(pr train.Progress) error {
-			if p == nil || pr.EpochDone != nil {
-				return nil
-			}
-			return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
-		},
-		Save: func(st train.State) error {
-			opts, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			hist, err := json.Marshal(st.History)
-			if err != nil {
-				return err
-			}
-			return modelfile.SaveCheckpoint(out, m, modelfile.Checkpoint{Card: card, Epoch: st.Epoch, Step: st.Step,
-				Options: opts, History: hist, Optimizer: st.Optimizer.State()})
-		},
-	}
-	st, err := train.Run(ctx, m, trainSet, testSet, o, state, hooks)
+	arch, err := architecture(a, trainSet)
 	if err != nil {
 		return nil, err
 	}
-	res := &TrainResult{Model: ModelDir, Arch: vgg.FormatFeatures(m.Config.Features), Params: m.NumParams(), Data: testSet.Name}
-	if n := len(st.History); n > 0 {
-		res.TestAccuracy = st.History[n-1].TestAcc
-	}
-	hist := make([]train.EpochResult, len(st.History))
-	for i, h := range st.History {
-		h.Seconds, h.ImagesPerSec = 0, 0
-		hist[i] = h
-	}
-	rec, err := json.Marshal(struct {
-		Options train.Options       `json:"options"`
-		History []train.EpochResult `json:"history"`
-	}{o, hist})
+	job := train.Job{Out: out, Train: trainSet, Test: testSet, Arch: arch, Options: a.Options, Data: d.Name, Software: Software,
+		Resume: exists(filepath.Join(out, modelfile.CheckpointState))}
+	oc, err := train.Fit(ctx, job, func(s train.Start) error {
+		if p == nil || !s.Resumed {
+			return nil
+		}
+		return p(stage, fmt.Sprintf("resuming at epoch %d, step %d", s.Epoch+1, s.Step+1), 0, 0)
+	}, func(pr train.Progress) error {
+		if p == nil || pr.EpochDone != nil {
+			return nil
+		}
+		return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
+	})
 	if err != nil {
 		return nil, err
 	}
-	card.Training = rec
-	card.Metrics = map[string]float64{"test_accuracy": res.TestAccuracy}
-	if err := modelfile.Save(out, m, card); err != nil {
-		return nil, err
+	res := &TrainResult{Model: ModelDir, Arch: vgg.FormatFeatures(oc.Model.Config.Features), Params: oc.Model.NumParams(), Data: testSet.Name}
+	if n := len(oc.State.History); n > 0 {
+		res.TestAccuracy = oc.State.History[n-1].TestAcc
 	}
-	return res, modelfile.RemoveCheckpoint(out)
+	return res, nil
 }
 
 // importANN copies an existing ANN into dir/model and scores it.

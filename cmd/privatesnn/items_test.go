@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/train"
 )
 
 // TestOneEpochTrains: a 1-epoch run of the default net on the embedded data
@@ -70,7 +71,7 @@ func TestResumeExtends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec trainingRecord
+	var rec train.Record
 	if err := json.Unmarshal(c.Training, &rec); err != nil || rec.Options.Epochs != 3 {
 		t.Fatalf("card records %d epochs (%v), want 3", rec.Options.Epochs, err)
 	}

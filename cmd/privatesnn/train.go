@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,12 +206,6 @@ type trainResult struct {
 // testHookStep, when set by a test, runs after every training step.
 var testHookStep func()
 
-// trainingRecord is stored in the model card.
-type trainingRecord struct {
-	Options train.Options       `json:"options"`
-	History []train.EpochResult `json:"history"`
-}
-
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o trainOptions
 	var b bounds
@@ -231,43 +223,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := setThreads(o.threads); err != nil {
 		return err
 	}
-	epochsSet := false
-	fs.Visit(func(f *flag.Flag) { epochsSet = epochsSet || f.Name == "epochs" })
+	epochs := 0
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "epochs" {
+			epochs = o.opts.Epochs
+		}
+	})
 	start := time.Now()
-	var m *vgg.Model
-	var state *train.State
-	var card modelfile.Card
 	pr := newProgress(stderr, o.quiet)
 	if o.resume {
-		var ck *modelfile.Checkpoint
-		var err error
-		if m, ck, err = modelfile.LoadCheckpoint(o.out); err != nil {
+		if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err != nil {
 			if _, e := modelfile.ReadCard(o.out); e == nil {
 				return fmt.Errorf("%w: %s holds a finished run, nothing to resume; train a new run into another --out, or pass --force instead of --resume to replace it", errUsage, o.out)
 			}
-			return fmt.Errorf("resume: %w", err)
 		}
-		epochs := o.opts.Epochs
-		if err := json.Unmarshal(ck.Options, &o.opts); err != nil {
-			return fmt.Errorf("resume %s: options: %w", o.out, err)
-		}
-		if epochsSet && epochs != o.opts.Epochs {
-			if epochs <= ck.Epoch {
-				return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, epochs, o.out, plural(ck.Epoch, "epoch"))
-			}
-			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", o.opts.Epochs, plural(epochs, "epoch"), epochs)
-			o.opts.Epochs = epochs
-		}
-		state = &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: o.opts.NewOptimizer()}
-		if err := state.Optimizer.LoadState(ck.Optimizer); err != nil {
-			return fmt.Errorf("resume %s: %w", o.out, err)
-		}
-		if len(ck.History) > 0 {
-			if err := json.Unmarshal(ck.History, &state.History); err != nil {
-				return fmt.Errorf("resume %s: history: %w", o.out, err)
-			}
-		}
-		card = ck.Card
 	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CardFile)); err == nil && !o.force {
 		return fmt.Errorf("%s already holds a model; pass --force to replace it or choose another --out", o.out)
 	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err == nil && !o.force {
@@ -281,61 +250,48 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var arch vgg.Config
 	if !o.resume {
-		cfg, err := o.config(trainSet)
-		if err != nil {
+		if arch, err = o.config(trainSet); err != nil {
 			return err
 		}
-		if m, err = vgg.New(cfg, rand.New(rand.NewPCG(o.opts.Seed, 0x5eed))); err != nil {
-			return err
-		}
-		card = modelfile.Card{
-			Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std},
-			ClassNames:    trainSet.ClassNames,
-			Data:          o.data.name,
-			Provenance:    modelfile.Provenance{Dataset: trainSet.Name, TrainingDataAccessed: true, Software: version()},
-		}
-	} else if c := m.Config; trainSet.Channels != c.InChannels || trainSet.Height != c.InHeight || trainSet.Width != c.InWidth || trainSet.Classes != c.Classes {
-		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, o.out, o.data.name)
 	}
-	card.Seed = o.opts.Seed
-	pr.line("training %s (%d weights) on %s: %d images, %s, batch %d; %s %s",
-		m.Config.Name, m.NumParams(), trainSet.Name, trainSet.Len(), plural(o.opts.Epochs, "epoch"), o.opts.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
-	pr.line("%s", scheduleText(o.opts))
-	hooks := train.Hooks{
-		Progress: func(p train.Progress) error {
-			if testHookStep != nil && p.EpochDone == nil {
-				testHookStep()
-			}
-			if p.EpochDone != nil {
-				r := p.EpochDone
-				pr.line("epoch %d/%d  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
-					r.Epoch, p.Epochs, r.TrainLoss, 100*r.TrainAcc, 100*r.TestAcc, r.LR, r.Seconds, r.ImagesPerSec)
-				return nil
-			}
-			pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed, fmt.Sprintf("loss %.4f", p.Loss))
+	job := train.Job{Out: o.out, Train: trainSet, Test: testSet, Arch: arch, Options: o.opts, Resume: o.resume, Epochs: epochs,
+		Data: o.data.name, Software: version()}
+	oc, err := train.Fit(ctx, job, func(s train.Start) error {
+		if s.Resumed && s.Options.Epochs != s.FromEpochs {
+			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
+		}
+		pr.line("training %s (%d weights) on %s: %d images, %s, batch %d; %s %s", s.Model.Config.Name, s.Model.NumParams(), trainSet.Name,
+			trainSet.Len(), plural(s.Options.Epochs, "epoch"), s.Options.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
+		pr.line("%s", scheduleText(s.Options))
+		return nil
+	}, func(p train.Progress) error {
+		if testHookStep != nil && p.EpochDone == nil {
+			testHookStep()
+		}
+		if r := p.EpochDone; r != nil {
+			pr.line("epoch %d/%d  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
+				r.Epoch, p.Epochs, r.TrainLoss, 100*r.TrainAcc, 100*r.TestAcc, r.LR, r.Seconds, r.ImagesPerSec)
 			return nil
-		},
-		Save: func(st train.State) error {
-			opts, err := json.Marshal(o.opts)
-			if err != nil {
-				return err
-			}
-			hist, err := json.Marshal(st.History)
-			if err != nil {
-				return err
-			}
-			return modelfile.SaveCheckpoint(o.out, m, modelfile.Checkpoint{Card: card, Epoch: st.Epoch, Step: st.Step,
-				Options: opts, History: hist, Optimizer: st.Optimizer.State()})
-		},
-	}
-	st, err := train.Run(ctx, m, trainSet, testSet, o.opts, state, hooks)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			pr.line("interrupted: checkpoint saved in %s; continue with --resume", o.out)
 		}
+		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed, fmt.Sprintf("loss %.4f", p.Loss))
+		return nil
+	})
+	var finished *train.FinishedError
+	switch {
+	case errors.Is(err, context.Canceled):
+		pr.line("interrupted: checkpoint saved in %s; continue with --resume", o.out)
+		return err
+	case errors.As(err, &finished):
+		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, epochs, o.out, plural(finished.Done, "epoch"))
+	case errors.Is(err, train.ErrOtherData):
+		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, o.out, o.data.name)
+	case err != nil:
 		return err
 	}
+	m, st := oc.Model, oc.State
+	o.opts = oc.Options
 	res := trainResult{Seconds: time.Since(start).Seconds(), Epochs: o.opts.Epochs, Model: o.out, Data: trainSet.Name,
 		Params: m.NumParams(), Seed: o.opts.Seed, Backend: gemm.CurrentInfo(), History: st.History}
 	if n := len(st.History); n > 0 {
@@ -349,25 +305,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if secs > 0 {
 			res.ImagesPerSec = imgs / secs
 		}
-	}
-	// The card holds no timings, so the same seed gives the same bytes.
-	hist := make([]train.EpochResult, len(st.History))
-	for i, h := range st.History {
-		h.Seconds, h.ImagesPerSec = 0, 0
-		hist[i] = h
-	}
-	rec, err := json.Marshal(trainingRecord{Options: o.opts, History: hist})
-	if err != nil {
-		return err
-	}
-	card.Training = rec
-	card.Metrics = map[string]float64{"test_accuracy": res.TestAccuracy, "train_accuracy": res.TrainAccuracy, "train_loss": res.TrainLoss}
-	if err := modelfile.Save(o.out, m, card); err != nil {
-		return err
-	}
-	// The model supersedes the checkpoint; a finished run cannot be resumed.
-	if err := modelfile.RemoveCheckpoint(o.out); err != nil {
-		return err
 	}
 	pr.clear()
 	if o.jsonOut {
