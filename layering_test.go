@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
-	"convert":                   {"nn", "snn", "tensor", "vgg"},
+	"convert":                   {"modelfile", "nn", "snn", "tensor", "vgg"},
 	"encrypt":                   {"convert", "loss", "modelfile", "nn", "optim", "snn", "synth", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "tensor"},
 	"synth":                     {"internal/atomicfile", "invert", "loss", "nn", "tensor", "vgg"},

@@ -212,38 +212,23 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 	if err != nil {
 		return nil, err
 	}
-	o := convert.Defaults()
-	o.Timesteps = c.Timesteps
-	plan := convert.Plan{Recipe: c.Recipe, Options: o}
-	images := c.CalibImages
-	available := set.Len()
+	st := convert.DefaultSettings(c.Recipe)
+	st.Options.Timesteps, st.CalibImages, st.HeldOut = c.Timesteps, c.CalibImages, c.HeldOut
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
 	norm := convert.Normalization(card.Normalization)
-	sampling := convert.Sampling{Norm: norm}
-	switch c.Recipe {
-	case convert.RecipePaper:
-		if images == 0 {
-			images = convert.PaperCalibImages
-		}
-		sampling.CropPad, sampling.Flip, sampling.PerPass = convert.PaperCropPad, true, true
-	default:
-		if images == 0 {
-			images = convert.SelectCalibImages
-		}
-		held := c.HeldOut
-		if held == 0 {
-			held = convert.SelectHeldOutImages
-		}
-		held = min(held, max(1, set.Len()/3))
-		plan.HeldOut, plan.Candidates, plan.Smooth = held, convert.DefaultCandidates(), true
-		available -= held
+	plan, err := st.Resolve(set.Len(), synthDir, norm, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.Recipe == convert.RecipeSelect {
 		plan.Progress = func(done, total int, _ snn.CandidateScore) {
 			if p != nil {
 				_ = p(stage, "candidates", done, total)
 			}
 		}
 	}
-	sampling.Images = min(images, available)
-	plan.Sampling = sampling
 	pool, err := convert.NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, norm)
 	if err != nil {
 		return nil, err
@@ -258,16 +243,7 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 	if err != nil {
 		return nil, err
 	}
-	method := "max-current"
-	if pc := oc.Options.Percentile; pc > 0 && pc < 100 {
-		method = "percentile-current"
-	}
-	cal := modelfile.Calibration{Method: method, Percentile: oc.Options.Percentile, Scale: oc.Options.Scale, Seed: c.Seed,
-		Images: oc.CalibrationImages, Source: "synthetic:" + synthDir, Pool: set.Len(), CropPad: sampling.CropPad, Flip: sampling.Flip,
-		PerPass: sampling.PerPass, Recipe: modelfile.RecipePaper}
-	if c.Recipe == convert.RecipeSelect {
-		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, oc.Selection, true
-	}
+	cal := convert.Record(oc, plan, c.Seed, set.Len(), "synthetic:"+synthDir)
 	sc := *card
 	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: Software}
 	sc.Seed, sc.Metrics, sc.Training = c.Seed, nil, nil

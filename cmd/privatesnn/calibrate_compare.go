@@ -88,14 +88,14 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		}
 	}
 	pr := newProgress(stderr, qt)
-	k, err := cf.calibCount(min(syn.Len(), real.Len()), "the smaller of the two image sets", pr.line)
+	k, err := cf.settings.CalibCount(min(syn.Len(), real.Len()), "the smaller of the two image sets", pr.line)
 	if err != nil {
-		return err
+		return settingsError(err)
 	}
 	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
 	mc := m.Config
 	norm := convert.Normalization(card.Normalization)
-	sampling := cf.sampling(k, card.Normalization)
+	sampling := cf.settings.Sampling(k, norm)
 	for _, src := range []struct {
 		run  *calibrationRun
 		name string

@@ -10,7 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
@@ -34,6 +34,8 @@ type calibFlags struct {
 	seed    uint64
 	threads int
 	fs      *flag.FlagSet
+	// settings are the validated flags.
+	settings convert.Settings
 	// fixed (calibrate-compare) takes --percentile, --init-membrane and
 	// --encoder as given, with the paper's calibration procedure.
 	fixed bool
@@ -74,107 +76,36 @@ func (c *calibFlags) set(name string) bool {
 	return found
 }
 
+// settings returns the flags as convert.Settings, validated.
 func (c *calibFlags) validate() error {
 	c.opts.Reset, c.opts.Encoder = c.reset, c.encoder
 	if p := c.opts.Percentile; p > 0 && p < 50 {
 		return fmt.Errorf("%w: --percentile %g out of range: want 0 (the maximum) or [50, 100]", errUsage, p)
 	}
+	if c.augment != convert.AugmentAuto && c.augment != convert.AugmentOn && c.augment != convert.AugmentOff {
+		return fmt.Errorf("%w: --augment %q: want on, off or auto", errUsage, c.augment)
+	}
+	if c.recipe == convert.RecipeSelect && c.augment == convert.AugmentOn && c.set("crop-pad") && c.cropPad == 0 {
+		return fmt.Errorf("%w: --augment on with --crop-pad 0", errUsage)
+	}
 	if !c.fixed && c.scoreOn != "blurred" && c.scoreOn != "raw" {
 		return fmt.Errorf("%w: --score-images %q: want blurred or raw", errUsage, c.scoreOn)
 	}
-	if c.augment != "auto" && c.augment != "on" && c.augment != "off" {
-		return fmt.Errorf("%w: --augment %q: want on, off or auto", errUsage, c.augment)
-	}
-	switch c.recipe {
-	case convert.RecipePaper:
+	if c.recipe == convert.RecipePaper && !c.fixed {
 		for _, f := range []string{"percentile", "init-membrane", "encoder", "held-out", "score-images"} {
-			if c.set(f) && !c.fixed {
+			if c.set(f) {
 				return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); --%s needs --recipe select", errUsage, f)
 			}
 		}
-		if c.opts.Timesteps == 0 {
-			c.opts.Timesteps = convert.PaperTimesteps
-		}
-		if c.images == 0 {
-			c.images = convert.PaperCalibImages
-		}
-	case convert.RecipeSelect:
-		if c.augment == "on" && c.set("crop-pad") && c.cropPad == 0 {
-			return fmt.Errorf("%w: --augment on with --crop-pad 0", errUsage)
-		}
-		if c.opts.Timesteps == 0 {
-			c.opts.Timesteps = convert.SelectTimesteps
-		}
-		if c.images == 0 {
-			c.images = convert.SelectCalibImages
-		}
 	}
-	if err := c.opts.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	s := convert.Settings{Recipe: c.recipe, Options: c.opts, CalibImages: c.images, CalibExplicit: c.set("calib-images"),
+		HeldOut: c.heldOut, HeldOutExplicit: c.set("held-out"), Augment: c.augment, CropPad: c.cropPad, ScoreRaw: c.scoreOn == "raw"}
+	s.Pin.Percentile, s.Pin.InitMembrane, s.Pin.Encoder = c.set("percentile"), c.set("init-membrane"), c.set("encoder")
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(err.Error(), "convert: "))
 	}
+	c.settings, c.opts = s, s.Options
 	return setThreads(c.threads)
-}
-
-// sampling returns how calibration images are drawn: k per pass, with the
-// recipe's augmentation unless --augment says otherwise.
-func (c *calibFlags) sampling(k int, norm modelfile.Normalization) convert.Sampling {
-	on := c.augment == "on" || c.augment == "auto" && c.recipe == convert.RecipePaper
-	s := convert.Sampling{Images: k, Norm: convert.Normalization(norm)}
-	if on {
-		s.CropPad, s.Flip = c.cropPad, true
-		s.PerPass = c.recipe == convert.RecipePaper
-	}
-	return s
-}
-
-// candidates returns the select recipe's candidates: the defaults, pinned
-// to any of --percentile, --init-membrane and --encoder that were given.
-func (c *calibFlags) candidates() []snn.Candidate {
-	var out []snn.Candidate
-	for _, k := range convert.DefaultCandidates() {
-		if c.set("percentile") {
-			k.Percentile = c.opts.Percentile
-		}
-		if c.set("init-membrane") {
-			k.InitMembrane = c.opts.InitMembrane
-		}
-		if c.set("encoder") {
-			k.Encoder = c.opts.Encoder
-		}
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// calibCount returns how many of the available images to calibrate on. An
-// explicit --calib-images beyond what is available is an error; the default
-// then shrinks to all images, which note reports.
-func (c *calibFlags) calibCount(available int, what string, note func(format string, args ...any)) (int, error) {
-	if c.images <= available {
-		return c.images, nil
-	}
-	if c.set("calib-images") {
-		return 0, fmt.Errorf("%w: --calib-images %d: %s holds only %d images", errUsage, c.images, what, available)
-	}
-	note("calibrating on all %d images of %s (fewer than the default --calib-images %d)", available, what, c.images)
-	return available, nil
-}
-
-// calibration records the outcome's settings in the card's terms.
-func calibration(o *convert.Outcome, s convert.Sampling, recipe convert.Recipe, seed uint64, pool int, source string) modelfile.Calibration {
-	method := "max-current"
-	if p := o.Options.Percentile; p > 0 && p < 100 {
-		method = "percentile-current"
-	}
-	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
-		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: s.CropPad, Flip: s.Flip, PerPass: s.PerPass,
-		Recipe: modelfile.RecipePaper}
-	if recipe == convert.RecipeSelect {
-		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, o.Selection, true
-	}
-	return cal
 }
 
 type convertResult struct {
@@ -242,26 +173,11 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
 	pr := newProgress(stderr, qt)
-	plan := convert.Plan{Recipe: cf.recipe, Options: cf.opts}
-	available := set.Len()
-	if cf.recipe == convert.RecipeSelect {
-		if cf.heldOut >= set.Len()/2 {
-			if cf.set("held-out") && cf.heldOut >= set.Len() {
-				return fmt.Errorf("%w: --held-out %d: %s holds only %d images, and some must be left to calibrate on", errUsage, cf.heldOut, synthDir, set.Len())
-			}
-			if !cf.set("held-out") {
-				cf.heldOut = max(1, set.Len()/3)
-				pr.line("holding out %d of the %d images of %s for scoring (a third; the default --held-out is %d)", cf.heldOut, set.Len(), synthDir, convert.SelectHeldOutImages)
-			}
-		}
-		plan.HeldOut, plan.Candidates, plan.Smooth = cf.heldOut, cf.candidates(), cf.scoreOn == "blurred"
-		available -= cf.heldOut
-	}
-	k, err := cf.calibCount(available, synthDir, pr.line)
+	plan, err := cf.settings.Resolve(set.Len(), synthDir, convert.Normalization(card.Normalization), pr.line)
 	if err != nil {
-		return err
+		return settingsError(err)
 	}
-	plan.Sampling = cf.sampling(k, card.Normalization)
+	k := plan.Sampling.Images
 	parent, err := modelfile.NewRef(out, model)
 	if err != nil {
 		return err
@@ -277,7 +193,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
 		}
 	case convert.RecipeSelect:
-		pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, cf.heldOut)
+		pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
 		plan.Progress = func(done, total int, sc snn.CandidateScore) {
 			pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
 		}
@@ -298,7 +214,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	snnCard.Seed = cf.seed
 	snnCard.Metrics = nil
 	snnCard.Training = nil
-	snnCard.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: calibration(oc, plan.Sampling, cf.recipe, cf.seed, set.Len(), "synthetic:"+synthDir)}
+	snnCard.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: convert.Record(oc, plan, cf.seed, set.Len(), "synthetic:"+synthDir)}
 	if err := modelfile.Save(out, m, snnCard); err != nil {
 		return err
 	}
@@ -388,4 +304,15 @@ func loadSynthFor(dir, model, which, why string) (*synth.Set, error) {
 		return nil, fmt.Errorf("read synthetic set: %w", err)
 	}
 	return set, nil
+}
+
+// settingsError turns convert.ErrSettings into a usage error in the
+// flags' terms.
+func settingsError(err error) error {
+	if !errors.Is(err, convert.ErrSettings) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), convert.ErrSettings.Error()+": ")
+	msg = strings.NewReplacer("calibration images ", "--calib-images ", "held-out ", "--held-out ").Replace(msg)
+	return fmt.Errorf("%w: %s", errUsage, msg)
 }
