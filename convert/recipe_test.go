@@ -2,6 +2,8 @@ package convert
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -83,6 +85,64 @@ func TestSmooth(t *testing.T) {
 	for i, v := range want {
 		if y.Data[i] != v {
 			t.Fatalf("smoothed %v, want %v", y.Data, want)
+		}
+	}
+}
+
+func TestSettingsResolve(t *testing.T) {
+	norm := Normalization{Mean: 0.5, Std: 0.5}
+	s := DefaultSettings(RecipeSelect)
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Options.Timesteps != SelectTimesteps || s.CalibImages != SelectCalibImages || s.HeldOut != SelectHeldOutImages {
+		t.Fatalf("select defaults %+v", s)
+	}
+	var notes []string
+	note := func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }
+	// 900 images: the default held-out (1,024) shrinks to a third, the
+	// default calibration count (512) fits the remaining 600.
+	p, err := s.Resolve(900, "pool", norm, note)
+	if err != nil || p.HeldOut != 300 || p.Sampling.Images != 512 || len(notes) != 1 || !p.Smooth || p.Sampling.CropPad != 0 {
+		t.Fatalf("900 images: %+v, %v, notes %q", p, err, notes)
+	}
+	// 600 images: both shrink, and both say so.
+	notes = nil
+	if p, err = s.Resolve(600, "pool", norm, note); err != nil || p.HeldOut != 200 || p.Sampling.Images != 400 || len(notes) != 2 {
+		t.Fatalf("600 images: %+v, %v, notes %q", p, err, notes)
+	}
+	// Explicit counts that do not fit are errors.
+	s.CalibImages, s.CalibExplicit = 700, true
+	if _, err := s.Resolve(900, "pool", norm, nil); !errors.Is(err, ErrSettings) {
+		t.Errorf("explicit calibration count beyond the pool: %v", err)
+	}
+	s = DefaultSettings(RecipeSelect)
+	s.HeldOut, s.HeldOutExplicit = 900, true
+	_ = s.Validate()
+	if _, err := s.Resolve(900, "pool", norm, nil); !errors.Is(err, ErrSettings) {
+		t.Errorf("explicit held-out of the whole pool: %v", err)
+	}
+	// The paper's recipe augments every pass; pinning a select setting
+	// narrows the candidates.
+	s = DefaultSettings(RecipePaper)
+	_ = s.Validate()
+	if p, err = s.Resolve(5000, "pool", norm, nil); err != nil || p.HeldOut != 0 || !p.Sampling.PerPass || !p.Sampling.Flip ||
+		p.Sampling.CropPad != PaperCropPad || p.Sampling.Images != PaperCalibImages || p.Options.Timesteps != PaperTimesteps {
+		t.Fatalf("paper: %+v, %v", p, err)
+	}
+	s = DefaultSettings(RecipeSelect)
+	s.Options.Percentile, s.Pin.Percentile = 99, true
+	for _, c := range s.Candidates() {
+		if c.Percentile != 99 {
+			t.Fatalf("pinned percentile: candidate %+v", c)
+		}
+	}
+	if len(s.Candidates()) >= len(DefaultCandidates()) {
+		t.Errorf("pinning left %d of %d candidates", len(s.Candidates()), len(DefaultCandidates()))
+	}
+	for _, bad := range []Settings{{Recipe: "fast", Augment: AugmentAuto, Options: Defaults()}, {Recipe: RecipePaper, Augment: "maybe", Options: Defaults()}} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v: no error", bad)
 		}
 	}
 }

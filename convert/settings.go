@@ -45,9 +45,12 @@ type Settings struct {
 	ScoreRaw bool
 }
 
-// DefaultSettings returns the recipe's defaults.
+// DefaultSettings returns the recipe's defaults (T, the calibration and
+// held-out counts are filled in by Validate).
 func DefaultSettings(r Recipe) Settings {
-	return Settings{Recipe: r, Options: Defaults(), Augment: AugmentAuto, CropPad: PaperCropPad}
+	o := Defaults()
+	o.Timesteps = 0
+	return Settings{Recipe: r, Options: o, Augment: AugmentAuto, CropPad: PaperCropPad}
 }
 
 // Validate reports settings that contradict each other.
