@@ -9,7 +9,6 @@ import (
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/energy"
-	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -27,16 +26,10 @@ type Evaluated struct {
 	Recipe    string  `json:"recipe,omitempty"`
 	Accuracy  float64 `json:"accuracy"`
 	// Curve is the accuracy at the readouts (SNNs).
-	Curve []CurvePoint `json:"curve,omitempty"`
+	Curve []snn.TimestepAccuracy `json:"curve,omitempty"`
 	// SpikeRates per spiking layer (SNNs).
 	Layers     []string  `json:"layers,omitempty"`
 	SpikeRates []float64 `json:"spike_rates,omitempty"`
-}
-
-// CurvePoint is the accuracy after T steps.
-type CurvePoint struct {
-	T        int     `json:"t"`
-	Accuracy float64 `json:"accuracy"`
 }
 
 // EvalResult is the evaluation stage's result.
@@ -114,9 +107,7 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 		if err != nil {
 			return nil, err
 		}
-		for i, pot := range r.Potentials {
-			e.Curve = append(e.Curve, CurvePoint{T: r.Readouts[i], Accuracy: float64(loss.Correct(pot, test.Labels)) / float64(test.Len())})
-		}
+		e.Curve = snn.AccuracyCurve(r, test.Labels)
 		e.Accuracy = e.Curve[len(e.Curve)-1].Accuracy
 		e.Layers = net.LayerNames()
 		for l := range e.Layers {

@@ -121,11 +121,11 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		_, correct, err := simulate(ctx, net, test, nil, cf.seed, pr)
+		_, curve, err := simulate(ctx, net, test, nil, cf.seed, pr)
 		if err != nil {
 			return err
 		}
-		*src.run = calibrationRun{Source: src.name, Thresholds: th, TestAccuracy: float64(correct[0]) / float64(test.Len())}
+		*src.run = calibrationRun{Source: src.name, Thresholds: th, TestAccuracy: curve[0].Accuracy}
 		pr.line("%s: test accuracy %.2f%%", src.name, 100*src.run.TestAccuracy)
 	}
 	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)

@@ -95,18 +95,18 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	pr := newProgress(stderr, quiet)
-	r, correct, err := simulate(ctx, net, s, rs, seed, pr)
+	r, curve, err := simulate(ctx, net, s, rs, seed, pr)
 	if err != nil {
 		return err
 	}
 	res := energyResult{Model: model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps, Encoder: cfg.Encoder,
-		TestAccuracy: float64(correct[len(correct)-1]) / float64(s.Len())}
+		TestAccuracy: curve[len(curve)-1].Accuracy}
 	costs := []energy.Costs{energy.Horowitz45nm(), energy.Rathi()}
 	for _, c := range costs {
 		res.Reports = append(res.Reports, energy.FromRun(net.Model, r, c))
 	}
 	for i, t := range r.Readouts {
-		e := energyAtT{T: t, Accuracy: float64(correct[i]) / float64(s.Len())}
+		e := energyAtT{T: t, Accuracy: curve[i].Accuracy}
 		for _, c := range costs {
 			e.Reports = append(e.Reports, energy.FromRun(net.Model, r.UpTo(i), c))
 		}

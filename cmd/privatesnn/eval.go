@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
-	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -27,12 +26,6 @@ type layerRate struct {
 	Dense     int     `json:"dense_chunks"`
 }
 
-// timestepAccuracy is the accuracy read out after T steps.
-type timestepAccuracy struct {
-	T        int     `json:"t"`
-	Accuracy float64 `json:"accuracy"`
-}
-
 type evalResult struct {
 	Kind     string  `json:"kind"`
 	Accuracy float64 `json:"accuracy"`
@@ -42,15 +35,15 @@ type evalResult struct {
 	Model    string  `json:"model"`
 	Seconds  float64 `json:"seconds"`
 	// SNN only:
-	Timesteps           int                `json:"timesteps,omitempty"`
-	AccuracyByTimestep  []timestepAccuracy `json:"accuracy_by_timestep,omitempty"`
-	SpikeRates          []layerRate        `json:"spike_rates,omitempty"`
-	ANN                 string             `json:"ann,omitempty"`
-	ANNAccuracy         *float64           `json:"ann_accuracy,omitempty"`
-	ANNNote             string             `json:"ann_note,omitempty"`
-	SmallestTWithin1pp  *int               `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
-	Candidates          []candidateEval    `json:"candidates,omitempty"`
-	ImagesTimestepsPerS float64            `json:"images_timesteps_per_second,omitempty"`
+	Timesteps           int                    `json:"timesteps,omitempty"`
+	AccuracyByTimestep  []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
+	SpikeRates          []layerRate            `json:"spike_rates,omitempty"`
+	ANN                 string                 `json:"ann,omitempty"`
+	ANNAccuracy         *float64               `json:"ann_accuracy,omitempty"`
+	ANNNote             string                 `json:"ann_note,omitempty"`
+	SmallestTWithin1pp  *int                   `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
+	Candidates          []candidateEval        `json:"candidates,omitempty"`
+	ImagesTimestepsPerS float64                `json:"images_timesteps_per_second,omitempty"`
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -146,16 +139,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	} else {
 		simStart := time.Now()
-		r, correct, err := simulate(ctx, net, s, rs, seed, pr)
+		r, curve, err := simulate(ctx, net, s, rs, seed, pr)
 		if err != nil {
 			return err
 		}
 		T := net.Config.Timesteps
 		res.ImagesTimestepsPerS = float64(s.Len()*T) / time.Since(simStart).Seconds()
 		res.Timesteps = T
-		for i, t := range r.Readouts {
-			res.AccuracyByTimestep = append(res.AccuracyByTimestep, timestepAccuracy{T: t, Accuracy: float64(correct[i]) / float64(s.Len())})
-		}
+		res.AccuracyByTimestep = curve
 		res.Accuracy = res.AccuracyByTimestep[len(res.AccuracyByTimestep)-1].Accuracy
 		for l, ls := range r.Layers[:len(r.Layers)-1] {
 			res.SpikeRates = append(res.SpikeRates, layerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
@@ -167,12 +158,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return err
 			}
 			res.ANN, res.ANNAccuracy = ann, &acc
-			for _, ta := range res.AccuracyByTimestep {
-				if ta.Accuracy >= acc-0.01 {
-					res.SmallestTWithin1pp = &ta.T
-					break
-				}
-			}
+			res.SmallestTWithin1pp = snn.SmallestWithin(res.AccuracyByTimestep, acc, 0.01)
 		} else {
 			res.ANNNote = ann
 		}
@@ -200,8 +186,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // candidateEval is one candidate of a data-free selection scored on data.
 type candidateEval struct {
 	snn.CandidateScore
-	Chosen             bool               `json:"chosen"`
-	AccuracyByTimestep []timestepAccuracy `json:"accuracy_by_timestep"`
+	Chosen             bool                   `json:"chosen"`
+	AccuracyByTimestep []snn.TimestepAccuracy `json:"accuracy_by_timestep"`
 }
 
 // scoreCandidates simulates every scored candidate of sel with its own
@@ -218,15 +204,12 @@ func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn
 		if err != nil {
 			return nil, fmt.Errorf("candidate %d: %w", i+1, err)
 		}
-		r, correct, err := simulate(ctx, net, s, rs, seed, pr)
+		_, curve, err := simulate(ctx, net, s, rs, seed, pr)
 		if err != nil {
 			return nil, err
 		}
-		e := candidateEval{CandidateScore: c, Chosen: i == sel.Chosen}
+		e := candidateEval{CandidateScore: c, Chosen: i == sel.Chosen, AccuracyByTimestep: curve}
 		e.Thresholds = nil
-		for j, t := range r.Readouts {
-			e.AccuracyByTimestep = append(e.AccuracyByTimestep, timestepAccuracy{T: t, Accuracy: float64(correct[j]) / float64(s.Len())})
-		}
 		pr.line("candidate %d/%d %s: %.2f%%", i+1, len(sel.Candidates), candidateText(c.Candidate), 100*e.AccuracyByTimestep[len(e.AccuracyByTimestep)-1].Accuracy)
 		out = append(out, e)
 	}
@@ -346,9 +329,9 @@ func setTensor(s *data.Set) *tensor.Tensor {
 	return x
 }
 
-// simulate runs the SNN on the whole set and counts correct predictions at
-// every readout.
-func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int, seed uint64, pr *progress) (*snn.Result, []int, error) {
+// simulate runs the SNN on the whole set and returns the accuracy at every
+// readout.
+func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int, seed uint64, pr *progress) (*snn.Result, []snn.TimestepAccuracy, error) {
 	x := setTensor(s)
 	start := time.Now()
 	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, 0x5e1)), snn.Options{Readouts: readouts,
@@ -358,9 +341,5 @@ func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int
 	if err != nil {
 		return nil, nil, err
 	}
-	correct := make([]int, len(r.Readouts))
-	for i, p := range r.Potentials {
-		correct[i] = loss.Correct(p, s.Labels)
-	}
-	return r, correct, nil
+	return r, snn.AccuracyCurve(r, s.Labels), nil
 }

@@ -1,0 +1,48 @@
+package snn
+
+// TimestepAccuracy is the accuracy read out after T steps.
+type TimestepAccuracy struct {
+	T        int     `json:"t"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// AccuracyCurve returns the fraction of images whose accumulated output
+// potential at each readout of r has its maximum at the image's label (a
+// tie counts for the first maximal class). It returns nil for a run over
+// no images.
+func AccuracyCurve(r *Result, labels []int32) []TimestepAccuracy {
+	if r == nil || len(labels) == 0 {
+		return nil
+	}
+	out := make([]TimestepAccuracy, len(r.Readouts))
+	for i, p := range r.Potentials {
+		k := p.Shape[1]
+		correct := 0
+		for n, y := range labels {
+			row := p.Data[n*k : (n+1)*k]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			if int32(best) == y {
+				correct++
+			}
+		}
+		out[i] = TimestepAccuracy{T: r.Readouts[i], Accuracy: float64(correct) / float64(len(labels))}
+	}
+	return out
+}
+
+// SmallestWithin returns the first readout of curve whose accuracy is at
+// least ref − margin, or nil when none is.
+func SmallestWithin(curve []TimestepAccuracy, ref, margin float64) *int {
+	for _, c := range curve {
+		if c.Accuracy >= ref-margin {
+			t := c.T
+			return &t
+		}
+	}
+	return nil
+}
