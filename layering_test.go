@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"convert":                   {"modelfile", "nn", "snn", "tensor", "vgg"},
 	"encrypt":                   {"convert", "loss", "modelfile", "nn", "optim", "snn", "synth", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "tensor"},
-	"synth":                     {"internal/atomicfile", "invert", "loss", "nn", "tensor", "vgg"},
+	"synth":                     {"internal/atomicfile", "invert", "loss", "modelfile", "nn", "tensor", "vgg"},
 	"attack":                    {"convert", "invert", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "convert", "internal/atomicfile", "leakage", "nn", "snn", "synth", "tensor", "vgg"},

@@ -155,39 +155,20 @@ type SynthResult struct {
 }
 
 func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, stage string, p Progress) (*SynthResult, error) {
-	m, card, err := modelfile.Load(annDir)
-	if err != nil {
-		return nil, err
-	}
 	o := synth.DefaultOptions()
 	o.PerClass, o.Seed = c.PerClass, c.Seed
 	if c.Batch > 0 {
 		o.Invert.Batch = c.Batch
 	}
 	o.Invert.Iterations, o.Invert.LR = c.Iterations, c.LR
-	if err := c.Schedule.Apply(&o, m.Config.InHeight, m.Config.InWidth, false); err != nil {
-		return nil, err
-	}
-	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	res, err := synth.Generate(ctx, m, o, func(done, total int) error {
+	job := synth.Job{Out: dir, Overwrite: true, ANN: annDir, Options: o, Schedule: c.Schedule, Software: Software}
+	res, err := synth.Make(ctx, job, nil, func(done, total int) error {
 		if p == nil {
 			return nil
 		}
 		return p(stage, "images", done, total)
 	})
 	if err != nil {
-		return nil, err
-	}
-	digest, err := modelfile.WeightsDigest(annDir)
-	if err != nil {
-		return nil, err
-	}
-	man := res.Manifest(annDir, m.Config.Name, Software, card.ClassNames)
-	man.ModelSHA256 = digest
-	if err := synth.WriteDir(dir, res.Set, man, true); err != nil {
 		return nil, err
 	}
 	return &SynthResult{Images: res.Stats.Images, SoftArgmaxAgreement: res.Stats.SoftArgmaxAgreement, FolderAgreement: res.Stats.FolderAgreement}, nil

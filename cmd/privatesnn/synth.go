@@ -82,28 +82,23 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := setThreads(threads); err != nil {
 		return err
 	}
-	m, card, err := loadModel(model, "model", modelfile.KindANN)
-	if err != nil {
-		return err
-	}
-	digest, err := modelfile.WeightsDigest(model)
+	// The kind and shape are checked here, for the command's messages.
+	_, card, err := loadModel(model, "model", modelfile.KindANN)
 	if err != nil {
 		return err
 	}
 	boundedSet := false
 	fs.Visit(func(f *flag.Flag) { boundedSet = boundedSet || f.Name == "bounded" })
-	if err := synth.Schedule(schedule).Apply(&o, m.Config.InHeight, m.Config.InWidth, boundedSet); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	o.Normalization = synth.Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	pr := newProgress(stderr, quiet)
-	pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
-		o.PerClass, m.Config.Classes, model, m.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed)
 	start := time.Now()
-	res, err := synth.Generate(ctx, m, o, func(done, total int) error {
+	job := synth.Job{Out: out, Overwrite: force, ANN: model, Options: o, Schedule: synth.Schedule(schedule), KeepBounded: boundedSet, Software: version()}
+	res, err := synth.Make(ctx, job, func(p synth.Prepared) error {
+		o = p.Options
+		pr.line("synthesising %d images per class × %d classes from %s (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
+			o.PerClass, p.Model.Config.Classes, model, p.Model.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed)
+		start = time.Now()
+		return nil
+	}, func(done, total int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -112,11 +107,6 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	})
 	if err != nil {
-		return err
-	}
-	man := res.Manifest(model, m.Config.Name, version(), card.ClassNames)
-	man.ModelSHA256 = digest
-	if err := synth.WriteDir(out, res.Set, man, force); err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
