@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
-	"convert":                   {"modelfile", "nn", "snn", "tensor", "vgg"},
+	"convert":                   {"modelfile", "nn", "snn", "synth", "tensor", "vgg"},
 	"encrypt":                   {"convert", "loss", "modelfile", "nn", "optim", "snn", "synth", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "tensor"},
 	"synth":                     {"internal/atomicfile", "invert", "loss", "modelfile", "nn", "tensor", "vgg"},

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -185,10 +184,6 @@ type ConvertResult struct {
 }
 
 func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConfig, stage string, p Progress) (*ConvertResult, error) {
-	m, card, err := modelfile.Load(annDir)
-	if err != nil {
-		return nil, err
-	}
 	set, err := synth.Load(synthDir)
 	if err != nil {
 		return nil, err
@@ -198,38 +193,17 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	norm := convert.Normalization(card.Normalization)
-	plan, err := st.Resolve(set.Len(), synthDir, norm, nil)
-	if err != nil {
-		return nil, err
-	}
-	if c.Recipe == convert.RecipeSelect {
-		plan.Progress = func(done, total int, _ snn.CandidateScore) {
-			if p != nil {
-				_ = p(stage, "candidates", done, total)
+	job := convert.Job{Out: filepath.Join(dir, ModelDir), ANN: annDir, Synth: synthDir, Set: set, Settings: st, Seed: c.Seed, Software: Software,
+		Prepare: func(plan *convert.Plan, _ *vgg.Model) error {
+			plan.Progress = func(done, total int, _ snn.CandidateScore) {
+				if p != nil {
+					_ = p(stage, "candidates", done, total)
+				}
 			}
-		}
-	}
-	pool, err := convert.NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, norm)
+			return nil
+		}}
+	oc, cfg, err := convert.ToDir(ctx, job)
 	if err != nil {
-		return nil, err
-	}
-	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(c.Seed, 0xca1b)))
-	if err != nil {
-		return nil, err
-	}
-	cfg := oc.Options.Config(oc.Thresholds)
-	out := filepath.Join(dir, ModelDir)
-	parent, err := modelfile.NewRef(out, annDir)
-	if err != nil {
-		return nil, err
-	}
-	cal := convert.Record(oc, plan, c.Seed, set.Len(), "synthetic:"+synthDir)
-	sc := *card
-	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: Software}
-	sc.Seed, sc.Metrics, sc.Training = c.Seed, nil, nil
-	sc.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: cal}
-	if err := modelfile.Save(out, m, sc); err != nil {
 		return nil, err
 	}
 	return &ConvertResult{Model: ModelDir, Timesteps: cfg.Timesteps, Thresholds: oc.Thresholds, Percentile: oc.Options.Percentile,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 // calibFlags are the threshold-balancing settings shared by convert and
@@ -159,7 +159,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%s already holds a model; pass --force to replace it, or choose another --out", out)
 	}
 	start := time.Now()
-	m, card, err := loadModel(model, "model", modelfile.KindANN)
+	m, _, err := loadModel(model, "model", modelfile.KindANN)
 	if err != nil {
 		return err
 	}
@@ -167,55 +167,30 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	mc := m.Config
-	if set.Channels != mc.InChannels || set.Height != mc.InHeight || set.Width != mc.InWidth || set.Classes != mc.Classes {
-		return fmt.Errorf("%w: synthetic images are %d×%d×%d in %d classes, model %s expects %d×%d×%d in %d", errUsage, set.Channels, set.Height, set.Width,
-			set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
-	}
 	pr := newProgress(stderr, qt)
-	plan, err := cf.settings.Resolve(set.Len(), synthDir, convert.Normalization(card.Normalization), pr.line)
+	job := convert.Job{Out: out, ANN: model, Synth: synthDir, Set: set, Settings: cf.settings, Seed: cf.seed, Software: version(), Note: pr.line,
+		Prepare: func(plan *convert.Plan, m *vgg.Model) error {
+			k := plan.Sampling.Images
+			switch plan.Recipe {
+			case convert.RecipePaper:
+				pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, k, cf.opts.Timesteps)
+				plan.Options.Progress = func(l, L int, name string, th float32) {
+					pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
+				}
+			case convert.RecipeSelect:
+				pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
+				plan.Progress = func(done, total int, sc snn.CandidateScore) {
+					pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
+				}
+			}
+			return nil
+		}}
+	oc, cfg, err := convert.ToDir(ctx, job)
 	if err != nil {
 		return settingsError(err)
 	}
-	k := plan.Sampling.Images
-	parent, err := modelfile.NewRef(out, model)
-	if err != nil {
-		return err
-	}
-	pool, err := convert.NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, convert.Normalization(card.Normalization))
-	if err != nil {
-		return err
-	}
-	switch cf.recipe {
-	case convert.RecipePaper:
-		pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), mc.Name, k, cf.opts.Timesteps)
-		plan.Options.Progress = func(l, L int, name string, th float32) {
-			pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
-		}
-	case convert.RecipeSelect:
-		pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
-		plan.Progress = func(done, total int, sc snn.CandidateScore) {
-			pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
-		}
-	}
-	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(cf.seed, 0xca1b)))
-	if err != nil {
-		return err
-	}
-	cfg := oc.Options.Config(oc.Thresholds)
 	net, err := snn.New(m, cfg)
 	if err != nil {
-		return err
-	}
-	snnCard := *card
-	snnCard.Data = cardData(card)
-	snnCard.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false,
-		Parent: parent, Software: version()}
-	snnCard.Seed = cf.seed
-	snnCard.Metrics = nil
-	snnCard.Training = nil
-	snnCard.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: convert.Record(oc, plan, cf.seed, set.Len(), "synthetic:"+synthDir)}
-	if err := modelfile.Save(out, m, snnCard); err != nil {
 		return err
 	}
 	res := convertResult{Recipe: cf.recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
