@@ -280,156 +280,205 @@ type auditModel struct {
 	Recipe    string `json:"recipe,omitempty"`
 }
 
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f attackFlags
-	var b bounds
-	var models modelList
-	var evaluator, synthDir, out, methods string
-	var d dataFlags
-	var threads int
-	var force, jsonOut, quiet bool
-	o := audit.Defaults()
-	fs := newFlagSet("audit")
-	fs.Var(&models, "model", "a model to audit, PATH or NAME=PATH (the path follows the last '='; repeat the flag for several, e.g. DC and DC + CET + OD; required)")
-	fs.StringVar(&evaluator, "evaluator", "", "independent ANN trained on real data that scores the attack images (from 'privatesnn train' with another architecture and seed; required)")
-	fs.StringVar(&synthDir, "synth", "", "synthetic image set to score as a reference row (optional)")
-	fs.StringVar(&methods, "methods", "1,2,3", "attacks to run, comma-separated")
-	b.Int(fs, &o.PerClass, "per-class", o.PerClass, 1, attack.MaxImages, "attack images per class")
-	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (every attack, the reference rows and the real-image split draw from their own stream of it)")
-	fs.StringVar(&out, "out", "", "output directory: table.md, audit.json and one folder of images per model and attack (required)")
-	fs.BoolVar(&force, "force", false, "replace the audit files in an existing --out (other files stay)")
-	d.register(fs, &b, "")
-	f.register(fs, &b)
-	outputFlags(fs, &jsonOut, &quiet, &threads)
-	if err := parseFlags(fs, args, stdout); err != nil {
+// auditOptions are the audit command's settings.
+type auditOptions struct {
+	f                                 attackFlags
+	b                                 bounds
+	models                            modelList
+	evaluator, synthDir, out, methods string
+	d                                 dataFlags
+	threads                           int
+	force, jsonOut, quiet             bool
+	o                                 audit.Options
+}
+
+func (a *auditOptions) register(fs *flag.FlagSet) {
+	a.o = audit.Defaults()
+	fs.Var(&a.models, "model", "a model to audit, PATH or NAME=PATH (the path follows the last '='; repeat the flag for several, e.g. DC and DC + CET + OD; required)")
+	fs.StringVar(&a.evaluator, "evaluator", "", "independent ANN trained on real data that scores the attack images (from 'privatesnn train' with another architecture and seed; required)")
+	fs.StringVar(&a.synthDir, "synth", "", "synthetic image set to score as a reference row (optional)")
+	fs.StringVar(&a.methods, "methods", "1,2,3", "attacks to run, comma-separated")
+	a.b.Int(fs, &a.o.PerClass, "per-class", a.o.PerClass, 1, attack.MaxImages, "attack images per class")
+	fs.Uint64Var(&a.o.Seed, "seed", 0, "random seed (every attack, the reference rows and the real-image split draw from their own stream of it)")
+	fs.StringVar(&a.out, "out", "", "output directory: table.md, audit.json and one folder of images per model and attack (required)")
+	fs.BoolVar(&a.force, "force", false, "replace the audit files in an existing --out (other files stay)")
+	a.d.register(fs, &a.b, "")
+	a.f.register(fs, &a.b)
+	outputFlags(fs, &a.jsonOut, &a.quiet, &a.threads)
+}
+
+func (a *auditOptions) validate() error {
+	if err := a.b.check(); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if len(models) == 0 || evaluator == "" || out == "" {
+	if len(a.models) == 0 || a.evaluator == "" || a.out == "" {
 		return fmt.Errorf("%w: --model, --evaluator and --out are required", errUsage)
 	}
-	if err := f.finish(); err != nil {
+	if err := a.f.finish(); err != nil {
 		return err
 	}
-	if err := d.validate(); err != nil {
+	if err := a.d.validate(); err != nil {
 		return err
 	}
-	o.Methods = nil
-	for _, s := range strings.Split(methods, ",") {
+	a.o.Methods = nil
+	for _, s := range strings.Split(a.methods, ",") {
 		var m attack.Method
 		if err := m.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
 			return fmt.Errorf("%w: --methods: %v", errUsage, err)
 		}
-		o.Methods = append(o.Methods, m)
+		a.o.Methods = append(a.o.Methods, m)
 	}
-	o.Visualize, o.SNNGradient, o.Inversion = f.vis, f.grad, f.inv
-	if err := setThreads(threads); err != nil {
-		return err
+	a.o.Visualize, a.o.SNNGradient, a.o.Inversion = a.f.vis, a.f.grad, a.f.inv
+	return setThreads(a.threads)
+}
+
+// auditInputs are an audit's loaded inputs.
+type auditInputs struct {
+	targets   []*attackTarget
+	evaluator *audit.Evaluator
+	test      *audit.Images
+	testName  string
+	synthetic *audit.Images
+}
+
+// load loads and checks every input before any work.
+func (a *auditOptions) load() (*auditInputs, error) {
+	in := &auditInputs{}
+	inputs := []string{a.evaluator}
+	if a.synthDir != "" {
+		inputs = append(inputs, a.synthDir)
 	}
-	inputs := []string{evaluator}
-	if synthDir != "" {
-		inputs = append(inputs, synthDir)
-	}
-	var targets []*attackTarget
 	names := map[string]bool{}
-	for _, spec := range models {
+	for _, spec := range a.models {
 		// The name may hold "=" (as in "T = 8"); the path is after the last.
 		name, path := spec, spec
 		if i := strings.LastIndex(spec, "="); i >= 0 {
 			name, path = spec[:i], spec[i+1:]
 		}
 		if names[name] {
-			return fmt.Errorf("%w: two models named %q; name them with --model NAME=PATH", errUsage, name)
+			return nil, fmt.Errorf("%w: two models named %q; name them with --model NAME=PATH", errUsage, name)
 		}
 		names[name] = true
 		t, err := loadTarget(path, "model", name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		targets = append(targets, t)
+		in.targets = append(in.targets, t)
 		inputs = append(inputs, path)
 	}
-	if err := checkOutput(out, inputs...); err != nil {
-		return err
+	if err := checkOutput(a.out, inputs...); err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(out, audit.ReportFile)); err == nil && !force {
-		return fmt.Errorf("%s already holds an audit; pass --force to replace it, or choose another --out", out)
+	if _, err := os.Stat(filepath.Join(a.out, audit.ReportFile)); err == nil && !a.force {
+		return nil, fmt.Errorf("%s already holds an audit; pass --force to replace it, or choose another --out", a.out)
 	}
-	em, ecard, err := loadModel(evaluator, "evaluator", modelfile.KindANN)
+	em, ecard, err := loadModel(a.evaluator, "evaluator", modelfile.KindANN)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, t := range targets {
-		if err := sameWeights(evaluator, t); err != nil {
-			return err
+	for _, t := range in.targets {
+		if err := sameWeights(a.evaluator, t); err != nil {
+			return nil, err
 		}
 	}
-	if err := d.defaultData(targets[0].card, targets[0].path); err != nil {
-		return err
+	in.evaluator = &audit.Evaluator{Model: em, Norm: convert.Normalization(ecard.Normalization)}
+	first := in.targets[0]
+	if err := a.d.defaultData(first.card, first.path); err != nil {
+		return nil, err
 	}
-	test, err := d.load("test")
+	test, err := a.d.load("test")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cfg := targets[0].config()
-	var mdl *vgg.Model
-	if m := targets[0].model; m.SNN != nil {
-		mdl = m.SNN.Model
-	} else {
-		mdl = m.ANN
+	mdl := first.model.ANN
+	if first.model.SNN != nil {
+		mdl = first.model.SNN.Model
 	}
-	if err := checkData(test, mdl, targets[0].card, targets[0].path); err != nil {
-		return err
+	if err := checkData(test, mdl, first.card, first.path); err != nil {
+		return nil, err
 	}
-	testImgs := &audit.Images{Pixels: test.Pixels, C: test.Channels, H: test.Height, W: test.Width, Labels: make([]int, test.Len())}
+	in.testName = test.Name
+	in.test = &audit.Images{Pixels: test.Pixels, C: test.Channels, H: test.Height, W: test.Width, Labels: make([]int, test.Len())}
 	for i, l := range test.Labels {
-		testImgs.Labels[i] = int(l)
+		in.test.Labels[i] = int(l)
 	}
-	var synImgs *audit.Images
-	if synthDir != "" {
-		set, err := loadSynthSet(synthDir)
+	if a.synthDir != "" {
+		set, err := loadSynthSet(a.synthDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		synImgs = &audit.Images{Pixels: set.Pixels, Labels: set.Labels, C: set.Channels, H: set.Height, W: set.Width}
+		in.synthetic = &audit.Images{Pixels: set.Pixels, Labels: set.Labels, C: set.Channels, H: set.Height, W: set.Width}
 	}
-	pr := newProgress(stderr, quiet)
+	return in, nil
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var a auditOptions
+	fs := newFlagSet("audit")
+	a.register(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := a.validate(); err != nil {
+		return err
+	}
+	in, err := a.load()
+	if err != nil {
+		return err
+	}
+	pr := newProgress(stderr, a.quiet)
 	start := time.Now()
 	var ms []audit.Model
-	for _, t := range targets {
+	for _, t := range in.targets {
 		ms = append(ms, t.model)
 	}
 	pr.line("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
-		len(ms), methods, o.PerClass, evaluator, test.Name)
-	stageStart, last := time.Now(), ""
-	rep, err := audit.Run(ctx, ms, &audit.Evaluator{Model: em, Norm: convert.Normalization(ecard.Normalization)}, testImgs, synImgs, o,
-		func(stage string, done, total int) error {
-			if stage != last {
-				if last != "" {
-					pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
-				}
-				last, stageStart = stage, time.Now()
-			}
-			pr.update(stage, done, total, time.Since(stageStart), "")
-			return nil
-		})
+		len(ms), a.methods, a.o.PerClass, a.evaluator, in.testName)
+	rep, err := audit.Run(ctx, ms, in.evaluator, in.test, in.synthetic, a.o, stageLines(pr))
 	pr.clear()
 	if err != nil {
 		return err
 	}
-	if last != "" {
-		pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+	rec := a.record(rep, in, time.Since(start).Seconds())
+	if _, err := rep.WriteDir(a.out, in.targets[0].config().Classes, in.targets[0].card.ClassNames, rec); err != nil {
+		return err
 	}
-	rec := auditRecord{Report: rep, Evaluator: evaluator, Data: test.Name, Synthetic: synthDir, Seconds: time.Since(start).Seconds(), Out: out,
+	if a.jsonOut {
+		return writeJSON(stdout, rec)
+	}
+	return printAudit(stdout, rec)
+}
+
+// stageLines reports each stage's progress and, when the next starts, its
+// wall time.
+func stageLines(pr *progress) audit.Stage {
+	stageStart, last := time.Now(), ""
+	return func(stage string, done, total int) error {
+		if stage != last {
+			if last != "" {
+				pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+			}
+			last, stageStart = stage, time.Now()
+		}
+		pr.update(stage, done, total, time.Since(stageStart), "")
+		if done == total && total > 0 && stage != "reference distribution" {
+			pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+			last = ""
+		}
+		return nil
+	}
+}
+
+// record is audit.json: the report, the models and what each stage read.
+func (a *auditOptions) record(rep *audit.Report, in *auditInputs, seconds float64) auditRecord {
+	rec := auditRecord{Report: rep, Evaluator: a.evaluator, Data: in.testName, Synthetic: a.synthDir, Seconds: seconds, Out: a.out,
 		Reads: map[string]string{
 			"attacks":            "the attacked models' weights only; no data",
-			"scoring":            fmt.Sprintf("%s (real test images) and the evaluator %s", test.Name, evaluator),
-			"reference rows":     test.Name + " (real), generated noise" + map[bool]string{true: ", the synthetic set " + synthDir}[synthDir != ""],
+			"scoring":            fmt.Sprintf("%s (real test images) and the evaluator %s", in.testName, a.evaluator),
+			"reference rows":     in.testName + " (real), generated noise" + map[bool]string{true: ", the synthetic set " + a.synthDir}[a.synthDir != ""],
 			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
 		}}
-	for _, t := range targets {
+	for _, t := range in.targets {
 		am := auditModel{Name: t.model.Name, Path: t.path, Kind: t.card.Kind}
 		if t.model.SNN != nil {
 			am.Timesteps = t.model.SNN.Config.Timesteps
@@ -440,26 +489,22 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		rec.Models = append(rec.Models, am)
 	}
-	if _, err := rep.WriteDir(out, cfg.Classes, targets[0].card.ClassNames, rec); err != nil {
-		return err
-	}
-	var tb strings.Builder
-	if err := rep.WriteTable(&tb); err != nil {
-		return err
-	}
-	if jsonOut {
-		return writeJSON(stdout, rec)
-	}
+	return rec
+}
+
+func printAudit(w io.Writer, rec auditRecord) error {
 	for _, m := range rec.Models {
-		fmt.Fprintf(stdout, "model %s: %s (%s", m.Name, m.Path, m.Kind)
+		fmt.Fprintf(w, "model %s: %s (%s", m.Name, m.Path, m.Kind)
 		if m.Timesteps > 0 {
-			fmt.Fprintf(stdout, ", T = %d, %s", m.Timesteps, m.Recipe)
+			fmt.Fprintf(w, ", T = %d, %s", m.Timesteps, m.Recipe)
 		}
-		fmt.Fprintln(stdout, ")")
+		fmt.Fprintln(w, ")")
 	}
-	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, tb.String())
-	fmt.Fprintf(stdout, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", test.Name, out, rec.Seconds)
+	fmt.Fprintln(w)
+	if err := rec.Report.WriteTable(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", rec.Data, rec.Out, rec.Seconds)
 	return nil
 }
 
