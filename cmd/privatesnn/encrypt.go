@@ -132,6 +132,42 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
+	if err := f.validate(&b); err != nil {
+		return err
+	}
+	start := time.Now()
+	job, err := f.job()
+	if err != nil {
+		return err
+	}
+	pr := newProgress(stderr, f.quiet)
+	oc, err := encrypt.Train(ctx, job, f.startLines(pr), f.progressLines(pr))
+	if err != nil {
+		return f.trainError(err, pr)
+	}
+	st := oc.State
+	res := encryptResult{Recipe: oc.Card.SNN.Encryption.Recipe, LogitScale: f.o.Scale, Kappa: st.Kappa, Timesteps: oc.Timesteps, Images: oc.Images,
+		PerClass: f.perClass, Epochs: f.o.Epochs, History: st.History, Seconds: time.Since(start).Seconds(), PeakRSS: peakRSS(),
+		Out: f.out, Teacher: job.Teacher, WeightChange: oc.WeightChange}
+	if n := len(st.History); n > 0 {
+		res.TrainAcc = st.History[n-1].TrainAcc
+	}
+	pr.clear()
+	if f.json {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "trained %s with %s for %s in %.0fs (κ = %.4g, %s): synthetic training accuracy %.2f%%; saved in %s (no training data accessed)\n",
+		f.model, res.Recipe, plural(f.o.Epochs, "epoch"), res.Seconds, res.Kappa, f.o.Scale, 100*res.TrainAcc, f.out)
+	fmt.Fprint(stdout, "relative weight change:")
+	for _, c := range res.WeightChange {
+		fmt.Fprintf(stdout, " %s %.3f", c.Name, c.Relative)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// validate checks the flags and what --out holds.
+func (f *encryptFlags) validate(b *bounds) error {
 	if err := b.check(); err != nil {
 		return err
 	}
@@ -151,53 +187,57 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkOutput(f.out, inputs...); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(f.out, modelfile.CardFile)); err == nil && !f.force && !f.resume {
+	_, errCard := os.Stat(filepath.Join(f.out, modelfile.CardFile))
+	_, errCk := os.Stat(filepath.Join(f.out, modelfile.CheckpointState))
+	switch {
+	case errCard == nil && !f.force && !f.resume:
 		return fmt.Errorf("%s already holds a model; pass --force to replace it, or choose another --out", f.out)
-	}
-	if _, err := os.Stat(filepath.Join(f.out, modelfile.CheckpointState)); err == nil && !f.force && !f.resume {
+	case errCk == nil && !f.force && !f.resume:
 		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", f.out)
+	case f.resume && errCk != nil && errCard == nil:
+		return fmt.Errorf("%w: %s holds a finished run, nothing to resume", errUsage, f.out)
 	}
-	start := time.Now()
+	return nil
+}
+
+// job loads and checks the inputs before any work and returns the job.
+func (f *encryptFlags) job() (encrypt.Job, error) {
 	m0, card, err := loadModel(f.model, "model", modelfile.KindSNN)
 	if err != nil {
-		return err
+		return encrypt.Job{}, err
 	}
 	if err := f.finish(m0, card.Normalization); err != nil {
-		return err
+		return encrypt.Job{}, err
 	}
 	teacherPath, err := f.teacher(card)
 	if err != nil {
-		return err
+		return encrypt.Job{}, err
 	}
 	teacher, _, err := loadModel(teacherPath, "ann", modelfile.KindANN)
 	if err != nil {
-		return err
+		return encrypt.Job{}, err
 	}
 	if !sameShape(teacher.Config, m0.Config) {
-		return fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, teacherPath, teacher.Config.Name, m0.Config.Name)
+		return encrypt.Job{}, fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, teacherPath, teacher.Config.Name, m0.Config.Name)
 	}
 	set, err := loadSynthFor(f.synth, teacherPath, fmt.Sprintf("the ANN %s that --model %s comes from", teacherPath, f.model),
 		"training on it would distil another network")
 	if err != nil {
-		return err
+		return encrypt.Job{}, err
 	}
 	mc := m0.Config
 	if set.Channels != mc.InChannels || set.Height != mc.InHeight || set.Width != mc.InWidth || set.Classes != mc.Classes {
-		return fmt.Errorf("%w: synthetic images are %d×%d×%d in %d classes, model %s expects %d×%d×%d in %d", errUsage, set.Channels, set.Height, set.Width,
+		return encrypt.Job{}, fmt.Errorf("%w: synthetic images are %d×%d×%d in %d classes, model %s expects %d×%d×%d in %d", errUsage, set.Channels, set.Height, set.Width,
 			set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
-	pr := newProgress(stderr, f.quiet)
-	if f.resume {
-		if _, err := os.Stat(filepath.Join(f.out, modelfile.CheckpointState)); err != nil {
-			if _, e := modelfile.ReadCard(f.out); e == nil {
-				return fmt.Errorf("%w: %s holds a finished run, nothing to resume", errUsage, f.out)
-			}
-		}
-	}
+	return encrypt.Job{Out: f.out, SNN: f.model, Teacher: teacherPath, Synth: f.synth, Set: set, Labels: f.labels, PerClass: f.perClass,
+		Options: f.o, Resume: f.resume, Software: version()}, nil
+}
+
+// startLines reports the training about to run.
+func (f *encryptFlags) startLines(pr *progress) func(encrypt.Start) error {
 	o := f.o
-	job := encrypt.Job{Out: f.out, SNN: f.model, Teacher: teacherPath, Synth: f.synth, Set: set, Labels: f.labels, PerClass: f.perClass,
-		Options: o, Resume: f.resume, Software: version()}
-	oc, err := encrypt.Train(ctx, job, func(s encrypt.Start) error {
+	return func(s encrypt.Start) error {
 		if s.Resumed {
 			pr.line("resuming the run in %s at epoch %d, step %d", f.out, s.Epoch+1, s.Step+1)
 		}
@@ -205,7 +245,12 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			s.Recipe, f.model, s.Timesteps, s.Images, f.perClass, plural(o.Epochs, "epoch"), o.BatchSize, s.Kappa, o.Scale)
 		pr.line("%s", scheduleOf(o.Epochs, o.LRAt))
 		return nil
-	}, func(p encrypt.Progress) error {
+	}
+}
+
+// progressLines reports every epoch and the live bar.
+func (f *encryptFlags) progressLines(pr *progress) func(encrypt.Progress) error {
+	return func(p encrypt.Progress) error {
 		if testHookStep != nil && p.EpochDone == nil {
 			testHookStep()
 		}
@@ -217,7 +262,11 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed,
 			fmt.Sprintf("loss %.4f (ce %.4f, kd %.4f) train %.2f%%", p.Loss, p.CE, p.KD, 100*p.TrainAcc))
 		return nil
-	})
+	}
+}
+
+// trainError words encrypt.Train's errors in the flags' terms.
+func (f *encryptFlags) trainError(err error, pr *progress) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		pr.line("interrupted: checkpoint saved in %s; continue with --resume", f.out)
@@ -226,33 +275,11 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, f.out, err)
 	case errors.Is(err, encrypt.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
-	case err != nil:
-		if errors.Is(err, encrypt.ErrTooFewImages) {
-			return fmt.Errorf("%w: --per-class %d: %s (--labels %s): %s", errUsage, f.perClass, f.synth, f.labels,
-				strings.TrimPrefix(err.Error(), encrypt.ErrTooFewImages.Error()+": "))
-		}
-		return err
+	case errors.Is(err, encrypt.ErrTooFewImages):
+		return fmt.Errorf("%w: --per-class %d: %s (--labels %s): %s", errUsage, f.perClass, f.synth, f.labels,
+			strings.TrimPrefix(err.Error(), encrypt.ErrTooFewImages.Error()+": "))
 	}
-	st := oc.State
-	res := encryptResult{Recipe: oc.Card.SNN.Encryption.Recipe, LogitScale: o.Scale, Kappa: st.Kappa, Timesteps: oc.Timesteps, Images: oc.Images,
-		PerClass: f.perClass, Epochs: o.Epochs, History: st.History, Seconds: time.Since(start).Seconds(), PeakRSS: peakRSS(),
-		Out: f.out, Teacher: teacherPath, WeightChange: oc.WeightChange}
-	if n := len(st.History); n > 0 {
-		res.TrainAcc = st.History[n-1].TrainAcc
-	}
-	recipe := res.Recipe
-	pr.clear()
-	if f.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "trained %s with %s for %s in %.0fs (κ = %.4g, %s): synthetic training accuracy %.2f%%; saved in %s (no training data accessed)\n",
-		f.model, recipe, plural(o.Epochs, "epoch"), res.Seconds, res.Kappa, o.Scale, 100*res.TrainAcc, f.out)
-	fmt.Fprint(stdout, "relative weight change:")
-	for _, c := range res.WeightChange {
-		fmt.Fprintf(stdout, " %s %.3f", c.Name, c.Relative)
-	}
-	fmt.Fprintln(stdout)
-	return nil
+	return err
 }
 
 // teacher returns the ANN to distil from: --ann, or the first ANN up the
