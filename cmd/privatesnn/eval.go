@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -46,139 +47,168 @@ type evalResult struct {
 	ImagesTimestepsPerS float64                `json:"images_timesteps_per_second,omitempty"`
 }
 
+// evalOptions are the eval command's settings.
+type evalOptions struct {
+	d                 dataFlags
+	b                 bounds
+	model, split, ann string
+	readouts          string
+	batch, timesteps  int
+	seed              uint64
+	candidates        bool
+	jsonOut, quiet    bool
+	threads           int
+}
+
+func (e *evalOptions) register(fs *flag.FlagSet) {
+	e.d.register(fs, &e.b, "")
+	fs.StringVar(&e.model, "model", "", "model directory or file, ANN or SNN (required)")
+	fs.StringVar(&e.split, "split", data.Test, "split to evaluate: test or train")
+	e.b.Int(fs, &e.batch, "batch", 256, 1, 1<<16, "batch size (ANN)")
+	e.b.Int(fs, &e.timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "SNN: simulate this many steps (0: the model's T)")
+	fs.StringVar(&e.readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
+	fs.StringVar(&e.ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
+	fs.Uint64Var(&e.seed, "seed", 0, "SNN: seed of the Poisson input spikes")
+	fs.BoolVar(&e.candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
+	outputFlags(fs, &e.jsonOut, &e.quiet, &e.threads)
+}
+
+func (e *evalOptions) validate() error {
+	if err := e.b.check(); err != nil {
+		return err
+	}
+	if e.model == "" {
+		return fmt.Errorf("%w: --model is required", errUsage)
+	}
+	if e.split != data.Test && e.split != data.Train {
+		return fmt.Errorf("%w: --split %q: want test or train", errUsage, e.split)
+	}
+	if err := e.d.validate(); err != nil {
+		return err
+	}
+	return setThreads(e.threads)
+}
+
+// evalInputs are the loaded model, its SNN and comparison ANN, and data.
+type evalInputs struct {
+	m    *vgg.Model
+	card *modelfile.Card
+	net  *snn.Network
+	rs   []int
+	am   *vgg.Model
+	s    *data.Set
+}
+
+// load checks everything before any work: the SNN's settings, the ANN to
+// compare with, and the data against both models.
+func (e *evalOptions) load(pr *progress) (*evalInputs, error) {
+	m, card, err := loadModel(e.model, "model", "")
+	if err != nil {
+		return nil, err
+	}
+	if err := e.d.defaultData(card, e.model); err != nil {
+		return nil, err
+	}
+	in := &evalInputs{m: m, card: card}
+	if card.Kind == modelfile.KindSNN {
+		cfg := card.SNN.Config
+		if e.timesteps > 0 {
+			cfg.Timesteps = e.timesteps
+		}
+		if in.rs, err = parseReadouts(e.readouts, cfg.Timesteps); err != nil {
+			return nil, err
+		}
+		if in.net, err = snn.New(m, cfg); err != nil {
+			return nil, err
+		}
+		if in.am, e.ann, err = comparisonANN(e.ann, e.model, card, pr); err != nil {
+			return nil, err
+		}
+	} else if e.ann != "" {
+		return nil, fmt.Errorf("%w: --ann compares a spiking model with its ANN; --model %s is itself an ANN", errUsage, e.model)
+	}
+	if e.candidates && (card.SNN == nil || card.SNN.Calibration.Selection == nil) {
+		return nil, fmt.Errorf("%w: --candidates: %s holds no data-free selection (convert it with --recipe select)", errUsage, e.model)
+	}
+	if in.s, err = e.d.load(e.split); err != nil {
+		return nil, err
+	}
+	return in, checkData(in.s, m, card, e.model)
+}
+
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var (
-		d          dataFlags
-		b          bounds
-		model      string
-		split      string
-		batch      int
-		timesteps  int
-		readouts   string
-		ann        string
-		seed       uint64
-		candidates bool
-		jsonOut    bool
-		quiet      bool
-		threads    int
-	)
+	var e evalOptions
 	fs := newFlagSet("eval")
-	d.register(fs, &b, "")
-	fs.StringVar(&model, "model", "", "model directory or file, ANN or SNN (required)")
-	fs.StringVar(&split, "split", data.Test, "split to evaluate: test or train")
-	b.Int(fs, &batch, "batch", 256, 1, 1<<16, "batch size (ANN)")
-	b.Int(fs, &timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "SNN: simulate this many steps (0: the model's T)")
-	fs.StringVar(&readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
-	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
-	fs.Uint64Var(&seed, "seed", 0, "SNN: seed of the Poisson input spikes")
-	fs.BoolVar(&candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
-	outputFlags(fs, &jsonOut, &quiet, &threads)
+	e.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if model == "" {
-		return fmt.Errorf("%w: --model is required", errUsage)
-	}
-	if split != data.Test && split != data.Train {
-		return fmt.Errorf("%w: --split %q: want test or train", errUsage, split)
-	}
-	if err := d.validate(); err != nil {
-		return err
-	}
-	if err := setThreads(threads); err != nil {
+	if err := e.validate(); err != nil {
 		return err
 	}
 	start := time.Now()
-	m, card, err := loadModel(model, "model", "")
+	pr := newProgress(stderr, e.quiet)
+	in, err := e.load(pr)
 	if err != nil {
 		return err
 	}
-	if err := d.defaultData(card, model); err != nil {
-		return err
-	}
-	pr := newProgress(stderr, quiet)
-	// Everything is checked before any work: the SNN's settings, the ANN to
-	// compare with, and the data against both models.
-	var net *snn.Network
-	var rs []int
-	var am *vgg.Model
-	if card.Kind == modelfile.KindSNN {
-		cfg := card.SNN.Config
-		if timesteps > 0 {
-			cfg.Timesteps = timesteps
-		}
-		if rs, err = parseReadouts(readouts, cfg.Timesteps); err != nil {
-			return err
-		}
-		if net, err = snn.New(m, cfg); err != nil {
-			return err
-		}
-		if am, ann, err = comparisonANN(ann, model, card, pr); err != nil {
-			return err
-		}
-	} else if ann != "" {
-		return fmt.Errorf("%w: --ann compares a spiking model with its ANN; --model %s is itself an ANN", errUsage, model)
-	}
-	if candidates && (card.SNN == nil || card.SNN.Calibration.Selection == nil) {
-		return fmt.Errorf("%w: --candidates: %s holds no data-free selection (convert it with --recipe select)", errUsage, model)
-	}
-	s, err := d.load(split)
-	if err != nil {
-		return err
-	}
-	if err := checkData(s, m, card, model); err != nil {
-		return err
-	}
-	res := evalResult{Kind: card.Kind, Split: split, Images: s.Len(), Data: s.Name, Model: model}
-	if net == nil {
-		if res.Accuracy, err = train.Evaluate(ctx, m, s, batch); err != nil {
-			return err
-		}
+	s := in.s
+	res := evalResult{Kind: in.card.Kind, Split: e.split, Images: s.Len(), Data: s.Name, Model: e.model}
+	if in.net == nil {
+		res.Accuracy, err = train.Evaluate(ctx, in.m, s, e.batch)
 	} else {
-		simStart := time.Now()
-		r, curve, err := simulate(ctx, net, s, rs, seed, pr)
-		if err != nil {
-			return err
-		}
-		T := net.Config.Timesteps
-		res.ImagesTimestepsPerS = float64(s.Len()*T) / time.Since(simStart).Seconds()
-		res.Timesteps = T
-		res.AccuracyByTimestep = curve
-		res.Accuracy = res.AccuracyByTimestep[len(res.AccuracyByTimestep)-1].Accuracy
-		for l, ls := range r.Layers[:len(r.Layers)-1] {
-			res.SpikeRates = append(res.SpikeRates, layerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
-				Events: ls.EventChunks, Dense: ls.DenseChunks})
-		}
-		if am != nil {
-			acc, err := train.Evaluate(ctx, am, s, batch)
-			if err != nil {
-				return err
-			}
-			res.ANN, res.ANNAccuracy = ann, &acc
-			res.SmallestTWithin1pp = snn.SmallestWithin(res.AccuracyByTimestep, acc, 0.01)
-		} else {
-			res.ANNNote = ann
-		}
-		if candidates {
-			if res.Candidates, err = scoreCandidates(ctx, m, net.Config, card.SNN.Calibration.Selection, s, rs, seed, pr); err != nil {
-				return err
-			}
-		}
+		err = e.evalSNN(ctx, in, &res, pr)
+	}
+	if err != nil {
+		return err
 	}
 	res.Seconds = time.Since(start).Seconds()
 	pr.clear()
-	if jsonOut {
+	if e.jsonOut {
 		return writeJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "accuracy %.2f%% on %s (%d images)\n", 100*res.Accuracy, s.Name, s.Len())
-	if card.Kind == modelfile.KindSNN {
+	if in.card.Kind == modelfile.KindSNN {
 		printSNNEval(stdout, res)
 	}
 	if len(res.Candidates) > 0 {
 		printCandidates(stdout, res)
+	}
+	return nil
+}
+
+// evalSNN simulates the SNN: accuracy by time step, spike rates, the
+// comparison with its ANN, and optionally the selection's candidates.
+func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResult, pr *progress) error {
+	s, net := in.s, in.net
+	simStart := time.Now()
+	r, curve, err := simulate(ctx, net, s, in.rs, e.seed, pr)
+	if err != nil {
+		return err
+	}
+	T := net.Config.Timesteps
+	res.ImagesTimestepsPerS = float64(s.Len()*T) / time.Since(simStart).Seconds()
+	res.Timesteps = T
+	res.AccuracyByTimestep = curve
+	res.Accuracy = curve[len(curve)-1].Accuracy
+	for l, ls := range r.Layers[:len(r.Layers)-1] {
+		res.SpikeRates = append(res.SpikeRates, layerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
+			Events: ls.EventChunks, Dense: ls.DenseChunks})
+	}
+	if in.am != nil {
+		acc, err := train.Evaluate(ctx, in.am, s, e.batch)
+		if err != nil {
+			return err
+		}
+		res.ANN, res.ANNAccuracy = e.ann, &acc
+		res.SmallestTWithin1pp = snn.SmallestWithin(res.AccuracyByTimestep, acc, 0.01)
+	} else {
+		res.ANNNote = e.ann
+	}
+	if e.candidates {
+		if res.Candidates, err = scoreCandidates(ctx, in.m, net.Config, in.card.SNN.Calibration.Selection, s, in.rs, e.seed, pr); err != nil {
+			return err
+		}
 	}
 	return nil
 }
