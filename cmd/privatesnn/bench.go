@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -97,92 +98,111 @@ func parseOnly(s string) (map[string]bool, error) {
 	return sel, nil
 }
 
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var (
-		threads  int
-		batch    int
-		minTime  time.Duration
-		jsonOut  bool
-		quiet    bool
-		snnDir   string
-		snnT     int
-		snnB     int
-		only     string
-		bpttT    int
-		bpttB    int
-		bpttRuns int
-	)
-	fs := newFlagSet("bench")
-	var b bounds
-	fs.IntVar(&threads, "threads", 2, "threads to use (0: all cores); compare with PyTorch at the same count")
-	b.Int(fs, &batch, "batch", 64, 1, 4096, "batch size of the network workloads")
-	fs.DurationVar(&minTime, "time", 3*time.Second, "minimum measuring time per workload (> 0)")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	fs.StringVar(&snnDir, "snn", "", "also time the simulation of this spiking model (from 'privatesnn convert') on the embedded test images")
-	b.Int(fs, &snnT, "snn-timesteps", 0, 0, snn.MaxTimesteps, "time steps of the SNN workload (0: the model's T)")
-	b.Int(fs, &snnB, "snn-batch", 64, 1, 1000, "images per SNN simulation (the embedded test set has 1,000)")
-	fs.StringVar(&only, "only", "", "run only these workloads, comma-separated: ann, snn, sgemm, bptt (default: all; snn needs --snn)")
-	b.Int(fs, &bpttT, "bptt-timesteps", 50, 1, snn.MaxTimesteps, "time steps T of the BPTT training-step workload")
-	b.Int(fs, &bpttB, "bptt-batch", 64, 1, 1000, "images per BPTT training step (the embedded test set has 1,000)")
-	b.Int(fs, &bpttRuns, "bptt-runs", 3, 1, 1000, "minimum timed BPTT steps (after one warm-up step)")
-	if err := parseFlags(fs, args, stdout); err != nil {
+// benchOptions are the bench command's settings.
+type benchOptions struct {
+	b                      bounds
+	threads, batch         int
+	minTime                time.Duration
+	jsonOut, quiet         bool
+	snnDir, only           string
+	snnT, snnB             int
+	bpttT, bpttB, bpttRuns int
+	sel                    map[string]bool
+}
+
+func (o *benchOptions) register(fs *flag.FlagSet) {
+	fs.IntVar(&o.threads, "threads", 2, "threads to use (0: all cores); compare with PyTorch at the same count")
+	o.b.Int(fs, &o.batch, "batch", 64, 1, 4096, "batch size of the network workloads")
+	fs.DurationVar(&o.minTime, "time", 3*time.Second, "minimum measuring time per workload (> 0)")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&o.snnDir, "snn", "", "also time the simulation of this spiking model (from 'privatesnn convert') on the embedded test images")
+	o.b.Int(fs, &o.snnT, "snn-timesteps", 0, 0, snn.MaxTimesteps, "time steps of the SNN workload (0: the model's T)")
+	o.b.Int(fs, &o.snnB, "snn-batch", 64, 1, 1000, "images per SNN simulation (the embedded test set has 1,000)")
+	fs.StringVar(&o.only, "only", "", "run only these workloads, comma-separated: ann, snn, sgemm, bptt (default: all; snn needs --snn)")
+	o.b.Int(fs, &o.bpttT, "bptt-timesteps", 50, 1, snn.MaxTimesteps, "time steps T of the BPTT training-step workload")
+	o.b.Int(fs, &o.bpttB, "bptt-batch", 64, 1, 1000, "images per BPTT training step (the embedded test set has 1,000)")
+	o.b.Int(fs, &o.bpttRuns, "bptt-runs", 3, 1, 1000, "minimum timed BPTT steps (after one warm-up step)")
+}
+
+func (o *benchOptions) validate() error {
+	if err := o.b.check(); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
+	if o.minTime <= 0 {
+		return fmt.Errorf("%w: --time %v: want a positive duration", errUsage, o.minTime)
 	}
-	if minTime <= 0 {
-		return fmt.Errorf("%w: --time %v: want a positive duration", errUsage, minTime)
-	}
-	sel, err := parseOnly(only)
+	sel, err := parseOnly(o.only)
 	if err != nil {
 		return err
 	}
-	if only != "" && sel[wSNN] && snnDir == "" {
-		return fmt.Errorf("%w: --only %s needs --snn DIR", errUsage, only)
+	if o.only != "" && sel[wSNN] && o.snnDir == "" {
+		return fmt.Errorf("%w: --only %s needs --snn DIR", errUsage, o.only)
 	}
-	if err := setThreads(threads); err != nil {
+	o.sel = sel
+	return setThreads(o.threads)
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o benchOptions
+	fs := newFlagSet("bench")
+	o.register(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
 		return err
 	}
 	var sw *snnWorkload
-	if snnDir != "" && sel[wSNN] {
+	if o.snnDir != "" && o.sel[wSNN] {
 		var err error
-		if sw, err = loadSNNWorkload(snnDir, snnT, snnB); err != nil {
+		if sw, err = loadSNNWorkload(o.snnDir, o.snnT, o.snnB); err != nil {
 			return err
 		}
 	}
-	pr := newProgress(stderr, quiet)
-	res := benchResult{Framework: "privatesnn", Threads: runtime.GOMAXPROCS(0), Batch: batch, Backend: gemm.CurrentInfo(),
+	pr := newProgress(stderr, o.quiet)
+	res := benchResult{Framework: "privatesnn", Threads: runtime.GOMAXPROCS(0), Batch: o.batch, Backend: gemm.CurrentInfo(),
 		ConvBackend: nn.ConvBackend(), GoVersion: runtime.Version(), OtherCPULoad: map[string]float64{}}
-	if sel[wANN] {
+	if err := o.measure(ctx, &res, sw, stderr, pr); err != nil {
+		return err
+	}
+	if o.jsonOut {
+		return writeJSON(stdout, res)
+	}
+	printBench(stdout, res, o.sel)
+	return nil
+}
+
+// measure runs the selected workloads into res.
+func (o *benchOptions) measure(ctx context.Context, res *benchResult, sw *snnWorkload, stderr io.Writer, pr *progress) error {
+	if o.sel[wANN] {
 		m := workload.DefaultNet()
 		steps := []struct {
 			name, key string
 			dst       *float64
 			step      workload.Step
 		}{
-			{"ann train step", "ann_train_step", &res.ANNTrainStepItemsPerS, workload.TrainStep(m, batch)},
-			{"ann input gradient", "ann_input_grad", &res.ANNInputGradItemsPerS, workload.InputGradStep(m, batch)},
+			{"ann train step", "ann_train_step", &res.ANNTrainStepItemsPerS, workload.TrainStep(m, o.batch)},
+			{"ann input gradient", "ann_input_grad", &res.ANNInputGradItemsPerS, workload.InputGradStep(m, o.batch)},
 		}
 		for _, s := range steps {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			pr.line("measuring %s (batch %d, %d threads)…", s.name, batch, res.Threads)
-			tm := workload.Measure(s.step.Run, 5, 5, minTime)
+			pr.line("measuring %s (batch %d, %d threads)…", s.name, o.batch, res.Threads)
+			tm := workload.Measure(s.step.Run, 5, 5, o.minTime)
 			*s.dst = float64(s.step.Batch) / tm.Median.Seconds()
 			res.OtherCPULoad[s.key] = tm.OtherLoad
 		}
 	}
 	if sw != nil {
-		if err := benchSNN(ctx, &res, sw, minTime, pr); err != nil {
+		if err := benchSNN(ctx, res, sw, o.minTime, pr); err != nil {
 			return err
 		}
 	}
-	if sel[wSgemm] {
+	if o.sel[wSgemm] {
 		pr.line("measuring sgemm 1024³…")
-		tm := workload.Measure(workload.SgemmStep(1024), 3, 5, minTime)
+		tm := workload.Measure(workload.SgemmStep(1024), 3, 5, o.minTime)
 		res.Sgemm1024GFLOPS = 2 * 1024 * 1024 * 1024 / tm.Median.Seconds() / 1e9
 		res.OtherCPULoad["sgemm_1024"] = tm.OtherLoad
 		if g, ok := gemm.NativeSgemmGFLOPS(1024, 40); ok {
@@ -190,50 +210,51 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			res.SgemmFractionOfOpenBLAS = res.Sgemm1024GFLOPS / g
 		}
 	}
-	if sel[wBPTT] {
-		var err error
-		if len(sel) == 1 {
-			err = benchBPTT(ctx, &res.bpttResult, bpttT, bpttB, bpttRuns, minTime, pr)
-		} else {
-			// The other workloads have grown this process's heap: run the
-			// BPTT step in a child process so that its peak RSS is its own.
-			err = benchBPTTChild(ctx, &res.bpttResult, stderr, quiet, threads, bpttT, bpttB, bpttRuns, minTime, pr)
-		}
-		if err != nil {
-			return err
-		}
-		if res.BPTTOtherCPULoad != nil {
-			res.OtherCPULoad["bptt_train_step"] = *res.BPTTOtherCPULoad
-		}
+	if !o.sel[wBPTT] {
+		return nil
 	}
-	if jsonOut {
-		return writeJSON(stdout, res)
+	var err error
+	if len(o.sel) == 1 {
+		err = benchBPTT(ctx, &res.bpttResult, o.bpttT, o.bpttB, o.bpttRuns, o.minTime, pr)
+	} else {
+		// The other workloads have grown this process's heap: run the
+		// BPTT step in a child process so that its peak RSS is its own.
+		err = benchBPTTChild(ctx, &res.bpttResult, stderr, o.quiet, o.threads, o.bpttT, o.bpttB, o.bpttRuns, o.minTime, pr)
 	}
+	if err != nil {
+		return err
+	}
+	if res.BPTTOtherCPULoad != nil {
+		res.OtherCPULoad["bptt_train_step"] = *res.BPTTOtherCPULoad
+	}
+	return nil
+}
+
+func printBench(w io.Writer, res benchResult, sel map[string]bool) {
 	if sel[wANN] {
-		fmt.Fprintf(stdout, "ann train step      %8.1f items/s\n", res.ANNTrainStepItemsPerS)
-		fmt.Fprintf(stdout, "ann input gradient  %8.1f items/s\n", res.ANNInputGradItemsPerS)
+		fmt.Fprintf(w, "ann train step      %8.1f items/s\n", res.ANNTrainStepItemsPerS)
+		fmt.Fprintf(w, "ann input gradient  %8.1f items/s\n", res.ANNInputGradItemsPerS)
 	}
 	if sel[wSgemm] {
-		fmt.Fprintf(stdout, "sgemm 1024³         %8.1f GFLOP/s", res.Sgemm1024GFLOPS)
+		fmt.Fprintf(w, "sgemm 1024³         %8.1f GFLOP/s", res.Sgemm1024GFLOPS)
 		if res.Sgemm1024NativeGFLOPS > 0 {
-			fmt.Fprintf(stdout, " (%.0f%% of OpenBLAS's own %.1f)", 100*res.SgemmFractionOfOpenBLAS, res.Sgemm1024NativeGFLOPS)
+			fmt.Fprintf(w, " (%.0f%% of OpenBLAS's own %.1f)", 100*res.SgemmFractionOfOpenBLAS, res.Sgemm1024NativeGFLOPS)
 		}
-		fmt.Fprintln(stdout)
+		fmt.Fprintln(w)
 	}
 	if res.SNNItemsTimestepsPerS > 0 {
-		fmt.Fprintf(stdout, "snn T=%d batch %d   %8.0f images·steps/s (dense path %.0f, %.1f× faster)\n",
+		fmt.Fprintf(w, "snn T=%d batch %d   %8.0f images·steps/s (dense path %.0f, %.1f× faster)\n",
 			res.SNNTimesteps, res.SNNBatch, res.SNNItemsTimestepsPerS, res.SNNDenseItemsTimestepsPerS, res.SNNItemsTimestepsPerS/res.SNNDenseItemsTimestepsPerS)
 	}
 	if sel[wBPTT] {
-		fmt.Fprintf(stdout, "bptt T=%d batch %d  %8.1f items/s (%.0f ms a step), peak RSS %.0f MiB (%.0f MiB before the first step; %s)\n",
+		fmt.Fprintf(w, "bptt T=%d batch %d  %8.1f items/s (%.0f ms a step), peak RSS %.0f MiB (%.0f MiB before the first step; %s)\n",
 			res.BPTTTimesteps, res.BPTTBatch, res.BPTTItemsPerS, res.BPTTMedianMS, res.BPTTPeakRSSMiB, res.BPTTRSSBeforeMiB, res.BPTTRSSMethod)
-		fmt.Fprintf(stdout, "bptt spike rates    %s\n", formatRates(res.BPTTSpikeRates))
+		fmt.Fprintf(w, "bptt spike rates    %s\n", formatRates(res.BPTTSpikeRates))
 	}
 	if loads := otherLoads(res.OtherCPULoad); loads != "" {
-		fmt.Fprintf(stdout, "competing CPU load  %s\n", loads)
+		fmt.Fprintf(w, "competing CPU load  %s\n", loads)
 	}
-	fmt.Fprintf(stdout, "backend %s %s, conv %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.ConvBackend, res.Threads)
-	return nil
+	fmt.Fprintf(w, "backend %s %s, conv %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.ConvBackend, res.Threads)
 }
 
 // formatRates prints spike rates as percentages.
