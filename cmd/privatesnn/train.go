@@ -231,64 +231,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	start := time.Now()
 	pr := newProgress(stderr, o.quiet)
-	if o.resume {
-		if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err != nil {
-			if _, e := modelfile.ReadCard(o.out); e == nil {
-				return fmt.Errorf("%w: %s holds a finished run, nothing to resume; train a new run into another --out, or pass --force instead of --resume to replace it", errUsage, o.out)
-			}
-		}
-	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CardFile)); err == nil && !o.force {
-		return fmt.Errorf("%s already holds a model; pass --force to replace it or choose another --out", o.out)
-	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err == nil && !o.force {
-		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", o.out)
-	}
-	trainSet, err := o.data.load(data.Train)
+	job, err := o.job(epochs)
 	if err != nil {
 		return err
 	}
-	testSet, err := o.data.load(data.Test)
+	trainSet, testSet := job.Train, job.Test
+	oc, err := train.Fit(ctx, job, o.startLines(pr, trainSet), o.progressLines(pr))
 	if err != nil {
-		return err
-	}
-	var arch vgg.Config
-	if !o.resume {
-		if arch, err = o.config(trainSet); err != nil {
-			return err
-		}
-	}
-	job := train.Job{Out: o.out, Train: trainSet, Test: testSet, Arch: arch, Options: o.opts, Resume: o.resume, Epochs: epochs,
-		Data: o.data.name, Software: version()}
-	oc, err := train.Fit(ctx, job, func(s train.Start) error {
-		if s.Resumed && s.Options.Epochs != s.FromEpochs {
-			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
-		}
-		pr.line("training %s (%d weights) on %s: %d images, %s, batch %d; %s %s", s.Model.Config.Name, s.Model.NumParams(), trainSet.Name,
-			trainSet.Len(), plural(s.Options.Epochs, "epoch"), s.Options.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
-		pr.line("%s", scheduleText(s.Options))
-		return nil
-	}, func(p train.Progress) error {
-		if testHookStep != nil && p.EpochDone == nil {
-			testHookStep()
-		}
-		if r := p.EpochDone; r != nil {
-			pr.line("epoch %d/%d  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
-				r.Epoch, p.Epochs, r.TrainLoss, 100*r.TrainAcc, 100*r.TestAcc, r.LR, r.Seconds, r.ImagesPerSec)
-			return nil
-		}
-		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed, fmt.Sprintf("loss %.4f", p.Loss))
-		return nil
-	})
-	var finished *train.FinishedError
-	switch {
-	case errors.Is(err, context.Canceled):
-		pr.line("interrupted: checkpoint saved in %s; continue with --resume", o.out)
-		return err
-	case errors.As(err, &finished):
-		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, epochs, o.out, plural(finished.Done, "epoch"))
-	case errors.Is(err, train.ErrOtherData):
-		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, o.out, o.data.name)
-	case err != nil:
-		return err
+		return o.fitError(err, epochs, pr)
 	}
 	m, st := oc.Model, oc.State
 	o.opts = oc.Options
@@ -313,4 +263,79 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d images) after %s in %.0fs; model saved in %s\n",
 		100*res.TestAccuracy, testSet.Name, testSet.Len(), plural(res.Epochs, "epoch"), res.Seconds, o.out)
 	return nil
+}
+
+// job checks what --out holds, loads the data and returns the job.
+func (o *trainOptions) job(epochs int) (train.Job, error) {
+	if o.resume {
+		if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err != nil {
+			if _, e := modelfile.ReadCard(o.out); e == nil {
+				return train.Job{}, fmt.Errorf("%w: %s holds a finished run, nothing to resume; train a new run into another --out, or pass --force instead of --resume to replace it", errUsage, o.out)
+			}
+		}
+	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CardFile)); err == nil && !o.force {
+		return train.Job{}, fmt.Errorf("%s already holds a model; pass --force to replace it or choose another --out", o.out)
+	} else if _, err := os.Stat(filepath.Join(o.out, modelfile.CheckpointState)); err == nil && !o.force {
+		return train.Job{}, fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", o.out)
+	}
+	trainSet, err := o.data.load(data.Train)
+	if err != nil {
+		return train.Job{}, err
+	}
+	testSet, err := o.data.load(data.Test)
+	if err != nil {
+		return train.Job{}, err
+	}
+	var arch vgg.Config
+	if !o.resume {
+		if arch, err = o.config(trainSet); err != nil {
+			return train.Job{}, err
+		}
+	}
+	return train.Job{Out: o.out, Train: trainSet, Test: testSet, Arch: arch, Options: o.opts, Resume: o.resume, Epochs: epochs,
+		Data: o.data.name, Software: version()}, nil
+}
+
+// startLines reports the run about to train.
+func (o *trainOptions) startLines(pr *progress, trainSet *data.Set) func(train.Start) error {
+	return func(s train.Start) error {
+		if s.Resumed && s.Options.Epochs != s.FromEpochs {
+			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
+		}
+		pr.line("training %s (%d weights) on %s: %d images, %s, batch %d; %s %s", s.Model.Config.Name, s.Model.NumParams(), trainSet.Name,
+			trainSet.Len(), plural(s.Options.Epochs, "epoch"), s.Options.BatchSize, gemm.CurrentInfo().Backend, gemm.CurrentInfo().Core)
+		pr.line("%s", scheduleText(s.Options))
+		return nil
+	}
+}
+
+// progressLines reports every epoch and the live bar.
+func (o *trainOptions) progressLines(pr *progress) func(train.Progress) error {
+	return func(p train.Progress) error {
+		if testHookStep != nil && p.EpochDone == nil {
+			testHookStep()
+		}
+		if r := p.EpochDone; r != nil {
+			pr.line("epoch %d/%d  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
+				r.Epoch, p.Epochs, r.TrainLoss, 100*r.TrainAcc, 100*r.TestAcc, r.LR, r.Seconds, r.ImagesPerSec)
+			return nil
+		}
+		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed, fmt.Sprintf("loss %.4f", p.Loss))
+		return nil
+	}
+}
+
+// fitError words train.Fit's errors in the flags' terms.
+func (o *trainOptions) fitError(err error, epochs int, pr *progress) error {
+	var finished *train.FinishedError
+	switch {
+	case errors.Is(err, context.Canceled):
+		pr.line("interrupted: checkpoint saved in %s; continue with --resume", o.out)
+		return err
+	case errors.As(err, &finished):
+		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, epochs, o.out, plural(finished.Done, "epoch"))
+	case errors.Is(err, train.ErrOtherData):
+		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, o.out, o.data.name)
+	}
+	return err
 }
