@@ -123,26 +123,34 @@ type convertResult struct {
 	TrainingDataAccessed bool           `json:"training_data_accessed"`
 }
 
-func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var (
-		cf                 calibFlags
-		b                  bounds
-		model, synthDir    string
-		out                string
-		force, jsonOut, qt bool
-	)
-	fs := newFlagSet("convert")
-	cf.register(fs, &b, convert.RecipeSelect, "select: choose the threshold percentile, initial membrane and encoder for the target T on held-out synthetic images (data-free); "+
+// convertOptions are the convert command's settings.
+type convertOptions struct {
+	cf                   calibFlags
+	b                    bounds
+	model, synthDir, out string
+	force, jsonOut, qt   bool
+}
+
+func (c *convertOptions) register(fs *flag.FlagSet) {
+	c.cf.register(fs, &c.b, convert.RecipeSelect, "select: choose the threshold percentile, initial membrane and encoder for the target T on held-out synthetic images (data-free); "+
 		"paper: the reference's maximum current, zero initial membrane, Poisson input")
-	fs.StringVar(&model, "model", "", "trained ANN (directory or file; required)")
-	fs.StringVar(&synthDir, "synth", "", "synthetic image set from 'privatesnn synth' made from this ANN (directory or file; required)")
-	fs.StringVar(&out, "out", "", "output directory of the spiking model (required)")
-	fs.BoolVar(&force, "force", false, "replace the model files in an existing --out (other files stay)")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&qt, "quiet", false, "no progress on stderr")
+	fs.StringVar(&c.model, "model", "", "trained ANN (directory or file; required)")
+	fs.StringVar(&c.synthDir, "synth", "", "synthetic image set from 'privatesnn synth' made from this ANN (directory or file; required)")
+	fs.StringVar(&c.out, "out", "", "output directory of the spiking model (required)")
+	fs.BoolVar(&c.force, "force", false, "replace the model files in an existing --out (other files stay)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&c.qt, "quiet", false, "no progress on stderr")
+}
+
+func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c convertOptions
+	fs := newFlagSet("convert")
+	c.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
+	cf, b := &c.cf, &c.b
+	model, synthDir, out, force, jsonOut, qt := c.model, c.synthDir, c.out, c.force, c.jsonOut, c.qt
 	if err := b.check(); err != nil {
 		return err
 	}
@@ -169,22 +177,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	pr := newProgress(stderr, qt)
 	job := convert.Job{Out: out, ANN: model, Synth: synthDir, Set: set, Settings: cf.settings, Seed: cf.seed, Software: version(), Note: pr.line,
-		Prepare: func(plan *convert.Plan, m *vgg.Model) error {
-			k := plan.Sampling.Images
-			switch plan.Recipe {
-			case convert.RecipePaper:
-				pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, k, cf.opts.Timesteps)
-				plan.Options.Progress = func(l, L int, name string, th float32) {
-					pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
-				}
-			case convert.RecipeSelect:
-				pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
-				plan.Progress = func(done, total int, sc snn.CandidateScore) {
-					pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
-				}
-			}
-			return nil
-		}}
+		Prepare: cf.prepareLines(pr)}
 	oc, cfg, err := convert.ToDir(ctx, job)
 	if err != nil {
 		return settingsError(err)
@@ -200,13 +193,37 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if jsonOut {
 		return writeJSON(stdout, res)
 	}
-	if oc.Selection != nil {
-		printSelection(stdout, oc.Selection)
-	}
-	fmt.Fprintf(stdout, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
-		model, res.Timesteps, candidateText(snn.Candidate{Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder}),
-		len(oc.Thresholds), res.Seconds, out)
+	printConvert(stdout, model, res, oc, cfg)
 	return nil
+}
+
+// prepareLines reports the plan and installs its progress lines.
+func (cf *calibFlags) prepareLines(pr *progress) func(plan *convert.Plan, m *vgg.Model) error {
+	return func(plan *convert.Plan, m *vgg.Model) error {
+		k := plan.Sampling.Images
+		switch plan.Recipe {
+		case convert.RecipePaper:
+			pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, k, cf.opts.Timesteps)
+			plan.Options.Progress = func(l, L int, name string, th float32) {
+				pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
+			}
+		case convert.RecipeSelect:
+			pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
+			plan.Progress = func(done, total int, sc snn.CandidateScore) {
+				pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
+			}
+		}
+		return nil
+	}
+}
+
+func printConvert(w io.Writer, model string, res convertResult, oc *convert.Outcome, cfg snn.Config) {
+	if oc.Selection != nil {
+		printSelection(w, oc.Selection)
+	}
+	fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
+		model, res.Timesteps, candidateText(snn.Candidate{Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder}),
+		len(oc.Thresholds), res.Seconds, res.Out)
 }
 
 // candidateText describes conversion settings in words.
