@@ -78,46 +78,13 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	}
 	g := pipeline.Build(c)
 	if o.plan {
-		plan, err := g.Plan()
-		if err != nil {
-			return err
-		}
-		if o.jsonOut {
-			return writeJSON(stdout, map[string]any{"workdir": c.Workdir, "stages": plan})
-		}
-		for _, p := range plan {
-			state := "to run"
-			switch {
-			case p.Done:
-				state = "done"
-			case p.Partial:
-				state = "interrupted (resumes)"
-			}
-			fmt.Fprintf(stdout, "%-22s %-22s %s\n", p.Name, state, p.Dir)
-		}
-		return nil
+		return printPlan(stdout, g, c.Workdir, o.jsonOut)
 	}
 	pr := newProgress(stderr, o.quiet)
 	start := time.Now()
-	stageStart, last := time.Now(), ""
 	pipeline.Software = version()
 	pr.line("%s: stages in %s", command, c.Workdir)
-	done, err := g.Run(ctx, func(stage, label string, d, total int) error {
-		if total == 0 {
-			if label == "" {
-				pr.line("stage %s", stage)
-			} else {
-				pr.line("  %s: %s", stage, label)
-			}
-			return nil
-		}
-		// The time to go is estimated per label (an epoch, an attack).
-		if key := stage + " " + label; key != last || d <= 1 {
-			last, stageStart = key, time.Now()
-		}
-		pr.update(stage+" "+label, d, total, time.Since(stageStart), "")
-		return nil
-	})
+	done, err := g.Run(ctx, stageProgress(pr))
 	pr.clear()
 	if err != nil {
 		return err
@@ -139,4 +106,47 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	}
 	fmt.Fprintf(stdout, "report: %s (and report.md) after %.0fs\n", filepath.Join(reportDir, "report.html"), time.Since(start).Seconds())
 	return nil
+}
+
+// printPlan prints the stage graph and what is done.
+func printPlan(w io.Writer, g *pipeline.Graph, workdir string, jsonOut bool) error {
+	plan, err := g.Plan()
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return writeJSON(w, map[string]any{"workdir": workdir, "stages": plan})
+	}
+	for _, p := range plan {
+		state := "to run"
+		switch {
+		case p.Done:
+			state = "done"
+		case p.Partial:
+			state = "interrupted (resumes)"
+		}
+		fmt.Fprintf(w, "%-22s %-22s %s\n", p.Name, state, p.Dir)
+	}
+	return nil
+}
+
+// stageProgress reports stage starts and lines, and a live bar whose time
+// to go is estimated per label (an epoch, an attack).
+func stageProgress(pr *progress) pipeline.Progress {
+	stageStart, last := time.Now(), ""
+	return func(stage, label string, d, total int) error {
+		if total == 0 {
+			if label == "" {
+				pr.line("stage %s", stage)
+			} else {
+				pr.line("  %s: %s", stage, label)
+			}
+			return nil
+		}
+		if key := stage + " " + label; key != last || d <= 1 {
+			last, stageStart = key, time.Now()
+		}
+		pr.update(stage+" "+label, d, total, time.Since(stageStart), "")
+		return nil
+	}
 }
