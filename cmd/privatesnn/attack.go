@@ -164,93 +164,114 @@ type imageInfo struct {
 // AttackFile is the record the attack command writes.
 const attackFile = "attack.json"
 
+// attackOptions are the attack command's settings.
+type attackOptions struct {
+	f                     attackFlags
+	b                     bounds
+	model, out            string
+	method                attack.Method
+	perClass, threads     int
+	seed                  uint64
+	force, jsonOut, quiet bool
+}
+
+func (a *attackOptions) register(fs *flag.FlagSet) {
+	a.method = attack.Visualize
+	fs.StringVar(&a.model, "model", "", "the model to attack: an SNN (any method) or an ANN (method 1) (required)")
+	fs.TextVar(&a.method, "method", a.method, "1: re-convert to an ANN and visualise classes; 2: conv1 gradient through the SNN; 3: SNN-aware inversion")
+	a.b.Int(fs, &a.perClass, "per-class", 10, 1, attack.MaxImages, "attack images per class")
+	fs.StringVar(&a.out, "out", "", "output directory: grid.png, images/, attack.json (required)")
+	fs.Uint64Var(&a.seed, "seed", 0, "random seed (initial images, Poisson spikes, jitter)")
+	fs.BoolVar(&a.force, "force", false, "replace the attack files in an existing --out (other files stay)")
+	a.f.register(fs, &a.b)
+	outputFlags(fs, &a.jsonOut, &a.quiet, &a.threads)
+}
+
+// load validates the flags and loads the model to attack.
+func (a *attackOptions) load() (*attackTarget, error) {
+	if err := a.b.check(); err != nil {
+		return nil, err
+	}
+	if a.model == "" || a.out == "" {
+		return nil, fmt.Errorf("%w: --model and --out are required", errUsage)
+	}
+	if err := a.f.finish(); err != nil {
+		return nil, err
+	}
+	if err := setThreads(a.threads); err != nil {
+		return nil, err
+	}
+	if err := checkOutput(a.out, a.model); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(a.out, attackFile)); err == nil && !a.force {
+		return nil, fmt.Errorf("%s already holds an attack; pass --force to replace it, or choose another --out", a.out)
+	}
+	t, err := loadTarget(a.model, "model", a.model)
+	if err != nil {
+		return nil, err
+	}
+	if t.model.SNN == nil && a.method != attack.Visualize {
+		return nil, fmt.Errorf("%w: --model %s is an ANN; --method %d attacks a spiking network (method 1 applies to an ANN)", errUsage, a.model, int(a.method))
+	}
+	return t, nil
+}
+
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f attackFlags
-	var b bounds
-	var model, out string
-	var method attack.Method = attack.Visualize
-	var perClass, threads int
-	var seed uint64
-	var force, jsonOut, quiet bool
+	var a attackOptions
 	fs := newFlagSet("attack")
-	fs.StringVar(&model, "model", "", "the model to attack: an SNN (any method) or an ANN (method 1) (required)")
-	fs.TextVar(&method, "method", method, "1: re-convert to an ANN and visualise classes; 2: conv1 gradient through the SNN; 3: SNN-aware inversion")
-	b.Int(fs, &perClass, "per-class", 10, 1, attack.MaxImages, "attack images per class")
-	fs.StringVar(&out, "out", "", "output directory: grid.png, images/, attack.json (required)")
-	fs.Uint64Var(&seed, "seed", 0, "random seed (initial images, Poisson spikes, jitter)")
-	fs.BoolVar(&force, "force", false, "replace the attack files in an existing --out (other files stay)")
-	f.register(fs, &b)
-	outputFlags(fs, &jsonOut, &quiet, &threads)
+	a.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if model == "" || out == "" {
-		return fmt.Errorf("%w: --model and --out are required", errUsage)
-	}
-	if err := f.finish(); err != nil {
-		return err
-	}
-	if err := setThreads(threads); err != nil {
-		return err
-	}
-	if err := checkOutput(out, model); err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(out, attackFile)); err == nil && !force {
-		return fmt.Errorf("%s already holds an attack; pass --force to replace it, or choose another --out", out)
-	}
-	t, err := loadTarget(model, "model", model)
+	t, err := a.load()
 	if err != nil {
 		return err
 	}
-	if t.model.SNN == nil && method != attack.Visualize {
-		return fmt.Errorf("%w: --model %s is an ANN; --method %d attacks a spiking network (method 1 applies to an ANN)", errUsage, model, int(method))
-	}
-	cfg := t.config()
-	pr := newProgress(stderr, quiet)
+	method, k := a.method, t.config().Classes
+	pr := newProgress(stderr, a.quiet)
 	start := time.Now()
-	targets := attack.Targets(cfg.Classes, perClass)
-	rng := rand.New(rand.NewPCG(seed, uint64(method)))
-	p := func(done, total int) error {
-		pr.update(method.String(), done, total, time.Since(start), "")
-		return nil
-	}
+	targets := attack.Targets(k, a.perClass)
 	kind := "ANN"
 	if t.model.SNN != nil {
 		kind = fmt.Sprintf("SNN, T = %d", t.model.SNN.Config.Timesteps)
 	}
-	pr.line("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", method, method.Describe(), model, kind, len(targets), perClass)
-	o := audit.Options{Visualize: f.vis, SNNGradient: f.grad, Inversion: f.inv}
-	opts := map[attack.Method]any{attack.Visualize: f.vis, attack.SNNGradient: f.grad, attack.SNNInversion: f.inv}[method]
-	res, err := audit.Attack(ctx, &t.model, method, targets, o, rng, p)
+	pr.line("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", method, method.Describe(), a.model, kind, len(targets), a.perClass)
+	o := audit.Options{Visualize: a.f.vis, SNNGradient: a.f.grad, Inversion: a.f.inv}
+	res, err := audit.Attack(ctx, &t.model, method, targets, o, rand.New(rand.NewPCG(a.seed, uint64(method))), func(done, total int) error {
+		pr.update(method.String(), done, total, time.Since(start), "")
+		return nil
+	})
 	pr.clear()
 	if err != nil {
 		return err
 	}
-	rec := attackRecord{Method: method, About: method.Describe(), Model: model, ModelKind: t.card.Kind, PerClass: perClass, Images: len(targets),
-		Seed: seed, Options: opts, SelfHitRate: res.Hits(), Seconds: time.Since(start).Seconds(), Out: out,
-		DataRead: "none: the attack reads the model's weights only"}
-	if t.model.SNN != nil {
-		rec.Timesteps = t.model.SNN.Config.Timesteps
-	}
-	k := cfg.Classes
-	rec.PerImage = perImage(res, k)
-	if err := audit.WriteImages(out, audit.ResultImages(res), k, t.card.ClassNames); err != nil {
+	rec := a.record(t, res, time.Since(start).Seconds())
+	if err := audit.WriteImages(a.out, audit.ResultImages(res), k, t.card.ClassNames); err != nil {
 		return err
 	}
-	if err := audit.WriteJSON(filepath.Join(out, attackFile), rec); err != nil {
+	if err := audit.WriteJSON(filepath.Join(a.out, attackFile), rec); err != nil {
 		return err
 	}
-	if jsonOut {
+	if a.jsonOut {
 		return writeJSON(stdout, rec)
 	}
 	fmt.Fprintf(stdout, "%s on %s: the attacked model assigns %.1f %% of its %d attack images to their target class (chance %.1f %%); %.1fs\n",
-		method, model, 100*rec.SelfHitRate, rec.Images, 100/float64(k), rec.Seconds)
-	fmt.Fprintf(stdout, "images in %s (%s, %s/); score them with 'privatesnn audit'\n", out, audit.GridFile, audit.ImagesDir)
+		method, a.model, 100*rec.SelfHitRate, rec.Images, 100/float64(k), rec.Seconds)
+	fmt.Fprintf(stdout, "images in %s (%s, %s/); score them with 'privatesnn audit'\n", a.out, audit.GridFile, audit.ImagesDir)
 	return nil
+}
+
+// record is attack.json.
+func (a *attackOptions) record(t *attackTarget, res *attack.Result, seconds float64) attackRecord {
+	opts := map[attack.Method]any{attack.Visualize: a.f.vis, attack.SNNGradient: a.f.grad, attack.SNNInversion: a.f.inv}[a.method]
+	rec := attackRecord{Method: a.method, About: a.method.Describe(), Model: a.model, ModelKind: t.card.Kind, PerClass: a.perClass,
+		Images: len(res.Targets), Seed: a.seed, Options: opts, SelfHitRate: res.Hits(), Seconds: seconds, Out: a.out,
+		DataRead: "none: the attack reads the model's weights only", PerImage: perImage(res, t.config().Classes)}
+	if t.model.SNN != nil {
+		rec.Timesteps = t.model.SNN.Config.Timesteps
+	}
+	return rec
 }
 
 // modelList is a repeatable --model flag: PATH or NAME=PATH.
