@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,89 +32,100 @@ type energyAtT struct {
 	Reports  []energy.Report `json:"reports"`
 }
 
-func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var (
-		d         dataFlags
-		b         bounds
-		model     string
-		timesteps int
-		readouts  string
-		seed      uint64
-		jsonOut   bool
-		quiet     bool
-		threads   int
-	)
-	fs := newFlagSet("energy")
-	d.register(fs, &b, "")
-	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
-	b.Int(fs, &timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "simulate this many steps (0: the model's T)")
-	fs.StringVar(&readouts, "readouts", "auto", "steps at which to report accuracy and energy against T (comma list, or auto: every T/10)")
-	fs.Uint64Var(&seed, "seed", 0, "seed of the Poisson input spikes")
-	outputFlags(fs, &jsonOut, &quiet, &threads)
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+// energyOptions are the energy command's settings.
+type energyOptions struct {
+	d               dataFlags
+	b               bounds
+	model, readouts string
+	timesteps       int
+	seed            uint64
+	jsonOut, quiet  bool
+	threads         int
+}
+
+func (e *energyOptions) register(fs *flag.FlagSet) {
+	e.d.register(fs, &e.b, "")
+	fs.StringVar(&e.model, "model", "", "spiking model from 'privatesnn convert' (required)")
+	e.b.Int(fs, &e.timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "simulate this many steps (0: the model's T)")
+	fs.StringVar(&e.readouts, "readouts", "auto", "steps at which to report accuracy and energy against T (comma list, or auto: every T/10)")
+	fs.Uint64Var(&e.seed, "seed", 0, "seed of the Poisson input spikes")
+	outputFlags(fs, &e.jsonOut, &e.quiet, &e.threads)
+}
+
+// load validates the flags and loads the network, its readouts and the data.
+func (e *energyOptions) load() (*snn.Network, []int, *data.Set, error) {
+	if err := e.b.check(); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := b.check(); err != nil {
-		return err
+	if e.model == "" {
+		return nil, nil, nil, fmt.Errorf("%w: --model is required", errUsage)
 	}
-	if model == "" {
-		return fmt.Errorf("%w: --model is required", errUsage)
+	if err := e.d.validate(); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := d.validate(); err != nil {
-		return err
+	if err := setThreads(e.threads); err != nil {
+		return nil, nil, nil, err
 	}
-	if err := setThreads(threads); err != nil {
-		return err
-	}
-	m, card, err := loadModel(model, "model", modelfile.KindSNN)
+	m, card, err := loadModel(e.model, "model", modelfile.KindSNN)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if err := d.defaultData(card, model); err != nil {
-		return err
+	if err := e.d.defaultData(card, e.model); err != nil {
+		return nil, nil, nil, err
 	}
 	cfg := card.SNN.Config
-	if timesteps > 0 {
-		cfg.Timesteps = timesteps
+	if e.timesteps > 0 {
+		cfg.Timesteps = e.timesteps
 	}
 	net, err := snn.New(m, cfg)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if e.readouts == "auto" {
+		e.readouts = autoReadouts(cfg.Timesteps, 10)
+	}
+	rs, err := parseReadouts(e.readouts, cfg.Timesteps)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := e.d.load(data.Test)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return net, rs, s, checkData(s, m, card, e.model)
+}
+
+func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var e energyOptions
+	fs := newFlagSet("energy")
+	e.register(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if readouts == "auto" {
-		readouts = autoReadouts(cfg.Timesteps, 10)
-	}
-	rs, err := parseReadouts(readouts, cfg.Timesteps)
+	net, rs, s, err := e.load()
 	if err != nil {
 		return err
 	}
-	s, err := d.load(data.Test)
+	pr := newProgress(stderr, e.quiet)
+	r, curve, err := simulate(ctx, net, s, rs, e.seed, pr)
 	if err != nil {
 		return err
 	}
-	if err := checkData(s, m, card, model); err != nil {
-		return err
-	}
-	pr := newProgress(stderr, quiet)
-	r, curve, err := simulate(ctx, net, s, rs, seed, pr)
-	if err != nil {
-		return err
-	}
-	res := energyResult{Model: model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps, Encoder: cfg.Encoder,
+	res := energyResult{Model: e.model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps, Encoder: net.Config.Encoder,
 		TestAccuracy: curve[len(curve)-1].Accuracy}
 	costs := []energy.Costs{energy.Horowitz45nm(), energy.Rathi()}
 	for _, c := range costs {
 		res.Reports = append(res.Reports, energy.FromRun(net.Model, r, c))
 	}
 	for i, t := range r.Readouts {
-		e := energyAtT{T: t, Accuracy: curve[i].Accuracy}
+		at := energyAtT{T: t, Accuracy: curve[i].Accuracy}
 		for _, c := range costs {
-			e.Reports = append(e.Reports, energy.FromRun(net.Model, r.UpTo(i), c))
+			at.Reports = append(at.Reports, energy.FromRun(net.Model, r.UpTo(i), c))
 		}
-		res.VersusT = append(res.VersusT, e)
+		res.VersusT = append(res.VersusT, at)
 	}
 	pr.clear()
-	if jsonOut {
+	if e.jsonOut {
 		return writeJSON(stdout, res)
 	}
 	printEnergy(stdout, res)
