@@ -10,7 +10,9 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 type calibrationRun struct {
@@ -63,39 +65,79 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	if err := cf.validate(); err != nil {
 		return err
 	}
-	m, card, err := loadModel(model, "model", modelfile.KindANN)
+	in, err := loadCompare(model, synthD, &d)
 	if err != nil {
 		return err
 	}
-	if err := d.defaultData(card, model); err != nil {
-		return err
-	}
-	syn, err := loadSynth(synthD, model)
-	if err != nil {
-		return err
-	}
-	real, err := d.load(data.Train)
-	if err != nil {
-		return err
-	}
-	test, err := d.load(data.Test)
-	if err != nil {
-		return err
-	}
-	for _, s := range []*data.Set{real, test} {
-		if err := checkData(s, m, card, model); err != nil {
-			return err
-		}
-	}
+	m, card, syn, real, test := in.m, in.card, in.syn, in.real, in.test
 	pr := newProgress(stderr, qt)
 	k, err := cf.settings.CalibCount(min(syn.Len(), real.Len()), "the smaller of the two image sets", pr.line)
 	if err != nil {
 		return settingsError(err)
 	}
 	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
-	mc := m.Config
 	norm := convert.Normalization(card.Normalization)
 	sampling := cf.settings.Sampling(k, norm)
+	if err := calibrateBoth(ctx, &res, m, syn, synthD, real, test, sampling, norm, k, &cf, pr); err != nil {
+		return err
+	}
+	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)
+	ev, err := train.Evaluate(ctx, m, test, 256)
+	if err != nil {
+		return err
+	}
+	res.ANNAccuracy = ev
+	pr.clear()
+	if jsonOut {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference: %.2f pp\n",
+		res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
+	return nil
+}
+
+// compareInputs are calibrate-compare's loaded inputs.
+type compareInputs struct {
+	m          *vgg.Model
+	card       *modelfile.Card
+	syn        *synth.Set
+	real, test *data.Set
+}
+
+// loadCompare loads the ANN, the synthetic set and both splits, checked.
+func loadCompare(model, synthD string, d *dataFlags) (*compareInputs, error) {
+	m, card, err := loadModel(model, "model", modelfile.KindANN)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.defaultData(card, model); err != nil {
+		return nil, err
+	}
+	syn, err := loadSynth(synthD, model)
+	if err != nil {
+		return nil, err
+	}
+	real, err := d.load(data.Train)
+	if err != nil {
+		return nil, err
+	}
+	test, err := d.load(data.Test)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []*data.Set{real, test} {
+		if err := checkData(s, m, card, model); err != nil {
+			return nil, err
+		}
+	}
+	return &compareInputs{m: m, card: card, syn: syn, real: real, test: test}, nil
+}
+
+// calibrateBoth balances thresholds on the synthetic and on the real
+// images with the same settings and scores both SNNs on the test set.
+func calibrateBoth(ctx context.Context, res *compareResult, m *vgg.Model, syn *synth.Set, synthD string, real, test *data.Set,
+	sampling convert.Sampling, norm convert.Normalization, k int, cf *calibFlags, pr *progress) error {
+	mc := m.Config
 	for _, src := range []struct {
 		run  *calibrationRun
 		name string
@@ -128,17 +170,5 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		*src.run = calibrationRun{Source: src.name, Thresholds: th, TestAccuracy: curve[0].Accuracy}
 		pr.line("%s: test accuracy %.2f%%", src.name, 100*src.run.TestAccuracy)
 	}
-	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)
-	ev, err := train.Evaluate(ctx, m, test, 256)
-	if err != nil {
-		return err
-	}
-	res.ANNAccuracy = ev
-	pr.clear()
-	if jsonOut {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference: %.2f pp\n",
-		res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
 	return nil
 }
