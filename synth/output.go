@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/draw"
@@ -145,7 +146,7 @@ func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 	if err := s.WriteBinary(&bin); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, BinaryFile), bin.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, BinaryFile), bin.Bytes()); err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
 	}
 	if err := writePNG(filepath.Join(dir, GridFile), s.Grid(GridColumns, m.ClassNames)); err != nil {
@@ -155,7 +156,7 @@ func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("synth: manifest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), append(js, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(js, '\n')); err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
 	}
 	return files, nil
@@ -279,7 +280,7 @@ func writePNG(path string, img image.Image) error {
 	if err := png.Encode(&b, img); err != nil {
 		return fmt.Errorf("synth: encoding %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, b.Bytes()); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
 	return nil
