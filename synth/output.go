@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/draw"
@@ -20,6 +19,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/privatesnn/privatesnn/internal/atomicfile"
 )
 
 // File names inside an output directory.
