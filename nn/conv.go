@@ -2,11 +2,11 @@ package nn
 
 import (
 	"fmt"
-	"github.com/privatesnn/privatesnn/internal/parallel"
 	"math"
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/internal/parallel"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 

@@ -2,8 +2,8 @@ package nn
 
 import (
 	"fmt"
-	"github.com/privatesnn/privatesnn/internal/parallel"
 
+	"github.com/privatesnn/privatesnn/internal/parallel"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 

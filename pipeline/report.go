@@ -2,14 +2,13 @@ package pipeline
 
 import (
 	"encoding/json"
-
 	"fmt"
-	"github.com/privatesnn/privatesnn/internal/gemm"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/report"
 )
 
