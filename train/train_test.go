@@ -115,3 +115,25 @@ func TestValidateAndDataChecks(t *testing.T) {
 		t.Error("evaluation batch 0 accepted")
 	}
 }
+
+func TestTextEnums(t *testing.T) {
+	var o Optimizer
+	if err := o.UnmarshalText([]byte("adam")); err != nil || o != Adam {
+		t.Errorf("adam: %q, %v", o, err)
+	}
+	if err := o.UnmarshalText([]byte("rmsprop")); err == nil {
+		t.Error("rmsprop: no error")
+	}
+	var f Flip
+	for s, want := range map[string][2]bool{"auto": {false, true}, "on": {true, true}, "off": {false, false}} {
+		if err := f.UnmarshalText([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		if f.On("mnist") != want[0] || f.On("fashion-mnist") != want[1] {
+			t.Errorf("flip %s: mnist %v, fashion-mnist %v", s, f.On("mnist"), f.On("fashion-mnist"))
+		}
+	}
+	if err := f.UnmarshalText([]byte("sideways")); err == nil {
+		t.Error("sideways: no error")
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -190,10 +191,26 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			fs.Usage()
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", errUsage, flagError(err))
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
 	}
 	return nil
+}
+
+// invalidValue matches the flag package's message for a value a flag's
+// parser refused.
+var invalidValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([^:]+): (.*)$`)
+
+// packagePrefix is a library's "name: " at the start of its message.
+var packagePrefix = regexp.MustCompile(`^[a-z]+: `)
+
+// flagError words a refused value as "--name "value": why", like the
+// checks made after parsing.
+func flagError(err error) string {
+	if m := invalidValue.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Sprintf("--%s %q: %s", m[2], m[1], packagePrefix.ReplaceAllString(m[3], ""))
+	}
+	return err.Error()
 }

@@ -20,22 +20,21 @@ import (
 )
 
 type trainOptions struct {
-	data      dataFlags
-	model     string
-	features  string
-	hidden    string
-	convDrop  float64
-	fcDrop    float64
-	opts      train.Options
-	optimizer string
-	lrSteps   string
-	flip      string
-	out       string
-	resume    bool
-	force     bool
-	jsonOut   bool
-	quiet     bool
-	threads   int
+	data     dataFlags
+	model    string
+	features string
+	hidden   string
+	convDrop float64
+	fcDrop   float64
+	opts     train.Options
+	lrSteps  string
+	flip     train.Flip
+	out      string
+	resume   bool
+	force    bool
+	jsonOut  bool
+	quiet    bool
+	threads  int
 }
 
 func (o *trainOptions) flags(fs *flag.FlagSet, b *bounds) {
@@ -48,7 +47,7 @@ func (o *trainOptions) flags(fs *flag.FlagSet, b *bounds) {
 	b.Float(fs, &o.fcDrop, "fc-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "classifier dropout probability (-1: the preset's)")
 	b.Int(fs, &o.opts.Epochs, "epochs", 10, 1, 100000, "training epochs")
 	b.Int(fs, &o.opts.BatchSize, "batch", d.BatchSize, 1, 1<<16, "mini-batch size")
-	fs.StringVar(&o.optimizer, "optimizer", string(d.Optimizer), "sgd or adam")
+	fs.TextVar(&o.opts.Optimizer, "optimizer", d.Optimizer, "sgd or adam")
 	b.Float(fs, &o.opts.LR, "lr", d.LR, interval{lo: 0, hi: 100, loOpen: true}, "initial learning rate")
 	b.Float(fs, &o.opts.Momentum, "momentum", d.Momentum, interval{lo: 0, hi: 1, hiOpen: true}, "SGD momentum")
 	b.Float(fs, &o.opts.WeightDecay, "weight-decay", d.WeightDecay, interval{lo: 0, hi: 1}, "L2 weight decay")
@@ -57,7 +56,7 @@ func (o *trainOptions) flags(fs *flag.FlagSet, b *bounds) {
 		"a step never falls on the first epoch")
 	b.Float(fs, &o.opts.LRFactor, "lr-factor", d.LRFactor, interval{lo: 1, hi: 1e6}, "divide the LR by this at each step")
 	b.Int(fs, &o.opts.Augment.CropPad, "crop-pad", d.Augment.CropPad, 0, 64, "random-crop padding in pixels (0: off)")
-	fs.StringVar(&o.flip, "flip", "auto", "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
+	fs.TextVar(&o.flip, "flip", train.FlipAuto, "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
 	fs.Uint64Var(&o.opts.Seed, "seed", 0, "random seed (initialisation, shuffling, augmentation, dropout)")
 	fs.StringVar(&o.out, "out", "", "output directory (default runs/<data>-<model>)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in --out from its checkpoint (a larger --epochs extends it)")
@@ -85,12 +84,6 @@ func (o *trainOptions) finish() error {
 	if err := o.data.validate(); err != nil {
 		return err
 	}
-	switch train.Optimizer(o.optimizer) {
-	case train.SGD, train.Adam:
-		o.opts.Optimizer = train.Optimizer(o.optimizer)
-	default:
-		return fmt.Errorf("%w: --optimizer %q: want sgd or adam", errUsage, o.optimizer)
-	}
 	fr, err := parseFloats(o.lrSteps)
 	if err != nil {
 		return fmt.Errorf("%w: --lr-steps: %v", errUsage, err)
@@ -101,17 +94,8 @@ func (o *trainOptions) finish() error {
 		}
 	}
 	o.opts.LRFractions = fr
-	switch o.flip {
-	case "on":
-		o.opts.Augment.HFlip = true
-	case "off":
-		o.opts.Augment.HFlip = false
-	case "auto":
-		// Flipping changes a digit's meaning; clothes and objects survive it.
-		o.opts.Augment.HFlip = o.data.name != data.MNIST
-	default:
-		return fmt.Errorf("%w: --flip %q: want on, off or auto", errUsage, o.flip)
-	}
+	// Flipping changes a digit's meaning; clothes and objects survive it.
+	o.opts.Augment.HFlip = o.flip.On(o.data.name)
 	if o.out == "" {
 		o.out = filepath.Join("runs", o.data.name+"-"+o.model)
 	}
