@@ -8,12 +8,28 @@ import (
 	"github.com/privatesnn/privatesnn/snn"
 )
 
-// Augmentation of the calibration images.
+// Augmentation is the augmentation of the calibration images.
+type Augmentation string
+
+// Augmentation settings.
 const (
-	AugmentAuto = "auto" // the paper's recipe: on; select: off
-	AugmentOn   = "on"   // random crop (CropPad) and flip
-	AugmentOff  = "off"  // one draw of unchanged images
+	AugmentAuto Augmentation = "auto" // the paper's recipe: on; select: off
+	AugmentOn   Augmentation = "on"   // random crop (CropPad) and flip
+	AugmentOff  Augmentation = "off"  // one draw of unchanged images
 )
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (a *Augmentation) UnmarshalText(b []byte) error {
+	switch Augmentation(b) {
+	case AugmentAuto, AugmentOn, AugmentOff:
+		*a = Augmentation(b)
+		return nil
+	}
+	return fmt.Errorf("want on, off or auto")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (a Augmentation) MarshalText() ([]byte, error) { return []byte(a), nil }
 
 // Settings are a conversion's choices as a user states them; Resolve
 // turns them into a Plan for a pool of images. The convert and
@@ -38,7 +54,7 @@ type Settings struct {
 	HeldOutExplicit bool
 	// Augment is AugmentAuto, AugmentOn or AugmentOff; CropPad the crop's
 	// padding when on.
-	Augment string
+	Augment Augmentation
 	CropPad int
 	// ScoreRaw scores the select recipe's candidates on the raw held-out
 	// images instead of blurred ones.

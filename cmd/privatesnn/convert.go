@@ -28,7 +28,7 @@ type calibFlags struct {
 	encoder snn.Encoder
 	images  int
 	heldOut int
-	augment string
+	augment convert.Augmentation
 	scoreOn string
 	cropPad int
 	seed    uint64
@@ -62,7 +62,7 @@ func (c *calibFlags) register(fs *flag.FlagSet, b *bounds, recipe convert.Recipe
 	b.Float(fs, &c.opts.Scale, "scale", 1, interval{lo: 0, hi: 100, loOpen: true}, "multiply every threshold by this factor")
 	b.Int(fs, &c.opts.Batch, "batch", c.opts.Batch, 1, 1<<16, "calibration images simulated together")
 	b.Int(fs, &c.images, "calib-images", 0, 0, 1<<20, fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select)", convert.PaperCalibImages, convert.SelectCalibImages))
-	fs.StringVar(&c.augment, "augment", "auto", "calibration augmentation: on (random crop and flip; paper: redrawn for every layer's pass), off (one draw, unchanged images), auto (paper: on, select: off)")
+	fs.TextVar(&c.augment, "augment", convert.AugmentAuto, "calibration augmentation: on (random crop and flip; paper: redrawn for every layer's pass), off (one draw, unchanged images), auto (paper: on, select: off)")
 	b.Int(fs, &c.cropPad, "crop-pad", convert.PaperCropPad, 0, 64, "padding of the random crop when --augment is on")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed (image choice, augmentation, Poisson spikes)")
 	fs.IntVar(&c.threads, "threads", 0, "threads to use (0: all cores)")
@@ -81,9 +81,6 @@ func (c *calibFlags) validate() error {
 	c.opts.Reset, c.opts.Encoder = c.reset, c.encoder
 	if p := c.opts.Percentile; p > 0 && p < 50 {
 		return fmt.Errorf("%w: --percentile %g out of range: want 0 (the maximum) or [50, 100]", errUsage, p)
-	}
-	if c.augment != convert.AugmentAuto && c.augment != convert.AugmentOn && c.augment != convert.AugmentOff {
-		return fmt.Errorf("%w: --augment %q: want on, off or auto", errUsage, c.augment)
 	}
 	if c.recipe == convert.RecipeSelect && c.augment == convert.AugmentOn && c.set("crop-pad") && c.cropPad == 0 {
 		return fmt.Errorf("%w: --augment on with --crop-pad 0", errUsage)
