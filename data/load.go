@@ -26,6 +26,22 @@ const (
 	Test  = "test"
 )
 
+// Split is a split name (Train or Test) read from text.
+type Split string
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Split) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case Train, Test:
+		*s = Split(b)
+		return nil
+	}
+	return fmt.Errorf("want %s or %s", Test, Train)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Split) MarshalText() ([]byte, error) { return []byte(s), nil }
+
 // FashionMNISTDir is where the Debian package dataset-fashion-mnist
 // installs the Fashion-MNIST IDX files.
 const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"

@@ -216,3 +216,13 @@ func TestModCacheDir(t *testing.T) {
 		t.Errorf("GOMODCACHE: got %q", d)
 	}
 }
+
+func TestSplitText(t *testing.T) {
+	var s Split
+	if err := s.UnmarshalText([]byte("train")); err != nil || s != Train {
+		t.Errorf("train: %q, %v", s, err)
+	}
+	if err := s.UnmarshalText([]byte("validation")); err == nil {
+		t.Error("validation: no error")
+	}
+}

@@ -49,21 +49,23 @@ type evalResult struct {
 
 // evalOptions are the eval command's settings.
 type evalOptions struct {
-	d                 dataFlags
-	b                 bounds
-	model, split, ann string
-	readouts          string
-	batch, timesteps  int
-	seed              uint64
-	candidates        bool
-	jsonOut, quiet    bool
-	threads           int
+	d                dataFlags
+	b                bounds
+	model, ann       string
+	split            data.Split
+	readouts         string
+	batch, timesteps int
+	seed             uint64
+	candidates       bool
+	jsonOut, quiet   bool
+	threads          int
 }
 
 func (e *evalOptions) register(fs *flag.FlagSet) {
 	e.d.register(fs, &e.b, "")
 	fs.StringVar(&e.model, "model", "", "model directory or file, ANN or SNN (required)")
-	fs.StringVar(&e.split, "split", data.Test, "split to evaluate: test or train")
+	e.split = data.Test
+	fs.TextVar(&e.split, "split", e.split, "split to evaluate: test or train")
 	e.b.Int(fs, &e.batch, "batch", 256, 1, 1<<16, "batch size (ANN)")
 	e.b.Int(fs, &e.timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "SNN: simulate this many steps (0: the model's T)")
 	fs.StringVar(&e.readouts, "readouts", "auto", "SNN: steps at which to read the accuracy (comma list, or auto: every T/20)")
@@ -79,9 +81,6 @@ func (e *evalOptions) validate() error {
 	}
 	if e.model == "" {
 		return fmt.Errorf("%w: --model is required", errUsage)
-	}
-	if e.split != data.Test && e.split != data.Train {
-		return fmt.Errorf("%w: --split %q: want test or train", errUsage, e.split)
 	}
 	if err := e.d.validate(); err != nil {
 		return err
@@ -130,7 +129,7 @@ func (e *evalOptions) load(pr *progress) (*evalInputs, error) {
 	if e.candidates && (card.SNN == nil || card.SNN.Calibration.Selection == nil) {
 		return nil, fmt.Errorf("%w: --candidates: %s holds no data-free selection (convert it with --recipe select)", errUsage, e.model)
 	}
-	if in.s, err = e.d.load(e.split); err != nil {
+	if in.s, err = e.d.load(string(e.split)); err != nil {
 		return nil, err
 	}
 	return in, checkData(in.s, m, card, e.model)
@@ -153,7 +152,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	s := in.s
-	res := evalResult{Kind: in.card.Kind, Split: e.split, Images: s.Len(), Data: s.Name, Model: e.model}
+	res := evalResult{Kind: in.card.Kind, Split: string(e.split), Images: s.Len(), Data: s.Name, Model: e.model}
 	if in.net == nil {
 		res.Accuracy, err = train.Evaluate(ctx, in.m, s, e.batch)
 	} else {
