@@ -13,8 +13,8 @@ import (
 
 // Model kinds stored in Card.Kind.
 const (
-	KindANN = "ann"
-	KindSNN = "snn"
+	KindANN Kind = "ann"
+	KindSNN Kind = "snn"
 )
 
 // Ref points from an artifact to one it was made from. Path is relative to

@@ -77,7 +77,7 @@ type Provenance struct {
 // Card is the JSON model card.
 type Card struct {
 	Format        string        `json:"format"`
-	Kind          string        `json:"kind"` // KindANN or KindSNN
+	Kind          Kind          `json:"kind"` // KindANN or KindSNN
 	Model         vgg.Config    `json:"model"`
 	Normalization Normalization `json:"normalization"`
 	ClassNames    []string      `json:"class_names"`
@@ -478,3 +478,19 @@ func LoadSNN(path string) (*snn.Network, *Card, error) {
 	}
 	return n, c, nil
 }
+
+// Kind is what a model file holds: KindANN or KindSNN.
+type Kind string
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Kind) UnmarshalText(b []byte) error {
+	switch Kind(b) {
+	case KindANN, KindSNN:
+		*k = Kind(b)
+		return nil
+	}
+	return fmt.Errorf("modelfile: unknown model kind %q (ann or snn)", b)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }

@@ -82,7 +82,7 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 		if err != nil {
 			return nil, err
 		}
-		e := Evaluated{Name: t.name, Stage: t.stage, Kind: card.Kind, PerClass: t.perClass}
+		e := Evaluated{Name: t.name, Stage: t.stage, Kind: string(card.Kind), PerClass: t.perClass}
 		if p != nil {
 			if err := p("eval", t.name, 0, 0); err != nil {
 				return nil, err

@@ -265,7 +265,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // record is attack.json.
 func (a *attackOptions) record(t *attackTarget, res *attack.Result, seconds float64) attackRecord {
 	opts := map[attack.Method]any{attack.Visualize: a.f.vis, attack.SNNGradient: a.f.grad, attack.SNNInversion: a.f.inv}[a.method]
-	rec := attackRecord{Method: a.method, About: a.method.Describe(), Model: a.model, ModelKind: t.card.Kind, PerClass: a.perClass,
+	rec := attackRecord{Method: a.method, About: a.method.Describe(), Model: a.model, ModelKind: string(t.card.Kind), PerClass: a.perClass,
 		Images: len(res.Targets), Seed: a.seed, Options: opts, SelfHitRate: res.Hits(), Seconds: seconds, Out: a.out,
 		DataRead: "none: the attack reads the model's weights only", PerImage: perImage(res, t.config().Classes)}
 	if t.model.SNN != nil {
@@ -500,7 +500,7 @@ func (a *auditOptions) record(rep *audit.Report, in *auditInputs, seconds float6
 			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
 		}}
 	for _, t := range in.targets {
-		am := auditModel{Name: t.model.Name, Path: t.path, Kind: t.card.Kind}
+		am := auditModel{Name: t.model.Name, Path: t.path, Kind: string(t.card.Kind)}
 		if t.model.SNN != nil {
 			am.Timesteps = t.model.SNN.Config.Timesteps
 			am.Recipe = "DC (data-free conversion)"

@@ -286,7 +286,7 @@ func within(p, dir string) bool {
 // loadModel reads the model at path for the flag named by role and checks
 // its kind (modelfile.KindANN or KindSNN), with errors that say what the
 // path holds instead.
-func loadModel(path, role, kind string) (*vgg.Model, *modelfile.Card, error) {
+func loadModel(path, role string, kind modelfile.Kind) (*vgg.Model, *modelfile.Card, error) {
 	if _, err := os.Stat(filepath.Join(path, synth.ManifestFile)); err == nil {
 		return nil, nil, fmt.Errorf("%w: --%s %s holds a synthetic image set, not a model", errUsage, role, path)
 	}
@@ -307,14 +307,14 @@ func loadModel(path, role, kind string) (*vgg.Model, *modelfile.Card, error) {
 	return m, c, nil
 }
 
-func kindName(k string) string {
+func kindName(k modelfile.Kind) string {
 	switch k {
 	case modelfile.KindANN:
 		return "an ANN"
 	case modelfile.KindSNN:
 		return "a spiking network (SNN)"
 	}
-	return k
+	return string(k)
 }
 
 // interruptedCommand names the command whose interrupted run the
@@ -326,7 +326,7 @@ func interruptedCommand(dir string) string {
 	}
 	var ck struct {
 		Card struct {
-			Kind string `json:"kind"`
+			Kind modelfile.Kind `json:"kind"`
 		} `json:"card"`
 	}
 	if json.Unmarshal(b, &ck) == nil && ck.Card.Kind == modelfile.KindSNN {

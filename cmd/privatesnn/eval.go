@@ -28,13 +28,13 @@ type layerRate struct {
 }
 
 type evalResult struct {
-	Kind     string  `json:"kind"`
-	Accuracy float64 `json:"accuracy"`
-	Split    string  `json:"split"`
-	Images   int     `json:"images"`
-	Data     string  `json:"data"`
-	Model    string  `json:"model"`
-	Seconds  float64 `json:"seconds"`
+	Kind     modelfile.Kind `json:"kind"`
+	Accuracy float64        `json:"accuracy"`
+	Split    string         `json:"split"`
+	Images   int            `json:"images"`
+	Data     string         `json:"data"`
+	Model    string         `json:"model"`
+	Seconds  float64        `json:"seconds"`
 	// SNN only:
 	Timesteps           int                    `json:"timesteps,omitempty"`
 	AccuracyByTimestep  []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
