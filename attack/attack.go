@@ -7,6 +7,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 // Method names one of the attacks.
@@ -190,3 +191,20 @@ func finite(v []float32) error {
 // Progress is called after every step with the steps done and the total;
 // a non-nil error stops the attack and is returned.
 type Progress func(done, total int) error
+
+// start checks an attack's options, normalisation and targets for a model
+// of configuration cfg and returns an empty result for its images.
+func start(method Method, optionsErr error, norm convert.Normalization, cfg vgg.Config, targets []int) (*Result, error) {
+	if optionsErr != nil {
+		return nil, optionsErr
+	}
+	if err := norm.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkTargets(targets, cfg.Classes); err != nil {
+		return nil, err
+	}
+	n, c, h, w := len(targets), cfg.InChannels, cfg.InHeight, cfg.InWidth
+	return &Result{Method: method, Targets: append([]int(nil), targets...), Pixels: make([]uint8, n*c*h*w),
+		Shape: [4]int{n, c, h, w}, Images: tensor.New(n, c, h, w), Loss: make([]float64, n)}, nil
+}

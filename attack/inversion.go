@@ -216,14 +216,9 @@ func attackNet(net *snn.Network, e Encoding) (*snn.Network, error) {
 // scores the lowest cross-entropy in a fresh simulation with the model's
 // own encoder.
 func RunInversion(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, progress Progress) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := norm.Validate(); err != nil {
-		return nil, err
-	}
 	cfg := net.Model.Config
-	if err := checkTargets(targets, cfg.Classes); err != nil {
+	res, err := start(SNNInversion, o.Validate(), norm, cfg, targets)
+	if err != nil {
 		return nil, err
 	}
 	an, err := attackNet(net, o.Encoding)
@@ -233,8 +228,7 @@ func RunInversion(ctx context.Context, net *snn.Network, norm convert.Normalizat
 	n, k := len(targets), cfg.Classes
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
 	per := c * h * w
-	res := &Result{Method: SNNInversion, Targets: append([]int(nil), targets...), Pixels: make([]uint8, n*per),
-		Shape: [4]int{n, c, h, w}, Images: tensor.New(n, c, h, w), Loss: make([]float64, n), Logits: tensor.New(n, k)}
+	res.Logits = tensor.New(n, k)
 	for i := range res.Loss {
 		res.Loss[i] = math.Inf(1)
 	}

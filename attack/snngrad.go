@@ -93,20 +93,13 @@ func ConvGradient(ctx context.Context, net *snn.Network, x *tensor.Tensor, targe
 // probabilities valid. Every simulation draws fresh input spikes from rng.
 // The final images are quantised to 8 bits.
 func RunSNNGradient(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, progress Progress) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := norm.Validate(); err != nil {
-		return nil, err
-	}
 	cfg := net.Model.Config
-	if err := checkTargets(targets, cfg.Classes); err != nil {
+	res, err := start(SNNGradient, o.Validate(), norm, cfg, targets)
+	if err != nil {
 		return nil, err
 	}
 	n := len(targets)
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
-	res := &Result{Method: SNNGradient, Targets: append([]int(nil), targets...), Pixels: make([]uint8, n*c*h*w),
-		Shape: [4]int{n, c, h, w}, Images: tensor.New(n, c, h, w), Loss: make([]float64, n)}
 	randomPixels(res.Pixels, rng)
 	x := tensor.New(n, c, h, w)
 	normalize(x.Data, res.Pixels, norm)

@@ -112,14 +112,9 @@ func Classify(m *vgg.Model, x *tensor.Tensor, batch int) *tensor.Tensor {
 // steps, as in the reference visualiser, so an update smaller than half a
 // grey level is lost. rng draws the initial images.
 func RunVisualize(ctx context.Context, m *vgg.Model, norm convert.Normalization, targets []int, o VisualizeOptions, rng *rand.Rand, progress Progress) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := norm.Validate(); err != nil {
-		return nil, err
-	}
 	cfg := m.Config
-	if err := checkTargets(targets, cfg.Classes); err != nil {
+	res, err := start(Visualize, o.Validate(), norm, cfg, targets)
+	if err != nil {
 		return nil, err
 	}
 	n, k := len(targets), cfg.Classes
@@ -129,8 +124,6 @@ func RunVisualize(ctx context.Context, m *vgg.Model, norm convert.Normalization,
 	if batch == 0 {
 		batch = n
 	}
-	res := &Result{Method: Visualize, Targets: append([]int(nil), targets...), Pixels: make([]uint8, n*per),
-		Shape: [4]int{n, c, h, w}, Images: tensor.New(n, c, h, w), Loss: make([]float64, n)}
 	randomPixels(res.Pixels, rng)
 	steps := o.Iterations - 1
 	batches := (n + batch - 1) / batch
