@@ -68,6 +68,9 @@ type Provenance struct {
 	// TrainingDataAccessed is false for artifacts produced without reading
 	// any real data set (synthesis, data-free conversion).
 	TrainingDataAccessed bool `json:"training_data_accessed"`
+	// Imported is the file an imported model's weights were read from
+	// (ImportStateDict); its training happened elsewhere, on real data.
+	Imported string `json:"imported,omitempty"`
 	// Parent is the model this one was derived from, if any.
 	Parent *Ref `json:"parent,omitempty"`
 	// Software is the producing program and version.

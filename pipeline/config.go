@@ -14,6 +14,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
 )
@@ -51,13 +52,30 @@ type DataConfig struct {
 
 // ANNConfig trains a VGG network (or imports one).
 type ANNConfig struct {
-	// Import, when set, is a model directory (from privatesnn train or a
-	// PyTorch export) used instead of training.
+	// Import, when set, is used instead of training: a model directory
+	// with its card (from privatesnn train or scripts/vgg_interop.py), or a
+	// bare PyTorch state_dict saved with safetensors. A state_dict does not
+	// record where the pools sit: Model and Features give them, the data
+	// set gives the input size and class names, and the widths are read
+	// from the weights.
 	Import   string `json:"import,omitempty"`
 	Model    string `json:"model,omitempty"`    // preset name (default "small")
 	Features string `json:"features,omitempty"` // overrides the preset's, e.g. "32,A,64,A"
 	Hidden   string `json:"hidden,omitempty"`   // overrides the preset's, e.g. "256"
+	// Normalization is an imported state_dict's input normalisation
+	// (default mean 0.5, std 0.5, the reference's). Training always uses
+	// 0.5/0.5.
+	Normalization *modelfile.Normalization `json:"normalization,omitempty"`
 	train.Options
+}
+
+// importNormalization is the normalisation an imported state_dict is
+// recorded with.
+func (a ANNConfig) importNormalization() modelfile.Normalization {
+	if a.Normalization != nil {
+		return *a.Normalization
+	}
+	return modelfile.Normalization{Mean: 0.5, Std: 0.5}
 }
 
 // SynthConfig configures synthesis.

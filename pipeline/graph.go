@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/privatesnn/privatesnn/modelfile"
 )
@@ -29,10 +30,14 @@ func Build(c Config) *Graph {
 		if err != nil {
 			digest = "unreadable: " + err.Error()
 		}
-		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"import": ann.Import, "weights_sha256": digest, "data": c.Data},
+		settings := map[string]any{"import": ann.Import, "weights_sha256": digest, "data": c.Data}
+		if st, err := os.Stat(ann.Import); err == nil && !st.IsDir() { // a state_dict: the layout comes from the config
+			settings["model"], settings["features"], settings["normalization"] = ann.Model, ann.Features, ann.importNormalization()
+		}
+		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: settings,
 			RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-				return importANN(ctx, dir, c.Data, ann.Import)
+				return importANN(ctx, dir, c.Data, ann, ann.Import)
 			}})
 	} else {
 		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},

@@ -3,12 +3,16 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 func TestParseTOML(t *testing.T) {
@@ -159,5 +163,63 @@ func TestRunCaching(t *testing.T) {
 	bad := &Graph{Workdir: dir, Stages: []Stage{mk("c", "b")}}
 	if _, err := bad.Plan(); err == nil {
 		t.Error("no error for a missing dependency")
+	}
+}
+
+// The ann stage imports a bare state_dict (no card) as it imports the same
+// weights from a model directory: same architecture, same test accuracy,
+// and a card that names the file.
+func TestImportStateDict(t *testing.T) {
+	ctx := context.Background()
+	d := DataConfig{Name: "embedded", Limit: 64}
+	a := ANNConfig{Features: "4,A", Hidden: "8"}
+	set, err := loadData(d, data.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := architecture(a, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	card := modelfile.Card{Normalization: modelfile.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: set.ClassNames}
+	if err := modelfile.Save(src, m, card); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(src, modelfile.WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "vgg.safetensors")
+	if err := os.WriteFile(bare, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromDir, err := importANN(ctx, t.TempDir(), d, a, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	fromFile, err := importANN(ctx, out, d, a, bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromFile.Arch != fromDir.Arch || fromFile.Params != fromDir.Params || fromFile.TestAccuracy != fromDir.TestAccuracy {
+		t.Fatalf("state_dict import %+v, directory import %+v", fromFile, fromDir)
+	}
+	_, got, err := modelfile.Load(filepath.Join(out, ModelDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Provenance.Imported != bare || got.Model.Hidden[0] != 8 {
+		t.Fatalf("card %+v", got)
+	}
+	// Pools the weights cannot confirm: a missing pool changes the
+	// classifier's input size, which the import refuses.
+	if _, err := importANN(ctx, t.TempDir(), d, ANNConfig{Features: "4", Hidden: "8"}, bare); !errors.Is(err, modelfile.ErrStateDict) {
+		t.Fatalf("wrong pools: %v", err)
 	}
 }

@@ -122,16 +122,34 @@ func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage 
 	return res, nil
 }
 
-// importANN copies an existing ANN into dir/model and scores it.
-func importANN(ctx context.Context, dir string, d DataConfig, path string) (*TrainResult, error) {
-	m, card, err := modelfile.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", path, err)
-	}
-	if card.Kind != modelfile.KindANN {
-		return nil, fmt.Errorf("import %s: it holds a %s model, want an ANN", path, card.Kind)
-	}
+// importANN copies an existing ANN into dir/model and scores it. path is
+// a model directory with its card, or a bare PyTorch state_dict file
+// (.safetensors) whose pool positions come from a's model and features
+// and whose input size and class names come from the data set.
+func importANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, path string) (*TrainResult, error) {
 	testSet, err := loadData(d, data.Test)
+	if err != nil {
+		return nil, err
+	}
+	var m *vgg.Model
+	var card *modelfile.Card
+	if st, serr := os.Stat(path); serr == nil && !st.IsDir() {
+		arch, aerr := architecture(a, testSet)
+		if aerr != nil {
+			return nil, aerr
+		}
+		m, card, err = modelfile.ImportStateDict(path, modelfile.StateDictSpec{Features: arch.Features, Height: testSet.Height, Width: testSet.Width,
+			ConvDropout: arch.ConvDropout, FCDropout: arch.FCDropout, Normalization: a.importNormalization(), ClassNames: testSet.ClassNames,
+			Data: d.Name, Software: Software})
+	} else {
+		m, card, err = modelfile.Load(path)
+		if err == nil && card.Kind != modelfile.KindANN {
+			err = fmt.Errorf("it holds a %s model, want an ANN", card.Kind)
+		}
+		if err != nil {
+			err = fmt.Errorf("import %s: %w", path, err)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,10 @@ func commands() []command {
 		{"train", "train a VGG network on an image data set", "[--data NAME] [--out DIR] [flags]",
 			"Trains a VGG-style ANN (no bias, no batch norm, average pooling, dropout) and saves it with its model card in --out. " +
 				"This is the only step of the pipeline that reads real data. Ctrl-C saves a checkpoint; --resume continues it.", runTrain},
+		{"import", "import a PyTorch VGG state_dict (safetensors) as a model directory", "--weights FILE --features LIST --out DIR [flags]",
+			"Reads a bare state_dict of a bias-free VGG (features.<i>.weight, classifier.<i>.weight, as safetensors.torch.save_file writes it), " +
+				"checks its shapes against --features (which says where the pools sit) and --data's image size, scores it on --data's test split, " +
+				"and writes a model directory with its card that every other command takes as --model.", runImport},
 		{"synth", "synthesise class images from a trained ANN (no data)", "--model DIR [--out DIR] [flags]",
 			"Optimises noise images towards Dirichlet soft labels drawn from the ANN's class similarity, using the ANN's weights alone. " +
 				"Writes the images as PNG folders, a binary set for convert, a labelled preview grid.png and a manifest.", runSynth},
