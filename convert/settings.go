@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 )
@@ -125,7 +126,7 @@ func (s *Settings) Candidates() []snn.Candidate {
 }
 
 // Sampling returns how k calibration images per pass are drawn.
-func (s *Settings) Sampling(k int, norm Normalization) Sampling {
+func (s *Settings) Sampling(k int, norm imageset.Normalization) Sampling {
 	on := s.Augment == AugmentOn || s.Augment == AugmentAuto && s.Recipe == RecipePaper
 	sm := Sampling{Images: k, Norm: norm}
 	if on {
@@ -155,7 +156,7 @@ var ErrSettings = fmt.Errorf("convert: settings do not fit the images")
 
 // Resolve returns the plan for a pool of n images (what names it in
 // messages); note receives what was adjusted. Call Validate first.
-func (s *Settings) Resolve(n int, what string, norm Normalization, note func(format string, args ...any)) (Plan, error) {
+func (s *Settings) Resolve(n int, what string, norm imageset.Normalization, note func(format string, args ...any)) (Plan, error) {
 	plan := Plan{Recipe: s.Recipe, Options: s.Options}
 	available := n
 	if s.Recipe == RecipeSelect {

@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
@@ -55,12 +56,6 @@ const (
 // maxCardBytes bounds the JSON card read from disk.
 const maxCardBytes = 16 << 20
 
-// Normalization maps pixels p ∈ [0, 1] to (p − Mean)/Std.
-type Normalization struct {
-	Mean float64 `json:"mean"`
-	Std  float64 `json:"std"`
-}
-
 // Provenance records where a model came from.
 type Provenance struct {
 	// Dataset names the data the model was trained on ("fashion-mnist/train").
@@ -76,11 +71,11 @@ type Provenance struct {
 
 // Card is the JSON model card.
 type Card struct {
-	Format        string        `json:"format"`
-	Kind          Kind          `json:"kind"` // KindANN or KindSNN
-	Model         vgg.Config    `json:"model"`
-	Normalization Normalization `json:"normalization"`
-	ClassNames    []string      `json:"class_names"`
+	Format        string                 `json:"format"`
+	Kind          Kind                   `json:"kind"` // KindANN or KindSNN
+	Model         vgg.Config             `json:"model"`
+	Normalization imageset.Normalization `json:"normalization"`
+	ClassNames    []string               `json:"class_names"`
 	// Data names the data set the model was trained on, as the --data
 	// flag names it (for example "fashion-mnist" or "embedded"); an SNN
 	// inherits it from its ANN. Empty in cards of earlier versions.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
@@ -29,7 +30,7 @@ func tinyModel(t testing.TB, seed uint64) *vgg.Model {
 }
 
 func card() Card {
-	return Card{Normalization: Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"}, Seed: 7,
+	return Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"}, Seed: 7,
 		Metrics: map[string]float64{"test_accuracy": 0.5}, Provenance: Provenance{Dataset: "synthetic-test", Software: "test"}}
 }
 

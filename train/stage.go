@@ -115,7 +115,7 @@ func Fit(ctx context.Context, j Job, start func(Start) error, progress func(Prog
 		if m, err = vgg.New(j.Arch, rand.New(rand.NewPCG(o.Seed, 0x5eed))); err != nil {
 			return nil, err
 		}
-		card = modelfile.Card{Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std}, ClassNames: j.Train.ClassNames,
+		card = modelfile.Card{Normalization: data.Normalization, ClassNames: j.Train.ClassNames,
 			Data: j.Data, Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
 	}
 	card.Seed = o.Seed
