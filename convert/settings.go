@@ -185,9 +185,9 @@ func (s *Settings) Resolve(n int, what string, norm imageset.Normalization, note
 
 // Record returns the card's record of a conversion's calibration.
 func Record(o *Outcome, p Plan, seed uint64, pool int, source string) modelfile.Calibration {
-	method := "max-current"
+	method := modelfile.MaxCurrent
 	if pc := o.Options.Percentile; pc > 0 && pc < 100 {
-		method = "percentile-current"
+		method = modelfile.PercentileCurrent
 	}
 	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
 		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,

@@ -146,12 +146,12 @@ func (e *Encryption) validate() error {
 
 // Calibration records how thresholds were set.
 type Calibration struct {
-	Method     string  `json:"method"`               // "max-current" or "percentile-current"
-	Percentile float64 `json:"percentile,omitempty"` // for percentile-current
-	Scale      float64 `json:"scale"`
-	Images     int     `json:"images"` // calibration images (per layer pass when PerPass)
-	Source     string  `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
-	Seed       uint64  `json:"seed"`
+	Method     CalibrationMethod `json:"method"`               // MaxCurrent or PercentileCurrent
+	Percentile float64           `json:"percentile,omitempty"` // for percentile-current
+	Scale      float64           `json:"scale"`
+	Images     int               `json:"images"` // calibration images (per layer pass when PerPass)
+	Source     string            `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
+	Seed       uint64            `json:"seed"`
 	// Recipe names how the settings were chosen: RecipePaper (fixed
 	// settings, the reference's procedure) or RecipeSelected (chosen
 	// without data among candidates, see Selection). Cards written before
@@ -489,3 +489,30 @@ func (k *Kind) UnmarshalText(b []byte) error {
 
 // MarshalText implements encoding.TextMarshaler.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
+
+// CalibrationMethod names how the thresholds were set from the layers'
+// input currents.
+type CalibrationMethod string
+
+// Calibration methods.
+const (
+	// MaxCurrent sets each threshold to the largest input current.
+	MaxCurrent CalibrationMethod = "max-current"
+	// PercentileCurrent sets each threshold to a percentile of the input
+	// currents (Calibration.Percentile).
+	PercentileCurrent CalibrationMethod = "percentile-current"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler; it refuses methods
+// other than MaxCurrent and PercentileCurrent.
+func (m *CalibrationMethod) UnmarshalText(b []byte) error {
+	switch CalibrationMethod(b) {
+	case MaxCurrent, PercentileCurrent:
+		*m = CalibrationMethod(b)
+		return nil
+	}
+	return fmt.Errorf("modelfile: unknown calibration method %q (%s or %s)", b, MaxCurrent, PercentileCurrent)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m CalibrationMethod) MarshalText() ([]byte, error) { return []byte(m), nil }

@@ -223,3 +223,22 @@ func TestSNNRoundTrip(t *testing.T) {
 		t.Fatal("saved an SNN with the wrong threshold count")
 	}
 }
+
+func TestCalibrationMethodText(t *testing.T) {
+	for _, m := range []CalibrationMethod{MaxCurrent, PercentileCurrent} {
+		b, _ := m.MarshalText()
+		var back CalibrationMethod
+		if err := back.UnmarshalText(b); err != nil || back != m {
+			t.Errorf("%q: read back %q, %v", b, back, err)
+		}
+	}
+	var m CalibrationMethod
+	err := m.UnmarshalText([]byte("max"))
+	if err == nil || !strings.Contains(err.Error(), "max-current or percentile-current") || m != "" {
+		t.Errorf("unknown method: %v, set to %q", err, m)
+	}
+	var c Calibration
+	if err := json.Unmarshal([]byte(`{"method": "mean-current", "scale": 1}`), &c); err == nil {
+		t.Error("a card with an unknown calibration method was read")
+	}
+}
