@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -157,16 +157,17 @@ func randomPixels(p []uint8, rng *rand.Rand) {
 	}
 }
 
-// normalize writes the normalised value of every pixel into x.
-func normalize(x []float32, p []uint8, norm convert.Normalization) {
+// normalize writes the normalised value of every pixel into x, computed
+// in float32 (imageset's Float32Value) as the published attacks were.
+func normalize(x []float32, p []uint8, norm imageset.Normalization) {
 	for i, v := range p {
-		x[i] = norm.Value(v)
+		x[i] = norm.Float32Value(v)
 	}
 }
 
 // quantize maps normalised values back to pixels: p = x·Std + Mean,
 // clipped to [0, 1], times 255, rounded half to even.
-func quantize(p []uint8, x []float32, norm convert.Normalization) {
+func quantize(p []uint8, x []float32, norm imageset.Normalization) {
 	for i, v := range x {
 		q := float64(v)*norm.Std + norm.Mean
 		q = max(0, min(1, q))
@@ -175,8 +176,8 @@ func quantize(p []uint8, x []float32, norm convert.Normalization) {
 }
 
 // pixelRange returns the normalised values of pixels 0 and 255.
-func pixelRange(norm convert.Normalization) (lo, hi float32) {
-	return norm.Value(0), norm.Value(255)
+func pixelRange(norm imageset.Normalization) (lo, hi float32) {
+	return norm.Float32Value(0), norm.Float32Value(255)
 }
 
 func finite(v []float32) error {
@@ -194,7 +195,7 @@ type Progress func(done, total int) error
 
 // start checks an attack's options, normalisation and targets for a model
 // of configuration cfg and returns an empty result for its images.
-func start(method Method, optionsErr error, norm convert.Normalization, cfg vgg.Config, targets []int) (*Result, error) {
+func start(method Method, optionsErr error, norm imageset.Normalization, cfg vgg.Config, targets []int) (*Result, error) {
 	if optionsErr != nil {
 		return nil, optionsErr
 	}

@@ -8,14 +8,14 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
 // stdNorm is the reference normalisation: pixel p ↦ p/127.5 − 1.
-var stdNorm = convert.Normalization{Mean: 0.5, Std: 0.5}
+var stdNorm = imageset.Normalization{Mean: 0.5, Std: 0.5}
 
 // tinyConfig is a two-conv, one-hidden-FC VGG on 8×8 grey images: small
 // enough for every attack to run a few steps in milliseconds.
@@ -216,7 +216,7 @@ func TestQuantizeRoundHalfEven(t *testing.T) {
 	// exactly for most k (not all: Std is not exactly 1/255); only those
 	// cases are ties, so only they are checked, and there must be enough of
 	// them, of both parities, for the check to mean something.
-	norm := convert.Normalization{Mean: 0, Std: 1.0 / 255}
+	norm := imageset.Normalization{Mean: 0, Std: 1.0 / 255}
 	var ties, even, odd int
 	for k := range 255 {
 		v := float32(k) + 0.5
@@ -265,7 +265,7 @@ func TestQuantizeInvertsNormalize(t *testing.T) {
 	for i := range all {
 		all[i] = uint8(i)
 	}
-	for _, norm := range []convert.Normalization{stdNorm, {Mean: 0.485, Std: 0.229}, {Mean: 0, Std: 1}, {Mean: 0.1307, Std: 0.3081}} {
+	for _, norm := range []imageset.Normalization{stdNorm, {Mean: 0.485, Std: 0.229}, {Mean: 0, Std: 1}, {Mean: 0.1307, Std: 0.3081}} {
 		x := make([]float32, 256)
 		normalize(x, all, norm)
 		p := make([]uint8, 256)

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/attack"
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -28,7 +28,7 @@ func ExampleRunVisualize() {
 	if err != nil {
 		panic(err)
 	}
-	norm := convert.Normalization{Mean: 0.5, Std: 0.5}
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
 	targets := attack.Targets(cfg.Classes, 2)
 	o := attack.DefaultVisualize()
 	o.Iterations, o.LR = 30, 0.5

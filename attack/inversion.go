@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/optim"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -215,7 +215,7 @@ func attackNet(net *snn.Network, e Encoding) (*snn.Network, error) {
 // The kept image of each target is the restart whose quantised image
 // scores the lowest cross-entropy in a fresh simulation with the model's
 // own encoder.
-func RunInversion(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, progress Progress) (*Result, error) {
 	cfg := net.Model.Config
 	res, err := start(SNNInversion, o.Validate(), norm, cfg, targets)
 	if err != nil {
@@ -314,7 +314,7 @@ func ceGrad(dS, S *tensor.Tensor, targets []int, T int) []float64 {
 }
 
 // adamRun is one restart of the Adam rule; it returns the final images.
-func adamRun(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
+func adamRun(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
 	cfg := net.Model.Config
 	n, k := len(targets), cfg.Classes
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
@@ -486,7 +486,7 @@ func blurFloat(x []float32, planes, h, w int) {
 }
 
 // populationRun is one start of the population rule.
-func populationRun(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
+func populationRun(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
 	cfg := net.Model.Config
 	n, k := len(targets), cfg.Classes
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/optim"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -537,14 +537,14 @@ func TestRunInversionDirectAttacker(t *testing.T) {
 // rate is large.
 func TestAdamRunBounds(t *testing.T) {
 	net := tinyNet(t, snn.Direct)
-	for _, norm := range []convert.Normalization{stdNorm, narrowNorm} {
+	for _, norm := range []imageset.Normalization{stdNorm, narrowNorm} {
 		o := invOptions()
 		o.LR, o.BlurEvery, o.Iterations = 5, 1, 4
 		x, err := adamRun(context.Background(), net, norm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(8, 8)), func() error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo, hi := norm.Value(0), norm.Value(255)
+		lo, hi := norm.Float32Value(0), norm.Float32Value(255)
 		var atBound int
 		for i, v := range x.Data {
 			if !(v >= lo && v <= hi) {
@@ -670,14 +670,14 @@ func TestRunInversionPopulation(t *testing.T) {
 // The population rule starts at x = 0 and clamps to the pixel range.
 func TestPopulationRunBounds(t *testing.T) {
 	net := tinyNet(t, snn.Poisson)
-	for _, norm := range []convert.Normalization{stdNorm, narrowNorm} {
+	for _, norm := range []imageset.Normalization{stdNorm, narrowNorm} {
 		o := popOptions()
 		o.LR, o.Iterations = 0.3, 4
 		x, err := populationRun(context.Background(), net, norm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(3, 3)), func() error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo, hi := norm.Value(0), norm.Value(255)
+		lo, hi := norm.Float32Value(0), norm.Float32Value(255)
 		var atBound, moved int
 		for i, v := range x.Data {
 			if !(v >= lo && v <= hi) {
@@ -736,7 +736,7 @@ func TestInversionErrors(t *testing.T) {
 		}
 	}
 	o := invOptions()
-	if _, err := RunInversion(ctx, net, convert.Normalization{Mean: 0.5}, []int{0}, o, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
+	if _, err := RunInversion(ctx, net, imageset.Normalization{Mean: 0.5}, []int{0}, o, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 		t.Error("zero std accepted")
 	}
 	if _, err := RunInversion(ctx, net, stdNorm, []int{3}, o, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
@@ -851,11 +851,11 @@ func TestAdamRunMatchesReference(t *testing.T) {
 // step draws Population Poisson samples, weights each sample's gradient of
 // 1 − p_c + 0.01·mean|s| by its cost 1 − p_c, divides by the summed
 // weights and takes an RMS-normalised momentum step, clamped.
-func refPopulationRun(t *testing.T, net *snn.Network, norm convert.Normalization, targets []int, o InversionOptions, rng *rand.Rand) []float32 {
+func refPopulationRun(t *testing.T, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand) []float32 {
 	t.Helper()
 	ctx := context.Background()
 	n, per := len(targets), 64
-	lo, hi := norm.Value(0), norm.Value(255)
+	lo, hi := norm.Float32Value(0), norm.Float32Value(255)
 	x := tensor.New(n, 1, 8, 8)
 	mom, sq := make([]float32, n*per), make([]float32, n*per)
 	dS := tensor.New(n, 3)

@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -92,7 +92,7 @@ func ConvGradient(ctx context.Context, net *snn.Network, x *tensor.Tensor, targe
 // pixels (−1 and 1 for the usual normalisation), which keeps Poisson
 // probabilities valid. Every simulation draws fresh input spikes from rng.
 // The final images are quantised to 8 bits.
-func RunSNNGradient(ctx context.Context, net *snn.Network, norm convert.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunSNNGradient(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, progress Progress) (*Result, error) {
 	cfg := net.Model.Config
 	res, err := start(SNNGradient, o.Validate(), norm, cfg, targets)
 	if err != nil {
@@ -137,7 +137,7 @@ func RunSNNGradient(ctx context.Context, net *snn.Network, norm convert.Normaliz
 
 // finishSNN quantises x into res.Pixels and records the SNN's logits for
 // the quantised images (a fresh simulation) and the loss −S_c/T.
-func finishSNN(ctx context.Context, net *snn.Network, norm convert.Normalization, x *tensor.Tensor, res *Result, rng *rand.Rand) error {
+func finishSNN(ctx context.Context, net *snn.Network, norm imageset.Normalization, x *tensor.Tensor, res *Result, rng *rand.Rand) error {
 	quantize(res.Pixels, x.Data, norm)
 	normalize(res.Images.Data, res.Pixels, norm)
 	r, err := net.Run(ctx, res.Images, rng, snn.Options{})

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -200,7 +200,7 @@ func TestConvGradientErrors(t *testing.T) {
 // refSNNGradient transcribes RunSNNGradient's documented algorithm with
 // ConvGradient, drawing from rng in the same order; clip false leaves out
 // the clip to the pixel range.
-func refSNNGradient(t *testing.T, net *snn.Network, norm convert.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, clip bool) *Result {
+func refSNNGradient(t *testing.T, net *snn.Network, norm imageset.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, clip bool) *Result {
 	t.Helper()
 	ctx := context.Background()
 	n := len(targets)
@@ -208,7 +208,7 @@ func refSNNGradient(t *testing.T, net *snn.Network, norm convert.Normalization, 
 	randomPixels(pix, rng)
 	x := tensor.New(n, 1, 8, 8)
 	normalize(x.Data, pix, norm)
-	lo, hi := norm.Value(0), norm.Value(255)
+	lo, hi := norm.Float32Value(0), norm.Float32Value(255)
 	for range o.Iterations {
 		_, dx, _, err := ConvGradient(ctx, net, x, targets, o.Surrogate, rng)
 		if err != nil {
@@ -249,13 +249,13 @@ const snnStep = 1
 // then visible in a Direct-input network's gradients (inputs outside it
 // change the currents), unlike for [−1, 1] where the final quantisation
 // would hide it.
-var narrowNorm = convert.Normalization{Mean: 0.5, Std: 1}
+var narrowNorm = imageset.Normalization{Mean: 0.5, Std: 1}
 
 func TestRunSNNGradientMatchesReference(t *testing.T) {
 	targets := []int{0, 1, 2}
 	for _, enc := range []snn.Encoder{snn.Poisson, snn.Direct} {
 		net := tinyNet(t, enc)
-		for _, norm := range []convert.Normalization{stdNorm, narrowNorm} {
+		for _, norm := range []imageset.Normalization{stdNorm, narrowNorm} {
 			for _, q := range []bool{false, true} {
 				o := SNNGradientOptions{Iterations: 3, Step: snnStep, Quantize: q, Surrogate: snn.DefaultSurrogate()}
 				res, err := RunSNNGradient(context.Background(), net, norm, targets, o, rand.New(rand.NewPCG(12, 13)), nil)
@@ -357,7 +357,7 @@ func TestRunSNNGradientErrors(t *testing.T) {
 			t.Errorf("%+v: %v, %v", o, res, err)
 		}
 	}
-	if _, err := RunSNNGradient(ctx, net, convert.Normalization{Std: -1}, []int{0}, good, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
+	if _, err := RunSNNGradient(ctx, net, imageset.Normalization{Std: -1}, []int{0}, good, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 		t.Error("negative std accepted")
 	}
 	if _, err := RunSNNGradient(ctx, net, stdNorm, []int{0, 3}, good, rand.New(rand.NewPCG(1, 1)), nil); err == nil {

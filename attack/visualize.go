@@ -7,7 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -111,7 +111,7 @@ func Classify(m *vgg.Model, x *tensor.Tensor, batch int) *tensor.Tensor {
 // where y = m(x) are the logits in eval mode. The image is 8-bit between
 // steps, as in the reference visualiser, so an update smaller than half a
 // grey level is lost. rng draws the initial images.
-func RunVisualize(ctx context.Context, m *vgg.Model, norm convert.Normalization, targets []int, o VisualizeOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunVisualize(ctx context.Context, m *vgg.Model, norm imageset.Normalization, targets []int, o VisualizeOptions, rng *rand.Rand, progress Progress) (*Result, error) {
 	cfg := m.Config
 	res, err := start(Visualize, o.Validate(), norm, cfg, targets)
 	if err != nil {

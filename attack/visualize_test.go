@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -91,7 +91,7 @@ func TestClassifyBatches(t *testing.T) {
 // refVisualize transcribes RunVisualize's documented algorithm for all
 // images at once, from the initial pixels init, and returns the final
 // pixels.
-func refVisualize(m *vgg.Model, norm convert.Normalization, targets []int, o VisualizeOptions, init []uint8) []uint8 {
+func refVisualize(m *vgg.Model, norm imageset.Normalization, targets []int, o VisualizeOptions, init []uint8) []uint8 {
 	cfg := m.Config
 	n, k := len(targets), cfg.Classes
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
@@ -103,7 +103,7 @@ func refVisualize(m *vgg.Model, norm convert.Normalization, targets []int, o Vis
 			GaussianBlur(img, n*c, h, w)
 		}
 		for j, p := range img {
-			x.Data[j] = norm.Value(p)
+			x.Data[j] = norm.Float32Value(p)
 		}
 		m.Forward(x, nn.Mode{})
 		dz := tensor.New(n, k)
@@ -288,7 +288,7 @@ func TestRunVisualizeErrors(t *testing.T) {
 			t.Errorf("%+v: RunVisualize returned %v, %v", o, res, err)
 		}
 	}
-	for _, norm := range []convert.Normalization{{Mean: 0.5, Std: 0}, {Mean: nan, Std: 1}} {
+	for _, norm := range []imageset.Normalization{{Mean: 0.5, Std: 0}, {Mean: nan, Std: 1}} {
 		if _, err := RunVisualize(ctx, m, norm, []int{0}, good, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 			t.Errorf("normalisation %+v accepted", norm)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/attack"
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/snn"
@@ -27,7 +27,7 @@ type Model struct {
 	// ANN is the network Attack 1 visualises when SNN is nil.
 	ANN *vgg.Model
 	// Norm is the model's input normalisation.
-	Norm convert.Normalization
+	Norm imageset.Normalization
 }
 
 func (m *Model) config() vgg.Config {
@@ -46,6 +46,15 @@ type Images struct {
 
 // Len returns the number of images.
 func (s *Images) Len() int { return len(s.Labels) }
+
+// ImagesOf returns the images and labels of set; the pixels are shared.
+func ImagesOf(set *imageset.Set) *Images {
+	out := &Images{Pixels: set.Pixels, C: set.Channels, H: set.Height, W: set.Width, Labels: make([]int, set.Len())}
+	for i, l := range set.Labels {
+		out.Labels[i] = int(l)
+	}
+	return out
+}
 
 func (s *Images) validate(what string, c vgg.Config) error {
 	if s.C != c.InChannels || s.H != c.InHeight || s.W != c.InWidth {
@@ -66,7 +75,7 @@ func (s *Images) validate(what string, c vgg.Config) error {
 // normalisation it reads pixels with.
 type Evaluator struct {
 	Model *vgg.Model
-	Norm  convert.Normalization
+	Norm  imageset.Normalization
 	// Batch bounds how many images go through the network at once
 	// (default 256).
 	Batch int
@@ -98,11 +107,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, x *tensor.Tensor) (logits, fea
 	return logits, features, nil
 }
 
-// normalize returns pixels as the evaluator's input.
+// normalize returns pixels as the evaluator's input, normalised in
+// float32 (imageset's Float32Value) as the published audits were.
 func (e *Evaluator) normalize(p []uint8, n, c, h, w int) *tensor.Tensor {
 	x := tensor.New(n, c, h, w)
 	for i, v := range p {
-		x.Data[i] = e.Norm.Value(v)
+		x.Data[i] = e.Norm.Float32Value(v)
 	}
 	return x
 }

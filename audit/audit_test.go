@@ -8,12 +8,12 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/attack"
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-var norm = convert.Normalization{Mean: 0.5, Std: 0.5}
+var norm = imageset.Normalization{Mean: 0.5, Std: 0.5}
 
 func tinyModel(t *testing.T, seed uint64, features []vgg.Item) *vgg.Model {
 	t.Helper()

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/audit"
-	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -15,7 +15,7 @@ import (
 // independent evaluator against (here random) test images. Real use loads
 // the models with package modelfile and the test images with package data.
 func ExampleRun() {
-	norm := convert.Normalization{Mean: 0.5, Std: 0.5}
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
 	build := func(features []vgg.Item, seed uint64) *vgg.Model {
 		m, err := vgg.New(vgg.Config{Name: "tiny", Features: features, Hidden: []int{16}, Classes: 3,
 			InChannels: 1, InHeight: 8, InWidth: 8}, rand.New(rand.NewPCG(seed, 0)))

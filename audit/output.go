@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/synth"
 )
@@ -28,7 +29,11 @@ const (
 // Grid returns the images as a grid with one row per class, labelled with
 // the class index and name (names may be nil).
 func Grid(s *Images, classes int, names []string) image.Image {
-	set := &synth.Set{Channels: s.C, Height: s.H, Width: s.W, Classes: classes, Labels: s.Labels, Pixels: s.Pixels}
+	labels := make([]int32, len(s.Labels))
+	for i, l := range s.Labels {
+		labels[i] = int32(l)
+	}
+	set := &synth.Set{Set: imageset.Set{Channels: s.C, Height: s.H, Width: s.W, Classes: classes, Labels: labels, Pixels: s.Pixels}}
 	cols := 1
 	count := make([]int, classes)
 	for _, l := range s.Labels {

@@ -2,13 +2,12 @@ package convert
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -26,8 +25,54 @@ func byteImages(n int) [][]uint8 {
 	return imgs
 }
 
+// byteSet holds the images as an image set of the toy model's shape.
+func byteSet(imgs [][]uint8) *imageset.Set {
+	s := &imageset.Set{Channels: 2, Height: 6, Width: 6, Classes: 1, ClassNames: []string{"0"}, Labels: make([]int32, len(imgs))}
+	for _, im := range imgs {
+		s.Pixels = append(s.Pixels, im...)
+	}
+	return s
+}
+
+// oldAugmentFill is the calibration augmentation privatesnn's package
+// convert had before package imageset held it, kept verbatim as the
+// reference.
+func oldAugmentFill(x *tensor.Tensor, pad int, flip bool, fill float32, rng *rand.Rand) *tensor.Tensor {
+	if pad <= 0 && !flip {
+		return x
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	y := tensor.New(x.Shape...)
+	for i := range n {
+		dy, dx := 0, 0
+		if pad > 0 {
+			dy, dx = rng.IntN(2*pad+1)-pad, rng.IntN(2*pad+1)-pad
+		}
+		mirror := flip && rng.IntN(2) == 1
+		for ch := range c {
+			src := x.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
+			dst := y.Data[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
+			for r := range h {
+				for col := range w {
+					sc := col
+					if mirror {
+						sc = w - 1 - col
+					}
+					sr, sc := r+dy, sc+dx
+					v := fill
+					if sr >= 0 && sr < h && sc >= 0 && sc < w {
+						v = src[sr*w+sc]
+					}
+					dst[r*w+col] = v
+				}
+			}
+		}
+	}
+	return y
+}
+
 // oldPickImages is the image picking privatesnn's convert command used
-// before PickImages existed, kept verbatim as the reference.
+// before the image set gathered them, kept verbatim as the reference.
 func oldPickImages(n, c, h, w, k int, get func(i int) []uint8, rng *rand.Rand) *tensor.Tensor {
 	k = min(k, n)
 	idx := rng.Perm(n)[:k]
@@ -42,18 +87,17 @@ func oldPickImages(n, c, h, w, k int, get func(i int) []uint8, rng *rand.Rand) *
 }
 
 // TestCalibrateReproducesOldSequence: without per-pass draws, Calibrate on
-// the normalised pool, and PickImages + AugmentFill + Thresholds, give the
+// the normalised pool, and picking from the image set (Set.Tensor on
+// rng.Perm) + imageset.Augment + Thresholds, give the
 // thresholds of the old sequence (pick, Augment, Thresholds with one rng)
 // bit for bit, with and without augmentation.
 func TestCalibrateReproducesOldSequence(t *testing.T) {
 	m, _ := toyModel(t)
 	imgs := byteImages(40)
 	get := func(i int) []uint8 { return imgs[i] }
-	norm := Normalization{Mean: 0.5, Std: 0.5}
-	pool, err := NormalizeImages(len(imgs), 2, 6, 6, get, norm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
+	set := byteSet(imgs)
+	pool := set.Tensor(nil, norm.Float32Table())
 	o := Defaults()
 	o.Timesteps, o.Batch = 6, 7 // Poisson input, several batches: every rng draw matters
 	for _, aug := range []struct {
@@ -63,7 +107,7 @@ func TestCalibrateReproducesOldSequence(t *testing.T) {
 		const seed, k = 5, 16
 		rng := rand.New(rand.NewPCG(seed, 0xca1b))
 		old := oldPickImages(len(imgs), 2, 6, 6, k, get, rng)
-		old = Augment(old, aug.pad, aug.flip, rng)
+		old = oldAugmentFill(old, aug.pad, aug.flip, -1, rng)
 		want, err := Thresholds(context.Background(), m, old, o, rng)
 		if err != nil {
 			t.Fatal(err)
@@ -77,17 +121,14 @@ func TestCalibrateReproducesOldSequence(t *testing.T) {
 			t.Fatalf("pad %d flip %v: Calibrate %v, old sequence %v", aug.pad, aug.flip, got, want)
 		}
 		rng = rand.New(rand.NewPCG(seed, 0xca1b))
-		x, err := PickImages(len(imgs), 2, 6, 6, k, get, norm, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x = AugmentFill(x, aug.pad, aug.flip, norm.Black(), rng)
+		x := set.Tensor(rng.Perm(len(imgs))[:k], norm.Float32Table())
+		x = imageset.Augment{CropPad: aug.pad, HFlip: aug.flip}.Tensor(x, norm.Black(), rng)
 		got2, err := Thresholds(context.Background(), m, x, o, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got2, want) {
-			t.Fatalf("pad %d flip %v: PickImages sequence %v, old sequence %v", aug.pad, aug.flip, got2, want)
+			t.Fatalf("pad %d flip %v: Set.Tensor sequence %v, old sequence %v", aug.pad, aug.flip, got2, want)
 		}
 	}
 }
@@ -99,11 +140,8 @@ func TestCalibrateReproducesOldSequence(t *testing.T) {
 func TestCalibratePerPass(t *testing.T) {
 	m, _ := toyModel(t)
 	imgs := byteImages(30)
-	norm := Normalization{Mean: 0.3, Std: 0.4}
-	pool, err := NormalizeImages(len(imgs), 2, 6, 6, func(i int) []uint8 { return imgs[i] }, norm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	norm := imageset.Normalization{Mean: 0.3, Std: 0.4}
+	pool := byteSet(imgs).Tensor(nil, norm.Float32Table())
 	o := Defaults()
 	o.Timesteps, o.Encoder, o.Batch = 5, snn.Direct, 64
 	s := Sampling{Images: 8, CropPad: 1, Flip: true, Norm: norm, PerPass: true}
@@ -134,48 +172,55 @@ func TestCalibratePerPass(t *testing.T) {
 	}
 }
 
+// TestNormalization: calibration normalises with the float32 table, in
+// which the 0.5/0.5 calibration images have always been 2p/255 − 1; a
+// general normalisation stays within float32 rounding of the exact value.
 func TestNormalization(t *testing.T) {
-	half := Normalization{Mean: 0.5, Std: 0.5}
+	half := imageset.Normalization{Mean: 0.5, Std: 0.5}
+	set := &imageset.Set{Channels: 1, Height: 16, Width: 16, Classes: 1, ClassNames: []string{"0"}, Labels: []int32{0}, Pixels: make([]uint8, 256)}
+	for p := range set.Pixels {
+		set.Pixels[p] = uint8(p)
+	}
+	x := set.Tensor(nil, half.Float32Table())
 	for p := range 256 {
-		// The calibration images have always been 2p/255 − 1 in float32.
-		if got, want := half.Value(uint8(p)), float32(p)/127.5-1; got != want {
+		if got, want := x.Data[p], float32(p)/127.5-1; got != want {
 			t.Fatalf("0.5/0.5: pixel %d → %g, want %g", p, got, want)
 		}
 	}
 	if half.Black() != -1 {
 		t.Fatalf("black %g", half.Black())
 	}
-	fm := Normalization{Mean: 0.2860, Std: 0.3530} // Fashion-MNIST statistics
+	fm := imageset.Normalization{Mean: 0.2860, Std: 0.3530} // Fashion-MNIST statistics
 	for p := range 256 {
 		want := (float64(p)/255 - fm.Mean) / fm.Std
 		// Rounding 255·std, the quotient, mean/std and the difference in
 		// float32: about 2⁻²³ times terms below 2.9 (1/0.353) plus half an
 		// ulp of the result, well under 2⁻²⁰.
-		if got := float64(fm.Value(uint8(p))); math.Abs(got-want) > 0x1p-20 {
+		if got := float64(fm.Float32Value(uint8(p))); math.Abs(got-want) > 0x1p-20 {
 			t.Fatalf("pixel %d → %g, want %g", p, got, want)
 		}
 	}
 	if got, want := float64(fm.Black()), -fm.Mean/fm.Std; math.Abs(got-want) > 1e-7 {
 		t.Fatalf("black %g, want %g", got, want)
 	}
-	for _, bad := range []Normalization{{0.5, 0}, {0.5, -1}, {math.NaN(), 1}, {0, math.Inf(1)}} {
-		if bad.Validate() == nil {
-			t.Errorf("%+v accepted", bad)
-		}
-	}
-	if _, err := PickImages(3, 1, 1, 1, 2, func(int) []uint8 { return []uint8{1, 2} }, half, rand.New(rand.NewPCG(1, 1))); err == nil {
-		t.Error("image of the wrong size accepted")
+	if err := (Sampling{CropPad: 2, Norm: imageset.Normalization{Mean: 0.5}}).Validate(); err == nil {
+		t.Error("a crop with a zero std accepted")
 	}
 }
 
-// TestAugmentFill: a crop shifts in the fill value, a flip mirrors.
+// TestAugmentFill: a crop shifts in the fill value, a flip mirrors, and
+// the draws are those of the verbatim old augmentation.
 func TestAugmentFill(t *testing.T) {
 	x := tensor.New(50, 1, 3, 3)
 	for i := range x.Data {
 		x.Data[i] = float32(i%9) + 1 // never the fill
 	}
 	const fill = -0.81
-	y := AugmentFill(x, 1, true, fill, rand.New(rand.NewPCG(4, 4)))
+	aug := imageset.Augment{CropPad: 1, HFlip: true}
+	y := aug.Tensor(x, fill, rand.New(rand.NewPCG(4, 4)))
+	if old := oldAugmentFill(x, 1, true, fill, rand.New(rand.NewPCG(4, 4))); !slices.Equal(y.Data, old.Data) {
+		t.Fatal("the augmentation differs from the old one")
+	}
 	var filled, mirrored int
 	for n := range 50 {
 		img := y.Data[n*9 : (n+1)*9]
@@ -193,96 +238,17 @@ func TestAugmentFill(t *testing.T) {
 	if filled == 0 || mirrored == 0 {
 		t.Fatalf("%d filled pixels, %d centred mirrored images in 50 draws", filled, mirrored)
 	}
-	if AugmentFill(x, 0, false, fill, nil) != x {
+	if (imageset.Augment{}).Tensor(x, fill, nil) != x {
 		t.Fatal("no augmentation must return the input")
 	}
 }
 
-func TestNonFiniteCurrent(t *testing.T) {
-	for _, c := range []struct {
-		layer string
-		value float32
-	}{{"features.0.weight", float32(math.NaN())}, {"classifier.0.weight", float32(math.Inf(1))}} {
-		m, x := toyModel(t)
-		for _, p := range m.Params() {
-			if p.Name == c.layer {
-				for i := range p.W.Data {
-					p.W.Data[i] = c.value
-				}
-			}
-		}
-		for _, staged := range []bool{false, true} {
-			for _, pct := range []float64{0, 99} {
-				o := Defaults()
-				o.Timesteps, o.Encoder, o.Staged, o.Percentile = 4, snn.Direct, staged, pct
-				_, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
-				if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), c.layer) {
-					t.Errorf("%s = %g (staged %v, percentile %g): error %v, want ErrNonFinite naming the layer", c.layer, c.value, staged, pct, err)
-				}
-			}
-		}
-	}
-}
-
-// TestStagedThresholds: a staged search equals the re-simulating one for
-// Direct input (no noise; one batch, so the same chunks and kernels) and,
-// for Poisson input, a re-simulating search that reuses the same seeds in
-// every pass, bit for bit.
-func TestStagedThresholds(t *testing.T) {
-	m, x := toyModel(t)
-	for _, pct := range []float64{0, 99.5} {
-		o := Defaults()
-		o.Timesteps, o.Encoder, o.Percentile, o.InitMembrane = 7, snn.Direct, pct, 0.5
-		want, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Staged = true
-		got, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("direct p%g: staged %v, re-simulated %v", pct, got, want)
-		}
-		// Poisson: re-simulate every pass with the same seeds.
-		o.Encoder = snn.Poisson
-		got, err = Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(2, 2)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		th := []float32{1, 1}
-		for l := range th {
-			net, _ := snn.New(m, o.Config(th))
-			ob := observer{}
-			if pct > 0 {
-				ob.hist = make([]int64, histBins)
-			}
-			_, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(2, 2)), snn.Options{Observe: l + 1,
-				Current: func(layer int, cur []float32, _, _ int) {
-					if layer == l {
-						ob.add(cur)
-					}
-				}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			th[l], _ = ob.threshold(pct, "", 0)
-		}
-		if !slices.Equal(got, th) {
-			t.Fatalf("poisson p%g: staged %v, re-simulated with shared seeds %v", pct, got, th)
-		}
-	}
-}
-
-// TestSamplingDraw: a draw takes Images images (all when 0 or more than
-// the pool), and the crop fills with the normalisation's black pixel.
 func TestSamplingDraw(t *testing.T) {
 	pool := tensor.New(10, 1, 4, 4)
 	for i := range pool.Data {
 		pool.Data[i] = float32(i/16) + 1 // image i is all i+1
 	}
-	norm := Normalization{Mean: 0.3, Std: 0.4}
+	norm := imageset.Normalization{Mean: 0.3, Std: 0.4}
 	black := norm.Black() // (0 − .3)/.4 = −0.75
 	for _, c := range []struct{ images, want int }{{4, 4}, {0, 10}, {20, 10}} {
 		x := Sampling{Images: c.images, CropPad: 2, Norm: norm}.Draw(pool, rand.New(rand.NewPCG(1, 1)))

@@ -14,8 +14,10 @@
 // be scaled. The simulated network may start its membranes at a fraction
 // of the threshold (Options.InitMembrane) and take Direct input.
 //
-// Calibration images come from 8-bit images through a Normalization
-// (PickImages, NormalizeImages). Calibrate draws them from a normalised
+// Calibration images come from 8-bit images (an imageset.Set) normalised by
+// the model's imageset.Normalization in float32 (Float32Table), the
+// arithmetic the published SNNs were calibrated with. Calibrate draws them
+// from a normalised
 // pool as a Sampling describes: how many, random crop and flip (the crop
 // fills with the normalised black pixel), and whether the draw is redone
 // for every layer's pass, as the reference does. Without per-pass draws it

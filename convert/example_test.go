@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -79,11 +80,13 @@ func ExampleCalibrate() {
 			pixels[i][p] = uint8(rng.IntN(256))
 		}
 	}
-	norm := convert.Normalization{Mean: 0.5, Std: 0.5}
-	pool, err := convert.NormalizeImages(len(pixels), 1, 8, 8, func(i int) []uint8 { return pixels[i] }, norm)
-	if err != nil {
-		panic(err)
+	set := &imageset.Set{Channels: 1, Height: 8, Width: 8, Classes: 1, ClassNames: []string{"0"}, Labels: make([]int32, len(pixels))}
+	for _, p := range pixels {
+		set.Pixels = append(set.Pixels, p...)
 	}
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
+	pool := set.Tensor(nil, norm.Float32Table()) // calibration normalises in float32
+
 	o := convert.Defaults()
 	o.Timesteps = 20
 	s := convert.Sampling{Images: 16, CropPad: 2, Flip: true, Norm: norm, PerPass: true}

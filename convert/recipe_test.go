@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -90,7 +91,7 @@ func TestSmooth(t *testing.T) {
 }
 
 func TestSettingsResolve(t *testing.T) {
-	norm := Normalization{Mean: 0.5, Std: 0.5}
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
 	s := DefaultSettings(RecipeSelect)
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)

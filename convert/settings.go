@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 )
@@ -125,7 +126,7 @@ func (s *Settings) Candidates() []snn.Candidate {
 }
 
 // Sampling returns how k calibration images per pass are drawn.
-func (s *Settings) Sampling(k int, norm Normalization) Sampling {
+func (s *Settings) Sampling(k int, norm imageset.Normalization) Sampling {
 	on := s.Augment == AugmentOn || s.Augment == AugmentAuto && s.Recipe == RecipePaper
 	sm := Sampling{Images: k, Norm: norm}
 	if on {
@@ -155,7 +156,7 @@ var ErrSettings = fmt.Errorf("convert: settings do not fit the images")
 
 // Resolve returns the plan for a pool of n images (what names it in
 // messages); note receives what was adjusted. Call Validate first.
-func (s *Settings) Resolve(n int, what string, norm Normalization, note func(format string, args ...any)) (Plan, error) {
+func (s *Settings) Resolve(n int, what string, norm imageset.Normalization, note func(format string, args ...any)) (Plan, error) {
 	plan := Plan{Recipe: s.Recipe, Options: s.Options}
 	available := n
 	if s.Recipe == RecipeSelect {
@@ -184,9 +185,9 @@ func (s *Settings) Resolve(n int, what string, norm Normalization, note func(for
 
 // Record returns the card's record of a conversion's calibration.
 func Record(o *Outcome, p Plan, seed uint64, pool int, source string) modelfile.Calibration {
-	method := "max-current"
+	method := modelfile.MaxCurrent
 	if pc := o.Options.Percentile; pc > 0 && pc < 100 {
-		method = "percentile-current"
+		method = modelfile.PercentileCurrent
 	}
 	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
 		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,

@@ -46,15 +46,17 @@ func ToDir(ctx context.Context, j Job) (*Outcome, snn.Config, error) {
 		return nil, snn.Config{}, fmt.Errorf("%w: synthetic images are %d×%d×%d in %d classes, model %s expects %d×%d×%d in %d", ErrSettings,
 			set.Channels, set.Height, set.Width, set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
-	norm := Normalization(card.Normalization)
+	norm := card.Normalization
 	plan, err := j.Settings.Resolve(set.Len(), j.Synth, norm, j.Note)
 	if err != nil {
 		return nil, snn.Config{}, err
 	}
-	pool, err := NormalizeImages(set.Len(), set.Channels, set.Height, set.Width, set.Image, norm)
-	if err != nil {
-		return nil, snn.Config{}, err
+	if err := norm.Validate(); err != nil {
+		return nil, snn.Config{}, fmt.Errorf("convert: %w", err)
 	}
+	// Calibration normalises in float32 (imageset's Float32Table), as the
+	// published SNNs were calibrated.
+	pool := set.Tensor(nil, norm.Float32Table())
 	parent, err := modelfile.NewRef(j.Out, j.ANN)
 	if err != nil {
 		return nil, snn.Config{}, err

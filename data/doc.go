@@ -22,10 +22,11 @@
 // given), "folder", and "embedded", a 5,000/1,000-image Fashion-MNIST subset
 // compiled into the binary so programs run with no setup.
 //
-// For training, Shuffle gives an epoch's order and Set.FillBatch writes a
-// mini-batch as NCHW float32 normalised to [-1, 1] ((p/255 − 0.5)/0.5, the
-// normalisation used throughout privatesnn), optionally with
-// random zero-padded crops and horizontal flips.
+// Set is package imageset's Set. For training, Shuffle gives an epoch's
+// order and Set.FillBatch with Table writes a mini-batch as NCHW float32
+// normalised to [-1, 1] ((p/255 − 0.5)/0.5 computed in float64, the
+// normalisation privatesnn trains and evaluates with), optionally with
+// random zero-padded crops and horizontal flips (imageset.Augment).
 //
 // # Error handling
 //

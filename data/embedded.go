@@ -39,7 +39,7 @@ func LoadEmbedded(split string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read embedded %s: %w", lp, err)
 	}
-	name := Embedded + "/" + split
+	name := string(Embedded) + "/" + split
 	s, err := decodeIDX(bytes.NewReader(images), int64(len(images)), "read embedded "+ip,
 		bytes.NewReader(labels), int64(len(labels)), "read embedded "+lp, name, len(FashionMNISTClassNames))
 	if err != nil {

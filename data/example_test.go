@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 )
 
 // Load the embedded Fashion-MNIST subset and build one augmented,
@@ -23,7 +24,7 @@ func ExampleLoad() {
 	const batch = 32
 	x := make([]float32, batch*train.ImageSize())
 	y := make([]int32, batch)
-	train.FillBatch(x, y, order[:batch], data.Augment{CropPad: 4, HFlip: true}, rng)
+	train.FillBatch(x, y, order[:batch], data.Table, imageset.Augment{CropPad: 4, HFlip: true}, rng)
 
 	lo, hi := x[0], x[0]
 	for _, v := range x {

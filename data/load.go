@@ -7,18 +7,48 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 )
 
+// Dataset names a data set Load reads. Its text form is the name used by
+// the --data flags, pipeline configurations and model cards.
+type Dataset string
+
 // Dataset names accepted by Load.
 const (
-	FashionMNIST = "fashion-mnist"
-	MNIST        = "mnist"
-	CIFAR10      = "cifar10"
-	CIFAR100     = "cifar100"
-	Folder       = "folder"
-	Embedded     = "embedded"
+	FashionMNIST Dataset = "fashion-mnist"
+	MNIST        Dataset = "mnist"
+	CIFAR10      Dataset = "cifar10"
+	CIFAR100     Dataset = "cifar100"
+	Folder       Dataset = "folder"
+	Embedded     Dataset = "embedded"
 )
+
+// Datasets lists every Dataset, the embedded set first.
+var Datasets = []Dataset{Embedded, FashionMNIST, MNIST, CIFAR10, CIFAR100, Folder}
+
+// DatasetNames returns the names of Datasets joined by ", ".
+func DatasetNames() string {
+	names := make([]string, len(Datasets))
+	for i, d := range Datasets {
+		names[i] = string(d)
+	}
+	return strings.Join(names, ", ")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler; it refuses names
+// that are not in Datasets.
+func (d *Dataset) UnmarshalText(b []byte) error {
+	if slices.Contains(Datasets, Dataset(b)) {
+		*d = Dataset(b)
+		return nil
+	}
+	return fmt.Errorf("want one of %s", DatasetNames())
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Dataset) MarshalText() ([]byte, error) { return []byte(d), nil }
 
 // Split names accepted by Load.
 const (
@@ -80,7 +110,7 @@ const (
 //
 // A non-empty dir overrides the default location. The Set is validated
 // before it is returned, and its Name is "<name>/<split>".
-func Load(name, split, dir string) (*Set, error) {
+func Load(name Dataset, split, dir string) (*Set, error) {
 	if split != Train && split != Test {
 		return nil, fmt.Errorf("load %s: unknown split %q, want %q or %q", name, split, Train, Test)
 	}
@@ -115,13 +145,12 @@ func Load(name, split, dir string) (*Set, error) {
 	case Embedded:
 		s, err = LoadEmbedded(split)
 	default:
-		return nil, fmt.Errorf("load: unknown dataset %q, want one of %s", name,
-			strings.Join([]string{FashionMNIST, MNIST, CIFAR10, CIFAR100, Folder, Embedded}, ", "))
+		return nil, fmt.Errorf("load: unknown dataset %q, want one of %s", name, DatasetNames())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s/%s: %w", name, split, err)
 	}
-	s.Name = name + "/" + split
+	s.Name = string(name) + "/" + split
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("load %s/%s: %w", name, split, err)
 	}
@@ -165,7 +194,7 @@ func loadIDXDir(dir, split string, names []string) (*Set, error) {
 	return s, nil
 }
 
-func loadCIFARDir(name, dir, split string) (*Set, error) {
+func loadCIFARDir(name Dataset, dir, split string) (*Set, error) {
 	sub, files := "cifar-10-batches-bin", []string{"test_batch.bin"}
 	read := ReadCIFAR10
 	if name == CIFAR100 {

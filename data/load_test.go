@@ -176,7 +176,10 @@ func TestLoadFolder(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	for _, tc := range []struct{ name, split, dir, sub string }{
+	for _, tc := range []struct {
+		name            Dataset
+		split, dir, sub string
+	}{
 		{"imagenet", Train, "", "unknown dataset \"imagenet\""},
 		{Embedded, "val", "", "unknown split \"val\""},
 		{CIFAR10, Train, "", "no default location"},
@@ -188,6 +191,27 @@ func TestLoadErrors(t *testing.T) {
 	}
 	_, err := LoadEmbedded("val")
 	checkErr(t, err, nil, "unknown split")
+}
+
+func TestDatasetText(t *testing.T) {
+	for _, d := range Datasets {
+		b, err := d.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Dataset
+		if err := back.UnmarshalText(b); err != nil || back != d {
+			t.Errorf("%q: read back %q, %v", b, back, err)
+		}
+	}
+	for _, bad := range []string{"", "imagenet", "MNIST", "fashion_mnist"} {
+		var d Dataset
+		err := d.UnmarshalText([]byte(bad))
+		checkErr(t, err, nil, "want one of embedded, fashion-mnist, mnist, cifar10, cifar100, folder")
+		if d != "" {
+			t.Errorf("%q: set to %q", bad, d)
+		}
+	}
 }
 
 func TestEscapeModulePath(t *testing.T) {

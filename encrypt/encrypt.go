@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
@@ -317,7 +318,7 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 				yb[i] = labels[j]
 			}
 			rng := stream(o.Seed, st.Epoch, st.Step)
-			xb = convert.AugmentFill(xb, o.CropPad, o.Flip, o.Fill, rng)
+			xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
 			if o.Blur {
 				xb = convert.Smooth(xb)
 			}

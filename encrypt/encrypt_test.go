@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
@@ -981,7 +982,7 @@ func TestRunRejects(t *testing.T) {
 }
 
 func TestTrainingLabels(t *testing.T) {
-	set := &synth.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, Labels: []int{0, 1, 2}, Pixels: []uint8{0, 0, 0},
+	set := &synth.Set{Set: imageset.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, ClassNames: []string{"0", "1", "2"}, Labels: []int32{0, 1, 2}, Pixels: []uint8{0, 0, 0}},
 		Soft: []float32{0.2, 0.7, 0.1, 0.5, 0.2, 0.3, 0, 0.1, 0.9}}
 	for source, want := range map[string][]int32{encrypt.LabelsFolder: {0, 1, 2}, encrypt.LabelsTarget: {1, 0, 2}} {
 		got, err := encrypt.TrainingLabels(set, source)

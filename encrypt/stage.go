@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -134,7 +133,11 @@ func Train(ctx context.Context, j Job, start func(Start) error, progress func(Pr
 		return nil, fmt.Errorf("encrypt: %s is not a spiking model", j.SNN)
 	}
 	o := j.Options
-	o.Fill = convert.Normalization(card.Normalization).Black()
+	norm := card.Normalization
+	if err := norm.Validate(); err != nil {
+		return nil, fmt.Errorf("encrypt: %w", err)
+	}
+	o.Fill = norm.Black()
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -147,11 +150,9 @@ func Train(ctx context.Context, j Job, start func(Start) error, progress func(Pr
 	if err != nil {
 		return nil, err
 	}
-	x, err := convert.NormalizeImages(len(idx), set.Channels, set.Height, set.Width, func(i int) []uint8 { return set.Image(idx[i]) },
-		convert.Normalization(card.Normalization))
-	if err != nil {
-		return nil, err
-	}
+	// The images are normalised in float32 (imageset's Float32Table), as
+	// the published encrypted models were trained.
+	x := set.Tensor(idx, norm.Float32Table())
 	y := make([]int32, len(idx))
 	for i, k := range idx {
 		y[i] = labels[k]

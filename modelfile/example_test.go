@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -16,7 +17,7 @@ func ExampleSave() {
 	defer os.RemoveAll(dir)
 	cfg, _ := vgg.Preset("small", 1, 28, 28, 10)
 	m, _ := vgg.New(cfg, rand.New(rand.NewPCG(0, 0)))
-	card := modelfile.Card{Normalization: modelfile.Normalization{Mean: 0.5, Std: 0.5}, Seed: 0,
+	card := modelfile.Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, Seed: 0,
 		Provenance: modelfile.Provenance{Dataset: "none", Software: "example"}}
 	if err := modelfile.Save(dir, m, card); err != nil {
 		panic(err)

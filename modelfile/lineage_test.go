@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/privatesnn/privatesnn/imageset"
 )
 
 // TestRef: a reference survives moving both artifacts together, and a
@@ -13,7 +15,7 @@ import (
 func TestRef(t *testing.T) {
 	root := t.TempDir()
 	ann, snnDir := filepath.Join(root, "runs", "ann"), filepath.Join(root, "runs", "snn")
-	if err := Save(ann, tinyModel(t, 1), Card{ClassNames: nil, Normalization: Normalization{Mean: 0.5, Std: 0.5}}); err != nil {
+	if err := Save(ann, tinyModel(t, 1), Card{ClassNames: nil, Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}}); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := NewRef(snnDir, ann)
@@ -33,7 +35,7 @@ func TestRef(t *testing.T) {
 	if p, err := ref.Resolve(filepath.Join(moved, "snn")); err != nil || p != filepath.Join(moved, "ann") {
 		t.Fatalf("after a move: %q, %v", p, err)
 	}
-	if err := Save(filepath.Join(moved, "ann"), tinyModel(t, 2), Card{Normalization: Normalization{Mean: 0.5, Std: 0.5}}); err != nil {
+	if err := Save(filepath.Join(moved, "ann"), tinyModel(t, 2), Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ref.Resolve(filepath.Join(moved, "snn")); !errors.Is(err, ErrRefChanged) {
@@ -61,7 +63,7 @@ func TestRefLegacyString(t *testing.T) {
 // interrupted run, not as a missing file.
 func TestInterruptedRun(t *testing.T) {
 	dir := t.TempDir()
-	if err := SaveCheckpoint(dir, tinyModel(t, 1), Checkpoint{Card: Card{Normalization: Normalization{Mean: 0.5, Std: 0.5}}, Options: json.RawMessage(`{}`)}); err != nil {
+	if err := SaveCheckpoint(dir, tinyModel(t, 1), Checkpoint{Card: Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}}, Options: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := Load(dir); !errors.Is(err, ErrInterrupted) {

@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
@@ -55,12 +56,6 @@ const (
 // maxCardBytes bounds the JSON card read from disk.
 const maxCardBytes = 16 << 20
 
-// Normalization maps pixels p ∈ [0, 1] to (p − Mean)/Std.
-type Normalization struct {
-	Mean float64 `json:"mean"`
-	Std  float64 `json:"std"`
-}
-
 // Provenance records where a model came from.
 type Provenance struct {
 	// Dataset names the data the model was trained on ("fashion-mnist/train").
@@ -79,11 +74,11 @@ type Provenance struct {
 
 // Card is the JSON model card.
 type Card struct {
-	Format        string        `json:"format"`
-	Kind          Kind          `json:"kind"` // KindANN or KindSNN
-	Model         vgg.Config    `json:"model"`
-	Normalization Normalization `json:"normalization"`
-	ClassNames    []string      `json:"class_names"`
+	Format        string                 `json:"format"`
+	Kind          Kind                   `json:"kind"` // KindANN or KindSNN
+	Model         vgg.Config             `json:"model"`
+	Normalization imageset.Normalization `json:"normalization"`
+	ClassNames    []string               `json:"class_names"`
 	// Data names the data set the model was trained on, as the --data
 	// flag names it (for example "fashion-mnist" or "embedded"); an SNN
 	// inherits it from its ANN. Empty in cards of earlier versions.
@@ -154,12 +149,12 @@ func (e *Encryption) validate() error {
 
 // Calibration records how thresholds were set.
 type Calibration struct {
-	Method     string  `json:"method"`               // "max-current" or "percentile-current"
-	Percentile float64 `json:"percentile,omitempty"` // for percentile-current
-	Scale      float64 `json:"scale"`
-	Images     int     `json:"images"` // calibration images (per layer pass when PerPass)
-	Source     string  `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
-	Seed       uint64  `json:"seed"`
+	Method     CalibrationMethod `json:"method"`               // MaxCurrent or PercentileCurrent
+	Percentile float64           `json:"percentile,omitempty"` // for percentile-current
+	Scale      float64           `json:"scale"`
+	Images     int               `json:"images"` // calibration images (per layer pass when PerPass)
+	Source     string            `json:"source"` // what the calibration images were, e.g. "synthetic:runs/synth"
+	Seed       uint64            `json:"seed"`
 	// Recipe names how the settings were chosen: RecipePaper (fixed
 	// settings, the reference's procedure) or RecipeSelected (chosen
 	// without data among candidates, see Selection). Cards written before
@@ -497,3 +492,30 @@ func (k *Kind) UnmarshalText(b []byte) error {
 
 // MarshalText implements encoding.TextMarshaler.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
+
+// CalibrationMethod names how the thresholds were set from the layers'
+// input currents.
+type CalibrationMethod string
+
+// Calibration methods.
+const (
+	// MaxCurrent sets each threshold to the largest input current.
+	MaxCurrent CalibrationMethod = "max-current"
+	// PercentileCurrent sets each threshold to a percentile of the input
+	// currents (Calibration.Percentile).
+	PercentileCurrent CalibrationMethod = "percentile-current"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler; it refuses methods
+// other than MaxCurrent and PercentileCurrent.
+func (m *CalibrationMethod) UnmarshalText(b []byte) error {
+	switch CalibrationMethod(b) {
+	case MaxCurrent, PercentileCurrent:
+		*m = CalibrationMethod(b)
+		return nil
+	}
+	return fmt.Errorf("modelfile: unknown calibration method %q (%s or %s)", b, MaxCurrent, PercentileCurrent)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m CalibrationMethod) MarshalText() ([]byte, error) { return []byte(m), nil }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
@@ -29,7 +30,7 @@ func tinyModel(t testing.TB, seed uint64) *vgg.Model {
 }
 
 func card() Card {
-	return Card{Normalization: Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"}, Seed: 7,
+	return Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"}, Seed: 7,
 		Metrics: map[string]float64{"test_accuracy": 0.5}, Provenance: Provenance{Dataset: "synthetic-test", Software: "test"}}
 }
 
@@ -220,5 +221,24 @@ func TestSNNRoundTrip(t *testing.T) {
 	c.SNN.Thresholds = []float32{1}
 	if err := Save(t.TempDir(), m, c); err == nil {
 		t.Fatal("saved an SNN with the wrong threshold count")
+	}
+}
+
+func TestCalibrationMethodText(t *testing.T) {
+	for _, m := range []CalibrationMethod{MaxCurrent, PercentileCurrent} {
+		b, _ := m.MarshalText()
+		var back CalibrationMethod
+		if err := back.UnmarshalText(b); err != nil || back != m {
+			t.Errorf("%q: read back %q, %v", b, back, err)
+		}
+	}
+	var m CalibrationMethod
+	err := m.UnmarshalText([]byte("max"))
+	if err == nil || !strings.Contains(err.Error(), "max-current or percentile-current") || m != "" {
+		t.Errorf("unknown method: %v, set to %q", err, m)
+	}
+	var c Calibration
+	if err := json.Unmarshal([]byte(`{"method": "mean-current", "scale": 1}`), &c); err == nil {
+		t.Error("a card with an unknown calibration method was read")
 	}
 }

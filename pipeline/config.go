@@ -13,6 +13,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/synth"
@@ -45,9 +46,9 @@ type Config struct {
 // its training split; evaluation, energy and leakage scoring read its test
 // split.
 type DataConfig struct {
-	Name  string `json:"name"`
-	Dir   string `json:"dir,omitempty"`
-	Limit int    `json:"limit,omitempty"` // first N images of each split (0: all)
+	Name  data.Dataset `json:"name"`
+	Dir   string       `json:"dir,omitempty"`
+	Limit int          `json:"limit,omitempty"` // first N images of each split (0: all)
 }
 
 // ANNConfig trains a VGG network (or imports one).
@@ -133,7 +134,7 @@ type EnergyConfig struct {
 // Defaults returns a configuration for the embedded data with the
 // library defaults of every stage.
 func Defaults() Config {
-	c := Config{Name: "run", Data: DataConfig{Name: "embedded"}}
+	c := Config{Name: "run", Data: DataConfig{Name: data.Embedded}}
 	c.ANN = ANNConfig{Model: "small", Options: train.Defaults()}
 	c.ANN.Epochs = 10
 	c.ANN.Augment.HFlip = true // clothes survive a flip (set false for digits)

@@ -6,9 +6,9 @@ import (
 	"sort"
 
 	"github.com/privatesnn/privatesnn/audit"
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/energy"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -65,7 +65,7 @@ func testTensor(s *data.Set) *tensor.Tensor {
 	for i := range idx {
 		idx[i] = i
 	}
-	s.FillBatch(x.Data, nil, idx, data.Augment{}, nil)
+	s.FillBatch(x.Data, nil, idx, data.Table, imageset.Augment{}, nil)
 	return x
 }
 
@@ -168,15 +168,12 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 	if err != nil {
 		return nil, err
 	}
-	testImgs := &audit.Images{Pixels: test.Pixels, C: test.Channels, H: test.Height, W: test.Width, Labels: make([]int, test.Len())}
-	for i, l := range test.Labels {
-		testImgs.Labels[i] = int(l)
-	}
+	testImgs := audit.ImagesOf(test)
 	set, err := synth.Load(in["synth"].Dir)
 	if err != nil {
 		return nil, err
 	}
-	syn := &audit.Images{Pixels: set.Pixels, Labels: set.Labels, C: set.Channels, H: set.Height, W: set.Width}
+	syn := audit.ImagesOf(&set.Set)
 	var models []audit.Model
 	var names []string
 	for _, t := range targets {
@@ -184,11 +181,11 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 		if err != nil {
 			return nil, err
 		}
-		models = append(models, audit.Model{Name: t.name, SNN: net, Norm: convert.Normalization(card.Normalization)})
+		models = append(models, audit.Model{Name: t.name, SNN: net, Norm: card.Normalization})
 		names = card.ClassNames
 	}
 	o := audit.Options{Methods: c.Methods, PerClass: c.PerClass, Seed: c.Seed, Visualize: c.Attack1, SNNGradient: c.Attack2, Inversion: c.Attack3}
-	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: convert.Normalization(ecard.Normalization)}, testImgs, syn, o,
+	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, testImgs, syn, o,
 		func(stage string, done, total int) error {
 			if p == nil {
 				return nil

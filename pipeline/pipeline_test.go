@@ -51,6 +51,8 @@ iterations = 7
 		"unknown method":  "name = \"t\"\n[audit]\nmethods = [\"4\"]\n",
 		"per class":       "name = \"t\"\n[synth]\nper_class = 5\n[encrypt]\nper_class = 6\n",
 		"unknown section": "name = \"t\"\n[trian]\n",
+		"unknown data":    "name = \"t\"\n[data]\nname = \"imagenet\"\n",
+		"empty data":      "name = \"t\"\n[data]\nname = \"\"\n",
 	} {
 		if _, err := Parse([]byte(text), true); err == nil {
 			t.Errorf("%s: no error", name)

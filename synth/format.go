@@ -9,6 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
+
+	"github.com/privatesnn/privatesnn/imageset"
 )
 
 // Binary data set file ("synth.bin"), all integers little-endian:
@@ -52,44 +55,38 @@ const (
 // 1e-3 only rejects rows that are not probability vectors at all.
 const softSumTol = 1e-3
 
-// Set is a synthetic data set: 8-bit images with their folder class and the
-// soft label each image was optimised towards.
+// Set is a synthetic data set: 8-bit images with their folder class (the
+// image set's labels) and the soft label each image was optimised towards.
+// The file format holds no class names; sets read or generated here carry
+// the generic names "0", "1", ….
 type Set struct {
-	Channels, Height, Width int
-	Classes                 int
-	Labels                  []int     // folder class of each image, in [0, Classes)
-	Pixels                  []uint8   // N·C·H·W, image-major, each image CHW
-	Soft                    []float32 // N·Classes soft labels (Dirichlet draws)
+	imageset.Set
+	Soft []float32 // N·Classes soft labels (Dirichlet draws)
 }
 
-// Len returns the number of images.
-func (s *Set) Len() int { return len(s.Labels) }
-
-// ImageSize returns C·H·W.
-func (s *Set) ImageSize() int { return s.Channels * s.Height * s.Width }
-
-// Image returns image i's pixels (CHW, 8-bit), sharing s's storage.
-func (s *Set) Image(i int) []uint8 {
-	n := s.ImageSize()
-	return s.Pixels[i*n : (i+1)*n]
+// newSet returns a set of n images of c×h×w with k classes (generic class
+// names), its labels, pixels and soft labels allocated.
+func newSet(n, c, h, w, k int) *Set {
+	names := make([]string, k)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return &Set{Set: imageset.Set{Channels: c, Height: h, Width: w, Classes: k, ClassNames: names,
+		Labels: make([]int32, n), Pixels: make([]uint8, n*c*h*w)}, Soft: make([]float32, n*k)}
 }
 
-// Validate checks sizes, bounds and values.
+// Validate checks sizes, bounds and values: the file format's bounds, the
+// image set (imageset.Set.Validate) and the soft labels.
 func (s *Set) Validate() error {
 	n := len(s.Labels)
 	if err := checkDims(n, s.Channels, s.Height, s.Width, s.Classes); err != nil {
 		return err
 	}
-	if len(s.Pixels) != n*s.ImageSize() {
-		return fmt.Errorf("synth: %d pixel bytes for %d images of %d", len(s.Pixels), n, s.ImageSize())
+	if err := s.Set.Validate(); err != nil {
+		return fmt.Errorf("synth: %w", err)
 	}
 	if len(s.Soft) != n*s.Classes {
 		return fmt.Errorf("synth: %d soft-label values for %d images of %d classes", len(s.Soft), n, s.Classes)
-	}
-	for i, l := range s.Labels {
-		if l < 0 || l >= s.Classes {
-			return fmt.Errorf("synth: image %d has label %d outside [0, %d)", i, l, s.Classes)
-		}
 	}
 	for i := range n {
 		var sum float64
@@ -197,14 +194,13 @@ func ReadBinary(r io.Reader) (*Set, error) {
 	if want := binary.LittleEndian.Uint32(b[len(b)-4:]); sum != want {
 		return nil, fmt.Errorf("synth: checksum %08x, file says %08x: the file is corrupt", sum, want)
 	}
-	s := &Set{Channels: c, Height: h, Width: w, Classes: k, Labels: make([]int, n)}
+	s := newSet(n, c, h, w, k)
 	for i := range n {
-		s.Labels[i] = int(binary.LittleEndian.Uint16(b[2*i:]))
+		s.Labels[i] = int32(binary.LittleEndian.Uint16(b[2*i:]))
 	}
 	b = b[2*n:]
-	s.Pixels = bytes.Clone(b[:n*c*h*w])
+	copy(s.Pixels, b[:n*c*h*w])
 	b = b[n*c*h*w:]
-	s.Soft = make([]float32, n*k)
 	for i := range s.Soft {
 		s.Soft[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}

@@ -8,8 +8,7 @@ import (
 // FuzzReadBinary checks that ReadBinary never panics, and that whatever it
 // accepts is a valid set that writes back to the same bytes.
 func FuzzReadBinary(f *testing.F) {
-	s := &Set{Channels: 1, Height: 2, Width: 2, Classes: 2, Labels: []int{0, 1},
-		Pixels: []uint8{1, 2, 3, 4, 5, 6, 7, 8}, Soft: []float32{0.25, 0.75, 1, 0}}
+	s := testSet(1, 2, 2, 2, []int32{0, 1}, []uint8{1, 2, 3, 4, 5, 6, 7, 8}, []float32{0.25, 0.75, 1, 0})
 	var b bytes.Buffer
 	if err := s.WriteBinary(&b); err != nil {
 		f.Fatal(err)

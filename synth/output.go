@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 )
 
@@ -43,28 +44,28 @@ type Manifest struct {
 	Model    string `json:"model"`
 	// ModelSHA256 is the digest of the model's weights file, so a consumer
 	// can check that it pairs the set with the model that made it.
-	ModelSHA256          string            `json:"model_weights_sha256,omitempty"`
-	ModelName            string            `json:"model_name,omitempty"`
-	ClassNames           []string          `json:"class_names,omitempty"`
-	TrainingDataAccessed bool              `json:"training_data_accessed"`
-	Seed                 uint64            `json:"seed"`
-	Iterations           int               `json:"iterations"`
-	LR                   float64           `json:"lr"`
-	Temperature          float64           `json:"temperature"`
-	Bounded              bool              `json:"bounded"` // x = tanh(w) parametrisation
-	Batch                int               `json:"batch"`
-	PerClass             int               `json:"per_class"`
-	Images               int               `json:"images"`
-	Classes              int               `json:"classes"`
-	Channels             int               `json:"channels"`
-	Height               int               `json:"height"`
-	Width                int               `json:"width"`
-	Normalization        Normalization     `json:"normalization"`
-	ZeroConcentration    string            `json:"zero_concentration"`
-	Files                map[string]string `json:"files"`
-	Stats                Stats             `json:"stats"`
-	Similarity           [][]float64       `json:"class_similarity"`
-	Concentration        [][]float64       `json:"dirichlet_concentration"`
+	ModelSHA256          string                 `json:"model_weights_sha256,omitempty"`
+	ModelName            string                 `json:"model_name,omitempty"`
+	ClassNames           []string               `json:"class_names,omitempty"`
+	TrainingDataAccessed bool                   `json:"training_data_accessed"`
+	Seed                 uint64                 `json:"seed"`
+	Iterations           int                    `json:"iterations"`
+	LR                   float64                `json:"lr"`
+	Temperature          float64                `json:"temperature"`
+	Bounded              bool                   `json:"bounded"` // x = tanh(w) parametrisation
+	Batch                int                    `json:"batch"`
+	PerClass             int                    `json:"per_class"`
+	Images               int                    `json:"images"`
+	Classes              int                    `json:"classes"`
+	Channels             int                    `json:"channels"`
+	Height               int                    `json:"height"`
+	Width                int                    `json:"width"`
+	Normalization        imageset.Normalization `json:"normalization"`
+	ZeroConcentration    string                 `json:"zero_concentration"`
+	Files                map[string]string      `json:"files"`
+	Stats                Stats                  `json:"stats"`
+	Similarity           [][]float64            `json:"class_similarity"`
+	Concentration        [][]float64            `json:"dirichlet_concentration"`
 }
 
 // Manifest returns the manifest for r; model names the model directory the
@@ -137,7 +138,8 @@ func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 		}
 	}
 	counts := make([]int, s.Classes)
-	for i, c := range s.Labels {
+	for i, c32 := range s.Labels {
+		c := int(c32)
 		if err := writePNG(filepath.Join(dir, classDir(c), imageName(counts[c])), s.picture(i)); err != nil {
 			return nil, err
 		}
@@ -168,11 +170,11 @@ func imageName(i int) string { return "img" + strconv.Itoa(i) + ".png" }
 
 // ownFiles lists, relative to the set's directory, the files WriteDir
 // writes for a set with these labels, the manifest last.
-func ownFiles(labels []int, classes int) []string {
+func ownFiles(labels []int32, classes int) []string {
 	counts := make([]int, classes)
 	var files []string
 	for _, c := range labels {
-		files = append(files, filepath.Join(classDir(c), imageName(counts[c])))
+		files = append(files, filepath.Join(classDir(int(c)), imageName(counts[c])))
 		counts[c]++
 	}
 	return append(files, BinaryFile, GridFile, ManifestFile)
@@ -220,12 +222,12 @@ func removeIfExists(p string) error {
 
 // folderLabels returns the class of every image of the set the manifest
 // describes, class-major as Generate orders them.
-func (m *Manifest) folderLabels() []int {
-	var l []int
+func (m *Manifest) folderLabels() []int32 {
+	var l []int32
 	if m.Classes < 1 || m.Classes > MaxClasses || m.PerClass < 1 || m.PerClass > MaxImages/m.Classes {
 		return nil
 	}
-	for c := range m.Classes {
+	for c := range int32(m.Classes) {
 		for range m.PerClass {
 			l = append(l, c)
 		}
@@ -361,7 +363,8 @@ func (s *Set) Grid(cols int, names []string) image.Image {
 		d.DrawString(l)
 	}
 	clear(shown)
-	for i, c := range s.Labels {
+	for i, c32 := range s.Labels {
+		c := int(c32)
 		if shown[c] >= cols {
 			continue
 		}

@@ -52,7 +52,7 @@ func Make(ctx context.Context, j Job, start func(Prepared) error, progress Progr
 	if err := j.Schedule.Apply(&o, m.Config.InHeight, m.Config.InWidth, j.KeepBounded); err != nil {
 		return nil, err
 	}
-	o.Normalization = Normalization{Mean: card.Normalization.Mean, Std: card.Normalization.Std}
+	o.Normalization = card.Normalization
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}

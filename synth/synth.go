@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/invert"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
@@ -63,13 +64,6 @@ func ReferenceIterations(height, width int) int {
 	return ReferenceIterationsCIFAR
 }
 
-// Normalization maps pixels p ∈ [0, 1] to the network input (p − Mean)/Std.
-// The reference uses Mean = Std = 0.5, so x = 2·p − 1 ∈ [-1, 1].
-type Normalization struct {
-	Mean float64 `json:"mean"`
-	Std  float64 `json:"std"`
-}
-
 // Options configures Generate.
 type Options struct {
 	// PerClass images are generated for every class, class-major.
@@ -77,8 +71,10 @@ type Options struct {
 	// Invert holds the optimisation settings: iterations, learning rate,
 	// temperature and batch.
 	Invert invert.Options `json:"optimisation"`
-	// Normalization is the model's input normalisation.
-	Normalization Normalization `json:"normalization"`
+	// Normalization is the model's input normalisation (the reference's
+	// 0.5/0.5 maps pixels to [−1, 1]). Synthesis computes it in float64
+	// (imageset's Float64Value), as the training side does.
+	Normalization imageset.Normalization `json:"normalization"`
 	// Seed seeds the initial pixels and the Dirichlet draws.
 	Seed uint64 `json:"seed"`
 }
@@ -89,7 +85,7 @@ func DefaultOptions() Options {
 	return Options{
 		PerClass:      DefaultPerClass,
 		Invert:        invert.Options{Iterations: FastIterations, LR: FastLR, Bounded: FastBounded, Temperature: Temperature, Batch: DefaultBatch},
-		Normalization: Normalization{Mean: 0.5, Std: 0.5},
+		Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5},
 	}
 }
 
@@ -98,8 +94,8 @@ func (o Options) Validate() error {
 	if o.PerClass < 1 || o.PerClass > MaxImages {
 		return fmt.Errorf("synth: %d images per class outside [1, %d]", o.PerClass, MaxImages)
 	}
-	if !(o.Normalization.Std > 0) || math.IsInf(o.Normalization.Std, 0) || math.IsNaN(o.Normalization.Mean) || math.IsInf(o.Normalization.Mean, 0) {
-		return fmt.Errorf("synth: normalisation mean %g std %g", o.Normalization.Mean, o.Normalization.Std)
+	if err := o.Normalization.Validate(); err != nil {
+		return fmt.Errorf("synth: %w", err)
 	}
 	return o.Invert.Validate()
 }
@@ -184,8 +180,7 @@ func Generate(ctx context.Context, model *vgg.Model, o Options, progress Progres
 	alpha := Concentrations(S)
 	n := int(total)
 	per := cfg.InChannels * cfg.InHeight * cfg.InWidth
-	set := &Set{Channels: cfg.InChannels, Height: cfg.InHeight, Width: cfg.InWidth, Classes: k,
-		Labels: make([]int, n), Pixels: make([]uint8, n*per), Soft: make([]float32, n*k)}
+	set := newSet(n, cfg.InChannels, cfg.InHeight, cfg.InWidth, k)
 	res := &Result{Set: set, Options: o, Similarity: S, Concentration: alpha, Predicted: make([]int, n)}
 	initLoss, finalLoss := make([]float64, n), make([]float64, n)
 	raw := make([]int, n) // argmax before quantisation
@@ -200,13 +195,13 @@ func Generate(ctx context.Context, model *vgg.Model, o Options, progress Progres
 		t := tensor.New(b1-b0, k)
 		for i := b0; i < b1; i++ {
 			c := i / o.PerClass
-			set.Labels[i] = c
+			set.Labels[i] = int32(c)
 			px := x.Data[(i-b0)*per : (i-b0+1)*per]
 			for j := range px {
 				// numpy's uniform(0, 255) cast to uint8 truncates: 0…254
 				// uniformly, 255 with probability ~0. Draw an integer in
 				// 0…255 instead, as specified for this implementation.
-				px[j] = float32((float64(rng.IntN(256))/255 - norm.Mean) / norm.Std)
+				px[j] = norm.Float64Value(uint8(rng.IntN(256)))
 			}
 			if err := Dirichlet(rng, alpha[c], y); err != nil {
 				return nil, fmt.Errorf("synth: class %d: %w", c, err)
@@ -246,15 +241,16 @@ func Generate(ctx context.Context, model *vgg.Model, o Options, progress Progres
 const seedStream = 0x5717
 
 // quantise writes the 8-bit pixels of x into dst (p = x·Std + Mean, clipped
-// to [0, 1], round(p·255)) and returns the network input they decode to.
-func quantise(dst []uint8, x *tensor.Tensor, norm Normalization) *tensor.Tensor {
+// to [0, 1], round(p·255)) and returns the network input they decode to
+// (Float64Value).
+func quantise(dst []uint8, x *tensor.Tensor, norm imageset.Normalization) *tensor.Tensor {
 	q := tensor.New(x.Shape...)
 	for i, v := range x.Data {
 		p := float64(v)*norm.Std + norm.Mean
 		p = max(0, min(1, p))
 		u := uint8(math.Round(p * 255))
 		dst[i] = u
-		q.Data[i] = float32((float64(u)/255 - norm.Mean) / norm.Std)
+		q.Data[i] = norm.Float64Value(u)
 	}
 	return q
 }
@@ -266,7 +262,8 @@ func stats(set *Set, pred, raw []int, initLoss, finalLoss []float64) Stats {
 	for c := range st.PerClass {
 		st.PerClass[c].Class = c
 	}
-	for i, c := range set.Labels {
+	for i, c32 := range set.Labels {
+		c := int(c32)
 		cs := &st.PerClass[c]
 		cs.Images++
 		sa := argmax32(set.Soft[i*k : (i+1)*k])

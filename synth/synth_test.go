@@ -193,7 +193,7 @@ func TestGenerateAndWrite(t *testing.T) {
 		t.Fatalf("set %d images %d classes %d×%d×%d", s.Len(), s.Classes, s.Channels, s.Height, s.Width)
 	}
 	for i, l := range s.Labels {
-		if l != i/4 {
+		if int(l) != i/4 {
 			t.Fatalf("label %d = %d, want class-major %d", i, l, i/4)
 		}
 	}
@@ -324,8 +324,7 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestReadBinaryRejects(t *testing.T) {
-	s := &Set{Channels: 1, Height: 2, Width: 2, Classes: 2, Labels: []int{0, 1},
-		Pixels: []uint8{1, 2, 3, 4, 5, 6, 7, 8}, Soft: []float32{0.25, 0.75, 1, 0}}
+	s := testSet(1, 2, 2, 2, []int32{0, 1}, []uint8{1, 2, 3, 4, 5, 6, 7, 8}, []float32{0.25, 0.75, 1, 0})
 	var b bytes.Buffer
 	if err := s.WriteBinary(&b); err != nil {
 		t.Fatal(err)
@@ -356,7 +355,7 @@ func TestReadBinaryRejects(t *testing.T) {
 		}
 	}
 	bad := *s
-	bad.Labels = []int{0, 2}
+	bad.Labels = []int32{0, 2}
 	if err := bad.WriteBinary(&b); err == nil {
 		t.Error("wrote a label outside the classes")
 	}
@@ -365,6 +364,13 @@ func TestReadBinaryRejects(t *testing.T) {
 	if err := bad.WriteBinary(&b); err == nil {
 		t.Error("wrote a soft label that does not sum to 1")
 	}
+}
+
+// testSet returns a set of c×h×w images with k generically named classes.
+func testSet(c, h, w, k int, labels []int32, pixels []uint8, soft []float32) *Set {
+	s := newSet(0, c, h, w, k)
+	s.Labels, s.Pixels, s.Soft = labels, pixels, soft
+	return s
 }
 
 func equal32(a, b []float32) bool {
@@ -384,8 +390,8 @@ func equal32(a, b []float32) bool {
 // that the new set does not write are gone, and the new set reads back.
 func TestWriteDirKeepsForeignFiles(t *testing.T) {
 	mk := func(perClass int) (*Set, Manifest) {
-		s := &Set{Channels: 1, Height: 4, Width: 4, Classes: 2}
-		for c := range 2 {
+		s := testSet(1, 4, 4, 2, nil, nil, nil)
+		for c := range int32(2) {
 			for range perClass {
 				s.Labels = append(s.Labels, c)
 				s.Soft = append(s.Soft, 0.5, 0.5)

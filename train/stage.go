@@ -27,8 +27,9 @@ type Job struct {
 	// epochs already finished) the run; the LR schedule is laid out again.
 	Resume bool
 	Epochs int
-	// Data is the --data name recorded in the card; Software the version.
-	Data, Software string
+	// Data is the data set recorded in the card; Software the version.
+	Data     data.Dataset
+	Software string
 }
 
 // Start describes a run about to train, for progress reports.
@@ -115,8 +116,8 @@ func Fit(ctx context.Context, j Job, start func(Start) error, progress func(Prog
 		if m, err = vgg.New(j.Arch, rand.New(rand.NewPCG(o.Seed, 0x5eed))); err != nil {
 			return nil, err
 		}
-		card = modelfile.Card{Normalization: modelfile.Normalization{Mean: data.Mean, Std: data.Std}, ClassNames: j.Train.ClassNames,
-			Data: j.Data, Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
+		card = modelfile.Card{Normalization: data.Normalization, ClassNames: j.Train.ClassNames,
+			Data: string(j.Data), Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
 	}
 	card.Seed = o.Seed
 	st.Model, st.Options = m, o

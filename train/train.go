@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
@@ -51,18 +52,18 @@ const (
 // Options configures a training run. The zero value is not valid; start
 // from Defaults.
 type Options struct {
-	Epochs      int          `json:"epochs"`
-	BatchSize   int          `json:"batch_size"`
-	Optimizer   Optimizer    `json:"optimizer"`
-	LR          float64      `json:"lr"`
-	Momentum    float64      `json:"momentum"`     // SGD only
-	WeightDecay float64      `json:"weight_decay"` // L2 added to the gradient
-	AMSGrad     bool         `json:"amsgrad"`      // Adam only
-	LRFactor    float64      `json:"lr_factor"`    // divide the LR by this at each milestone
-	LRFractions []float64    `json:"lr_fractions"` // milestones as fractions of Epochs
-	Augment     data.Augment `json:"augment"`
-	Seed        uint64       `json:"seed"`
-	EvalBatch   int          `json:"eval_batch"` // batch size for evaluation
+	Epochs      int              `json:"epochs"`
+	BatchSize   int              `json:"batch_size"`
+	Optimizer   Optimizer        `json:"optimizer"`
+	LR          float64          `json:"lr"`
+	Momentum    float64          `json:"momentum"`     // SGD only
+	WeightDecay float64          `json:"weight_decay"` // L2 added to the gradient
+	AMSGrad     bool             `json:"amsgrad"`      // Adam only
+	LRFactor    float64          `json:"lr_factor"`    // divide the LR by this at each milestone
+	LRFractions []float64        `json:"lr_fractions"` // milestones as fractions of Epochs
+	Augment     imageset.Augment `json:"augment"`
+	Seed        uint64           `json:"seed"`
+	EvalBatch   int              `json:"eval_batch"` // batch size for evaluation
 }
 
 // Defaults returns privatesnn's default recipe for the small net on 28×28
@@ -72,7 +73,7 @@ type Options struct {
 func Defaults() Options {
 	return Options{
 		Epochs: 15, BatchSize: 64, Optimizer: SGD, LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4,
-		LRFactor: 10, LRFractions: []float64{0.5, 0.75}, Augment: data.Augment{CropPad: 2},
+		LRFactor: 10, LRFractions: []float64{0.5, 0.75}, Augment: imageset.Augment{CropPad: 2},
 		EvalBatch: 256,
 	}
 }
@@ -197,7 +198,7 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 				xb = tensor.FromData(x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
 			}
 			rng := stream(o.Seed, st.Epoch, st.Step)
-			trainSet.FillBatch(xb.Data, labels[:b], idx, o.Augment, rng)
+			trainSet.FillBatch(xb.Data, labels[:b], idx, data.Table, o.Augment, rng)
 			m.ZeroGrad()
 			z := m.Forward(xb, nn.Mode{Train: true, RNG: rng})
 			l, dz := loss.CrossEntropy(z, labels[:b])
@@ -293,7 +294,7 @@ func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, batch int) (float6
 		}
 		b := len(idx)
 		xb := tensor.FromData(x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
-		s.FillBatch(xb.Data, labels[:b], idx, data.Augment{}, nil)
+		s.FillBatch(xb.Data, labels[:b], idx, data.Table, imageset.Augment{}, nil)
 		correct += loss.Correct(m.Forward(xb, nn.Mode{}), labels[:b])
 	}
 	return float64(correct) / float64(s.Len()), nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -44,7 +45,7 @@ func TestRunLearnsAndResumesExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	tr, te := toySet(200, rng), toySet(100, rng)
 	o := Defaults()
-	o.Epochs, o.BatchSize, o.LR, o.Augment = 3, 16, 0.05, data.Augment{CropPad: 1}
+	o.Epochs, o.BatchSize, o.LR, o.Augment = 3, 16, 0.05, imageset.Augment{CropPad: 1}
 	m := toyModel(t)
 	st, err := Run(context.Background(), m, tr, te, o, nil, Hooks{})
 	if err != nil {

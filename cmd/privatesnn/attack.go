@@ -14,7 +14,6 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -113,7 +112,7 @@ func loadTarget(path, role, name string) (*attackTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &attackTarget{path: path, card: card, model: audit.Model{Name: name, Norm: convert.Normalization(card.Normalization)}}
+	t := &attackTarget{path: path, card: card, model: audit.Model{Name: name, Norm: card.Normalization}}
 	if card.Kind == modelfile.KindSNN {
 		net, err := snn.New(m, card.SNN.Config)
 		if err != nil {
@@ -402,7 +401,7 @@ func (a *auditOptions) load() (*auditInputs, error) {
 			return nil, err
 		}
 	}
-	in.evaluator = &audit.Evaluator{Model: em, Norm: convert.Normalization(ecard.Normalization)}
+	in.evaluator = &audit.Evaluator{Model: em, Norm: ecard.Normalization}
 	first := in.targets[0]
 	if err := a.d.defaultData(first.card, first.path); err != nil {
 		return nil, err
@@ -419,16 +418,13 @@ func (a *auditOptions) load() (*auditInputs, error) {
 		return nil, err
 	}
 	in.testName = test.Name
-	in.test = &audit.Images{Pixels: test.Pixels, C: test.Channels, H: test.Height, W: test.Width, Labels: make([]int, test.Len())}
-	for i, l := range test.Labels {
-		in.test.Labels[i] = int(l)
-	}
+	in.test = audit.ImagesOf(test)
 	if a.synthDir != "" {
 		set, err := loadSynthSet(a.synthDir)
 		if err != nil {
 			return nil, err
 		}
-		in.synthetic = &audit.Images{Pixels: set.Pixels, Labels: set.Labels, C: set.Channels, H: set.Height, W: set.Width}
+		in.synthetic = audit.ImagesOf(&set.Set)
 	}
 	return in, nil
 }

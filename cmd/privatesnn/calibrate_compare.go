@@ -8,6 +8,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
@@ -76,7 +77,7 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		return settingsError(err)
 	}
 	res := compareResult{Timesteps: cf.opts.Timesteps, TestImages: test.Len(), TestData: test.Name}
-	norm := convert.Normalization(card.Normalization)
+	norm := card.Normalization
 	sampling := cf.settings.Sampling(k, norm)
 	if err := calibrateBoth(ctx, &res, m, syn, synthD, real, test, sampling, norm, k, &cf, pr); err != nil {
 		return err
@@ -136,24 +137,23 @@ func loadCompare(model, synthD string, d *dataFlags) (*compareInputs, error) {
 // calibrateBoth balances thresholds on the synthetic and on the real
 // images with the same settings and scores both SNNs on the test set.
 func calibrateBoth(ctx context.Context, res *compareResult, m *vgg.Model, syn *synth.Set, synthD string, real, test *data.Set,
-	sampling convert.Sampling, norm convert.Normalization, k int, cf *calibFlags, pr *progress) error {
-	mc := m.Config
+	sampling convert.Sampling, norm imageset.Normalization, k int, cf *calibFlags, pr *progress) error {
+	if err := norm.Validate(); err != nil {
+		return err
+	}
+	// Calibration normalises in float32 (imageset's Float32Table), as in
+	// privatesnn convert.
+	table := norm.Float32Table()
 	for _, src := range []struct {
 		run  *calibrationRun
 		name string
-		n    int
-		get  func(int) []uint8
+		set  *imageset.Set
 	}{
-		{&res.Synthetic, "synthetic:" + synthD, syn.Len(), syn.Image},
-		{&res.Real, "real:" + real.Name, real.Len(), func(i int) []uint8 {
-			return real.Pixels[i*real.ImageSize() : (i+1)*real.ImageSize()]
-		}},
+		{&res.Synthetic, "synthetic:" + synthD, &syn.Set},
+		{&res.Real, "real:" + real.Name, real},
 	} {
-		pool, err := convert.NormalizeImages(src.n, mc.InChannels, mc.InHeight, mc.InWidth, src.get, norm)
-		if err != nil {
-			return err
-		}
-		res.Images = min(k, src.n)
+		pool := src.set.Tensor(nil, table)
+		res.Images = min(k, src.set.Len())
 		pr.line("calibrating on %s (%d images)", src.name, res.Images)
 		th, err := convert.Calibrate(ctx, m, pool, sampling, cf.opts, rand.New(rand.NewPCG(cf.seed, 0xca1b)))
 		if err != nil {

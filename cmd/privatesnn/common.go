@@ -23,29 +23,29 @@ import (
 
 // dataFlags selects a data set.
 type dataFlags struct {
-	name, dir string
-	limit     int
+	name  data.Dataset
+	dir   string
+	limit int
 }
-
-// dataNames are the --data values.
-var dataNames = []string{data.Embedded, data.FashionMNIST, data.MNIST, data.CIFAR10, data.CIFAR100, data.Folder}
 
 // register adds --data (default def; "" means the model's own data set),
 // --data-dir and --limit.
-func (d *dataFlags) register(fs *flag.FlagSet, b *bounds, def string) {
-	usage := "data set: " + strings.Join(dataNames, ", ")
+func (d *dataFlags) register(fs *flag.FlagSet, b *bounds, def data.Dataset) {
+	usage := "data set: " + data.DatasetNames()
 	if def == "" {
 		usage += " (default: the one named in the model's card)"
 	}
-	fs.StringVar(&d.name, "data", def, usage)
+	fs.TextVar(&d.name, "data", def, usage)
 	fs.StringVar(&d.dir, "data-dir", "", "directory holding the data set files (default: its standard place)")
 	b.Int(fs, &d.limit, "limit", 0, 0, math.MaxInt32, "use only the first N images of each split (0 = all)")
 }
 
-// validate checks --data (after flag parsing, before any work).
+// validate checks --data (after flag parsing, before any work): a name
+// taken from a model card is checked here, one given on the command line
+// was checked by the flag.
 func (d *dataFlags) validate() error {
-	if d.name != "" && !slices.Contains(dataNames, d.name) {
-		return fmt.Errorf("%w: --data %q: want one of %s", errUsage, d.name, strings.Join(dataNames, ", "))
+	if d.name != "" && !slices.Contains(data.Datasets, d.name) {
+		return fmt.Errorf("%w: --data %q: want one of %s", errUsage, d.name, data.DatasetNames())
 	}
 	return nil
 }
@@ -64,8 +64,8 @@ func (d *dataFlags) load(split string) (*data.Set, error) {
 // domain names the data set whose classes a --data value holds: the
 // embedded set is a Fashion-MNIST subset.
 func domain(name string) string {
-	if name == data.Embedded {
-		return data.FashionMNIST
+	if name == string(data.Embedded) {
+		return string(data.FashionMNIST)
 	}
 	return name
 }
@@ -89,12 +89,12 @@ func (d *dataFlags) defaultData(c *modelfile.Card, model string) error {
 	if d.name != "" {
 		return nil
 	}
-	d.name = cardData(c)
+	d.name = data.Dataset(cardData(c))
 	if d.name == "" && c.Provenance.Parent != nil {
 		// An SNN card of an earlier version: ask its ANN.
 		if p, err := c.Provenance.Parent.Resolve(model); err == nil {
 			if pc, err := modelfile.ReadCard(p); err == nil {
-				d.name = cardData(pc)
+				d.name = data.Dataset(cardData(pc))
 			}
 		}
 	}
@@ -118,7 +118,7 @@ func checkData(s *data.Set, m *vgg.Model, c *modelfile.Card, model string) error
 	}
 	name, _, _ := strings.Cut(s.Name, "/")
 	have, want := domain(name), domain(cardData(c))
-	if want != "" && have != want && have != data.Folder && want != data.Folder {
+	if folder := string(data.Folder); want != "" && have != want && have != folder && want != folder {
 		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, model, want, name)
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -99,7 +99,7 @@ const (
 )
 
 // finish completes the options from the model and checks them.
-func (f *encryptFlags) finish(m *vgg.Model, norm modelfile.Normalization) error {
+func (f *encryptFlags) finish(m *vgg.Model, norm imageset.Normalization) error {
 	if f.labels != labelTarget && f.labels != labelFolder {
 		return fmt.Errorf("%w: --labels %q: want target or folder", errUsage, f.labels)
 	}
@@ -117,7 +117,7 @@ func (f *encryptFlags) finish(m *vgg.Model, norm modelfile.Normalization) error 
 	if f.fcDrop >= 0 {
 		f.o.FCDropout = f.fcDrop
 	}
-	f.o.Fill = convert.Normalization(norm).Black()
+	f.o.Fill = norm.Black()
 	if err := f.o.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -354,7 +355,7 @@ func setTensor(s *data.Set) *tensor.Tensor {
 	for i := range idx {
 		idx[i] = i
 	}
-	s.FillBatch(x.Data, nil, idx, data.Augment{}, nil)
+	s.FillBatch(x.Data, nil, idx, data.Table, imageset.Augment{}, nil)
 	return x
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -26,7 +27,7 @@ func saveTinyModel(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "ann")
-	card := modelfile.Card{Normalization: modelfile.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"},
+	card := modelfile.Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: []string{"a", "b", "c"},
 		Provenance: modelfile.Provenance{Dataset: "none", Software: "test"}}
 	if err := modelfile.Save(dir, m, card); err != nil {
 		t.Fatal(err)

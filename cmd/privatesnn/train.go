@@ -95,9 +95,9 @@ func (o *trainOptions) finish() error {
 	}
 	o.opts.LRFractions = fr
 	// Flipping changes a digit's meaning; clothes and objects survive it.
-	o.opts.Augment.HFlip = o.flip.On(o.data.name)
+	o.opts.Augment.HFlip = o.flip.On(string(o.data.name))
 	if o.out == "" {
-		o.out = filepath.Join("runs", o.data.name+"-"+o.model)
+		o.out = filepath.Join("runs", string(o.data.name)+"-"+o.model)
 	}
 	if err := checkOutput(o.out, o.data.dir); err != nil {
 		return err

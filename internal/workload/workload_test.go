@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -55,7 +56,7 @@ func embeddedBatch(n int) (*tensor.Tensor, []int32, error) {
 	}
 	x := tensor.New(n, s.Channels, s.Height, s.Width)
 	labels := make([]int32, n)
-	s.FillBatch(x.Data, labels, idx, data.Augment{}, nil)
+	s.FillBatch(x.Data, labels, idx, data.Table, imageset.Augment{}, nil)
 	return x, labels, nil
 }
 
