@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -29,7 +30,7 @@ type StateDictSpec struct {
 	// card records; they do not change inference.
 	ConvDropout, FCDropout float64
 	// Normalization is the input normalisation the network was trained on.
-	Normalization Normalization
+	Normalization imageset.Normalization
 	// ClassNames names the classes; nil gives "0", "1", ….
 	ClassNames []string
 	// Data names the data set the network was trained on, if known.

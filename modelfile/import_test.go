@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -17,7 +18,7 @@ import (
 func narrowSpec(t *testing.T) StateDictSpec {
 	cfg := torchConfig(t, filepath.Join("../testdata/torch", "vgg16_narrow.json"))
 	return StateDictSpec{Features: cfg.Features, Height: cfg.InHeight, Width: cfg.InWidth, FCDropout: 0.5,
-		Normalization: Normalization{Mean: 0.5, Std: 0.5}, Data: "cifar10", Software: "test"}
+		Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, Data: "cifar10", Software: "test"}
 }
 
 // TestImportStateDict imports the bare state_dict PyTorch wrote (no model
@@ -149,7 +150,7 @@ func FuzzFromStateDict(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
-	spec := StateDictSpec{Features: []vgg.Item{2, vgg.Pool}, Height: 8, Width: 8, Normalization: Normalization{Mean: 0.5, Std: 0.5}}
+	spec := StateDictSpec{Features: []vgg.Item{2, vgg.Pool}, Height: 8, Width: 8, Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sf, err := safetensors.Decode(bytes.NewReader(b), int64(len(b)))
 		if err != nil {

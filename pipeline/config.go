@@ -15,7 +15,7 @@ import (
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/encrypt"
-	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
 )
@@ -66,17 +66,17 @@ type ANNConfig struct {
 	// Normalization is an imported state_dict's input normalisation
 	// (default mean 0.5, std 0.5, the reference's). Training always uses
 	// 0.5/0.5.
-	Normalization *modelfile.Normalization `json:"normalization,omitempty"`
+	Normalization *imageset.Normalization `json:"normalization,omitempty"`
 	train.Options
 }
 
 // importNormalization is the normalisation an imported state_dict is
 // recorded with.
-func (a ANNConfig) importNormalization() modelfile.Normalization {
+func (a ANNConfig) importNormalization() imageset.Normalization {
 	if a.Normalization != nil {
 		return *a.Normalization
 	}
-	return modelfile.Normalization{Mean: 0.5, Std: 0.5}
+	return imageset.Normalization{Mean: 0.5, Std: 0.5}
 }
 
 // SynthConfig configures synthesis.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -188,7 +189,7 @@ func TestImportStateDict(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := t.TempDir()
-	card := modelfile.Card{Normalization: modelfile.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: set.ClassNames}
+	card := modelfile.Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}, ClassNames: set.ClassNames}
 	if err := modelfile.Save(src, m, card); err != nil {
 		t.Fatal(err)
 	}

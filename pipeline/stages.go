@@ -140,7 +140,7 @@ func importANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, path 
 		}
 		m, card, err = modelfile.ImportStateDict(path, modelfile.StateDictSpec{Features: arch.Features, Height: testSet.Height, Width: testSet.Width,
 			ConvDropout: arch.ConvDropout, FCDropout: arch.FCDropout, Normalization: a.importNormalization(), ClassNames: testSet.ClassNames,
-			Data: d.Name, Software: Software})
+			Data: string(d.Name), Software: Software})
 	} else {
 		m, card, err = modelfile.Load(path)
 		if err == nil && card.Kind != modelfile.KindANN {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/train"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -116,5 +117,5 @@ func (o *importOptions) spec() (modelfile.StateDictSpec, error) {
 		return spec, fmt.Errorf("%s already holds a model; pass --force to replace it, or choose another --out", o.out)
 	}
 	return modelfile.StateDictSpec{Features: features, ConvDropout: o.convDrop, FCDropout: o.fcDrop,
-		Normalization: modelfile.Normalization{Mean: o.mean, Std: o.std}, Data: o.d.name, Software: version()}, nil
+		Normalization: imageset.Normalization{Mean: o.mean, Std: o.std}, Data: string(o.d.name), Software: version()}, nil
 }
