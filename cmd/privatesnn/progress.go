@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -101,15 +102,18 @@ func reportLine(r progress.Report) (string, bool) {
 }
 
 // valuesText words a report's measurements for the bar: accuracies and
-// agreements as percentages.
+// agreements as percentages, others with 4 decimals (or 4 significant
+// digits when very large or small).
 func valuesText(vs []progress.Value) string {
 	var parts []string
 	for _, v := range vs {
 		name := strings.ReplaceAll(v.Name, "_", " ")
 		if strings.Contains(v.Name, "accuracy") || strings.Contains(v.Name, "agreement") {
 			parts = append(parts, fmt.Sprintf("%s %.2f%%", name, 100*v.Value))
-		} else {
+		} else if a := math.Abs(v.Value); a != 0 && (a < 1e-3 || a >= 1e5) {
 			parts = append(parts, fmt.Sprintf("%s %.4g", name, v.Value))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %.4f", name, v.Value))
 		}
 	}
 	return strings.Join(parts, " ")
