@@ -139,8 +139,8 @@ type Hooks struct {
 	// steps done in the epoch of its steps and the value "loss" (the
 	// epoch's mean so far), and again at the end of every epoch, after
 	// the evaluation, with all steps done, the values "loss",
-	// "train_accuracy" and "test_accuracy" and the epoch's *EpochResult
-	// as Detail. A non-nil error stops the run as a cancellation does:
+	// "train_accuracy" and (with a test set) "test_accuracy" and the
+	// epoch's *EpochResult as Detail. A non-nil error stops the run as a cancellation does:
 	// the state to resume from is saved and Run returns an error wrapping
 	// it (a *progress.StopError).
 	Progress progress.Func
@@ -230,9 +230,11 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 			res.TestAcc = acc
 		}
 		st.History = append(st.History, res)
-		if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: steps, Total: steps,
-			Values: []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}, {Name: "test_accuracy", Value: res.TestAcc}},
-			Detail: &res}); err != nil {
+		values := []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}}
+		if testSet != nil {
+			values = append(values, progress.Value{Name: "test_accuracy", Value: res.TestAcc})
+		}
+		if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: steps, Total: steps, Values: values, Detail: &res}); err != nil {
 			st.Epoch, st.Step = st.Epoch+1, 0 // the epoch is finished
 			return st, saveOnStop(h, st, fmt.Errorf("train: %w", err))
 		}
