@@ -7,6 +7,8 @@
 //
 // The packages, in import order:
 //
+//   - progress: the one progress contract (a callback that receives
+//     reports and can stop a run); libraries never print.
 //   - tensor: dense float32 arrays.
 //   - internal/gemm: the BLAS seam (OpenBLAS via dlopen, pure-Go fallback).
 //   - nn: layers with forward and backward passes (input gradients included).

@@ -189,10 +189,6 @@ func finite(v []float32) error {
 	return nil
 }
 
-// Progress is called after every step with the steps done and the total;
-// a non-nil error stops the attack and is returned.
-type Progress func(done, total int) error
-
 // start checks an attack's options, normalisation and targets for a model
 // of configuration cfg and returns an empty result for its images.
 func start(method Method, optionsErr error, norm imageset.Normalization, cfg vgg.Config, targets []int) (*Result, error) {

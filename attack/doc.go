@@ -38,7 +38,9 @@
 // *rand.Rand it is given; the same seed gives the same images. Options
 // have Validate methods; the attacks return errors for invalid options,
 // targets outside the model's classes, non-finite logits or gradients
-// (ErrNonFinite), cancellation and the progress callback's errors.
+// (ErrNonFinite), cancellation and the progress callback's errors. Each
+// attack reports progress.Report{Label: "steps"} after every optimisation
+// step; a callback's error stops it (wrapped in a *progress.StopError).
 // GaussianBlur panics on a buffer whose length does not match its
 // dimensions, a programmer error.
 package attack

@@ -8,6 +8,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -215,7 +216,7 @@ func attackNet(net *snn.Network, e Encoding) (*snn.Network, error) {
 // The kept image of each target is the restart whose quantised image
 // scores the lowest cross-entropy in a fresh simulation with the model's
 // own encoder.
-func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, pr progress.Func) (*Result, error) {
 	cfg := net.Model.Config
 	res, err := start(SNNInversion, o.Validate(), norm, cfg, targets)
 	if err != nil {
@@ -239,8 +240,8 @@ func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normaliza
 	done := 0
 	step := func() error {
 		done++
-		if progress != nil {
-			return progress(done, total)
+		if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
+			return fmt.Errorf("attack 3: %w", err)
 		}
 		return nil
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -647,8 +649,8 @@ func TestRunInversionPopulation(t *testing.T) {
 	targets := []int{1, 2, 0}
 	o := popOptions()
 	var calls [][2]int
-	a, err := RunInversion(context.Background(), net, stdNorm, targets, o, rand.New(rand.NewPCG(80, 81)), func(done, total int) error {
-		calls = append(calls, [2]int{done, total})
+	a, err := RunInversion(context.Background(), net, stdNorm, targets, o, rand.New(rand.NewPCG(80, 81)), func(r progress.Report) error {
+		calls = append(calls, [2]int{r.Done, r.Total})
 		return nil
 	})
 	if err != nil {
@@ -748,18 +750,9 @@ func TestInversionErrors(t *testing.T) {
 		if _, err := RunInversion(cancelled, net, stdNorm, []int{0}, o, rand.New(rand.NewPCG(1, 1)), nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("%v, cancelled: %v", o.Rule, err)
 		}
-		stop := errors.New("stop")
-		var n int
-		_, err := RunInversion(ctx, net, stdNorm, []int{0}, o, rand.New(rand.NewPCG(1, 1)), func(done, total int) error {
-			n++
-			if done == 2 {
-				return stop
-			}
-			return nil
-		})
-		if !errors.Is(err, stop) || n != 2 {
-			t.Errorf("%v: progress error gave %v after %d calls", o.Rule, err, n)
-		}
+		rec := &progresstest.Recorder{T: t, StopAfter: 2}
+		_, err := RunInversion(ctx, net, stdNorm, []int{0}, o, rand.New(rand.NewPCG(1, 1)), rec.Func())
+		rec.CheckStopped(err)
 	}
 }
 

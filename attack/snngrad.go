@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -92,7 +93,7 @@ func ConvGradient(ctx context.Context, net *snn.Network, x *tensor.Tensor, targe
 // pixels (−1 and 1 for the usual normalisation), which keeps Poisson
 // probabilities valid. Every simulation draws fresh input spikes from rng.
 // The final images are quantised to 8 bits.
-func RunSNNGradient(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunSNNGradient(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o SNNGradientOptions, rng *rand.Rand, pr progress.Func) (*Result, error) {
 	cfg := net.Model.Config
 	res, err := start(SNNGradient, o.Validate(), norm, cfg, targets)
 	if err != nil {
@@ -123,10 +124,8 @@ func RunSNNGradient(ctx context.Context, net *snn.Network, norm imageset.Normali
 			quantize(res.Pixels, x.Data, norm)
 			normalize(x.Data, res.Pixels, norm)
 		}
-		if progress != nil {
-			if err := progress(it+1, o.Iterations); err != nil {
-				return nil, err
-			}
+		if err := pr.Report(progress.Report{Label: "steps", Done: it + 1, Total: o.Iterations}); err != nil {
+			return nil, fmt.Errorf("attack 2: %w", err)
 		}
 	}
 	if err := finishSNN(ctx, net, norm, x, res, rng); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -370,9 +371,9 @@ func TestRunSNNGradientErrors(t *testing.T) {
 	}
 	var calls [][2]int
 	stop := errors.New("stop")
-	_, err := RunSNNGradient(ctx, net, stdNorm, []int{0, 1}, good, rand.New(rand.NewPCG(1, 1)), func(done, total int) error {
-		calls = append(calls, [2]int{done, total})
-		if done == 2 {
+	_, err := RunSNNGradient(ctx, net, stdNorm, []int{0, 1}, good, rand.New(rand.NewPCG(1, 1)), func(r progress.Report) error {
+		calls = append(calls, [2]int{r.Done, r.Total})
+		if r.Done == 2 {
 			return stop
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -111,7 +112,7 @@ func Classify(m *vgg.Model, x *tensor.Tensor, batch int) *tensor.Tensor {
 // where y = m(x) are the logits in eval mode. The image is 8-bit between
 // steps, as in the reference visualiser, so an update smaller than half a
 // grey level is lost. rng draws the initial images.
-func RunVisualize(ctx context.Context, m *vgg.Model, norm imageset.Normalization, targets []int, o VisualizeOptions, rng *rand.Rand, progress Progress) (*Result, error) {
+func RunVisualize(ctx context.Context, m *vgg.Model, norm imageset.Normalization, targets []int, o VisualizeOptions, rng *rand.Rand, pr progress.Func) (*Result, error) {
 	cfg := m.Config
 	res, err := start(Visualize, o.Validate(), norm, cfg, targets)
 	if err != nil {
@@ -159,10 +160,8 @@ func RunVisualize(ctx context.Context, m *vgg.Model, norm imageset.Normalization
 			}
 			quantize(img, x.Data, norm)
 			done++
-			if progress != nil {
-				if err := progress(done, total); err != nil {
-					return nil, err
-				}
+			if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
+				return nil, fmt.Errorf("attack 1: %w", err)
 			}
 		}
 	}

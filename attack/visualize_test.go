@@ -11,6 +11,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -310,8 +312,8 @@ func TestRunVisualizeErrors(t *testing.T) {
 	var calls [][2]int
 	o := good
 	o.Batch = 2
-	if _, err := RunVisualize(ctx, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), func(done, total int) error {
-		calls = append(calls, [2]int{done, total})
+	if _, err := RunVisualize(ctx, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), func(r progress.Report) error {
+		calls = append(calls, [2]int{r.Done, r.Total})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -319,21 +321,14 @@ func TestRunVisualizeErrors(t *testing.T) {
 	if want := [][2]int{{1, 4}, {2, 4}, {3, 4}, {4, 4}}; !slices.Equal(calls, want) {
 		t.Errorf("progress calls %v, want %v (2 batches × 2 steps)", calls, want)
 	}
-	stop := errors.New("stop")
+	rec := &progresstest.Recorder{T: t, StopAfter: 2}
+	_, err := RunVisualize(ctx, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), rec.Func())
+	rec.CheckStopped(err)
 	var n int
-	if _, err := RunVisualize(ctx, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), func(done, total int) error {
-		n++
-		if done == 2 {
-			return stop
-		}
-		return nil
-	}); !errors.Is(err, stop) || n != 2 {
-		t.Errorf("progress error: %v after %d calls, want %v after 2", err, n, stop)
-	}
 	ctx2, cancel2 := context.WithCancel(ctx)
 	defer cancel2()
 	n = 0
-	if _, err := RunVisualize(ctx2, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), func(done, total int) error {
+	if _, err := RunVisualize(ctx2, m, stdNorm, []int{0, 1, 2}, o, rand.New(rand.NewPCG(1, 1)), func(progress.Report) error {
 		n++
 		cancel2()
 		return nil
@@ -342,7 +337,7 @@ func TestRunVisualizeErrors(t *testing.T) {
 	}
 	// One iteration is no update: the random initial images are returned.
 	res, err := RunVisualize(ctx, m, stdNorm, []int{2}, VisualizeOptions{Iterations: 1, LR: 1}, rand.New(rand.NewPCG(6, 6)),
-		func(int, int) error { t.Error("progress called without a step"); return nil })
+		func(progress.Report) error { t.Error("progress called without a step"); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -193,10 +194,6 @@ type Report struct {
 	Skipped []string `json:"skipped,omitempty"`
 }
 
-// Stage reports progress: the stage's name ("attack1 on DC", "reference
-// real") and its steps done of total. A non-nil error stops the audit.
-type Stage func(stage string, done, total int) error
-
 // stream returns the random stream of one (model, set) pair.
 func stream(seed uint64, model int, set string) *rand.Rand {
 	h := uint64(14695981039346656037)
@@ -210,7 +207,12 @@ func stream(seed uint64, model int, set string) *rand.Rand {
 // images: PerClass of every class are drawn (with Seed) as the "real"
 // reference row and the rest form the reference distribution. synthetic
 // may be nil.
-func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Images, o Options, progress Stage) (*Report, error) {
+//
+// pr, when not nil, receives a report labelled "reference distribution"
+// (0 of 1, then 1 of 1) around the description of the reference images,
+// and every attack's reports with the attack and model as their Stage
+// ("attack1 on DC"). A non-nil error from it stops the audit.
+func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Images, o Options, pr progress.Func) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -268,14 +270,17 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 	if rest.Len() < 2 {
 		return nil, fmt.Errorf("audit: %d test images leave %d for the reference distribution, want at least 2", test.Len(), rest.Len())
 	}
-	if progress != nil {
-		if err := progress("reference distribution", 0, 1); err != nil {
-			return nil, err
-		}
+	refReport := progress.Report{Label: "reference distribution", Total: 1}
+	if err := pr.Report(refReport); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 	refLogits, ref, err := leakage.Describe(ctx, ev, ev.normalize(rest.Pixels, rest.Len(), rest.C, rest.H, rest.W))
 	if err != nil {
 		return nil, fmt.Errorf("audit: reference: %w", err)
+	}
+	refReport.Done = 1
+	if err := pr.Report(refReport); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 	report.Reference = rest.Len()
 	if report.EvaluatorAccuracy, _, _, err = leakage.ClassifyScores(refLogits, rest.Labels); err != nil {
@@ -321,13 +326,9 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 				continue
 			}
 			name := fmt.Sprintf("%s on %s", method, m.Name)
-			var p attack.Progress
-			if progress != nil {
-				p = func(done, total int) error { return progress(name, done, total) }
-			}
 			rng := stream(o.Seed, mi, method.String())
 			start := time.Now()
-			res, err := Attack(ctx, m, method, targets, o, rng, p)
+			res, err := Attack(ctx, m, method, targets, o, rng, pr.WithStage(name))
 			if err != nil {
 				return nil, fmt.Errorf("audit: %s: %w", name, err)
 			}
@@ -379,7 +380,7 @@ func split(s *Images, classes, perClass int, rng *rand.Rand) (picked, rest *Imag
 // Attack runs one attack against model m with o's settings for it:
 // Attack 1 on the model's ANN (re-converted from its SNN), Attacks 2 and 3
 // on its SNN (an error for an ANN).
-func Attack(ctx context.Context, m *Model, method attack.Method, targets []int, o Options, rng *rand.Rand, p attack.Progress) (*attack.Result, error) {
+func Attack(ctx context.Context, m *Model, method attack.Method, targets []int, o Options, rng *rand.Rand, p progress.Func) (*attack.Result, error) {
 	switch method {
 	case attack.Visualize:
 		ann := m.ANN

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -66,11 +69,14 @@ func TestRun(t *testing.T) {
 	models := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}, {Name: "ann", ANN: tinyModel(t, 3, []vgg.Item{4, vgg.A, 8}), Norm: norm}}
 	test, syn := images(6, 1), images(3, 2)
 	var stages []string
-	rep, err := Run(ctx, models, ev, test, syn, quick(), func(stage string, done, total int) error {
+	rec := &progresstest.Recorder{T: t}
+	record := rec.Func()
+	rep, err := Run(ctx, models, ev, test, syn, quick(), func(r progress.Report) error {
+		stage := cmp.Or(r.Stage, r.Label)
 		if len(stages) == 0 || stages[len(stages)-1] != stage {
 			stages = append(stages, stage)
 		}
-		return nil
+		return record(r)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +103,13 @@ func TestRun(t *testing.T) {
 	}
 	if stages[0] != "reference distribution" || !contains(stages, "attack3 on snn") {
 		t.Errorf("stages %v", stages)
+	}
+	// A callback's error stops the audit in the attack it reports on.
+	stop := &progresstest.Recorder{T: t, StopAfter: 3}
+	_, err = Run(ctx, models, ev, test, syn, quick(), stop.Func())
+	stop.CheckStopped(err)
+	if s := stop.Reports[2].Stage; s != "attack1 on snn" || !strings.Contains(err.Error(), s) {
+		t.Errorf("stopped in %q: %v", s, err)
 	}
 	// The same seed gives the same images; another seed other ones.
 	again, err := Run(ctx, models, ev, test, syn, quick(), nil)
@@ -194,7 +207,7 @@ func TestRunErrors(t *testing.T) {
 			return err
 		},
 		"progress error": func() error {
-			_, err := Run(ctx, m, ev, test, nil, quick(), func(string, int, int) error { return context.Canceled })
+			_, err := Run(ctx, m, ev, test, nil, quick(), func(progress.Report) error { return context.Canceled })
 			return err
 		},
 	} {

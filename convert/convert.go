@@ -57,6 +57,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -92,8 +93,27 @@ type Options struct {
 	// the thresholds are those of the re-simulating search; with Poisson
 	// input they differ from it by the noise of one draw.
 	Staged bool
-	// Progress, if set, is called after each layer with its threshold.
-	Progress func(layer, layers int, name string, threshold float32)
+	// Progress, if set, is called after each layer's threshold is found,
+	// with Label "layers", the layers done of the spiking layers, the
+	// value "threshold" (before Scale) and a Layer as Detail. A non-nil
+	// error from it stops the search (a *progress.StopError).
+	Progress progress.Func
+}
+
+// Layer is the Detail of the threshold search's progress reports.
+type Layer struct {
+	Name      string
+	Threshold float32 // before Options.Scale
+}
+
+// reportLayer reports layer l of L balanced at threshold v.
+func reportLayer(p progress.Func, l, L int, name string, v float32) error {
+	err := p.Report(progress.Report{Label: "layers", Done: l + 1, Total: L,
+		Values: []progress.Value{{Name: "threshold", Value: float64(v)}}, Detail: Layer{Name: name, Threshold: v}})
+	if err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
+	return nil
 }
 
 // Defaults returns the reference's settings at T = 100.
@@ -200,8 +220,8 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 			return nil, err
 		}
 		th[l] = v
-		if o.Progress != nil {
-			o.Progress(l+1, L, name, v)
+		if err := reportLayer(o.Progress, l, L, name, v); err != nil {
+			return nil, err
 		}
 	}
 	return scale(th, o.Scale), nil
@@ -260,8 +280,8 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 			return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
 		}
 		th[l] = v
-		if o.Progress != nil {
-			o.Progress(l+1, L, names[l], v)
+		if err := reportLayer(o.Progress, l, L, names[l], v); err != nil {
+			return nil, err
 		}
 	}
 	return scale(th, o.Scale), nil

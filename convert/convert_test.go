@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -189,5 +190,35 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1))); err == nil {
 		t.Error("dead layer accepted")
+	}
+}
+
+// The progress contract in the threshold search, re-simulating and staged:
+// one report per layer with its threshold (before Scale) and name, and a
+// callback's error stops the search at that layer.
+func TestThresholdsProgress(t *testing.T) {
+	m, x := toyModel(t)
+	for _, staged := range []bool{false, true} {
+		o := Defaults()
+		o.Timesteps, o.Encoder, o.Batch, o.Staged, o.Scale = 8, snn.Direct, 2, staged, 2
+		rec := &progresstest.Recorder{T: t}
+		o.Progress = rec.Func()
+		th, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Reports) != len(th) {
+			t.Fatalf("staged %v: %d reports for %d layers", staged, len(rec.Reports), len(th))
+		}
+		for l, r := range rec.Reports {
+			d, ok := r.Detail.(Layer)
+			if v, _ := r.Value("threshold"); !ok || r.Label != "layers" || r.Done != l+1 || r.Total != len(th) || 2*d.Threshold != th[l] || v != float64(d.Threshold) || d.Name == "" {
+				t.Errorf("staged %v: report %d %+v for threshold %g", staged, l, r, th[l])
+			}
+		}
+		stop := &progresstest.Recorder{T: t, StopAfter: 1}
+		o.Progress = stop.Func()
+		_, err = Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
+		stop.CheckStopped(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -78,8 +79,9 @@ type Plan struct {
 	// Fashion-MNIST and MNIST). The thresholds are balanced on raw images
 	// either way.
 	Smooth bool
-	// Progress, if set, reports each scored candidate (RecipeSelect).
-	Progress func(done, total int, score snn.CandidateScore)
+	// Progress, if set, reports each scored candidate (RecipeSelect; see
+	// SelectOptions.Progress).
+	Progress progress.Func
 }
 
 // Outcome is the result of Convert.

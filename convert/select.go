@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -42,8 +43,18 @@ type SelectOptions struct {
 	// Candidates lists the settings to try, in order (nil: the
 	// DefaultCandidates).
 	Candidates []snn.Candidate
-	// Progress, if set, is called after each candidate has been scored.
-	Progress func(done, total int, score snn.CandidateScore)
+	// Progress, if set, is called after each candidate has been scored,
+	// with Label "candidates", the candidates done of the total, the
+	// values "agreement" and "agreement_half" and a Scored as Detail. A
+	// non-nil error from it stops Select (a *progress.StopError).
+	Progress progress.Func
+}
+
+// Scored is the Detail of Select's progress reports: a candidate's score
+// and the steps its agreements were measured at.
+type Scored struct {
+	snn.CandidateScore
+	Timesteps, HalfTimesteps int
 }
 
 // SelectResult is the outcome of Select.
@@ -162,8 +173,11 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 		if sc.Error == "" && (rec.Chosen < 0 || better(sc, rec.Candidates[rec.Chosen])) {
 			rec.Chosen = i
 		}
-		if o.Progress != nil {
-			o.Progress(i+1, len(cands), sc)
+		err = o.Progress.Report(progress.Report{Label: "candidates", Done: i + 1, Total: len(cands),
+			Values: []progress.Value{{Name: "agreement", Value: sc.Agreement}, {Name: "agreement_half", Value: sc.AgreementHalf}},
+			Detail: Scored{CandidateScore: sc, Timesteps: T, HalfTimesteps: half}})
+		if err != nil {
+			return nil, fmt.Errorf("convert: %w", err)
 		}
 	}
 	if rec.Chosen < 0 {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -31,21 +33,27 @@ func selectOpts(T int, cands []snn.Candidate) SelectOptions {
 func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 	m, _ := toyModel(t)
 	calib, held := selectSets(t)
-	var progress []int
+	var done []int
 	o := selectOpts(12, nil)
-	o.Progress = func(done, total int, s snn.CandidateScore) {
-		if total != 20 {
-			t.Errorf("progress total %d, want 20", total)
+	o.Progress = func(r progress.Report) error {
+		if r.Total != 20 || r.Label != "candidates" {
+			t.Errorf("progress %s total %d, want candidates of 20", r.Label, r.Total)
 		}
-		progress = append(progress, done)
+		if s, ok := r.Detail.(Scored); !ok || s.Timesteps != 12 || s.HalfTimesteps != 6 {
+			t.Errorf("progress detail %+v", r.Detail)
+		} else if a, _ := r.Value("agreement"); a != s.Agreement {
+			t.Errorf("agreement value %g, detail %g", a, s.Agreement)
+		}
+		done = append(done, r.Done)
+		return nil
 	}
 	r, err := Select(context.Background(), m, calib, held, o, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := r.Record
-	if len(rec.Candidates) != 20 || len(progress) != 20 || progress[19] != 20 {
-		t.Fatalf("%d candidates scored, progress %v", len(rec.Candidates), progress)
+	if len(rec.Candidates) != 20 || len(done) != 20 || done[19] != 20 {
+		t.Fatalf("%d candidates scored, progress %v", len(rec.Candidates), done)
 	}
 	if rec.Timesteps != 12 || rec.HalfTimesteps != 6 || rec.CalibrationImages != 12 || rec.HeldOutImages != 40 || rec.Rule != SelectRule {
 		t.Fatalf("record header %+v", rec)
@@ -181,15 +189,21 @@ func TestSelectCancelAndErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := selectOpts(6, nil)
 	calls := 0
-	o.Progress = func(int, int, snn.CandidateScore) {
+	o.Progress = func(progress.Report) error {
 		calls++
 		if calls == 2 {
 			cancel()
 		}
+		return nil
 	}
 	if _, err := Select(ctx, m, calib, held, o, rand.New(rand.NewPCG(1, 1))); !errors.Is(err, context.Canceled) || calls != 2 {
 		t.Fatalf("cancelled after 2 candidates: error %v after %d candidates", err, calls)
 	}
+	// The progress contract: the callback's error stops Select at once.
+	stop := &progresstest.Recorder{T: t, StopAfter: 2}
+	o.Progress = stop.Func()
+	_, err := Select(context.Background(), m, calib, held, o, rand.New(rand.NewPCG(1, 1)))
+	stop.CheckStopped(err)
 	bad := map[string]func() error{
 		"same set": func() error {
 			_, err := Select(context.Background(), m, calib, calib, selectOpts(6, nil), rand.New(rand.NewPCG(1, 1)))
@@ -225,7 +239,7 @@ func TestSelectCancelAndErrors(t *testing.T) {
 	for _, p := range m.Params() {
 		p.W.Zero()
 	}
-	_, err := Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{}, {Encoder: snn.Direct}}), rand.New(rand.NewPCG(1, 1)))
+	_, err = Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{}, {Encoder: snn.Direct}}), rand.New(rand.NewPCG(1, 1)))
 	if !errors.Is(err, ErrDeadLayer) {
 		t.Fatalf("dead network: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -24,10 +25,13 @@ type Job struct {
 	Settings Settings
 	Seed     uint64
 	Software string
-	// Note receives what Resolve adjusted; Prepare, when set, is called
-	// with the plan before the conversion starts (to install progress
-	// callbacks and report).
-	Note    func(format string, args ...any)
+	// Progress receives what Resolve adjusted, as events, and the
+	// conversion's reports: it becomes the plan's Options.Progress (the
+	// threshold search) and Progress (the candidates of the select
+	// recipe). A non-nil error from it stops the job.
+	Progress progress.Func
+	// Prepare, when set, is called with the plan before the conversion
+	// starts (to report it, or to change its progress callbacks).
 	Prepare func(p *Plan, m *vgg.Model) error
 }
 
@@ -47,10 +51,20 @@ func ToDir(ctx context.Context, j Job) (*Outcome, snn.Config, error) {
 			set.Channels, set.Height, set.Width, set.Classes, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth, mc.Classes)
 	}
 	norm := card.Normalization
-	plan, err := j.Settings.Resolve(set.Len(), j.Synth, norm, j.Note)
+	var noteErr error
+	note := func(format string, args ...any) {
+		if noteErr == nil {
+			noteErr = j.Progress.Report(progress.Report{Label: fmt.Sprintf(format, args...)})
+		}
+	}
+	plan, err := j.Settings.Resolve(set.Len(), j.Synth, norm, note)
 	if err != nil {
 		return nil, snn.Config{}, err
 	}
+	if noteErr != nil {
+		return nil, snn.Config{}, fmt.Errorf("convert: %w", noteErr)
+	}
+	plan.Options.Progress, plan.Progress = j.Progress, j.Progress
 	if err := norm.Validate(); err != nil {
 		return nil, snn.Config{}, fmt.Errorf("convert: %w", err)
 	}

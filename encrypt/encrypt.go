@@ -48,6 +48,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
@@ -55,6 +56,7 @@ import (
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -226,24 +228,30 @@ type EpochResult struct {
 	ImagesPerS float64   `json:"images_per_second,omitempty"`
 }
 
-// Progress is reported after every step and at the end of every epoch.
-type Progress struct {
-	Epoch, Epochs int // 1-based epoch
-	Step, Steps   int // steps done in this epoch, of Steps
-	Loss, CE, KD  float64
-	TrainAcc      float64
-	Elapsed       time.Duration // since this epoch started
-	EpochDone     *EpochResult  // non-nil at the end of an epoch
-}
-
 // Hooks receive progress and checkpoints. Any may be nil.
 type Hooks struct {
-	// Progress is called after each step; returning an error stops the run.
-	Progress func(Progress) error
-	// Save is called at the end of each epoch and when ctx is cancelled,
-	// with the state to resume from. The network's model holds the
-	// matching weights.
+	// Progress is called after every step with Label "epoch e/E", the
+	// steps done in the epoch of its steps and the values "loss", "ce",
+	// "kd" and "train_accuracy" (the epoch's means so far), and again at
+	// the end of every epoch with all steps done, the epoch's values and
+	// its *EpochResult as Detail. A non-nil error stops the run as a
+	// cancellation does: the state to resume from is saved and Run
+	// returns an error wrapping it (a *progress.StopError).
+	Progress progress.Func
+	// Save is called at the end of each epoch and when the run is stopped
+	// (ctx cancelled, or Progress's error), with the state to resume from.
+	// The network's model holds the matching weights.
 	Save func(State) error
+}
+
+// epochReport is the progress report of 0-based epoch e of E.
+func epochReport(e, E, done, steps int, loss, ce, kd, acc float64, detail *EpochResult) progress.Report {
+	r := progress.Report{Label: "epoch " + strconv.Itoa(e+1) + "/" + strconv.Itoa(E), Done: done, Total: steps,
+		Values: []progress.Value{{Name: "loss", Value: loss}, {Name: "ce", Value: ce}, {Name: "kd", Value: kd}, {Name: "train_accuracy", Value: acc}}}
+	if detail != nil {
+		r.Detail = detail
+	}
+	return r
 }
 
 // stream returns the PCG generator for (seed, epoch, step); step −1 is the
@@ -360,12 +368,10 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			for l := range rates {
 				rates[l] += tape.SpikeRate(l) * float64(b)
 			}
-			if h.Progress != nil {
-				if err := h.Progress(Progress{Epoch: st.Epoch + 1, Epochs: o.Epochs, Step: st.Step + 1, Steps: steps,
-					Loss: sum.loss / float64(seen), CE: sum.ce / float64(seen), KD: sum.kd / float64(seen),
-					TrainAcc: float64(correct) / float64(seen), Elapsed: time.Since(start)}); err != nil {
-					return st, err
-				}
+			f := float64(seen)
+			if err := h.Progress.Report(epochReport(st.Epoch, o.Epochs, st.Step+1, steps, sum.loss/f, sum.ce/f, sum.kd/f, float64(correct)/f, nil)); err != nil {
+				st.Step++ // this step's update is in the weights
+				return st, saveOnStop(h, st, fmt.Errorf("encrypt: %w", err))
 			}
 		}
 		res := EpochResult{Epoch: st.Epoch + 1, LR: lr, SpikeRates: rates}
@@ -379,11 +385,9 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 		res.Seconds = time.Since(start).Seconds()
 		res.ImagesPerS = float64(seen) / res.Seconds
 		st.History = append(st.History, res)
-		if h.Progress != nil {
-			if err := h.Progress(Progress{Epoch: st.Epoch + 1, Epochs: o.Epochs, Step: steps, Steps: steps, Loss: res.Loss,
-				CE: res.CE, KD: res.KD, TrainAcc: res.TrainAcc, Elapsed: time.Since(start), EpochDone: &res}); err != nil {
-				return st, err
-			}
+		if err := h.Progress.Report(epochReport(st.Epoch, o.Epochs, steps, steps, res.Loss, res.CE, res.KD, res.TrainAcc, &res)); err != nil {
+			st.Epoch, st.Step = st.Epoch+1, 0 // the epoch is finished
+			return st, saveOnStop(h, st, fmt.Errorf("encrypt: %w", err))
 		}
 		if h.Save != nil {
 			next := *st

@@ -17,6 +17,8 @@ import (
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -485,11 +487,11 @@ func TestResumeBitExact(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var saved []checkpoint
-	var progress []encrypt.Progress
+	var reports []progress.Report
 	_, err = encrypt.Run(cctx, teacher, toySNN(t, m, enc), x, y, o, nil, encrypt.Hooks{
-		Progress: func(p encrypt.Progress) error {
-			progress = append(progress, p)
-			if p.Epoch == 2 && p.Step == 3 && p.EpochDone == nil {
+		Progress: func(p progress.Report) error {
+			reports = append(reports, p)
+			if p.Label == "epoch 2/3" && p.Done == 3 && p.Detail == nil {
 				cancel()
 			}
 			return nil
@@ -500,11 +502,12 @@ func TestResumeBitExact(t *testing.T) {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
 	// Progress: 6 steps and the end of epoch 1, then 3 steps of epoch 2.
-	if len(progress) != steps+1+3 || progress[steps].EpochDone == nil || progress[steps].EpochDone.Epoch != 1 {
-		t.Fatalf("%d progress reports, want %d with the end of epoch 1 at %d", len(progress), steps+4, steps)
+	if e, ok := reports[min(steps, len(reports)-1)].Detail.(*encrypt.EpochResult); len(reports) != steps+1+3 || !ok || e.Epoch != 1 {
+		t.Fatalf("%d progress reports, want %d with the end of epoch 1 at %d", len(reports), steps+4, steps)
 	}
-	for i, p := range progress {
-		if p.Epoch != i/(steps+1)+1 || p.Epochs != o.Epochs || p.Steps != steps || (p.EpochDone == nil && p.Step != i%(steps+1)+1) {
+	for i, p := range reports {
+		if p.Label != fmt.Sprintf("epoch %d/%d", i/(steps+1)+1, o.Epochs) || p.Total != steps || (p.Detail == nil && p.Done != i%(steps+1)+1) ||
+			len(p.Values) != 4 || p.Values[0].Name != "loss" {
 			t.Errorf("progress %d: %+v", i, p)
 		}
 	}
@@ -521,6 +524,18 @@ func TestResumeBitExact(t *testing.T) {
 	}
 	if sameWeights(end1.weights, mid2.weights) || sameWeights(mid2.weights, want) {
 		t.Fatal("the checkpoints' weights should differ from each other and from the final ones")
+	}
+
+	// The progress contract: the callback's error at the same report stops
+	// the run as the cancellation did, with the same checkpoint.
+	m3 := toyModel(t, 3)
+	rec := &progresstest.Recorder{T: t, StopAfter: steps + 1 + 3}
+	var stopped []checkpoint
+	_, err = encrypt.Run(ctx, teacher, toySNN(t, m3, enc), x, y, o, nil, encrypt.Hooks{Progress: rec.Func(),
+		Save: func(s encrypt.State) error { stopped = append(stopped, save(s, m3)); return nil }})
+	rec.CheckStopped(err)
+	if len(stopped) != 2 || stopped[1].epoch != 1 || stopped[1].step != 3 || !sameWeights(stopped[1].weights, mid2.weights) {
+		t.Fatalf("stopped by the callback: %d checkpoints, the last at (%d, %d)", len(stopped), stopped[len(stopped)-1].epoch, stopped[len(stopped)-1].step)
 	}
 
 	for _, tc := range []struct {
@@ -640,8 +655,8 @@ func TestDivergence(t *testing.T) {
 		// the logits of step 3 NaN or infinite.
 		m := toyModel(t, 5)
 		net := toySNN(t, m, snn.Direct)
-		st, err := encrypt.Run(context.Background(), nil, net, x, y, o, nil, encrypt.Hooks{Progress: func(p encrypt.Progress) error {
-			if p.Epoch == 2 && p.Step == 2 && p.EpochDone == nil {
+		st, err := encrypt.Run(context.Background(), nil, net, x, y, o, nil, encrypt.Hooks{Progress: func(p progress.Report) error {
+			if p.Label == "epoch 2/3" && p.Done == 2 && p.Detail == nil {
 				w := m.Linears[len(m.Linears)-1].Weight.W.Data
 				for i := range w {
 					w[i] = float32(math.Inf(1))

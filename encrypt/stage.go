@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -120,7 +121,7 @@ func TrainingLabels(set *synth.Set, source string) ([]int32, error) {
 // labels, per-layer weight change and that no training data was accessed.
 // start, when not nil, is called once before training; h's Save is set by
 // Train, its Progress is passed through.
-func Train(ctx context.Context, j Job, start func(Start) error, progress func(Progress) error) (*Outcome, error) {
+func Train(ctx context.Context, j Job, start func(Start) error, progress progress.Func) (*Outcome, error) {
 	teacher, _, err := modelfile.Load(j.Teacher)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: teacher: %w", err)

@@ -25,8 +25,8 @@
 //
 // Options.Validate and Run return errors for unusable options and for
 // images or targets of inconsistent shape or with non-finite values. Run
-// returns the error of the progress callback, or ctx.Err(), as soon as it
-// sees one. The Network itself panics on an image shape it does not accept
+// returns ctx.Err(), or the progress callback's error wrapped in a
+// *progress.StopError, as soon as it sees one. The Network itself panics on an image shape it does not accept
 // (see vgg.Model.Forward); callers build images from the model's config.
 //
 // # Concurrency

@@ -9,6 +9,7 @@ import (
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -86,16 +87,13 @@ type Result struct {
 	InitialLoss, FinalLoss []float64
 }
 
-// Progress is called after every optimisation step with the number of
-// steps done and the total, counting one step per batch and iteration
-// (total = ⌈N/Batch⌉ · Iterations). A non-nil error stops the run and is
-// returned by Run.
-type Progress func(done, total int) error
-
 // Run optimises images towards targets against net; see the package
 // documentation. images [N, C, H, W] and targets [N, K] are not modified;
-// every target row must be non-negative and finite. progress may be nil.
-func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Options, progress Progress) (*Result, error) {
+// every target row must be non-negative and finite. pr may be nil;
+// it is called after every optimisation step with Label "steps", counting
+// one step per batch and iteration (Total = ⌈N/Batch⌉ · Iterations), and
+// a non-nil error from it stops the run (a *progress.StopError).
+func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Options, pr progress.Func) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -171,10 +169,8 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 				}
 			}
 			done++
-			if progress != nil {
-				if err := progress(done, total); err != nil {
-					return nil, err
-				}
+			if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
+				return nil, fmt.Errorf("invert: %w", err)
 			}
 		}
 		z := net.Forward(x, nn.Mode{})

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -146,7 +148,7 @@ func TestLossDecreases(t *testing.T) {
 	net := tinyNet(t, 4)
 	var calls, lastDone, lastTotal int
 	res, err := Run(context.Background(), net, img, tgt, Options{Iterations: 50, LR: 2e-2, Temperature: 20, Batch: 4},
-		func(done, total int) error { calls++; lastDone, lastTotal = done, total; return nil })
+		func(r progress.Report) error { calls++; lastDone, lastTotal = r.Done, r.Total; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,16 +182,9 @@ func TestStops(t *testing.T) {
 	img, tgt := problem(2, 4, 5)
 	net := tinyNet(t, 5)
 	o := Options{Iterations: 10, LR: 1e-2, Temperature: 20, Batch: 1}
-	stop := errors.New("stop")
-	_, err := Run(context.Background(), net, img, tgt, o, func(done, _ int) error {
-		if done == 3 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) {
-		t.Errorf("progress error: Run returned %v", err)
-	}
+	rec := &progresstest.Recorder{T: t, StopAfter: 3}
+	_, err := Run(context.Background(), net, img, tgt, o, rec.Func())
+	rec.CheckStopped(err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Run(ctx, net, img, tgt, o, nil); !errors.Is(err, context.Canceled) {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 )
 
 // Build returns the stage graph of a configuration:
@@ -36,27 +37,27 @@ func Build(c Config) *Graph {
 		}
 		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: settings,
 			RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
-			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return importANN(ctx, dir, c.Data, ann, ann.Import)
 			}})
 	} else {
 		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},
 			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
-			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-				return trainANN(ctx, dir, c.Data, ann, "ann", p)
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return trainANN(ctx, dir, c.Data, ann, p)
 			}})
 	}
 	sy := c.Synth
 	sy.Seed = seed(sy.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "synth", Deps: []string{"ann"}, Settings: sy, Reads: "the ANN's weights only", Seed: sy.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-			return synthesize(ctx, dir, modelPath(in["ann"]), sy, "synth", p)
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return synthesize(ctx, dir, modelPath(in["ann"]), sy, p)
 		}})
 	cv := c.Convert
 	cv.Seed = seed(cv.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "convert", Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: cv.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-			return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, "convert", p)
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, p)
 		}})
 	enc := func(name string, perClass int, distill bool) {
 		o := c.Encrypt.Options
@@ -65,8 +66,8 @@ func Build(c Config) *Graph {
 		settings := map[string]any{"options": o, "per_class": perClass, "labels": "target"}
 		g.Stages = append(g.Stages, Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: settings, Seed: o.Seed,
 			Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
-			Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, perClass, o, name, p)
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, perClass, o, p)
 			}})
 	}
 	enc("encrypt", c.Encrypt.PerClass, true)
@@ -96,14 +97,14 @@ func Build(c Config) *Graph {
 	ev.Seed = seed(ev.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "eval", Deps: deps, Settings: map[string]any{"eval": ev, "data": c.Data},
 		RealData: true, Reads: "the test split", Seed: ev.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 			return evaluate(ctx, c.Data, ev, in, targets, p)
 		}})
 	evaluator := c.Evaluator
 	g.Stages = append(g.Stages, Stage{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data},
 		RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
-			return trainANN(ctx, dir, c.Data, evaluator, "evaluator", p)
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return trainANN(ctx, dir, c.Data, evaluator, p)
 		}})
 	attacked := []evalTarget{{name: "DC", stage: "convert"}, {name: "DC + CET + OD", stage: "encrypt"}}
 	au := c.Audit
@@ -111,7 +112,7 @@ func Build(c Config) *Graph {
 	g.Stages = append(g.Stages, Stage{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator"},
 		Settings: map[string]any{"audit": au, "data": c.Data}, RealData: true, Seed: au.Seed,
 		Reads: "attacks: the SNNs' weights only; scoring: the test split and the evaluator",
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 			return auditModels(ctx, dir, c.Data, au, in, attacked, p)
 		}})
 	en := c.Energy
@@ -126,7 +127,7 @@ func Build(c Config) *Graph {
 	}
 	g.Stages = append(g.Stages, Stage{Name: "energy", Deps: spikingDeps, Settings: map[string]any{"energy": en, "data": c.Data},
 		RealData: true, Reads: "the test split (spike rates)", Seed: en.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p Progress) (any, error) {
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 			return measureEnergy(ctx, c.Data, en, in, spiking)
 		}})
 	return g

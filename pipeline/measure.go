@@ -10,6 +10,7 @@ import (
 	"github.com/privatesnn/privatesnn/energy"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -69,7 +70,7 @@ func testTensor(s *data.Set) *tensor.Tensor {
 	return x
 }
 
-func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, targets []evalTarget, p Progress) (*EvalResult, error) {
+func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
 	test, err := loadData(d, data.Test)
 	if err != nil {
 		return nil, err
@@ -83,10 +84,8 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 			return nil, err
 		}
 		e := Evaluated{Name: t.name, Stage: t.stage, Kind: string(card.Kind), PerClass: t.perClass}
-		if p != nil {
-			if err := p("eval", t.name, 0, 0); err != nil {
-				return nil, err
-			}
+		if err := p.Report(progress.Report{Label: t.name}); err != nil {
+			return nil, err
 		}
 		if card.SNN == nil {
 			if e.Accuracy, err = train.Evaluate(ctx, m, test, 256); err != nil {
@@ -103,7 +102,7 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 			return nil, err
 		}
 		e.Timesteps = net.Config.Timesteps
-		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0x5e1)), snn.Options{Readouts: readouts(e.Timesteps, c.Points)})
+		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0x5e1)), snn.Options{Readouts: readouts(e.Timesteps, c.Points), Progress: p})
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +158,7 @@ type AuditResult struct {
 	Grids map[string]string `json:"grids"`
 }
 
-func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, in Inputs, targets []evalTarget, p Progress) (*AuditResult, error) {
+func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, in Inputs, targets []evalTarget, p progress.Func) (*AuditResult, error) {
 	ev, ecard, err := modelfile.Load(modelPath(in["evaluator"]))
 	if err != nil {
 		return nil, err
@@ -185,13 +184,7 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 		names = card.ClassNames
 	}
 	o := audit.Options{Methods: c.Methods, PerClass: c.PerClass, Seed: c.Seed, Visualize: c.Attack1, SNNGradient: c.Attack2, Inversion: c.Attack3}
-	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, testImgs, syn, o,
-		func(stage string, done, total int) error {
-			if p == nil {
-				return nil
-			}
-			return p("audit", stage, done, total)
-		})
+	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, testImgs, syn, o, p)
 	if err != nil {
 		return nil, err
 	}

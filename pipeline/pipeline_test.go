@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -123,7 +127,7 @@ func TestRunCaching(t *testing.T) {
 	fail := true
 	mk := func(name string, deps ...string) Stage {
 		return Stage{Name: name, Deps: deps, Settings: map[string]string{"n": name},
-			Run: func(ctx context.Context, d string, in Inputs, p Progress) (any, error) {
+			Run: func(ctx context.Context, d string, in Inputs, p progress.Func) (any, error) {
 				calls[name]++
 				for _, dep := range deps {
 					var v map[string]string
@@ -224,5 +228,48 @@ func TestImportStateDict(t *testing.T) {
 	// classifier's input size, which the import refuses.
 	if _, err := importANN(ctx, t.TempDir(), d, ANNConfig{Features: "4", Hidden: "8"}, bare); !errors.Is(err, modelfile.ErrStateDict) {
 		t.Fatalf("wrong pools: %v", err)
+	}
+}
+
+// Run forwards its stages' reports with the stage's name, after an event
+// that starts each stage; a callback's error stops the run, wrapped, and
+// leaves the stage unfinished.
+func TestRunProgress(t *testing.T) {
+	mk := func(name string) Stage {
+		return Stage{Name: name, Settings: name, Run: func(ctx context.Context, d string, in Inputs, p progress.Func) (any, error) {
+			for i := range 2 {
+				if err := p.Report(progress.Report{Label: "steps", Done: i + 1, Total: 2}); err != nil {
+					return nil, err
+				}
+			}
+			return name, nil
+		}}
+	}
+	stages := []Stage{mk("a"), mk("b")}
+	rec := &progresstest.Recorder{T: t}
+	if _, err := (&Graph{Workdir: t.TempDir(), Stages: stages}).Run(context.Background(), rec.Func()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rec.Reports {
+		got = append(got, fmt.Sprintf("%s %d/%d", r.Name(), r.Done, r.Total))
+	}
+	want := []string{"a 0/0", "a steps 1/2", "a steps 2/2", "b 0/0", "b steps 1/2", "b steps 2/2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reports %q, want %q", got, want)
+	}
+	for _, stop := range []int{4, 5} { // b's start, b's first step
+		dir := t.TempDir()
+		rec := &progresstest.Recorder{T: t, StopAfter: stop}
+		g := &Graph{Workdir: dir, Stages: stages}
+		_, err := g.Run(context.Background(), rec.Func())
+		rec.CheckStopped(err)
+		plan, err := g.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !plan[0].Done || plan[1].Done {
+			t.Fatalf("stopped at report %d: stages done %v, %v; want a only", stop, plan[0].Done, plan[1].Done)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
+	"github.com/privatesnn/privatesnn/progress"
 )
 
 // FormatVersion enters every stage's hash: a change to what a stage
@@ -41,8 +42,9 @@ type Stage struct {
 	Seed uint64
 	// Run produces the stage's output in dir (created, possibly holding
 	// an interrupted run's checkpoint) from its dependencies' directories
-	// and results, and returns its result (stored in DoneFile).
-	Run func(ctx context.Context, dir string, in Inputs, p Progress) (any, error)
+	// and results, and returns its result (stored in DoneFile). p
+	// carries the stage's name as the Stage of its reports.
+	Run func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error)
 }
 
 // Inputs gives a stage its dependencies' directories and raw results.
@@ -62,10 +64,6 @@ func (in Inputs) Decode(name string, v any) error {
 	}
 	return json.Unmarshal(o.Result, v)
 }
-
-// Progress reports a stage's progress: done of total steps with a label,
-// or, with total 0, a line of text. A non-nil error stops the run.
-type Progress func(stage, label string, done, total int) error
 
 // Record is the content of DoneFile.
 type Record struct {
@@ -155,7 +153,12 @@ type Executed struct {
 // Run executes the stages that are not done, in order, and returns every
 // stage's output. A stage's directory is kept when it fails or is
 // interrupted, so that a re-run resumes it.
-func (g *Graph) Run(ctx context.Context, p Progress) ([]Executed, error) {
+//
+// p, when not nil, receives an event (Total 0) with the stage's name as
+// Stage and an empty Label when a stage starts, and then the reports of
+// the stage's libraries and its own events, with the stage's name as
+// Stage. A non-nil error from it stops the run, as a cancellation does.
+func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 	plan, err := g.Plan()
 	if err != nil {
 		return nil, err
@@ -183,13 +186,12 @@ func (g *Graph) Run(ctx context.Context, p Progress) ([]Executed, error) {
 		for _, d := range s.Deps {
 			in[d] = outputs[d]
 		}
-		if p != nil {
-			if err := p(s.Name, "", 0, 0); err != nil {
-				return nil, err
-			}
+		sp := p.WithStage(s.Name)
+		if err := sp.Report(progress.Report{}); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		start := time.Now()
-		res, err := s.Run(ctx, pl.Dir, in, p)
+		res, err := s.Run(ctx, pl.Dir, in, sp)
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
 		}

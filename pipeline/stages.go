@@ -12,7 +12,7 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/modelfile"
-	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/train"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -85,7 +85,7 @@ type TrainResult struct {
 
 // trainANN trains a network on the data's training split into dir/model
 // (train.Fit), resuming from a checkpoint left there by an interrupted run.
-func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage string, p Progress) (*TrainResult, error) {
+func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, p progress.Func) (*TrainResult, error) {
 	out := filepath.Join(dir, ModelDir)
 	trainSet, err := loadData(d, data.Train)
 	if err != nil {
@@ -102,16 +102,8 @@ func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, stage 
 	job := train.Job{Out: out, Train: trainSet, Test: testSet, Arch: arch, Options: a.Options, Data: d.Name, Software: Software,
 		Resume: exists(filepath.Join(out, modelfile.CheckpointState))}
 	oc, err := train.Fit(ctx, job, func(s train.Start) error {
-		if p == nil || !s.Resumed {
-			return nil
-		}
-		return p(stage, fmt.Sprintf("resuming at epoch %d, step %d", s.Epoch+1, s.Step+1), 0, 0)
-	}, func(pr train.Progress) error {
-		if p == nil || pr.EpochDone != nil {
-			return nil
-		}
-		return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
-	})
+		return resuming(p, s.Resumed, s.Epoch, s.Step)
+	}, p)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +163,7 @@ type SynthResult struct {
 	FolderAgreement     float64 `json:"folder_agreement"`
 }
 
-func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, stage string, p Progress) (*SynthResult, error) {
+func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, p progress.Func) (*SynthResult, error) {
 	o := synth.DefaultOptions()
 	o.PerClass, o.Seed = c.PerClass, c.Seed
 	if c.Batch > 0 {
@@ -179,12 +171,7 @@ func synthesize(ctx context.Context, dir, annDir string, c SynthConfig, stage st
 	}
 	o.Invert.Iterations, o.Invert.LR = c.Iterations, c.LR
 	job := synth.Job{Out: dir, Overwrite: true, ANN: annDir, Options: o, Schedule: c.Schedule, Software: Software}
-	res, err := synth.Make(ctx, job, nil, func(done, total int) error {
-		if p == nil {
-			return nil
-		}
-		return p(stage, "images", done, total)
-	})
+	res, err := synth.Make(ctx, job, nil, p)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +188,7 @@ type ConvertResult struct {
 	Encoder      string    `json:"encoder"`
 }
 
-func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConfig, stage string, p Progress) (*ConvertResult, error) {
+func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConfig, p progress.Func) (*ConvertResult, error) {
 	set, err := synth.Load(synthDir)
 	if err != nil {
 		return nil, err
@@ -212,14 +199,7 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 		return nil, err
 	}
 	job := convert.Job{Out: filepath.Join(dir, ModelDir), ANN: annDir, Synth: synthDir, Set: set, Settings: st, Seed: c.Seed, Software: Software,
-		Prepare: func(plan *convert.Plan, _ *vgg.Model) error {
-			plan.Progress = func(done, total int, _ snn.CandidateScore) {
-				if p != nil {
-					_ = p(stage, "candidates", done, total)
-				}
-			}
-			return nil
-		}}
+		Progress: p}
 	oc, cfg, err := convert.ToDir(ctx, job)
 	if err != nil {
 		return nil, err
@@ -242,7 +222,7 @@ type EncryptResult struct {
 // images per class (labelled by their soft labels' argmax), distilling from
 // the ANN in annDir when o.Distill (encrypt.Train); it resumes from a
 // checkpoint left in dir by an interrupted run.
-func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perClass int, o encrypt.Options, stage string, p Progress) (*EncryptResult, error) {
+func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perClass int, o encrypt.Options, p progress.Func) (*EncryptResult, error) {
 	out := filepath.Join(dir, ModelDir)
 	set, err := synth.Load(synthDir)
 	if err != nil {
@@ -251,16 +231,8 @@ func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perCl
 	job := encrypt.Job{Out: out, SNN: snnDir, Teacher: annDir, Synth: synthDir, Set: set, Labels: encrypt.LabelsTarget, PerClass: perClass,
 		Options: o, Resume: exists(filepath.Join(out, modelfile.CheckpointState)), Software: Software}
 	oc, err := encrypt.Train(ctx, job, func(s encrypt.Start) error {
-		if p == nil || !s.Resumed {
-			return nil
-		}
-		return p(stage, fmt.Sprintf("resuming at epoch %d, step %d", s.Epoch+1, s.Step+1), 0, 0)
-	}, func(pr encrypt.Progress) error {
-		if p == nil || pr.EpochDone != nil {
-			return nil
-		}
-		return p(stage, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.Epochs), pr.Step, pr.Steps)
-	})
+		return resuming(p, s.Resumed, s.Epoch, s.Step)
+	}, p)
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +241,14 @@ func encryptSNN(ctx context.Context, dir, annDir, snnDir, synthDir string, perCl
 		res.TrainAcc = oc.State.History[n-1].TrainAcc
 	}
 	return res, nil
+}
+
+// resuming reports a run resumed at 0-based epoch and step, as an event.
+func resuming(p progress.Func, resumed bool, epoch, step int) error {
+	if !resumed {
+		return nil
+	}
+	return p.Report(progress.Report{Label: fmt.Sprintf("resuming at epoch %d, step %d", epoch+1, step+1)})
 }
 
 // modelPath returns the model directory of a model stage's output.

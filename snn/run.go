@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -55,8 +56,10 @@ type Options struct {
 	// MemoryBudget bounds the bytes of one layer's activations for a chunk
 	// of images over all steps (default 256 MiB).
 	MemoryBudget int64
-	// Progress, if set, is called after each chunk with images done.
-	Progress func(done, total int)
+	// Progress, if set, is called after each chunk of images with Label
+	// "images" and the images done of the total; a non-nil error from it
+	// stops Run (a *progress.StopError).
+	Progress progress.Func
 
 	// perStepDirect makes a Direct-encoded first layer compute its
 	// current at every step instead of once per image (the slower,
@@ -190,8 +193,8 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		}
 		i1 := min(N, i0+chunk)
 		sim.run(x, seeds, i0, i1)
-		if o.Progress != nil {
-			o.Progress(i1, N)
+		if err := o.Progress.Report(progress.Report{Label: "images", Done: i1, Total: N}); err != nil {
+			return nil, fmt.Errorf("snn: %w", err)
 		}
 	}
 	res.Layers = slices.Clone(res.ReadoutLayers[len(readouts)-1])

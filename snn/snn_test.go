@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -264,4 +265,18 @@ func TestRatesOfEmptyRun(t *testing.T) {
 	if sr, ir := r.SpikeRate(0), r.InputRate(0); sr != 0.25 || ir != 0.2 {
 		t.Fatalf("spike rate %g, input rate %g, want 0.25 and 0.2", sr, ir)
 	}
+}
+
+// The progress contract in Run: one report per chunk of images (here one
+// image per chunk), and a callback's error stops the run, wrapped.
+func TestRunProgress(t *testing.T) {
+	n, x := tinyNet(t, false, 4)
+	rec := &progresstest.Recorder{T: t}
+	run(t, n, x, Options{MemoryBudget: 1, Progress: rec.Func()})
+	if len(rec.Reports) != 6 || rec.Reports[5].Done != 6 || rec.Reports[5].Total != 6 || rec.Reports[0].Label != "images" {
+		t.Fatalf("reports %+v, want images 1/6 … 6/6", rec.Reports)
+	}
+	stop := &progresstest.Recorder{T: t, StopAfter: 2}
+	_, err := n.Run(context.Background(), x, rand.New(rand.NewPCG(9, 9)), Options{MemoryBudget: 1, Progress: stop.Func()})
+	stop.CheckStopped(err)
 }

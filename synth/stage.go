@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -36,7 +37,8 @@ type Prepared struct {
 // Make runs a Job: it loads the ANN, completes the options, generates the
 // set and writes it with a manifest that names the ANN and its weights'
 // digest. start, when not nil, is called before the generation starts.
-func Make(ctx context.Context, j Job, start func(Prepared) error, progress Progress) (*Result, error) {
+// pr receives Generate's reports.
+func Make(ctx context.Context, j Job, start func(Prepared) error, pr progress.Func) (*Result, error) {
 	m, card, err := modelfile.Load(j.ANN)
 	if err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
@@ -61,7 +63,7 @@ func Make(ctx context.Context, j Job, start func(Prepared) error, progress Progr
 			return nil, err
 		}
 	}
-	res, err := Generate(ctx, m, o, progress)
+	res, err := Generate(ctx, m, o, pr)
 	if err != nil {
 		return nil, err
 	}

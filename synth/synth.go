@@ -10,6 +10,7 @@ import (
 	"github.com/privatesnn/privatesnn/invert"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -145,10 +146,6 @@ type Result struct {
 	Stats     Stats
 }
 
-// Progress is called with the number of images finished and the total; a
-// non-nil error stops Generate. It is called at least after every batch.
-type Progress func(done, total int) error
-
 // Generate synthesises PerClass images for every class of model:
 // for image i of class c, in class-major order, it draws the initial pixels
 // (uniform 8-bit values, normalised) and then y ~ Dir(row c of the
@@ -156,8 +153,11 @@ type Progress func(done, total int) error
 // package invert, and quantises it to 8 bits as the reference saves it
 // (clip p to [0, 1], round(p·255)). The statistics are measured by running
 // the model on the quantised images, which are what later stages read.
-// The model is used in evaluation mode and not modified.
-func Generate(ctx context.Context, model *vgg.Model, o Options, progress Progress) (*Result, error) {
+// The model is used in evaluation mode and not modified. pr, when not
+// nil, is called after every batch with Label "images" and the number of
+// images finished of the total; a non-nil error from it stops Generate
+// (a *progress.StopError).
+func Generate(ctx context.Context, model *vgg.Model, o Options, pr progress.Func) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -226,10 +226,8 @@ func Generate(ctx context.Context, model *vgg.Model, o Options, progress Progres
 		for i := b0; i < b1; i++ {
 			res.Predicted[i] = loss.Argmax(z.Data[(i-b0)*k : (i-b0+1)*k])
 		}
-		if progress != nil {
-			if err := progress(b1, n); err != nil {
-				return nil, err
-			}
+		if err := pr.Report(progress.Report{Label: "images", Done: b1, Total: n}); err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
 		}
 	}
 	res.Stats = stats(set, res.Predicted, raw, initLoss, finalLoss)

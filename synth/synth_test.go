@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/invert"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -175,11 +177,11 @@ func TestGenerateAndWrite(t *testing.T) {
 	m := tinyModel(t)
 	o := tinyOptions()
 	var last int
-	res, err := Generate(context.Background(), m, o, func(done, total int) error {
-		if total != 12 || done <= last {
-			t.Errorf("progress %d/%d after %d", done, total, last)
+	res, err := Generate(context.Background(), m, o, func(r progress.Report) error {
+		if r.Total != 12 || r.Done <= last || r.Label != "images" {
+			t.Errorf("progress %s %d/%d after %d", r.Label, r.Done, r.Total, last)
 		}
-		last = done
+		last = r.Done
 		return nil
 	})
 	if err != nil {
@@ -478,5 +480,22 @@ func TestScheduleApply(t *testing.T) {
 	}
 	if err := Schedule("slow").Apply(&o, 28, 28, false); err == nil {
 		t.Error("Apply accepted an unknown schedule")
+	}
+}
+
+// The progress contract: a nil callback is allowed, and a callback's error
+// stops Generate after the batch it reports, wrapped.
+func TestGenerateStops(t *testing.T) {
+	m := tinyModel(t)
+	o := tinyOptions()
+	o.Invert.Iterations = 2
+	if _, err := Generate(context.Background(), m, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := &progresstest.Recorder{T: t, StopAfter: 1}
+	_, err := Generate(context.Background(), m, o, rec.Func())
+	rec.CheckStopped(err)
+	if r := rec.Reports[0]; r.Done != 5 || r.Total != 12 {
+		t.Fatalf("first report %d/%d, want 5/12 (one batch)", r.Done, r.Total)
 	}
 }

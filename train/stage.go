@@ -9,6 +9,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -77,7 +78,9 @@ func (e *FinishedError) Error() string {
 // the options, the per-epoch history (without timings, so the same seed
 // gives the same bytes) and the final accuracies; the checkpoint is then
 // removed.
-func Fit(ctx context.Context, j Job, start func(Start) error, progress func(Progress) error) (*Outcome, error) {
+// progress receives Run's reports (see Hooks.Progress); a stop by it
+// leaves a checkpoint, as a cancellation does.
+func Fit(ctx context.Context, j Job, start func(Start) error, progress progress.Func) (*Outcome, error) {
 	o := j.Options
 	var m *vgg.Model
 	var state *State

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
@@ -33,6 +34,7 @@ import (
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -132,21 +134,20 @@ type EpochResult struct {
 	ImagesPerSec float64 `json:"images_per_second,omitempty"`
 }
 
-// Progress is reported after every step and at the end of every epoch.
-type Progress struct {
-	Epoch, Epochs int // 1-based epoch
-	Step, Steps   int // steps done in this epoch, of Steps
-	Loss          float64
-	Elapsed       time.Duration // since this epoch started
-	EpochDone     *EpochResult  // non-nil at the end of an epoch
-}
-
 // Hooks receive progress and checkpoints. Any may be nil.
 type Hooks struct {
-	// Progress is called after each step; returning an error stops the run.
-	Progress func(Progress) error
-	// Save is called at the end of each epoch and when ctx is cancelled,
-	// with the state to resume from. The model holds the matching weights.
+	// Progress is called after every step with Label "epoch e/E", the
+	// steps done in the epoch of its steps and the value "loss" (the
+	// epoch's mean so far), and again at the end of every epoch, after
+	// the evaluation, with all steps done, the values "loss",
+	// "train_accuracy" and (with a test set) "test_accuracy" and the
+	// epoch's *EpochResult as Detail. A non-nil error stops the run as a cancellation does:
+	// the state to resume from is saved and Run returns an error wrapping
+	// it (a *progress.StopError).
+	Progress progress.Func
+	// Save is called at the end of each epoch and when the run is stopped
+	// (ctx cancelled, or Progress's error), with the state to resume from.
+	// The model holds the matching weights.
 	Save func(State) error
 }
 
@@ -210,11 +211,10 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 			sumLoss += l * float64(b)
 			correct += loss.Correct(z, labels[:b])
 			seen += b
-			if h.Progress != nil {
-				if err := h.Progress(Progress{Epoch: st.Epoch + 1, Epochs: o.Epochs, Step: st.Step + 1, Steps: steps,
-					Loss: sumLoss / float64(seen), Elapsed: time.Since(start)}); err != nil {
-					return st, err
-				}
+			if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: st.Step + 1, Total: steps,
+				Values: []progress.Value{{Name: "loss", Value: sumLoss / float64(seen)}}}); err != nil {
+				st.Step++ // this step's update is in the weights
+				return st, saveOnStop(h, st, fmt.Errorf("train: %w", err))
 			}
 		}
 		res := EpochResult{Epoch: st.Epoch + 1, LR: lr, TestAcc: -1}
@@ -231,11 +231,13 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 			res.TestAcc = acc
 		}
 		st.History = append(st.History, res)
-		if h.Progress != nil {
-			if err := h.Progress(Progress{Epoch: st.Epoch + 1, Epochs: o.Epochs, Step: steps, Steps: steps,
-				Loss: res.TrainLoss, Elapsed: time.Since(start), EpochDone: &res}); err != nil {
-				return st, err
-			}
+		values := []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}}
+		if testSet != nil {
+			values = append(values, progress.Value{Name: "test_accuracy", Value: res.TestAcc})
+		}
+		if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: steps, Total: steps, Values: values, Detail: &res}); err != nil {
+			st.Epoch, st.Step = st.Epoch+1, 0 // the epoch is finished
+			return st, saveOnStop(h, st, fmt.Errorf("train: %w", err))
 		}
 		if h.Save != nil {
 			next := *st
@@ -247,6 +249,9 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 	}
 	return st, nil
 }
+
+// epochLabel is the progress label of 0-based epoch e of E.
+func epochLabel(e, E int) string { return "epoch " + strconv.Itoa(e+1) + "/" + strconv.Itoa(E) }
 
 func saveOnStop(h Hooks, st *State, cause error) error {
 	if h.Save != nil {

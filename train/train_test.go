@@ -8,6 +8,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -60,8 +62,8 @@ func TestRunLearnsAndResumesExactly(t *testing.T) {
 	var saved *State
 	steps := 0
 	_, err = Run(ctx, m2, tr, te, o, nil, Hooks{
-		Progress: func(p Progress) error {
-			if p.EpochDone == nil {
+		Progress: func(p progress.Report) error {
+			if p.Detail == nil {
 				if steps++; steps == 20 {
 					cancel()
 				}
@@ -76,9 +78,38 @@ func TestRunLearnsAndResumesExactly(t *testing.T) {
 	if _, err := Run(context.Background(), m2, tr, te, o, saved, Hooks{}); err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range m.Params() {
+	sameWeights(t, m, m2)
+
+	// The progress contract: a callback's error stops the run as a
+	// cancellation does, after a step (report 21: step 7 of epoch 2) or
+	// at the end of an epoch (report 14), and the saved state resumes to
+	// the same weights.
+	for _, c := range []struct{ stop, epoch, step int }{{21, 1, 7}, {14, 1, 0}} {
+		m3 := toyModel(t)
+		rec := &progresstest.Recorder{T: t, StopAfter: c.stop}
+		var saved *State
+		_, err := Run(context.Background(), m3, tr, te, o, nil, Hooks{Progress: rec.Func(), Save: func(s State) error { saved = &s; return nil }})
+		rec.CheckStopped(err)
+		if saved == nil || saved.Epoch != c.epoch || saved.Step != c.step {
+			t.Fatalf("stopped at report %d: saved %+v, want epoch %d step %d", c.stop, saved, c.epoch, c.step)
+		}
+		if r := rec.Reports[13]; r.Label != "epoch 1/3" || r.Done != 13 || r.Total != 13 {
+			t.Fatalf("end of epoch 1 reported as %+v", r)
+		} else if e, ok := r.Detail.(*EpochResult); !ok || e.Epoch != 1 {
+			t.Fatalf("end of epoch 1: detail %+v", r.Detail)
+		}
+		if _, err := Run(context.Background(), m3, tr, te, o, saved, Hooks{}); err != nil {
+			t.Fatal(err)
+		}
+		sameWeights(t, m, m3)
+	}
+}
+
+func sameWeights(t *testing.T, want, got *vgg.Model) {
+	t.Helper()
+	for i, p := range want.Params() {
 		for j, v := range p.W.Data {
-			if m2.Params()[i].W.Data[j] != v {
+			if got.Params()[i].W.Data[j] != v {
 				t.Fatalf("resumed weights differ at %s[%d]", p.Name, j)
 			}
 		}

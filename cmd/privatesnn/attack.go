@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -237,10 +239,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	pr.line("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", method, method.Describe(), a.model, kind, len(targets), a.perClass)
 	o := audit.Options{Visualize: a.f.vis, SNNGradient: a.f.grad, Inversion: a.f.inv}
-	res, err := audit.Attack(ctx, &t.model, method, targets, o, rand.New(rand.NewPCG(a.seed, uint64(method))), func(done, total int) error {
-		pr.update(method.String(), done, total, time.Since(start), "")
-		return nil
-	})
+	res, err := audit.Attack(ctx, &t.model, method, targets, o, rand.New(rand.NewPCG(a.seed, uint64(method))), pr.reporter().WithStage(method.String()))
 	pr.clear()
 	if err != nil {
 		return err
@@ -466,19 +465,20 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return printAudit(stdout, rec)
 }
 
-// stageLines reports each stage's progress and, when the next starts, its
-// wall time.
-func stageLines(pr *progress) audit.Stage {
+// stageLines shows the audit's reports and, when a stage (the reference
+// distribution, an attack on a model) finishes, its wall time.
+func stageLines(pr *display) progress.Func {
+	show := pr.reporter()
 	stageStart, last := time.Now(), ""
-	return func(stage string, done, total int) error {
+	return func(r progress.Report) error {
+		stage := cmp.Or(r.Stage, r.Label)
 		if stage != last {
-			if last != "" {
-				pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
-			}
 			last, stageStart = stage, time.Now()
 		}
-		pr.update(stage, done, total, time.Since(stageStart), "")
-		if done == total && total > 0 && stage != "reference distribution" {
+		if err := show(r); err != nil {
+			return err
+		}
+		if r.Done == r.Total && r.Total > 0 {
 			pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
 			last = ""
 		}

@@ -174,7 +174,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // measure runs the selected workloads into res.
-func (o *benchOptions) measure(ctx context.Context, res *benchResult, sw *snnWorkload, stderr io.Writer, pr *progress) error {
+func (o *benchOptions) measure(ctx context.Context, res *benchResult, sw *snnWorkload, stderr io.Writer, pr *display) error {
 	if o.sel[wANN] {
 		m := workload.DefaultNet()
 		steps := []struct {
@@ -285,7 +285,7 @@ const mib = 1 << 20
 
 // benchBPTT times the BPTT training step in this process, whose peak RSS
 // is then the workload's: run it with --only bptt, alone.
-func benchBPTT(ctx context.Context, res *bpttResult, T, batch, runs int, minTime time.Duration, pr *progress) error {
+func benchBPTT(ctx context.Context, res *bpttResult, T, batch, runs int, minTime time.Duration, pr *display) error {
 	net, err := workload.BPTTNet(T)
 	if err != nil {
 		return err
@@ -321,7 +321,7 @@ func benchBPTT(ctx context.Context, res *bpttResult, T, batch, runs int, minTime
 // benchBPTTChild runs the BPTT workload in a child process (this
 // executable with --only bptt) and takes its peak RSS from wait4's
 // rusage, as bench_torch.py does with RUSAGE_CHILDREN.
-func benchBPTTChild(ctx context.Context, res *bpttResult, stderr io.Writer, quiet bool, threads, T, batch, runs int, minTime time.Duration, pr *progress) error {
+func benchBPTTChild(ctx context.Context, res *bpttResult, stderr io.Writer, quiet bool, threads, T, batch, runs int, minTime time.Duration, pr *display) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bptt workload: cannot re-execute this program: %w", err)
@@ -391,7 +391,7 @@ func loadSNNWorkload(dir string, T, batch int) (*snnWorkload, error) {
 	return &snnWorkload{dir: dir, net: net, x: setTensor(s.Subset(firstN(batch)))}, nil
 }
 
-func benchSNN(ctx context.Context, res *benchResult, sw *snnWorkload, minTime time.Duration, pr *progress) error {
+func benchSNN(ctx context.Context, res *benchResult, sw *snnWorkload, minTime time.Duration, pr *display) error {
 	net, x := sw.net, sw.x
 	batch := x.Shape[0]
 	res.SNNTimesteps, res.SNNBatch, res.SNNModel, res.SNNKernel = net.Config.Timesteps, batch, sw.dir, snn.KernelName

@@ -137,7 +137,7 @@ func loadCompare(model, synthD string, d *dataFlags) (*compareInputs, error) {
 // calibrateBoth balances thresholds on the synthetic and on the real
 // images with the same settings and scores both SNNs on the test set.
 func calibrateBoth(ctx context.Context, res *compareResult, m *vgg.Model, syn *synth.Set, synthD string, real, test *data.Set,
-	sampling convert.Sampling, norm imageset.Normalization, k int, cf *calibFlags, pr *progress) error {
+	sampling convert.Sampling, norm imageset.Normalization, k int, cf *calibFlags, pr *display) error {
 	if err := norm.Validate(); err != nil {
 		return err
 	}

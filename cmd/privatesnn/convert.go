@@ -173,8 +173,8 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	pr := newProgress(stderr, qt)
-	job := convert.Job{Out: out, ANN: model, Synth: synthDir, Set: set, Settings: cf.settings, Seed: cf.seed, Software: version(), Note: pr.line,
-		Prepare: cf.prepareLines(pr)}
+	job := convert.Job{Out: out, ANN: model, Synth: synthDir, Set: set, Settings: cf.settings, Seed: cf.seed, Software: version(),
+		Progress: pr.reporter(), Prepare: cf.prepareLines(pr)}
 	oc, cfg, err := convert.ToDir(ctx, job)
 	if err != nil {
 		return settingsError(err)
@@ -194,21 +194,15 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// prepareLines reports the plan and installs its progress lines.
-func (cf *calibFlags) prepareLines(pr *progress) func(plan *convert.Plan, m *vgg.Model) error {
+// prepareLines reports the plan.
+func (cf *calibFlags) prepareLines(pr *display) func(plan *convert.Plan, m *vgg.Model) error {
 	return func(plan *convert.Plan, m *vgg.Model) error {
 		k := plan.Sampling.Images
 		switch plan.Recipe {
 		case convert.RecipePaper:
 			pr.line("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, k, cf.opts.Timesteps)
-			plan.Options.Progress = func(l, L int, name string, th float32) {
-				pr.line("layer %d/%d %-22s threshold %.4f", l, L, name, th)
-			}
 		case convert.RecipeSelect:
 			pr.line("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", cf.opts.Timesteps, len(plan.Candidates), k, plan.HeldOut)
-			plan.Progress = func(done, total int, sc snn.CandidateScore) {
-				pr.line("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2", done, total, candidateText(sc.Candidate), 100*sc.Agreement, cf.opts.Timesteps, 100*sc.AgreementHalf)
-			}
 		}
 		return nil
 	}

@@ -141,7 +141,7 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	pr := newProgress(stderr, f.quiet)
-	oc, err := encrypt.Train(ctx, job, f.startLines(pr), f.progressLines(pr))
+	oc, err := encrypt.Train(ctx, job, f.startLines(pr), pr.reporter())
 	if err != nil {
 		return f.trainError(err, pr)
 	}
@@ -235,7 +235,7 @@ func (f *encryptFlags) job() (encrypt.Job, error) {
 }
 
 // startLines reports the training about to run.
-func (f *encryptFlags) startLines(pr *progress) func(encrypt.Start) error {
+func (f *encryptFlags) startLines(pr *display) func(encrypt.Start) error {
 	o := f.o
 	return func(s encrypt.Start) error {
 		if s.Resumed {
@@ -248,25 +248,8 @@ func (f *encryptFlags) startLines(pr *progress) func(encrypt.Start) error {
 	}
 }
 
-// progressLines reports every epoch and the live bar.
-func (f *encryptFlags) progressLines(pr *progress) func(encrypt.Progress) error {
-	return func(p encrypt.Progress) error {
-		if testHookStep != nil && p.EpochDone == nil {
-			testHookStep()
-		}
-		if r := p.EpochDone; r != nil {
-			pr.line("epoch %d/%d  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
-				r.Epoch, p.Epochs, r.Loss, r.CE, r.KD, 100*r.TrainAcc, r.LR, r.Seconds, r.ImagesPerS)
-			return nil
-		}
-		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed,
-			fmt.Sprintf("loss %.4f (ce %.4f, kd %.4f) train %.2f%%", p.Loss, p.CE, p.KD, 100*p.TrainAcc))
-		return nil
-	}
-}
-
 // trainError words encrypt.Train's errors in the flags' terms.
-func (f *encryptFlags) trainError(err error, pr *progress) error {
+func (f *encryptFlags) trainError(err error, pr *display) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		pr.line("interrupted: checkpoint saved in %s; continue with --resume", f.out)

@@ -101,7 +101,7 @@ type evalInputs struct {
 
 // load checks everything before any work: the SNN's settings, the ANN to
 // compare with, and the data against both models.
-func (e *evalOptions) load(pr *progress) (*evalInputs, error) {
+func (e *evalOptions) load(pr *display) (*evalInputs, error) {
 	m, card, err := loadModel(e.model, "model", "")
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // evalSNN simulates the SNN: accuracy by time step, spike rates, the
 // comparison with its ANN, and optionally the selection's candidates.
-func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResult, pr *progress) error {
+func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResult, pr *display) error {
 	s, net := in.s, in.net
 	simStart := time.Now()
 	r, curve, err := simulate(ctx, net, s, in.rs, e.seed, pr)
@@ -222,7 +222,7 @@ type candidateEval struct {
 
 // scoreCandidates simulates every scored candidate of sel with its own
 // thresholds and settings (the rest of cfg unchanged) on s.
-func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn.Selection, s *data.Set, rs []int, seed uint64, pr *progress) ([]candidateEval, error) {
+func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn.Selection, s *data.Set, rs []int, seed uint64, pr *display) ([]candidateEval, error) {
 	var out []candidateEval
 	for i, c := range sel.Candidates {
 		if c.Error != "" || len(c.Thresholds) == 0 {
@@ -271,7 +271,7 @@ func printCandidates(w io.Writer, res evalResult) {
 // that cannot be found or has changed is reported on stderr and in the
 // returned note (in place of the ANN's path), and the comparison is
 // skipped.
-func comparisonANN(ann, model string, card *modelfile.Card, pr *progress) (*vgg.Model, string, error) {
+func comparisonANN(ann, model string, card *modelfile.Card, pr *display) (*vgg.Model, string, error) {
 	if ann != "" {
 		am, _, err := loadModel(ann, "ann", modelfile.KindANN)
 		if err != nil {
@@ -361,13 +361,10 @@ func setTensor(s *data.Set) *tensor.Tensor {
 
 // simulate runs the SNN on the whole set and returns the accuracy at every
 // readout.
-func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int, seed uint64, pr *progress) (*snn.Result, []snn.TimestepAccuracy, error) {
+func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int, seed uint64, pr *display) (*snn.Result, []snn.TimestepAccuracy, error) {
 	x := setTensor(s)
-	start := time.Now()
 	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, 0x5e1)), snn.Options{Readouts: readouts,
-		Progress: func(done, total int) {
-			pr.update(fmt.Sprintf("simulating T=%d", net.Config.Timesteps), done, total, time.Since(start), "images")
-		}})
+		Progress: pr.reporter().WithStage(fmt.Sprintf("simulating T=%d", net.Config.Timesteps))})
 	if err != nil {
 		return nil, nil, err
 	}

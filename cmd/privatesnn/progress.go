@@ -3,14 +3,20 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/train"
 )
 
-// progress draws a live bar on a terminal, and plain lines otherwise
+// display draws a live bar on a terminal, and plain lines otherwise
 // (at most one every plainEvery, plus every completed unit).
-type progress struct {
+type display struct {
 	w        io.Writer
 	tty      bool
 	quiet    bool
@@ -21,7 +27,7 @@ type progress struct {
 
 const plainEvery = 30 * time.Second
 
-func newProgress(w io.Writer, quiet bool) *progress {
+func newProgress(w io.Writer, quiet bool) *display {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
@@ -32,16 +38,89 @@ func newProgress(w io.Writer, quiet bool) *progress {
 }
 
 // newProgressMode is newProgress with the terminal test made by the caller.
-func newProgressMode(w io.Writer, quiet, tty bool) *progress {
+func newProgressMode(w io.Writer, quiet, tty bool) *display {
 	iv := plainEvery
 	if tty {
 		iv = 100 * time.Millisecond
 	}
-	return &progress{w: w, tty: tty, quiet: quiet, interval: iv}
+	return &display{w: w, tty: tty, quiet: quiet, interval: iv}
+}
+
+// reporter returns the one adapter from the libraries' progress reports
+// to the display: an event, and a finished unit whose Detail the command
+// words (an epoch, a layer's threshold, a scored candidate), are permanent
+// lines (prefixed by the stage, if any); any other report moves the live
+// bar, whose time to go is estimated from the reports of the same name.
+// It never stops a run.
+func (p *display) reporter() progress.Func {
+	var name string
+	start, last := time.Now(), time.Now()
+	return func(r progress.Report) error {
+		if testHookStep != nil && r.Detail == nil && !r.Event() {
+			testHookStep()
+		}
+		now := time.Now()
+		defer func() { last = now }()
+		if text, ok := reportLine(r); ok {
+			if r.Stage != "" && !(r.Event() && r.Label == "") {
+				text = "  " + r.Stage + ": " + text
+			}
+			p.line("%s", text)
+			return nil
+		}
+		if n := r.Name(); n != name {
+			name, start = n, last
+		}
+		p.update(r.Name(), r.Done, r.Total, now.Sub(start), valuesText(r.Values))
+		return nil
+	}
+}
+
+// reportLine returns the permanent line of an event or of a report whose
+// Detail is a finished unit, and false for a report that moves the bar.
+func reportLine(r progress.Report) (string, bool) {
+	switch d := r.Detail.(type) {
+	case *train.EpochResult:
+		return fmt.Sprintf("%s  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
+			r.Label, d.TrainLoss, 100*d.TrainAcc, 100*d.TestAcc, d.LR, d.Seconds, d.ImagesPerSec), true
+	case *encrypt.EpochResult:
+		return fmt.Sprintf("%s  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
+			r.Label, d.Loss, d.CE, d.KD, 100*d.TrainAcc, d.LR, d.Seconds, d.ImagesPerS), true
+	case convert.Layer:
+		return fmt.Sprintf("layer %d/%d %-22s threshold %.4f", r.Done, r.Total, d.Name, d.Threshold), true
+	case convert.Scored:
+		return fmt.Sprintf("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2",
+			r.Done, r.Total, candidateText(d.Candidate), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
+	}
+	switch {
+	case !r.Event():
+		return "", false
+	case r.Label == "":
+		return "stage " + r.Stage, true // a pipeline stage starts
+	}
+	return r.Label, true
+}
+
+// valuesText words a report's measurements for the bar: accuracies and
+// agreements as percentages, others with 4 decimals (or 4 significant
+// digits when very large or small).
+func valuesText(vs []progress.Value) string {
+	var parts []string
+	for _, v := range vs {
+		name := strings.ReplaceAll(v.Name, "_", " ")
+		if strings.Contains(v.Name, "accuracy") || strings.Contains(v.Name, "agreement") {
+			parts = append(parts, fmt.Sprintf("%s %.2f%%", name, 100*v.Value))
+		} else if a := math.Abs(v.Value); a != 0 && (a < 1e-3 || a >= 1e5) {
+			parts = append(parts, fmt.Sprintf("%s %.4g", name, v.Value))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %.4f", name, v.Value))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // update shows done/total of the current unit with a label and an ETA.
-func (p *progress) update(label string, done, total int, elapsed time.Duration, extra string) {
+func (p *display) update(label string, done, total int, elapsed time.Duration, extra string) {
 	if p.quiet || time.Since(p.last) < p.interval {
 		return
 	}
@@ -50,14 +129,17 @@ func (p *progress) update(label string, done, total int, elapsed time.Duration, 
 	if done > 0 {
 		eta = (time.Duration(float64(elapsed) * float64(total-done) / float64(done))).Round(time.Second).String()
 	}
+	if extra != "" {
+		extra += " "
+	}
 	if !p.tty {
-		fmt.Fprintf(p.w, "%s %d/%d %s eta %s\n", label, done, total, extra, eta)
+		fmt.Fprintf(p.w, "%s %d/%d %seta %s\n", label, done, total, extra, eta)
 		return
 	}
 	const width = 30
 	fill := width * done / max(total, 1)
 	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	line := fmt.Sprintf("\r%s [%s] %d/%d %s eta %s", label, bar, done, total, extra, eta)
+	line := fmt.Sprintf("\r%s [%s] %d/%d %seta %s", label, bar, done, total, extra, eta)
 	pad := max(0, p.lastLen-len(line))
 	p.lastLen = len(line)
 	fmt.Fprint(p.w, line+strings.Repeat(" ", pad))
@@ -65,7 +147,7 @@ func (p *progress) update(label string, done, total int, elapsed time.Duration, 
 
 // clear erases a live bar, so that the next output, on stderr or on
 // stdout when both are the terminal, starts on a clean line.
-func (p *progress) clear() {
+func (p *display) clear() {
 	if p.tty && p.lastLen > 0 {
 		fmt.Fprint(p.w, "\r"+strings.Repeat(" ", p.lastLen)+"\r")
 		p.lastLen = 0
@@ -73,7 +155,7 @@ func (p *progress) clear() {
 }
 
 // line prints a permanent line (ending any live bar first).
-func (p *progress) line(format string, args ...any) {
+func (p *display) line(format string, args ...any) {
 	if p.quiet {
 		return
 	}

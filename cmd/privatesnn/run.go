@@ -84,7 +84,7 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	start := time.Now()
 	pipeline.Software = version()
 	pr.line("%s: stages in %s", command, c.Workdir)
-	done, err := g.Run(ctx, stageProgress(pr))
+	done, err := g.Run(ctx, pr.reporter())
 	pr.clear()
 	if err != nil {
 		return err
@@ -128,25 +128,4 @@ func printPlan(w io.Writer, g *pipeline.Graph, workdir string, jsonOut bool) err
 		fmt.Fprintf(w, "%-22s %-22s %s\n", p.Name, state, p.Dir)
 	}
 	return nil
-}
-
-// stageProgress reports stage starts and lines, and a live bar whose time
-// to go is estimated per label (an epoch, an attack).
-func stageProgress(pr *progress) pipeline.Progress {
-	stageStart, last := time.Now(), ""
-	return func(stage, label string, d, total int) error {
-		if total == 0 {
-			if label == "" {
-				pr.line("stage %s", stage)
-			} else {
-				pr.line("  %s: %s", stage, label)
-			}
-			return nil
-		}
-		if key := stage + " " + label; key != last || d <= 1 {
-			last, stageStart = key, time.Now()
-		}
-		pr.update(stage+" "+label, d, total, time.Since(stageStart), "")
-		return nil
-	}
 }

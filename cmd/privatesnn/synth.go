@@ -114,14 +114,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			o.PerClass, p.Model.Config.Classes, f.model, p.Model.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed)
 		start = time.Now()
 		return nil
-	}, func(done, total int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		el := time.Since(start)
-		pr.update("synth", done, total, el, fmt.Sprintf("%.2fs/img", el.Seconds()/float64(max(done, 1))))
-		return nil
-	})
+	}, pr.reporter().WithStage("synth"))
 	if err != nil {
 		return err
 	}

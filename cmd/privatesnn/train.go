@@ -220,7 +220,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	trainSet, testSet := job.Train, job.Test
-	oc, err := train.Fit(ctx, job, o.startLines(pr, trainSet), o.progressLines(pr))
+	oc, err := train.Fit(ctx, job, o.startLines(pr, trainSet), pr.reporter())
 	if err != nil {
 		return o.fitError(err, epochs, pr)
 	}
@@ -281,7 +281,7 @@ func (o *trainOptions) job(epochs int) (train.Job, error) {
 }
 
 // startLines reports the run about to train.
-func (o *trainOptions) startLines(pr *progress, trainSet *data.Set) func(train.Start) error {
+func (o *trainOptions) startLines(pr *display, trainSet *data.Set) func(train.Start) error {
 	return func(s train.Start) error {
 		if s.Resumed && s.Options.Epochs != s.FromEpochs {
 			pr.line("extending the run from %d to %s; the LR schedule is laid out again over %d epochs", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
@@ -293,24 +293,8 @@ func (o *trainOptions) startLines(pr *progress, trainSet *data.Set) func(train.S
 	}
 }
 
-// progressLines reports every epoch and the live bar.
-func (o *trainOptions) progressLines(pr *progress) func(train.Progress) error {
-	return func(p train.Progress) error {
-		if testHookStep != nil && p.EpochDone == nil {
-			testHookStep()
-		}
-		if r := p.EpochDone; r != nil {
-			pr.line("epoch %d/%d  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
-				r.Epoch, p.Epochs, r.TrainLoss, 100*r.TrainAcc, 100*r.TestAcc, r.LR, r.Seconds, r.ImagesPerSec)
-			return nil
-		}
-		pr.update(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps, p.Elapsed, fmt.Sprintf("loss %.4f", p.Loss))
-		return nil
-	}
-}
-
 // fitError words train.Fit's errors in the flags' terms.
-func (o *trainOptions) fitError(err error, epochs int, pr *progress) error {
+func (o *trainOptions) fitError(err error, epochs int, pr *display) error {
 	var finished *train.FinishedError
 	switch {
 	case errors.Is(err, context.Canceled):
