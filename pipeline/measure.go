@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sort"
 
@@ -60,14 +61,13 @@ func readouts(T, n int) []int {
 	return out
 }
 
-func testTensor(s *data.Set) *tensor.Tensor {
-	x := tensor.New(s.Len(), s.Channels, s.Height, s.Width)
-	idx := make([]int, s.Len())
-	for i := range idx {
-		idx[i] = i
+// testTensor returns the whole set normalised as a model's card says (in
+// float64, as training normalises).
+func testTensor(s *data.Set, norm imageset.Normalization) (*tensor.Tensor, error) {
+	if err := norm.Validate(); err != nil {
+		return nil, err
 	}
-	s.FillBatch(x.Data, nil, idx, data.Table, imageset.Augment{}, nil)
-	return x
+	return s.Tensor(nil, norm.Float64Table()), nil
 }
 
 func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
@@ -75,7 +75,6 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 	if err != nil {
 		return nil, err
 	}
-	x := testTensor(test)
 	res := &EvalResult{Data: test.Name, Images: test.Len()}
 	for _, t := range targets {
 		dir := modelPath(in[t.stage])
@@ -88,7 +87,7 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 			return nil, err
 		}
 		if card.SNN == nil {
-			if e.Accuracy, err = train.Evaluate(ctx, m, test, 256); err != nil {
+			if e.Accuracy, err = train.Evaluate(ctx, m, test, card.Normalization, 256); err != nil {
 				return nil, err
 			}
 			res.Models = append(res.Models, e)
@@ -100,6 +99,10 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 		net, err := snn.New(m, card.SNN.Config)
 		if err != nil {
 			return nil, err
+		}
+		x, err := testTensor(test, card.Normalization)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		e.Timesteps = net.Config.Timesteps
 		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0x5e1)), snn.Options{Readouts: readouts(e.Timesteps, c.Points), Progress: p})
@@ -134,12 +137,15 @@ func measureEnergy(ctx context.Context, d DataConfig, c EnergyConfig, in Inputs,
 	if err != nil {
 		return nil, err
 	}
-	x := testTensor(test)
 	res := &EnergyResult{Images: test.Len()}
 	for _, t := range targets {
-		net, _, err := modelfile.LoadSNN(modelPath(in[t.stage]))
+		net, card, err := modelfile.LoadSNN(modelPath(in[t.stage]))
 		if err != nil {
 			return nil, err
+		}
+		x, err := testTensor(test, card.Normalization)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", modelPath(in[t.stage]), err)
 		}
 		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0xe4e)), snn.Options{})
 		if err != nil {

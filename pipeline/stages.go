@@ -145,7 +145,7 @@ func importANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, path 
 	if err != nil {
 		return nil, err
 	}
-	acc, err := train.Evaluate(ctx, m, testSet, 256)
+	acc, err := train.Evaluate(ctx, m, testSet, card.Normalization, 256)
 	if err != nil {
 		return nil, err
 	}

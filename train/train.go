@@ -224,7 +224,7 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 		res.Seconds = time.Since(start).Seconds()
 		res.ImagesPerSec = float64(seen) / res.Seconds
 		if testSet != nil {
-			acc, err := Evaluate(ctx, m, testSet, o.EvalBatch)
+			acc, err := Evaluate(ctx, m, testSet, data.Normalization, o.EvalBatch)
 			if err != nil {
 				return st, saveOnStop(h, st, err)
 			}
@@ -276,11 +276,17 @@ func checkSet(c vgg.Config, s *data.Set) error {
 	return nil
 }
 
-// Evaluate returns the top-1 accuracy of m on s in inference mode.
-func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, batch int) (float64, error) {
+// Evaluate returns the top-1 accuracy of m on s in inference mode, its
+// pixels normalised by norm (in float64, as training normalises; pass the
+// model card's normalisation).
+func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, norm imageset.Normalization, batch int) (float64, error) {
 	if batch < 1 || batch > 1<<16 {
 		return 0, fmt.Errorf("train: evaluation batch %d out of range [1, 65536]", batch)
 	}
+	if err := norm.Validate(); err != nil {
+		return 0, fmt.Errorf("train: %w", err)
+	}
+	table := norm.Float64Table()
 	if err := checkSet(m.Config, s); err != nil {
 		return 0, err
 	}
@@ -299,7 +305,7 @@ func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, batch int) (float6
 		}
 		b := len(idx)
 		xb := tensor.FromData(x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
-		s.FillBatch(xb.Data, labels[:b], idx, data.Table, imageset.Augment{}, nil)
+		s.FillBatch(xb.Data, labels[:b], idx, table, imageset.Augment{}, nil)
 		correct += loss.Correct(m.Forward(xb, nn.Mode{}), labels[:b])
 	}
 	return float64(correct) / float64(s.Len()), nil

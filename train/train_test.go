@@ -8,6 +8,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/loss"
+	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -139,11 +141,11 @@ func TestValidateAndDataChecks(t *testing.T) {
 		t.Error("mismatched image shape accepted")
 	}
 	empty := &data.Set{Name: "empty", Channels: 1, Height: 8, Width: 8, Classes: 2}
-	if _, err := Evaluate(context.Background(), m, empty, 8); err == nil {
+	if _, err := Evaluate(context.Background(), m, empty, data.Normalization, 8); err == nil {
 		t.Error("empty set accepted")
 	}
 	// Batch 0 used to loop forever.
-	if _, err := Evaluate(context.Background(), m, toySet(10, rand.New(rand.NewPCG(3, 3))), 0); err == nil {
+	if _, err := Evaluate(context.Background(), m, toySet(10, rand.New(rand.NewPCG(3, 3))), data.Normalization, 0); err == nil {
 		t.Error("evaluation batch 0 accepted")
 	}
 }
@@ -167,5 +169,51 @@ func TestTextEnums(t *testing.T) {
 	}
 	if err := f.UnmarshalText([]byte("sideways")); err == nil {
 		t.Error("sideways: no error")
+	}
+}
+
+// Evaluate normalises with the normalisation it is given (a model card's),
+// not a fixed one. A toy model learns dark (pixels near 100) against light
+// (near 160) images under 0.5/0.5, where the two straddle 0; under mean 0
+// both are positive and its accuracy falls. Evaluate's accuracy equals a
+// forward pass on the set normalised each way.
+func TestEvaluateNormalization(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	level := func(n int) *data.Set {
+		s := &data.Set{Name: "levels", Channels: 1, Height: 8, Width: 8, Classes: 2, ClassNames: []string{"dark", "light"},
+			Pixels: make([]uint8, n*64), Labels: make([]int32, n)}
+		for i := range n {
+			c := rng.IntN(2)
+			s.Labels[i] = int32(c)
+			for p := range 64 {
+				s.Pixels[i*64+p] = uint8(90 + 60*c + rng.IntN(20))
+			}
+		}
+		return s
+	}
+	tr, s := level(200), level(64)
+	o := Defaults()
+	o.Epochs, o.BatchSize, o.LR, o.Augment = 3, 16, 0.05, imageset.Augment{}
+	m := toyModel(t)
+	if _, err := Run(context.Background(), m, tr, nil, o, nil, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	var accs []float64
+	for _, norm := range []imageset.Normalization{{Mean: 0.5, Std: 0.5}, {Mean: 0, Std: 0.5}} {
+		got, err := Evaluate(context.Background(), m, s, norm, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits := m.Forward(s.Tensor(nil, norm.Float64Table()), nn.Mode{})
+		if want := float64(loss.Correct(logits, s.Labels)) / float64(s.Len()); got != want {
+			t.Errorf("%+v: Evaluate %g, forward pass %g", norm, got, want)
+		}
+		accs = append(accs, got)
+	}
+	if accs[0] == accs[1] {
+		t.Fatalf("both normalisations score %g; the test cannot tell them apart", accs[0])
+	}
+	if _, err := Evaluate(context.Background(), m, s, imageset.Normalization{Mean: 0.5, Std: 0}, 16); err == nil {
+		t.Error("std 0 accepted")
 	}
 }

@@ -295,7 +295,7 @@ func benchBPTT(ctx context.Context, res *bpttResult, T, batch, runs int, minTime
 		return err
 	}
 	sub := s.Subset(firstN(batch))
-	bp := workload.NewBPTT(net, setTensor(sub), sub.Labels)
+	bp := workload.NewBPTT(net, sub.Tensor(nil, data.Table), sub.Labels)
 	step := bp.Step(ctx)
 	res.BPTTTimesteps, res.BPTTBatch, res.BPTTThresholds = T, batch, net.Config.Thresholds
 	res.BPTTRSSBeforeMiB = float64(workload.CurrentRSS()) / mib
@@ -388,7 +388,7 @@ func loadSNNWorkload(dir string, T, batch int) (*snnWorkload, error) {
 	if s.Channels != c.InChannels || s.Height != c.InHeight || s.Width != c.InWidth {
 		return nil, fmt.Errorf("%w: the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", errUsage, dir, c.InChannels, c.InHeight, c.InWidth)
 	}
-	return &snnWorkload{dir: dir, net: net, x: setTensor(s.Subset(firstN(batch)))}, nil
+	return &snnWorkload{dir: dir, net: net, x: s.Subset(firstN(batch)).Tensor(nil, data.Table)}, nil
 }
 
 func benchSNN(ctx context.Context, res *benchResult, sw *snnWorkload, minTime time.Duration, pr *display) error {

@@ -83,7 +83,7 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)
-	ev, err := train.Evaluate(ctx, m, test, 256)
+	ev, err := train.Evaluate(ctx, m, test, norm, 256)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func calibrateBoth(ctx context.Context, res *compareResult, m *vgg.Model, syn *s
 		if err != nil {
 			return err
 		}
-		_, curve, err := simulate(ctx, net, test, nil, cf.seed, pr)
+		_, curve, err := simulate(ctx, net, test, norm, nil, cf.seed, pr)
 		if err != nil {
 			return err
 		}

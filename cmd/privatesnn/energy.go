@@ -10,6 +10,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/energy"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/snn"
 )
@@ -41,6 +42,7 @@ type energyOptions struct {
 	seed            uint64
 	jsonOut, quiet  bool
 	threads         int
+	norm            imageset.Normalization // the model card's, set by load
 }
 
 func (e *energyOptions) register(fs *flag.FlagSet) {
@@ -92,6 +94,7 @@ func (e *energyOptions) load() (*snn.Network, []int, *data.Set, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	e.norm = card.Normalization
 	return net, rs, s, checkData(s, m, card, e.model)
 }
 
@@ -107,7 +110,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	pr := newProgress(stderr, e.quiet)
-	r, curve, err := simulate(ctx, net, s, rs, e.seed, pr)
+	r, curve, err := simulate(ctx, net, s, e.norm, rs, e.seed, pr)
 	if err != nil {
 		return err
 	}

@@ -91,12 +91,13 @@ func (e *evalOptions) validate() error {
 
 // evalInputs are the loaded model, its SNN and comparison ANN, and data.
 type evalInputs struct {
-	m    *vgg.Model
-	card *modelfile.Card
-	net  *snn.Network
-	rs   []int
-	am   *vgg.Model
-	s    *data.Set
+	m     *vgg.Model
+	card  *modelfile.Card
+	net   *snn.Network
+	rs    []int
+	am    *vgg.Model
+	acard *modelfile.Card
+	s     *data.Set
 }
 
 // load checks everything before any work: the SNN's settings, the ANN to
@@ -121,7 +122,7 @@ func (e *evalOptions) load(pr *display) (*evalInputs, error) {
 		if in.net, err = snn.New(m, cfg); err != nil {
 			return nil, err
 		}
-		if in.am, e.ann, err = comparisonANN(e.ann, e.model, card, pr); err != nil {
+		if in.am, in.acard, e.ann, err = comparisonANN(e.ann, e.model, card, pr); err != nil {
 			return nil, err
 		}
 	} else if e.ann != "" {
@@ -155,7 +156,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	s := in.s
 	res := evalResult{Kind: in.card.Kind, Split: string(e.split), Images: s.Len(), Data: s.Name, Model: e.model}
 	if in.net == nil {
-		res.Accuracy, err = train.Evaluate(ctx, in.m, s, e.batch)
+		res.Accuracy, err = train.Evaluate(ctx, in.m, s, in.card.Normalization, e.batch)
 	} else {
 		err = e.evalSNN(ctx, in, &res, pr)
 	}
@@ -182,7 +183,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResult, pr *display) error {
 	s, net := in.s, in.net
 	simStart := time.Now()
-	r, curve, err := simulate(ctx, net, s, in.rs, e.seed, pr)
+	r, curve, err := simulate(ctx, net, s, in.card.Normalization, in.rs, e.seed, pr)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResu
 			Events: ls.EventChunks, Dense: ls.DenseChunks})
 	}
 	if in.am != nil {
-		acc, err := train.Evaluate(ctx, in.am, s, e.batch)
+		acc, err := train.Evaluate(ctx, in.am, s, in.acard.Normalization, e.batch)
 		if err != nil {
 			return err
 		}
@@ -206,7 +207,7 @@ func (e *evalOptions) evalSNN(ctx context.Context, in *evalInputs, res *evalResu
 		res.ANNNote = e.ann
 	}
 	if e.candidates {
-		if res.Candidates, err = scoreCandidates(ctx, in.m, net.Config, in.card.SNN.Calibration.Selection, s, in.rs, e.seed, pr); err != nil {
+		if res.Candidates, err = scoreCandidates(ctx, in.m, net.Config, in.card.SNN.Calibration.Selection, s, in.card.Normalization, in.rs, e.seed, pr); err != nil {
 			return err
 		}
 	}
@@ -222,7 +223,7 @@ type candidateEval struct {
 
 // scoreCandidates simulates every scored candidate of sel with its own
 // thresholds and settings (the rest of cfg unchanged) on s.
-func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn.Selection, s *data.Set, rs []int, seed uint64, pr *display) ([]candidateEval, error) {
+func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn.Selection, s *data.Set, norm imageset.Normalization, rs []int, seed uint64, pr *display) ([]candidateEval, error) {
 	var out []candidateEval
 	for i, c := range sel.Candidates {
 		if c.Error != "" || len(c.Thresholds) == 0 {
@@ -234,7 +235,7 @@ func scoreCandidates(ctx context.Context, m *vgg.Model, cfg snn.Config, sel *snn
 		if err != nil {
 			return nil, fmt.Errorf("candidate %d: %w", i+1, err)
 		}
-		_, curve, err := simulate(ctx, net, s, rs, seed, pr)
+		_, curve, err := simulate(ctx, net, s, norm, rs, seed, pr)
 		if err != nil {
 			return nil, err
 		}
@@ -271,19 +272,19 @@ func printCandidates(w io.Writer, res evalResult) {
 // that cannot be found or has changed is reported on stderr and in the
 // returned note (in place of the ANN's path), and the comparison is
 // skipped.
-func comparisonANN(ann, model string, card *modelfile.Card, pr *display) (*vgg.Model, string, error) {
+func comparisonANN(ann, model string, card *modelfile.Card, pr *display) (*vgg.Model, *modelfile.Card, string, error) {
 	if ann != "" {
-		am, _, err := loadModel(ann, "ann", modelfile.KindANN)
+		am, acard, err := loadModel(ann, "ann", modelfile.KindANN)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		if !sameShape(am.Config, card.Model) {
-			return nil, "", fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, ann, am.Config.Name, card.Model.Name)
+			return nil, nil, "", fmt.Errorf("%w: --ann %s is a different network (%s) from the SNN's (%s)", errUsage, ann, am.Config.Name, card.Model.Name)
 		}
-		return am, ann, nil
+		return am, acard, ann, nil
 	}
 	if card.Provenance.Parent == nil {
-		return nil, "the card names no parent ANN; pass --ann to compare", nil
+		return nil, nil, "the card names no parent ANN; pass --ann to compare", nil
 	}
 	// An SNN trained by encrypt names the converted SNN as its parent; the
 	// ANN is further up.
@@ -291,13 +292,13 @@ func comparisonANN(ann, model string, card *modelfile.Card, pr *display) (*vgg.M
 	if err != nil {
 		note := fmt.Sprintf("the parent ANN %v; pass --ann to compare", err)
 		pr.line("note: %s", note)
-		return nil, note, nil
+		return nil, nil, note, nil
 	}
-	am, _, err := loadModel(p, "ann", modelfile.KindANN)
+	am, acard, err := loadModel(p, "ann", modelfile.KindANN)
 	if err != nil {
-		return nil, "", fmt.Errorf("the SNN's parent: %w", err)
+		return nil, nil, "", fmt.Errorf("the SNN's parent: %w", err)
 	}
-	return am, p, nil
+	return am, acard, p, nil
 }
 
 // sameShape reports whether two architectures have the same layers and
@@ -348,21 +349,22 @@ func parseReadouts(s string, T int) ([]int, error) {
 	return rs, nil
 }
 
-// setTensor returns the whole set as a normalised NCHW tensor.
-func setTensor(s *data.Set) *tensor.Tensor {
-	x := tensor.New(s.Len(), s.Channels, s.Height, s.Width)
-	idx := make([]int, s.Len())
-	for i := range idx {
-		idx[i] = i
+// setTensor returns the whole set as an NCHW tensor normalised by norm (the
+// model card's), in float64 as training normalises.
+func setTensor(s *data.Set, norm imageset.Normalization) (*tensor.Tensor, error) {
+	if err := norm.Validate(); err != nil {
+		return nil, err
 	}
-	s.FillBatch(x.Data, nil, idx, data.Table, imageset.Augment{}, nil)
-	return x
+	return s.Tensor(nil, norm.Float64Table()), nil
 }
 
 // simulate runs the SNN on the whole set and returns the accuracy at every
 // readout.
-func simulate(ctx context.Context, net *snn.Network, s *data.Set, readouts []int, seed uint64, pr *display) (*snn.Result, []snn.TimestepAccuracy, error) {
-	x := setTensor(s)
+func simulate(ctx context.Context, net *snn.Network, s *data.Set, norm imageset.Normalization, readouts []int, seed uint64, pr *display) (*snn.Result, []snn.TimestepAccuracy, error) {
+	x, err := setTensor(s, norm)
+	if err != nil {
+		return nil, nil, err
+	}
 	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, 0x5e1)), snn.Options{Readouts: readouts,
 		Progress: pr.reporter().WithStage(fmt.Sprintf("simulating T=%d", net.Config.Timesteps))})
 	if err != nil {

@@ -73,7 +73,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	card.ClassNames = test.ClassNames
-	acc, err := train.Evaluate(ctx, m, test, 256)
+	acc, err := train.Evaluate(ctx, m, test, card.Normalization, 256)
 	if err != nil {
 		return err
 	}
