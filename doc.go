@@ -10,13 +10,16 @@
 //   - progress: the one progress contract (a callback that receives
 //     reports and can stop a run); libraries never print.
 //   - tensor: dense float32 arrays.
+//   - imageset: 8-bit image sets, the pixel normalisation and the crop/flip
+//     augmentation, shared by the data readers and the data-free side.
 //   - internal/gemm: the BLAS seam (OpenBLAS via dlopen, pure-Go fallback).
 //   - nn: layers with forward and backward passes (input gradients included).
 //   - loss, optim: losses (cross-entropy, soft labels, distillation) and optimisers.
 //   - vgg: the VGG family of the reference, with PyTorch weight names.
 //   - internal/atomicfile: atomic file writes for every package that saves.
 //   - safetensors, modelfile: weight files and JSON model cards, with
-//     checkpoints and references between artifacts.
+//     checkpoints, references between artifacts, and the import of a bare
+//     PyTorch state_dict.
 //   - snn: the multi-step spiking simulator (dense and event-driven kernels)
 //     and its backpropagation through time (surrogate gradients).
 //   - energy: MAC/AC operation counts and energy of an ANN and its SNN.
@@ -33,7 +36,7 @@
 //     reference rows, and their images and tables.
 //   - report: the run's report as Markdown and self-contained HTML, with
 //     plots.
-//   - data: data set readers (IDX, CIFAR, image folders) and augmentation.
+//   - data: data set readers (IDX, CIFAR, image folders).
 //   - train: the training loop.
 //   - pipeline: the stages as one graph, each stage's output in a
 //     directory named by the hash of its settings and inputs, cached and
