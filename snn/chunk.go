@@ -20,6 +20,8 @@ type chunkSim struct {
 	in, cur, spk, pooled, cols, u []float32
 	// colsMax bounds the im2col buffer (values); 0 is maxColsElems.
 	colsMax int
+	// keep holds TrainStep's per-stage buffers (nil until one runs).
+	keep *chunkKeep
 }
 
 func (cs *chunkSim) colsLimit() int {
