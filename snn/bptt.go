@@ -942,6 +942,9 @@ func inputGrad(dst []float32, s *stage, gI []float32, planes int, cols *[]float3
 		return
 	}
 	oh, ow := s.outHW()
+	if convInputGradDirect(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.pad, limit) {
+		return
+	}
 	*cols = convDenseLimit(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.k-1-s.pad, *cols, limit)
 }
 

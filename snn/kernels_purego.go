@@ -34,3 +34,12 @@ func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak 
 func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak float32) {
 	neuronReverseGo(g, d, obits, steps, n, a, b, leak)
 }
+
+// directInputGradOK is false: there is no portable direct kernel.
+const directInputGradOK = false
+
+// convInputGradDirect has no portable version: the caller falls back to
+// im2col and GEMM.
+func convInputGradDirect(dst, gI, back []float32, p, oh, ow, cout, cin, k, pad, limit int) bool {
+	return false
+}

@@ -1,9 +1,12 @@
 package snn
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/privatesnn/privatesnn/internal/gemm"
 )
 
 // im2colNHWCRef is the reference of im2colNHWC, one tap at a time.
@@ -50,6 +53,122 @@ func TestIm2colMatchesReference(t *testing.T) {
 		im2colNHWCRef(want, in, c.h, c.w, c.cin, c.k, c.pad, oh, ow)
 		if !slices.Equal(got, want) {
 			t.Errorf("%+v: columns differ from the reference", c)
+		}
+	}
+}
+
+// inputGradFMARef is the specification of convInputGradDirect: for each
+// output dx[q, y, x, ci], the sum over k = (a·K+b)·Cout+co of
+// gp[y+a, x+b, co]·back[k, ci] (gp: the plane zero-padded by K−1−pad),
+// accumulated in k order with fused multiply-adds, in one block for
+// K·K·Cout ≤ 448, else in two halves added.
+func inputGradFMARef(dst, gI, back []float32, p, oh, ow, cout, cin, k, pad int) {
+	pp := k - 1 - pad
+	h, w := oh+2*pp-k+1, ow+2*pp-k+1
+	K := k * k * cout
+	at := func(q, y, x, co int) float32 {
+		y, x = y-pp, x-pp
+		if y < 0 || y >= oh || x < 0 || x >= ow {
+			return 0
+		}
+		return gI[((q*oh+y)*ow+x)*cout+co]
+	}
+	for q := range p {
+		for y := range h {
+			for x := range w {
+				for ci := range cin {
+					var out float32
+					for ls := 0; ls < K; {
+						m := K - ls
+						if m > 448 {
+							m = (m + 1) / 2
+						}
+						var acc float32
+						for kk := ls; kk < ls+m; kk++ {
+							tap, co := kk/cout, kk%cout
+							g := at(q, y+tap/k, x+tap%k, co)
+							acc = float32(math.FMA(float64(g), float64(back[kk*cin+ci]), float64(acc)))
+						}
+						if ls == 0 {
+							out = acc
+						} else {
+							out += acc
+						}
+						ls += m
+					}
+					dst[((q*h+y)*w+x)*cin+ci] = out
+				}
+			}
+		}
+	}
+}
+
+// TestConvInputGradDirect compares the direct input-gradient kernel with
+// its specification bit for bit (K·K·Cout in one block and in two; widths
+// that are and are not multiples of the kernel's pixel tile; paddings
+// 0..K−1), and, where OpenBLAS runs its SkylakeX kernels, with im2col +
+// SGEMM; shapes outside its domain must be declined.
+func TestConvInputGradDirect(t *testing.T) {
+	if !directInputGradOK || KernelName == "go" {
+		if convInputGradDirect(make([]float32, 28*28*32), make([]float32, 28*28*32), make([]float32, 9*32*32), 1, 28, 28, 32, 32, 3, 1, maxColsElems) {
+			t.Fatal("kernel ran without AVX-512 or cgo")
+		}
+		t.Skip("no direct input-gradient kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	blas := gemm.CurrentInfo()
+	for _, c := range []struct {
+		p, oh, ow, cout, cin, k, pad, limit int
+		ok                                  bool
+	}{
+		{5, 28, 28, 32, 32, 3, 1, maxColsElems, true},
+		{5, 28, 28, 32, 32, 3, 1, 2 * 28 * 28 * 288, true}, // several GEMMs, the last with one plane
+		{7, 14, 14, 64, 32, 3, 1, maxColsElems, true},      // K = 576: two blocks
+		{3, 14, 14, 64, 64, 3, 1, 14 * 14 * 576, true},
+		{4, 9, 15, 16, 16, 3, 0, maxColsElems, true},
+		{40, 6, 6, 32, 64, 5, 2, maxColsElems, true}, // K = 800
+		{30, 7, 17, 96, 48, 1, 0, maxColsElems, true},
+		{400, 4, 3, 16, 16, 3, 2, maxColsElems, true},
+		{4, 5, 17, 112, 48, 3, 2, maxColsElems, false}, // K = 1008
+		{2, 7, 7, 50, 32, 3, 1, maxColsElems, false},   // K = 450
+		{1, 7, 7, 32, 32, 3, 1, maxColsElems, false},   // small GEMM
+		{4, 8, 8, 32, 24, 3, 1, maxColsElems, false},   // Cin not a multiple of 16
+		{4, 8, 8, 32, 32, 3, 3, maxColsElems, false},   // pad > K−1
+	} {
+		pp := c.k - 1 - c.pad
+		h, w := c.oh+2*pp-c.k+1, c.ow+2*pp-c.k+1
+		gI := make([]float32, c.p*c.oh*c.ow*c.cout)
+		for i := range gI {
+			if rng.IntN(3) > 0 { // about a third zeros, as in ∂L/∂I
+				gI[i] = rng.Float32()*2 - 1
+			}
+		}
+		back := make([]float32, c.k*c.k*c.cout*c.cin)
+		for i := range back {
+			back[i] = rng.Float32()*2 - 1
+		}
+		got := make([]float32, c.p*max(h, 0)*max(w, 0)*c.cin)
+		if ran := convInputGradDirect(got, gI, back, c.p, c.oh, c.ow, c.cout, c.cin, c.k, c.pad, c.limit); ran != c.ok {
+			t.Fatalf("%+v: ran %v", c, ran)
+		}
+		if !c.ok {
+			continue
+		}
+		want := make([]float32, len(got))
+		inputGradFMARef(want, gI, back, c.p, c.oh, c.ow, c.cout, c.cin, c.k, c.pad)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: dx[%d] = %g, specification %g", c, i, got[i], want[i])
+			}
+		}
+		if blas.Backend == "openblas" && blas.Core == "SkylakeX" {
+			dense := make([]float32, len(got))
+			convDenseLimit(dense, gI, back, c.p, c.oh, c.ow, c.cout, c.cin, c.k, pp, nil, c.limit)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(dense[i]) {
+					t.Fatalf("%+v: dx[%d] = %g, im2col + OpenBLAS %g", c, i, got[i], dense[i])
+				}
+			}
 		}
 	}
 }
