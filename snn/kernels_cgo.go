@@ -16,8 +16,10 @@ package snn
 #define PSNN_CLONES
 #endif
 
-PSNN_CLONES
-static void psnn_axpy(float *restrict o, const float *restrict w, float v, int n) {
+// psnn_axpy is inlined into each clone of its callers (a clone cannot be
+// inlined, and the call through the clone dispatch cost as much as the
+// 32- or 64-float loop itself), so it is compiled for the caller's target.
+static inline __attribute__((always_inline)) void psnn_axpy(float *restrict o, const float *restrict w, float v, int n) {
 	if (v == 1.0f) { for (int i = 0; i < n; i++) o[i] += w[i]; return; }
 	if (v == -1.0f) { for (int i = 0; i < n; i++) o[i] -= w[i]; return; }
 	for (int i = 0; i < n; i++) o[i] += v * w[i];
