@@ -428,10 +428,10 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	u0 := float32(cfg.InitMembrane * float64(theta))
 	parts := min(64, max(1, nn/4096))
 	counts := make([]int64, parts)
+	u := make([]float32, nn) // membranes; part p uses its own range
 	parallel.For(parts, T*nn, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*nn/parts, (part+1)*nn/parts
-			u := make([]float32, nn)
 			for i := a; i < b; i++ {
 				u[i] = u0
 			}
