@@ -397,13 +397,14 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) [][]uin
 			spk, pooled = &keep.spk[si], &keep.pooled[si]
 		}
 		*spk = grow(*spk, P*out)
-		tp.spikes[s.spiking] += tp.scan(*spk, sim.cur, B, out, curStride, s)
-		if keep == nil || n.Config.Reset == ResetZero {
-			bitsOut[si] = packBits((*spk)[:P*out])
-		}
 		if keep != nil {
 			keep.d[si] = grow(keep.d[si], P*out)
-			tp.surrogate(keep.d[si], sim.cur, s, B, curStride)
+			tp.spikes[s.spiking] += tp.scanSurrogate(*spk, keep.d[si], sim.cur, B, out, curStride, s)
+		} else {
+			tp.spikes[s.spiking] += tp.scan(*spk, sim.cur, B, out, curStride, s)
+		}
+		if keep == nil || n.Config.Reset == ResetZero {
+			bitsOut[si] = packBits((*spk)[:P*out])
 		}
 		if m := tp.masks[si]; m != nil {
 			applyMask((*spk)[:P*out], m[i0*out:i1*out], T)
@@ -436,6 +437,29 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 				u[i] = u0
 			}
 			counts[part] = neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
+		}
+	})
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	return total
+}
+
+// scanSurrogate is scan that also writes the surrogate derivative σ'(U[t])
+// of every neuron and step into d [T, B·out] (see surrogate), in the same
+// pass over the current.
+func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *stage) int64 {
+	cfg := &tp.net.Config
+	T, nn := cfg.Timesteps, B*out
+	theta := cfg.Thresholds[s.spiking]
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	parts := min(64, max(1, nn/4096))
+	counts := make([]int64, parts)
+	parallel.For(parts, T*nn, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			counts[part] = neuronScanSurrogate(spk, d, cur, T, nn, curStride, part*nn/parts, (part+1)*nn/parts, theta,
+				float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
 		}
 	})
 	var total int64

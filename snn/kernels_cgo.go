@@ -191,6 +191,45 @@ static void psnn_surrogate_scan(float *restrict d, const float *restrict cur, fl
 	}
 }
 
+// psnn_scan_surrogate is psnn_neuron_scan and psnn_surrogate_scan in one
+// pass over the current: for neurons [a, b) it writes the spikes into out
+// and the surrogate derivative into d, with the same arithmetic as the two,
+// and returns the spike count. u (length b − a) starts at u0.
+PSNN_CLONES
+static int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u, int steps, long n,
+                                   long cstride, long a, long b, float theta, float leak, int hard, int kind, float h, float slope, float u0) {
+	long m = b - a;
+	float inv = 1.0f / theta;
+	float pi2 = (float)(3.14159265358979323846 / 2);
+	int64_t count = 0;
+	for (long i = 0; i < m; i++) u[i] = u0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = out + t * n + a, *dd = d + t * n + a;
+		for (long i = 0; i < m; i++) {
+			float v = leak * u[i] + c[i];
+			float x = v * inv - 1.0f;
+			float ax = x < 0 ? -x : x;
+			float s;
+			if (kind == 1) {
+				float q = 1.0f + slope * ax;
+				s = h / (q * q);
+			} else if (kind == 2) {
+				float q = pi2 * slope * x;
+				s = h / (1.0f + q * q);
+			} else {
+				s = ax < 1.0f ? h * (1.0f - ax) : 0.0f;
+			}
+			dd[i] = s;
+			int sp = v > theta;
+			count += sp;
+			o[i] = sp ? 1.0f : 0.0f;
+			u[i] = sp ? (hard ? 0.0f : v - theta) : v;
+		}
+	}
+	return count;
+}
+
 // psnn_reverse turns g = dL/do into dL/dI in place for neurons [a, b),
 // going back in time with the carry c (length b - a): v = g*d + c*r,
 // c = leak*v, where r = 0 where obits (if given) has a spike.
@@ -477,4 +516,26 @@ func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak floa
 		ob = (*C.uint64_t)(unsafe.Pointer(&obits[0]))
 	}
 	C.psnn_reverse(fp(g), fp(d), ob, fp(carry), C.int(steps), C.long(n), C.long(a), C.long(b), C.float(leak))
+}
+
+// neuronScanSurrogate is neuronScanStrided (spikes into out, membranes
+// starting at u0) and neuronSurrogate (σ'(U) into d) in one pass over cur;
+// it returns the spike count.
+func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(d) < steps*n {
+		panic("snn: scan-surrogate buffers too short")
+	}
+	if a == b || steps == 0 {
+		return 0
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: scan-surrogate current too short")
+	}
+	u := make([]float32, b-a)
+	hard := C.int(0)
+	if reset == ResetZero {
+		hard = 1
+	}
+	return int64(C.psnn_scan_surrogate(fp(out), fp(d), fp(cur), fp(u), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
+		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0)))
 }

@@ -172,3 +172,41 @@ func TestConvInputGradDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestScanSurrogateMatchesSeparateScans checks the fused neuron and
+// surrogate scan against neuronScanStrided and neuronSurrogate bit for bit:
+// every surrogate kind, both resets, a current shared by all steps, and a
+// neuron range inside the layer.
+func TestScanSurrogateMatchesSeparateScans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	steps, n, a, b := 9, 300, 17, 290
+	for _, kind := range []SurrogateKind{Triangle, FastSigmoid, Atan} {
+		for _, reset := range []Reset{ResetSubtract, ResetZero} {
+			for _, cstride := range []int{n, 0} {
+				cur := make([]float32, steps*n)
+				for i := range cur {
+					cur[i] = rng.Float32()*3 - 1
+				}
+				sg := Surrogate{Kind: kind, Gamma: 0.3, Slope: 4}
+				theta, leak, u0 := float32(1.1), float32(0.9), float32(0.25)
+				out, d := make([]float32, steps*n), make([]float32, steps*n)
+				wantOut, wantD := make([]float32, steps*n), make([]float32, steps*n)
+				count := neuronScanSurrogate(out, d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+				u := make([]float32, n)
+				for i := a; i < b; i++ {
+					u[i] = u0
+				}
+				wantCount := neuronScanStrided(wantOut, cur, u, steps, n, cstride, a, b, theta, leak, reset)
+				neuronSurrogate(wantD, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+				if count != wantCount || count == 0 {
+					t.Fatalf("%v %v stride %d: %d spikes, separate scan %d", kind, reset, cstride, count, wantCount)
+				}
+				for i := range out {
+					if math.Float32bits(out[i]) != math.Float32bits(wantOut[i]) || math.Float32bits(d[i]) != math.Float32bits(wantD[i]) {
+						t.Fatalf("%v %v stride %d: value %d: spike %g σ' %g, separate scans %g %g", kind, reset, cstride, i, out[i], d[i], wantOut[i], wantD[i])
+					}
+				}
+			}
+		}
+	}
+}
