@@ -574,6 +574,7 @@ type backward struct {
 	gw  [][]float32 // per stage, transposed layout
 
 	g, gNext, d, xs, gsum, gx, wcols []float32
+	acc                              [][]float32 // weightGrad's per-worker accumulators
 }
 
 // chunk propagates the gradient of images i0..i1 (chunk ci). With keep
@@ -650,7 +651,7 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor, keep *chunkKeep
 			gI = bw.gsum
 		}
 		if !frozen {
-			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
+			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax, &bw.acc)
 		}
 		// Input gradient, for the previous stage or the caller.
 		if si == 0 && (dx != nil || tp.dI1 != nil) && !constant {
@@ -858,9 +859,10 @@ func sumSteps(dst, g []float32, T int) []float32 {
 // weightGrad adds Σ over planes of in ⊗ gI into gw (stage s's transposed
 // layout): for a conv, gw[(a·K+b)·Cin+ci][co] += in[y, x, ci]·gI[y−a+pad,
 // x−b+pad, co]; for a linear layer gw[i][o] += in[i]·gI[o]. Sparse input
-// runs event-driven, one accumulator per worker; dense input is one GEMM
+// runs event-driven, one accumulator per worker (workers after the first
+// use zeroed buffers from *accs, grown as needed); dense input is one GEMM
 // over im2col columns.
-func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32, limit int) {
+func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32, limit int, accs *[][]float32) {
 	inSize, out := s.inSize(), s.outSize()
 	if !events {
 		if s.kind != convStage {
@@ -871,12 +873,16 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 		return
 	}
 	workers := max(1, min(planes, parallelWorkers()))
-	acc := make([][]float32, workers)
+	for len(*accs) < workers {
+		*accs = append(*accs, nil)
+	}
+	acc := (*accs)[:workers]
 	parallel.For(workers, planes*inSize*4, func(lo, hi int) {
 		for wk := lo; wk < hi; wk++ {
 			a := gw
 			if wk > 0 {
-				acc[wk] = make([]float32, len(gw))
+				acc[wk] = grow(acc[wk], len(gw))
+				clear(acc[wk])
 				a = acc[wk]
 			}
 			for p := wk * planes / workers; p < (wk+1)*planes/workers; p++ {
