@@ -602,9 +602,15 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor, keep *chunkKeep
 		s := &n.stages[si]
 		out := s.outSize()
 		// ∂L/∂o[t] from the gradient of the next stage's input.
-		bw.g = grow(bw.g, P*out)
+		if !s.poolAfter && !nextConstant {
+			// ∂L/∂o is the next stage's input gradient: take its buffer
+			// instead of copying it (bw.gNext is rewritten below).
+			bw.g, bw.gNext = bw.gNext, bw.g
+		} else {
+			bw.g = grow(bw.g, P*out)
+			bw.expand(bw.g[:P*out], s, B, nextConstant)
+		}
 		g := bw.g[:P*out]
-		bw.expand(g, s, B, nextConstant)
 		if m := tp.masks[si]; m != nil {
 			applyMask(g, m[i0*out:i1*out], T)
 		}
@@ -676,7 +682,8 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor, keep *chunkKeep
 
 // expand writes ∂L/∂o [T, B, out] of stage s from bw.gNext, the gradient
 // of the next stage's input ([T, B, in], or [B, in] when constant over
-// time), undoing the average pool.
+// time), undoing the average pool. (chunk takes bw.gNext itself when there
+// is neither a pool nor a constant gradient.)
 func (bw *backward) expand(g []float32, s *stage, B int, constant bool) {
 	T := bw.tp.net.Config.Timesteps
 	P := T * B
@@ -895,11 +902,15 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 			}
 		}
 	})
-	for _, a := range acc[1:] {
-		for i, v := range a {
-			gw[i] += v
+	// gw[i] += a[i] for each further worker in turn: the same sums for
+	// every split of the elements.
+	parallel.For(len(gw), len(gw)*(workers-1), func(lo, hi int) {
+		for _, a := range acc[1:] {
+			for i, v := range a[lo:hi] {
+				gw[lo+i] += v
+			}
 		}
-	}
+	})
 }
 
 // convWeightGradEventsGo adds, for every non-zero input v = in[y, x, ci]
