@@ -51,22 +51,41 @@ func CrossEntropy(z *tensor.Tensor, labels []int32) (float64, *tensor.Tensor) {
 		panic(fmt.Sprintf("loss: %d labels for %d rows", len(labels), n))
 	}
 	grad := tensor.New(n, k)
+	total := crossEntropyRows(grad.Data, z.Data, labels, k, n)
+	return total / float64(n), grad
+}
+
+// CrossEntropyRows writes CrossEntropy's gradient for some rows of a batch
+// of n: z holds those rows' logits [rows, k], labels their labels, and
+// grad [rows, k] receives (softmax(z) − onehot(y))/n, the same values
+// CrossEntropy computes for them. A loss that is a mean over images can be
+// differentiated chunk by chunk this way.
+func CrossEntropyRows(grad, z []float32, labels []int32, k, n int) {
+	if k <= 0 || len(z)%k != 0 || len(grad) != len(z) || len(labels) != len(z)/k || n < len(labels) {
+		panic(fmt.Sprintf("loss: %d logits, %d gradients, %d labels of %d classes in a batch of %d", len(z), len(grad), len(labels), k, n))
+	}
+	crossEntropyRows(grad, z, labels, k, n)
+}
+
+// crossEntropyRows writes the gradient of rows z [len(labels), k] of a
+// batch of n into grad and returns Σ −log softmax(z_i)[y_i] over them.
+func crossEntropyRows(grad, z []float32, labels []int32, k, n int) float64 {
 	lp := make([]float64, k)
 	var total float64
-	for i := range n {
+	for i := range labels {
 		y := int(labels[i])
 		if y < 0 || y >= k {
 			panic(fmt.Sprintf("loss: label %d outside [0, %d)", y, k))
 		}
-		logSoftmax(lp, z.Data[i*k:(i+1)*k], 1)
+		logSoftmax(lp, z[i*k:(i+1)*k], 1)
 		total -= lp[y]
-		g := grad.Data[i*k : (i+1)*k]
+		g := grad[i*k : (i+1)*k]
 		for j := range k {
 			g[j] = float32(math.Exp(lp[j]) / float64(n))
 		}
 		g[y] -= float32(1 / float64(n))
 	}
-	return total / float64(n), grad
+	return total
 }
 
 // SoftCrossEntropy returns −(1/N) Σ_n Σ_k t[n,k] · log softmax(z_n/τ)_k for

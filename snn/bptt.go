@@ -148,6 +148,25 @@ func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
 // does not depend on chunking or thread count. x must not change until
 // Backward has run.
 func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o TrainOptions) (*Tape, error) {
+	tp, err := n.newTape(x, rng, o)
+	if err != nil {
+		return nil, err
+	}
+	sim := n.trainSim(o)
+	defer n.sims.Put(sim)
+	for i0 := 0; i0 < tp.n; i0 += tp.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tp.bits = append(tp.bits, tp.forwardChunk(sim, i0, min(tp.n, i0+tp.chunk), nil))
+	}
+	return tp, nil
+}
+
+// newTape validates a training pass's input and options and returns its
+// tape before any chunk has run: the images' seeds and dropout masks drawn,
+// the output sums allocated.
+func (n *Network) newTape(x *tensor.Tensor, rng *rand.Rand, o TrainOptions) (*Tape, error) {
 	c := n.Model.Config
 	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
 		return nil, fmt.Errorf("snn: input %v, want [N>0 %d %d %d]", x.Shape, c.InChannels, c.InHeight, c.InWidth)
@@ -187,15 +206,66 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 	})
 	L := &n.stages[len(n.stages)-1]
 	tp.outIn = make([]float32, N*L.inSize())
+	return tp, nil
+}
+
+// TrainStep is Forward and Backward in one pass, for a loss whose gradient
+// for an image depends only on that image's logits (a mean over images of
+// a per-image loss, such as cross-entropy). It runs the batch chunk by
+// chunk: after a chunk's forward pass it calls grad with the chunk's
+// images i0..i1, their logits [i1−i0, classes] and dS, where grad must
+// write ∂L/∂S of those images (same shape), and propagates that chunk back
+// at once, while its layer inputs and surrogate derivatives are still in
+// memory, so nothing is recomputed. Logits, gradients and ∂L/∂x are those
+// of Forward followed by Backward with the same dS, bit for bit. The
+// returned tape has the logits and spike rates and cannot be propagated
+// again; ∂L/∂x is returned with TrainOptions.InputGradient, else nil.
+func (n *Network) TrainStep(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o TrainOptions,
+	grad func(i0, i1 int, logits, dS []float32)) (*Tape, *tensor.Tensor, error) {
+	tp, err := n.newTape(x, rng, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := n.Model.Config.Classes
+	dS := tensor.New(tp.n, k)
+	bw, dx := tp.startBackward()
+	defer tp.releaseBackward(bw)
 	sim := n.trainSim(o)
 	defer n.sims.Put(sim)
-	for i0 := 0; i0 < N; i0 += tp.chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		tp.bits = append(tp.bits, tp.forwardChunk(sim, i0, min(N, i0+tp.chunk)))
+	if sim.keep == nil {
+		sim.keep = &chunkKeep{}
 	}
-	return tp, nil
+	for ci, i0 := 0, 0; i0 < tp.n; ci, i0 = ci+1, i0+tp.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		i1 := min(tp.n, i0+tp.chunk)
+		tp.bits = append(tp.bits, tp.forwardChunk(sim, i0, i1, sim.keep))
+		grad(i0, i1, tp.logits.Data[i0*k:i1*k], dS.Data[i0*k:i1*k])
+		bw.chunk(ci, i0, i1, dS, dx, sim.keep)
+	}
+	tp.finishBackward(bw)
+	return tp, dx, nil
+}
+
+// chunkKeep holds what TrainStep's backward pass of a chunk takes from its
+// forward pass instead of recomputing it.
+type chunkKeep struct {
+	direct bool        // the first stage's input is one plane per image
+	in     [][]float32 // per stage: its input planes as the synapse saw them
+	d      [][]float32 // per spiking stage: σ'(U[t]) [T, B·out]
+	// spk and pooled are per-stage buffers of the spikes (masked) and of
+	// their pooled planes, which later stages' in slices point into.
+	spk, pooled [][]float32
+}
+
+func (k *chunkKeep) size(stages int) {
+	if len(k.in) != stages {
+		k.in = make([][]float32, stages)
+		k.d = make([][]float32, stages)
+		k.spk = make([][]float32, stages)
+		k.pooled = make([][]float32, stages)
+	}
 }
 
 // trainSim returns a chunk simulator for a training pass, reusing the
@@ -275,13 +345,19 @@ func (sim *chunkSim) kernels(s *stage, in []float32, planes int) (synapse, weigh
 }
 
 // forwardChunk simulates images i0..i1 and returns their spike bits per
-// stage.
-func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int) [][]uint64 {
+// stage. With keep it also keeps every stage's input and surrogate
+// derivatives there (for TrainStep) and returns bits only where Backward
+// needs this stage's spikes (reset to zero).
+func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) [][]uint64 {
 	n := tp.net
 	T, B := n.Config.Timesteps, i1-i0
 	P := T * B
 	direct := tp.input(sim, i0, i1)
 	in := sim.in
+	if keep != nil {
+		keep.size(len(n.stages))
+		keep.direct = direct
+	}
 	bitsOut := make([][]uint64, len(n.stages))
 	for si := range n.stages {
 		s := &n.stages[si]
@@ -291,6 +367,9 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int) [][]uint64 {
 			planes = B
 		}
 		out := s.outSize()
+		if keep != nil {
+			keep.in[si] = in[:planes*s.inSize()]
+		}
 		sim.cur = grow(sim.cur, planes*out)
 		sim.synapse(s, in, planes, sim.useEvents(s, in, planes))
 		if s.kind == outStage {
@@ -313,18 +392,29 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int) [][]uint64 {
 		if constant {
 			curStride = 0
 		}
-		sim.spk = grow(sim.spk, P*out)
-		tp.spikes[s.spiking] += tp.scan(sim.spk, sim.cur, B, out, curStride, s)
-		bitsOut[si] = packBits(sim.spk[:P*out])
-		if m := tp.masks[si]; m != nil {
-			applyMask(sim.spk[:P*out], m[i0*out:i1*out], T)
+		spk, pooled := &sim.spk, &sim.pooled
+		if keep != nil {
+			spk, pooled = &keep.spk[si], &keep.pooled[si]
 		}
-		in = sim.spk[:P*out]
+		*spk = grow(*spk, P*out)
+		if keep != nil {
+			keep.d[si] = grow(keep.d[si], P*out)
+			tp.spikes[s.spiking] += tp.scanSurrogate(*spk, keep.d[si], sim.cur, B, out, curStride, s)
+		} else {
+			tp.spikes[s.spiking] += tp.scan(*spk, sim.cur, B, out, curStride, s)
+		}
+		if keep == nil || n.Config.Reset == ResetZero {
+			bitsOut[si] = packBits((*spk)[:P*out])
+		}
+		if m := tp.masks[si]; m != nil {
+			applyMask((*spk)[:P*out], m[i0*out:i1*out], T)
+		}
+		in = (*spk)[:P*out]
 		if s.poolAfter {
 			oh, ow := s.outHW()
-			sim.pooled = grow(sim.pooled, P*(oh/2)*(ow/2)*s.cout)
-			poolNHWC(sim.pooled, in, P, oh, ow, s.cout)
-			in = sim.pooled[:P*(oh/2)*(ow/2)*s.cout]
+			*pooled = grow(*pooled, P*(oh/2)*(ow/2)*s.cout)
+			poolNHWC(*pooled, in, P, oh, ow, s.cout)
+			in = (*pooled)[:P*(oh/2)*(ow/2)*s.cout]
 		}
 	}
 	return bitsOut
@@ -339,14 +429,37 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	u0 := float32(cfg.InitMembrane * float64(theta))
 	parts := min(64, max(1, nn/4096))
 	counts := make([]int64, parts)
+	u := make([]float32, nn) // membranes; part p uses its own range
 	parallel.For(parts, T*nn, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*nn/parts, (part+1)*nn/parts
-			u := make([]float32, nn)
 			for i := a; i < b; i++ {
 				u[i] = u0
 			}
 			counts[part] = neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
+		}
+	})
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	return total
+}
+
+// scanSurrogate is scan that also writes the surrogate derivative σ'(U[t])
+// of every neuron and step into d [T, B·out] (see surrogate), in the same
+// pass over the current.
+func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *stage) int64 {
+	cfg := &tp.net.Config
+	T, nn := cfg.Timesteps, B*out
+	theta := cfg.Thresholds[s.spiking]
+	u0 := float32(cfg.InitMembrane * float64(theta))
+	parts := min(64, max(1, nn/4096))
+	counts := make([]int64, parts)
+	parallel.For(parts, T*nn, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			counts[part] = neuronScanSurrogate(spk, d, cur, T, nn, curStride, part*nn/parts, (part+1)*nn/parts, theta,
+				float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
 		}
 	})
 	var total int64
@@ -386,6 +499,23 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 	if tp.done {
 		return nil, fmt.Errorf("snn: tape already propagated")
 	}
+	bw, dx := tp.startBackward()
+	defer tp.releaseBackward(bw)
+	for ci, i0 := 0, 0; i0 < tp.n; ci, i0 = ci+1, i0+tp.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		bw.chunk(ci, i0, min(tp.n, i0+tp.chunk), dS, dx, nil)
+	}
+	tp.finishBackward(bw)
+	return dx, nil
+}
+
+// startBackward marks the tape propagated and returns the buffers of a
+// backward pass and ∂L/∂x to fill (nil without InputGradient).
+func (tp *Tape) startBackward() (*backward, *tensor.Tensor) {
+	n := tp.net
+	c := n.Model.Config
 	tp.done = true
 	var dx *tensor.Tensor
 	if tp.opts.InputGradient {
@@ -408,20 +538,22 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 		bw = &backward{}
 	}
 	bw.tp, bw.gw, bw.sim = tp, gw, n.trainSim(tp.opts)
-	defer func() {
-		n.sims.Put(bw.sim)
-		bw.tp, bw.gw, bw.sim = nil, nil, nil
-		n.backwards.Put(bw)
-	}()
-	for ci, i0 := 0, 0; i0 < tp.n; ci, i0 = ci+1, i0+tp.chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		bw.chunk(ci, i0, min(tp.n, i0+tp.chunk), dS, dx)
-	}
+	return bw, dx
+}
+
+// releaseBackward returns bw's buffers to the network's pools.
+func (tp *Tape) releaseBackward(bw *backward) {
+	tp.net.sims.Put(bw.sim)
+	bw.tp, bw.gw, bw.sim = nil, nil, nil
+	tp.net.backwards.Put(bw)
+}
+
+// finishBackward adds the weight gradients bw accumulated to the model's.
+func (tp *Tape) finishBackward(bw *backward) {
 	if tp.opts.Frozen {
-		return dx, nil
+		return
 	}
+	n, gw := tp.net, bw.gw
 	for si := range n.stages {
 		s := &n.stages[si]
 		switch {
@@ -433,7 +565,6 @@ func (tp *Tape) Backward(ctx context.Context, dS *tensor.Tensor) (*tensor.Tensor
 			addLinearGrad(s.grad.Data, gw[si], s.cout, s.cin)
 		}
 	}
-	return dx, nil
 }
 
 // backward holds the buffers of one Backward call.
@@ -443,10 +574,13 @@ type backward struct {
 	gw  [][]float32 // per stage, transposed layout
 
 	g, gNext, d, xs, gsum, gx, wcols []float32
+	acc                              [][]float32 // weightGrad's per-worker accumulators
 }
 
-// chunk propagates the gradient of images i0..i1 (chunk ci).
-func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
+// chunk propagates the gradient of images i0..i1 (chunk ci). With keep
+// (TrainStep) the stages' inputs and surrogate derivatives come from the
+// chunk's forward pass; without, they are recomputed from the tape.
+func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor, keep *chunkKeep) {
 	tp, n := bw.tp, bw.tp.net
 	cfg := &n.Config
 	T, B := cfg.Timesteps, i1-i0
@@ -468,36 +602,54 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 		s := &n.stages[si]
 		out := s.outSize()
 		// ∂L/∂o[t] from the gradient of the next stage's input.
-		bw.g = grow(bw.g, P*out)
+		if !s.poolAfter && !nextConstant {
+			// ∂L/∂o is the next stage's input gradient: take its buffer
+			// instead of copying it (bw.gNext is rewritten below).
+			bw.g, bw.gNext = bw.gNext, bw.g
+		} else {
+			bw.g = grow(bw.g, P*out)
+			bw.expand(bw.g[:P*out], s, B, nextConstant)
+		}
 		g := bw.g[:P*out]
-		bw.expand(g, s, B, nextConstant)
 		if m := tp.masks[si]; m != nil {
 			applyMask(g, m[i0*out:i1*out], T)
 		}
-		// Recompute this stage's input, current and surrogate derivative.
-		constant := bw.stageInput(ci, si, i0, i1)
+		var constant bool
+		var xs, d []float32
+		if keep != nil {
+			constant = keep.direct && si == 0
+			xs, d = keep.in[si], keep.d[si][:P*out]
+		} else {
+			// Recompute this stage's input, current and surrogate derivative.
+			constant = bw.stageInput(ci, si, i0, i1)
+		}
 		planes := P
 		if constant {
 			planes = B
 		}
-		xs := bw.xs[:planes*s.inSize()]
-		if si == 0 {
-			xs = bw.sim.in[:planes*s.inSize()]
+		if keep == nil {
+			xs = bw.xs[:planes*s.inSize()]
+			if si == 0 {
+				xs = bw.sim.in[:planes*s.inSize()]
+			}
 		}
 		events, wEvents := bw.sim.kernels(s, xs, planes)
-		bw.sim.cur = grow(bw.sim.cur, planes*out)
-		bw.sim.synapse(s, xs, planes, events)
-		curStride := B * out
-		if constant {
-			curStride = 0
+		if keep == nil {
+			bw.sim.cur = grow(bw.sim.cur, planes*out)
+			bw.sim.synapse(s, xs, planes, events)
+			curStride := B * out
+			if constant {
+				curStride = 0
+			}
+			bw.d = grow(bw.d, P*out)
+			tp.surrogate(bw.d, bw.sim.cur, s, B, curStride)
+			d = bw.d[:P*out]
 		}
-		bw.d = grow(bw.d, P*out)
-		bw.surrogate(s, B, curStride)
 		var obits []uint64
 		if cfg.Reset == ResetZero {
 			obits = tp.bits[ci][si]
 		}
-		bw.reverse(g, obits, B*out)
+		bw.reverse(g, d, obits, B*out)
 		// g is now ∂L/∂I[t]. Weight gradient: Σ over planes of input ⊗ g.
 		gI := g
 		if constant {
@@ -505,7 +657,7 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 			gI = bw.gsum
 		}
 		if !frozen {
-			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax)
+			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax, &bw.acc)
 		}
 		// Input gradient, for the previous stage or the caller.
 		if si == 0 && (dx != nil || tp.dI1 != nil) && !constant {
@@ -530,7 +682,8 @@ func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor) {
 
 // expand writes ∂L/∂o [T, B, out] of stage s from bw.gNext, the gradient
 // of the next stage's input ([T, B, in], or [B, in] when constant over
-// time), undoing the average pool.
+// time), undoing the average pool. (chunk takes bw.gNext itself when there
+// is neither a pool nor a constant gradient.)
 func (bw *backward) expand(g []float32, s *stage, B int, constant bool) {
 	T := bw.tp.net.Config.Timesteps
 	P := T * B
@@ -600,12 +753,13 @@ func (bw *backward) stageInput(ci, si, i0, i1 int) bool {
 	return false
 }
 
-// surrogate reruns stage s's neuron recurrence on bw.sim.cur and writes
-// the surrogate derivative σ'(U[t]) of every neuron and step into bw.d,
-// where U[t] is the membrane before the spike and reset.
-func (bw *backward) surrogate(s *stage, B, curStride int) {
-	cfg := &bw.tp.net.Config
-	sg := bw.tp.opts.Surrogate
+// surrogate runs stage s's neuron recurrence for B images on the current
+// cur (step t at cur[t·curStride:]) and writes the surrogate derivative
+// σ'(U[t]) of every neuron and step into d [T, B·out], where U[t] is the
+// membrane before the spike and reset.
+func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
+	cfg := &tp.net.Config
+	sg := tp.opts.Surrogate
 	T, nn := cfg.Timesteps, B*s.outSize()
 	theta := cfg.Thresholds[s.spiking]
 	u0 := float32(cfg.InitMembrane * float64(theta))
@@ -613,7 +767,7 @@ func (bw *backward) surrogate(s *stage, B, curStride int) {
 	parallel.For(parts, T*nn, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
 			a, b := part*nn/parts, (part+1)*nn/parts
-			neuronSurrogate(bw.d, bw.sim.cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
+			neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
 		}
 	})
 }
@@ -658,17 +812,16 @@ func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, lea
 }
 
 // reverse turns g = ∂L/∂o [T, n] into ∂L/∂I [T, n] in place, using the
-// surrogate derivatives in bw.d: going back in time,
+// surrogate derivatives d [T, n]: going back in time,
 //
 //	∂L/∂U[t] = ∂L/∂o[t]·σ'(U[t]) + c[t]·r[t],   c[t−1] = λ·∂L/∂U[t],
 //
 // where c[T−1] = 0 and r[t] = ∂U_after/∂U_before is 1 (subtractive reset)
 // or 1 − o[t] (reset to zero; spikes from obits). ∂L/∂I[t] = ∂L/∂U[t].
-func (bw *backward) reverse(g []float32, obits []uint64, n int) {
+func (bw *backward) reverse(g, d []float32, obits []uint64, n int) {
 	cfg := &bw.tp.net.Config
 	T := cfg.Timesteps
 	leak := float32(cfg.Leak)
-	d := bw.d
 	parts := min(64, max(1, n/4096))
 	parallel.For(parts, T*n, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
@@ -713,9 +866,10 @@ func sumSteps(dst, g []float32, T int) []float32 {
 // weightGrad adds Σ over planes of in ⊗ gI into gw (stage s's transposed
 // layout): for a conv, gw[(a·K+b)·Cin+ci][co] += in[y, x, ci]·gI[y−a+pad,
 // x−b+pad, co]; for a linear layer gw[i][o] += in[i]·gI[o]. Sparse input
-// runs event-driven, one accumulator per worker; dense input is one GEMM
+// runs event-driven, one accumulator per worker (workers after the first
+// use zeroed buffers from *accs, grown as needed); dense input is one GEMM
 // over im2col columns.
-func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32, limit int) {
+func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events bool, cols *[]float32, limit int, accs *[][]float32) {
 	inSize, out := s.inSize(), s.outSize()
 	if !events {
 		if s.kind != convStage {
@@ -726,12 +880,16 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 		return
 	}
 	workers := max(1, min(planes, parallelWorkers()))
-	acc := make([][]float32, workers)
+	for len(*accs) < workers {
+		*accs = append(*accs, nil)
+	}
+	acc := (*accs)[:workers]
 	parallel.For(workers, planes*inSize*4, func(lo, hi int) {
 		for wk := lo; wk < hi; wk++ {
 			a := gw
 			if wk > 0 {
-				acc[wk] = make([]float32, len(gw))
+				acc[wk] = grow(acc[wk], len(gw))
+				clear(acc[wk])
 				a = acc[wk]
 			}
 			for p := wk * planes / workers; p < (wk+1)*planes/workers; p++ {
@@ -744,11 +902,15 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 			}
 		}
 	})
-	for _, a := range acc[1:] {
-		for i, v := range a {
-			gw[i] += v
+	// gw[i] += a[i] for each further worker in turn: the same sums for
+	// every split of the elements.
+	parallel.For(len(gw), len(gw)*(workers-1), func(lo, hi int) {
+		for _, a := range acc[1:] {
+			for i, v := range a[lo:hi] {
+				gw[lo+i] += v
+			}
 		}
-	}
+	})
 }
 
 // convWeightGradEventsGo adds, for every non-zero input v = in[y, x, ci]
@@ -821,6 +983,9 @@ func inputGrad(dst []float32, s *stage, gI []float32, planes int, cols *[]float3
 		return
 	}
 	oh, ow := s.outHW()
+	if convInputGradDirect(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.pad, limit) {
+		return
+	}
 	*cols = convDenseLimit(dst[:planes*s.inSize()], gI, s.back, planes, oh, ow, s.cout, s.cin, s.k, s.k-1-s.pad, *cols, limit)
 }
 

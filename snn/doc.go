@@ -60,6 +60,12 @@
 // bits of the spikes, not with T floats per neuron. Batches are processed
 // in chunks of images bounded by TrainOptions.MemoryBudget.
 //
+// Network.TrainStep does both passes for a loss whose gradient for an
+// image depends only on that image's logits (such as cross-entropy): each
+// chunk is propagated back right after its forward pass, from the layer
+// inputs and surrogate derivatives still in memory, so nothing is
+// recomputed; the results are Forward and Backward's, bit for bit.
+//
 // # Error handling
 //
 // Configuration problems (a threshold count that does not match the

@@ -85,23 +85,27 @@ func convDenseLimit(out, in, wt []float32, p, h, w, cin, cout, k, pad int, cols 
 const maxColsElems = 16 << 20
 
 // im2colNHWC writes one plane's columns: row (i, j) holds the K×K×Cin
-// patch around output pixel (i, j), zero outside the image.
+// patch around output pixel (i, j), zero outside the image. The taps of one
+// kernel row that land inside the image are adjacent pixels of one image
+// row, contiguous in [H, W, Cin], so each is one copy.
 func im2colNHWC(cols, in []float32, h, w, cin, k, pad, oh, ow int) {
 	rowLen := k * k * cin
 	for i := range oh {
 		for j := range ow {
 			row := cols[(i*ow+j)*rowLen : (i*ow+j+1)*rowLen]
+			// Taps b in [b0, b1) land inside columns 0..w−1.
+			x0 := j - pad
+			b0, b1 := max(0, -x0), min(k, w-x0)
 			for a := range k {
 				y := i + a - pad
-				for b := range k {
-					x := j + b - pad
-					dst := row[(a*k+b)*cin : (a*k+b+1)*cin]
-					if y < 0 || y >= h || x < 0 || x >= w {
-						clear(dst)
-						continue
-					}
-					copy(dst, in[(y*w+x)*cin:(y*w+x+1)*cin])
+				dst := row[a*k*cin : (a+1)*k*cin]
+				if y < 0 || y >= h || b0 >= b1 {
+					clear(dst)
+					continue
 				}
+				clear(dst[:b0*cin])
+				copy(dst[b0*cin:b1*cin], in[(y*w+x0+b0)*cin:(y*w+x0+b1)*cin])
+				clear(dst[b1*cin:])
 			}
 		}
 	}

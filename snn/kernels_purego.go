@@ -34,3 +34,24 @@ func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak 
 func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak float32) {
 	neuronReverseGo(g, d, obits, steps, n, a, b, leak)
 }
+
+// directInputGradOK is false: there is no portable direct kernel.
+const directInputGradOK = false
+
+// convInputGradDirect has no portable version: the caller falls back to
+// im2col and GEMM.
+func convInputGradDirect(dst, gI, back []float32, p, oh, ow, cout, cin, k, pad, limit int) bool {
+	return false
+}
+
+// neuronScanSurrogate is neuronScanStrided (spikes into out, membranes
+// starting at u0) and neuronSurrogate (σ'(U) into d); it returns the spike
+// count.
+func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
+	neuronSurrogateGo(d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+	u := make([]float32, n)
+	for i := a; i < b; i++ {
+		u[i] = u0
+	}
+	return neuronScanStridedGo(out, cur, u, steps, n, cstride, a, b, theta, leak, reset)
+}

@@ -39,9 +39,9 @@ func BPTTNet(T int) (*snn.Network, error) {
 }
 
 // BPTT is one training step of a spiking network by backpropagation
-// through time: Forward (training mode: Poisson input, dropout masks fixed
-// over T, triangle surrogate), cross-entropy on the summed output
-// potential S, Backward, an Adam step (AMSGrad, lr 1e-4, weight decay
+// through time: the forward pass (training mode: Poisson input, dropout
+// masks fixed over T, triangle surrogate), cross-entropy on the summed
+// output potential S, the backward pass, an Adam step (AMSGrad, lr 1e-4, weight decay
 // 5e-4) and SyncWeights.
 type BPTT struct {
 	Net    *snn.Network
@@ -66,14 +66,18 @@ func NewBPTT(net *snn.Network, x *tensor.Tensor, labels []int32) *BPTT {
 func (b *BPTT) Run(ctx context.Context) error {
 	m := b.Net.Model
 	m.ZeroGrad()
-	tp, err := b.Net.Forward(ctx, b.X, b.rng, b.Opts)
+	// Cross-entropy's gradient for an image depends only on its logits, so
+	// each chunk of the batch is propagated back right after its forward
+	// pass (snn.Network.TrainStep); the gradients are those of Forward,
+	// CrossEntropy and Backward, bit for bit.
+	n, k := b.X.Shape[0], m.Config.Classes
+	tp, _, err := b.Net.TrainStep(ctx, b.X, b.rng, b.Opts, func(i0, i1 int, logits, dS []float32) {
+		loss.CrossEntropyRows(dS, logits, b.Labels[i0:i1], k, n)
+	})
 	if err != nil {
 		return err
 	}
-	l, dS := loss.CrossEntropy(tp.Logits(), b.Labels)
-	if _, err := tp.Backward(ctx, dS); err != nil {
-		return err
-	}
+	l, _ := loss.CrossEntropy(tp.Logits(), b.Labels)
 	b.opt.Step(m.Params())
 	b.Net.SyncWeights()
 	b.Last, b.Loss = tp, l
