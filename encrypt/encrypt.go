@@ -334,19 +334,25 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			if o.Distill {
 				a = teacher.Forward(xb, nn.Mode{})
 			}
-			tape, err := net.Forward(ctx, xb, rng, to)
-			if err != nil {
-				return st, saveOnStop(h, st, err)
-			}
-			lv, dS := Loss(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
-			if !finite(lv.Total) {
-				return st, fmt.Errorf("epoch %d step %d: loss %g: %w", st.Epoch+1, st.Step+1, lv.Total, ErrDiverged)
-			}
 			for _, p := range params {
 				clear(p.G.Data)
 			}
-			if _, err := tape.Backward(ctx, dS); err != nil {
+			// One pass: each chunk of the batch is propagated back right
+			// after its forward pass, with Loss's gradient of its rows.
+			k := c.Classes
+			tape, _, err := net.TrainStep(ctx, xb, rng, to, func(i0, i1 int, logits, dS []float32) {
+				var ar []float32
+				if a != nil {
+					ar = a.Data[i0*k : i1*k]
+				}
+				LossRows(dS, logits, ar, yb[i0:i1], k, b, st.Kappa, o.mix(), o.Temperature)
+			})
+			if err != nil {
 				return st, saveOnStop(h, st, err)
+			}
+			lv, _ := Loss(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
+			if !finite(lv.Total) {
+				return st, fmt.Errorf("epoch %d step %d: loss %g: %w", st.Epoch+1, st.Step+1, lv.Total, ErrDiverged)
 			}
 			for _, p := range params {
 				if !allFinite(p.G.Data) {
@@ -441,25 +447,55 @@ type LossValue struct {
 // Loss returns L = (1 − m)·CE(κS, y) + m·τ²·KL(softmax(A/τ) ‖ softmax(κS/τ))
 // (batch means) and ∂L/∂S. With m = 0, teacher may be nil.
 func Loss(s, teacher *tensor.Tensor, labels []int32, kappa, m, tau float64) (LossValue, *tensor.Tensor) {
-	z := tensor.New(s.Shape...)
-	k := float32(kappa)
-	for i, v := range s.Data {
-		z.Data[i] = k * v
-	}
-	ce, dce := loss.CrossEntropy(z, labels)
+	z := scaled(s.Data, kappa)
+	zt := tensor.FromData(z, s.Shape...)
+	ce, _ := loss.CrossEntropy(zt, labels)
 	lv := LossValue{CE: ce, Total: (1 - m) * ce}
+	if m > 0 {
+		kd, _ := loss.Distill(zt, teacher, tau)
+		lv.KD, lv.Total = kd, lv.Total+m*kd
+	}
 	ds := tensor.New(s.Shape...)
-	for i, g := range dce.Data {
-		ds.Data[i] = float32((1 - m) * kappa * float64(g))
+	var a []float32
+	if m > 0 {
+		a = teacher.Data
+	}
+	lossRows(ds.Data, z, a, labels, s.Shape[1], s.Shape[0], kappa, m, tau)
+	return lv, ds
+}
+
+// LossRows writes Loss's ∂L/∂S for some rows of a batch of n: s holds
+// those rows' summed output potentials [rows, k], teacher the ANN's logits
+// for them (nil when m = 0) and labels their labels; ds [rows, k] receives
+// the same values Loss computes for them, so a batch can be differentiated
+// chunk by chunk (snn.Network.TrainStep).
+func LossRows(ds, s, teacher []float32, labels []int32, k, n int, kappa, m, tau float64) {
+	lossRows(ds, scaled(s, kappa), teacher, labels, k, n, kappa, m, tau)
+}
+
+// scaled returns κ·s in float32.
+func scaled(s []float32, kappa float64) []float32 {
+	z := make([]float32, len(s))
+	k := float32(kappa)
+	for i, v := range s {
+		z[i] = k * v
+	}
+	return z
+}
+
+// lossRows writes ∂L/∂S for rows whose scaled logits are z.
+func lossRows(ds, z, teacher []float32, labels []int32, k, n int, kappa, m, tau float64) {
+	loss.CrossEntropyRows(ds, z, labels, k, n)
+	for i, g := range ds {
+		ds[i] = float32((1 - m) * kappa * float64(g))
 	}
 	if m > 0 {
-		kd, dkd := loss.Distill(z, teacher, tau)
-		lv.KD, lv.Total = kd, lv.Total+m*kd
-		for i, g := range dkd.Data {
-			ds.Data[i] += float32(m * kappa * float64(g))
+		dkd := make([]float32, len(z))
+		loss.DistillRows(dkd, z, teacher, k, n, tau)
+		for i, g := range dkd {
+			ds[i] += float32(m * kappa * float64(g))
 		}
 	}
-	return lv, ds
 }
 
 // Kappa returns the logit scale κ of o.Scale for net: 1 for ScaleSum, 1/T

@@ -129,24 +129,42 @@ func Distill(student, teacher *tensor.Tensor, tau float64) (float64, *tensor.Ten
 	if !tensor.SameShape(student.Shape, teacher.Shape) {
 		panic(fmt.Sprintf("loss: teacher %v for student %v", teacher.Shape, student.Shape))
 	}
+	grad := tensor.New(n, k)
+	total := distillRows(grad.Data, student.Data, teacher.Data, k, n, tau)
+	return tau * tau * total / float64(n), grad
+}
+
+// DistillRows writes Distill's gradient for some rows of a batch of n:
+// student and teacher hold those rows' logits [rows, k], and grad
+// [rows, k] receives τ·(softmax(s/τ) − softmax(a/τ))/n, the same values
+// Distill computes for them.
+func DistillRows(grad, student, teacher []float32, k, n int, tau float64) {
+	if k <= 0 || len(student)%k != 0 || len(grad) != len(student) || len(teacher) != len(student) || n < len(student)/k {
+		panic(fmt.Sprintf("loss: %d student and %d teacher logits, %d gradients of %d classes in a batch of %d", len(student), len(teacher), len(grad), k, n))
+	}
+	distillRows(grad, student, teacher, k, n, tau)
+}
+
+// distillRows writes the gradient of rows of a batch of n into grad and
+// returns Σ KL(softmax(a/τ) ‖ softmax(s/τ)) over them.
+func distillRows(grad, student, teacher []float32, k, n int, tau float64) float64 {
 	if tau <= 0 {
 		panic(fmt.Sprintf("loss: temperature %g ≤ 0", tau))
 	}
-	grad := tensor.New(n, k)
 	ls := make([]float64, k)
 	lt := make([]float64, k)
 	var total float64
-	for i := range n {
-		logSoftmax(ls, student.Data[i*k:(i+1)*k], tau)
-		logSoftmax(lt, teacher.Data[i*k:(i+1)*k], tau)
-		g := grad.Data[i*k : (i+1)*k]
+	for i := range len(student) / k {
+		logSoftmax(ls, student[i*k:(i+1)*k], tau)
+		logSoftmax(lt, teacher[i*k:(i+1)*k], tau)
+		g := grad[i*k : (i+1)*k]
 		for j := range k {
 			pt := math.Exp(lt[j])
 			total += pt * (lt[j] - ls[j])
 			g[j] = float32(tau * (math.Exp(ls[j]) - pt) / float64(n))
 		}
 	}
-	return tau * tau * total / float64(n), grad
+	return total
 }
 
 // Correct returns how many rows of z have their argmax at the label.
