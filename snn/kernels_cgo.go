@@ -157,6 +157,22 @@ static void psnn_linear_wgrad_events(float *restrict gw, const float *restrict i
 	}
 }
 
+// psnn_surrogate is the surrogate derivative at x = u/θ − 1 (kind 0
+// triangle, 1 fast-sigmoid, 2 atan; h = gamma/theta, pi2 = π/2), the
+// arithmetic of surrogateAt.
+static inline __attribute__((always_inline)) float psnn_surrogate(float x, int kind, float h, float slope, float pi2) {
+	float ax = x < 0 ? -x : x;
+	if (kind == 1) {
+		float q = 1.0f + slope * ax;
+		return h / (q * q);
+	}
+	if (kind == 2) {
+		float q = pi2 * slope * x;
+		return h / (1.0f + q * q);
+	}
+	return ax < 1.0f ? h * (1.0f - ax) : 0.0f;
+}
+
 // psnn_surrogate_scan reruns the neuron recurrence of neurons [a, b) and
 // writes the surrogate derivative at every step into d (kind 0 triangle,
 // 1 fast-sigmoid, 2 atan; h = gamma/theta).
@@ -172,18 +188,7 @@ static void psnn_surrogate_scan(float *restrict d, const float *restrict cur, fl
 		float *o = d + t * n + a;
 		for (long i = 0; i < m; i++) {
 			float v = leak * u[i] + c[i];
-			float x = v * inv - 1.0f;
-			float ax = x < 0 ? -x : x;
-			float s;
-			if (kind == 1) {
-				float q = 1.0f + slope * ax;
-				s = h / (q * q);
-			} else if (kind == 2) {
-				float q = pi2 * slope * x;
-				s = h / (1.0f + q * q);
-			} else {
-				s = ax < 1.0f ? h * (1.0f - ax) : 0.0f;
-			}
+			float s = psnn_surrogate(v * inv - 1.0f, kind, h, slope, pi2);
 			o[i] = s;
 			int sp = v > theta;
 			u[i] = sp ? (hard ? 0.0f : v - theta) : v;
@@ -208,18 +213,7 @@ static int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const
 		float *o = out + t * n + a, *dd = d + t * n + a;
 		for (long i = 0; i < m; i++) {
 			float v = leak * u[i] + c[i];
-			float x = v * inv - 1.0f;
-			float ax = x < 0 ? -x : x;
-			float s;
-			if (kind == 1) {
-				float q = 1.0f + slope * ax;
-				s = h / (q * q);
-			} else if (kind == 2) {
-				float q = pi2 * slope * x;
-				s = h / (1.0f + q * q);
-			} else {
-				s = ax < 1.0f ? h * (1.0f - ax) : 0.0f;
-			}
+			float s = psnn_surrogate(v * inv - 1.0f, kind, h, slope, pi2);
 			dd[i] = s;
 			int sp = v > theta;
 			count += sp;
