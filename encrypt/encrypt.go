@@ -350,7 +350,7 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			if err != nil {
 				return st, saveOnStop(h, st, err)
 			}
-			lv, _ := Loss(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
+			lv := LossValues(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
 			if !finite(lv.Total) {
 				return st, fmt.Errorf("epoch %d step %d: loss %g: %w", st.Epoch+1, st.Step+1, lv.Total, ErrDiverged)
 			}
@@ -448,20 +448,30 @@ type LossValue struct {
 // (batch means) and ∂L/∂S. With m = 0, teacher may be nil.
 func Loss(s, teacher *tensor.Tensor, labels []int32, kappa, m, tau float64) (LossValue, *tensor.Tensor) {
 	z := scaled(s.Data, kappa)
-	zt := tensor.FromData(z, s.Shape...)
-	ce, _ := loss.CrossEntropy(zt, labels)
-	lv := LossValue{CE: ce, Total: (1 - m) * ce}
-	if m > 0 {
-		kd, _ := loss.Distill(zt, teacher, tau)
-		lv.KD, lv.Total = kd, lv.Total+m*kd
-	}
 	ds := tensor.New(s.Shape...)
 	var a []float32
 	if m > 0 {
 		a = teacher.Data
 	}
 	lossRows(ds.Data, z, a, labels, s.Shape[1], s.Shape[0], kappa, m, tau)
-	return lv, ds
+	return lossValue(z, s.Shape, teacher, labels, m, tau), ds
+}
+
+// LossValues returns Loss's value and parts without its gradient.
+func LossValues(s, teacher *tensor.Tensor, labels []int32, kappa, m, tau float64) LossValue {
+	return lossValue(scaled(s.Data, kappa), s.Shape, teacher, labels, m, tau)
+}
+
+// lossValue computes the loss of the scaled logits z (shape shape).
+func lossValue(z []float32, shape []int, teacher *tensor.Tensor, labels []int32, m, tau float64) LossValue {
+	zt := tensor.FromData(z, shape...)
+	ce, _ := loss.CrossEntropy(zt, labels)
+	lv := LossValue{CE: ce, Total: (1 - m) * ce}
+	if m > 0 {
+		kd, _ := loss.Distill(zt, teacher, tau)
+		lv.KD, lv.Total = kd, lv.Total+m*kd
+	}
+	return lv
 }
 
 // LossRows writes Loss's ∂L/∂S for some rows of a batch of n: s holds
