@@ -121,8 +121,14 @@ type Options struct {
 	// natural ones, so the SNN's output settles on them in far fewer
 	// steps; blurred, they respond more like natural images and the loss
 	// sees the latency that costs accuracy at T.
-	Blur bool   `json:"blur,omitempty"`
-	Seed uint64 `json:"seed"`
+	Blur bool `json:"blur,omitempty"`
+	// Mixup blends every augmented (and blurred) image i of a batch of B
+	// with image j = B−1−i of the shuffled batch: λ·x_i + (1 − λ)·x_j, λ
+	// uniform in [0, 1) per image. The ANN is distilled on the blend, so
+	// the SNN learns to follow it between the synthetic images too, not
+	// only on them; the cross-entropy target is λ·y_i + (1 − λ)·y_j.
+	Mixup bool   `json:"mixup,omitempty"`
+	Seed  uint64 `json:"seed"`
 	// MemoryBudget bounds one activation buffer of the BPTT pass (see
 	// snn.TrainOptions); 0 uses its default.
 	MemoryBudget int64 `json:"memory_budget,omitempty"`
@@ -136,12 +142,12 @@ type Options struct {
 // logit spread, no dropout (masks fixed over T on spikes at a few percent
 // activity make the distillation target mostly noise), and augmentation by
 // a random crop with padding 2 (for 28×28 images; the reference pads 32×32
-// by 4) followed by a 3×3 blur.
+// by 4) followed by a 3×3 blur, and mixup of the blurred images.
 func Defaults() Options {
 	return Options{
 		Epochs: 8, BatchSize: 8, LR: 1e-4, WeightDecay: 5e-4, AMSGrad: true, LRFactor: 10,
 		LRFractions: []float64{0.5, 0.7}, Distill: true, Mix: 0.7, Temperature: 20, Scale: ScaleMatch,
-		MatchImages: 512, Surrogate: snn.DefaultSurrogate(), CropPad: 2, Fill: -1, Blur: true,
+		MatchImages: 512, Surrogate: snn.DefaultSurrogate(), CropPad: 2, Fill: -1, Blur: true, Mixup: true,
 	}
 }
 
@@ -222,7 +228,7 @@ type EpochResult struct {
 	Loss       float64   `json:"loss"`
 	CE         float64   `json:"ce"`
 	KD         float64   `json:"kd"`
-	TrainAcc   float64   `json:"train_accuracy"` // on the augmented synthetic training images
+	TrainAcc   float64   `json:"train_accuracy"` // on the augmented synthetic training images (with Mixup: against the label of the larger share)
 	SpikeRates []float64 `json:"spike_rates"`    // per spiking layer, over the epoch's training passes
 	Seconds    float64   `json:"seconds,omitempty"`
 	ImagesPerS float64   `json:"images_per_second,omitempty"`
@@ -330,6 +336,10 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			if o.Blur {
 				xb = convert.Smooth(xb)
 			}
+			var bl *blend
+			if o.Mixup {
+				bl = mixBatch(xb, yb, rng)
+			}
 			var a *tensor.Tensor
 			if o.Distill {
 				a = teacher.Forward(xb, nn.Mode{})
@@ -346,11 +356,17 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 					ar = a.Data[i0*k : i1*k]
 				}
 				LossRows(dS, logits, ar, yb[i0:i1], k, b, st.Kappa, o.mix(), o.Temperature)
+				if bl != nil {
+					bl.rows(dS, logits, ar, i0, i1, k, b, st.Kappa, o.mix(), o.Temperature)
+				}
 			})
 			if err != nil {
 				return st, saveOnStop(h, st, err)
 			}
 			lv := LossValues(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
+			if bl != nil {
+				lv = bl.values(tape.Logits(), yb, lv, st.Kappa, o.mix())
+			}
 			if !finite(lv.Total) {
 				return st, fmt.Errorf("epoch %d step %d: loss %g: %w", st.Epoch+1, st.Step+1, lv.Total, ErrDiverged)
 			}
@@ -369,7 +385,7 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			sum.loss += lv.Total * float64(b)
 			sum.ce += lv.CE * float64(b)
 			sum.kd += lv.KD * float64(b)
-			correct += loss.Correct(tape.Logits(), yb)
+			correct += loss.Correct(tape.Logits(), bl.major(yb))
 			seen += b
 			for l := range rates {
 				rates[l] += tape.SpikeRate(l) * float64(b)
@@ -510,8 +526,9 @@ func lossRows(ds, z, teacher []float32, labels []int32, k, n int, kappa, m, tau 
 
 // Kappa returns the logit scale κ of o.Scale for net: 1 for ScaleSum, 1/T
 // for ScaleMean, and for ScaleMatch the ratio of the ANN's logit spread to
-// the SNN's on the first o.MatchImages images of x (inference mode, no
-// augmentation, Poisson draws seeded by o.Seed). The spread of a set of
+// the SNN's on the first o.MatchImages images of x (inference mode;
+// blurred when o.Blur is set, as training sees them, but not cropped or
+// blended; Poisson draws seeded by o.Seed). The spread of a set of
 // logits is the root mean square over images and classes of each logit's
 // distance from its image's mean logit.
 func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Tensor, o Options) (float64, error) {
@@ -527,6 +544,9 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	k := min(o.MatchImages, x.Shape[0])
 	hwc := x.Len() / x.Shape[0]
 	xs := tensor.FromData(x.Data[:k*hwc], append([]int{k}, x.Shape[1:]...)...)
+	if o.Blur {
+		xs = convert.Smooth(xs)
+	}
 	budget := o.MemoryBudget
 	if budget == 0 {
 		budget = snn.DefaultTrainBudget // as the training passes, not the simulator's larger default
@@ -620,4 +640,86 @@ func WeightChange(before, after *vgg.Model) ([]LayerChange, error) {
 		out[i] = LayerChange{Name: p.Name, Relative: math.Sqrt(d / max(w, math.SmallestNonzeroFloat64))}
 	}
 	return out, nil
+}
+
+// blend records how mixup formed a batch: image i is λ_i·x_i +
+// (1 − λ_i)·x_j with j = B−1−i, and its cross-entropy target is
+// λ_i·y_i + (1 − λ_i)·y_j.
+type blend struct {
+	lam     []float64
+	partner []int32 // y_j
+}
+
+// mixBatch blends the batch x [B, ...] with labels y in place, drawing
+// every λ_i uniformly from [0, 1) from rng.
+func mixBatch(x *tensor.Tensor, y []int32, rng *rand.Rand) *blend {
+	b := x.Shape[0]
+	n := len(x.Data) / b
+	src := append([]float32(nil), x.Data...)
+	bl := &blend{lam: make([]float64, b), partner: make([]int32, b)}
+	for i := range b {
+		j := b - 1 - i
+		l := rng.Float64()
+		bl.lam[i], bl.partner[i] = l, y[j]
+		for p := range n {
+			x.Data[i*n+p] = float32(l*float64(src[i*n+p]) + (1-l)*float64(src[j*n+p]))
+		}
+	}
+	return bl
+}
+
+// rows turns ds, the loss gradient of rows i0..i1 for their own labels
+// (LossRows), into the gradient for the blended targets. The gradient is
+// linear in the cross-entropy target and the distillation term does not
+// depend on it, so it is λ·ds + (1 − λ)·(the gradient for the partners'
+// labels).
+func (bl *blend) rows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau float64) {
+	d2 := make([]float32, len(ds))
+	LossRows(d2, s, teacher, bl.partner[i0:i1], k, n, kappa, m, tau)
+	for i := range i1 - i0 {
+		l := bl.lam[i0+i]
+		for c := range k {
+			ds[i*k+c] = float32(l*float64(ds[i*k+c]) + (1-l)*float64(d2[i*k+c]))
+		}
+	}
+}
+
+// values returns the batch's loss for the blended targets, from lv (its
+// value for the images' own labels y, whose KD part it keeps) and the
+// summed output potentials s [B, k].
+func (bl *blend) values(s *tensor.Tensor, y []int32, lv LossValue, kappa, m float64) LossValue {
+	z := scaled(s.Data, kappa)
+	b, k := s.Shape[0], s.Shape[1]
+	var ce float64
+	for i := range b {
+		row := z[i*k : (i+1)*k]
+		mx := float64(row[loss.Argmax(row)])
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v) - mx)
+		}
+		lse := mx + math.Log(sum)
+		own, other := lse-float64(row[y[i]]), lse-float64(row[bl.partner[i]])
+		ce += bl.lam[i]*own + (1-bl.lam[i])*other
+	}
+	lv.CE = ce / float64(b)
+	lv.Total = (1-m)*lv.CE + m*lv.KD
+	return lv
+}
+
+// major returns each image's label of the larger share (its own when
+// λ ≥ ½), against which the training accuracy is counted; without a
+// blend, y itself.
+func (bl *blend) major(y []int32) []int32 {
+	if bl == nil {
+		return y
+	}
+	out := make([]int32, len(y))
+	for i, l := range bl.lam {
+		out[i] = y[i]
+		if l < 0.5 {
+			out[i] = bl.partner[i]
+		}
+	}
+	return out
 }

@@ -78,6 +78,7 @@ func (f *encryptFlags) register(fs *flag.FlagSet, b *bounds) {
 	b.Int(fs, &f.o.CropPad, "crop-pad", d.CropPad, 0, 64, "augmentation: random crop with this padding (0: none)")
 	fs.BoolVar(&f.o.Flip, "flip", d.Flip, "augmentation: random horizontal flip")
 	fs.BoolVar(&f.o.Blur, "blur", d.Blur, "augmentation: blur every image with a 3×3 box filter (synthetic images drive the SNN harder than natural ones)")
+	fs.BoolVar(&f.o.Mixup, "mixup", d.Mixup, "augmentation: blend every image with another of its batch (λ uniform in [0, 1)); the ANN is distilled on the blend and the cross-entropy target is blended alike")
 	fs.Uint64Var(&f.o.Seed, "seed", 0, "random seed (subset, shuffles, augmentation, Poisson spikes, dropout)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the interrupted run in --out from its checkpoint")
 	fs.BoolVar(&f.force, "force", false, "replace the model files in an existing --out (other files stay)")
