@@ -1,0 +1,91 @@
+package encrypt
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/privatesnn/privatesnn/loss"
+	"github.com/privatesnn/privatesnn/tensor"
+)
+
+// blend records how mixup formed a batch: image i is λ_i·x_i +
+// (1 − λ_i)·x_j with j = B−1−i, and its cross-entropy target is
+// λ_i·y_i + (1 − λ_i)·y_j.
+type blend struct {
+	lam     []float64
+	partner []int32 // y_j
+}
+
+// mixBatch blends the batch x [B, ...] with labels y in place, drawing
+// every λ_i uniformly from [0, 1) from rng.
+func mixBatch(x *tensor.Tensor, y []int32, rng *rand.Rand) *blend {
+	b := x.Shape[0]
+	n := len(x.Data) / b
+	src := append([]float32(nil), x.Data...)
+	bl := &blend{lam: make([]float64, b), partner: make([]int32, b)}
+	for i := range b {
+		j := b - 1 - i
+		l := rng.Float64()
+		bl.lam[i], bl.partner[i] = l, y[j]
+		for p := range n {
+			x.Data[i*n+p] = float32(l*float64(src[i*n+p]) + (1-l)*float64(src[j*n+p]))
+		}
+	}
+	return bl
+}
+
+// rows turns ds, the loss gradient of rows i0..i1 for their own labels
+// (LossRows), into the gradient for the blended targets. The gradient is
+// linear in the cross-entropy target and the distillation term does not
+// depend on it, so it is λ·ds + (1 − λ)·(the gradient for the partners'
+// labels).
+func (bl *blend) rows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau float64) {
+	d2 := make([]float32, len(ds))
+	LossRows(d2, s, teacher, bl.partner[i0:i1], k, n, kappa, m, tau)
+	for i := range i1 - i0 {
+		l := bl.lam[i0+i]
+		for c := range k {
+			ds[i*k+c] = float32(l*float64(ds[i*k+c]) + (1-l)*float64(d2[i*k+c]))
+		}
+	}
+}
+
+// values returns the batch's loss for the blended targets, from lv (its
+// value for the images' own labels y, whose KD part it keeps) and the
+// summed output potentials s [B, k].
+func (bl *blend) values(s *tensor.Tensor, y []int32, lv LossValue, kappa, m float64) LossValue {
+	z := scaled(s.Data, kappa)
+	b, k := s.Shape[0], s.Shape[1]
+	var ce float64
+	for i := range b {
+		row := z[i*k : (i+1)*k]
+		mx := float64(row[loss.Argmax(row)])
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v) - mx)
+		}
+		lse := mx + math.Log(sum)
+		own, other := lse-float64(row[y[i]]), lse-float64(row[bl.partner[i]])
+		ce += bl.lam[i]*own + (1-bl.lam[i])*other
+	}
+	lv.CE = ce / float64(b)
+	lv.Total = (1-m)*lv.CE + m*lv.KD
+	return lv
+}
+
+// major returns each image's label of the larger share (its own when
+// λ ≥ ½), against which the training accuracy is counted; without a
+// blend, y itself.
+func (bl *blend) major(y []int32) []int32 {
+	if bl == nil {
+		return y
+	}
+	out := make([]int32, len(y))
+	for i, l := range bl.lam {
+		out[i] = y[i]
+		if l < 0.5 {
+			out[i] = bl.partner[i]
+		}
+	}
+	return out
+}
