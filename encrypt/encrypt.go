@@ -15,9 +15,11 @@
 // with S the SNN's summed output potential, A the frozen ANN's logits on
 // the same augmented batch, the KL averaged over the batch, m = 0.7 and
 // τ = 20. Without distillation m is 0. κ scales the SNN's logits: ScaleSum
-// (κ = 1, the reference model's raw sum), ScaleMean (κ = 1/T) or
-// ScaleMatch (κ fixed before training so that the spread of κS matches the
-// ANN's on the training images). The optimiser is Adam with AMSGrad and
+// (κ = 1, the reference model's raw sum), ScaleMean (κ = 1/T), ScaleMatch
+// (κ fixed before training so that the spread of κS matches the ANN's on
+// the training images) or ScaleThreshold (κ = Π θ_l / T, the conversion's
+// own scale; the default). The training images are augmented by a random
+// crop, a blur and mixup. The optimiser is Adam with AMSGrad and
 // weight decay, its rate divided by 10 at 50 % and 70 % of the epochs.
 //
 // Every random choice — the epoch's shuffle, each batch's augmentation,
@@ -74,16 +76,24 @@ const (
 	ScaleSum   Scale = "sum"   // κ = 1: the raw sum over T steps, as the reference model returns it
 	ScaleMean  Scale = "mean"  // κ = 1/T: the mean over steps
 	ScaleMatch Scale = "match" // κ = spread of the ANN's logits / spread of S, fixed before training
+	// ScaleThreshold is the conversion's own scale, κ = Π θ_l / T over the
+	// spiking layers. A converted layer of integrate-and-fire neurons fires
+	// at about its ANN activation over its threshold, given input at the
+	// previous layer's rates, so the output potential per step is about
+	// the ANN's logits over Π θ_l: κ·S then stands on the ANN's scale
+	// without looking at any image (exact as the rates settle; with a leak
+	// λ < 1 an approximation).
+	ScaleThreshold Scale = "threshold"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (s *Scale) UnmarshalText(b []byte) error {
 	switch v := Scale(b); v {
-	case ScaleSum, ScaleMean, ScaleMatch:
+	case ScaleSum, ScaleMean, ScaleMatch, ScaleThreshold:
 		*s = v
 		return nil
 	}
-	return fmt.Errorf("encrypt: unknown logit scale %q (sum, mean or match)", b)
+	return fmt.Errorf("encrypt: unknown logit scale %q (sum, mean, match or threshold)", b)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -138,15 +148,15 @@ type Options struct {
 // and weight decay 5e-4, the rate ÷10 at 50 % and 70 % of the epochs,
 // distillation with m = 0.7 and τ = 20, the triangle surrogate with
 // γ = 0.3 — and privatesnn's choices where the paper is silent, each
-// measured (see the README): 8 epochs of batch 8, κ matched to the ANN's
-// logit spread, no dropout (masks fixed over T on spikes at a few percent
+// measured (see the README): 8 epochs of batch 8, κ = Π θ_l / T (the
+// conversion's own scale), no dropout (masks fixed over T on spikes at a few percent
 // activity make the distillation target mostly noise), and augmentation by
 // a random crop with padding 2 (for 28×28 images; the reference pads 32×32
 // by 4) followed by a 3×3 blur, and mixup of the blurred images.
 func Defaults() Options {
 	return Options{
 		Epochs: 8, BatchSize: 8, LR: 1e-4, WeightDecay: 5e-4, AMSGrad: true, LRFactor: 10,
-		LRFractions: []float64{0.5, 0.7}, Distill: true, Mix: 0.7, Temperature: 20, Scale: ScaleMatch,
+		LRFractions: []float64{0.5, 0.7}, Distill: true, Mix: 0.7, Temperature: 20, Scale: ScaleThreshold,
 		MatchImages: 512, Surrogate: snn.DefaultSurrogate(), CropPad: 2, Fill: -1, Blur: true, Mixup: true,
 	}
 }
@@ -166,13 +176,13 @@ func (o Options) Validate() error {
 		return fmt.Errorf("encrypt: mix %g outside [0, 1] or temperature %g not positive and finite", o.Mix, o.Temperature)
 	}
 	switch o.Scale {
-	case ScaleSum, ScaleMean:
+	case ScaleSum, ScaleMean, ScaleThreshold:
 	case ScaleMatch:
 		if o.MatchImages < 1 {
 			return fmt.Errorf("encrypt: logit scale match needs MatchImages ≥ 1, got %d", o.MatchImages)
 		}
 	default:
-		return fmt.Errorf("encrypt: unknown logit scale %q (sum, mean or match)", o.Scale)
+		return fmt.Errorf("encrypt: unknown logit scale %q (sum, mean, match or threshold)", o.Scale)
 	}
 	if o.CropPad < 0 || o.CropPad > 64 {
 		return fmt.Errorf("encrypt: crop padding %d out of range [0, 64]", o.CropPad)
@@ -526,17 +536,23 @@ func lossRows(ds, z, teacher []float32, labels []int32, k, n int, kappa, m, tau 
 
 // Kappa returns the logit scale κ of o.Scale for net: 1 for ScaleSum, 1/T
 // for ScaleMean, and for ScaleMatch the ratio of the ANN's logit spread to
-// the SNN's on the first o.MatchImages images of x (inference mode;
-// blurred when o.Blur is set, as training sees them, but not cropped or
-// blended; Poisson draws seeded by o.Seed). The spread of a set of
-// logits is the root mean square over images and classes of each logit's
-// distance from its image's mean logit.
+// the SNN's on the first o.MatchImages images of x (inference mode, no
+// augmentation, Poisson draws seeded by o.Seed), and for ScaleThreshold
+// the product of the spiking layers' thresholds over T. The spread of a
+// set of logits is the root mean square over images and classes of each
+// logit's distance from its image's mean logit.
 func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Tensor, o Options) (float64, error) {
 	switch o.Scale {
 	case ScaleSum:
 		return 1, nil
 	case ScaleMean:
 		return 1 / float64(net.Config.Timesteps), nil
+	case ScaleThreshold:
+		k := 1.0
+		for _, th := range net.Config.Thresholds {
+			k *= float64(th)
+		}
+		return k / float64(net.Config.Timesteps), nil
 	}
 	if teacher == nil {
 		return 0, fmt.Errorf("encrypt: logit scale match needs the ANN")
@@ -544,9 +560,6 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	k := min(o.MatchImages, x.Shape[0])
 	hwc := x.Len() / x.Shape[0]
 	xs := tensor.FromData(x.Data[:k*hwc], append([]int{k}, x.Shape[1:]...)...)
-	if o.Blur {
-		xs = convert.Smooth(xs)
-	}
 	budget := o.MemoryBudget
 	if budget == 0 {
 		budget = snn.DefaultTrainBudget // as the training passes, not the simulator's larger default
@@ -557,7 +570,7 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	}
 	sa, ss := spread(teacher.Forward(xs, nn.Mode{})), spread(r.Logits())
 	if !(ss > 0) {
-		return 0, fmt.Errorf("encrypt: the SNN's output is constant on the %d images that fix κ (silent network?); use --logit-scale sum or mean, or train on unblurred images (--blur=false)", k)
+		return 0, fmt.Errorf("encrypt: the SNN's output is constant on the %d images that fix κ (silent network?); use --logit-scale sum, mean or threshold", k)
 	}
 	return sa / ss, nil
 }

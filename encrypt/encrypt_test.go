@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
@@ -336,9 +335,9 @@ func trainToyMix(t testing.TB, seed uint64, distill, mixup bool) learnRun {
 		r.teacher = cloneModel(t, r.m) // the ANN the SNN came from
 		// No augmentation, so that the training images measure the
 		// objective the run minimises; κ from the first 32 images.
-		r.o.CropPad, r.o.Blur, r.o.Mixup, r.o.MatchImages = 0, false, mixup, 32
-		if !r.o.Distill || r.o.Scale != encrypt.ScaleMatch {
-			t.Fatalf("defaults %+v: want distillation with logit scale match", r.o)
+		r.o.CropPad, r.o.Blur, r.o.Mixup, r.o.Scale, r.o.MatchImages = 0, false, mixup, encrypt.ScaleMatch, 32
+		if !r.o.Distill {
+			t.Fatalf("defaults %+v: want distillation", r.o)
 		}
 	} else {
 		r.o.CropPad, r.o.Mixup, r.o.Distill, r.o.Scale = 1, mixup, false, encrypt.ScaleSum
@@ -733,10 +732,22 @@ func TestKappa(t *testing.T) {
 		}
 	}
 
+	// ScaleThreshold: Π θ / T, from the network's configuration alone.
+	oo := o
+	oo.Scale = encrypt.ScaleThreshold
+	wantT := 1.0
+	for _, th := range net.Config.Thresholds {
+		wantT *= float64(th)
+	}
+	wantT /= float64(net.Config.Timesteps)
+	if k, err := encrypt.Kappa(ctx, nil, net, nil, oo); err != nil || math.Abs(k-wantT) > 1e-12*wantT || len(net.Config.Thresholds) < 2 {
+		t.Errorf("threshold: κ %g, %v; want Π θ / T = %g", k, err, wantT)
+	}
+
 	// ScaleMatch: the ANN's spread over the SNN's on the first MatchImages
-	// images, blurred when training blurs, Poisson input seeded as Kappa
-	// documents.
-	kappas := map[bool]float64{}
+	// images (unaugmented, whatever training's augmentation), Poisson input
+	// seeded as Kappa documents.
+	o.Scale = encrypt.ScaleMatch
 	for _, blur := range []bool{false, true} {
 		for _, k := range []int{7, 20, 500} {
 			oo := o
@@ -747,9 +758,6 @@ func TestKappa(t *testing.T) {
 			}
 			k = min(k, 20)
 			xs := tensor.FromData(slices.Clone(x.Data[:k*36]), k, 1, 6, 6)
-			if blur {
-				xs = convert.Smooth(xs)
-			}
 			r, err := net.Run(ctx, xs, rand.New(rand.NewPCG(oo.Seed, 0x4b)), snn.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -758,16 +766,12 @@ func TestKappa(t *testing.T) {
 			if !(want > 0) || math.Abs(got-want) > 1e-6*want {
 				t.Errorf("match on %d images, blur %v: κ %g, want %g", k, blur, got, want)
 			}
-			kappas[blur] = got
 			// Another Poisson seed gives another κ, so the seed is really used.
 			oo.Seed++
 			if other, err := encrypt.Kappa(ctx, teacher, net, x, oo); err != nil || other == got {
 				t.Errorf("match on %d images: κ %g with seed %d and %g, %v with seed %d", k, got, o.Seed, other, err, oo.Seed)
 			}
 		}
-	}
-	if kappas[false] == kappas[true] {
-		t.Errorf("κ %g with and without blur: the blur is not applied", kappas[true])
 	}
 
 	// A silent SNN has constant logits: no κ can match, and Run refuses.
@@ -917,7 +921,7 @@ func TestOptionsValidate(t *testing.T) {
 		"temperature infinite":  func(o *encrypt.Options) { o.Temperature = inf },
 		"scale empty":           func(o *encrypt.Options) { o.Scale = "" },
 		"scale unknown":         func(o *encrypt.Options) { o.Scale = "max" },
-		"match without images":  func(o *encrypt.Options) { o.MatchImages = 0 },
+		"match without images":  func(o *encrypt.Options) { o.Scale, o.MatchImages = encrypt.ScaleMatch, 0 },
 		"crop padding negative": func(o *encrypt.Options) { o.CropPad = -1 },
 		"crop padding too wide": func(o *encrypt.Options) { o.CropPad = 65 },
 		"surrogate γ 0":         func(o *encrypt.Options) { o.Surrogate.Gamma = 0 },
@@ -941,7 +945,7 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestScaleText(t *testing.T) {
-	for _, s := range []encrypt.Scale{encrypt.ScaleSum, encrypt.ScaleMean, encrypt.ScaleMatch} {
+	for _, s := range []encrypt.Scale{encrypt.ScaleSum, encrypt.ScaleMean, encrypt.ScaleMatch, encrypt.ScaleThreshold} {
 		b, err := s.MarshalText()
 		if err != nil {
 			t.Fatal(err)
@@ -963,7 +967,7 @@ func TestScaleText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"logit_scale":"match"`) {
+	if !strings.Contains(string(b), `"logit_scale":"threshold"`) {
 		t.Errorf("JSON %s lacks the scale by name", b)
 	}
 	var back encrypt.Options
@@ -1015,16 +1019,18 @@ func TestRunRejects(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	// ScaleMatch alone needs the teacher too; ScaleSum without distillation
-	// does not.
+	// ScaleMatch alone needs the teacher too; ScaleMean and ScaleThreshold
+	// without distillation do not.
 	noKD := o
-	noKD.Distill = false
+	noKD.Distill, noKD.Scale = false, encrypt.ScaleMatch
 	if _, err := encrypt.Run(ctx, nil, toySNN(t, toyModel(t, 9), snn.Direct), x, y, noKD, nil, encrypt.Hooks{}); err == nil {
 		t.Error("logit scale match without a teacher accepted")
 	}
-	noKD.Scale = encrypt.ScaleMean
-	if _, err := encrypt.Run(ctx, nil, toySNN(t, toyModel(t, 9), snn.Direct), x, y, noKD, nil, encrypt.Hooks{}); err != nil {
-		t.Errorf("plain cross-entropy without a teacher: %v", err)
+	for _, sc := range []encrypt.Scale{encrypt.ScaleMean, encrypt.ScaleThreshold} {
+		noKD.Scale = sc
+		if _, err := encrypt.Run(ctx, nil, toySNN(t, toyModel(t, 9), snn.Direct), x, y, noKD, nil, encrypt.Hooks{}); err != nil {
+			t.Errorf("plain cross-entropy without a teacher, scale %s: %v", sc, err)
+		}
 	}
 }
 

@@ -68,7 +68,7 @@ func (f *encryptFlags) register(fs *flag.FlagSet, b *bounds) {
 	fs.BoolVar(&f.o.Distill, "distill", d.Distill, "on-device distillation from the ANN (--distill=false: cross-entropy only)")
 	b.Float(fs, &f.o.Mix, "mix", d.Mix, interval{lo: 0, hi: 1}, "m, the weight of the distillation term")
 	b.Float(fs, &f.o.Temperature, "temperature", d.Temperature, interval{lo: 0, hi: 1e6, loOpen: true}, "τ, the distillation temperature")
-	fs.TextVar(&f.o.Scale, "logit-scale", d.Scale, "the SNN's logits κ·S from its summed output potential S: sum (κ = 1), mean (κ = 1/T), match (κ fixed before training so κ·S spreads like the ANN's logits)")
+	fs.TextVar(&f.o.Scale, "logit-scale", d.Scale, "the SNN's logits κ·S from its summed output potential S: sum (κ = 1), mean (κ = 1/T), match (κ fixed before training so κ·S spreads like the ANN's logits), threshold (κ = Π θ / T over the spiking layers: the conversion's own scale)")
 	b.Int(fs, &f.o.MatchImages, "match-images", d.MatchImages, 1, 1<<20, "training images that fix κ for --logit-scale match")
 	fs.TextVar(&f.surrogate, "surrogate", snn.Triangle, "surrogate gradient of the spike: triangle, fast-sigmoid or atan")
 	b.Float(fs, &f.o.Surrogate.Gamma, "gamma", snn.DefaultGamma, interval{lo: 0, hi: 100, loOpen: true}, "surrogate height γ (the derivative at U = θ is γ/θ)")

@@ -35,7 +35,7 @@ func TestEncryptResumeIsExact(t *testing.T) {
 	_, syn, snn := encryptFixture(t)
 	dir := t.TempDir()
 	full, cut := filepath.Join(dir, "full"), filepath.Join(dir, "cut")
-	base := []string{"encrypt", "--model", snn, "--synth", syn, "--per-class", "3", "--labels", "folder", "--epochs", "2", "--batch", "4", "--blur=false", "--quiet"}
+	base := []string{"encrypt", "--model", snn, "--synth", syn, "--per-class", "3", "--labels", "folder", "--epochs", "2", "--batch", "4", "--quiet"}
 	if code, _, stderr := runCLI(t, context.Background(), append(base, "--out", full)...); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
