@@ -149,10 +149,10 @@ type Options struct {
 // distillation with m = 0.7 and τ = 20, the triangle surrogate with
 // γ = 0.3 — and privatesnn's choices where the paper is silent, each
 // measured (see the README): 8 epochs of batch 8, κ = Π θ_l / T (the
-// conversion's own scale), no dropout (masks fixed over T on spikes at a few percent
-// activity make the distillation target mostly noise), and augmentation by
-// a random crop with padding 2 (for 28×28 images; the reference pads 32×32
-// by 4) followed by a 3×3 blur, and mixup of the blurred images.
+// conversion's own scale), no dropout (masks fixed over T on spikes at a
+// few percent activity make the distillation target mostly noise), and
+// augmentation by a random crop with padding 2 (for 28×28 images; the
+// reference pads 32×32 by 4), a 3×3 blur and mixup.
 func Defaults() Options {
 	return Options{
 		Epochs: 8, BatchSize: 8, LR: 1e-4, WeightDecay: 5e-4, AMSGrad: true, LRFactor: 10,
