@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
@@ -1078,6 +1079,53 @@ func TestLossRowsMatchesLoss(t *testing.T) {
 			if math.Float32bits(v) != math.Float32bits(got[i]) {
 				t.Fatalf("m %g: gradient %d: %g in chunks, %g for the batch", m, i, got[i], v)
 			}
+		}
+	}
+}
+
+// TestThresholdScale checks the claim behind ScaleThreshold: on a network
+// converted by threshold balancing (max current, direct input, θ/2 initial
+// membrane), κ·S with κ = Π θ / T approaches the ANN's logits as T grows.
+// Each rate is within about 1/(2T) of its settled value (θ/2 start,
+// subtractive reset) and the error passes through two spiking layers, so
+// the test allows max |κS − z| ≤ 2/T of max |z|; measured 0.67/T, 0.61/T
+// and 0.85/T at T = 10, 100 and 1000.
+func TestThresholdScale(t *testing.T) {
+	ctx := context.Background()
+	m := toyModel(t, 4)
+	pretrain(t, m, 4)
+	x, _ := toyImages(32, 5)
+	z := m.Forward(x, nn.Mode{})
+	var zmax float64
+	for _, v := range z.Data {
+		zmax = max(zmax, math.Abs(float64(v)))
+	}
+	for _, T := range []int{10, 100, 1000} {
+		co := convert.Defaults()
+		co.Timesteps, co.Encoder, co.InitMembrane = T, snn.Direct, 0.5
+		th, err := convert.Thresholds(ctx, m, x, co, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := snn.New(m, co.Config(th))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := encrypt.Kappa(ctx, nil, net, x, encrypt.Defaults())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(1, 2)), snn.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i, s := range r.Logits().Data {
+			worst = max(worst, math.Abs(k*float64(s)-float64(z.Data[i])))
+		}
+		t.Logf("T = %d: thresholds %v, κ %.4g, max |κS − z| = %.3g of max |z| %.3g", T, th, k, worst/zmax, zmax)
+		if worst > 2/float64(T)*zmax {
+			t.Errorf("T = %d: κS differs from the ANN's logits by %.3g of their largest magnitude, want ≤ 2/T = %.3g", T, worst/zmax, 2/float64(T))
 		}
 	}
 }
