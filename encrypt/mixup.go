@@ -1,7 +1,6 @@
 package encrypt
 
 import (
-	"math"
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/loss"
@@ -54,21 +53,13 @@ func (bl *blend) rows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau 
 // value for the images' own labels y, whose KD part it keeps) and the
 // summed output potentials s [B, k].
 func (bl *blend) values(s *tensor.Tensor, y []int32, lv LossValue, kappa, m float64) LossValue {
-	z := scaled(s.Data, kappa)
 	b, k := s.Shape[0], s.Shape[1]
-	var ce float64
-	for i := range b {
-		row := z[i*k : (i+1)*k]
-		mx := float64(row[loss.Argmax(row)])
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v) - mx)
-		}
-		lse := mx + math.Log(sum)
-		own, other := lse-float64(row[y[i]]), lse-float64(row[bl.partner[i]])
-		ce += bl.lam[i]*own + (1-bl.lam[i])*other
+	targets := tensor.New(b, k)
+	for i, l := range bl.lam {
+		targets.Data[i*k+int(y[i])] += float32(l)
+		targets.Data[i*k+int(bl.partner[i])] += float32(1 - l)
 	}
-	lv.CE = ce / float64(b)
+	lv.CE, _ = loss.SoftCrossEntropy(tensor.FromData(scaled(s.Data, kappa), b, k), targets, 1)
 	lv.Total = (1-m)*lv.CE + m*lv.KD
 	return lv
 }
