@@ -427,23 +427,13 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	T, nn := cfg.Timesteps, B*out
 	theta := cfg.Thresholds[s.spiking]
 	u0 := float32(cfg.InitMembrane * float64(theta))
-	parts := min(64, max(1, nn/4096))
-	counts := make([]int64, parts)
-	u := make([]float32, nn) // membranes; part p uses its own range
-	parallel.For(parts, T*nn, func(lo, hi int) {
-		for part := lo; part < hi; part++ {
-			a, b := part*nn/parts, (part+1)*nn/parts
-			for i := a; i < b; i++ {
-				u[i] = u0
-			}
-			counts[part] = neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
+	u := make([]float32, nn) // membranes; each part uses its own range
+	return neuronParts(nn, T, func(a, b int) int64 {
+		for i := a; i < b; i++ {
+			u[i] = u0
 		}
+		return neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
 	})
-	var total int64
-	for _, c := range counts {
-		total += c
-	}
-	return total
 }
 
 // scanSurrogate is scan that also writes the surrogate derivative σ'(U[t])
@@ -454,12 +444,20 @@ func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *s
 	T, nn := cfg.Timesteps, B*out
 	theta := cfg.Thresholds[s.spiking]
 	u0 := float32(cfg.InitMembrane * float64(theta))
+	return neuronParts(nn, T, func(a, b int) int64 {
+		return neuronScanSurrogate(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
+	})
+}
+
+// neuronParts splits nn neurons into up to 64 equal ranges (one per 4,096
+// neurons), runs f on each range [a, b) in parallel as a recurrence over
+// T steps, and returns the sum of f's results.
+func neuronParts(nn, T int, f func(a, b int) int64) int64 {
 	parts := min(64, max(1, nn/4096))
 	counts := make([]int64, parts)
 	parallel.For(parts, T*nn, func(lo, hi int) {
 		for part := lo; part < hi; part++ {
-			counts[part] = neuronScanSurrogate(spk, d, cur, T, nn, curStride, part*nn/parts, (part+1)*nn/parts, theta,
-				float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
+			counts[part] = f(part*nn/parts, (part+1)*nn/parts)
 		}
 	})
 	var total int64
@@ -763,12 +761,9 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	T, nn := cfg.Timesteps, B*s.outSize()
 	theta := cfg.Thresholds[s.spiking]
 	u0 := float32(cfg.InitMembrane * float64(theta))
-	parts := min(64, max(1, nn/4096))
-	parallel.For(parts, T*nn, func(lo, hi int) {
-		for part := lo; part < hi; part++ {
-			a, b := part*nn/parts, (part+1)*nn/parts
-			neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
-		}
+	neuronParts(nn, T, func(a, b int) int64 {
+		neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
+		return 0
 	})
 }
 
