@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"internal/parallel":         nil,
 	"internal/atomicfile":       nil,
 	"progress":                  nil,
+	"setting":                   nil,
 	"progress/progresstest":     {"progress"},
 	"safetensors":               {"internal/atomicfile"},
 	"data":                      {"imageset", "internal/atomicfile"},
@@ -30,19 +31,20 @@ var allowed = map[string][]string{
 	"loss":                      {"tensor"},
 	"optim":                     {"nn", "tensor"},
 	"vgg":                       {"nn", "tensor"},
-	"modelfile":                 {"imageset", "internal/atomicfile", "safetensors", "snn", "tensor", "vgg"},
-	"train":                     {"data", "imageset", "loss", "modelfile", "nn", "optim", "progress", "tensor", "vgg"},
-	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "snn", "tensor", "vgg"},
+	"modelfile":                 {"convert", "imageset", "internal/atomicfile", "safetensors", "snn", "tensor", "vgg"},
+	"train":                     {"data", "imageset", "loss", "nn", "optim", "progress", "tensor", "vgg"},
+	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "progress", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
-	"convert":                   {"imageset", "modelfile", "nn", "progress", "snn", "synth", "tensor", "vgg"},
-	"encrypt":                   {"convert", "imageset", "loss", "modelfile", "nn", "optim", "progress", "snn", "synth", "tensor", "vgg"},
+	"convert":                   {"imageset", "nn", "progress", "setting", "snn", "tensor", "vgg"},
+	"encrypt":                   {"convert", "imageset", "loss", "nn", "optim", "progress", "setting", "snn", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "progress", "tensor"},
-	"synth":                     {"imageset", "internal/atomicfile", "invert", "loss", "modelfile", "nn", "progress", "tensor", "vgg"},
+	"synth":                     {"imageset", "internal/atomicfile", "invert", "loss", "nn", "progress", "tensor", "vgg"},
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "imageset", "internal/atomicfile", "leakage", "nn", "progress", "snn", "synth", "tensor", "vgg"},
-	"pipeline":                  {"attack", "audit", "convert", "data", "encrypt", "energy", "imageset", "internal/atomicfile", "internal/gemm", "loss", "modelfile", "progress", "report", "snn", "synth", "tensor", "train", "vgg"},
+	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "imageset", "internal/gemm", "modelfile", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
+	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "modelfile", "progress", "report", "snn", "stage", "synth", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
 	"data/internal/genembedded": {"data"},
@@ -50,7 +52,7 @@ var allowed = map[string][]string{
 
 // dataFree lists packages that must not reach package data through any
 // import path: the model side of the pipeline never reads a real data set.
-var dataFree = []string{"progress", "progress/progresstest", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "attack", "leakage", "audit", "report"}
+var dataFree = []string{"progress", "progress/progresstest", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "attack", "leakage", "audit", "report"}
 
 func packages(t *testing.T) map[string][]string {
 	t.Helper()

@@ -70,7 +70,7 @@ func (m *Method) UnmarshalText(b []byte) error {
 	case "3", "attack3":
 		*m = SNNInversion
 	default:
-		return fmt.Errorf("attack: unknown method %q (1, 2 or 3)", b)
+		return fmt.Errorf("unknown method %q (1, 2 or 3)", b)
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func (e *Encoding) UnmarshalText(b []byte) error {
 	case "direct":
 		*e = DirectEncoding
 	default:
-		return fmt.Errorf("attack: unknown encoding %q (model, poisson or direct)", b)
+		return fmt.Errorf("unknown encoding %q (model, poisson or direct)", b)
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (r *Rule) UnmarshalText(b []byte) error {
 	case "population", "brainleaks-v2":
 		*r = PopulationRule
 	default:
-		return fmt.Errorf("attack: unknown rule %q (adam or population)", b)
+		return fmt.Errorf("unknown rule %q (adam or population)", b)
 	}
 	return nil
 }

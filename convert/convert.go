@@ -27,7 +27,7 @@
 // candidate (threshold percentile × initial membrane × encoder) it balances
 // thresholds on calibration images, then scores the spiking network by
 // how often its top-1 class agrees with the ANN's on held-out synthetic
-// images, at T and at T/2. Its record (snn.Selection) goes into the model
+// images, at T and at T/2. Its record (Selection) goes into the model
 // card.
 //
 // Convert is the entry point that combines them: a Plan names a Recipe,

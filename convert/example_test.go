@@ -45,7 +45,7 @@ func ExampleSelect() {
 	calib, held := tensor.New(16, 1, 8, 8), tensor.New(32, 1, 8, 8)
 	calib.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
 	held.RandUniform(rand.New(rand.NewPCG(3, 3)), -1, 1)
-	o := convert.SelectOptions{Base: convert.Defaults(), Candidates: []snn.Candidate{
+	o := convert.SelectOptions{Base: convert.Defaults(), Candidates: []convert.Candidate{
 		{Percentile: 0, InitMembrane: 0, Encoder: snn.Poisson}, // the reference's recipe
 		{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Poisson},
 		{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Direct},

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/progress"
-	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -32,7 +31,7 @@ func (r *Recipe) UnmarshalText(b []byte) error {
 		*r = Recipe(b)
 		return nil
 	}
-	return fmt.Errorf("convert: unknown recipe %q (select or paper)", b)
+	return fmt.Errorf("unknown recipe %q (select or paper)", b)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -69,7 +68,7 @@ type Plan struct {
 	Sampling Sampling
 	// Candidates (RecipeSelect; nil: DefaultCandidates) and HeldOut, the
 	// number of pool images set aside for scoring them.
-	Candidates []snn.Candidate
+	Candidates []Candidate
 	HeldOut    int
 	// Smooth scores the candidates on the held-out images after a 3×3 box
 	// blur (Smooth): synthetic images are saturated, high-frequency
@@ -93,7 +92,7 @@ type Outcome struct {
 	// CalibrationImages is the number of images per balancing pass.
 	CalibrationImages int
 	// Selection records the scored candidates (RecipeSelect).
-	Selection *snn.Selection
+	Selection *Selection
 }
 
 // Convert sets the thresholds of m's spiking network from pool, normalised

@@ -3,12 +3,12 @@ package convert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -37,7 +37,7 @@ func TestConvertRecipes(t *testing.T) {
 		t.Fatalf("paper recipe %+v, want Calibrate's %v", got, want)
 	}
 
-	cands := []snn.Candidate{{Percentile: 99, InitMembrane: 0.5, Encoder: snn.Direct}, {Encoder: snn.Poisson}}
+	cands := []Candidate{{Percentile: 99, InitMembrane: 0.5, Encoder: snn.Direct}, {Encoder: snn.Poisson}}
 	sel := Plan{Recipe: RecipeSelect, Options: o, Sampling: Sampling{Images: 8}, Candidates: cands, HeldOut: 10}
 	got, err = Convert(context.Background(), m, pool, sel, rand.New(rand.NewPCG(3, 3)))
 	if err != nil {
@@ -96,43 +96,55 @@ func TestSettingsResolve(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Options.Timesteps != SelectTimesteps || s.CalibImages != SelectCalibImages || s.HeldOut != SelectHeldOutImages {
-		t.Fatalf("select defaults %+v", s)
+	if s.Options().Timesteps != SelectTimesteps {
+		t.Fatalf("select defaults %+v", s.Options())
 	}
-	var notes []string
-	note := func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }
+	var shrunk []Shrunk
+	note := func(k Shrunk) error { shrunk = append(shrunk, k); return nil }
+	// 3,000 images: the defaults fit.
+	p, err := s.Resolve(3000, "pool", norm, note)
+	if err != nil || p.HeldOut != SelectHeldOutImages || p.Sampling.Images != SelectCalibImages || len(shrunk) != 0 {
+		t.Fatalf("3000 images: %+v, %v, shrunk %+v", p, err, shrunk)
+	}
 	// 900 images: the default held-out (1,024) shrinks to a third, the
 	// default calibration count (512) fits the remaining 600.
-	p, err := s.Resolve(900, "pool", norm, note)
-	if err != nil || p.HeldOut != 300 || p.Sampling.Images != 512 || len(notes) != 1 || !p.Smooth || p.Sampling.CropPad != 0 {
-		t.Fatalf("900 images: %+v, %v, notes %q", p, err, notes)
+	p, err = s.Resolve(900, "pool", norm, note)
+	if err != nil || p.HeldOut != 300 || p.Sampling.Images != 512 || len(shrunk) != 1 || !p.Smooth || p.Sampling.CropPad != 0 {
+		t.Fatalf("900 images: %+v, %v, shrunk %+v", p, err, shrunk)
+	}
+	if k := shrunk[0]; k.Key != "held_out" || k.Used != 300 || k.Default != SelectHeldOutImages || k.Of != 900 {
+		t.Errorf("held-out shrunk %+v", k)
 	}
 	// 600 images: both shrink, and both say so.
-	notes = nil
-	if p, err = s.Resolve(600, "pool", norm, note); err != nil || p.HeldOut != 200 || p.Sampling.Images != 400 || len(notes) != 2 {
-		t.Fatalf("600 images: %+v, %v, notes %q", p, err, notes)
+	shrunk = nil
+	if p, err = s.Resolve(600, "pool", norm, note); err != nil || p.HeldOut != 200 || p.Sampling.Images != 400 || len(shrunk) != 2 {
+		t.Fatalf("600 images: %+v, %v, shrunk %+v", p, err, shrunk)
 	}
-	// Explicit counts that do not fit are errors.
-	s.CalibImages, s.CalibExplicit = 700, true
-	if _, err := s.Resolve(900, "pool", norm, nil); !errors.Is(err, ErrSettings) {
-		t.Errorf("explicit calibration count beyond the pool: %v", err)
+	// Counts given that do not fit are errors naming the setting.
+	s.CalibImages = 700
+	if _, err := s.Resolve(900, "pool", norm, nil); !isSetting(err, "calib_images") {
+		t.Errorf("calibration count beyond the pool: %v", err)
 	}
 	s = DefaultSettings(RecipeSelect)
-	s.HeldOut, s.HeldOutExplicit = 900, true
-	_ = s.Validate()
-	if _, err := s.Resolve(900, "pool", norm, nil); !errors.Is(err, ErrSettings) {
-		t.Errorf("explicit held-out of the whole pool: %v", err)
+	s.HeldOut = 900
+	if _, err := s.Resolve(900, "pool", norm, nil); !isSetting(err, "held_out") {
+		t.Errorf("held-out of the whole pool: %v", err)
+	}
+	// A count given that fits is kept, even above the default.
+	s.HeldOut, s.CalibImages = 2000, 600
+	if p, err = s.Resolve(3000, "pool", norm, nil); err != nil || p.HeldOut != 2000 || p.Sampling.Images != 600 {
+		t.Fatalf("given counts: %+v, %v", p, err)
 	}
 	// The paper's recipe augments every pass; pinning a select setting
 	// narrows the candidates.
 	s = DefaultSettings(RecipePaper)
-	_ = s.Validate()
 	if p, err = s.Resolve(5000, "pool", norm, nil); err != nil || p.HeldOut != 0 || !p.Sampling.PerPass || !p.Sampling.Flip ||
 		p.Sampling.CropPad != PaperCropPad || p.Sampling.Images != PaperCalibImages || p.Options.Timesteps != PaperTimesteps {
 		t.Fatalf("paper: %+v, %v", p, err)
 	}
 	s = DefaultSettings(RecipeSelect)
-	s.Options.Percentile, s.Pin.Percentile = 99, true
+	pc := 99.0
+	s.Percentile = &pc
 	for _, c := range s.Candidates() {
 		if c.Percentile != 99 {
 			t.Fatalf("pinned percentile: candidate %+v", c)
@@ -141,9 +153,23 @@ func TestSettingsResolve(t *testing.T) {
 	if len(s.Candidates()) >= len(DefaultCandidates()) {
 		t.Errorf("pinning left %d of %d candidates", len(s.Candidates()), len(DefaultCandidates()))
 	}
-	for _, bad := range []Settings{{Recipe: "fast", Augment: AugmentAuto, Options: Defaults()}, {Recipe: RecipePaper, Augment: "maybe", Options: Defaults()}} {
+	paperPinned := DefaultSettings(RecipePaper)
+	paperPinned.Percentile = &pc
+	var pinned *PinnedError
+	if err := paperPinned.Validate(); !errors.As(err, &pinned) || pinned.Key != "percentile" {
+		t.Errorf("paper recipe with a pinned percentile: %v", err)
+	}
+	badRecipe, badAugment := DefaultSettings(RecipePaper), DefaultSettings(RecipePaper)
+	badRecipe.Recipe, badAugment.Augment = "fast", "maybe"
+	for _, bad := range []Settings{badRecipe, badAugment} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
+}
+
+// isSetting reports whether err is a setting.Error for key.
+func isSetting(err error, key string) bool {
+	e, ok := setting.As(err)
+	return ok && e.Key == key
 }

@@ -18,12 +18,12 @@ import (
 // threshold percentile {max, 99.99, 99.9, 99.5, 99} × initial membrane
 // {0, 0.5} × encoder {Poisson, Direct}. The reference's recipe (max, 0,
 // Poisson) comes first, and the list varies the percentile fastest.
-func DefaultCandidates() []snn.Candidate {
-	var c []snn.Candidate
+func DefaultCandidates() []Candidate {
+	var c []Candidate
 	for _, enc := range []snn.Encoder{snn.Poisson, snn.Direct} {
 		for _, init := range []float64{0, 0.5} {
 			for _, p := range []float64{0, 99.99, 99.9, 99.5, 99} {
-				c = append(c, snn.Candidate{Percentile: p, InitMembrane: init, Encoder: enc})
+				c = append(c, Candidate{Percentile: p, InitMembrane: init, Encoder: enc})
 			}
 		}
 	}
@@ -42,7 +42,7 @@ type SelectOptions struct {
 	Base Options
 	// Candidates lists the settings to try, in order (nil: the
 	// DefaultCandidates).
-	Candidates []snn.Candidate
+	Candidates []Candidate
 	// Progress, if set, is called after each candidate has been scored,
 	// with Label "candidates", the candidates done of the total, the
 	// values "agreement" and "agreement_half" and a Scored as Detail. A
@@ -53,7 +53,7 @@ type SelectOptions struct {
 // Scored is the Detail of Select's progress reports: a candidate's score
 // and the steps its agreements were measured at.
 type Scored struct {
-	snn.CandidateScore
+	CandidateScore
 	Timesteps, HalfTimesteps int
 }
 
@@ -66,12 +66,12 @@ type SelectResult struct {
 	Options    Options
 	Thresholds []float32
 	// Record lists every candidate with its score (for the model card).
-	Record snn.Selection
+	Record Selection
 }
 
 // WithCandidate returns o with c's percentile, initial membrane and
 // encoder.
-func (o Options) WithCandidate(c snn.Candidate) Options {
+func (o Options) WithCandidate(c Candidate) Options {
 	o.Percentile, o.InitMembrane, o.Encoder = c.Percentile, c.InitMembrane, c.Encoder
 	return o
 }
@@ -145,14 +145,14 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 		}
 		first[c.Encoder] = ob
 	}
-	rec := snn.Selection{Timesteps: T, HalfTimesteps: half, CalibrationImages: calib.Shape[0],
+	rec := Selection{Timesteps: T, HalfTimesteps: half, CalibrationImages: calib.Shape[0],
 		HeldOutImages: heldOut.Shape[0], Rule: SelectRule, Chosen: -1}
 	for i, c := range cands {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		t0 := time.Now()
-		sc := snn.CandidateScore{Candidate: c}
+		sc := CandidateScore{Candidate: c}
 		opts := base.WithCandidate(c)
 		th, err := balanceStaged(ctx, m, calib, opts, calibRNG(), first[c.Encoder])
 		switch {
@@ -204,7 +204,7 @@ func observeFirst(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Opt
 
 // better reports whether a beats b under SelectRule, a coming later in the
 // list than b.
-func better(a, b snn.CandidateScore) bool {
+func better(a, b CandidateScore) bool {
 	if a.Agreement != b.Agreement {
 		return a.Agreement > b.Agreement
 	}

@@ -24,7 +24,7 @@ func selectSets(t *testing.T) (calib, held *tensor.Tensor) {
 	return calib, held
 }
 
-func selectOpts(T int, cands []snn.Candidate) SelectOptions {
+func selectOpts(T int, cands []Candidate) SelectOptions {
 	o := SelectOptions{Base: Defaults(), Candidates: cands}
 	o.Base.Timesteps = T
 	return o
@@ -116,7 +116,7 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 func TestSelectAgreementMeasuresTheSNN(t *testing.T) {
 	m, _ := toyModel(t)
 	calib, held := selectSets(t)
-	cands := []snn.Candidate{{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Direct}}
+	cands := []Candidate{{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Direct}}
 	r, err := Select(context.Background(), m, calib, held, selectOpts(10, cands), rand.New(rand.NewPCG(7, 7)))
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSelectAgreementMeasuresTheSNN(t *testing.T) {
 func TestSelectRestrictedAndDeterministic(t *testing.T) {
 	m, _ := toyModel(t)
 	calib, held := selectSets(t)
-	cands := []snn.Candidate{{Percentile: 99, Encoder: snn.Direct}, {InitMembrane: 0.5, Encoder: snn.Poisson}, {Percentile: 99.9, InitMembrane: 0.5}}
+	cands := []Candidate{{Percentile: 99, Encoder: snn.Direct}, {InitMembrane: 0.5, Encoder: snn.Poisson}, {Percentile: 99.9, InitMembrane: 0.5}}
 	run := func(seed uint64) *SelectResult {
 		r, err := Select(context.Background(), m, calib, held, selectOpts(8, cands), rand.New(rand.NewPCG(seed, 1)))
 		if err != nil {
@@ -210,15 +210,15 @@ func TestSelectCancelAndErrors(t *testing.T) {
 			return err
 		},
 		"no candidates": func() error {
-			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{}), rand.New(rand.NewPCG(1, 1)))
+			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []Candidate{}), rand.New(rand.NewPCG(1, 1)))
 			return err
 		},
 		"bad percentile": func() error {
-			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{Percentile: 10}}), rand.New(rand.NewPCG(1, 1)))
+			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []Candidate{{Percentile: 10}}), rand.New(rand.NewPCG(1, 1)))
 			return err
 		},
 		"bad init": func() error {
-			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{InitMembrane: 2}}), rand.New(rand.NewPCG(1, 1)))
+			_, err := Select(context.Background(), m, calib, held, selectOpts(6, []Candidate{{InitMembrane: 2}}), rand.New(rand.NewPCG(1, 1)))
 			return err
 		},
 		"wrong shape": func() error {
@@ -239,7 +239,7 @@ func TestSelectCancelAndErrors(t *testing.T) {
 	for _, p := range m.Params() {
 		p.W.Zero()
 	}
-	_, err = Select(context.Background(), m, calib, held, selectOpts(6, []snn.Candidate{{}, {Encoder: snn.Direct}}), rand.New(rand.NewPCG(1, 1)))
+	_, err = Select(context.Background(), m, calib, held, selectOpts(6, []Candidate{{}, {Encoder: snn.Direct}}), rand.New(rand.NewPCG(1, 1)))
 	if !errors.Is(err, ErrDeadLayer) {
 		t.Fatalf("dead network: %v", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/privatesnn/privatesnn/imageset"
-	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 )
 
@@ -32,91 +32,154 @@ func (a *Augmentation) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (a Augmentation) MarshalText() ([]byte, error) { return []byte(a), nil }
 
-// Settings are a conversion's choices as a user states them; Resolve
-// turns them into a Plan for a pool of images. The convert and
-// calibrate-compare commands and the pipeline share them.
-type Settings struct {
-	Recipe Recipe
-	// Options holds T (0: the recipe's default), leak, reset, scale and
-	// batch, and the percentile, initial membrane and encoder: used as
-	// given by the paper's recipe, pinning the search where Pin says so
-	// for the select recipe.
-	Options Options
-	Pin     struct{ Percentile, InitMembrane, Encoder bool }
-	// CalibImages is the images per calibration pass (0: the recipe's
-	// default). With CalibExplicit a count beyond the pool is an error;
-	// otherwise it shrinks to the pool.
-	CalibImages   int
-	CalibExplicit bool
-	// HeldOut is the select recipe's held-out images (0: the default).
-	// With HeldOutExplicit a count that leaves nothing to calibrate on is
-	// an error; otherwise it shrinks to a third of the pool.
-	HeldOut         int
-	HeldOutExplicit bool
-	// Augment is AugmentAuto, AugmentOn or AugmentOff; CropPad the crop's
-	// padding when on.
-	Augment Augmentation
-	CropPad int
-	// ScoreRaw scores the select recipe's candidates on the raw held-out
-	// images instead of blurred ones.
-	ScoreRaw bool
+// Score names the held-out images the select recipe scores candidates on.
+type Score string
+
+// Score settings.
+const (
+	// ScoreBlurred scores on the held-out images after a 3×3 box blur,
+	// which ranks candidates as natural images do.
+	ScoreBlurred Score = "blurred"
+	// ScoreRaw scores on the raw held-out images.
+	ScoreRaw Score = "raw"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Score) UnmarshalText(b []byte) error {
+	switch Score(b) {
+	case ScoreBlurred, ScoreRaw:
+		*s = Score(b)
+		return nil
+	}
+	return fmt.Errorf("want blurred or raw")
 }
 
-// DefaultSettings returns the recipe's defaults (T, the calibration and
-// held-out counts are filled in by Validate).
+// MarshalText implements encoding.TextMarshaler.
+func (s Score) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// Settings are a conversion's choices as a user states them, the same
+// from the command line and from a pipeline configuration; Resolve turns
+// them into a Plan for a pool of images. Zero and nil values mean the
+// recipe's default.
+type Settings struct {
+	Recipe Recipe `json:"recipe"`
+	// Timesteps is T (0: SelectTimesteps or PaperTimesteps).
+	Timesteps int       `json:"timesteps,omitempty"`
+	Leak      float64   `json:"leak"`
+	Reset     snn.Reset `json:"reset"`
+	// Scale multiplies every threshold; Batch is the images simulated
+	// together.
+	Scale float64 `json:"scale"`
+	Batch int     `json:"batch"`
+	// Percentile, InitMembrane and Encoder pin the select recipe's search
+	// to one value each; nil searches. The paper's recipe fixes them
+	// (maximum current, 0, Poisson) and refuses a pinned value.
+	Percentile   *float64     `json:"percentile,omitempty"`
+	InitMembrane *float64     `json:"init_membrane,omitempty"`
+	Encoder      *snn.Encoder `json:"encoder,omitempty"`
+	// CalibImages is the images per calibration pass: 0 takes the
+	// recipe's default, shrunk to the pool when the pool is smaller; a
+	// count beyond the pool is an error.
+	CalibImages int `json:"calib_images,omitempty"`
+	// HeldOut is the select recipe's held-out images: 0 takes the default,
+	// shrunk to a third of a small pool; a count that leaves nothing to
+	// calibrate on is an error.
+	HeldOut int `json:"held_out,omitempty"`
+	// Augment is AugmentAuto, AugmentOn or AugmentOff; CropPad the crop's
+	// padding when on.
+	Augment Augmentation `json:"augment"`
+	CropPad int          `json:"crop_pad"`
+	// Score is the select recipe's scoring images (default blurred).
+	Score Score `json:"score_images"`
+}
+
+// DefaultSettings returns the recipe's defaults.
 func DefaultSettings(r Recipe) Settings {
 	o := Defaults()
-	o.Timesteps = 0
-	return Settings{Recipe: r, Options: o, Augment: AugmentAuto, CropPad: PaperCropPad}
+	return Settings{Recipe: r, Leak: o.Leak, Reset: o.Reset, Scale: o.Scale, Batch: o.Batch, Augment: AugmentAuto,
+		CropPad: PaperCropPad, Score: ScoreBlurred}
+}
+
+// PinnedError is a setting the paper's recipe fixes, given with it: Key
+// names the setting.
+type PinnedError struct{ Key string }
+
+func (e *PinnedError) Error() string {
+	return "recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); " + e.Key + " needs recipe select"
 }
 
 // Validate reports settings that contradict each other.
-func (s *Settings) Validate() error {
-	if p := s.Options.Percentile; p > 0 && p < 50 {
-		return fmt.Errorf("convert: percentile %g out of range: want 0 (the maximum) or [50, 100]", p)
+func (s Settings) Validate() error {
+	if p := s.Percentile; p != nil && (*p < 0 || *p > 100 || *p > 0 && *p < 50) {
+		return setting.Errorf("percentile", *p, "want 0 (the maximum) or [50, 100]")
 	}
-	switch s.Augment {
-	case AugmentAuto, AugmentOn, AugmentOff:
-	default:
-		return fmt.Errorf("convert: augment %q: want on, off or auto", s.Augment)
+	if err := s.Augment.check(); err != nil {
+		return err
 	}
 	switch s.Recipe {
 	case RecipePaper:
-		if s.Options.Timesteps == 0 {
-			s.Options.Timesteps = PaperTimesteps
-		}
-		if s.CalibImages == 0 {
-			s.CalibImages = PaperCalibImages
+		pinned := []bool{s.Percentile != nil, s.InitMembrane != nil, s.Encoder != nil, s.HeldOut != 0, s.Score == ScoreRaw}
+		for i, key := range []string{"percentile", "init_membrane", "encoder", "held_out", "score_images"} {
+			if pinned[i] {
+				return &PinnedError{Key: key}
+			}
 		}
 	case RecipeSelect:
-		if s.Options.Timesteps == 0 {
-			s.Options.Timesteps = SelectTimesteps
+		if s.Augment == AugmentOn && s.CropPad == 0 {
+			return setting.Errorf("augment", "on", "with crop_pad 0")
 		}
-		if s.CalibImages == 0 {
-			s.CalibImages = SelectCalibImages
-		}
-		if s.HeldOut == 0 {
-			s.HeldOut = SelectHeldOutImages
+		if s.Score != ScoreBlurred && s.Score != ScoreRaw {
+			return setting.Errorf("score_images", s.Score, "want blurred or raw")
 		}
 	default:
-		return fmt.Errorf("convert: unknown recipe %q (select or paper)", s.Recipe)
+		return setting.Errorf("recipe", s.Recipe, "want select or paper")
 	}
-	return s.Options.Validate()
+	if s.CalibImages < 0 || s.HeldOut < 0 || s.CropPad < 0 {
+		return fmt.Errorf("convert: calibration images %d, held-out images %d and crop padding %d: want ≥ 0", s.CalibImages, s.HeldOut, s.CropPad)
+	}
+	return s.Options().Validate()
+}
+
+func (a Augmentation) check() error {
+	switch a {
+	case AugmentAuto, AugmentOn, AugmentOff:
+		return nil
+	}
+	return setting.Errorf("augment", a, "want on, off or auto")
+}
+
+// Options returns the simulation options the settings describe: T
+// resolved, the pinned values where given, the paper's otherwise.
+func (s Settings) Options() Options {
+	o := Options{Timesteps: s.Timesteps, Leak: s.Leak, Reset: s.Reset, Encoder: snn.Poisson, Scale: s.Scale, Batch: s.Batch}
+	if o.Timesteps == 0 {
+		o.Timesteps = map[Recipe]int{RecipePaper: PaperTimesteps, RecipeSelect: SelectTimesteps}[s.Recipe]
+	}
+	if s.Percentile != nil {
+		o.Percentile = *s.Percentile
+	}
+	if s.InitMembrane != nil {
+		o.InitMembrane = *s.InitMembrane
+	}
+	if s.Encoder != nil {
+		o.Encoder = *s.Encoder
+	}
+	return o
 }
 
 // Candidates returns the select recipe's candidates: the defaults, pinned
-// to the settings' percentile, initial membrane and encoder where Pin says.
-func (s *Settings) Candidates() []snn.Candidate {
-	var out []snn.Candidate
+// to the settings' percentile, initial membrane and encoder where given.
+func (s Settings) Candidates() []Candidate {
+	var out []Candidate
 	for _, k := range DefaultCandidates() {
-		if s.Pin.Percentile {
-			k.Percentile = s.Options.Percentile
+		if s.Percentile != nil {
+			k.Percentile = *s.Percentile
 		}
-		if s.Pin.InitMembrane {
-			k.InitMembrane = s.Options.InitMembrane
+		if s.InitMembrane != nil {
+			k.InitMembrane = *s.InitMembrane
 		}
-		if s.Pin.Encoder {
-			k.Encoder = s.Options.Encoder
+		if s.Encoder != nil {
+			k.Encoder = *s.Encoder
 		}
 		if !slices.Contains(out, k) {
 			out = append(out, k)
@@ -126,7 +189,7 @@ func (s *Settings) Candidates() []snn.Candidate {
 }
 
 // Sampling returns how k calibration images per pass are drawn.
-func (s *Settings) Sampling(k int, norm imageset.Normalization) Sampling {
+func (s Settings) Sampling(k int, norm imageset.Normalization) Sampling {
 	on := s.Augment == AugmentOn || s.Augment == AugmentAuto && s.Recipe == RecipePaper
 	sm := Sampling{Images: k, Norm: norm}
 	if on {
@@ -136,64 +199,66 @@ func (s *Settings) Sampling(k int, norm imageset.Normalization) Sampling {
 	return sm
 }
 
-// CalibCount returns how many of the available images to calibrate on; a
-// default count beyond them shrinks, and note says so.
-func (s *Settings) CalibCount(available int, what string, note func(format string, args ...any)) (int, error) {
-	if s.CalibImages <= available {
-		return s.CalibImages, nil
+// Shrunk reports a default count the images at hand made smaller: Used
+// of What instead of the Default count of Key's setting. Resolve and
+// CalibCount report it as a progress event's Detail.
+type Shrunk struct {
+	Key           string
+	What          string
+	Used, Default int
+	Of            int // the images What holds
+}
+
+// CalibCount returns how many of the available images to calibrate on: a
+// default count beyond them shrinks (and shrunk, when not nil, is told);
+// a count given beyond them is an error.
+func (s Settings) CalibCount(available int, what string, shrunk func(Shrunk) error) (int, error) {
+	want := s.CalibImages
+	if want == 0 {
+		want = map[Recipe]int{RecipePaper: PaperCalibImages, RecipeSelect: SelectCalibImages}[s.Recipe]
 	}
-	if s.CalibExplicit {
-		return 0, fmt.Errorf("%w: calibration images %d: %s holds only %d images", ErrSettings, s.CalibImages, what, available)
+	if want <= available {
+		return want, nil
 	}
-	if note != nil {
-		note("calibrating on all %d images of %s (fewer than the default --calib-images %d)", available, what, s.CalibImages)
+	if s.CalibImages > 0 {
+		return 0, setting.Errorf("calib_images", s.CalibImages, "%s holds only %d images", what, available)
+	}
+	if shrunk != nil {
+		if err := shrunk(Shrunk{Key: "calib_images", What: what, Used: available, Default: want, Of: available}); err != nil {
+			return 0, err
+		}
 	}
 	return available, nil
 }
 
-// ErrSettings reports settings that do not fit the images given.
-var ErrSettings = fmt.Errorf("convert: settings do not fit the images")
-
 // Resolve returns the plan for a pool of n images (what names it in
-// messages); note receives what was adjusted. Call Validate first.
-func (s *Settings) Resolve(n int, what string, norm imageset.Normalization, note func(format string, args ...any)) (Plan, error) {
-	plan := Plan{Recipe: s.Recipe, Options: s.Options}
+// messages); shrunk, when not nil, is told of every default count the pool
+// made smaller. Call Validate first.
+func (s Settings) Resolve(n int, what string, norm imageset.Normalization, shrunk func(Shrunk) error) (Plan, error) {
+	plan := Plan{Recipe: s.Recipe, Options: s.Options()}
 	available := n
 	if s.Recipe == RecipeSelect {
 		held := s.HeldOut
-		if held >= n/2 {
-			if s.HeldOutExplicit && held >= n {
-				return Plan{}, fmt.Errorf("%w: held-out %d: %s holds only %d images, and some must be left to calibrate on", ErrSettings, held, what, n)
-			}
-			if !s.HeldOutExplicit {
-				held = max(1, n/3)
-				if note != nil {
-					note("holding out %d of the %d images of %s for scoring (a third; the default --held-out is %d)", held, n, what, SelectHeldOutImages)
+		switch {
+		case held > 0 && held >= n:
+			return Plan{}, setting.Errorf("held_out", held, "%s holds only %d images, and some must be left to calibrate on", what, n)
+		case held == 0 && SelectHeldOutImages >= n/2:
+			held = max(1, n/3)
+			if shrunk != nil {
+				if err := shrunk(Shrunk{Key: "held_out", What: what, Used: held, Default: SelectHeldOutImages, Of: n}); err != nil {
+					return Plan{}, err
 				}
 			}
+		case held == 0:
+			held = SelectHeldOutImages
 		}
-		plan.HeldOut, plan.Candidates, plan.Smooth = held, s.Candidates(), !s.ScoreRaw
+		plan.HeldOut, plan.Candidates, plan.Smooth = held, s.Candidates(), s.Score != ScoreRaw
 		available -= held
 	}
-	k, err := s.CalibCount(available, what, note)
+	k, err := s.CalibCount(available, what, shrunk)
 	if err != nil {
 		return Plan{}, err
 	}
 	plan.Sampling = s.Sampling(k, norm)
 	return plan, nil
-}
-
-// Record returns the card's record of a conversion's calibration.
-func Record(o *Outcome, p Plan, seed uint64, pool int, source string) modelfile.Calibration {
-	method := modelfile.MaxCurrent
-	if pc := o.Options.Percentile; pc > 0 && pc < 100 {
-		method = modelfile.PercentileCurrent
-	}
-	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
-		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,
-		Recipe: modelfile.RecipePaper}
-	if p.Recipe == RecipeSelect {
-		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, o.Selection, true
-	}
-	return cal
 }

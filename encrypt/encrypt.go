@@ -59,6 +59,7 @@ import (
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
 	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -93,11 +94,36 @@ func (s *Scale) UnmarshalText(b []byte) error {
 		*s = v
 		return nil
 	}
-	return fmt.Errorf("encrypt: unknown logit scale %q (sum, mean, match or threshold)", b)
+	return fmt.Errorf("unknown logit scale %q (sum, mean, match or threshold)", b)
 }
 
 // MarshalText implements encoding.TextMarshaler.
 func (s Scale) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// Labels names the hard labels of the cross-entropy term.
+type Labels string
+
+// Label sources of the cross-entropy term.
+const (
+	// LabelsTarget labels each synthetic image with the class of the soft
+	// label it was synthesised towards (its argmax).
+	LabelsTarget Labels = "target"
+	// LabelsFolder labels it with the class folder it is stored in.
+	LabelsFolder Labels = "folder"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (l *Labels) UnmarshalText(b []byte) error {
+	switch Labels(b) {
+	case LabelsTarget, LabelsFolder:
+		*l = Labels(b)
+		return nil
+	}
+	return fmt.Errorf("unknown labels %q (target or folder)", b)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (l Labels) MarshalText() ([]byte, error) { return []byte(l), nil }
 
 // Options configures a run. Start from Defaults.
 type Options struct {
@@ -159,6 +185,22 @@ func Defaults() Options {
 		LRFractions: []float64{0.5, 0.7}, Distill: true, Mix: 0.7, Temperature: 20, Scale: ScaleThreshold,
 		MatchImages: 512, Surrogate: snn.DefaultSurrogate(), CropPad: 2, Fill: -1, Blur: true, Mixup: true,
 	}
+}
+
+// Resolve returns the options for a network with architecture c read with
+// normalisation norm: a negative dropout rate takes c's, a zero surrogate
+// γ or slope the default of its kind (snn.Surrogate.WithDefaults), and
+// Fill is norm's black pixel.
+func (o Options) Resolve(c vgg.Config, norm imageset.Normalization) Options {
+	if o.ConvDropout < 0 {
+		o.ConvDropout = c.ConvDropout
+	}
+	if o.FCDropout < 0 {
+		o.FCDropout = c.FCDropout
+	}
+	o.Surrogate = o.Surrogate.WithDefaults()
+	o.Fill = norm.Black()
+	return o
 }
 
 // Validate reports inconsistent options.
@@ -570,7 +612,7 @@ func Kappa(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.
 	}
 	sa, ss := spread(teacher.Forward(xs, nn.Mode{})), spread(r.Logits())
 	if !(ss > 0) {
-		return 0, fmt.Errorf("encrypt: the SNN's output is constant on the %d images that fix κ (silent network?); use --logit-scale sum, mean or threshold", k)
+		return 0, setting.Errorf("logit_scale", ScaleMatch, "the SNN's output is constant on the %d images that fix κ (silent network?); use sum, mean or threshold", k)
 	}
 	return sa / ss, nil
 }
@@ -594,8 +636,19 @@ func spread(z *tensor.Tensor) float64 {
 	return math.Sqrt(ss / float64(n*c))
 }
 
-// ErrTooFewImages reports a class with fewer images than asked for.
+// ErrTooFewImages reports a class with fewer images than asked for; the
+// error BalancedSubset returns is a *TooFewError that matches it.
 var ErrTooFewImages = errors.New("encrypt: too few images")
+
+// TooFewError is a class with fewer images than a balanced subset asks for.
+type TooFewError struct{ Class, Have, Want int }
+
+func (e *TooFewError) Error() string {
+	return fmt.Sprintf("class %d has %d images, fewer than the %d per class asked for", e.Class, e.Have, e.Want)
+}
+
+// Is reports whether target is ErrTooFewImages.
+func (e *TooFewError) Is(target error) bool { return target == ErrTooFewImages }
 
 // BalancedSubset returns the indices of perClass images of every class
 // 0..classes−1, chosen at random by rng and listed in increasing order.
@@ -613,7 +666,7 @@ func BalancedSubset(labels []int32, classes, perClass int, rng *rand.Rand) ([]in
 	var out []int
 	for cl, idx := range byClass {
 		if len(idx) < perClass {
-			return nil, fmt.Errorf("%w: class %d has %d images, fewer than the %d per class asked for", ErrTooFewImages, cl, len(idx), perClass)
+			return nil, &TooFewError{Class: cl, Have: len(idx), Want: perClass}
 		}
 		for i := len(idx) - 1; i > 0; i-- {
 			j := rng.IntN(i + 1)

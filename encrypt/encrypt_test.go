@@ -14,14 +14,12 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
-	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
-	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -1032,27 +1030,6 @@ func TestRunRejects(t *testing.T) {
 		if _, err := encrypt.Run(ctx, nil, toySNN(t, toyModel(t, 9), snn.Direct), x, y, noKD, nil, encrypt.Hooks{}); err != nil {
 			t.Errorf("plain cross-entropy without a teacher, scale %s: %v", sc, err)
 		}
-	}
-}
-
-func TestTrainingLabels(t *testing.T) {
-	set := &synth.Set{Set: imageset.Set{Channels: 1, Height: 1, Width: 1, Classes: 3, ClassNames: []string{"0", "1", "2"}, Labels: []int32{0, 1, 2}, Pixels: []uint8{0, 0, 0}},
-		Soft: []float32{0.2, 0.7, 0.1, 0.5, 0.2, 0.3, 0, 0.1, 0.9}}
-	for source, want := range map[string][]int32{encrypt.LabelsFolder: {0, 1, 2}, encrypt.LabelsTarget: {1, 0, 2}} {
-		got, err := encrypt.TrainingLabels(set, source)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("labels %s: %v, want %v", source, got, want)
-		}
-	}
-	if _, err := encrypt.TrainingLabels(set, "random"); err == nil {
-		t.Error("unknown label source: no error")
-	}
-	set.Soft = nil
-	if _, err := encrypt.TrainingLabels(set, encrypt.LabelsTarget); err == nil {
-		t.Error("target labels of a set without soft labels: no error")
 	}
 }
 

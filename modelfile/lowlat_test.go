@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/snn"
 )
 
@@ -42,10 +43,10 @@ func TestOldSNNCardDecodes(t *testing.T) {
 }
 
 func selectedSpec() *SNNSpec {
-	sel := &snn.Selection{Timesteps: 16, HalfTimesteps: 8, CalibrationImages: 512, HeldOutImages: 1024, Rule: "test", Chosen: 1,
-		Candidates: []snn.CandidateScore{
-			{Candidate: snn.Candidate{Encoder: snn.Poisson}, Thresholds: []float32{1, 2, 3}, Agreement: 0.5, AgreementHalf: 0.25},
-			{Candidate: snn.Candidate{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Direct}, Thresholds: []float32{0.5, 1.5, 2.5},
+	sel := &convert.Selection{Timesteps: 16, HalfTimesteps: 8, CalibrationImages: 512, HeldOutImages: 1024, Rule: "test", Chosen: 1,
+		Candidates: []convert.CandidateScore{
+			{Candidate: convert.Candidate{Encoder: snn.Poisson}, Thresholds: []float32{1, 2, 3}, Agreement: 0.5, AgreementHalf: 0.25},
+			{Candidate: convert.Candidate{Percentile: 99.9, InitMembrane: 0.5, Encoder: snn.Direct}, Thresholds: []float32{0.5, 1.5, 2.5},
 				Agreement: 0.875, AgreementHalf: 0.75},
 		}}
 	return &SNNSpec{Config: snn.Config{Timesteps: 16, Leak: 1, Encoder: snn.Direct, InitMembrane: 0.5, Thresholds: []float32{0.5, 1.5, 2.5}},

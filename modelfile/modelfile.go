@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/safetensors"
@@ -175,7 +176,7 @@ type Calibration struct {
 	Staged bool `json:"staged,omitempty"`
 	// Selection lists the candidate settings scored on held-out synthetic
 	// images and the one chosen (recipe "selected").
-	Selection *snn.Selection `json:"selection,omitempty"`
+	Selection *convert.Selection `json:"selection,omitempty"`
 }
 
 // Calibration recipes.
@@ -487,7 +488,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 		*k = Kind(b)
 		return nil
 	}
-	return fmt.Errorf("modelfile: unknown model kind %q (ann or snn)", b)
+	return fmt.Errorf("unknown model kind %q (ann or snn)", b)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -514,7 +515,7 @@ func (m *CalibrationMethod) UnmarshalText(b []byte) error {
 		*m = CalibrationMethod(b)
 		return nil
 	}
-	return fmt.Errorf("modelfile: unknown calibration method %q (%s or %s)", b, MaxCurrent, PercentileCurrent)
+	return fmt.Errorf("unknown calibration method %q (%s or %s)", b, MaxCurrent, PercentileCurrent)
 }
 
 // MarshalText implements encoding.TextMarshaler.

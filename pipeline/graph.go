@@ -24,29 +24,7 @@ func Build(c Config) *Graph {
 		}
 		return s
 	}
-	ann := c.ANN
-	ann.Seed = seed(ann.Seed)
-	if ann.Import != "" {
-		digest, err := modelfile.WeightsDigest(ann.Import)
-		if err != nil {
-			digest = "unreadable: " + err.Error()
-		}
-		settings := map[string]any{"import": ann.Import, "weights_sha256": digest, "data": c.Data}
-		if st, err := os.Stat(ann.Import); err == nil && !st.IsDir() { // a state_dict: the layout comes from the config
-			settings["model"], settings["features"], settings["normalization"] = ann.Model, ann.Features, ann.importNormalization()
-		}
-		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: settings,
-			RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
-			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return importANN(ctx, dir, c.Data, ann, ann.Import)
-			}})
-	} else {
-		g.Stages = append(g.Stages, Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},
-			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
-			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return trainANN(ctx, dir, c.Data, ann, p)
-			}})
-	}
+	g.Stages = append(g.Stages, annStage(c, seed(c.ANN.Seed)))
 	sy := c.Synth
 	sy.Seed = seed(sy.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "synth", Deps: []string{"ann"}, Settings: sy, Reads: "the ANN's weights only", Seed: sy.Seed,
@@ -59,76 +37,102 @@ func Build(c Config) *Graph {
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 			return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, p)
 		}})
-	enc := func(name string, perClass int, distill bool) {
-		o := c.Encrypt.Options
-		o.Seed = seed(o.Seed)
-		o.Distill = distill
-		settings := map[string]any{"options": o, "per_class": perClass, "labels": "target"}
-		g.Stages = append(g.Stages, Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: settings, Seed: o.Seed,
+	targets := []evalTarget{{name: "ANN", stage: "ann", role: RoleANN}, {name: "DC", stage: "convert", role: RoleDC}}
+	for _, e := range encryptions(c) {
+		s := encryptSettings(c.Encrypt, e.perClass, e.role == RoleCETOD, seed(c.Encrypt.Seed))
+		g.Stages = append(g.Stages, Stage{Name: e.stage, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed,
 			Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, perClass, o, p)
+				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
 			}})
+		targets = append(targets, e)
 	}
-	enc("encrypt", c.Encrypt.PerClass, true)
-	targets := []evalTarget{{name: "ANN", stage: "ann"}, {name: "DC", stage: "convert"}, {name: "DC + CET + OD", stage: "encrypt", perClass: c.Encrypt.PerClass}}
+	g.Stages = append(g.Stages, measureStages(c, seed, targets)...)
+	return g
+}
+
+// annStage trains the ANN, or imports it.
+func annStage(c Config, seed uint64) Stage {
+	ann := c.ANN
+	ann.Seed = seed
+	if ann.Import == "" {
+		return Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},
+			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return trainANN(ctx, dir, c.Data, ann.TrainSettings, p)
+			}}
+	}
+	digest, err := modelfile.WeightsDigest(ann.Import)
+	if err != nil {
+		digest = "unreadable: " + err.Error()
+	}
+	settings := map[string]any{"import": ann.Import, "weights_sha256": digest, "data": c.Data}
+	if st, err := os.Stat(ann.Import); err == nil && !st.IsDir() { // a state_dict: the layout comes from the config
+		settings["model"], settings["normalization"] = ann.Spec, ann.Normalization
+	}
+	return Stage{Name: "ann", Settings: settings,
+		RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return importANN(ctx, dir, c.Data, ann, p)
+		}}
+}
+
+// encryptions lists the encryption stages: CET + OD, the ablation's CET
+// and the samples-per-class sweep.
+func encryptions(c Config) []evalTarget {
+	out := []evalTarget{{name: "DC + CET + OD", stage: "encrypt", role: RoleCETOD, perClass: c.Encrypt.PerClass}}
 	if c.Encrypt.Ablation {
-		enc("encrypt-cet", c.Encrypt.PerClass, false)
-		targets = append(targets, evalTarget{name: "DC + CET", stage: "encrypt-cet", perClass: c.Encrypt.PerClass})
+		out = append(out, evalTarget{name: "DC + CET", stage: "encrypt-cet", role: RoleCET, perClass: c.Encrypt.PerClass})
 	}
 	for _, k := range c.Encrypt.Samples {
 		if k == c.Encrypt.PerClass {
 			continue
 		}
-		for _, distill := range []bool{true, false} {
-			name, label := fmt.Sprintf("samples-%d-cet", k), "DC + CET"
-			if distill {
-				name, label = fmt.Sprintf("samples-%d-cetod", k), "DC + CET + OD"
-			}
-			enc(name, k, distill)
-			targets = append(targets, evalTarget{name: fmt.Sprintf("%s (%d per class)", label, k), stage: name, perClass: k})
-		}
+		out = append(out,
+			evalTarget{name: fmt.Sprintf("DC + CET + OD (%d per class)", k), stage: fmt.Sprintf("samples-%d-cetod", k), role: RoleCETOD, perClass: k, sweep: true},
+			evalTarget{name: fmt.Sprintf("DC + CET (%d per class)", k), stage: fmt.Sprintf("samples-%d-cet", k), role: RoleCET, perClass: k, sweep: true})
 	}
-	var deps []string
+	return out
+}
+
+// measureStages returns the stages that read the test split: eval, the
+// evaluator's training, the audit and the energy estimate.
+func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []Stage {
+	var deps, spikingDeps []string
+	var spiking []evalTarget
 	for _, t := range targets {
 		deps = append(deps, t.stage)
+		if t.role != RoleANN {
+			spiking, spikingDeps = append(spiking, t), append(spikingDeps, t.stage)
+		}
 	}
 	ev := c.Eval
 	ev.Seed = seed(ev.Seed)
-	g.Stages = append(g.Stages, Stage{Name: "eval", Deps: deps, Settings: map[string]any{"eval": ev, "data": c.Data},
-		RealData: true, Reads: "the test split", Seed: ev.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return evaluate(ctx, c.Data, ev, in, targets, p)
-		}})
 	evaluator := c.Evaluator
-	g.Stages = append(g.Stages, Stage{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data},
-		RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return trainANN(ctx, dir, c.Data, evaluator, p)
-		}})
-	attacked := []evalTarget{{name: "DC", stage: "convert"}, {name: "DC + CET + OD", stage: "encrypt"}}
 	au := c.Audit
 	au.Seed = seed(au.Seed)
-	g.Stages = append(g.Stages, Stage{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator"},
-		Settings: map[string]any{"audit": au, "data": c.Data}, RealData: true, Seed: au.Seed,
-		Reads: "attacks: the SNNs' weights only; scoring: the test split and the evaluator",
-		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return auditModels(ctx, dir, c.Data, au, in, attacked, p)
-		}})
 	en := c.Energy
 	en.Seed = seed(en.Seed)
-	var spiking []evalTarget
-	var spikingDeps []string
-	for _, t := range targets {
-		if t.stage != "ann" {
-			spiking = append(spiking, t)
-			spikingDeps = append(spikingDeps, t.stage)
-		}
+	attacked := []evalTarget{targets[1], targets[2]} // DC and DC + CET + OD
+	return []Stage{
+		{Name: "eval", Deps: deps, Settings: map[string]any{"eval": ev, "data": c.Data}, RealData: true, Reads: "the test split", Seed: ev.Seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return evaluate(ctx, c.Data, ev, in, targets, p)
+			}},
+		{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data}, RealData: true,
+			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return trainANN(ctx, dir, c.Data, evaluator, p)
+			}},
+		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator"}, Settings: map[string]any{"audit": au, "data": c.Data},
+			RealData: true, Seed: au.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the evaluator",
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return auditModels(ctx, dir, c.Data, au, in, attacked, p)
+			}},
+		{Name: "energy", Deps: spikingDeps, Settings: map[string]any{"energy": en, "data": c.Data}, RealData: true,
+			Reads: "the test split (spike rates)", Seed: en.Seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return measureEnergy(ctx, c.Data, en, in, spiking, p)
+			}},
 	}
-	g.Stages = append(g.Stages, Stage{Name: "energy", Deps: spikingDeps, Settings: map[string]any{"energy": en, "data": c.Data},
-		RealData: true, Reads: "the test split (spike rates)", Seed: en.Seed,
-		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return measureEnergy(ctx, c.Data, en, in, spiking)
-		}})
-	return g
 }

@@ -2,26 +2,43 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"sort"
 
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/energy"
-	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
-	"github.com/privatesnn/privatesnn/synth"
-	"github.com/privatesnn/privatesnn/tensor"
-	"github.com/privatesnn/privatesnn/train"
+	"github.com/privatesnn/privatesnn/stage"
 )
+
+// Role is a model's part in the run, by which the report places it.
+type Role string
+
+// Roles of the models a run makes.
+const (
+	RoleANN   Role = "ann"    // the trained or imported ANN
+	RoleDC    Role = "dc"     // its data-free conversion
+	RoleCETOD Role = "cet+od" // class-encryption training with distillation
+	RoleCET   Role = "cet"    // class-encryption training without
+)
+
+// evalTarget names a model stage to evaluate.
+type evalTarget struct {
+	name, stage string
+	role        Role
+	perClass    int
+	// sweep marks a point of the samples-per-class sweep (Fig. 5b), not
+	// a row of the run's main tables.
+	sweep bool
+}
 
 // Evaluated is one model's accuracy on the test split.
 type Evaluated struct {
 	Name      string  `json:"name"`  // "ANN", "DC", "DC + CET", …
 	Stage     string  `json:"stage"` // the stage that made it
+	Role      Role    `json:"role"`
+	Sweep     bool    `json:"sweep,omitempty"`
 	Kind      string  `json:"kind"`
 	Timesteps int     `json:"timesteps,omitempty"`
 	PerClass  int     `json:"per_class,omitempty"` // encryption images per class
@@ -41,79 +58,35 @@ type EvalResult struct {
 	Models []Evaluated `json:"models"`
 }
 
-// evalTarget names a model stage to evaluate.
-type evalTarget struct {
-	name, stage string
-	perClass    int
-}
-
-// readouts returns n readout steps spread over 1..T, ending at T.
-func readouts(T, n int) []int {
-	set := map[int]bool{T: true}
-	for i := 1; i <= n; i++ {
-		set[max(1, i*T/n)] = true
-	}
-	var out []int
-	for t := range set {
-		out = append(out, t)
-	}
-	sort.Ints(out)
-	return out
-}
-
-// testTensor returns the whole set normalised as a model's card says (in
-// float64, as training normalises).
-func testTensor(s *data.Set, norm imageset.Normalization) (*tensor.Tensor, error) {
-	if err := norm.Validate(); err != nil {
-		return nil, err
-	}
-	return s.Tensor(nil, norm.Float64Table()), nil
-}
-
-func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
-	test, err := loadData(d, data.Test)
+func evaluate(ctx context.Context, d data.Spec, c EvalConfig, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
+	test, err := d.Load(data.Test)
 	if err != nil {
 		return nil, err
 	}
 	res := &EvalResult{Data: test.Name, Images: test.Len()}
 	for _, t := range targets {
-		dir := modelPath(in[t.stage])
-		m, card, err := modelfile.Load(dir)
+		m, err := stage.LoadModel(modelPath(in[t.stage]), stage.RoleModel, "")
 		if err != nil {
 			return nil, err
 		}
-		e := Evaluated{Name: t.name, Stage: t.stage, Kind: string(card.Kind), PerClass: t.perClass}
 		if err := p.Report(progress.Report{Label: t.name}); err != nil {
 			return nil, err
 		}
-		if card.SNN == nil {
-			if e.Accuracy, err = train.Evaluate(ctx, m, test, card.Normalization, 256); err != nil {
-				return nil, err
-			}
-			res.Models = append(res.Models, e)
-			continue
+		st := stage.EvalSettings{Seed: c.Seed}
+		if s := m.Card.SNN; s != nil {
+			st.Readouts = stage.Spread(s.Timesteps, c.Points)
 		}
-		if enc := card.SNN.Encryption; enc != nil {
-			e.Recipe = enc.Recipe
-		}
-		net, err := snn.New(m, card.SNN.Config)
+		r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: st}, p)
 		if err != nil {
 			return nil, err
 		}
-		x, err := testTensor(test, card.Normalization)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+		e := Evaluated{Name: t.name, Stage: t.stage, Role: t.role, Sweep: t.sweep, Kind: string(r.Kind), PerClass: t.perClass,
+			Accuracy: r.Accuracy, Timesteps: r.Timesteps, Curve: r.AccuracyByTimestep}
+		if s := m.Card.SNN; s != nil && s.Encryption != nil {
+			e.Recipe = s.Encryption.Recipe
 		}
-		e.Timesteps = net.Config.Timesteps
-		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0x5e1)), snn.Options{Readouts: readouts(e.Timesteps, c.Points), Progress: p})
-		if err != nil {
-			return nil, err
-		}
-		e.Curve = snn.AccuracyCurve(r, test.Labels)
-		e.Accuracy = e.Curve[len(e.Curve)-1].Accuracy
-		e.Layers = net.LayerNames()
-		for l := range e.Layers {
-			e.SpikeRates = append(e.SpikeRates, r.SpikeRate(l))
+		for _, l := range r.SpikeRates {
+			e.Layers, e.SpikeRates = append(e.Layers, l.Layer), append(e.SpikeRates, l.Rate)
 		}
 		res.Models = append(res.Models, e)
 	}
@@ -123,6 +96,7 @@ func evaluate(ctx context.Context, d DataConfig, c EvalConfig, in Inputs, target
 // EnergyModel is one SNN's energy estimate.
 type EnergyModel struct {
 	Name   string        `json:"name"`
+	Role   Role          `json:"role"`
 	Report energy.Report `json:"report"`
 }
 
@@ -132,71 +106,47 @@ type EnergyResult struct {
 	Models []EnergyModel `json:"models"`
 }
 
-func measureEnergy(ctx context.Context, d DataConfig, c EnergyConfig, in Inputs, targets []evalTarget) (*EnergyResult, error) {
-	test, err := loadData(d, data.Test)
+func measureEnergy(ctx context.Context, d data.Spec, c EnergyConfig, in Inputs, targets []evalTarget, p progress.Func) (*EnergyResult, error) {
+	test, err := d.Load(data.Test)
 	if err != nil {
 		return nil, err
 	}
 	res := &EnergyResult{Images: test.Len()}
 	for _, t := range targets {
-		net, card, err := modelfile.LoadSNN(modelPath(in[t.stage]))
+		m, err := stage.LoadModel(modelPath(in[t.stage]), stage.RoleModel, modelfile.KindSNN)
 		if err != nil {
 			return nil, err
 		}
-		x, err := testTensor(test, card.Normalization)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", modelPath(in[t.stage]), err)
-		}
-		r, err := net.Run(ctx, x, rand.New(rand.NewPCG(c.Seed, 0xe4e)), snn.Options{})
+		r, err := stage.Energy(ctx, stage.EnergyJob{Model: m, Data: test, Settings: stage.EnergySettings{Seed: c.Seed}}, p)
 		if err != nil {
 			return nil, err
 		}
-		res.Models = append(res.Models, EnergyModel{Name: t.name, Report: energy.FromRun(net.Model, r, energy.Horowitz45nm())})
+		res.Models = append(res.Models, EnergyModel{Name: t.name, Role: t.role, Report: r.Reports[0]})
 	}
 	return res, nil
 }
 
 // AuditResult is the audit stage's result.
-type AuditResult struct {
-	*audit.Report
-	// Grids maps "model/set" to the PNG grid of its images, relative to
-	// the stage directory.
-	Grids map[string]string `json:"grids"`
-}
+type AuditResult = stage.AuditResult
 
-func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, in Inputs, targets []evalTarget, p progress.Func) (*AuditResult, error) {
-	ev, ecard, err := modelfile.Load(modelPath(in["evaluator"]))
-	if err != nil {
+func auditModels(ctx context.Context, dir string, d data.Spec, s audit.Settings, in Inputs, targets []evalTarget, p progress.Func) (*AuditResult, error) {
+	job := stage.AuditJob{Settings: s, Out: dir}
+	var err error
+	if job.Evaluator, err = stage.LoadModel(modelPath(in["evaluator"]), stage.RoleEvaluator, modelfile.KindANN); err != nil {
 		return nil, err
 	}
-	test, err := loadData(d, data.Test)
-	if err != nil {
+	if job.Test, err = d.Load(data.Test); err != nil {
 		return nil, err
 	}
-	testImgs := audit.ImagesOf(test)
-	set, err := synth.Load(in["synth"].Dir)
-	if err != nil {
+	if job.Synth, err = stage.LoadSynthetic(in["synth"].Dir); err != nil {
 		return nil, err
 	}
-	syn := audit.ImagesOf(&set.Set)
-	var models []audit.Model
-	var names []string
 	for _, t := range targets {
-		net, card, err := modelfile.LoadSNN(modelPath(in[t.stage]))
+		m, err := stage.LoadModel(modelPath(in[t.stage]), stage.RoleModel, modelfile.KindSNN)
 		if err != nil {
 			return nil, err
 		}
-		models = append(models, audit.Model{Name: t.name, SNN: net, Norm: card.Normalization})
-		names = card.ClassNames
+		job.Models = append(job.Models, stage.Audited{Name: t.name, Model: m})
 	}
-	o := audit.Options{Methods: c.Methods, PerClass: c.PerClass, Seed: c.Seed, Visualize: c.Attack1, SNNGradient: c.Attack2, Inversion: c.Attack3}
-	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, testImgs, syn, o, p)
-	if err != nil {
-		return nil, err
-	}
-	res := &AuditResult{Report: rep}
-	if res.Grids, err = rep.WriteDir(dir, models[0].SNN.Model.Config.Classes, names, nil); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return stage.Audit(ctx, job, p)
 }

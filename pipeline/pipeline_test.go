@@ -17,6 +17,7 @@ import (
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/progress/progresstest"
+	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -51,7 +52,7 @@ iterations = 7
 	for name, text := range map[string]string{
 		"unknown key":     "name = \"t\"\n[ann]\nepoch = 2\n",
 		"bad name":        "name = \"../x\"\n",
-		"samples":         "name = \"t\"\n[encrypt]\nsamples = [500]\n",
+		"samples":         "name = \"t\"\n[encrypt]\nsamples = [501]\n",
 		"bad toml":        "name = \n",
 		"unknown method":  "name = \"t\"\n[audit]\nmethods = [\"4\"]\n",
 		"per class":       "name = \"t\"\n[synth]\nper_class = 5\n[encrypt]\nper_class = 6\n",
@@ -178,13 +179,14 @@ func TestRunCaching(t *testing.T) {
 // and a card that names the file.
 func TestImportStateDict(t *testing.T) {
 	ctx := context.Background()
-	d := DataConfig{Name: "embedded", Limit: 64}
-	a := ANNConfig{Features: "4,A", Hidden: "8"}
-	set, err := loadData(d, data.Test)
+	d := data.Spec{Name: "embedded", Limit: 64}
+	a := ANNConfig{TrainSettings: stage.DefaultTrainSettings()}
+	a.Features, a.Hidden = vgg.FeatureList{4, vgg.Pool}, &vgg.Widths{8}
+	set, err := d.Load(data.Test)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := architecture(a, set)
+	cfg, err := a.Spec.Config(set.Channels, set.Height, set.Width, set.Classes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,16 +207,18 @@ func TestImportStateDict(t *testing.T) {
 	if err := os.WriteFile(bare, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fromDir, err := importANN(ctx, t.TempDir(), d, a, src)
+	a.Import = src
+	fromDir, err := importANN(ctx, t.TempDir(), d, a, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	fromFile, err := importANN(ctx, out, d, a, bare)
+	a.Import = bare
+	fromFile, err := importANN(ctx, out, d, a, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fromFile.Arch != fromDir.Arch || fromFile.Params != fromDir.Params || fromFile.TestAccuracy != fromDir.TestAccuracy {
+	if !slices.Equal(fromFile.Model.Features, fromDir.Model.Features) || fromFile.Params != fromDir.Params || fromFile.TestAccuracy != fromDir.TestAccuracy {
 		t.Fatalf("state_dict import %+v, directory import %+v", fromFile, fromDir)
 	}
 	_, got, err := modelfile.Load(filepath.Join(out, ModelDir))
@@ -226,7 +230,8 @@ func TestImportStateDict(t *testing.T) {
 	}
 	// Pools the weights cannot confirm: a missing pool changes the
 	// classifier's input size, which the import refuses.
-	if _, err := importANN(ctx, t.TempDir(), d, ANNConfig{Features: "4", Hidden: "8"}, bare); !errors.Is(err, modelfile.ErrStateDict) {
+	a.Features = vgg.FeatureList{4}
+	if _, err := importANN(ctx, t.TempDir(), d, a, nil); !errors.Is(err, modelfile.ErrStateDict) {
 		t.Fatalf("wrong pools: %v", err)
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/report"
 )
 
@@ -44,61 +44,7 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 	if ok, err := decode("eval", &ev); err != nil {
 		return err
 	} else if ok {
-		var dc float64
-		for _, m := range ev.Models {
-			if m.Name == "DC" {
-				dc = m.Accuracy
-			}
-		}
-		for _, m := range ev.Models {
-			kind := "SNN"
-			if m.Timesteps == 0 {
-				kind = "ANN"
-			}
-			note := ""
-			if m.PerClass > 0 {
-				note = fmt.Sprintf("%d synthetic images per class", m.PerClass)
-			}
-			if !strings.Contains(m.Name, "per class") {
-				d.Accuracy = append(d.Accuracy, report.AccuracyRow{Model: m.Name, Kind: kind, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Note: note})
-			}
-			if kind == "SNN" && !strings.Contains(m.Name, "per class") {
-				d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
-				cv := report.Curve{Model: m.Name}
-				for _, p := range m.Curve {
-					cv.T = append(cv.T, p.T)
-					cv.Accuracy = append(cv.Accuracy, p.Accuracy)
-				}
-				d.AccuracyVsT = append(d.AccuracyVsT, cv)
-				for l, name := range m.Layers {
-					d.Layers = append(d.Layers, report.LayerRow{Model: m.Name, Layer: name, SpikeRate: m.SpikeRates[l]})
-				}
-			}
-		}
-		// Fig. 5b: accuracy against images per class, CET and CET + OD.
-		points := map[int]*report.SamplesPoint{}
-		for _, m := range ev.Models {
-			if m.PerClass == 0 || m.Recipe == "" {
-				continue
-			}
-			pt := points[m.PerClass]
-			if pt == nil {
-				pt = &report.SamplesPoint{PerClass: m.PerClass}
-				points[m.PerClass] = pt
-			}
-			if m.Recipe == "cet+od" {
-				pt.CETOD = m.Accuracy
-			} else {
-				pt.CET = m.Accuracy
-			}
-		}
-		if len(points) > 1 {
-			for k := 1; k <= c.Synth.PerClass; k++ {
-				if pt := points[k]; pt != nil {
-					d.AccuracyVsSamples = append(d.AccuracyVsSamples, *pt)
-				}
-			}
-		}
+		addAccuracy(d, ev.Models, c.Synth.PerClass)
 	}
 
 	var en EnergyResult
@@ -149,4 +95,64 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 func backend() string {
 	i := gemm.CurrentInfo()
 	return i.Backend + " " + i.Core
+}
+
+// addAccuracy fills the accuracy tables and figures from the evaluated
+// models, placed by their roles: Table 2 and the ablation (the main rows),
+// accuracy against T, the spike rates, and Fig. 5b (the encryptions by
+// images per class).
+func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
+	var dc float64
+	for _, m := range models {
+		if m.Role == RoleDC {
+			dc = m.Accuracy
+		}
+	}
+	points := map[int]*report.SamplesPoint{}
+	for _, m := range models {
+		spiking := m.Kind == string(modelfile.KindSNN)
+		if (m.Role == RoleCET || m.Role == RoleCETOD) && m.PerClass > 0 {
+			pt := points[m.PerClass]
+			if pt == nil {
+				pt = &report.SamplesPoint{PerClass: m.PerClass}
+				points[m.PerClass] = pt
+			}
+			if m.Role == RoleCETOD {
+				pt.CETOD = m.Accuracy
+			} else {
+				pt.CET = m.Accuracy
+			}
+		}
+		if m.Sweep {
+			continue
+		}
+		kind, note := "ANN", ""
+		if spiking {
+			kind = "SNN"
+		}
+		if m.PerClass > 0 {
+			note = fmt.Sprintf("%d synthetic images per class", m.PerClass)
+		}
+		d.Accuracy = append(d.Accuracy, report.AccuracyRow{Model: m.Name, Kind: kind, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Note: note})
+		if !spiking {
+			continue
+		}
+		d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
+		cv := report.Curve{Model: m.Name}
+		for _, p := range m.Curve {
+			cv.T = append(cv.T, p.T)
+			cv.Accuracy = append(cv.Accuracy, p.Accuracy)
+		}
+		d.AccuracyVsT = append(d.AccuracyVsT, cv)
+		for l, name := range m.Layers {
+			d.Layers = append(d.Layers, report.LayerRow{Model: m.Name, Layer: name, SpikeRate: m.SpikeRates[l]})
+		}
+	}
+	if len(points) > 1 {
+		for k := 1; k <= maxPerClass; k++ {
+			if pt := points[k]; pt != nil {
+				d.AccuracyVsSamples = append(d.AccuracyVsSamples, *pt)
+			}
+		}
+	}
 }

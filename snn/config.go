@@ -43,7 +43,7 @@ func (r *Reset) UnmarshalText(b []byte) error {
 	case "zero", "hard":
 		*r = ResetZero
 	default:
-		return fmt.Errorf("snn: unknown reset mode %q (subtract or zero)", b)
+		return fmt.Errorf("unknown reset mode %q (subtract or zero)", b)
 	}
 	return nil
 }
@@ -86,7 +86,7 @@ func (e *Encoder) UnmarshalText(b []byte) error {
 	case "direct", "analog":
 		*e = Direct
 	default:
-		return fmt.Errorf("snn: unknown encoder %q (poisson or direct)", b)
+		return fmt.Errorf("unknown encoder %q (poisson or direct)", b)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func (k *SurrogateKind) UnmarshalText(b []byte) error {
 	case "atan", "arctan":
 		*k = Atan
 	default:
-		return fmt.Errorf("snn: unknown surrogate %q (triangle, fast-sigmoid or atan)", b)
+		return fmt.Errorf("unknown surrogate %q (triangle, fast-sigmoid or atan)", b)
 	}
 	return nil
 }
@@ -90,10 +90,26 @@ func NewSurrogate(k SurrogateKind) Surrogate {
 	return s
 }
 
+// WithDefaults returns s with a zero γ replaced by DefaultGamma and, for
+// the shapes that have one, a zero slope by the kind's default.
+func (s Surrogate) WithDefaults() Surrogate {
+	d := NewSurrogate(s.Kind)
+	if s.Gamma == 0 {
+		s.Gamma = d.Gamma
+	}
+	if s.Slope == 0 {
+		s.Slope = d.Slope
+	}
+	return s
+}
+
 // Validate reports an unusable surrogate.
 func (s Surrogate) Validate() error {
 	if s.Kind > Atan {
 		return fmt.Errorf("snn: invalid surrogate %d", uint8(s.Kind))
+	}
+	if s.Kind == Triangle && s.Slope != 0 {
+		return fmt.Errorf("snn: slope %g: the triangle surrogate has none (the slope applies to fast-sigmoid and atan)", s.Slope)
 	}
 	if !(s.Gamma > 0) || math.IsInf(s.Gamma, 0) {
 		return fmt.Errorf("snn: surrogate scale γ %g, want a positive finite value", s.Gamma)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/invert"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/progress/progresstest"
@@ -458,28 +459,39 @@ func FuzzDecodeManifest(f *testing.F) {
 	})
 }
 
-func TestScheduleApply(t *testing.T) {
-	o := DefaultOptions()
-	o.Invert.Iterations, o.Invert.LR = 0, 0
-	if err := Fast.Apply(&o, 28, 28, false); err != nil || o.Invert.Iterations != FastIterations || o.Invert.LR != FastLR {
-		t.Errorf("fast: %+v, %v", o.Invert, err)
+func TestSettingsOptions(t *testing.T) {
+	norm := imageset.Normalization{Mean: 0.5, Std: 0.5}
+	s := DefaultSettings()
+	o, err := s.Options(28, 28, norm)
+	if err != nil || o.Invert.Iterations != FastIterations || o.Invert.LR != FastLR || o.Invert.Bounded != FastBounded ||
+		o.PerClass != DefaultPerClass || o.Invert.Temperature != Temperature || o.Invert.Batch != DefaultBatch || o.Normalization != norm {
+		t.Errorf("fast: %+v, %v", o, err)
 	}
-	o = DefaultOptions()
-	o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded = 0, 0, true
-	if err := Reference.Apply(&o, 28, 28, false); err != nil || o.Invert.Iterations != ReferenceIterationsMNIST || o.Invert.LR != ReferenceLR || o.Invert.Bounded {
+	s.Schedule = Reference
+	if o, err = s.Options(28, 28, norm); err != nil || o.Invert.Iterations != ReferenceIterationsMNIST || o.Invert.LR != ReferenceLR || o.Invert.Bounded {
 		t.Errorf("reference 28×28: %+v, %v", o.Invert, err)
 	}
-	o = DefaultOptions()
-	o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded = 7, 0.5, true
-	if err := Reference.Apply(&o, 32, 32, true); err != nil || o.Invert.Iterations != 7 || o.Invert.LR != 0.5 || !o.Invert.Bounded {
+	if o, err = s.Options(32, 32, norm); err != nil || o.Invert.Iterations != ReferenceIterationsCIFAR {
+		t.Errorf("reference 32×32: %+v, %v", o.Invert, err)
+	}
+	bounded := true
+	s.Iterations, s.LR, s.Bounded = 7, 0.5, &bounded
+	if o, err = s.Options(32, 32, norm); err != nil || o.Invert.Iterations != 7 || o.Invert.LR != 0.5 || !o.Invert.Bounded {
 		t.Errorf("set values kept: %+v, %v", o.Invert, err)
 	}
-	var s Schedule
-	if err := s.UnmarshalText([]byte("slow")); err == nil {
+	unbounded := false
+	s = DefaultSettings()
+	s.Bounded = &unbounded
+	if o, err = s.Options(28, 28, norm); err != nil || o.Invert.Bounded {
+		t.Errorf("fast, unbounded: %+v, %v", o.Invert, err)
+	}
+	var sc Schedule
+	if err := sc.UnmarshalText([]byte("slow")); err == nil {
 		t.Error("no error for an unknown schedule")
 	}
-	if err := Schedule("slow").Apply(&o, 28, 28, false); err == nil {
-		t.Error("Apply accepted an unknown schedule")
+	s.Schedule = "slow"
+	if _, err := s.Options(28, 28, norm); err == nil {
+		t.Error("Options accepted an unknown schedule")
 	}
 }
 

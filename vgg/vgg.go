@@ -288,3 +288,19 @@ func (m *Model) Features(x *tensor.Tensor, mode nn.Mode) (features, logits *tens
 	features = h.Clone()
 	return features, layers[len(layers)-1].Forward(h, mode)
 }
+
+// Clone returns a copy of m with weights of its own.
+func (m *Model) Clone() (*Model, error) {
+	c, err := New(m.Config, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	src, dst := m.Params(), c.Params()
+	if len(src) != len(dst) {
+		return nil, fmt.Errorf("vgg: clone of %s has %d parameters, want %d", m.Config.Name, len(dst), len(src))
+	}
+	for i := range dst {
+		copy(dst[i].W.Data, src[i].W.Data)
+	}
+	return c, nil
+}

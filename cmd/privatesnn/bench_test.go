@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/privatesnn/privatesnn/internal/workload"
 )
 
 // runMainEnv, when "1", makes this package's test binary run the command
@@ -25,7 +27,7 @@ func TestMain(m *testing.M) {
 // TestBenchBPTT runs the BPTT workload on a tiny setting, alone in this
 // process (--only bptt) and in a child process after the ANN workloads.
 func TestBenchBPTT(t *testing.T) {
-	var alone benchResult
+	var alone workload.Result
 	runJSON(t, &alone, "bench", "--only", "bptt", "--bptt-timesteps", "3", "--bptt-batch", "4", "--bptt-runs", "2", "--time", "1ms")
 	if alone.BPTTItemsPerS <= 0 || alone.BPTTRuns < 2 || alone.BPTTTimesteps != 3 || alone.BPTTBatch != 4 ||
 		len(alone.BPTTSpikeRates) != 5 || len(alone.BPTTThresholds) != 5 || alone.BPTTTapeMiB <= 0 {
@@ -37,13 +39,13 @@ func TestBenchBPTT(t *testing.T) {
 	if !strings.Contains(alone.BPTTRSSMethod, "RUSAGE_SELF") {
 		t.Errorf("--only bptt: RSS method %q", alone.BPTTRSSMethod)
 	}
-	var both benchResult
+	var both workload.Result
 	runJSON(t, &both, "bench", "--only", "ann,bptt", "--batch", "2", "--time", "1ms", "--bptt-timesteps", "3", "--bptt-batch", "4", "--bptt-runs", "2")
 	if both.ANNTrainStepItemsPerS <= 0 || both.BPTTItemsPerS <= 0 || both.BPTTBatch != 4 || len(both.BPTTSpikeRates) != 5 {
 		t.Fatalf("ann,bptt: %+v", both)
 	}
 	if runtime.GOOS == "linux" {
-		for _, r := range []benchResult{alone, both} {
+		for _, r := range []workload.Result{alone, both} {
 			if r.BPTTPeakRSSMiB <= 0 || r.BPTTRSSBeforeMiB <= 0 {
 				t.Errorf("RSS peak %v MiB, before %v MiB", r.BPTTPeakRSSMiB, r.BPTTRSSBeforeMiB)
 			}

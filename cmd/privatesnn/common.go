@@ -7,121 +7,43 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
-	"github.com/privatesnn/privatesnn/synth"
-	"github.com/privatesnn/privatesnn/vgg"
+	"github.com/privatesnn/privatesnn/setting"
+	"github.com/privatesnn/privatesnn/stage"
 )
 
-// dataFlags selects a data set.
-type dataFlags struct {
-	name  data.Dataset
-	dir   string
-	limit int
-}
-
-// register adds --data (default def; "" means the model's own data set),
-// --data-dir and --limit.
-func (d *dataFlags) register(fs *flag.FlagSet, b *bounds, def data.Dataset) {
+// dataFlags registers --data (default def; "" means the model's own data
+// set), --data-dir and --limit into spec.
+func dataFlags(fs *flag.FlagSet, b *bounds, spec *data.Spec, def data.Dataset) {
 	usage := "data set: " + data.DatasetNames()
 	if def == "" {
 		usage += " (default: the one named in the model's card)"
 	}
-	fs.TextVar(&d.name, "data", def, usage)
-	fs.StringVar(&d.dir, "data-dir", "", "directory holding the data set files (default: its standard place)")
-	b.Int(fs, &d.limit, "limit", 0, 0, math.MaxInt32, "use only the first N images of each split (0 = all)")
+	fs.TextVar(&spec.Name, "data", def, usage)
+	fs.StringVar(&spec.Dir, "data-dir", "", "directory holding the data set files (default: its standard place)")
+	b.Int(fs, &spec.Limit, "limit", 0, 0, math.MaxInt32, "use only the first N images of each split (0 = all)")
 }
 
-// validate checks --data (after flag parsing, before any work): a name
-// taken from a model card is checked here, one given on the command line
-// was checked by the flag.
-func (d *dataFlags) validate() error {
-	if d.name != "" && !slices.Contains(data.Datasets, d.name) {
-		return fmt.Errorf("%w: --data %q: want one of %s", errUsage, d.name, data.DatasetNames())
-	}
-	return nil
-}
-
-func (d *dataFlags) load(split string) (*data.Set, error) {
-	s, err := data.Load(d.name, split, d.dir)
-	if err != nil {
-		return nil, err
-	}
-	if d.limit > 0 && d.limit < s.Len() {
-		s = s.Subset(firstN(d.limit))
-	}
-	return s, nil
-}
-
-// domain names the data set whose classes a --data value holds: the
-// embedded set is a Fashion-MNIST subset.
-func domain(name string) string {
-	if name == string(data.Embedded) {
-		return string(data.FashionMNIST)
-	}
-	return name
-}
-
-// cardData returns the --data name of the set the model was trained on
-// (for an SNN: its ANN's), from the card or, for cards of earlier versions,
-// from the training set's name.
-func cardData(c *modelfile.Card) string {
-	if c.Data != "" {
-		return c.Data
-	}
-	if c.Kind == modelfile.KindANN {
-		name, _, _ := strings.Cut(c.Provenance.Dataset, "/")
-		return name
-	}
-	return ""
-}
-
-// defaultData fills an unset --data from the model's card.
-func (d *dataFlags) defaultData(c *modelfile.Card, model string) error {
-	if d.name != "" {
-		return nil
-	}
-	d.name = data.Dataset(cardData(c))
-	if d.name == "" && c.Provenance.Parent != nil {
-		// An SNN card of an earlier version: ask its ANN.
-		if p, err := c.Provenance.Parent.Resolve(model); err == nil {
-			if pc, err := modelfile.ReadCard(p); err == nil {
-				d.name = data.Dataset(cardData(pc))
-			}
+// loadData loads a split of the data set, named by spec or, when spec
+// names none, by the model's card.
+func loadData(spec data.Spec, split string, m *stage.Model) (*data.Set, error) {
+	if spec.Name == "" && m != nil {
+		spec.Name = data.Dataset(m.Dataset())
+		if spec.Name == "" {
+			return nil, fmt.Errorf("%w: %s does not name its data set; pass --data", errUsage, m.Path)
 		}
 	}
-	if d.name == "" {
-		return fmt.Errorf("%w: %s does not name its data set; pass --data", errUsage, model)
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: --data %q: want one of %s", errUsage, spec.Name, data.DatasetNames())
 	}
-	return d.validate()
-}
-
-// checkData verifies, before any work, that the data set fits the model:
-// image shape, class count and (unless either is an image folder) the data
-// set named in the card.
-func checkData(s *data.Set, m *vgg.Model, c *modelfile.Card, model string) error {
-	mc := m.Config
-	if s.Channels != mc.InChannels || s.Height != mc.InHeight || s.Width != mc.InWidth {
-		return fmt.Errorf("%w: %s has %d×%d×%d images, %s expects %d×%d×%d", errUsage, s.Name, s.Channels, s.Height, s.Width,
-			model, mc.InChannels, mc.InHeight, mc.InWidth)
-	}
-	if s.Classes != mc.Classes {
-		return fmt.Errorf("%w: %s has %d classes, %s predicts %d", errUsage, s.Name, s.Classes, model, mc.Classes)
-	}
-	name, _, _ := strings.Cut(s.Name, "/")
-	have, want := domain(name), domain(cardData(c))
-	if folder := string(data.Folder); want != "" && have != want && have != folder && want != folder {
-		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, model, want, name)
-	}
-	return nil
+	return spec.Load(split)
 }
 
 // setThreads applies --threads to the Go scheduler and the BLAS pool.
@@ -137,6 +59,9 @@ func setThreads(n int) error {
 	return nil
 }
 
+// maxThreads bounds --threads.
+const maxThreads = 1024
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -151,78 +76,17 @@ func version() string {
 	return "privatesnn (devel)"
 }
 
-// maxThreads bounds --threads.
-const maxThreads = 1024
-
-// outputFlags registers the --json, --quiet and --threads flags that the
+// output holds the --json, --quiet and --threads flags that the
 // long-running commands share.
-func outputFlags(fs *flag.FlagSet, jsonOut, quiet *bool, threads *int) {
-	fs.BoolVar(jsonOut, "json", false, "print the result as one JSON object")
-	fs.BoolVar(quiet, "quiet", false, "no progress on stderr")
-	fs.IntVar(threads, "threads", 0, "threads to use (0: all cores)")
+type output struct {
+	json, quiet bool
+	threads     int
 }
 
-// bounds registers numeric flags with their allowed ranges and checks them
-// after parsing, so every range error names the flag and its range.
-type bounds struct{ checks []func() error }
-
-// Int registers an int flag that must lie in [lo, hi].
-func (b *bounds) Int(fs *flag.FlagSet, p *int, name string, def, lo, hi int, usage string) {
-	fs.IntVar(p, name, def, usage)
-	b.checks = append(b.checks, func() error {
-		if *p < lo || *p > hi {
-			if hi == math.MaxInt32 {
-				return fmt.Errorf("%w: --%s %d out of range: want at least %d", errUsage, name, *p, lo)
-			}
-			return fmt.Errorf("%w: --%s %d out of range [%d, %d]", errUsage, name, *p, lo, hi)
-		}
-		return nil
-	})
-}
-
-// Float registers a float flag that must lie in the interval iv.
-func (b *bounds) Float(fs *flag.FlagSet, p *float64, name string, def float64, iv interval, usage string) {
-	fs.Float64Var(p, name, def, usage)
-	b.checks = append(b.checks, func() error {
-		if !iv.contains(*p) {
-			return fmt.Errorf("%w: --%s %g out of range %s", errUsage, name, *p, iv)
-		}
-		return nil
-	})
-}
-
-// check returns the first range error.
-func (b *bounds) check() error {
-	for _, c := range b.checks {
-		if err := c(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// interval is a real interval; open ends exclude their bound.
-type interval struct {
-	lo, hi         float64
-	loOpen, hiOpen bool
-}
-
-func (iv interval) contains(v float64) bool {
-	if math.IsNaN(v) {
-		return false
-	}
-	return (v > iv.lo || !iv.loOpen && v == iv.lo) && (v < iv.hi || !iv.hiOpen && v == iv.hi)
-}
-
-func (iv interval) String() string {
-	l, r := "[", "]"
-	if iv.loOpen {
-		l = "("
-	}
-	if iv.hiOpen {
-		r = ")"
-	}
-	return fmt.Sprintf("%s%g, %g%s", l, iv.lo, iv.hi, r)
+func (o *output) register(fs *flag.FlagSet) {
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(&o.threads, "threads", 0, "threads to use (0: all cores)")
 }
 
 // plural returns "n word" or "n words".
@@ -233,104 +97,84 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// checkOutput refuses an --out that is, or lies inside or contains, one of
-// the command's inputs: replacing it could destroy what the command reads.
-func checkOutput(out string, inputs ...string) error {
-	o, err := canonical(out)
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", out, err)
+// loadModel loads the model at path for the flag --role and checks its
+// kind (modelfile.KindANN, KindSNN, or "" for either).
+func loadModel(path string, role stage.Role, kind modelfile.Kind) (*stage.Model, error) {
+	m, err := stage.LoadModel(path, role, kind)
+	return m, userError(err, nil)
+}
+
+// loadSynth loads the synthetic set of --synth.
+func loadSynth(path string) (*stage.Synthetic, error) {
+	s, err := stage.LoadSynthetic(path)
+	return s, userError(err, nil)
+}
+
+// checkOut refuses an --out that is, holds or lies inside an input, and
+// one that already holds what the command writes (the file named by
+// marker) unless force.
+func checkOut(out, marker, what string, force bool, inputs ...string) error {
+	if err := stage.CheckOut(out, inputs...); err != nil {
+		return userError(err, nil)
 	}
-	for _, in := range inputs {
-		if in == "" {
-			continue
-		}
-		i, err := canonical(in)
-		if err != nil {
-			continue // a missing input fails later with its own error
-		}
-		if o == i || within(i, o) {
-			return fmt.Errorf("%w: --out %s would hold the input %s; choose another --out", errUsage, out, in)
-		}
-		if within(o, i) {
-			return fmt.Errorf("%w: --out %s is inside the input %s; choose another --out", errUsage, out, in)
-		}
+	if !force && exists(out, marker) {
+		return fmt.Errorf("%s already holds %s; pass --force to replace it, or choose another --out", out, what)
 	}
 	return nil
 }
 
-// canonical returns p as an absolute path with symbolic links resolved as
-// far as p exists.
-func canonical(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	rest := ""
-	for dir := abs; ; dir = filepath.Dir(dir) {
-		if r, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(r, rest), nil
+// userError words an error of a library in the command's terms: an input
+// or a setting the user gave that does not fit is a usage error (exit
+// status 2) naming its flag. flags maps the roles a command names by
+// another flag than "--" + role.
+func userError(err error, flags map[stage.Role]string) error {
+	var in *stage.InputError
+	var pin *convert.PinnedError
+	var other *stage.OtherDataError
+	var out *stage.OutError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &other):
+		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, other.Model, other.Trained, in2path(err))
+	case errors.As(err, &in):
+		flag := "--" + string(in.Role)
+		if f, ok := flags[in.Role]; ok {
+			flag = f
 		}
-		if filepath.Dir(dir) == dir {
-			return abs, nil
+		if errors.Is(err, modelfile.ErrInterrupted) {
+			return fmt.Errorf("%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", flag, in.Err,
+				map[modelfile.Kind]string{modelfile.KindANN: "train", modelfile.KindSNN: "encrypt"}[stage.CheckpointKind(in.Path)], in.Path)
 		}
-		rest = filepath.Join(filepath.Base(dir), rest)
+		if in.Describes() {
+			return fmt.Errorf("%w: %s %s", errUsage, flag, in.Error())
+		}
+		return fmt.Errorf("%s: %w", flag, in.Err)
+	case errors.As(err, &pin):
+		return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); %s needs --recipe select", errUsage, flagName(pin.Key))
+	case errors.As(err, &out):
+		return fmt.Errorf("%w: --out %s; choose another --out", errUsage, out.Error())
 	}
+	if s, ok := setting.As(err); ok {
+		if s.Value == "" {
+			return fmt.Errorf("%w: %s: %s", errUsage, flagName(s.Key), s.Reason)
+		}
+		return fmt.Errorf("%w: %s %s: %s", errUsage, flagName(s.Key), s.Value, s.Reason)
+	}
+	if setting.IsUser(err) {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return err
 }
 
-// within reports whether path p lies strictly inside dir.
-func within(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+// in2path returns the path of the input an error is about.
+func in2path(err error) string {
+	var in *stage.InputError
+	if errors.As(err, &in) {
+		return in.Path
+	}
+	return ""
 }
 
-// loadModel reads the model at path for the flag named by role and checks
-// its kind (modelfile.KindANN or KindSNN), with errors that say what the
-// path holds instead.
-func loadModel(path, role string, kind modelfile.Kind) (*vgg.Model, *modelfile.Card, error) {
-	if _, err := os.Stat(filepath.Join(path, synth.ManifestFile)); err == nil {
-		return nil, nil, fmt.Errorf("%w: --%s %s holds a synthetic image set, not a model", errUsage, role, path)
-	}
-	c, err := modelfile.ReadCard(path)
-	if errors.Is(err, modelfile.ErrInterrupted) {
-		return nil, nil, fmt.Errorf("--%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", role, err, interruptedCommand(path), path)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("--%s: %w", role, err)
-	}
-	if kind != "" && c.Kind != kind {
-		return nil, nil, fmt.Errorf("%w: --%s %s is %s, want %s", errUsage, role, path, kindName(c.Kind), kindName(kind))
-	}
-	m, c, err := modelfile.Load(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--%s: %w", role, err)
-	}
-	return m, c, nil
-}
-
-func kindName(k modelfile.Kind) string {
-	switch k {
-	case modelfile.KindANN:
-		return "an ANN"
-	case modelfile.KindSNN:
-		return "a spiking network (SNN)"
-	}
-	return string(k)
-}
-
-// interruptedCommand names the command whose interrupted run the
-// checkpoint in dir holds: encrypt trains spiking networks, train ANNs.
-func interruptedCommand(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, modelfile.CheckpointState))
-	if err != nil {
-		return "train"
-	}
-	var ck struct {
-		Card struct {
-			Kind modelfile.Kind `json:"kind"`
-		} `json:"card"`
-	}
-	if json.Unmarshal(b, &ck) == nil && ck.Card.Kind == modelfile.KindSNN {
-		return "encrypt"
-	}
-	return "train"
-}
+// flagName returns the flag of a setting's configuration key.
+func flagName(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }

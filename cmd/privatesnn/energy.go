@@ -2,140 +2,54 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/privatesnn/privatesnn/data"
-	"github.com/privatesnn/privatesnn/energy"
-	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
-	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/stage"
 )
 
-type energyResult struct {
-	Model        string          `json:"model"`
-	Data         string          `json:"data"`
-	Images       int             `json:"images"`
-	Timesteps    int             `json:"timesteps"`
-	Encoder      snn.Encoder     `json:"encoder"`
-	TestAccuracy float64         `json:"test_accuracy"`
-	Reports      []energy.Report `json:"reports"`
-	VersusT      []energyAtT     `json:"versus_t"`
-}
-
-// energyAtT is the accuracy and energy of the run read out after T steps.
-type energyAtT struct {
-	T        int             `json:"t"`
-	Accuracy float64         `json:"accuracy"`
-	Reports  []energy.Report `json:"reports"`
-}
-
-// energyOptions are the energy command's settings.
-type energyOptions struct {
-	d               dataFlags
-	b               bounds
-	model, readouts string
-	timesteps       int
-	seed            uint64
-	jsonOut, quiet  bool
-	threads         int
-	norm            imageset.Normalization // the model card's, set by load
-}
-
-func (e *energyOptions) register(fs *flag.FlagSet) {
-	e.d.register(fs, &e.b, "")
-	fs.StringVar(&e.model, "model", "", "spiking model from 'privatesnn convert' (required)")
-	e.b.Int(fs, &e.timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "simulate this many steps (0: the model's T)")
-	fs.StringVar(&e.readouts, "readouts", "auto", "steps at which to report accuracy and energy against T (comma list, or auto: every T/10)")
-	fs.Uint64Var(&e.seed, "seed", 0, "seed of the Poisson input spikes")
-	outputFlags(fs, &e.jsonOut, &e.quiet, &e.threads)
-}
-
-// load validates the flags and loads the network, its readouts and the data.
-func (e *energyOptions) load() (*snn.Network, []int, *data.Set, error) {
-	if err := e.b.check(); err != nil {
-		return nil, nil, nil, err
-	}
-	if e.model == "" {
-		return nil, nil, nil, fmt.Errorf("%w: --model is required", errUsage)
-	}
-	if err := e.d.validate(); err != nil {
-		return nil, nil, nil, err
-	}
-	if err := setThreads(e.threads); err != nil {
-		return nil, nil, nil, err
-	}
-	m, card, err := loadModel(e.model, "model", modelfile.KindSNN)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := e.d.defaultData(card, e.model); err != nil {
-		return nil, nil, nil, err
-	}
-	cfg := card.SNN.Config
-	if e.timesteps > 0 {
-		cfg.Timesteps = e.timesteps
-	}
-	net, err := snn.New(m, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if e.readouts == "auto" {
-		e.readouts = autoReadouts(cfg.Timesteps, 10)
-	}
-	rs, err := parseReadouts(e.readouts, cfg.Timesteps)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	s, err := e.d.load(data.Test)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	e.norm = card.Normalization
-	return net, rs, s, checkData(s, m, card, e.model)
-}
-
 func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var e energyOptions
+	var (
+		job   stage.EnergyJob
+		b     bounds
+		spec  data.Spec
+		model string
+		out   output
+	)
 	fs := newFlagSet("energy")
-	e.register(fs)
+	dataFlags(fs, &b, &spec, "")
+	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
+	simFlags(fs, &b, &job.Settings.Timesteps, &job.Settings.Readouts, &job.Settings.Seed, 10)
+	out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	net, rs, s, err := e.load()
-	if err != nil {
+	if err := b.check(); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, e.quiet)
-	r, curve, err := simulate(ctx, net, s, e.norm, rs, e.seed, pr)
-	if err != nil {
+	if err := setThreads(out.threads); err != nil {
 		return err
 	}
-	res := energyResult{Model: e.model, Data: s.Name, Images: s.Len(), Timesteps: net.Config.Timesteps, Encoder: net.Config.Encoder,
-		TestAccuracy: curve[len(curve)-1].Accuracy}
-	costs := []energy.Costs{energy.Horowitz45nm(), energy.Rathi()}
-	for _, c := range costs {
-		res.Reports = append(res.Reports, energy.FromRun(net.Model, r, c))
+	var err error
+	if job.Model, job.Data, err = modelAndData(model, modelfile.KindSNN, spec, data.Test); err != nil {
+		return err
 	}
-	for i, t := range r.Readouts {
-		at := energyAtT{T: t, Accuracy: curve[i].Accuracy}
-		for _, c := range costs {
-			at.Reports = append(at.Reports, energy.FromRun(net.Model, r.UpTo(i), c))
-		}
-		res.VersusT = append(res.VersusT, at)
-	}
+	pr := newProgress(stderr, out.quiet)
+	res, err := stage.Energy(ctx, job, pr.reporter())
 	pr.clear()
-	if e.jsonOut {
+	if err != nil {
+		return userError(err, nil)
+	}
+	if out.json {
 		return writeJSON(stdout, res)
 	}
 	printEnergy(stdout, res)
 	return nil
 }
 
-func printEnergy(w io.Writer, res energyResult) {
+func printEnergy(w io.Writer, res *stage.EnergyResult) {
 	fmt.Fprintf(w, "%s at T=%d, %s input, on %s (%d images): accuracy %.2f%%\n\n", res.Model, res.Timesteps, res.Encoder, res.Data, res.Images, 100*res.TestAccuracy)
 	rep := res.Reports[0]
 	fmt.Fprintf(w, "%-22s %12s %10s %14s %14s\n", "layer", "MACs/image", "in rate", "ACs/step rule", "ops/step sim")
@@ -170,14 +84,4 @@ for a layer fed the analog image (direct input; counted at every step).
 simulator performed: after a pooling layer an input is non-zero when any spike it averages is, so
 'sim' exceeds the rule there, which takes the spike rate before pooling.
 `)
-}
-
-// autoReadouts returns about n evenly spaced steps up to T, as a list.
-func autoReadouts(T, n int) string {
-	step := max(1, T/n)
-	var parts []string
-	for t := step; t <= T; t += step {
-		parts = append(parts, strconv.Itoa(t))
-	}
-	return strings.Join(parts, ",")
 }

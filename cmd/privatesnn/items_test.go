@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/train"
 )
 
@@ -23,7 +24,7 @@ func TestOneEpochTrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the default net for one epoch")
 	}
-	var res trainResult
+	var res stage.TrainResult
 	runJSON(t, &res, "train", "--epochs", "1", "--out", filepath.Join(t.TempDir(), "ann"))
 	if len(res.History) != 1 || res.History[0].LR != 0.05 {
 		t.Fatalf("history %+v: want one epoch at lr 0.05", res.History)
@@ -62,7 +63,7 @@ func TestResumeExtends(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "already finished 1 epoch") {
 		t.Fatalf("resume with fewer epochs: exit %d, %q", code, stderr)
 	}
-	var res trainResult
+	var res stage.TrainResult
 	runJSON(t, &res, append(args[:len(args)-1], "--resume", "--epochs", "3")...)
 	if len(res.History) != 3 || res.Epochs != 3 {
 		t.Fatalf("resumed run has %d epochs (result says %d), want 3", len(res.History), res.Epochs)
@@ -71,7 +72,9 @@ func TestResumeExtends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec train.Record
+	var rec struct {
+		Options train.Options `json:"options"`
+	}
 	if err := json.Unmarshal(c.Training, &rec); err != nil || rec.Options.Epochs != 3 {
 		t.Fatalf("card records %d epochs (%v), want 3", rec.Options.Epochs, err)
 	}
@@ -102,7 +105,7 @@ func TestProgressClearsBar(t *testing.T) {
 // (item 10), like every JSON file privatesnn writes.
 func TestModelFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ann")
-	runJSON(t, &trainResult{}, "train", "--limit", "128", "--epochs", "1", "--batch", "32", "--features", "8,A", "--hidden", "-", "--out", dir)
+	runJSON(t, &stage.TrainResult{}, "train", "--limit", "128", "--epochs", "1", "--batch", "32", "--features", "8,A", "--hidden", "-", "--out", dir)
 	st, err := os.Stat(filepath.Join(dir, modelfile.CardFile))
 	if err != nil {
 		t.Fatal(err)

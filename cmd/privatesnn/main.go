@@ -33,7 +33,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"syscall"
 )
@@ -185,17 +184,25 @@ func wrap(s string, width int) string {
 }
 
 // parseFlags parses args into fs. -h prints the command's help on stdout
-// and returns flag.ErrHelp; a parse error is returned once, as errUsage,
-// without the flag package's own message and flag dump.
+// and returns flag.ErrHelp; a value a flag refuses is returned once, as
+// errUsage worded "--name "value": why", without the flag package's own
+// message and flag dump.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	var refused *setError
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &recorded{Value: f.Value, name: f.Name, refused: &refused} })
+	err := fs.Parse(args)
+	fs.VisitAll(func(f *flag.Flag) { f.Value = f.Value.(*recorded).Value }) // the help text reads the values' types
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, flagError(err))
+		if refused != nil {
+			return fmt.Errorf("%w: --%s %q: %v", errUsage, refused.name, refused.value, refused.err)
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
@@ -203,18 +210,30 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// invalidValue matches the flag package's message for a value a flag's
-// parser refused.
-var invalidValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([^:]+): (.*)$`)
+// setError is a value a flag refused.
+type setError struct {
+	name, value string
+	err         error
+}
 
-// packagePrefix is a library's "name: " at the start of its message.
-var packagePrefix = regexp.MustCompile(`^[a-z]+: `)
+// recorded wraps a flag's value and records the value it refuses, so that
+// parseFlags can word the error itself.
+type recorded struct {
+	flag.Value
+	name    string
+	refused **setError
+}
 
-// flagError words a refused value as "--name "value": why", like the
-// checks made after parsing.
-func flagError(err error) string {
-	if m := invalidValue.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Sprintf("--%s %q: %s", m[2], m[1], packagePrefix.ReplaceAllString(m[3], ""))
+func (r *recorded) Set(s string) error {
+	err := r.Value.Set(s)
+	if err != nil {
+		*r.refused = &setError{name: r.name, value: s, err: err}
 	}
-	return err.Error()
+	return err
+}
+
+// IsBoolFlag lets the flag package parse a wrapped bool flag without a value.
+func (r *recorded) IsBoolFlag() bool {
+	b, ok := r.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

@@ -16,9 +16,7 @@ type runOptions struct {
 	config  string
 	workdir string
 	plan    bool
-	jsonOut bool
-	quiet   bool
-	threads int
+	out     output
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,7 +24,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default: the config's workdir, or runs/<name>)")
 	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
-	outputFlags(fs, &o.jsonOut, &o.quiet, &o.threads)
+	o.out.register(fs)
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		if err := parseFlags(fs, args, stdout); err != nil {
 			return err
@@ -49,7 +47,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default runs/demo)")
 	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
-	outputFlags(fs, &o.jsonOut, &o.quiet, &o.threads)
+	o.out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -70,17 +68,17 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	if o.workdir != "" {
 		c.Workdir = o.workdir
 	}
-	if o.threads == 0 {
-		o.threads = c.Threads
+	if o.out.threads == 0 {
+		o.out.threads = c.Threads
 	}
-	if err := setThreads(o.threads); err != nil {
+	if err := setThreads(o.out.threads); err != nil {
 		return err
 	}
 	g := pipeline.Build(c)
 	if o.plan {
-		return printPlan(stdout, g, c.Workdir, o.jsonOut)
+		return printPlan(stdout, g, c.Workdir, o.out.json)
 	}
-	pr := newProgress(stderr, o.quiet)
+	pr := newProgress(stderr, o.out.quiet)
 	start := time.Now()
 	pipeline.Software = version()
 	pr.line("%s: stages in %s", command, c.Workdir)
@@ -101,7 +99,7 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 		return err
 	}
 	res := map[string]any{"workdir": c.Workdir, "report": filepath.Join(reportDir, "report.html"), "seconds": time.Since(start).Seconds(), "stages": done}
-	if o.jsonOut {
+	if o.out.json {
 		return writeJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "report: %s (and report.md) after %.0fs\n", filepath.Join(reportDir, "report.html"), time.Since(start).Seconds())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/synth"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -44,7 +45,7 @@ func TestSynth(t *testing.T) {
 	if err := runSynth(context.Background(), args, &stdout, &stderr); err != nil {
 		t.Fatalf("synth: %v\n%s", err, stderr.String())
 	}
-	var res synthResult
+	var res stage.SynthResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
 	}

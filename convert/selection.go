@@ -1,13 +1,15 @@
-package snn
+package convert
+
+import "github.com/privatesnn/privatesnn/snn"
 
 // Candidate is one combination of conversion settings that a data-free
-// selection (package convert's Select) tries for a spiking network.
+// selection (Select) tries for a spiking network.
 type Candidate struct {
 	// Percentile sets every threshold to this percentile of the layer's
 	// input currents; 0 means their maximum.
-	Percentile   float64 `json:"percentile"`
-	InitMembrane float64 `json:"init_membrane"` // see Config.InitMembrane
-	Encoder      Encoder `json:"encoder"`
+	Percentile   float64     `json:"percentile"`
+	InitMembrane float64     `json:"init_membrane"` // see snn.Config.InitMembrane
+	Encoder      snn.Encoder `json:"encoder"`
 }
 
 // CandidateScore is a candidate with its thresholds and how well the

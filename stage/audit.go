@@ -1,0 +1,298 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/audit"
+	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/setting"
+)
+
+// AttackFile is the record Attack writes beside the images.
+const AttackFile = "attack.json"
+
+// AttackJob runs one attack against one model, reading its weights only:
+// the attack command.
+type AttackJob struct {
+	Model  *Model
+	Method attack.Method
+	// Settings hold the attack's settings, PerClass and Seed; their
+	// Methods are not used.
+	Settings audit.Settings
+	// Out is the directory of the images and AttackFile.
+	Out string
+}
+
+// AttackRecord is AttackFile.
+type AttackRecord struct {
+	Method    attack.Method `json:"method"`
+	About     string        `json:"about"`
+	Model     string        `json:"model"`
+	ModelKind string        `json:"model_kind"`
+	Timesteps int           `json:"timesteps,omitempty"`
+	PerClass  int           `json:"per_class"`
+	Images    int           `json:"images"`
+	Seed      uint64        `json:"seed"`
+	Options   any           `json:"options"`
+	// SelfHitRate is the attacked model's own top-1 hit rate on the images
+	// (for Attack 1: the re-converted ANN's).
+	SelfHitRate float64     `json:"self_hit_rate"`
+	PerImage    []ImageInfo `json:"per_image"`
+	Seconds     float64     `json:"seconds"`
+	Out         string      `json:"out"`
+	// DataRead is what the attack read besides the model's weights.
+	DataRead string `json:"data_read"`
+}
+
+// ImageInfo is one attack image: its file, target, the attacked model's
+// prediction and the final loss.
+type ImageInfo struct {
+	File      string  `json:"file"`
+	Target    int     `json:"target"`
+	Predicted int     `json:"predicted"`
+	Loss      float64 `json:"loss"`
+}
+
+// AttackStart is the Detail of the event Attack reports before attacking.
+type AttackStart struct {
+	Model    string
+	Method   attack.Method
+	Kind     string // "ANN" or "SNN, T = 8"
+	Images   int
+	PerClass int
+}
+
+// auditModel returns the model as package audit takes it.
+func auditModel(m *Model, name string) (audit.Model, error) {
+	am := audit.Model{Name: name, Norm: m.Card.Normalization}
+	if !m.IsSNN() {
+		am.ANN = m.Net
+		return am, nil
+	}
+	net, err := m.Spiking(0)
+	am.SNN = net
+	return am, err
+}
+
+// Attack runs the job's attack (seeded by the settings' seed and the
+// method) and writes the images, a grid with one row per class and
+// AttackFile into Out. p receives an AttackStart event, then the attack's
+// reports.
+func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, error) {
+	start := time.Now()
+	if !j.Model.IsSNN() && j.Method != attack.Visualize {
+		return nil, inputErr(RoleModel, j.Model.Path, mismatch("is an ANN; method %d attacks a spiking network (method 1 applies to an ANN)", int(j.Method)))
+	}
+	o := j.Settings.Options()
+	if err := o.Validate(); err != nil {
+		return nil, setting.Check(err)
+	}
+	am, err := auditModel(j.Model, j.Model.Path)
+	if err != nil {
+		return nil, err
+	}
+	k := j.Model.Net.Config.Classes
+	targets := attack.Targets(k, o.PerClass)
+	kind := "ANN"
+	if am.SNN != nil {
+		kind = fmt.Sprintf("SNN, T = %d", am.SNN.Config.Timesteps)
+	}
+	if err := p.Report(progress.Report{Label: "attacking", Detail: AttackStart{Model: j.Model.Path, Method: j.Method, Kind: kind, Images: len(targets), PerClass: o.PerClass}}); err != nil {
+		return nil, err
+	}
+	res, err := audit.Attack(ctx, &am, j.Method, targets, o, rand.New(rand.NewPCG(o.Seed, uint64(j.Method))), p.WithStage(j.Method.String()))
+	if err != nil {
+		return nil, err
+	}
+	opts := map[attack.Method]any{attack.Visualize: o.Visualize, attack.SNNGradient: o.SNNGradient, attack.SNNInversion: o.Inversion}[j.Method]
+	rec := &AttackRecord{Method: j.Method, About: j.Method.Describe(), Model: j.Model.Path, ModelKind: string(j.Model.Card.Kind),
+		PerClass: o.PerClass, Images: len(res.Targets), Seed: o.Seed, Options: opts, SelfHitRate: res.Hits(), Seconds: time.Since(start).Seconds(),
+		Out: j.Out, DataRead: "none: the attack reads the model's weights only", PerImage: perImage(res, k)}
+	if am.SNN != nil {
+		rec.Timesteps = am.SNN.Config.Timesteps
+	}
+	if err := audit.WriteImages(j.Out, audit.ResultImages(res), k, j.Model.Card.ClassNames); err != nil {
+		return nil, err
+	}
+	if err := audit.WriteJSON(filepath.Join(j.Out, AttackFile), rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// perImage lists every attack image's file, target, the attacked model's
+// prediction and the final loss.
+func perImage(res *attack.Result, k int) []ImageInfo {
+	var out []ImageInfo
+	for i, c := range res.Targets {
+		row := res.Logits.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out = append(out, ImageInfo{File: filepath.Join(audit.ImagesDir, fmt.Sprintf("%03d-class%d.png", i, c)),
+			Target: c, Predicted: best, Loss: res.Loss[i]})
+	}
+	return out
+}
+
+// Audited is a model under audit and the name of its rows.
+type Audited struct {
+	Name  string
+	Model *Model
+}
+
+// AuditJob attacks several models and scores the images with an
+// independent evaluator: the audit command's and the pipeline's leakage
+// audit.
+type AuditJob struct {
+	Models    []Audited
+	Evaluator *Model
+	// Test is the real test split (scoring only); Synth, when not nil, is
+	// scored as a reference row.
+	Test     *imageset.Set
+	Synth    *Synthetic
+	Settings audit.Settings
+	// Out is the directory of the images, the table and the record.
+	Out string
+}
+
+// AuditModel describes an audited model in the record.
+type AuditModel struct {
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind"`
+	Timesteps int    `json:"timesteps,omitempty"`
+	Recipe    string `json:"recipe,omitempty"`
+}
+
+// AuditRecord is the audit's record (audit.ReportFile): the report, the
+// models and what each part read.
+type AuditRecord struct {
+	*audit.Report
+	Models    []AuditModel `json:"models"`
+	Evaluator string       `json:"evaluator"`
+	Data      string       `json:"data"`
+	Synthetic string       `json:"synthetic,omitempty"`
+	Seconds   float64      `json:"seconds"`
+	Out       string       `json:"out"`
+	// Reads states which stage read what.
+	Reads map[string]string `json:"reads"`
+}
+
+// AuditResult is a finished audit: its record and the grid of every row,
+// relative to Out, keyed "model/set" ("/set" for reference rows).
+type AuditResult struct {
+	*AuditRecord
+	Grids map[string]string `json:"grids"`
+}
+
+// Audit runs the attacks against every model, scores the images and the
+// reference rows with the evaluator and writes everything into Out. p
+// receives the audit's reports.
+func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, error) {
+	start := time.Now()
+	if len(j.Models) == 0 {
+		return nil, fmt.Errorf("audit: no models")
+	}
+	if err := j.Settings.Options().Validate(); err != nil {
+		return nil, setting.Check(err)
+	}
+	if j.Evaluator.Card.Kind != modelfile.KindANN {
+		return nil, inputErr(RoleEvaluator, j.Evaluator.Path, &KindError{Have: j.Evaluator.Card.Kind, Want: modelfile.KindANN})
+	}
+	var models []audit.Model
+	for _, m := range j.Models {
+		if err := Independent(j.Evaluator, m.Model); err != nil {
+			return nil, err
+		}
+		am, err := auditModel(m.Model, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, am)
+	}
+	first := j.Models[0].Model
+	if err := CheckData(j.Test, RoleData, first); err != nil {
+		return nil, err
+	}
+	var syn *audit.Images
+	if j.Synth != nil {
+		syn = audit.ImagesOf(&j.Synth.Set.Set)
+	}
+	ev := &audit.Evaluator{Model: j.Evaluator.Net, Norm: j.Evaluator.Card.Normalization}
+	rep, err := audit.Run(ctx, models, ev, audit.ImagesOf(j.Test), syn, j.Settings.Options(), p)
+	if err != nil {
+		return nil, err
+	}
+	rec := auditRecord(j, rep)
+	rec.Seconds = time.Since(start).Seconds()
+	grids, err := rep.WriteDir(j.Out, first.Net.Config.Classes, first.Card.ClassNames, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditResult{AuditRecord: rec, Grids: grids}, nil
+}
+
+// auditRecord returns the record of an audit: the report, the models and
+// what each part read.
+func auditRecord(j AuditJob, rep *audit.Report) *AuditRecord {
+	synth := ""
+	if j.Synth != nil {
+		synth = j.Synth.Path
+	}
+	rec := &AuditRecord{Report: rep, Evaluator: j.Evaluator.Path, Data: j.Test.Name, Synthetic: synth, Out: j.Out,
+		Reads: map[string]string{
+			"attacks":            "the attacked models' weights only; no data",
+			"scoring":            fmt.Sprintf("%s (real test images) and the evaluator %s", j.Test.Name, j.Evaluator.Path),
+			"reference rows":     j.Test.Name + " (real), generated noise" + map[bool]string{true: ", the synthetic set " + synth}[synth != ""],
+			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
+		}}
+	for _, m := range j.Models {
+		am := AuditModel{Name: m.Name, Path: m.Model.Path, Kind: string(m.Model.Card.Kind)}
+		if s := m.Model.Card.SNN; s != nil {
+			am.Timesteps = s.Timesteps
+			am.Recipe = "DC (data-free conversion)"
+			if e := s.Encryption; e != nil {
+				am.Recipe = "DC + " + strings.ToUpper(strings.ReplaceAll(e.Recipe, "+", " + "))
+			}
+		}
+		rec.Models = append(rec.Models, am)
+	}
+	return rec
+}
+
+// Independent refuses, as an *InputError of RoleEvaluator, an evaluator
+// that has the weights of the audited model or of the ANN it comes from:
+// it must be independent of them.
+func Independent(ev, m *Model) error {
+	ed, err := modelfile.WeightsDigest(ev.Path)
+	if err != nil {
+		return inputErr(RoleEvaluator, ev.Path, err)
+	}
+	md, err := modelfile.WeightsDigest(m.Path)
+	if err != nil {
+		return inputErr(RoleModel, m.Path, err)
+	}
+	if ed == md {
+		return inputErr(RoleEvaluator, ev.Path, mismatch("has the same weights as the audited model %s; the evaluator must be an independently trained network", m.Path))
+	}
+	if m.Card.Provenance.Parent != nil {
+		if p, err := m.Card.Provenance.Parent.Resolve(m.Path); err == nil {
+			if pd, err := modelfile.WeightsDigest(p); err == nil && pd == ed {
+				return inputErr(RoleEvaluator, ev.Path, mismatch("is the ANN the audited model %s comes from; the evaluator must be an independently trained network", m.Path))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/setting"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/vgg"
+)
+
+// ConvertJob converts an ANN into a spiking network on a synthetic set:
+// the convert command's and the pipeline's conversion.
+type ConvertJob struct {
+	// Out is the model directory written.
+	Out      string
+	ANN      *Model
+	Synth    *Synthetic
+	Settings convert.Settings
+	Seed     uint64
+	Software string
+}
+
+// ConvertStart is the Detail of the event Convert reports before the
+// threshold search: the plan and the network.
+type ConvertStart struct {
+	Plan  *convert.Plan
+	Model *vgg.Model
+}
+
+// ConvertResult is a finished conversion.
+type ConvertResult struct {
+	Recipe            convert.Recipe     `json:"recipe"`
+	Thresholds        []float32          `json:"thresholds"`
+	Layers            []string           `json:"layers"`
+	Timesteps         int                `json:"timesteps"`
+	Percentile        float64            `json:"percentile"`
+	InitMembrane      float64            `json:"init_membrane"`
+	Encoder           snn.Encoder        `json:"encoder"`
+	CalibrationImages int                `json:"calibration_images"`
+	Selection         *convert.Selection `json:"selection,omitempty"`
+	Seconds           float64            `json:"seconds"`
+	Out               string             `json:"out"`
+	// TrainingDataAccessed is always false: conversion reads synthetic
+	// images only.
+	TrainingDataAccessed bool `json:"training_data_accessed"`
+}
+
+// Convert resolves the plan for the synthetic set, converts (seeded by
+// Seed) and saves the spiking model with a card recording its parent ANN,
+// the calibration and that no training data was accessed.
+//
+// p receives a convert.Shrunk event for every default count the set made
+// smaller, a ConvertStart event, then the threshold search's reports
+// (convert.Layer and, for the select recipe, convert.Scored details).
+func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult, error) {
+	start := time.Now()
+	if j.ANN.Card.Kind != modelfile.KindANN {
+		return nil, inputErr(RoleModel, j.ANN.Path, &KindError{Have: j.ANN.Card.Kind, Want: modelfile.KindANN})
+	}
+	if err := j.Settings.Validate(); err != nil {
+		return nil, setting.Check(err)
+	}
+	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
+		return nil, err
+	}
+	if err := j.Synth.checkFits(j.ANN); err != nil {
+		return nil, err
+	}
+	m, card := j.ANN.Net, j.ANN.Card
+	norm := card.Normalization
+	if err := norm.Validate(); err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	set := j.Synth.Set
+	plan, err := j.Settings.Resolve(set.Len(), j.Synth.Path, norm, func(s convert.Shrunk) error {
+		return p.Report(progress.Report{Label: shrunkText(s), Detail: s})
+	})
+	if err != nil {
+		return nil, err
+	}
+	plan.Options.Progress, plan.Progress = p, p
+	// Calibration normalises in float32 (imageset's Float32Table), as the
+	// published SNNs were calibrated.
+	pool := set.Tensor(nil, norm.Float32Table())
+	parent, err := modelfile.NewRef(j.Out, j.ANN.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Report(progress.Report{Label: "converting", Detail: ConvertStart{Plan: &plan, Model: m}}); err != nil {
+		return nil, err
+	}
+	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(j.Seed, 0xca1b)))
+	if err != nil {
+		return nil, err
+	}
+	cfg := oc.Options.Config(oc.Thresholds)
+	net, err := snn.New(m, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sc := *card
+	if sc.Data == "" {
+		sc.Data = cardData(card)
+	}
+	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: j.Software}
+	sc.Seed, sc.Metrics, sc.Training = j.Seed, nil, nil
+	sc.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: calibrationRecord(oc, plan, j.Seed, set.Len(), "synthetic:"+j.Synth.Path)}
+	if err := modelfile.Save(j.Out, m, sc); err != nil {
+		return nil, err
+	}
+	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
+		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, CalibrationImages: oc.CalibrationImages,
+		Selection: oc.Selection, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
+}
+
+// shrunkText words a shrunk default count.
+func shrunkText(s convert.Shrunk) string {
+	if s.Key == "held_out" {
+		return fmt.Sprintf("holding out %d of the %d images of %s for scoring (a third; the default is %d)", s.Used, s.Of, s.What, s.Default)
+	}
+	return fmt.Sprintf("calibrating on all %d images of %s (fewer than the default %d calibration images)", s.Used, s.What, s.Default)
+}
+
+// calibrationRecord returns the card's record of a conversion's
+// calibration.
+func calibrationRecord(o *convert.Outcome, p convert.Plan, seed uint64, pool int, source string) modelfile.Calibration {
+	method := modelfile.MaxCurrent
+	if pc := o.Options.Percentile; pc > 0 && pc < 100 {
+		method = modelfile.PercentileCurrent
+	}
+	cal := modelfile.Calibration{Method: method, Percentile: o.Options.Percentile, Scale: o.Options.Scale, Seed: seed,
+		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,
+		Recipe: modelfile.RecipePaper}
+	if p.Recipe == convert.RecipeSelect {
+		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, o.Selection, true
+	}
+	return cal
+}

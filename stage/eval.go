@@ -1,0 +1,263 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/train"
+)
+
+// EvalSettings are an evaluation as a user states it.
+type EvalSettings struct {
+	// Timesteps simulates an SNN this many steps (0: its T).
+	Timesteps int `json:"timesteps,omitempty"`
+	// Readouts are the steps at which an SNN's accuracy is read (nil:
+	// EveryNth(T, 20)).
+	Readouts []int `json:"readouts,omitempty"`
+	// Seed seeds the Poisson input spikes.
+	Seed uint64 `json:"seed"`
+	// Batch is an ANN's evaluation batch (0: 256).
+	Batch int `json:"batch,omitempty"`
+	// Candidates also scores every candidate of an SNN's data-free
+	// selection.
+	Candidates bool `json:"candidates,omitempty"`
+}
+
+// EvalJob scores a model on real data: the eval command's and the
+// pipeline's accuracy evaluation.
+type EvalJob struct {
+	Model *Model
+	// ANN is the ANN an SNN is compared with; nil with FindANN looks for
+	// the ANN the SNN comes from (a note, not an error, when not found).
+	ANN      *Model
+	FindANN  bool
+	Data     *imageset.Set
+	Settings EvalSettings
+}
+
+// LayerRate is a spiking layer's activity during an evaluation.
+type LayerRate struct {
+	Layer     string  `json:"layer"`
+	Rate      float64 `json:"rate"`       // spikes per neuron per step
+	InputRate float64 `json:"input_rate"` // non-zero inputs per input value per step
+	Events    int     `json:"event_driven_chunks"`
+	Dense     int     `json:"dense_chunks"`
+}
+
+// CandidateEval is one candidate of a data-free selection scored on data.
+type CandidateEval struct {
+	convert.CandidateScore
+	Chosen             bool                   `json:"chosen"`
+	AccuracyByTimestep []snn.TimestepAccuracy `json:"accuracy_by_timestep"`
+}
+
+// EvalResult is a finished evaluation.
+type EvalResult struct {
+	Kind     modelfile.Kind `json:"kind"`
+	Accuracy float64        `json:"accuracy"`
+	Images   int            `json:"images"`
+	Data     string         `json:"data"`
+	Model    string         `json:"model"`
+	Seconds  float64        `json:"seconds"`
+	// SNN only:
+	Timesteps           int                    `json:"timesteps,omitempty"`
+	AccuracyByTimestep  []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
+	SpikeRates          []LayerRate            `json:"spike_rates,omitempty"`
+	ANN                 string                 `json:"ann,omitempty"`
+	ANNAccuracy         *float64               `json:"ann_accuracy,omitempty"`
+	ANNNote             string                 `json:"ann_note,omitempty"`
+	SmallestTWithin1pp  *int                   `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
+	Candidates          []CandidateEval        `json:"candidates,omitempty"`
+	ImagesTimestepsPerS float64                `json:"images_timesteps_per_second,omitempty"`
+}
+
+// evalStream keys the Poisson input of every simulation on real data.
+const evalStream = 0x5e1
+
+// EveryNth returns the steps k, 2k, … up to T with k = max(1, T/n).
+func EveryNth(T, n int) []int {
+	step := max(1, T/n)
+	var rs []int
+	for t := step; t <= T; t += step {
+		rs = append(rs, t)
+	}
+	return rs
+}
+
+// Spread returns n readout steps spread over 1..T, ending at T.
+func Spread(T, n int) []int {
+	var out []int
+	for i := 1; i <= n; i++ {
+		if t := max(1, i*T/n); len(out) == 0 || t > out[len(out)-1] {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 || out[len(out)-1] != T {
+		out = append(out, T)
+	}
+	return out
+}
+
+// Eval scores the model on the data: an ANN's top-1 accuracy, an SNN's
+// accuracy at every readout, its spike rates and the comparison with its
+// ANN. p receives the simulation's reports.
+func Eval(ctx context.Context, j EvalJob, p progress.Func) (*EvalResult, error) {
+	start := time.Now()
+	if err := CheckData(j.Data, RoleData, j.Model); err != nil {
+		return nil, err
+	}
+	if j.Settings.Candidates && j.Model.IsSNN() && j.Model.Card.SNN.Calibration.Selection == nil {
+		return nil, inputErr(RoleModel, j.Model.Path, mismatch("holds no data-free selection (convert it with recipe select)"))
+	}
+	res := &EvalResult{Kind: j.Model.Card.Kind, Images: j.Data.Len(), Data: j.Data.Name, Model: j.Model.Path}
+	batch := j.Settings.Batch
+	if batch == 0 {
+		batch = 256
+	}
+	var err error
+	if !j.Model.IsSNN() {
+		if j.ANN != nil {
+			return nil, inputErr(RoleModel, j.Model.Path, mismatch("is itself an ANN; the comparison with an ANN is for a spiking model"))
+		}
+		if j.Settings.Candidates {
+			return nil, inputErr(RoleModel, j.Model.Path, mismatch("is an ANN; candidates are scored for an SNN converted with recipe select"))
+		}
+		res.Accuracy, err = train.Evaluate(ctx, j.Model.Net, j.Data, j.Model.Card.Normalization, batch)
+	} else {
+		err = evalSNN(ctx, j, res, batch, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// evalSNN simulates the SNN: accuracy by time step, spike rates, the
+// comparison with its ANN, and optionally the selection's candidates.
+func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progress.Func) error {
+	net, err := j.Model.Spiking(j.Settings.Timesteps)
+	if err != nil {
+		return err
+	}
+	T := net.Config.Timesteps
+	rs := j.Settings.Readouts
+	if rs == nil {
+		rs = EveryNth(T, 20)
+	}
+	simStart := time.Now()
+	r, curve, err := Simulate(ctx, net, j.Data, j.Model.Card.Normalization, rs, j.Settings.Seed, p)
+	if err != nil {
+		return err
+	}
+	res.ImagesTimestepsPerS = float64(j.Data.Len()*T) / time.Since(simStart).Seconds()
+	res.Timesteps, res.AccuracyByTimestep, res.Accuracy = T, curve, curve[len(curve)-1].Accuracy
+	for l, ls := range r.Layers[:len(r.Layers)-1] {
+		res.SpikeRates = append(res.SpikeRates, LayerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
+			Events: ls.EventChunks, Dense: ls.DenseChunks})
+	}
+	if err := compareANN(ctx, j, res, batch); err != nil {
+		return err
+	}
+	if j.Settings.Candidates {
+		sel := j.Model.Card.SNN.Calibration.Selection
+		if res.Candidates, err = scoreCandidates(ctx, j, net.Config, sel, rs, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareANN scores the ANN the SNN is compared with, when there is one.
+func compareANN(ctx context.Context, j EvalJob, res *EvalResult, batch int) error {
+	ann := j.ANN
+	if ann == nil && j.FindANN {
+		if j.Model.Card.Provenance.Parent == nil {
+			res.ANNNote = "the card names no parent ANN"
+			return nil
+		}
+		path, err := j.Model.AncestorANN()
+		if err != nil {
+			res.ANNNote = fmt.Sprintf("the parent ANN %v", err)
+			return nil
+		}
+		if ann, err = LoadModel(path, RoleANN, modelfile.KindANN); err != nil {
+			return fmt.Errorf("the SNN's parent: %w", err)
+		}
+	}
+	if ann == nil {
+		return nil
+	}
+	if !SameShape(ann.Net.Config, j.Model.Card.Model) {
+		return inputErr(RoleANN, ann.Path, mismatch("is a different network (%s) from the SNN's (%s)", ann.Net.Config.Name, j.Model.Card.Model.Name))
+	}
+	acc, err := train.Evaluate(ctx, ann.Net, j.Data, ann.Card.Normalization, batch)
+	if err != nil {
+		return err
+	}
+	res.ANN, res.ANNAccuracy = ann.Path, &acc
+	res.SmallestTWithin1pp = snn.SmallestWithin(res.AccuracyByTimestep, acc, 0.01)
+	return nil
+}
+
+// scoreCandidates simulates every scored candidate of sel with its own
+// thresholds and settings (the rest of cfg unchanged) on the data.
+func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *convert.Selection, rs []int, p progress.Func) ([]CandidateEval, error) {
+	var out []CandidateEval
+	for i, c := range sel.Candidates {
+		if c.Error != "" || len(c.Thresholds) == 0 {
+			continue
+		}
+		cc := cfg
+		cc.Encoder, cc.InitMembrane, cc.Thresholds = c.Encoder, c.InitMembrane, c.Thresholds
+		net, err := snn.New(j.Model.Net, cc)
+		if err != nil {
+			return nil, fmt.Errorf("candidate %d: %w", i+1, err)
+		}
+		_, curve, err := Simulate(ctx, net, j.Data, j.Model.Card.Normalization, rs, j.Settings.Seed, p)
+		if err != nil {
+			return nil, err
+		}
+		e := CandidateEval{CandidateScore: c, Chosen: i == sel.Chosen, AccuracyByTimestep: curve}
+		e.Thresholds = nil
+		out = append(out, e)
+		if err := p.Report(progress.Report{Label: "candidates", Done: len(out), Total: len(sel.Candidates), Detail: e}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Simulate runs the SNN on the whole set, its pixels normalised by norm
+// (the model card's) in float64 as training normalises, and returns the
+// accuracy at every readout. Every simulation on real data draws its
+// Poisson input from the same stream of seed.
+func Simulate(ctx context.Context, net *snn.Network, s *imageset.Set, norm imageset.Normalization, readouts []int, seed uint64, p progress.Func) (*snn.Result, []snn.TimestepAccuracy, error) {
+	x, err := dataTensor(s, norm)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, evalStream)), snn.Options{Readouts: readouts,
+		Progress: p.WithStage(fmt.Sprintf("simulating T=%d", net.Config.Timesteps))})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, snn.AccuracyCurve(r, s.Labels), nil
+}
+
+// dataTensor returns the whole set as an NCHW tensor normalised by norm, in
+// float64 as training normalises.
+func dataTensor(s *imageset.Set, norm imageset.Normalization) (*tensor.Tensor, error) {
+	if err := norm.Validate(); err != nil {
+		return nil, err
+	}
+	return s.Tensor(nil, norm.Float64Table()), nil
+}
