@@ -41,10 +41,10 @@ type Config struct {
 	Synth     synth.Settings      `json:"synth"`
 	Convert   ConvertConfig       `json:"convert"`
 	Encrypt   EncryptConfig       `json:"encrypt"`
-	Eval      EvalConfig          `json:"eval"`
+	Eval      stage.EvalSettings  `json:"eval"`
 	Evaluator stage.TrainSettings `json:"evaluator"`
 	Audit     audit.Settings      `json:"audit"`
-	Energy    EnergyConfig        `json:"energy"`
+	Energy    stage.EnergySettings `json:"energy"`
 }
 
 // ANNConfig trains a VGG network (or imports one).
@@ -94,19 +94,6 @@ type EncryptConfig struct {
 	Samples []int `json:"samples,omitempty"`
 }
 
-// EvalConfig configures the accuracy evaluation on the test split.
-type EvalConfig struct {
-	Seed uint64 `json:"seed"`
-	// Points is the number of readouts of the accuracy-against-T curve
-	// (stage.Spread).
-	Points int `json:"points"`
-}
-
-// EnergyConfig configures the energy estimate.
-type EnergyConfig struct {
-	Seed uint64 `json:"seed"`
-}
-
 // Defaults returns a configuration for the embedded data with the
 // defaults of every stage: those of the command that runs it alone.
 func Defaults() Config {
@@ -115,7 +102,6 @@ func Defaults() Config {
 	c.Synth = synth.DefaultSettings()
 	c.Convert = ConvertConfig{Settings: convert.DefaultSettings(convert.RecipeSelect)}
 	c.Encrypt = EncryptConfig{EncryptSettings: stage.DefaultEncryptSettings(), Ablation: true}
-	c.Eval = EvalConfig{Points: 8}
 	c.Evaluator = stage.DefaultTrainSettings()
 	c.Evaluator.Seed = 7
 	c.Evaluator.Features = vgg.FeatureList{32, vgg.Pool, 64, vgg.Pool, 128, vgg.Pool}
@@ -210,8 +196,11 @@ func (c Config) Validate() error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("encrypt: %w", err)
 	}
-	if c.Eval.Points < 1 {
-		return fmt.Errorf("eval.points %d: want at least 1", c.Eval.Points)
+	if c.Eval.Points < 0 || c.Eval.Timesteps < 0 || c.Energy.Timesteps < 0 {
+		return fmt.Errorf("eval.points %d, eval.timesteps %d and energy.timesteps %d: want 0 or more", c.Eval.Points, c.Eval.Timesteps, c.Energy.Timesteps)
+	}
+	if c.Eval.Candidates {
+		return fmt.Errorf("eval.candidates: a run evaluates its ANN too; score the candidates with privatesnn eval --candidates")
 	}
 	if c.Audit.PerClass < 1 || len(c.Audit.Methods) == 0 {
 		return fmt.Errorf("audit: per_class %d and %d methods: want at least 1 of each", c.Audit.PerClass, len(c.Audit.Methods))

@@ -58,7 +58,7 @@ type EvalResult struct {
 	Models []Evaluated `json:"models"`
 }
 
-func evaluate(ctx context.Context, d data.Spec, c EvalConfig, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
+func evaluate(ctx context.Context, d data.Spec, c stage.EvalSettings, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
 	test, err := d.Load(data.Test)
 	if err != nil {
 		return nil, err
@@ -72,11 +72,7 @@ func evaluate(ctx context.Context, d data.Spec, c EvalConfig, in Inputs, targets
 		if err := p.Report(progress.Report{Label: t.name}); err != nil {
 			return nil, err
 		}
-		st := stage.EvalSettings{Seed: c.Seed}
-		if s := m.Card.SNN; s != nil {
-			st.Readouts = stage.Spread(s.Timesteps, c.Points)
-		}
-		r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: st}, p)
+		r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: c}, p)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +102,7 @@ type EnergyResult struct {
 	Models []EnergyModel `json:"models"`
 }
 
-func measureEnergy(ctx context.Context, d data.Spec, c EnergyConfig, in Inputs, targets []evalTarget, p progress.Func) (*EnergyResult, error) {
+func measureEnergy(ctx context.Context, d data.Spec, c stage.EnergySettings, in Inputs, targets []evalTarget, p progress.Func) (*EnergyResult, error) {
 	test, err := d.Load(data.Test)
 	if err != nil {
 		return nil, err
@@ -117,7 +113,7 @@ func measureEnergy(ctx context.Context, d data.Spec, c EnergyConfig, in Inputs, 
 		if err != nil {
 			return nil, err
 		}
-		r, err := stage.Energy(ctx, stage.EnergyJob{Model: m, Data: test, Settings: stage.EnergySettings{Seed: c.Seed}}, p)
+		r, err := stage.Energy(ctx, stage.EnergyJob{Model: m, Data: test, Settings: c}, p)
 		if err != nil {
 			return nil, err
 		}

@@ -19,9 +19,11 @@ import (
 type EvalSettings struct {
 	// Timesteps simulates an SNN this many steps (0: its T).
 	Timesteps int `json:"timesteps,omitempty"`
-	// Readouts are the steps at which an SNN's accuracy is read (nil:
-	// EveryNth(T, 20)).
+	// Readouts are the steps at which an SNN's accuracy is read; nil takes
+	// Points steps spread over 1..T (Spread), or with Points 0 every
+	// T/20th (EveryNth).
 	Readouts []int `json:"readouts,omitempty"`
+	Points   int   `json:"points,omitempty"`
 	// Seed seeds the Poisson input spikes.
 	Seed uint64 `json:"seed"`
 	// Batch is an ANN's evaluation batch (0: 256).
@@ -106,6 +108,17 @@ func Spread(T, n int) []int {
 	return out
 }
 
+// readouts returns the steps at which a network of T steps is read.
+func (s EvalSettings) readouts(T int) []int {
+	switch {
+	case s.Readouts != nil:
+		return s.Readouts
+	case s.Points > 0:
+		return Spread(T, s.Points)
+	}
+	return EveryNth(T, 20)
+}
+
 // Eval scores the model on the data: an ANN's top-1 accuracy, an SNN's
 // accuracy at every readout, its spike rates and the comparison with its
 // ANN. p receives the simulation's reports.
@@ -149,10 +162,7 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 		return err
 	}
 	T := net.Config.Timesteps
-	rs := j.Settings.Readouts
-	if rs == nil {
-		rs = EveryNth(T, 20)
-	}
+	rs := j.Settings.readouts(T)
 	simStart := time.Now()
 	r, curve, err := Simulate(ctx, net, j.Data, j.Model.Card.Normalization, rs, j.Settings.Seed, p)
 	if err != nil {

@@ -83,6 +83,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.TextVar(&split, "split", split, "split to evaluate: test or train")
 	b.Int(fs, &st.Batch, "batch", 256, 1, 1<<16, "batch size (ANN)")
 	simFlags(fs, &b, &st.Timesteps, &st.Readouts, &st.Seed, 20)
+	b.Int(fs, &st.Points, "points", 0, 0, snn.MaxTimesteps, "SNN, with --readouts auto: read the accuracy at this many steps spread over 1..T (0: every T/20)")
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
 	fs.BoolVar(&st.Candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
 	out.register(fs)

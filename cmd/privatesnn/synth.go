@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,15 +24,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	)
 	fs := newFlagSet("synth")
 	fs.StringVar(&model, "model", "", "directory of the ANN to synthesise from (saved by privatesnn train); required")
-	b.Int(fs, &s.PerClass, "per-class", s.PerClass, 1, synth.MaxImages/1000, "images per class")
-	fs.TextVar(&s.Schedule, "schedule", s.Schedule, fmt.Sprintf("fast (%d Adam steps at lr %g) or reference (lr %g; %d steps for 28×28 inputs, %d otherwise)",
-		synth.FastIterations, synth.FastLR, synth.ReferenceLR, synth.ReferenceIterationsMNIST, synth.ReferenceIterationsCIFAR))
-	b.Int(fs, &s.Iterations, "iterations", 0, 0, invert.MaxIterations, "Adam steps per image (0: the schedule's)")
-	b.Float(fs, &s.LR, "lr", 0, interval{lo: 0, hi: 100}, "Adam learning rate (0: the schedule's)")
-	b.Float(fs, &s.Temperature, "temperature", s.Temperature, interval{lo: 0, hi: 1e6, loOpen: true}, "softmax temperature τ of the synthesis loss")
-	optBool(fs, &s.Bounded, "bounded", "optimise x = tanh(w) so pixels stay in range and saving loses nothing to clipping (not in the reference; default: fast true, reference false)")
-	b.Int(fs, &s.Batch, "batch", s.Batch, 1, invert.MaxBatch, "images optimised together (changes speed, not results)")
-	fs.Uint64Var(&s.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
+	synthFlags(fs, &b, s)
 	fs.StringVar(&job.Out, "out", "", "output directory (default runs/<model dir name>-synth)")
 	fs.BoolVar(&job.Overwrite, "force", false, "replace the image set in an existing --out (other files stay)")
 	out.register(fs)
@@ -80,4 +73,17 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  class %d%s: soft-label argmax %.1f%%, folder class %.1f%%\n", c.Class, name, 100*c.SoftArgmaxAgreement, 100*c.FolderAgreement)
 	}
 	return nil
+}
+
+// synthFlags registers the synthesis settings into s.
+func synthFlags(fs *flag.FlagSet, b *bounds, s *synth.Settings) {
+	b.Int(fs, &s.PerClass, "per-class", s.PerClass, 1, synth.MaxImages/1000, "images per class")
+	fs.TextVar(&s.Schedule, "schedule", s.Schedule, fmt.Sprintf("fast (%d Adam steps at lr %g) or reference (lr %g; %d steps for 28×28 inputs, %d otherwise)",
+		synth.FastIterations, synth.FastLR, synth.ReferenceLR, synth.ReferenceIterationsMNIST, synth.ReferenceIterationsCIFAR))
+	b.Int(fs, &s.Iterations, "iterations", 0, 0, invert.MaxIterations, "Adam steps per image (0: the schedule's)")
+	b.Float(fs, &s.LR, "lr", 0, interval{lo: 0, hi: 100}, "Adam learning rate (0: the schedule's)")
+	b.Float(fs, &s.Temperature, "temperature", s.Temperature, interval{lo: 0, hi: 1e6, loOpen: true}, "softmax temperature τ of the synthesis loss")
+	optBool(fs, &s.Bounded, "bounded", "optimise x = tanh(w) so pixels stay in range and saving loses nothing to clipping (not in the reference; default: fast true, reference false)")
+	b.Int(fs, &s.Batch, "batch", s.Batch, 1, invert.MaxBatch, "images optimised together (changes speed, not results)")
+	fs.Uint64Var(&s.Seed, "seed", 0, "random seed (initial pixels and Dirichlet soft labels)")
 }

@@ -16,16 +16,23 @@ import (
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-// trainFlags registers the training settings into s. epochs receives
-// --epochs when given (a resumed run keeps its own count otherwise).
-func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs **int) {
+// trainFlags registers the training settings into s. --epochs, when
+// given, also goes into epochs (a resumed run keeps its own count
+// otherwise).
+func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs *int) {
 	o, d := &s.Options, s.Options
 	fs.StringVar(&s.Preset, "model", s.Preset, "architecture preset: "+strings.Join(vgg.Names(), ", "))
 	fs.TextVar(&s.Features, "features", s.Features, "override the preset's feature list, e.g. 32,32,A,64,64,A")
 	optText(fs, &s.Hidden, "hidden", "override the classifier's hidden widths, e.g. 4096 or 4096,4096 (none: -)")
 	b.Float(fs, &s.ConvDropout, "conv-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "conv dropout probability (-1: the preset's)")
 	b.Float(fs, &s.FCDropout, "fc-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "classifier dropout probability (-1: the preset's)")
-	optInt(fs, b, epochs, "epochs", 1, 100000, fmt.Sprintf("training epochs (default %d; with --resume: the interrupted run's, or more to extend it)", d.Epochs))
+	fs.Var(&twoInts{&o.Epochs, epochs}, "epochs", fmt.Sprintf("training epochs (with --resume: the interrupted run's unless given; more extend it) (default %d)", d.Epochs))
+	b.checks = append(b.checks, func() error {
+		if o.Epochs < 1 || o.Epochs > 100000 {
+			return fmt.Errorf("%w: --epochs %d out of range [1, 100000]", errUsage, o.Epochs)
+		}
+		return nil
+	})
 	b.Int(fs, &o.BatchSize, "batch", d.BatchSize, 1, 1<<16, "mini-batch size")
 	fs.TextVar(&o.Optimizer, "optimizer", d.Optimizer, "sgd or adam")
 	b.Float(fs, &o.LR, "lr", d.LR, interval{lo: 0, hi: 100, loOpen: true}, "initial learning rate")
@@ -38,6 +45,26 @@ func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs **in
 	b.Int(fs, &o.Augment.CropPad, "crop-pad", d.Augment.CropPad, 0, 64, "random-crop padding in pixels (0: off)")
 	fs.TextVar(&s.Flip, "flip", s.Flip, "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (initialisation, shuffling, augmentation, dropout)")
+}
+
+// twoInts is an int flag written into two places: a setting and a record
+// that the flag was given.
+type twoInts struct{ setting, given *int }
+
+func (t *twoInts) String() string {
+	if t == nil || t.setting == nil {
+		return ""
+	}
+	return strconv.Itoa(*t.setting)
+}
+
+func (t *twoInts) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*t.setting, *t.given = v, v
+	return nil
 }
 
 // fractions is the --lr-steps list: increasing fractions in (0, 1).
@@ -73,15 +100,14 @@ func (f *fractions) Set(s string) error {
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	job := stage.TrainJob{Settings: stage.DefaultTrainSettings(), Software: version()}
 	var (
-		b      bounds
-		spec   data.Spec
-		epochs *int
-		force  bool
-		out    output
+		b     bounds
+		spec  data.Spec
+		force bool
+		out   output
 	)
 	fs := newFlagSet("train")
 	dataFlags(fs, &b, &spec, data.Embedded)
-	trainFlags(fs, &b, &job.Settings, &epochs)
+	trainFlags(fs, &b, &job.Settings, &job.Epochs)
 	fs.StringVar(&job.Out, "out", "", "output directory (default runs/<data>-<model>)")
 	fs.BoolVar(&job.Resume, "resume", false, "continue the interrupted run in --out from its checkpoint (a larger --epochs extends it)")
 	fs.BoolVar(&force, "force", false, "replace the model files in an existing --out (other files stay)")
@@ -91,9 +117,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := b.check(); err != nil {
 		return err
-	}
-	if epochs != nil {
-		job.Settings.Epochs, job.Epochs = *epochs, *epochs
 	}
 	if job.Out == "" {
 		job.Out = filepath.Join("runs", string(spec.Name)+"-"+job.Settings.Preset)
