@@ -1,6 +1,7 @@
 // The C kernels of package snn. Each is called from one Go wrapper in
 // kernels_cgo.go, which checks the buffer lengths, and has a Go twin in
-// kernels.go or bptt.go (convInputGradDirect's specification is a test).
+// kernels_portable.go (convInputGradDirect's specification is
+// inputGradFMARef in kernels_test.go).
 //
 // Layouts (row-major float): planes [H, W, C], conv weights [K, K, Cin, Cout],
 // linear weights [In, Out], neuron buffers [steps, n].

@@ -2,8 +2,7 @@
 
 // Event-driven kernels: work is done only for non-zero inputs (spikes,
 // pooled spikes), skipping blocks of 8 silent channels with one
-// OR-reduction. The Go twins are in kernels.go and
-// bptt.go.
+// OR-reduction. The Go twins are in kernels_portable.go.
 
 #include "kernels.h"
 #include "kernels_inline.h"

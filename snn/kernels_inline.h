@@ -1,4 +1,6 @@
-// Helpers inlined into the kernels of kernels_events.c and kernels_neuron.c.
+// Helpers inlined into the kernels of kernels_events.c and kernels_neuron.c:
+// the one definition in C of the neuron step and of the surrogate
+// derivative, whose Go twins are neuronStep and surrogateAt.
 
 #ifndef PSNN_KERNELS_INLINE_H
 #define PSNN_KERNELS_INLINE_H
@@ -45,10 +47,25 @@ PSNN_INLINE int psnn_block_zero(const float *p, int n) {
 	return acc == 0;
 }
 
-// psnn_surrogate is the surrogate derivative at x = u/θ − 1 (kind 0
-// triangle, 1 fast-sigmoid, 2 atan; h = gamma/theta, pi2 = π/2), the
-// arithmetic of surrogateAt.
-PSNN_INLINE float psnn_surrogate(float x, int kind, float h, float slope, float pi2) {
+// psnn_neuron_step advances one IF/LIF neuron by one step: it charges
+// v = leak·u + c, fires when v > theta (strict), and then resets the
+// membrane to 0 (hard) or to v − theta (soft). It stores the membrane after
+// the reset in *u and the spike (1 or 0) in *spike, and returns v, the
+// membrane before the reset. neuronStep is its twin.
+PSNN_INLINE float psnn_neuron_step(float *u, float c, float theta, float leak, int hard, int *spike) {
+	float v = leak * *u + c;
+	int s = v > theta;
+	*u = s ? (hard ? 0.0f : v - theta) : v;
+	*spike = s;
+	return v;
+}
+
+// psnn_surrogate is the surrogate derivative at x = u/θ − 1 with peak
+// height h = γ/θ: kind 0 triangle h·(1 − |x|) for |x| < 1, else 0; kind 1
+// fast-sigmoid h/(1 + slope·|x|)²; kind 2 atan h/(1 + (π/2·slope·x)²).
+// surrogateAt is its twin.
+PSNN_INLINE float psnn_surrogate(float x, int kind, float h, float slope) {
+	const float pi2 = (float)(3.14159265358979323846 / 2);
 	float ax = x < 0 ? -x : x;
 	if (kind == 1) {
 		float q = 1.0f + slope * ax;

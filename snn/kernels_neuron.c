@@ -5,14 +5,17 @@
 // reverse (backpropagation through time). Buffers are [steps, n]; the
 // current of step t starts at cur + t·cstride (cstride n for a current per
 // step, 0 for one shared by all steps). The Go twins are in
-// kernels.go and bptt.go.
+// kernels_portable.go.
 
 #include "kernels.h"
 #include "kernels_inline.h"
 
+// psnn_neuron_scan runs neurons [a, b) for steps steps from the membranes
+// u[a..b) (updated in place), writes 1 or 0 into out for each spike and
+// returns the spike count. neuronScanStridedGo is its twin.
 PSNN_CLONES
-int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *restrict u,
-                         int steps, long n, long cstride, long a, long b, float theta, float leak, int hard) {
+int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *restrict u, int steps, long n,
+                         long cstride, long a, long b, float theta, float leak, int hard) {
 	int64_t count = 0;
 	for (int t = 0; t < steps; t++) {
 		const float *c = cur + t * cstride + a;
@@ -20,73 +23,71 @@ int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *
 		float *uu = u + a;
 		long m = b - a;
 		for (long i = 0; i < m; i++) {
-			float v = leak * uu[i] + c[i];
-			int s = v > theta;
+			int s;
+			psnn_neuron_step(&uu[i], c[i], theta, leak, hard, &s);
 			count += s;
 			o[i] = s ? 1.0f : 0.0f;
-			uu[i] = s ? (hard ? 0.0f : v - theta) : v;
 		}
 	}
 	return count;
 }
 
-// psnn_surrogate_scan reruns the neuron recurrence of neurons [a, b) and
-// writes the surrogate derivative at every step into d (kind 0 triangle,
-// 1 fast-sigmoid, 2 atan; h = gamma/theta).
+// psnn_surrogate_scan reruns the recurrence of neurons [a, b) from
+// membranes u0 (u, length b − a, is scratch) and writes the surrogate
+// derivative at the membrane before the reset, psnn_surrogate(v/θ − 1),
+// into d (kind 0 triangle, 1 fast-sigmoid, 2 atan; h = γ/θ).
+// neuronSurrogateGo is its twin.
 PSNN_CLONES
-void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *restrict u, int steps, long n, long cstride,
-                         long a, long b, float theta, float leak, int hard, int kind, float h, float slope, float u0) {
+void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *restrict u, int steps, long n,
+                         long cstride, long a, long b, float theta, float leak, int hard, int kind, float h,
+                         float slope, float u0) {
 	long m = b - a;
 	float inv = 1.0f / theta;
-	float pi2 = (float)(3.14159265358979323846 / 2);
 	for (long i = 0; i < m; i++) u[i] = u0;
 	for (int t = 0; t < steps; t++) {
 		const float *c = cur + t * cstride + a;
 		float *o = d + t * n + a;
 		for (long i = 0; i < m; i++) {
-			float v = leak * u[i] + c[i];
-			float s = psnn_surrogate(v * inv - 1.0f, kind, h, slope, pi2);
-			o[i] = s;
-			int sp = v > theta;
-			u[i] = sp ? (hard ? 0.0f : v - theta) : v;
+			int s;
+			float v = psnn_neuron_step(&u[i], c[i], theta, leak, hard, &s);
+			o[i] = psnn_surrogate(v * inv - 1.0f, kind, h, slope);
 		}
 	}
 }
 
 // psnn_scan_surrogate is psnn_neuron_scan and psnn_surrogate_scan in one
 // pass over the current: for neurons [a, b) it writes the spikes into out
-// and the surrogate derivative into d, with the same arithmetic as the two,
-// and returns the spike count. u (length b − a) starts at u0.
+// and the surrogate derivative into d and returns the spike count. u
+// (length b − a) starts at u0. neuronScanSurrogateGo is its twin.
 PSNN_CLONES
-int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u, int steps, long n,
-                            long cstride, long a, long b, float theta, float leak, int hard, int kind, float h, float slope, float u0) {
+int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u,
+                            int steps, long n, long cstride, long a, long b, float theta, float leak, int hard, int kind,
+                            float h, float slope, float u0) {
 	long m = b - a;
 	float inv = 1.0f / theta;
-	float pi2 = (float)(3.14159265358979323846 / 2);
 	int64_t count = 0;
 	for (long i = 0; i < m; i++) u[i] = u0;
 	for (int t = 0; t < steps; t++) {
 		const float *c = cur + t * cstride + a;
 		float *o = out + t * n + a, *dd = d + t * n + a;
 		for (long i = 0; i < m; i++) {
-			float v = leak * u[i] + c[i];
-			float s = psnn_surrogate(v * inv - 1.0f, kind, h, slope, pi2);
-			dd[i] = s;
-			int sp = v > theta;
-			count += sp;
-			o[i] = sp ? 1.0f : 0.0f;
-			u[i] = sp ? (hard ? 0.0f : v - theta) : v;
+			int s;
+			float v = psnn_neuron_step(&u[i], c[i], theta, leak, hard, &s);
+			dd[i] = psnn_surrogate(v * inv - 1.0f, kind, h, slope);
+			count += s;
+			o[i] = s ? 1.0f : 0.0f;
 		}
 	}
 	return count;
 }
 
 // psnn_reverse turns g = dL/do into dL/dI in place for neurons [a, b),
-// going back in time with the carry c (length b - a): v = g*d + c*r,
-// c = leak*v, where r = 0 where obits (if given) has a spike.
+// going back in time with the carry c (length b − a, scratch): v = g·d +
+// c·r, c = leak·v, where r = 0 where obits (if given) has a spike, else 1.
+// neuronReverseGo is its twin.
 PSNN_CLONES
 void psnn_reverse(float *restrict g, const float *restrict d, const uint64_t *restrict obits, float *restrict carry,
-                         int steps, long n, long a, long b, float leak) {
+                  int steps, long n, long a, long b, float leak) {
 	long m = b - a;
 	for (long i = 0; i < m; i++) carry[i] = 0.0f;
 	for (int t = steps - 1; t >= 0; t--) {
