@@ -1,7 +1,8 @@
 // The C kernels of package snn. Each is called from one Go wrapper in
 // kernels_cgo.go, which checks the buffer lengths, and has a Go twin in
 // kernels_portable.go (convInputGradDirect's specification is
-// inputGradFMARef in kernels_test.go).
+// inputGradFMARef in kernels_test.go); TestKernelTwins compares each pair
+// bit for bit.
 //
 // Layouts (row-major float): planes [H, W, C], conv weights [K, K, Cin, Cout],
 // linear weights [In, Out], neuron buffers [steps, n].

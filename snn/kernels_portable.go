@@ -3,10 +3,11 @@ package snn
 import "math"
 
 // The portable kernels: the Go twins of the C kernels in kernels_*.c. They
-// run where cgo is off (kernels_purego.go). Every product that is summed
-// is converted with float32(…) before the sum: the conversion forbids
-// fusing the two into an FMA (as the C kernels' fp-contract pragma does),
-// so no build of either rounds differently.
+// run where cgo is off (kernels_purego.go); TestKernelTwins compares them
+// with the C kernels bit for bit. Every product that is summed is
+// converted with float32(…) before the sum: the conversion forbids fusing
+// the two into an FMA (as the C kernels' fp-contract pragma does), so no
+// build of either rounds differently.
 
 // convEventsGo is the portable event-driven convolution of one plane:
 // out[H', W', Cout] (zeroed by the caller) += wt[a, b, ci, :]·v for every
