@@ -66,8 +66,12 @@ func load() {
 		os.Setenv("OMP_WAIT_POLICY", "passive")
 	}
 	var buf [256]C.char
-	if C.psnn_dnnl_load(&buf[0], C.size_t(len(buf))) != 0 {
+	status := C.int(C.PSNN_DNNL_NO_STATUS)
+	if C.psnn_dnnl_load(&buf[0], C.size_t(len(buf)), &status) != 0 {
 		note = C.GoString(&buf[0])
+		if status != C.PSNN_DNNL_NO_STATUS {
+			note += ": " + statusName(int(status))
+		}
 		return
 	}
 	var maj, mnr, pat C.int
@@ -99,11 +103,26 @@ type conv struct {
 	cleanup runtime.Cleanup
 }
 
+// cError turns the failure e reported by psnn_dnnl.c during op into an
+// error naming the oneDNN call, the primitive it executed if any, and the
+// status, e.g. "dnnl: convolution forward: dnnl_primitive_execute
+// (convolution forward): dnnl_runtime_error (5)".
+func cError(op string, e *C.psnn_dnnl_err) error {
+	what := C.GoString(e.what)
+	if e.prim != nil {
+		what += " (" + C.GoString(e.prim) + ")"
+	}
+	if e.status == C.PSNN_DNNL_NO_STATUS {
+		return fmt.Errorf("dnnl: %s: %s failed", op, what)
+	}
+	return fmt.Errorf("dnnl: %s: %s: %s", op, what, statusName(int(e.status)))
+}
+
 func newConv(s Shape) (*conv, error) {
-	var code C.int
-	p := C.psnn_dnnl_conv_create(C.int(s.InC), C.int(s.OutC), C.int(s.N), C.int(s.H), C.int(s.W), C.int(s.K), C.int(s.Pad), &code)
+	var e C.psnn_dnnl_err
+	p := C.psnn_dnnl_conv_create(C.int(s.InC), C.int(s.OutC), C.int(s.N), C.int(s.H), C.int(s.W), C.int(s.K), C.int(s.Pad), &e)
 	if p == nil {
-		return nil, fmt.Errorf("dnnl: cannot create convolution %+v (step %d)", s, int(code))
+		return nil, cError(fmt.Sprintf("cannot create convolution %+v", s), &e)
 	}
 	c := &conv{p: p}
 	c.cleanup = runtime.AddCleanup(c, func(p *C.psnn_dnnl_conv) { C.psnn_dnnl_conv_destroy(p) }, p)
@@ -119,10 +138,11 @@ func (c *conv) free() {
 func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
 
 func (c *conv) forward(x, w, y []float32) error {
+	var e C.psnn_dnnl_err
 	var s C.int
-	do(func() { s = C.psnn_dnnl_conv_forward(c.p, fp(x), fp(w), fp(y)) })
+	do(func() { s = C.psnn_dnnl_conv_forward(c.p, fp(x), fp(w), fp(y), &e) })
 	if s != 0 {
-		return fmt.Errorf("dnnl: convolution forward failed (%d)", int(s))
+		return cError("convolution forward", &e)
 	}
 	return nil
 }
@@ -140,10 +160,11 @@ func (c *conv) backward(x, dy, w, dx, dw []float32, srcCached bool) error {
 	if srcCached {
 		cached = 1
 	}
+	var e C.psnn_dnnl_err
 	var s C.int
-	do(func() { s = C.psnn_dnnl_conv_backward(c.p, fp(x), fp(dy), fp(w), pdx, pdw, cached) })
+	do(func() { s = C.psnn_dnnl_conv_backward(c.p, fp(x), fp(dy), fp(w), pdx, pdw, cached, &e) })
 	if s != 0 {
-		return fmt.Errorf("dnnl: convolution backward failed (%d)", int(s))
+		return cError("convolution backward", &e)
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ _Static_assert(sizeof(pd_md) >= sizeof(dnnl_memory_desc_t), "md size");
 _Static_assert(sizeof(pd_convdesc) >= sizeof(dnnl_convolution_desc_t), "conv desc size");
 _Static_assert(sizeof(pd_arg) == sizeof(dnnl_exec_arg_t), "exec arg");
 _Static_assert(sizeof(pd_dims) == sizeof(dnnl_dims_t), "dims");
+// dnnl.go names these status values.
+_Static_assert(dnnl_success == 0 && dnnl_out_of_memory == 1 && dnnl_invalid_arguments == 2 && dnnl_unimplemented == 3 &&
+               dnnl_iterator_ends == 4 && dnnl_runtime_error == 5 && dnnl_not_required == 6, "dnnl_status_t");
 #endif
 #endif
 
@@ -98,8 +101,7 @@ static void (*f_omp_set_num_threads)(int);
 static void *g_engine;
 static int g_threads = 1;
 
-// psnn_dnnl_load opens libdnnl.so.2 and resolves the API; 0 on success.
-int psnn_dnnl_load(char *err, size_t errlen) {
+int psnn_dnnl_load(char *err, size_t errlen, int *status) {
 	void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
 	if (!h) { snprintf(err, errlen, "libdnnl.so.2 not found"); return 1; }
 #define SYM(var, name) do { *(void **)(&var) = dlsym(h, name); if (!var) { snprintf(err, errlen, "libdnnl.so.2 lacks %s", name); return 2; } } while (0)
@@ -135,7 +137,8 @@ int psnn_dnnl_load(char *err, size_t errlen) {
 		void *g = dlopen("libgomp.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
 		if (g) *(void **)(&f_omp_set_num_threads) = dlsym(g, "omp_set_num_threads");
 	}
-	if (f_engine_create(&g_engine, PD_CPU, 0) != 0) { snprintf(err, errlen, "dnnl_engine_create failed"); return 4; }
+	st s = f_engine_create(&g_engine, PD_CPU, 0);
+	if (s != 0) { snprintf(err, errlen, "dnnl_engine_create"); *status = s; return 4; }
 	return 0;
 }
 
@@ -183,6 +186,18 @@ static void *amalloc(size_t n) {
 	return p;
 }
 
+// fail records in e that what failed with status (a dnnl_status_t, or
+// PSNN_DNNL_NO_STATUS) and returns 1.
+static int fail(psnn_dnnl_err *e, const char *what, int status) {
+	e->what = what;
+	e->status = status;
+	return 1;
+}
+
+// CALL runs the oneDNN call x; where its status is not dnnl_success, it
+// records name and the status in e and returns 1 from the caller.
+#define CALL(e, name, x) do { st s_ = (x); if (s_ != 0) return fail(e, name, s_); } while (0)
+
 static void port_free(port *p) {
 	if (p->reorder) f_prim_destroy(p->reorder);
 	if (p->reorder_pd) f_pd_destroy(p->reorder_pd);
@@ -192,26 +207,26 @@ static void port_free(port *p) {
 
 // port_init sets up p for the primitive layout md against the user layout
 // user; toPrim selects the reorder's direction.
-static int port_init(port *p, const pd_md *md, const pd_md *user, int toPrim) {
+static int port_init(port *p, const pd_md *md, const pd_md *user, int toPrim, psnn_dnnl_err *e) {
 	memset(p, 0, sizeof *p);
 	p->md = md;
 	if (f_md_equal(md, user)) return 0;
 	p->size = f_md_size(md);
-	st s = toPrim ? f_reorder_pd_create(&p->reorder_pd, user, g_engine, md, g_engine, NULL)
-	              : f_reorder_pd_create(&p->reorder_pd, md, g_engine, user, g_engine, NULL);
-	if (s != 0) return 2;
-	if (f_prim_create(&p->reorder, p->reorder_pd) != 0) return 3;
+	CALL(e, "dnnl_reorder_primitive_desc_create",
+	     toPrim ? f_reorder_pd_create(&p->reorder_pd, user, g_engine, md, g_engine, NULL)
+	            : f_reorder_pd_create(&p->reorder_pd, md, g_engine, user, g_engine, NULL));
+	CALL(e, "dnnl_primitive_create (reorder)", f_prim_create(&p->reorder, p->reorder_pd));
 	return 0;
 }
 
-static int ensure_scratch(psnn_dnnl_conv *c, void *pd) {
+static int ensure_scratch(psnn_dnnl_conv *c, void *pd, psnn_dnnl_err *e) {
 	const pd_md *md = f_pd_query_md(pd, PD_Q_SCRATCH, 0);
 	size_t n = md ? f_md_size(md) : 0;
 	if (n <= c->scratch_size) return 0;
 	free(c->scratch);
 	c->scratch = amalloc(n);
 	c->scratch_size = c->scratch ? n : 0;
-	return c->scratch ? 0 : 1;
+	return c->scratch ? 0 : fail(e, "allocating the scratchpad", PSNN_DNNL_NO_STATUS);
 }
 
 static void impl_name(void *pd, char *dst) {
@@ -232,174 +247,198 @@ void psnn_dnnl_conv_destroy(psnn_dnnl_conv *c) {
 	free(c);
 }
 
-// psnn_dnnl_conv_create builds the forward primitive for a K×K stride-1 conv on
-// CNHW tensors; the backward primitives are built on first use.
-psnn_dnnl_conv *psnn_dnnl_conv_create(int cin, int cout, int n, int h, int w, int k, int pad, int *code) {
-	psnn_dnnl_conv *c = calloc(1, sizeof *c);
-	if (!c) { *code = 1; return NULL; }
-	c->cin = cin; c->cout = cout; c->n = n; c->h = h; c->w = w; c->k = k; c->pad = pad;
-	c->oh = h + 2 * pad - k + 1; c->ow = w + 2 * pad - k + 1;
-	int64_t sd[4] = {n, cin, h, w}, dd[4] = {n, cout, c->oh, c->ow}, wd[4] = {cout, cin, k, k};
-	int64_t strides[2] = {1, 1}, pads[2] = {pad, pad};
-	pd_md asrc, adst, awei;
-	if (f_stream_create(&c->stream, g_engine, PD_STREAM_DEFAULT) != 0) { *code = 2; goto fail; }
-	if (f_attr_create(&c->attr) != 0 || f_attr_set_scratch(c->attr, PD_SCRATCH_USER) != 0) { *code = 3; goto fail; }
-	// The CNHW tensor [C, N, H, W] is the logical (N, C, H, W) in "bacd" order.
-	if (f_md_by_tag(&c->user_src, 4, sd, PD_F32, PD_TAG_BACD) || f_md_by_tag(&c->user_dst, 4, dd, PD_F32, PD_TAG_BACD) ||
-	    f_md_by_tag(&c->user_wei, 4, wd, PD_F32, PD_TAG_ABCD) ||
-	    f_md_by_tag(&asrc, 4, sd, PD_F32, PD_TAG_ANY) || f_md_by_tag(&adst, 4, dd, PD_F32, PD_TAG_ANY) ||
-	    f_md_by_tag(&awei, 4, wd, PD_F32, PD_TAG_ANY)) { *code = 4; goto fail; }
-	pd_convdesc d;
-	if (f_conv_fwd_init(&d, PD_FWD_TRAINING, PD_CONV_DIRECT, &asrc, &awei, NULL, &adst, strides, pads, pads)) { *code = 5; goto fail; }
-	if (f_pd_create(&c->fwd_pd, &d, c->attr, g_engine, NULL)) { *code = 6; goto fail; }
-	if (f_prim_create(&c->fwd, c->fwd_pd)) { *code = 7; goto fail; }
-	if (port_init(&c->f_src, f_pd_query_md(c->fwd_pd, PD_Q_SRC, 0), &c->user_src, 1) ||
-	    port_init(&c->f_wei, f_pd_query_md(c->fwd_pd, PD_Q_WEI, 0), &c->user_wei, 1) ||
-	    port_init(&c->f_dst, f_pd_query_md(c->fwd_pd, PD_Q_DST, 0), &c->user_dst, 0)) { *code = 8; goto fail; }
-	if (ensure_scratch(c, c->fwd_pd)) { *code = 9; goto fail; }
-	impl_name(c->fwd_pd, c->impl[0]);
-	return c;
-fail:
-	psnn_dnnl_conv_destroy(c);
-	return NULL;
+// any_mds describes c's source, destination and weights with format "any",
+// leaving the layouts to the primitive.
+static int any_mds(psnn_dnnl_conv *c, pd_md *src, pd_md *dst, pd_md *wei, psnn_dnnl_err *e) {
+	int64_t sd[4] = {c->n, c->cin, c->h, c->w}, dd[4] = {c->n, c->cout, c->oh, c->ow}, wd[4] = {c->cout, c->cin, c->k, c->k};
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(src, 4, sd, PD_F32, PD_TAG_ANY));
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(dst, 4, dd, PD_F32, PD_TAG_ANY));
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(wei, 4, wd, PD_F32, PD_TAG_ANY));
+	return 0;
 }
 
-static int psnn_dnnl_conv_init_bwdd(psnn_dnnl_conv *c) {
-	if (c->bwdd) return 0;
+// init_fwd builds c's stream, attributes, user layouts and forward
+// primitive.
+static int init_fwd(psnn_dnnl_conv *c, psnn_dnnl_err *e) {
 	int64_t sd[4] = {c->n, c->cin, c->h, c->w}, dd[4] = {c->n, c->cout, c->oh, c->ow}, wd[4] = {c->cout, c->cin, c->k, c->k};
 	int64_t strides[2] = {1, 1}, pads[2] = {c->pad, c->pad};
 	pd_md asrc, adst, awei;
-	if (f_md_by_tag(&asrc, 4, sd, PD_F32, PD_TAG_ANY) || f_md_by_tag(&adst, 4, dd, PD_F32, PD_TAG_ANY) ||
-	    f_md_by_tag(&awei, 4, wd, PD_F32, PD_TAG_ANY)) return 1;
+	CALL(e, "dnnl_stream_create", f_stream_create(&c->stream, g_engine, PD_STREAM_DEFAULT));
+	CALL(e, "dnnl_primitive_attr_create", f_attr_create(&c->attr));
+	CALL(e, "dnnl_primitive_attr_set_scratchpad_mode", f_attr_set_scratch(c->attr, PD_SCRATCH_USER));
+	// The CNHW tensor [C, N, H, W] is the logical (N, C, H, W) in "bacd" order.
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(&c->user_src, 4, sd, PD_F32, PD_TAG_BACD));
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(&c->user_dst, 4, dd, PD_F32, PD_TAG_BACD));
+	CALL(e, "dnnl_memory_desc_init_by_tag", f_md_by_tag(&c->user_wei, 4, wd, PD_F32, PD_TAG_ABCD));
+	if (any_mds(c, &asrc, &adst, &awei, e)) return 1;
 	pd_convdesc d;
-	if (f_conv_bwdd_init(&d, PD_CONV_DIRECT, &asrc, &awei, &adst, strides, pads, pads)) return 2;
-	if (f_pd_create(&c->bwdd_pd, &d, c->attr, g_engine, c->fwd_pd)) return 3;
-	if (f_prim_create(&c->bwdd, c->bwdd_pd)) return 4;
-	if (port_init(&c->d_ddst, f_pd_query_md(c->bwdd_pd, PD_Q_DIFF_DST, 0), &c->user_dst, 1) ||
-	    port_init(&c->d_wei, f_pd_query_md(c->bwdd_pd, PD_Q_WEI, 0), &c->user_wei, 1) ||
-	    port_init(&c->d_dsrc, f_pd_query_md(c->bwdd_pd, PD_Q_DIFF_SRC, 0), &c->user_src, 0)) return 5;
-	if (ensure_scratch(c, c->bwdd_pd)) return 6;
+	CALL(e, "dnnl_convolution_forward_desc_init",
+	     f_conv_fwd_init(&d, PD_FWD_TRAINING, PD_CONV_DIRECT, &asrc, &awei, NULL, &adst, strides, pads, pads));
+	CALL(e, "dnnl_primitive_desc_create (forward)", f_pd_create(&c->fwd_pd, &d, c->attr, g_engine, NULL));
+	CALL(e, "dnnl_primitive_create (forward)", f_prim_create(&c->fwd, c->fwd_pd));
+	if (port_init(&c->f_src, f_pd_query_md(c->fwd_pd, PD_Q_SRC, 0), &c->user_src, 1, e) ||
+	    port_init(&c->f_wei, f_pd_query_md(c->fwd_pd, PD_Q_WEI, 0), &c->user_wei, 1, e) ||
+	    port_init(&c->f_dst, f_pd_query_md(c->fwd_pd, PD_Q_DST, 0), &c->user_dst, 0, e) ||
+	    ensure_scratch(c, c->fwd_pd, e)) return 1;
+	impl_name(c->fwd_pd, c->impl[0]);
+	return 0;
+}
+
+// psnn_dnnl_conv_create builds the forward primitive for a K×K stride-1 conv on
+// CNHW tensors; the backward primitives are built on first use. On failure
+// it returns NULL and e says why.
+psnn_dnnl_conv *psnn_dnnl_conv_create(int cin, int cout, int n, int h, int w, int k, int pad, psnn_dnnl_err *e) {
+	psnn_dnnl_conv *c = calloc(1, sizeof *c);
+	if (!c) { fail(e, "allocating the convolution", PSNN_DNNL_NO_STATUS); return NULL; }
+	c->cin = cin; c->cout = cout; c->n = n; c->h = h; c->w = w; c->k = k; c->pad = pad;
+	c->oh = h + 2 * pad - k + 1; c->ow = w + 2 * pad - k + 1;
+	if (init_fwd(c, e)) {
+		psnn_dnnl_conv_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int init_bwdd(psnn_dnnl_conv *c, psnn_dnnl_err *e) {
+	if (c->bwdd) return 0;
+	int64_t strides[2] = {1, 1}, pads[2] = {c->pad, c->pad};
+	pd_md asrc, adst, awei;
+	if (any_mds(c, &asrc, &adst, &awei, e)) return 1;
+	pd_convdesc d;
+	CALL(e, "dnnl_convolution_backward_data_desc_init",
+	     f_conv_bwdd_init(&d, PD_CONV_DIRECT, &asrc, &awei, &adst, strides, pads, pads));
+	CALL(e, "dnnl_primitive_desc_create (backward data)", f_pd_create(&c->bwdd_pd, &d, c->attr, g_engine, c->fwd_pd));
+	CALL(e, "dnnl_primitive_create (backward data)", f_prim_create(&c->bwdd, c->bwdd_pd));
+	if (port_init(&c->d_ddst, f_pd_query_md(c->bwdd_pd, PD_Q_DIFF_DST, 0), &c->user_dst, 1, e) ||
+	    port_init(&c->d_wei, f_pd_query_md(c->bwdd_pd, PD_Q_WEI, 0), &c->user_wei, 1, e) ||
+	    port_init(&c->d_dsrc, f_pd_query_md(c->bwdd_pd, PD_Q_DIFF_SRC, 0), &c->user_src, 0, e) ||
+	    ensure_scratch(c, c->bwdd_pd, e)) return 1;
 	impl_name(c->bwdd_pd, c->impl[1]);
 	return 0;
 }
 
-static int psnn_dnnl_conv_init_bwdw(psnn_dnnl_conv *c) {
+static int init_bwdw(psnn_dnnl_conv *c, psnn_dnnl_err *e) {
 	if (c->bwdw) return 0;
-	int64_t sd[4] = {c->n, c->cin, c->h, c->w}, dd[4] = {c->n, c->cout, c->oh, c->ow}, wd[4] = {c->cout, c->cin, c->k, c->k};
 	int64_t strides[2] = {1, 1}, pads[2] = {c->pad, c->pad};
 	pd_md asrc, adst, awei;
-	if (f_md_by_tag(&asrc, 4, sd, PD_F32, PD_TAG_ANY) || f_md_by_tag(&adst, 4, dd, PD_F32, PD_TAG_ANY) ||
-	    f_md_by_tag(&awei, 4, wd, PD_F32, PD_TAG_ANY)) return 1;
+	if (any_mds(c, &asrc, &adst, &awei, e)) return 1;
 	pd_convdesc d;
-	if (f_conv_bwdw_init(&d, PD_CONV_DIRECT, &asrc, &awei, NULL, &adst, strides, pads, pads)) return 2;
-	if (f_pd_create(&c->bwdw_pd, &d, c->attr, g_engine, c->fwd_pd)) return 3;
-	if (f_prim_create(&c->bwdw, c->bwdw_pd)) return 4;
-	if (port_init(&c->w_src, f_pd_query_md(c->bwdw_pd, PD_Q_SRC, 0), &c->user_src, 1) ||
-	    port_init(&c->w_ddst, f_pd_query_md(c->bwdw_pd, PD_Q_DIFF_DST, 0), &c->user_dst, 1) ||
-	    port_init(&c->w_dwei, f_pd_query_md(c->bwdw_pd, PD_Q_DIFF_WEI, 0), &c->user_wei, 0)) return 5;
-	if (ensure_scratch(c, c->bwdw_pd)) return 6;
+	CALL(e, "dnnl_convolution_backward_weights_desc_init",
+	     f_conv_bwdw_init(&d, PD_CONV_DIRECT, &asrc, &awei, NULL, &adst, strides, pads, pads));
+	CALL(e, "dnnl_primitive_desc_create (backward weights)", f_pd_create(&c->bwdw_pd, &d, c->attr, g_engine, c->fwd_pd));
+	CALL(e, "dnnl_primitive_create (backward weights)", f_prim_create(&c->bwdw, c->bwdw_pd));
+	if (port_init(&c->w_src, f_pd_query_md(c->bwdw_pd, PD_Q_SRC, 0), &c->user_src, 1, e) ||
+	    port_init(&c->w_ddst, f_pd_query_md(c->bwdw_pd, PD_Q_DIFF_DST, 0), &c->user_dst, 1, e) ||
+	    port_init(&c->w_dwei, f_pd_query_md(c->bwdw_pd, PD_Q_DIFF_WEI, 0), &c->user_wei, 0, e) ||
+	    ensure_scratch(c, c->bwdw_pd, e)) return 1;
 	impl_name(c->bwdw_pd, c->impl[2]);
 	return 0;
 }
 
 // run executes prim with nargs (arg, buffer) pairs, wrapping each buffer in
-// a memory object for the call only.
-static int run(psnn_dnnl_conv *c, void *prim, int nargs, const int *argk, const pd_md *const *mds, void *const *bufs) {
+// a memory object for the call only. The failures it records name the
+// oneDNN call and, in brackets, prim_name.
+static int run(psnn_dnnl_conv *c, void *prim, const char *prim_name, int nargs, const int *argk, const pd_md *const *mds,
+               void *const *bufs, psnn_dnnl_err *e) {
 	pd_arg a[8];
-	int s = 0, i;
+	int bad = 0, i;
 	for (i = 0; i < nargs; i++) {
 		a[i].arg = argk[i];
-		if (f_mem_create(&a[i].memory, mds[i], g_engine, bufs[i])) { s = 1; break; }
+		st s = f_mem_create(&a[i].memory, mds[i], g_engine, bufs[i]);
+		if (s != 0) { bad = fail(e, "dnnl_memory_create", s); break; }
 	}
-	if (s == 0) {
+	if (!bad) {
 		set_threads();
-		s = f_prim_execute(prim, c->stream, nargs, a) ? 2 : 0;
-		if (s == 0 && f_stream_wait(c->stream)) s = 3;
+		st s = f_prim_execute(prim, c->stream, nargs, a);
+		if (s != 0) bad = fail(e, "dnnl_primitive_execute", s);
+		else if ((s = f_stream_wait(c->stream)) != 0) bad = fail(e, "dnnl_stream_wait", s);
 	}
+	if (bad) e->prim = prim_name;
 	for (int j = 0; j < i; j++) f_mem_destroy(a[j].memory);
-	return s;
+	return bad;
 }
 
-// prim_buf returns the buffer the primitive reads or writes for p: the
-// user's data when no reorder is needed, else p's own buffer (NULL if it
-// cannot be allocated).
-static float *prim_buf(port *p, float *data) {
-	if (!p->reorder) return data;
+// prim_buf sets *out to the buffer the primitive reads or writes for p:
+// the user's data when no reorder is needed, else p's own buffer,
+// allocated on first use.
+static int prim_buf(port *p, float *data, float **out, psnn_dnnl_err *e) {
+	*out = data;
+	if (!p->reorder) return 0;
 	if (!p->buf) p->buf = amalloc(p->size);
-	return p->buf;
+	*out = p->buf;
+	return p->buf ? 0 : fail(e, "allocating a reorder buffer", PSNN_DNNL_NO_STATUS);
 }
 
-// to_prim returns the buffer in p's layout holding user data (reordering if needed).
-static float *to_prim(psnn_dnnl_conv *c, port *p, const pd_md *user, float *data, int *s) {
-	if (!p->reorder) return data;
-	if (!prim_buf(p, data)) { *s = 12; return NULL; }
+// to_prim sets *out to the buffer in p's layout holding the user's data,
+// reordering it if needed.
+static int to_prim(psnn_dnnl_conv *c, port *p, const pd_md *user, float *data, float **out, psnn_dnnl_err *e) {
+	if (prim_buf(p, data, out, e)) return 1;
+	if (!p->reorder) return 0;
 	int k[2] = {PD_ARG_FROM, PD_ARG_TO};
 	const pd_md *m[2] = {user, p->md};
 	void *b[2] = {data, p->buf};
-	if (run(c, p->reorder, 2, k, m, b)) *s = 10;
-	return p->buf;
+	return run(c, p->reorder, "reorder into oneDNN's layout", 2, k, m, b, e);
 }
 
-static void from_prim(psnn_dnnl_conv *c, port *p, const pd_md *user, float *data, int *s) {
-	if (!p->reorder) return;
+// from_prim copies p's buffer into the user's data where p reorders.
+static int from_prim(psnn_dnnl_conv *c, port *p, const pd_md *user, float *data, psnn_dnnl_err *e) {
+	if (!p->reorder) return 0;
 	int k[2] = {PD_ARG_FROM, PD_ARG_TO};
 	const pd_md *m[2] = {p->md, user};
 	void *b[2] = {p->buf, data};
-	if (run(c, p->reorder, 2, k, m, b)) *s = 11;
+	return run(c, p->reorder, "reorder from oneDNN's layout", 2, k, m, b, e);
 }
 
-int psnn_dnnl_conv_forward(psnn_dnnl_conv *c, float *x, float *w, float *y) {
-	int s = 0;
-	float *px = to_prim(c, &c->f_src, &c->user_src, x, &s);
-	float *pw = to_prim(c, &c->f_wei, &c->user_wei, w, &s);
-	float *py = prim_buf(&c->f_dst, y);
-	if (!py) return 12;
-	if (s) return s;
+int psnn_dnnl_conv_forward(psnn_dnnl_conv *c, float *x, float *w, float *y, psnn_dnnl_err *e) {
+	float *px, *pw, *py;
+	if (to_prim(c, &c->f_src, &c->user_src, x, &px, e) || to_prim(c, &c->f_wei, &c->user_wei, w, &pw, e) ||
+	    prim_buf(&c->f_dst, y, &py, e)) return 1;
 	int k[4] = {PD_ARG_SRC, PD_ARG_WEI, PD_ARG_DST, PD_ARG_SCRATCH};
 	const pd_md *m[4] = {c->f_src.md, c->f_wei.md, c->f_dst.md, f_pd_query_md(c->fwd_pd, PD_Q_SCRATCH, 0)};
 	void *b[4] = {px, pw, py, c->scratch};
-	if ((s = run(c, c->fwd, 4, k, m, b))) return s;
-	from_prim(c, &c->f_dst, &c->user_dst, y, &s);
-	return s;
+	if (run(c, c->fwd, "convolution forward", 4, k, m, b, e)) return 1;
+	return from_prim(c, &c->f_dst, &c->user_dst, y, e);
 }
 
-// psnn_dnnl_conv_backward computes dL/dx into dx (when dx is not NULL) and dL/dW
-// in OIHW order into dw (when dw is not NULL, overwriting it). When
+// backward_data computes dL/dx into dx.
+static int backward_data(psnn_dnnl_conv *c, float *dy, float *w, float *dx, psnn_dnnl_err *e) {
+	float *pdy, *pw, *pdx;
+	if (init_bwdd(c, e) || to_prim(c, &c->d_ddst, &c->user_dst, dy, &pdy, e) ||
+	    to_prim(c, &c->d_wei, &c->user_wei, w, &pw, e) || prim_buf(&c->d_dsrc, dx, &pdx, e)) return 1;
+	int k[4] = {PD_ARG_DIFF_DST, PD_ARG_WEI, PD_ARG_DIFF_SRC, PD_ARG_SCRATCH};
+	const pd_md *m[4] = {c->d_ddst.md, c->d_wei.md, c->d_dsrc.md, f_pd_query_md(c->bwdd_pd, PD_Q_SCRATCH, 0)};
+	void *b[4] = {pdy, pw, pdx, c->scratch};
+	if (run(c, c->bwdd, "convolution backward data", 4, k, m, b, e)) return 1;
+	return from_prim(c, &c->d_dsrc, &c->user_src, dx, e);
+}
+
+// backward_weights computes dL/dW into dw, reusing the forward pass's
+// reordered x when srcCached and backward_data's reordered dy when
+// dyReordered, where the layouts agree.
+static int backward_weights(psnn_dnnl_conv *c, float *x, float *dy, float *dw, int srcCached, int dyReordered,
+                            psnn_dnnl_err *e) {
+	float *px, *pdy, *pdw;
+	if (init_bwdw(c, e)) return 1;
+	if (srcCached && c->f_src.buf && c->w_src.reorder && f_md_equal(c->w_src.md, c->f_src.md)) px = c->f_src.buf;
+	else if (to_prim(c, &c->w_src, &c->user_src, x, &px, e)) return 1;
+	if (dyReordered && c->d_ddst.buf && c->w_ddst.reorder && f_md_equal(c->w_ddst.md, c->d_ddst.md)) pdy = c->d_ddst.buf;
+	else if (to_prim(c, &c->w_ddst, &c->user_dst, dy, &pdy, e)) return 1;
+	if (prim_buf(&c->w_dwei, dw, &pdw, e)) return 1;
+	int k[4] = {PD_ARG_SRC, PD_ARG_DIFF_DST, PD_ARG_DIFF_WEI, PD_ARG_SCRATCH};
+	const pd_md *m[4] = {c->w_src.md, c->w_ddst.md, c->w_dwei.md, f_pd_query_md(c->bwdw_pd, PD_Q_SCRATCH, 0)};
+	void *b[4] = {px, pdy, pdw, c->scratch};
+	if (run(c, c->bwdw, "convolution backward weights", 4, k, m, b, e)) return 1;
+	return from_prim(c, &c->w_dwei, &c->user_wei, dw, e);
+}
+
+// psnn_dnnl_conv_backward computes dL/dx into dx (when dx is not NULL) and
+// dL/dW in OIHW order into dw (when dw is not NULL, overwriting it). When
 // srcCached is set, the forward pass's reordered input is reused.
-int psnn_dnnl_conv_backward(psnn_dnnl_conv *c, float *x, float *dy, float *w, float *dx, float *dw, int srcCached) {
-	int s = 0;
-	if (dx) {
-		if ((s = psnn_dnnl_conv_init_bwdd(c))) return 20 + s;
-		float *pdy = to_prim(c, &c->d_ddst, &c->user_dst, dy, &s);
-		float *pw = to_prim(c, &c->d_wei, &c->user_wei, w, &s);
-		float *pdx = prim_buf(&c->d_dsrc, dx);
-		if (!pdx) return 12;
-		if (s) return s;
-		int k[4] = {PD_ARG_DIFF_DST, PD_ARG_WEI, PD_ARG_DIFF_SRC, PD_ARG_SCRATCH};
-		const pd_md *m[4] = {c->d_ddst.md, c->d_wei.md, c->d_dsrc.md, f_pd_query_md(c->bwdd_pd, PD_Q_SCRATCH, 0)};
-		void *b[4] = {pdy, pw, pdx, c->scratch};
-		if ((s = run(c, c->bwdd, 4, k, m, b))) return s;
-		from_prim(c, &c->d_dsrc, &c->user_src, dx, &s);
-		if (s) return s;
-	}
-	if (dw) {
-		if ((s = psnn_dnnl_conv_init_bwdw(c))) return 30 + s;
-		float *px;
-		if (srcCached && c->f_src.buf && c->w_src.reorder && f_md_equal(c->w_src.md, c->f_src.md)) px = c->f_src.buf;
-		else px = to_prim(c, &c->w_src, &c->user_src, x, &s);
-		float *pdy;
-		if (dx && c->d_ddst.buf && c->w_ddst.reorder && f_md_equal(c->w_ddst.md, c->d_ddst.md)) pdy = c->d_ddst.buf;
-		else pdy = to_prim(c, &c->w_ddst, &c->user_dst, dy, &s);
-		float *pdw = prim_buf(&c->w_dwei, dw);
-		if (!pdw) return 12;
-		if (s) return s;
-		int k[4] = {PD_ARG_SRC, PD_ARG_DIFF_DST, PD_ARG_DIFF_WEI, PD_ARG_SCRATCH};
-		const pd_md *m[4] = {c->w_src.md, c->w_ddst.md, c->w_dwei.md, f_pd_query_md(c->bwdw_pd, PD_Q_SCRATCH, 0)};
-		void *b[4] = {px, pdy, pdw, c->scratch};
-		if ((s = run(c, c->bwdw, 4, k, m, b))) return s;
-		from_prim(c, &c->w_dwei, &c->user_wei, dw, &s);
-	}
-	return s;
+int psnn_dnnl_conv_backward(psnn_dnnl_conv *c, float *x, float *dy, float *w, float *dx, float *dw, int srcCached,
+                            psnn_dnnl_err *e) {
+	if (dx && backward_data(c, dy, w, dx, e)) return 1;
+	if (dw && backward_weights(c, x, dy, dw, srcCached, dx != NULL, e)) return 1;
+	return 0;
 }
 
 const char *psnn_dnnl_conv_impl(psnn_dnnl_conv *c, int i) { return c->impl[i]; }
