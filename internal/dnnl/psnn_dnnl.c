@@ -14,7 +14,8 @@
 
 // Minimal declarations of the oneDNN 2.x C API (ABI libdnnl.so.2), so that
 // building needs no oneDNN headers. Where the headers are present, the
-// constants are checked against them at compile time.
+// constants are checked against them at compile time (as ints: they are
+// values of different enums).
 typedef int64_t pd_dims[12];
 // dnnl_memory_desc_t is 696 bytes in 2.6 and 8-byte aligned; the library only
 // writes through pointers we pass, so a larger buffer is safe.
@@ -40,24 +41,24 @@ enum {
 #if defined(__has_include)
 #if __has_include(<oneapi/dnnl/dnnl.h>)
 #include <oneapi/dnnl/dnnl.h>
-_Static_assert(PD_F32 == dnnl_f32, "f32");
-_Static_assert(PD_TAG_ANY == dnnl_format_tag_any, "any");
-_Static_assert(PD_TAG_ABCD == dnnl_abcd, "abcd");
-_Static_assert(PD_TAG_BACD == dnnl_bacd, "bacd");
-_Static_assert(PD_FWD_TRAINING == dnnl_forward_training, "fwd");
-_Static_assert(PD_BWD_DATA == dnnl_backward_data, "bwd data");
-_Static_assert(PD_BWD_WEIGHTS == dnnl_backward_weights, "bwd weights");
-_Static_assert(PD_CONV_DIRECT == dnnl_convolution_direct, "direct");
-_Static_assert(PD_Q_SRC == dnnl_query_src_md && PD_Q_DIFF_SRC == dnnl_query_diff_src_md, "q");
-_Static_assert(PD_Q_WEI == dnnl_query_weights_md && PD_Q_DIFF_WEI == dnnl_query_diff_weights_md, "q");
-_Static_assert(PD_Q_DST == dnnl_query_dst_md && PD_Q_DIFF_DST == dnnl_query_diff_dst_md, "q");
-_Static_assert(PD_Q_SCRATCH == dnnl_query_scratchpad_md && PD_Q_IMPL == dnnl_query_impl_info_str, "q");
-_Static_assert(PD_ARG_SRC == DNNL_ARG_SRC && PD_ARG_DST == DNNL_ARG_DST && PD_ARG_WEI == DNNL_ARG_WEIGHTS, "arg");
-_Static_assert(PD_ARG_DIFF_SRC == DNNL_ARG_DIFF_SRC && PD_ARG_DIFF_WEI == DNNL_ARG_DIFF_WEIGHTS, "arg");
-_Static_assert(PD_ARG_DIFF_DST == DNNL_ARG_DIFF_DST && PD_ARG_SCRATCH == DNNL_ARG_SCRATCHPAD, "arg");
-_Static_assert(PD_ARG_FROM == DNNL_ARG_FROM && PD_ARG_TO == DNNL_ARG_TO, "arg");
-_Static_assert(PD_CPU == dnnl_cpu && PD_STREAM_DEFAULT == dnnl_stream_default_flags, "cpu");
-_Static_assert(PD_SCRATCH_USER == dnnl_scratchpad_mode_user && PD_RUNTIME_OMP == DNNL_RUNTIME_OMP, "misc");
+_Static_assert((int)PD_F32 == (int)dnnl_f32, "f32");
+_Static_assert((int)PD_TAG_ANY == (int)dnnl_format_tag_any, "any");
+_Static_assert((int)PD_TAG_ABCD == (int)dnnl_abcd, "abcd");
+_Static_assert((int)PD_TAG_BACD == (int)dnnl_bacd, "bacd");
+_Static_assert((int)PD_FWD_TRAINING == (int)dnnl_forward_training, "fwd");
+_Static_assert((int)PD_BWD_DATA == (int)dnnl_backward_data, "bwd data");
+_Static_assert((int)PD_BWD_WEIGHTS == (int)dnnl_backward_weights, "bwd weights");
+_Static_assert((int)PD_CONV_DIRECT == (int)dnnl_convolution_direct, "direct");
+_Static_assert((int)PD_Q_SRC == (int)dnnl_query_src_md && (int)PD_Q_DIFF_SRC == (int)dnnl_query_diff_src_md, "q");
+_Static_assert((int)PD_Q_WEI == (int)dnnl_query_weights_md && (int)PD_Q_DIFF_WEI == (int)dnnl_query_diff_weights_md, "q");
+_Static_assert((int)PD_Q_DST == (int)dnnl_query_dst_md && (int)PD_Q_DIFF_DST == (int)dnnl_query_diff_dst_md, "q");
+_Static_assert((int)PD_Q_SCRATCH == (int)dnnl_query_scratchpad_md && (int)PD_Q_IMPL == (int)dnnl_query_impl_info_str, "q");
+_Static_assert((int)PD_ARG_SRC == (int)DNNL_ARG_SRC && (int)PD_ARG_DST == (int)DNNL_ARG_DST && (int)PD_ARG_WEI == (int)DNNL_ARG_WEIGHTS, "arg");
+_Static_assert((int)PD_ARG_DIFF_SRC == (int)DNNL_ARG_DIFF_SRC && (int)PD_ARG_DIFF_WEI == (int)DNNL_ARG_DIFF_WEIGHTS, "arg");
+_Static_assert((int)PD_ARG_DIFF_DST == (int)DNNL_ARG_DIFF_DST && (int)PD_ARG_SCRATCH == (int)DNNL_ARG_SCRATCHPAD, "arg");
+_Static_assert((int)PD_ARG_FROM == (int)DNNL_ARG_FROM && (int)PD_ARG_TO == (int)DNNL_ARG_TO, "arg");
+_Static_assert((int)PD_CPU == (int)dnnl_cpu && (int)PD_STREAM_DEFAULT == (int)dnnl_stream_default_flags, "cpu");
+_Static_assert((int)PD_SCRATCH_USER == (int)dnnl_scratchpad_mode_user && (int)PD_RUNTIME_OMP == (int)DNNL_RUNTIME_OMP, "misc");
 _Static_assert(sizeof(pd_md) >= sizeof(dnnl_memory_desc_t), "md size");
 _Static_assert(sizeof(pd_convdesc) >= sizeof(dnnl_convolution_desc_t), "conv desc size");
 _Static_assert(sizeof(pd_arg) == sizeof(dnnl_exec_arg_t), "exec arg");
