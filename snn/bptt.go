@@ -767,45 +767,6 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	})
 }
 
-// neuronSurrogateGo runs the recurrence of neuronScanStrided for neurons
-// [a, b) and writes σ'(U[t]) into d [steps, n] instead of the spikes.
-func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
-	u := make([]float32, b-a)
-	for i := range u {
-		u[i] = u0
-	}
-	h, slope := float32(sg.Gamma)/theta, float32(sg.Slope)
-	inv := 1 / theta
-	for t := range steps {
-		c, o := cur[t*cstride+a:t*cstride+b], d[t*n+a:t*n+b]
-		for i, ci := range c {
-			v := float32(leak*u[i]) + ci
-			if sg.Kind == Triangle {
-				// (γ/θ)·max(0, 1 − |v/θ − 1|), as surrogateAt computes it.
-				x := v*inv - 1
-				if x < 0 {
-					x = -x
-				}
-				if x < 1 {
-					o[i] = h * (1 - x)
-				} else {
-					o[i] = 0
-				}
-			} else {
-				o[i] = surrogateAt(sg.Kind, h, slope, v*inv-1)
-			}
-			if v > theta {
-				if reset == ResetSubtract {
-					v -= theta
-				} else {
-					v = 0
-				}
-			}
-			u[i] = v
-		}
-	}
-}
-
 // reverse turns g = ∂L/∂o [T, n] into ∂L/∂I [T, n] in place, using the
 // surrogate derivatives d [T, n]: going back in time,
 //
@@ -823,27 +784,6 @@ func (bw *backward) reverse(g, d []float32, obits []uint64, n int) {
 			neuronReverse(g, d, obits, T, n, part*n/parts, (part+1)*n/parts, leak)
 		}
 	})
-}
-
-// neuronReverseGo is the portable reverse scan of neurons [a, b) (see
-// backward.reverse).
-func neuronReverseGo(g, d []float32, obits []uint64, T, n, a, b int, leak float32) {
-	carry := make([]float32, b-a)
-	for t := T - 1; t >= 0; t-- {
-		gr, dr := g[t*n+a:t*n+b], d[t*n+a:t*n+b]
-		for i := range gr {
-			c := carry[i]
-			if obits != nil {
-				j := t*n + a + i
-				if obits[j>>6]>>(j&63)&1 != 0 {
-					c = 0
-				}
-			}
-			v := gr[i]*dr[i] + c
-			gr[i] = v
-			carry[i] = leak * v
-		}
-	}
 }
 
 // sumSteps writes Σ_t g[t] into dst [size] for g [T, size].
@@ -906,46 +846,6 @@ func weightGrad(gw []float32, s *stage, in, gI []float32, planes int, events boo
 			}
 		}
 	})
-}
-
-// convWeightGradEventsGo adds, for every non-zero input v = in[y, x, ci]
-// and every tap (a, b) that lands inside the output, v·g[oy, ox, :] to
-// gw[(a·K+b)·Cin+ci, :].
-func convWeightGradEventsGo(gw, in, g []float32, h, w, cin, cout, k, pad int) {
-	oh, ow := h+2*pad-k+1, w+2*pad-k+1
-	for y := range h {
-		for x := range w {
-			px := in[(y*w+x)*cin : (y*w+x+1)*cin]
-			for ci, v := range px {
-				if v == 0 {
-					continue
-				}
-				for a := range k {
-					oy := y - a + pad
-					if oy < 0 || oy >= oh {
-						continue
-					}
-					for b := range k {
-						ox := x - b + pad
-						if ox < 0 || ox >= ow {
-							continue
-						}
-						axpy(gw[((a*k+b)*cin+ci)*cout:((a*k+b)*cin+ci+1)*cout], g[(oy*ow+ox)*cout:(oy*ow+ox+1)*cout], v)
-					}
-				}
-			}
-		}
-	}
-}
-
-// linearWeightGradEventsGo adds in[i]·g to gw[i, :] for every non-zero
-// in[i].
-func linearWeightGradEventsGo(gw, in, g []float32, nin, nout int) {
-	for i, v := range in[:nin] {
-		if v != 0 {
-			axpy(gw[i*nout:(i+1)*nout], g[:nout], v)
-		}
-	}
 }
 
 // convWeightGradDense adds colsᵀ·g into gw [K·K·Cin, Cout], building the

@@ -2,6 +2,8 @@
 
 package snn
 
+// The kernels of this build are the Go twins of kernels_portable.go.
+
 // KernelName describes the event-driven and neuron kernels in this build.
 const KernelName = "go"
 
@@ -45,13 +47,8 @@ func convInputGradDirect(dst, gI, back []float32, p, oh, ow, cout, cin, k, pad, 
 }
 
 // neuronScanSurrogate is neuronScanStrided (spikes into out, membranes
-// starting at u0) and neuronSurrogate (σ'(U) into d); it returns the spike
-// count.
+// starting at u0) and neuronSurrogate (σ'(U) into d) in one pass over cur;
+// it returns the spike count.
 func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
-	neuronSurrogateGo(d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
-	u := make([]float32, n)
-	for i := a; i < b; i++ {
-		u[i] = u0
-	}
-	return neuronScanStridedGo(out, cur, u, steps, n, cstride, a, b, theta, leak, reset)
+	return neuronScanSurrogateGo(out, d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
 }

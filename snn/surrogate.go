@@ -124,26 +124,3 @@ func (s Surrogate) Validate() error {
 func (s Surrogate) Derivative(u, theta float32) float32 {
 	return surrogateAt(s.Kind, float32(s.Gamma)/theta, float32(s.Slope), u/theta-1)
 }
-
-// surrogateAt evaluates the shape at x = u/θ − 1 with peak height h = γ/θ.
-func surrogateAt(k SurrogateKind, h, slope, x float32) float32 {
-	switch k {
-	case FastSigmoid:
-		d := 1 + slope*abs32(x)
-		return h / (d * d)
-	case Atan:
-		a := float32(math.Pi/2) * slope * x
-		return h / (1 + a*a)
-	}
-	if t := 1 - abs32(x); t > 0 {
-		return h * t
-	}
-	return 0
-}
-
-func abs32(x float32) float32 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}

@@ -23,7 +23,9 @@
 // # Error handling
 //
 // NewConv and the Conv methods return errors when oneDNN cannot build or run
-// a primitive; they panic on programmer errors (slices of the wrong length).
+// a primitive, naming the oneDNN call that failed and the dnnl_status_t it
+// returned (for example "dnnl_invalid_arguments (2)"); they panic on
+// programmer errors (slices of the wrong length).
 //
 // # Concurrency
 //
@@ -36,6 +38,23 @@ import (
 	"fmt"
 	"runtime"
 )
+
+// statusNames are the names of oneDNN's dnnl_status_t values, indexed by
+// value (dnnl_types.h; psnn_dnnl.c checks the values against it where it is
+// installed).
+var statusNames = [...]string{
+	"dnnl_success", "dnnl_out_of_memory", "dnnl_invalid_arguments", "dnnl_unimplemented",
+	"dnnl_iterator_ends", "dnnl_runtime_error", "dnnl_not_required",
+}
+
+// statusName returns oneDNN's name for the status s with its value, e.g.
+// "dnnl_invalid_arguments (2)".
+func statusName(s int) string {
+	if s >= 0 && s < len(statusNames) {
+		return fmt.Sprintf("%s (%d)", statusNames[s], s)
+	}
+	return fmt.Sprintf("unknown oneDNN status %d", s)
+}
 
 // Shape describes a K×K, stride-1 convolution with zero padding Pad and no
 // bias, from [InC, N, H, W] to [OutC, N, H+2·Pad−K+1, W+2·Pad−K+1].

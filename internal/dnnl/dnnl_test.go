@@ -136,3 +136,38 @@ func TestConvMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusName(t *testing.T) {
+	// The values of dnnl_status_t in oneDNN 2.x's dnnl_types.h.
+	for s, want := range map[int]string{
+		0: "dnnl_success (0)", 1: "dnnl_out_of_memory (1)", 2: "dnnl_invalid_arguments (2)", 3: "dnnl_unimplemented (3)",
+		4: "dnnl_iterator_ends (4)", 5: "dnnl_runtime_error (5)", 6: "dnnl_not_required (6)",
+		7: "unknown oneDNN status 7", -1: "unknown oneDNN status -1",
+	} {
+		if got := statusName(s); got != want {
+			t.Errorf("statusName(%d) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestErrorNamesStatus passes oneDNN a shape NewConv would reject (no input
+// channels): the error names the call that failed and its status.
+func TestErrorNamesStatus(t *testing.T) {
+	if !Available() {
+		t.Skip(Info())
+	}
+	s := Shape{InC: 0, OutC: 1, N: 1, H: 4, W: 4, K: 3, Pad: 1}
+	c, err := newConv(s)
+	if err == nil {
+		c.free()
+		t.Fatalf("%+v accepted", s)
+	}
+	prefix := "dnnl: cannot create convolution {InC:0 OutC:1 N:1 H:4 W:4 K:3 Pad:1}: dnnl_convolution_forward_desc_init: "
+	named := false
+	for st := 1; st < len(statusNames); st++ {
+		named = named || err.Error() == prefix+statusName(st)
+	}
+	if !named {
+		t.Fatalf("error %q, want %q and a named status", err, prefix)
+	}
+}

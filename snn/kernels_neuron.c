@@ -1,0 +1,113 @@
+//go:build cgo && !purego
+
+// Neuron kernels: the IF/LIF recurrence over time for a range [a, b) of
+// the n neurons of a layer, forward (spikes, surrogate derivatives) and in
+// reverse (backpropagation through time). Buffers are [steps, n]; the
+// current of step t starts at cur + t·cstride (cstride n for a current per
+// step, 0 for one shared by all steps). The Go twins are in
+// kernels_portable.go.
+
+#include "kernels.h"
+#include "kernels_inline.h"
+
+// psnn_neuron_scan runs neurons [a, b) for steps steps from the membranes
+// u[a..b) (updated in place), writes 1 or 0 into out for each spike and
+// returns the spike count. neuronScanStridedGo is its twin.
+PSNN_CLONES
+int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *restrict u, int steps, long n,
+                         long cstride, long a, long b, float theta, float leak, int hard) {
+	int64_t count = 0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = out + t * n + a;
+		float *uu = u + a;
+		long m = b - a;
+		for (long i = 0; i < m; i++) {
+			int s;
+			psnn_neuron_step(&uu[i], c[i], theta, leak, hard, &s);
+			count += s;
+			o[i] = s ? 1.0f : 0.0f;
+		}
+	}
+	return count;
+}
+
+// psnn_surrogate_scan reruns the recurrence of neurons [a, b) from
+// membranes u0 (u, length b − a, is scratch) and writes the surrogate
+// derivative at the membrane before the reset, psnn_surrogate(v/θ − 1),
+// into d (kind 0 triangle, 1 fast-sigmoid, 2 atan; h = γ/θ).
+// neuronSurrogateGo is its twin.
+PSNN_CLONES
+void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *restrict u, int steps, long n,
+                         long cstride, long a, long b, float theta, float leak, int hard, int kind, float h,
+                         float slope, float u0) {
+	long m = b - a;
+	float inv = 1.0f / theta;
+	for (long i = 0; i < m; i++) u[i] = u0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = d + t * n + a;
+		for (long i = 0; i < m; i++) {
+			int s;
+			float v = psnn_neuron_step(&u[i], c[i], theta, leak, hard, &s);
+			o[i] = psnn_surrogate(v * inv - 1.0f, kind, h, slope);
+		}
+	}
+}
+
+// psnn_scan_surrogate is psnn_neuron_scan and psnn_surrogate_scan in one
+// pass over the current: for neurons [a, b) it writes the spikes into out
+// and the surrogate derivative into d and returns the spike count. u
+// (length b − a) starts at u0. neuronScanSurrogateGo is its twin.
+PSNN_CLONES
+int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u,
+                            int steps, long n, long cstride, long a, long b, float theta, float leak, int hard, int kind,
+                            float h, float slope, float u0) {
+	long m = b - a;
+	float inv = 1.0f / theta;
+	int64_t count = 0;
+	for (long i = 0; i < m; i++) u[i] = u0;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = out + t * n + a, *dd = d + t * n + a;
+		for (long i = 0; i < m; i++) {
+			int s;
+			float v = psnn_neuron_step(&u[i], c[i], theta, leak, hard, &s);
+			dd[i] = psnn_surrogate(v * inv - 1.0f, kind, h, slope);
+			count += s;
+			o[i] = s ? 1.0f : 0.0f;
+		}
+	}
+	return count;
+}
+
+// psnn_reverse turns g = dL/do into dL/dI in place for neurons [a, b),
+// going back in time with the carry c (length b − a, scratch): v = g·d +
+// c·r, c = leak·v, where r = 0 where obits (if given) has a spike, else 1.
+// neuronReverseGo is its twin.
+PSNN_CLONES
+void psnn_reverse(float *restrict g, const float *restrict d, const uint64_t *restrict obits, float *restrict carry,
+                  int steps, long n, long a, long b, float leak) {
+	long m = b - a;
+	for (long i = 0; i < m; i++) carry[i] = 0.0f;
+	for (int t = steps - 1; t >= 0; t--) {
+		float *gr = g + t * n + a;
+		const float *dr = d + t * n + a;
+		if (obits) {
+			long base = t * n + a;
+			for (long i = 0; i < m; i++) {
+				long j = base + i;
+				float c = (obits[j >> 6] >> (j & 63)) & 1 ? 0.0f : carry[i];
+				float v = gr[i] * dr[i] + c;
+				gr[i] = v;
+				carry[i] = leak * v;
+			}
+		} else {
+			for (long i = 0; i < m; i++) {
+				float v = gr[i] * dr[i] + carry[i];
+				gr[i] = v;
+				carry[i] = leak * v;
+			}
+		}
+	}
+}
