@@ -63,9 +63,9 @@ type ANNConfig struct {
 	stage.TrainSettings
 }
 
-// importSettings are the settings of an imported state_dict: the
+// ImportSettings returns the settings of an imported state_dict: the
 // architecture's pools and dropout rates, the normalisation.
-func (a ANNConfig) importSettings(s *imageset.Set) (stage.ImportSettings, error) {
+func (a ANNConfig) ImportSettings(s *imageset.Set) (stage.ImportSettings, error) {
 	cfg, err := a.Spec.Config(s.Channels, s.Height, s.Width, s.Classes)
 	if err != nil {
 		return stage.ImportSettings{}, err

@@ -44,7 +44,7 @@ func importANN(ctx context.Context, dir string, d data.Spec, a ANNConfig, p prog
 	if err != nil {
 		return nil, err
 	}
-	is, err := a.importSettings(testSet)
+	is, err := a.ImportSettings(testSet)
 	if err != nil {
 		return nil, err
 	}
