@@ -17,7 +17,7 @@ const module = "github.com/privatesnn/privatesnn"
 var allowed = map[string][]string{
 	"":                          nil,
 	"tensor":                    nil,
-	"imageset":                  {"tensor"},
+	"imageset":                  {"internal/atomicfile", "tensor"},
 	"internal/gemm":             nil,
 	"internal/dnnl":             nil,
 	"internal/parallel":         nil,
