@@ -229,3 +229,10 @@ func TestValidateAndSubset(t *testing.T) {
 		}
 	}
 }
+
+func TestHasShape(t *testing.T) {
+	s := tiny() // 2×3×3
+	if !s.HasShape(2, 3, 3) || s.HasShape(1, 3, 3) || s.HasShape(2, 4, 3) || s.HasShape(2, 3, 4) {
+		t.Error("HasShape disagrees with the set's shape")
+	}
+}

@@ -46,6 +46,12 @@ func (s *Set) Len() int { return len(s.Labels) }
 // ImageSize returns the number of bytes of one image, Channels*Height*Width.
 func (s *Set) ImageSize() int { return s.Channels * s.Height * s.Width }
 
+// HasShape reports whether s's images are channels×height×width: whether
+// a model whose input has that shape reads them.
+func (s *Set) HasShape(channels, height, width int) bool {
+	return s.Channels == channels && s.Height == height && s.Width == width
+}
+
 // Image returns image i's pixels (CHW), sharing s's storage.
 func (s *Set) Image(i int) []uint8 {
 	n := s.ImageSize()
