@@ -236,3 +236,12 @@ func TestHasShape(t *testing.T) {
 		t.Error("HasShape disagrees with the set's shape")
 	}
 }
+
+func TestGenericNames(t *testing.T) {
+	if got := GenericNames(3); len(got) != 3 || got[0] != "0" || got[2] != "2" {
+		t.Errorf("GenericNames(3) = %q", got)
+	}
+	if got := GenericNames(0); len(got) != 0 {
+		t.Errorf("GenericNames(0) = %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -38,6 +39,16 @@ type Set struct {
 	ClassNames              []string // len == Classes (may be generic "0","1",… if unknown)
 	Pixels                  []uint8  // len == N*Channels*Height*Width
 	Labels                  []int32  // len == N
+}
+
+// GenericNames returns the class names "0", "1", …, of k classes: the
+// names of a set whose classes have no others.
+func GenericNames(k int) []string {
+	names := make([]string, k)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
 }
 
 // Len returns the number of images N.
