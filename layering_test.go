@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"synth":                     {"imageset", "internal/atomicfile", "invert", "loss", "modelfile", "nn", "progress", "tensor", "vgg"},
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
-	"audit":                     {"attack", "imageset", "internal/atomicfile", "leakage", "nn", "progress", "snn", "synth", "tensor", "vgg"},
+	"audit":                     {"attack", "imageset", "internal/atomicfile", "leakage", "nn", "progress", "snn", "tensor", "vgg"},
 	"pipeline":                  {"attack", "audit", "convert", "data", "encrypt", "energy", "imageset", "internal/atomicfile", "internal/gemm", "loss", "modelfile", "progress", "report", "snn", "synth", "tensor", "train", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/imageset"
 )
 
 // treeListing returns one line per directory ("d path") and per file
@@ -51,9 +52,11 @@ func pinnedPixels(n, c, h, w, seed int) []uint8 {
 	return p
 }
 
-// pinnedImages returns images of c×h×w with the given labels.
-func pinnedImages(c, h, w int, labels []int) *Images {
-	return &Images{C: c, H: h, W: w, Labels: labels, Pixels: pinnedPixels(len(labels), c, h, w, 3)}
+// pinnedImages returns images of c×h×w in the given number of classes
+// with the given labels.
+func pinnedImages(c, h, w, classes int, labels []int32) *imageset.Set {
+	return &imageset.Set{Channels: c, Height: h, Width: w, Classes: classes, ClassNames: imageset.GenericNames(classes),
+		Labels: labels, Pixels: pinnedPixels(len(labels), c, h, w, 3)}
 }
 
 // checkTree fails unless the digest of dir's tree listing is want.
@@ -72,16 +75,16 @@ func checkTree(t *testing.T, what, dir, want string) {
 func TestWriteImagesBytes(t *testing.T) {
 	for _, c := range []struct {
 		channels, h, w int
-		labels         []int
+		labels         []int32
 		names          []string
 		want           string
 	}{
-		{1, 8, 8, []int{0, 0, 1, 2, 2, 2}, nil, "c21790bb5bde31382bfbabc25b644f470d8a57a614a4ddafab2a214304649e04"},
-		{2, 4, 5, []int{1, 0, 1}, []string{"a", "b", "c"}, "6d4b94e8a9311c3243b5ea81896bc4448f79cce61eaef9a3536d7bd40dd39d52"},
-		{3, 14, 6, []int{2, 2, 0, 1, 1, 2, 0}, []string{"zero", "", "two"}, "be265ad78d69d2441807e3c62e775b0debfd02b3e0b89aa9c2b25288dba5eee2"},
+		{1, 8, 8, []int32{0, 0, 1, 2, 2, 2}, nil, "c21790bb5bde31382bfbabc25b644f470d8a57a614a4ddafab2a214304649e04"},
+		{2, 4, 5, []int32{1, 0, 1}, []string{"a", "b", "c"}, "6d4b94e8a9311c3243b5ea81896bc4448f79cce61eaef9a3536d7bd40dd39d52"},
+		{3, 14, 6, []int32{2, 2, 0, 1, 1, 2, 0}, []string{"zero", "", "two"}, "be265ad78d69d2441807e3c62e775b0debfd02b3e0b89aa9c2b25288dba5eee2"},
 	} {
 		dir := filepath.Join(t.TempDir(), "out")
-		if err := WriteImages(dir, pinnedImages(c.channels, c.h, c.w, c.labels), 4, c.names); err != nil {
+		if err := WriteImages(dir, pinnedImages(c.channels, c.h, c.w, 4, c.labels), c.names); err != nil {
 			t.Fatal(err)
 		}
 		checkTree(t, fmt.Sprintf("%d channels", c.channels), dir, c.want)
@@ -99,8 +102,9 @@ func TestWriteDirBytes(t *testing.T) {
 	r := &Report{Options: Defaults(), Reference: 24, Chance: 1.0 / 3, EvaluatorAccuracy: 0.75,
 		Rows: []Row{
 			{Model: "DC + CET", Set: "attack2", Self: &self, Result: res},
-			{Set: "real", RefImages: pinnedImages(1, 8, 8, []int{0, 0, 1, 1, 2, 2})},
-			{Set: "noise", RefImages: &Images{C: 1, H: 8, W: 8, Labels: []int{0, 1, 2}, Pixels: pinnedPixels(3, 1, 8, 8, 5)}},
+			{Set: "real", RefImages: pinnedImages(1, 8, 8, 3, []int32{0, 0, 1, 1, 2, 2})},
+			{Set: "noise", RefImages: &imageset.Set{Channels: 1, Height: 8, Width: 8, Classes: 3, ClassNames: imageset.GenericNames(3),
+				Labels: []int32{0, 1, 2}, Pixels: pinnedPixels(3, 1, 8, 8, 5)}},
 		},
 		Skipped: []string{"attack3 on x: why"}}
 	dir := t.TempDir()

@@ -173,12 +173,10 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 	if err != nil {
 		return nil, err
 	}
-	testImgs := audit.ImagesOf(test)
 	set, err := synth.Load(in["synth"].Dir)
 	if err != nil {
 		return nil, err
 	}
-	syn := audit.ImagesOf(&set.Set)
 	var models []audit.Model
 	var names []string
 	for _, t := range targets {
@@ -190,7 +188,7 @@ func auditModels(ctx context.Context, dir string, d DataConfig, c AuditConfig, i
 		names = card.ClassNames
 	}
 	o := audit.Options{Methods: c.Methods, PerClass: c.PerClass, Seed: c.Seed, Visualize: c.Attack1, SNNGradient: c.Attack2, Inversion: c.Attack3}
-	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, testImgs, syn, o, p)
+	rep, err := audit.Run(ctx, models, &audit.Evaluator{Model: ev, Norm: ecard.Normalization}, test, &set.Set, o, p)
 	if err != nil {
 		return nil, err
 	}

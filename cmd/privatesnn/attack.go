@@ -15,6 +15,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
@@ -245,7 +246,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	rec := a.record(t, res, time.Since(start).Seconds())
-	if err := audit.WriteImages(a.out, audit.ResultImages(res), k, t.card.ClassNames); err != nil {
+	if err := audit.WriteImages(a.out, audit.ResultImages(res, k), t.card.ClassNames); err != nil {
 		return err
 	}
 	if err := audit.WriteJSON(filepath.Join(a.out, attackFile), rec); err != nil {
@@ -355,9 +356,9 @@ func (a *auditOptions) validate() error {
 type auditInputs struct {
 	targets   []*attackTarget
 	evaluator *audit.Evaluator
-	test      *audit.Images
+	test      *imageset.Set
 	testName  string
-	synthetic *audit.Images
+	synthetic *imageset.Set
 }
 
 // load loads and checks every input before any work.
@@ -417,13 +418,13 @@ func (a *auditOptions) load() (*auditInputs, error) {
 		return nil, err
 	}
 	in.testName = test.Name
-	in.test = audit.ImagesOf(test)
+	in.test = test
 	if a.synthDir != "" {
 		set, err := loadSynthSet(a.synthDir)
 		if err != nil {
 			return nil, err
 		}
-		in.synthetic = audit.ImagesOf(&set.Set)
+		in.synthetic = &set.Set
 	}
 	return in, nil
 }
