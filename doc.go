@@ -10,8 +10,10 @@
 //   - progress: the one progress contract (a callback that receives
 //     reports and can stop a run); libraries never print.
 //   - tensor: dense float32 arrays.
-//   - imageset: 8-bit image sets, the pixel normalisation and the crop/flip
-//     augmentation, shared by the data readers and the data-free side.
+//   - imageset: 8-bit image sets, the pixel normalisation, the crop/flip
+//     augmentation, the box blur and PNG output (pictures, the labelled
+//     grid, class folders), shared by the data readers and the data-free
+//     side.
 //   - internal/gemm: the BLAS seam (OpenBLAS via dlopen, pure-Go fallback).
 //   - nn: layers with forward and backward passes (input gradients included).
 //   - loss, optim: losses (cross-entropy, soft labels, distillation) and optimisers.

@@ -38,38 +38,37 @@ func (m *Model) config() vgg.Config {
 	return m.ANN.Config
 }
 
-// Images is a set of 8-bit images with one class per image.
-type Images struct {
-	Pixels  []uint8 // N·C·H·W, each image CHW
-	Labels  []int
-	C, H, W int
+// newSet returns an empty set of c×h×w images in the given number of
+// classes (generically named "0", "1", …).
+func newSet(c, h, w, classes int) *imageset.Set {
+	return &imageset.Set{Channels: c, Height: h, Width: w, Classes: classes, ClassNames: imageset.GenericNames(classes)}
 }
 
-// Len returns the number of images.
-func (s *Images) Len() int { return len(s.Labels) }
-
-// ImagesOf returns the images and labels of set; the pixels are shared.
-func ImagesOf(set *imageset.Set) *Images {
-	out := &Images{Pixels: set.Pixels, C: set.Channels, H: set.Height, W: set.Width, Labels: make([]int, set.Len())}
-	for i, l := range set.Labels {
-		out.Labels[i] = int(l)
+// checkImages reports images the models cannot read: another shape, a
+// pixel count that does not match the labels, or a label outside the
+// models' classes. The set's own class count and names are not checked.
+func checkImages(s *imageset.Set, what string, c vgg.Config) error {
+	if !s.HasShape(c.InChannels, c.InHeight, c.InWidth) {
+		return fmt.Errorf("audit: %s are %d×%d×%d, the models read %d×%d×%d", what, s.Channels, s.Height, s.Width, c.InChannels, c.InHeight, c.InWidth)
 	}
-	return out
-}
-
-func (s *Images) validate(what string, c vgg.Config) error {
-	if s.C != c.InChannels || s.H != c.InHeight || s.W != c.InWidth {
-		return fmt.Errorf("audit: %s are %d×%d×%d, the models read %d×%d×%d", what, s.C, s.H, s.W, c.InChannels, c.InHeight, c.InWidth)
-	}
-	if len(s.Pixels) != len(s.Labels)*s.C*s.H*s.W {
-		return fmt.Errorf("audit: %s: %d pixels for %d images", what, len(s.Pixels), len(s.Labels))
+	if len(s.Pixels) != s.Len()*s.ImageSize() {
+		return fmt.Errorf("audit: %s: %d pixels for %d images", what, len(s.Pixels), s.Len())
 	}
 	for i, l := range s.Labels {
-		if l < 0 || l >= c.Classes {
+		if l < 0 || int(l) >= c.Classes {
 			return fmt.Errorf("audit: %s: label %d of image %d outside [0, %d)", what, l, i, c.Classes)
 		}
 	}
 	return nil
+}
+
+// labelsOf returns s's labels as the targets package leakage scores.
+func labelsOf(s *imageset.Set) []int {
+	out := make([]int, s.Len())
+	for i, l := range s.Labels {
+		out[i] = int(l)
+	}
+	return out
 }
 
 // Evaluator is the independent scoring network: a trained ANN and the
@@ -108,14 +107,10 @@ func (e *Evaluator) Evaluate(ctx context.Context, x *tensor.Tensor) (logits, fea
 	return logits, features, nil
 }
 
-// normalize returns pixels as the evaluator's input, normalised in
-// float32 (imageset's Float32Value) as the published audits were.
-func (e *Evaluator) normalize(p []uint8, n, c, h, w int) *tensor.Tensor {
-	x := tensor.New(n, c, h, w)
-	for i, v := range p {
-		x.Data[i] = e.Norm.Float32Value(v)
-	}
-	return x
+// normalize returns s's images as the evaluator's input, normalised in
+// float32 (imageset's Float32Table) as the published audits were.
+func (e *Evaluator) normalize(s *imageset.Set) *tensor.Tensor {
+	return s.Tensor(nil, e.Norm.Float32Table())
 }
 
 // Options configures an audit.
@@ -174,8 +169,8 @@ type Row struct {
 	Seconds float64 `json:"seconds,omitempty"`
 	// Result holds the attack's images (attack rows).
 	Result *attack.Result `json:"-"`
-	// RefImages holds a reference row's images.
-	RefImages *Images `json:"-"`
+	// RefImages holds a reference row's images, in the models' classes.
+	RefImages *imageset.Set `json:"-"`
 }
 
 // Report is an audit's result.
@@ -206,57 +201,17 @@ func stream(seed uint64, model int, set string) *rand.Rand {
 // Run audits models; see the package documentation. test are real test
 // images: PerClass of every class are drawn (with Seed) as the "real"
 // reference row and the rest form the reference distribution. synthetic
-// may be nil.
+// may be nil. Only the shape, pixels and labels of test and synthetic are
+// read; every label must be one of the models' classes.
 //
 // pr, when not nil, receives a report labelled "reference distribution"
 // (0 of 1, then 1 of 1) around the description of the reference images,
 // and every attack's reports with the attack and model as their Stage
 // ("attack1 on DC"). A non-nil error from it stops the audit.
-func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Images, o Options, pr progress.Func) (*Report, error) {
-	if err := o.Validate(); err != nil {
+func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *imageset.Set, o Options, pr progress.Func) (*Report, error) {
+	cfg, err := checkRun(models, ev, test, synthetic, o)
+	if err != nil {
 		return nil, err
-	}
-	if len(models) == 0 {
-		return nil, errors.New("audit: no models")
-	}
-	if ev == nil || ev.Model == nil {
-		return nil, errors.New("audit: no evaluator")
-	}
-	if err := ev.Norm.Validate(); err != nil {
-		return nil, err
-	}
-	for i := range models {
-		if models[i].SNN == nil && models[i].ANN == nil {
-			return nil, fmt.Errorf("audit: model %q has no network", models[i].Name)
-		}
-	}
-	cfg := models[0].config()
-	for i := range models {
-		m := &models[i]
-		c := m.config()
-		if c.Classes != cfg.Classes || c.InChannels != cfg.InChannels || c.InHeight != cfg.InHeight || c.InWidth != cfg.InWidth {
-			return nil, fmt.Errorf("audit: model %q reads %d×%d×%d images into %d classes, %q %d×%d×%d into %d",
-				m.Name, c.InChannels, c.InHeight, c.InWidth, c.Classes, models[0].Name, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
-		}
-		if err := m.Norm.Validate(); err != nil {
-			return nil, fmt.Errorf("audit: model %q: %w", m.Name, err)
-		}
-	}
-	ec := ev.Model.Config
-	if ec.Classes != cfg.Classes || ec.InChannels != cfg.InChannels || ec.InHeight != cfg.InHeight || ec.InWidth != cfg.InWidth {
-		return nil, fmt.Errorf("audit: the evaluator reads %d×%d×%d images into %d classes, the models %d×%d×%d into %d",
-			ec.InChannels, ec.InHeight, ec.InWidth, ec.Classes, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
-	}
-	if test == nil {
-		return nil, errors.New("audit: no test images")
-	}
-	if err := test.validate("test images", cfg); err != nil {
-		return nil, err
-	}
-	if synthetic != nil {
-		if err := synthetic.validate("synthetic images", cfg); err != nil {
-			return nil, err
-		}
 	}
 	report := &Report{Options: o, Chance: 1 / float64(cfg.Classes)}
 	report.Options.Methods = slices.Clone(o.Methods)
@@ -270,35 +225,122 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 	if rest.Len() < 2 {
 		return nil, fmt.Errorf("audit: %d test images leave %d for the reference distribution, want at least 2", test.Len(), rest.Len())
 	}
+	sc := &scorer{ctx: ctx, ev: ev}
+	if err := sc.describe(report, rest, pr); err != nil {
+		return nil, err
+	}
+	refs, err := sc.referenceRows(real, synthetic, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.attackRows(report, models, cfg, o, pr); err != nil {
+		return nil, err
+	}
+	report.Rows = append(report.Rows, refs...)
+	return report, nil
+}
+
+// checkRun checks Run's arguments and returns the models' configuration.
+func checkRun(models []Model, ev *Evaluator, test, synthetic *imageset.Set, o Options) (vgg.Config, error) {
+	if err := o.Validate(); err != nil {
+		return vgg.Config{}, err
+	}
+	if len(models) == 0 {
+		return vgg.Config{}, errors.New("audit: no models")
+	}
+	if ev == nil || ev.Model == nil {
+		return vgg.Config{}, errors.New("audit: no evaluator")
+	}
+	if err := ev.Norm.Validate(); err != nil {
+		return vgg.Config{}, err
+	}
+	for i := range models {
+		if models[i].SNN == nil && models[i].ANN == nil {
+			return vgg.Config{}, fmt.Errorf("audit: model %q has no network", models[i].Name)
+		}
+	}
+	cfg := models[0].config()
+	for i := range models {
+		m := &models[i]
+		c := m.config()
+		if c.Classes != cfg.Classes || c.InChannels != cfg.InChannels || c.InHeight != cfg.InHeight || c.InWidth != cfg.InWidth {
+			return vgg.Config{}, fmt.Errorf("audit: model %q reads %d×%d×%d images into %d classes, %q %d×%d×%d into %d",
+				m.Name, c.InChannels, c.InHeight, c.InWidth, c.Classes, models[0].Name, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
+		}
+		if err := m.Norm.Validate(); err != nil {
+			return vgg.Config{}, fmt.Errorf("audit: model %q: %w", m.Name, err)
+		}
+	}
+	ec := ev.Model.Config
+	if ec.Classes != cfg.Classes || ec.InChannels != cfg.InChannels || ec.InHeight != cfg.InHeight || ec.InWidth != cfg.InWidth {
+		return vgg.Config{}, fmt.Errorf("audit: the evaluator reads %d×%d×%d images into %d classes, the models %d×%d×%d into %d",
+			ec.InChannels, ec.InHeight, ec.InWidth, ec.Classes, cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
+	}
+	if test == nil {
+		return vgg.Config{}, errors.New("audit: no test images")
+	}
+	if err := checkImages(test, "test images", cfg); err != nil {
+		return vgg.Config{}, err
+	}
+	if synthetic != nil {
+		if err := checkImages(synthetic, "synthetic images", cfg); err != nil {
+			return vgg.Config{}, err
+		}
+	}
+	return cfg, nil
+}
+
+// scorer scores sets of images with the evaluator against the reference
+// distribution.
+type scorer struct {
+	ctx context.Context
+	ev  *Evaluator
+	ref *leakage.Moments
+}
+
+// describe describes the reference distribution rest, reporting progress
+// around it, and records its size and the evaluator's accuracy on it.
+func (sc *scorer) describe(report *Report, rest *imageset.Set, pr progress.Func) error {
 	refReport := progress.Report{Label: "reference distribution", Total: 1}
 	if err := pr.Report(refReport); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("audit: %w", err)
 	}
-	refLogits, ref, err := leakage.Describe(ctx, ev, ev.normalize(rest.Pixels, rest.Len(), rest.C, rest.H, rest.W))
+	refLogits, ref, err := leakage.Describe(sc.ctx, sc.ev, sc.ev.normalize(rest))
 	if err != nil {
-		return nil, fmt.Errorf("audit: reference: %w", err)
+		return fmt.Errorf("audit: reference: %w", err)
 	}
 	refReport.Done = 1
 	if err := pr.Report(refReport); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("audit: %w", err)
 	}
+	sc.ref = ref
 	report.Reference = rest.Len()
-	if report.EvaluatorAccuracy, _, _, err = leakage.ClassifyScores(refLogits, rest.Labels); err != nil {
-		return nil, fmt.Errorf("audit: reference: %w", err)
+	if report.EvaluatorAccuracy, _, _, err = leakage.ClassifyScores(refLogits, labelsOf(rest)); err != nil {
+		return fmt.Errorf("audit: reference: %w", err)
 	}
+	return nil
+}
 
-	score := func(row *Row, s *Images) error {
-		sc, err := leakage.ScoreImages(ctx, ev, ev.normalize(s.Pixels, s.Len(), s.C, s.H, s.W), s.Labels, ref)
-		if err != nil {
-			return fmt.Errorf("audit: %s: %w", row.Set, err)
-		}
-		row.Score = sc
-		return nil
+// score scores s as row's images.
+func (sc *scorer) score(row *Row, s *imageset.Set) error {
+	score, err := leakage.ScoreImages(sc.ctx, sc.ev, sc.ev.normalize(s), labelsOf(s), sc.ref)
+	if err != nil {
+		return fmt.Errorf("audit: %s: %w", row.Set, err)
 	}
-	// Reference rows.
+	row.Score = score
+	return nil
+}
+
+// referenceRows returns the scored reference rows: the real images, uniform
+// noise and, when synthetic is not nil, PerClass synthetic images of every
+// class.
+func (sc *scorer) referenceRows(real, synthetic *imageset.Set, cfg vgg.Config, o Options) ([]Row, error) {
 	refs := []Row{{Set: "real", RefImages: real}}
-	noise := &Images{Labels: attack.Targets(cfg.Classes, o.PerClass), C: cfg.InChannels, H: cfg.InHeight, W: cfg.InWidth}
-	noise.Pixels = make([]uint8, noise.Len()*noise.C*noise.H*noise.W)
+	noise := newSet(cfg.InChannels, cfg.InHeight, cfg.InWidth, cfg.Classes)
+	for _, t := range attack.Targets(cfg.Classes, o.PerClass) {
+		noise.Labels = append(noise.Labels, int32(t))
+	}
+	noise.Pixels = make([]uint8, noise.Len()*noise.ImageSize())
 	nr := stream(o.Seed, -1, "noise")
 	for i := range noise.Pixels {
 		noise.Pixels[i] = uint8(nr.IntN(256))
@@ -312,11 +354,16 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 		refs = append(refs, Row{Set: "synthetic", RefImages: syn})
 	}
 	for i := range refs {
-		if err := score(&refs[i], refs[i].RefImages); err != nil {
+		if err := sc.score(&refs[i], refs[i].RefImages); err != nil {
 			return nil, err
 		}
 	}
+	return refs, nil
+}
 
+// attackRows runs every method on every model it applies to, appends the
+// scored rows to report.Rows and the pairs it skips to report.Skipped.
+func (sc *scorer) attackRows(report *Report, models []Model, cfg vgg.Config, o Options, pr progress.Func) error {
 	targets := attack.Targets(cfg.Classes, o.PerClass)
 	for mi := range models {
 		m := &models[mi]
@@ -328,50 +375,47 @@ func Run(ctx context.Context, models []Model, ev *Evaluator, test, synthetic *Im
 			name := fmt.Sprintf("%s on %s", method, m.Name)
 			rng := stream(o.Seed, mi, method.String())
 			start := time.Now()
-			res, err := Attack(ctx, m, method, targets, o, rng, pr.WithStage(name))
+			res, err := Attack(sc.ctx, m, method, targets, o, rng, pr.WithStage(name))
 			if err != nil {
-				return nil, fmt.Errorf("audit: %s: %w", name, err)
+				return fmt.Errorf("audit: %s: %w", name, err)
 			}
 			self := res.Hits()
 			row := Row{Model: m.Name, Set: method.String(), Self: &self, Seconds: time.Since(start).Seconds(), Result: res}
-			imgs := &Images{Pixels: res.Pixels, Labels: res.Targets, C: res.Shape[1], H: res.Shape[2], W: res.Shape[3]}
-			if err := score(&row, imgs); err != nil {
-				return nil, err
+			if err := sc.score(&row, ResultImages(res, cfg.Classes)); err != nil {
+				return err
 			}
 			report.Rows = append(report.Rows, row)
 		}
 	}
-	report.Rows = append(report.Rows, refs...)
-	return report, nil
+	return nil
 }
 
 // split draws perClass images of every class from s (in random order
 // within a class) and returns them, class-major, and the other images in
-// their original order.
-func split(s *Images, classes, perClass int, rng *rand.Rand) (picked, rest *Images, err error) {
+// their original order, both as sets of s's shape in the given number of
+// classes.
+func split(s *imageset.Set, classes, perClass int, rng *rand.Rand) (picked, rest *imageset.Set, err error) {
 	byClass := make([][]int, classes)
 	for i, l := range s.Labels {
 		byClass[l] = append(byClass[l], i)
 	}
-	per := s.C * s.H * s.W
-	picked = &Images{C: s.C, H: s.H, W: s.W}
-	rest = &Images{C: s.C, H: s.H, W: s.W}
+	picked, rest = newSet(s.Channels, s.Height, s.Width, classes), newSet(s.Channels, s.Height, s.Width, classes)
 	taken := make([]bool, s.Len())
-	for c, idx := range byClass {
+	for k, idx := range byClass {
 		if len(idx) < perClass {
-			return nil, nil, fmt.Errorf("class %d has %d images, want at least %d", c, len(idx), perClass)
+			return nil, nil, fmt.Errorf("class %d has %d images, want at least %d", k, len(idx), perClass)
 		}
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		for _, i := range idx[:perClass] {
 			taken[i] = true
-			picked.Labels = append(picked.Labels, c)
-			picked.Pixels = append(picked.Pixels, s.Pixels[i*per:(i+1)*per]...)
+			picked.Labels = append(picked.Labels, int32(k))
+			picked.Pixels = append(picked.Pixels, s.Image(i)...)
 		}
 	}
 	for i, t := range taken {
 		if !t {
 			rest.Labels = append(rest.Labels, s.Labels[i])
-			rest.Pixels = append(rest.Pixels, s.Pixels[i*per:(i+1)*per]...)
+			rest.Pixels = append(rest.Pixels, s.Image(i)...)
 		}
 	}
 	return picked, rest, nil

@@ -39,10 +39,10 @@ func tinySNN(t *testing.T) *snn.Network {
 }
 
 // images returns n random images per class of 3.
-func images(n int, seed uint64) *Images {
+func images(n int, seed uint64) *imageset.Set {
 	r := rand.New(rand.NewPCG(seed, 9))
-	s := &Images{C: 1, H: 8, W: 8}
-	for c := range 3 {
+	s := &imageset.Set{Channels: 1, Height: 8, Width: 8, Classes: 3, ClassNames: imageset.GenericNames(3)}
+	for c := range int32(3) {
 		for range n {
 			s.Labels = append(s.Labels, c)
 			for range 64 {
@@ -165,7 +165,7 @@ func TestSplit(t *testing.T) {
 	for i := range s.Len() {
 		count[string(s.Pixels[i*64:(i+1)*64])]++
 	}
-	for _, part := range []*Images{picked, rest} {
+	for _, part := range []*imageset.Set{picked, rest} {
 		for i := range part.Len() {
 			count[string(part.Pixels[i*64:(i+1)*64])]--
 		}
@@ -175,7 +175,7 @@ func TestSplit(t *testing.T) {
 			t.Fatal("the split is not a partition of the test set")
 		}
 	}
-	if !reflect.DeepEqual(picked.Labels, attack.Targets(3, 2)) {
+	if !reflect.DeepEqual(labelsOf(picked), attack.Targets(3, 2)) {
 		t.Errorf("picked labels %v", picked.Labels)
 	}
 	if _, _, err := split(s, 3, 6, rand.New(rand.NewPCG(1, 1))); err == nil {
@@ -189,10 +189,10 @@ func TestRunErrors(t *testing.T) {
 	m := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}}
 	test := images(6, 1)
 	bad := *test
-	bad.Labels = append([]int(nil), test.Labels...)
+	bad.Labels = append([]int32(nil), test.Labels...)
 	bad.Labels[0] = 3
 	wrongShape := *test
-	wrongShape.H = 7
+	wrongShape.Height = 7
 	noMethods := quick()
 	noMethods.Methods = nil
 	for name, run := range map[string]func() error{

@@ -30,9 +30,9 @@ func ExampleRun() {
 	}
 	evaluator := &audit.Evaluator{Model: build([]vgg.Item{2, vgg.A}, 2), Norm: norm}
 	rng := rand.New(rand.NewPCG(3, 0))
-	test := &audit.Images{C: 1, H: 8, W: 8}
+	test := &imageset.Set{Channels: 1, Height: 8, Width: 8, Classes: 3, ClassNames: []string{"a", "b", "c"}}
 	for i := range 30 {
-		test.Labels = append(test.Labels, i%3)
+		test.Labels = append(test.Labels, int32(i%3))
 		for range 64 {
 			test.Pixels = append(test.Pixels, uint8(rng.IntN(256)))
 		}

@@ -1,12 +1,8 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +11,6 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
-	"github.com/privatesnn/privatesnn/synth"
 )
 
 // GridFile is the name of the Fig. 6-style grid of an attack's images
@@ -26,75 +21,37 @@ const (
 	ImagesDir = "images"
 )
 
-// Grid returns the images as a grid with one row per class, labelled with
-// the class index and name (names may be nil).
-func Grid(s *Images, classes int, names []string) image.Image {
-	labels := make([]int32, len(s.Labels))
-	for i, l := range s.Labels {
-		labels[i] = int32(l)
-	}
-	set := &synth.Set{Set: imageset.Set{Channels: s.C, Height: s.H, Width: s.W, Classes: classes, Labels: labels, Pixels: s.Pixels}}
-	cols := 1
-	count := make([]int, classes)
-	for _, l := range s.Labels {
-		count[l]++
-		cols = max(cols, count[l])
-	}
-	return set.Grid(cols, names)
-}
-
-// WriteImages writes s to dir: GridFile and, under ImagesDir, one PNG per
-// image named <index>-class<k>.png. Files are written atomically; dir is
-// created if needed. Other files in dir are left alone.
-func WriteImages(dir string, s *Images, classes int, names []string) error {
+// WriteImages writes s to dir: GridFile, a grid with one row per class of
+// s showing all its images, labelled with the class index and name (names
+// may be nil; the set's own ClassNames are not used), and, under
+// ImagesDir, one PNG per image named <index>-class<k>.png. Files are
+// written atomically; dir is created if needed. Other files in dir are
+// left alone.
+func WriteImages(dir string, s *imageset.Set, names []string) error {
 	if err := os.MkdirAll(filepath.Join(dir, ImagesDir), 0o755); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	if err := writePNG(filepath.Join(dir, GridFile), Grid(s, classes, names)); err != nil {
-		return err
-	}
-	per := s.C * s.H * s.W
-	for i, l := range s.Labels {
-		img := picture(s.Pixels[i*per:(i+1)*per], s.C, s.H, s.W)
-		if err := writePNG(filepath.Join(dir, ImagesDir, fmt.Sprintf("%03d-class%d.png", i, l)), img); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ResultImages returns an attack's images as an image set labelled with
-// their targets.
-func ResultImages(r *attack.Result) *Images {
-	return &Images{Pixels: r.Pixels, Labels: r.Targets, C: r.Shape[1], H: r.Shape[2], W: r.Shape[3]}
-}
-
-// picture returns one CHW image as grey (1 channel) or RGB (3 channels;
-// other counts show the first channel in grey).
-func picture(px []uint8, c, h, w int) image.Image {
-	if c == 3 {
-		d := image.NewNRGBA(image.Rect(0, 0, w, h))
-		for y := range h {
-			for x := range w {
-				d.SetNRGBA(x, y, color.NRGBA{px[y*w+x], px[h*w+y*w+x], px[2*h*w+y*w+x], 255})
-			}
-		}
-		return d
-	}
-	d := image.NewGray(image.Rect(0, 0, w, h))
-	copy(d.Pix, px[:h*w])
-	return d
-}
-
-func writePNG(path string, img image.Image) error {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return fmt.Errorf("audit: encode %s: %w", path, err)
-	}
-	if err := atomicfile.WriteFile(path, b.Bytes()); err != nil {
+	if err := imageset.WritePNG(filepath.Join(dir, GridFile), s.Grid(s.Len(), names)); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	for i, l := range s.Labels {
+		if err := imageset.WritePNG(filepath.Join(dir, ImagesDir, fmt.Sprintf("%03d-class%d.png", i, l)), s.Picture(i)); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
 	return nil
+}
+
+// ResultImages returns an attack's images as a set in the given number of
+// classes (generically named), labelled with their targets. The pixels are
+// shared with r.
+func ResultImages(r *attack.Result, classes int) *imageset.Set {
+	s := &imageset.Set{Channels: r.Shape[1], Height: r.Shape[2], Width: r.Shape[3], Classes: classes,
+		ClassNames: imageset.GenericNames(classes), Pixels: r.Pixels, Labels: make([]int32, len(r.Targets))}
+	for i, t := range r.Targets {
+		s.Labels[i] = int32(t)
+	}
+	return s
 }
 
 // WriteJSON writes v as indented JSON to path, atomically.
@@ -187,20 +144,23 @@ func DirName(s string) string {
 // WriteDir writes an audit's outputs into dir: every row's images (grid
 // and one PNG per image) under <model>/<set>/ (DirName of the model) or
 // ReferenceDir/<set>/, the table as TableFile, and record (the report with
-// whatever the caller adds) as ReportFile. It returns each row's grid path
-// relative to dir, keyed "model/set" ("/set" for reference rows).
+// whatever the caller adds) as ReportFile. classes is the number of the
+// models' classes, the rows of an attack's grid; a reference row's grid has
+// the classes of its set (Run gives them the models'). It returns each
+// row's grid path relative to dir, keyed "model/set" ("/set" for
+// reference rows).
 func (r *Report) WriteDir(dir string, classes int, names []string, record any) (map[string]string, error) {
 	grids := map[string]string{}
 	for i := range r.Rows {
 		row := &r.Rows[i]
 		sub, imgs := filepath.Join(ReferenceDir, row.Set), row.RefImages
 		if row.Result != nil {
-			sub, imgs = filepath.Join(DirName(row.Model), row.Set), ResultImages(row.Result)
+			sub, imgs = filepath.Join(DirName(row.Model), row.Set), ResultImages(row.Result, classes)
 		}
 		if imgs == nil {
 			continue
 		}
-		if err := WriteImages(filepath.Join(dir, sub), imgs, classes, names); err != nil {
+		if err := WriteImages(filepath.Join(dir, sub), imgs, names); err != nil {
 			return nil, err
 		}
 		grids[row.Model+"/"+row.Set] = filepath.Join(sub, GridFile)

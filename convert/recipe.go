@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -71,7 +72,7 @@ type Plan struct {
 	Candidates []Candidate
 	HeldOut    int
 	// Smooth scores the candidates on the held-out images after a 3×3 box
-	// blur (Smooth): synthetic images are saturated, high-frequency
+	// blur (imageset.Smooth): synthetic images are saturated, high-frequency
 	// patterns that drive the first layers harder than natural images do,
 	// and raw they favour thresholds that are too high for real inputs.
 	// Blurred, they rank the candidates as real images do (measured on
@@ -137,7 +138,7 @@ func Convert(ctx context.Context, m *vgg.Model, pool *tensor.Tensor, p Plan, rng
 		heldOut := gather(perm[:p.HeldOut])
 		calib := p.Sampling.Draw(gather(perm[p.HeldOut:]), rng)
 		if p.Smooth {
-			heldOut = Smooth(heldOut)
+			heldOut = imageset.Smooth(heldOut)
 		}
 		res, err := Select(ctx, m, calib, heldOut, SelectOptions{Base: p.Options, Candidates: p.Candidates, Progress: p.Progress}, rng)
 		if err != nil {
@@ -149,29 +150,4 @@ func Convert(ctx context.Context, m *vgg.Model, pool *tensor.Tensor, p Plan, rng
 		return &Outcome{Options: res.Options, Thresholds: res.Thresholds, CalibrationImages: calib.Shape[0], Selection: &res.Record}, nil
 	}
 	return nil, fmt.Errorf("convert: unknown recipe %q", p.Recipe)
-}
-
-// Smooth returns x [N, C, H, W] with every plane blurred by a 3×3 box
-// filter: each value becomes the mean of its neighbourhood inside the
-// image (border values average fewer neighbours).
-func Smooth(x *tensor.Tensor) *tensor.Tensor {
-	h, w := x.Shape[2], x.Shape[3]
-	y := tensor.New(x.Shape...)
-	for i := range x.Len() / (h * w) {
-		src, dst := x.Data[i*h*w:(i+1)*h*w], y.Data[i*h*w:(i+1)*h*w]
-		for r := range h {
-			for q := range w {
-				var sum float32
-				n := 0
-				for rr := max(0, r-1); rr <= min(h-1, r+1); rr++ {
-					for qq := max(0, q-1); qq <= min(w-1, q+1); qq++ {
-						sum += src[rr*w+qq]
-						n++
-					}
-				}
-				dst[r*w+q] = sum / float32(n)
-			}
-		}
-	}
-	return y
 }

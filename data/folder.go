@@ -6,12 +6,13 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/privatesnn/privatesnn/imageset"
 )
 
 // ClassIDFromName parses the class id of an image-folder sub-directory: the
@@ -314,9 +315,10 @@ func toCHW(dst []uint8, img image.Image, c int) {
 // ReadImageFolder: image i goes to dir/cls{label}/img{i}.png as an 8-bit
 // grey (1 channel) or RGB (3 channels) PNG. A folder is created for every
 // class, so the class count survives a round trip even for empty classes;
-// the class names do not (they become "cls0", "cls1", …). Each file is
-// written to a temporary file in its folder and renamed into place, so a
-// reader never sees a partial image. Files of the same name are replaced;
+// the class names do not (they become "cls0", "cls1", …). It is
+// imageset's Set.WriteClassFolders numbered by SetIndex, for 1 or 3
+// channels only: each file is written to a temporary file in its folder
+// and renamed into place, so a reader never sees a partial image. Files of the same name are replaced;
 // other files already in dir are left alone (and would be read back by
 // ReadImageFolder), so write into an empty or new directory.
 func WriteImageFolder(dir string, s *Set) error {
@@ -326,40 +328,5 @@ func WriteImageFolder(dir string, s *Set) error {
 	if s.Channels != 1 && s.Channels != 3 {
 		return fmt.Errorf("write %s: %d channels, PNG folders need 1 or 3: %w", dir, s.Channels, ErrFormat)
 	}
-	for c := range s.Classes {
-		d := filepath.Join(dir, "cls"+strconv.Itoa(c))
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", d, err)
-		}
-	}
-	size := s.ImageSize()
-	plane := s.Height * s.Width
-	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
-	var gray *image.Gray
-	var rgba *image.NRGBA
-	rect := image.Rect(0, 0, s.Width, s.Height)
-	if s.Channels == 1 {
-		gray = image.NewGray(rect)
-	} else {
-		rgba = image.NewNRGBA(rect)
-	}
-	for i := range s.Len() {
-		src := s.Pixels[i*size : (i+1)*size]
-		var img image.Image
-		if gray != nil {
-			copy(gray.Pix, src)
-			img = gray
-		} else {
-			for o := range plane {
-				p := rgba.Pix[4*o : 4*o+4]
-				p[0], p[1], p[2], p[3] = src[o], src[plane+o], src[2*plane+o], 0xff
-			}
-			img = rgba
-		}
-		path := filepath.Join(dir, "cls"+strconv.Itoa(int(s.Labels[i])), "img"+strconv.Itoa(i)+".png")
-		if err := atomicWrite(path, func(w io.Writer) error { return enc.Encode(w, img) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.WriteClassFolders(dir, imageset.SetIndex)
 }

@@ -53,7 +53,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
@@ -153,7 +152,7 @@ type Options struct {
 	Flip    bool    `json:"flip"`
 	Fill    float32 `json:"fill"`
 	// Blur smooths every augmented image with a 3×3 box filter
-	// (convert.Smooth). Synthetic images drive the network harder than
+	// (imageset.Smooth). Synthetic images drive the network harder than
 	// natural ones, so the SNN's output settles on them in far fewer
 	// steps; blurred, they respond more like natural images and the loss
 	// sees the latency that costs accuracy at T.
@@ -386,7 +385,7 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 			rng := stream(o.Seed, st.Epoch, st.Step)
 			xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
 			if o.Blur {
-				xb = convert.Smooth(xb)
+				xb = imageset.Smooth(xb)
 			}
 			var bl *blend
 			if o.Mixup {

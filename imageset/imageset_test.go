@@ -229,3 +229,19 @@ func TestValidateAndSubset(t *testing.T) {
 		}
 	}
 }
+
+func TestHasShape(t *testing.T) {
+	s := tiny() // 2×3×3
+	if !s.HasShape(2, 3, 3) || s.HasShape(1, 3, 3) || s.HasShape(2, 4, 3) || s.HasShape(2, 3, 4) {
+		t.Error("HasShape disagrees with the set's shape")
+	}
+}
+
+func TestGenericNames(t *testing.T) {
+	if got := GenericNames(3); len(got) != 3 || got[0] != "0" || got[2] != "2" {
+		t.Errorf("GenericNames(3) = %q", got)
+	}
+	if got := GenericNames(0); len(got) != 0 {
+		t.Errorf("GenericNames(0) = %q", got)
+	}
+}

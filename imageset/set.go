@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/privatesnn/privatesnn/tensor"
 )
@@ -40,11 +41,27 @@ type Set struct {
 	Labels                  []int32  // len == N
 }
 
+// GenericNames returns the class names "0", "1", …, of k classes: the
+// names of a set whose classes have no others.
+func GenericNames(k int) []string {
+	names := make([]string, k)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
+}
+
 // Len returns the number of images N.
 func (s *Set) Len() int { return len(s.Labels) }
 
 // ImageSize returns the number of bytes of one image, Channels*Height*Width.
 func (s *Set) ImageSize() int { return s.Channels * s.Height * s.Width }
+
+// HasShape reports whether s's images are channels×height×width: whether
+// a model whose input has that shape reads them.
+func (s *Set) HasShape(channels, height, width int) bool {
+	return s.Channels == channels && s.Height == height && s.Width == width
+}
 
 // Image returns image i's pixels (CHW), sharing s's storage.
 func (s *Set) Image(i int) []uint8 {

@@ -36,14 +36,14 @@ type Config struct {
 	// Data names the real data set: the ANN and the evaluator train on its
 	// training split; evaluation, energy and leakage scoring read its test
 	// split.
-	Data      data.Spec           `json:"data"`
-	ANN       ANNConfig           `json:"ann"`
-	Synth     synth.Settings      `json:"synth"`
-	Convert   ConvertConfig       `json:"convert"`
-	Encrypt   EncryptConfig       `json:"encrypt"`
-	Eval      stage.EvalSettings  `json:"eval"`
-	Evaluator stage.TrainSettings `json:"evaluator"`
-	Audit     audit.Settings      `json:"audit"`
+	Data      data.Spec            `json:"data"`
+	ANN       ANNConfig            `json:"ann"`
+	Synth     synth.Settings       `json:"synth"`
+	Convert   ConvertConfig        `json:"convert"`
+	Encrypt   EncryptConfig        `json:"encrypt"`
+	Eval      stage.EvalSettings   `json:"eval"`
+	Evaluator stage.TrainSettings  `json:"evaluator"`
+	Audit     audit.Settings       `json:"audit"`
 	Energy    stage.EnergySettings `json:"energy"`
 }
 

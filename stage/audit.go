@@ -119,7 +119,7 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	if am.SNN != nil {
 		rec.Timesteps = am.SNN.Config.Timesteps
 	}
-	if err := audit.WriteImages(j.Out, audit.ResultImages(res), k, j.Model.Card.ClassNames); err != nil {
+	if err := audit.WriteImages(j.Out, audit.ResultImages(res, k), j.Model.Card.ClassNames); err != nil {
 		return nil, err
 	}
 	if err := audit.WriteJSON(filepath.Join(j.Out, AttackFile), rec); err != nil {
@@ -226,12 +226,12 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if err := CheckData(j.Test, RoleData, first); err != nil {
 		return nil, err
 	}
-	var syn *audit.Images
+	var syn *imageset.Set
 	if j.Synth != nil {
-		syn = audit.ImagesOf(&j.Synth.Set.Set)
+		syn = &j.Synth.Set.Set
 	}
 	ev := &audit.Evaluator{Model: j.Evaluator.Net, Norm: j.Evaluator.Card.Normalization}
-	rep, err := audit.Run(ctx, models, ev, audit.ImagesOf(j.Test), syn, j.Settings.Options(), p)
+	rep, err := audit.Run(ctx, models, ev, j.Test, syn, j.Settings.Options(), p)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
 
 	"github.com/privatesnn/privatesnn/imageset"
 )
@@ -67,11 +66,7 @@ type Set struct {
 // newSet returns a set of n images of c×h×w with k classes (generic class
 // names), its labels, pixels and soft labels allocated.
 func newSet(n, c, h, w, k int) *Set {
-	names := make([]string, k)
-	for i := range names {
-		names[i] = strconv.Itoa(i)
-	}
-	return &Set{Set: imageset.Set{Channels: c, Height: h, Width: w, Classes: k, ClassNames: names,
+	return &Set{Set: imageset.Set{Channels: c, Height: h, Width: w, Classes: k, ClassNames: imageset.GenericNames(k),
 		Labels: make([]int32, n), Pixels: make([]uint8, n*c*h*w)}, Soft: make([]float32, n*k)}
 }
 

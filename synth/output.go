@@ -5,20 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
@@ -132,18 +122,8 @@ func WriteDir(dir string, s *Set, m Manifest, overwrite bool) (err error) {
 // paths, the manifest last.
 func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 	files := ownFiles(s.Labels, s.Classes)
-	for c := range s.Classes {
-		if err := os.Mkdir(filepath.Join(dir, classDir(c)), 0o755); err != nil {
-			return nil, fmt.Errorf("synth: %w", err)
-		}
-	}
-	counts := make([]int, s.Classes)
-	for i, c32 := range s.Labels {
-		c := int(c32)
-		if err := writePNG(filepath.Join(dir, classDir(c), imageName(counts[c])), s.picture(i)); err != nil {
-			return nil, err
-		}
-		counts[c]++
+	if err := s.WriteClassFolders(dir, imageset.ClassIndex); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
 	}
 	var bin bytes.Buffer
 	if err := s.WriteBinary(&bin); err != nil {
@@ -152,8 +132,8 @@ func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 	if err := atomicfile.WriteFile(filepath.Join(dir, BinaryFile), bin.Bytes()); err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
 	}
-	if err := writePNG(filepath.Join(dir, GridFile), s.Grid(GridColumns, m.ClassNames)); err != nil {
-		return nil, err
+	if err := imageset.WritePNG(filepath.Join(dir, GridFile), s.Grid(GridColumns, m.ClassNames)); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
 	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -165,16 +145,13 @@ func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
 	return files, nil
 }
 
-func classDir(c int) string  { return "cls" + strconv.Itoa(c) }
-func imageName(i int) string { return "img" + strconv.Itoa(i) + ".png" }
-
 // ownFiles lists, relative to the set's directory, the files WriteDir
 // writes for a set with these labels, the manifest last.
 func ownFiles(labels []int32, classes int) []string {
 	counts := make([]int, classes)
 	var files []string
 	for _, c := range labels {
-		files = append(files, filepath.Join(classDir(int(c)), imageName(counts[c])))
+		files = append(files, imageset.ClassFolderFile(int(c), counts[c]))
 		counts[c]++
 	}
 	return append(files, BinaryFile, GridFile, ManifestFile)
@@ -276,100 +253,4 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest: %d classes, %d images out of range", m.Classes, m.Images)
 	}
 	return &m, nil
-}
-
-func writePNG(path string, img image.Image) error {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return fmt.Errorf("synth: encoding %s: %w", path, err)
-	}
-	if err := atomicfile.WriteFile(path, b.Bytes()); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	return nil
-}
-
-// picture returns image i as an 8-bit grey (1 channel) or RGB image; for
-// other channel counts it shows the first channel in grey.
-func (s *Set) picture(i int) image.Image {
-	return s.drawInto(nil, i, 0, 0)
-}
-
-// drawInto draws image i into dst at (x0, y0), allocating dst when nil.
-func (s *Set) drawInto(dst image.Image, i, x0, y0 int) image.Image {
-	h, w := s.Height, s.Width
-	px := s.Image(i)
-	if s.Channels == 3 {
-		d, _ := dst.(*image.NRGBA)
-		if d == nil {
-			d = image.NewNRGBA(image.Rect(0, 0, w, h))
-		}
-		for y := range h {
-			for x := range w {
-				d.SetNRGBA(x0+x, y0+y, color.NRGBA{px[y*w+x], px[h*w+y*w+x], px[2*h*w+y*w+x], 255})
-			}
-		}
-		return d
-	}
-	d, _ := dst.(*image.Gray)
-	if d == nil {
-		d = image.NewGray(image.Rect(0, 0, w, h))
-	}
-	for y := range h {
-		for x := range w {
-			d.SetGray(x0+x, y0+y, color.Gray{px[y*w+x]})
-		}
-	}
-	return d
-}
-
-// gridGap is the spacing in pixels between grid cells (white).
-const gridGap = 2
-
-// Grid returns a preview image with one row per class, labelled on the left
-// with the class index and name (names may be nil), and the first images of
-// that class (like the paper's Fig. 2): as many columns as the fullest class
-// has images, at most cols. Cells without an image stay white.
-func (s *Set) Grid(cols int, names []string) image.Image {
-	shown := make([]int, s.Classes)
-	for _, c := range s.Labels {
-		shown[c]++
-	}
-	cols = max(1, min(cols, slices.Max(shown)))
-	labels := make([]string, s.Classes)
-	labelW := 0
-	for c := range labels {
-		labels[c] = strconv.Itoa(c)
-		if c < len(names) && names[c] != "" {
-			labels[c] += " " + names[c]
-		}
-		labelW = max(labelW, font.MeasureString(basicfont.Face7x13, labels[c]).Ceil())
-	}
-	rowH := max(s.Height, basicfont.Face7x13.Height)
-	x0 := gridGap + labelW + 2*gridGap
-	W := x0 + cols*(s.Width+gridGap)
-	H := s.Classes*(rowH+gridGap) + gridGap
-	var img draw.Image
-	if s.Channels == 3 {
-		img = image.NewNRGBA(image.Rect(0, 0, W, H))
-	} else {
-		img = image.NewGray(image.Rect(0, 0, W, H))
-	}
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	for c, l := range labels {
-		top := gridGap + c*(rowH+gridGap)
-		d := font.Drawer{Dst: img, Src: image.Black, Face: basicfont.Face7x13,
-			Dot: fixed.P(gridGap, top+(rowH+basicfont.Face7x13.Ascent-basicfont.Face7x13.Descent)/2)}
-		d.DrawString(l)
-	}
-	clear(shown)
-	for i, c32 := range s.Labels {
-		c := int(c32)
-		if shown[c] >= cols {
-			continue
-		}
-		s.drawInto(img, i, x0+shown[c]*(s.Width+gridGap), gridGap+c*(rowH+gridGap)+(rowH-s.Height)/2)
-		shown[c]++
-	}
-	return img
 }

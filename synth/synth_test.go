@@ -282,7 +282,8 @@ func TestGenerateAndWrite(t *testing.T) {
 	g.Close()
 	// 4 images per class give 4 columns (no blank ones) after a label
 	// column as wide as the widest label ("0": one 7-pixel glyph); rows are
-	// as tall as the 13-pixel font.
+	// as tall as the 13-pixel font; cells are 2 pixels apart.
+	const gridGap = 2
 	if wantW, wantH := gridGap+7+2*gridGap+4*(8+gridGap), 3*(13+gridGap)+gridGap; err != nil || gc.Width != wantW || gc.Height != wantH {
 		t.Errorf("grid %dx%d (err %v), want %dx%d", gc.Width, gc.Height, err, wantW, wantH)
 	}

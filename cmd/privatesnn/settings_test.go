@@ -96,7 +96,7 @@ func TestSameJobSynth(t *testing.T) {
 	for args, text := range map[string]string{
 		"": "",
 		"--per-class 70 --schedule reference --bounded": "[synth]\nper_class = 70\nschedule = \"reference\"\nbounded = true\n",
-		"--iterations 20 --lr 0.5 --batch 4 --seed 9":  "[synth]\niterations = 20\nlr = 0.5\nbatch = 4\nseed = 9\n",
+		"--iterations 20 --lr 0.5 --batch 4 --seed 9":   "[synth]\niterations = 20\nlr = 0.5\nbatch = 4\nseed = 9\n",
 	} {
 		cli := synth.DefaultSettings()
 		flags(t, func(fs *flag.FlagSet, b *bounds) { synthFlags(fs, b, &cli) }, splitArgs(args)...)
