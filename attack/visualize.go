@@ -30,7 +30,10 @@ type VisualizeOptions struct {
 	// multiple of it (default 4; 0: never).
 	BlurEvery int `json:"blur_every"`
 	// Batch is how many images go through the network together (default
-	// all of them); it changes speed, not results.
+	// all of them). It changes speed; with the pure-Go GEMM it changes no
+	// result, with a BLAS whose kernels depend on the matrix size the
+	// logits can differ in the last bits (and a pixel can then round the
+	// other way).
 	Batch int `json:"batch,omitempty"`
 }
 
