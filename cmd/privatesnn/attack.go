@@ -177,7 +177,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a.out.json {
 		return writeJSON(stdout, res.AuditRecord)
 	}
-	return printAudit(stdout, res.AuditRecord)
+	return res.WriteText(stdout)
 }
 
 // load checks the flags and loads every input before any work.
@@ -251,20 +251,4 @@ func stageLines(pr *display) progress.Func {
 		}
 		return nil
 	}
-}
-
-func printAudit(w io.Writer, rec *stage.AuditRecord) error {
-	for _, m := range rec.Models {
-		fmt.Fprintf(w, "model %s: %s (%s", m.Name, m.Path, m.Kind)
-		if m.Timesteps > 0 {
-			fmt.Fprintf(w, ", T = %d, %s", m.Timesteps, m.Recipe)
-		}
-		fmt.Fprintln(w, ")")
-	}
-	fmt.Fprintln(w)
-	if err := rec.Report.WriteTable(w); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", rec.Data, rec.Out, rec.Seconds)
-	return nil
 }

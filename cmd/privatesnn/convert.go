@@ -72,7 +72,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return writeJSON(stdout, res)
 	}
 	if res.Selection != nil {
-		printSelection(stdout, res.Selection)
+		stage.WriteSelection(stdout, res.Selection)
 	}
 	fmt.Fprintf(stdout, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
 		c.model, res.Timesteps, candidateText(convert.Candidate{Percentile: res.Percentile, InitMembrane: res.InitMembrane, Encoder: res.Encoder}),
@@ -133,30 +133,4 @@ func candidateText(c convert.Candidate) string {
 		th = fmt.Sprintf("percentile %g", c.Percentile)
 	}
 	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)
-}
-
-// thresholdName is the short table name of a threshold rule.
-func thresholdName(percentile float64) string {
-	if percentile > 0 && percentile < 100 {
-		return fmt.Sprintf("p%g", percentile)
-	}
-	return "max"
-}
-
-// printSelection prints the scored candidates, marking the chosen one.
-func printSelection(w io.Writer, s *convert.Selection) {
-	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n(rule: %s)\n", s.Timesteps, s.HeldOutImages, s.Rule)
-	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
-	for i, c := range s.Candidates {
-		th := thresholdName(c.Percentile)
-		mark := ""
-		if i == s.Chosen {
-			mark = "  ← chosen"
-		}
-		if c.Error != "" {
-			fmt.Fprintf(w, "  %-10s %-6g %-8s %s\n", th, c.InitMembrane, c.Encoder, c.Error)
-			continue
-		}
-		fmt.Fprintf(w, "  %-10s %-6g %-8s %8.2f%% %8.2f%%%s\n", th, c.InitMembrane, c.Encoder, 100*c.Agreement, 100*c.AgreementHalf, mark)
-	}
 }

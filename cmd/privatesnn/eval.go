@@ -121,49 +121,6 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Split string `json:"split"`
 		}{res, string(split)})
 	}
-	printEval(stdout, res)
+	res.WriteText(stdout)
 	return nil
-}
-
-func printEval(w io.Writer, res *stage.EvalResult) {
-	fmt.Fprintf(w, "accuracy %.2f%% on %s (%d images)\n", 100*res.Accuracy, res.Data, res.Images)
-	if res.Kind == modelfile.KindSNN {
-		fmt.Fprintf(w, "accuracy by time step:")
-		for _, ta := range res.AccuracyByTimestep {
-			fmt.Fprintf(w, " T=%d %.2f%%", ta.T, 100*ta.Accuracy)
-		}
-		fmt.Fprintln(w)
-		if res.ANNAccuracy != nil {
-			fmt.Fprintf(w, "ANN accuracy %.2f%% (%s)", 100**res.ANNAccuracy, res.ANN)
-			if res.SmallestTWithin1pp != nil {
-				fmt.Fprintf(w, "; smallest T within 1 pp: %d", *res.SmallestTWithin1pp)
-			}
-			fmt.Fprintln(w)
-		} else if res.ANNNote != "" {
-			fmt.Fprintf(w, "no ANN comparison: %s\n", res.ANNNote)
-		}
-		fmt.Fprintln(w, "spike rates (spikes per neuron per time step; input: non-zero inputs per input value per step):")
-		for _, l := range res.SpikeRates {
-			fmt.Fprintf(w, "  %-22s spike rate %.4f  input rate %.4f\n", l.Layer, l.Rate, l.InputRate)
-		}
-	}
-	if len(res.Candidates) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "candidates of the data-free selection on %s (agreement: on held-out synthetic images at the target T):\n", res.Data)
-	fmt.Fprintf(w, "  %-10s %-6s %-8s %10s", "threshold", "init", "encoder", "agreement")
-	for _, ta := range res.Candidates[0].AccuracyByTimestep {
-		fmt.Fprintf(w, " %8s", fmt.Sprintf("T=%d", ta.T))
-	}
-	fmt.Fprintln(w)
-	for _, c := range res.Candidates {
-		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", thresholdName(c.Percentile), c.InitMembrane, c.Encoder, 100*c.Agreement)
-		for _, ta := range c.AccuracyByTimestep {
-			fmt.Fprintf(w, " %7.2f%%", 100*ta.Accuracy)
-		}
-		if c.Chosen {
-			fmt.Fprint(w, "  ← chosen")
-		}
-		fmt.Fprintln(w)
-	}
 }

@@ -110,17 +110,6 @@ func optFloat(fs *flag.FlagSet, b *bounds, p **float64, name string, iv interval
 	})
 }
 
-// optInt registers an optional int flag; a given value must lie in [lo, hi].
-func optInt(fs *flag.FlagSet, b *bounds, p **int, name string, lo, hi int, usage string) {
-	fs.Var(&optional[int]{p: p, parse: strconv.Atoi, show: strconv.Itoa}, name, usage)
-	b.checks = append(b.checks, func() error {
-		if *p != nil && (**p < lo || **p > hi) {
-			return fmt.Errorf("%w: --%s %d out of range [%d, %d]", errUsage, name, **p, lo, hi)
-		}
-		return nil
-	})
-}
-
 // textValue is a type read from text.
 type textValue[T any] interface {
 	*T

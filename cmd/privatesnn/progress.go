@@ -10,9 +10,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
-	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/progress"
-	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/train"
 )
@@ -115,52 +113,10 @@ func detailLine(r progress.Report) (string, bool) {
 			r.Done, r.Total, candidateText(d.Candidate), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
 	case stage.CandidateEval:
 		return fmt.Sprintf("candidate %d/%d %s: %.2f%%", r.Done, r.Total, candidateText(d.Candidate), 100*d.AccuracyByTimestep[len(d.AccuracyByTimestep)-1].Accuracy), true
-	case stage.TrainStart:
-		return trainStartText(d), true
-	case stage.SynthStart:
-		o := d.Options
-		return fmt.Sprintf("synthesising %d images per class × %d classes (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
-			o.PerClass, d.Model.Config.Classes, d.Model.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed), true
-	case stage.ConvertStart:
-		return convertStartText(d), true
-	case stage.EncryptStart:
-		return encryptStartText(d), true
-	case stage.AttackStart:
-		return fmt.Sprintf("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", d.Method, d.Method.Describe(), d.Model, d.Kind, d.Images, d.PerClass), true
+	case stage.Start:
+		return d.String(), true
 	}
 	return "", false
-}
-
-func trainStartText(s stage.TrainStart) string {
-	var b strings.Builder
-	if s.Resumed {
-		fmt.Fprintf(&b, "resuming at epoch %d, step %d\n", s.Epoch+1, s.Step+1)
-		if s.Options.Epochs != s.FromEpochs {
-			fmt.Fprintf(&b, "extending the run from %d to %s; the LR schedule is laid out again over %d epochs\n", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
-		}
-	}
-	info := gemm.CurrentInfo()
-	fmt.Fprintf(&b, "training %s (%d weights) on %s: %d images, %s, batch %d; %s %s\n%s", s.Model.Config.Name, s.Model.NumParams(), s.Train.Name,
-		s.Train.Len(), plural(s.Options.Epochs, "epoch"), s.Options.BatchSize, info.Backend, info.Core, scheduleOf(s.Options.Epochs, s.Options.LRAt))
-	return b.String()
-}
-
-func convertStartText(s stage.ConvertStart) string {
-	p, m := s.Plan, s.Model
-	if p.Recipe == convert.RecipePaper {
-		return fmt.Sprintf("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, p.Sampling.Images, p.Options.Timesteps)
-	}
-	return fmt.Sprintf("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", p.Options.Timesteps, len(p.Candidates), p.Sampling.Images, p.HeldOut)
-}
-
-func encryptStartText(s stage.EncryptStart) string {
-	o := s.Options
-	resumed := ""
-	if s.Resumed {
-		resumed = fmt.Sprintf("resuming at epoch %d, step %d\n", s.Epoch+1, s.Step+1)
-	}
-	return fmt.Sprintf("%sclass-encryption training (%s) of %s at T=%d on %d synthetic images (%d per class), %s, batch %d; κ = %.4g (%s)\n%s",
-		resumed, s.Recipe, s.SNN, s.Timesteps, s.Images, s.PerClass, plural(o.Epochs, "epoch"), o.BatchSize, s.Kappa, o.Scale, scheduleOf(o.Epochs, o.LRAt))
 }
 
 // valuesText words a report's measurements for the bar: accuracies and

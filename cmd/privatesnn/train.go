@@ -184,25 +184,3 @@ func trainError(err error, j stage.TrainJob, pr *display) error {
 	}
 	return userError(err, nil)
 }
-
-// scheduleOf describes the learning rate lrAt(e) of epochs 0..epochs−1,
-// e.g. "lr 0.05 for epochs 1–5, 0.005 for 6–7, 0.0005 for 8–10".
-func scheduleOf(epochs int, lrAt func(int) float64) string {
-	var parts []string
-	start := 0
-	for e := 1; e <= epochs; e++ {
-		if e == epochs || lrAt(e) != lrAt(start) {
-			r := strconv.Itoa(start + 1)
-			if e > start+1 {
-				r += "–" + strconv.Itoa(e)
-			}
-			if start == 0 {
-				parts = append(parts, fmt.Sprintf("lr %.4g for %s %s", lrAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
-			} else {
-				parts = append(parts, fmt.Sprintf("%.4g for %s", lrAt(start), r))
-			}
-			start = e
-		}
-	}
-	return strings.Join(parts, ", ")
-}

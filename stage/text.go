@@ -1,0 +1,188 @@
+package stage
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/snn"
+)
+
+// Start is the Detail of the event a stage reports before its work: its
+// String says in words what it is about to do.
+type Start interface {
+	fmt.Stringer
+	start()
+}
+
+func (TrainStart) start()   {}
+func (SynthStart) start()   {}
+func (ConvertStart) start() {}
+func (EncryptStart) start() {}
+func (AttackStart) start()  {}
+
+func (s TrainStart) String() string {
+	var b strings.Builder
+	if s.Resumed {
+		fmt.Fprintf(&b, "resuming at epoch %d, step %d\n", s.Epoch+1, s.Step+1)
+		if s.Options.Epochs != s.FromEpochs {
+			fmt.Fprintf(&b, "extending the run from %d to %s; the LR schedule is laid out again over %d epochs\n", s.FromEpochs, plural(s.Options.Epochs, "epoch"), s.Options.Epochs)
+		}
+	}
+	info := gemm.CurrentInfo()
+	fmt.Fprintf(&b, "training %s (%d weights) on %s: %d images, %s, batch %d; %s %s\n%s", s.Model.Config.Name, s.Model.NumParams(), s.Train.Name,
+		s.Train.Len(), plural(s.Options.Epochs, "epoch"), s.Options.BatchSize, info.Backend, info.Core, Schedule(s.Options.Epochs, s.Options.LRAt))
+	return b.String()
+}
+
+func (s SynthStart) String() string {
+	o := s.Options
+	return fmt.Sprintf("synthesising %d images per class × %d classes (%s): %d Adam steps at lr %g (bounded %v), τ %g, batch %d, seed %d",
+		o.PerClass, s.Model.Config.Classes, s.Model.Config.Name, o.Invert.Iterations, o.Invert.LR, o.Invert.Bounded, o.Invert.Temperature, o.Invert.Batch, o.Seed)
+}
+
+func (s ConvertStart) String() string {
+	p, m := s.Plan, s.Model
+	if p.Recipe == convert.RecipePaper {
+		return fmt.Sprintf("balancing %d thresholds of %s on %d synthetic images at T=%d (the paper's recipe)", snn.SpikingLayers(m), m.Config.Name, p.Sampling.Images, p.Options.Timesteps)
+	}
+	return fmt.Sprintf("choosing settings for T=%d among %d candidates: thresholds on %d synthetic images, scored on %d held out", p.Options.Timesteps, len(p.Candidates), p.Sampling.Images, p.HeldOut)
+}
+
+func (s EncryptStart) String() string {
+	o := s.Options
+	resumed := ""
+	if s.Resumed {
+		resumed = fmt.Sprintf("resuming at epoch %d, step %d\n", s.Epoch+1, s.Step+1)
+	}
+	return fmt.Sprintf("%sclass-encryption training (%s) of %s at T=%d on %d synthetic images (%d per class), %s, batch %d; κ = %.4g (%s)\n%s",
+		resumed, s.Recipe, s.SNN, s.Timesteps, s.Images, s.PerClass, plural(o.Epochs, "epoch"), o.BatchSize, s.Kappa, o.Scale, Schedule(o.Epochs, o.LRAt))
+}
+
+func (s AttackStart) String() string {
+	return fmt.Sprintf("%s (%s) on %s (%s): %d images (%d per class); reads the weights only, no data", s.Method, s.Method.Describe(), s.Model, s.Kind, s.Images, s.PerClass)
+}
+
+// Schedule describes the learning rate lrAt(e) of epochs 0..epochs−1,
+// e.g. "lr 0.05 for epochs 1–5, 0.005 for 6–7, 0.0005 for 8–10".
+func Schedule(epochs int, lrAt func(int) float64) string {
+	var parts []string
+	start := 0
+	for e := 1; e <= epochs; e++ {
+		if e == epochs || lrAt(e) != lrAt(start) {
+			r := strconv.Itoa(start + 1)
+			if e > start+1 {
+				r += "–" + strconv.Itoa(e)
+			}
+			if start == 0 {
+				parts = append(parts, fmt.Sprintf("lr %.4g for %s %s", lrAt(start), map[bool]string{true: "epoch", false: "epochs"}[e == 1], r))
+			} else {
+				parts = append(parts, fmt.Sprintf("%.4g for %s", lrAt(start), r))
+			}
+			start = e
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plural returns "n word" or "n words".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// ThresholdName is the short table name of a threshold rule: "max" or
+// "p99.9".
+func ThresholdName(percentile float64) string {
+	if percentile > 0 && percentile < 100 {
+		return fmt.Sprintf("p%g", percentile)
+	}
+	return "max"
+}
+
+// WriteText writes the evaluation as the eval command prints it.
+func (r *EvalResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "accuracy %.2f%% on %s (%d images)\n", 100*r.Accuracy, r.Data, r.Images)
+	if r.Kind == modelfile.KindSNN {
+		fmt.Fprintf(w, "accuracy by time step:")
+		for _, ta := range r.AccuracyByTimestep {
+			fmt.Fprintf(w, " T=%d %.2f%%", ta.T, 100*ta.Accuracy)
+		}
+		fmt.Fprintln(w)
+		if r.ANNAccuracy != nil {
+			fmt.Fprintf(w, "ANN accuracy %.2f%% (%s)", 100**r.ANNAccuracy, r.ANN)
+			if r.SmallestTWithin1pp != nil {
+				fmt.Fprintf(w, "; smallest T within 1 pp: %d", *r.SmallestTWithin1pp)
+			}
+			fmt.Fprintln(w)
+		} else if r.ANNNote != "" {
+			fmt.Fprintf(w, "no ANN comparison: %s\n", r.ANNNote)
+		}
+		fmt.Fprintln(w, "spike rates (spikes per neuron per time step; input: non-zero inputs per input value per step):")
+		for _, l := range r.SpikeRates {
+			fmt.Fprintf(w, "  %-22s spike rate %.4f  input rate %.4f\n", l.Layer, l.Rate, l.InputRate)
+		}
+	}
+	if len(r.Candidates) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "candidates of the data-free selection on %s (agreement: on held-out synthetic images at the target T):\n", r.Data)
+	fmt.Fprintf(w, "  %-10s %-6s %-8s %10s", "threshold", "init", "encoder", "agreement")
+	for _, ta := range r.Candidates[0].AccuracyByTimestep {
+		fmt.Fprintf(w, " %8s", fmt.Sprintf("T=%d", ta.T))
+	}
+	fmt.Fprintln(w)
+	for _, c := range r.Candidates {
+		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", ThresholdName(c.Percentile), c.InitMembrane, c.Encoder, 100*c.Agreement)
+		for _, ta := range c.AccuracyByTimestep {
+			fmt.Fprintf(w, " %7.2f%%", 100*ta.Accuracy)
+		}
+		if c.Chosen {
+			fmt.Fprint(w, "  ← chosen")
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// WriteSelection writes a data-free selection's scored candidates,
+// marking the chosen one.
+func WriteSelection(w io.Writer, s *convert.Selection) {
+	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n(rule: %s)\n", s.Timesteps, s.HeldOutImages, s.Rule)
+	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
+	for i, c := range s.Candidates {
+		th := ThresholdName(c.Percentile)
+		mark := ""
+		if i == s.Chosen {
+			mark = "  ← chosen"
+		}
+		if c.Error != "" {
+			fmt.Fprintf(w, "  %-10s %-6g %-8s %s\n", th, c.InitMembrane, c.Encoder, c.Error)
+			continue
+		}
+		fmt.Fprintf(w, "  %-10s %-6g %-8s %8.2f%% %8.2f%%%s\n", th, c.InitMembrane, c.Encoder, 100*c.Agreement, 100*c.AgreementHalf, mark)
+	}
+}
+
+// WriteText writes the audit as the audit command prints it: the models,
+// the table, and what was read.
+func (r *AuditRecord) WriteText(w io.Writer) error {
+	for _, m := range r.Models {
+		fmt.Fprintf(w, "model %s: %s (%s", m.Name, m.Path, m.Kind)
+		if m.Timesteps > 0 {
+			fmt.Fprintf(w, ", T = %d, %s", m.Timesteps, m.Recipe)
+		}
+		fmt.Fprintln(w, ")")
+	}
+	fmt.Fprintln(w)
+	if err := r.Report.WriteTable(w); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", r.Data, r.Out, r.Seconds)
+	return err
+}
