@@ -99,7 +99,7 @@ func trainANN(ctx context.Context, dir string, d DataConfig, a ANNConfig, p prog
 	if err != nil {
 		return nil, err
 	}
-	job := train.Job{Out: out, Train: trainSet, Test: testSet, Arch: arch, Options: a.Options, Data: d.Name, Software: Software,
+	job := train.Job{Out: out, Train: trainSet, Test: testSet, Arch: arch, Options: a.Options, Data: string(d.Name), Software: Software,
 		Resume: exists(filepath.Join(out, modelfile.CheckpointState))}
 	oc, err := train.Fit(ctx, job, func(s train.Start) error {
 		return resuming(p, s.Resumed, s.Epoch, s.Step)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -18,7 +18,7 @@ import (
 type Job struct {
 	// Out is the model directory written (checkpoints go there too).
 	Out         string
-	Train, Test *data.Set
+	Train, Test *imageset.Set
 	// Arch is the network to build (ignored when resuming).
 	Arch    vgg.Config
 	Options Options
@@ -29,7 +29,7 @@ type Job struct {
 	Resume bool
 	Epochs int
 	// Data is the data set recorded in the card; Software the version.
-	Data     data.Dataset
+	Data     string
 	Software string
 }
 
@@ -119,8 +119,8 @@ func Fit(ctx context.Context, j Job, start func(Start) error, progress progress.
 		if m, err = vgg.New(j.Arch, rand.New(rand.NewPCG(o.Seed, 0x5eed))); err != nil {
 			return nil, err
 		}
-		card = modelfile.Card{Normalization: data.Normalization, ClassNames: j.Train.ClassNames,
-			Data: string(j.Data), Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
+		card = modelfile.Card{Normalization: imageset.TrainingNormalization(), ClassNames: j.Train.ClassNames,
+			Data: j.Data, Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
 	}
 	card.Seed = o.Seed
 	st.Model, st.Options = m, o

@@ -277,7 +277,7 @@ func (o *trainOptions) job(epochs int) (train.Job, error) {
 		}
 	}
 	return train.Job{Out: o.out, Train: trainSet, Test: testSet, Arch: arch, Options: o.opts, Resume: o.resume, Epochs: epochs,
-		Data: o.data.name, Software: version()}, nil
+		Data: string(o.data.name), Software: version()}, nil
 }
 
 // startLines reports the run about to train.
