@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "progress", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
 	"convert":                   {"imageset", "modelfile", "nn", "progress", "snn", "synth", "tensor", "vgg"},
-	"encrypt":                   {"convert", "imageset", "loss", "modelfile", "nn", "optim", "progress", "snn", "synth", "tensor", "vgg"},
+	"encrypt":                   {"convert", "fit", "imageset", "loss", "modelfile", "nn", "optim", "progress", "snn", "synth", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "progress", "tensor"},
 	"synth":                     {"imageset", "internal/atomicfile", "invert", "loss", "modelfile", "nn", "progress", "tensor", "vgg"},
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
