@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"progress":                  nil,
 	"setting":                   nil,
 	"progress/progresstest":     {"progress"},
+	"fit":                       {"progress"},
 	"safetensors":               {"internal/atomicfile"},
 	"data":                      {"imageset", "internal/atomicfile"},
 	"nn":                        {"tensor", "internal/gemm", "internal/dnnl", "internal/parallel"},
@@ -32,12 +33,12 @@ var allowed = map[string][]string{
 	"optim":                     {"nn", "tensor"},
 	"vgg":                       {"nn", "tensor"},
 	"modelfile":                 {"convert", "imageset", "internal/atomicfile", "safetensors", "snn", "tensor", "vgg"},
-	"train":                     {"data", "imageset", "loss", "nn", "optim", "progress", "tensor", "vgg"},
+	"train":                     {"fit", "imageset", "loss", "nn", "optim", "progress", "tensor", "vgg"},
 	"internal/workload":         {"internal/gemm", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "progress", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
 	"convert":                   {"imageset", "nn", "progress", "setting", "snn", "tensor", "vgg"},
-	"encrypt":                   {"imageset", "loss", "nn", "optim", "progress", "setting", "snn", "tensor", "vgg"},
+	"encrypt":                   {"fit", "imageset", "loss", "nn", "optim", "progress", "setting", "snn", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "progress", "tensor"},
 	"synth":                     {"imageset", "internal/atomicfile", "invert", "loss", "nn", "progress", "tensor", "vgg"},
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
@@ -52,7 +53,7 @@ var allowed = map[string][]string{
 
 // dataFree lists packages that must not reach package data through any
 // import path: the model side of the pipeline never reads a real data set.
-var dataFree = []string{"progress", "progress/progresstest", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "attack", "leakage", "audit", "report"}
+var dataFree = []string{"progress", "progress/progresstest", "fit", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "train", "attack", "leakage", "audit", "report", "stage"}
 
 func packages(t *testing.T) map[string][]string {
 	t.Helper()

@@ -26,6 +26,8 @@
 // Poisson input and dropout masks — comes from a PCG stream keyed by
 // (seed, epoch, step), so a run resumed from a saved State reproduces the
 // uninterrupted run's weights bit for bit (for the same thread count).
+// The epoch and step loop, its checkpoints and its stops are package
+// fit's.
 //
 // The package never reads a real data set: it trains on the images it is
 // given, which the command takes from a synthetic set.
@@ -50,9 +52,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
+	"github.com/privatesnn/privatesnn/fit"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
@@ -301,20 +303,10 @@ type Hooks struct {
 	Save func(State) error
 }
 
-// epochReport is the progress report of 0-based epoch e of E.
-func epochReport(e, E, done, steps int, loss, ce, kd, acc float64, detail *EpochResult) progress.Report {
-	r := progress.Report{Label: "epoch " + strconv.Itoa(e+1) + "/" + strconv.Itoa(E), Done: done, Total: steps,
-		Values: []progress.Value{{Name: "loss", Value: loss}, {Name: "ce", Value: ce}, {Name: "kd", Value: kd}, {Name: "train_accuracy", Value: acc}}}
-	if detail != nil {
-		r.Detail = detail
-	}
-	return r
-}
-
-// stream returns the PCG generator for (seed, epoch, step); step −1 is the
-// epoch's shuffle.
+// stream returns the PCG generator for (seed, epoch, step) (fit.Stream of
+// the seed XOR 0xc1a55e9c); step −1 is the epoch's shuffle.
 func stream(seed uint64, epoch, step int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed^0xc1a55e9c, uint64(epoch)<<32^uint64(step+1)))
+	return fit.Stream(seed^0xc1a55e9c, epoch, step)
 }
 
 // Run trains net's weights on the normalised images x [N, C, H, W] with
@@ -325,26 +317,8 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	c := net.Model.Config
-	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
-		return nil, fmt.Errorf("encrypt: images %v, model %s expects [N>0 %d %d %d]", x.Shape, c.Name, c.InChannels, c.InHeight, c.InWidth)
-	}
-	n := x.Shape[0]
-	if len(labels) != n {
-		return nil, fmt.Errorf("encrypt: %d labels for %d images", len(labels), n)
-	}
-	for i, y := range labels {
-		if y < 0 || int(y) >= c.Classes {
-			return nil, fmt.Errorf("encrypt: image %d has label %d, model has %d classes", i, y, c.Classes)
-		}
-	}
-	if o.Distill || o.Scale == ScaleMatch {
-		if teacher == nil {
-			return nil, fmt.Errorf("encrypt: distillation and logit scale match need the ANN")
-		}
-		if tc := teacher.Config; tc.InChannels != c.InChannels || tc.InHeight != c.InHeight || tc.InWidth != c.InWidth || tc.Classes != c.Classes {
-			return nil, fmt.Errorf("encrypt: ANN %s does not match the SNN's input and classes", tc.Name)
-		}
+	if err := checkInputs(teacher, net, x, labels, o); err != nil {
+		return nil, err
 	}
 	st := resume
 	if st == nil {
@@ -357,142 +331,201 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 	if !(st.Kappa > 0) || math.IsInf(st.Kappa, 0) {
 		return nil, fmt.Errorf("encrypt: logit scale κ = %g, want a positive finite value", st.Kappa)
 	}
-	steps := (n + o.BatchSize - 1) / o.BatchSize
-	params := net.Model.Params()
-	to := o.trainOptions()
-	hwc := c.InChannels * c.InHeight * c.InWidth
-	layers := len(net.Config.Thresholds)
-	for ; st.Epoch < o.Epochs; st.Epoch, st.Step = st.Epoch+1, 0 {
-		lr := o.LRAt(st.Epoch)
-		st.Optimizer.SetLR(lr)
-		order := shuffle(n, stream(o.Seed, st.Epoch, -1))
-		start := time.Now()
-		var sum struct{ loss, ce, kd float64 }
-		var correct, seen int
-		rates := make([]float64, layers)
-		for ; st.Step < steps; st.Step++ {
-			if err := ctx.Err(); err != nil {
-				return st, saveOnStop(h, st, err)
-			}
-			idx := order[st.Step*o.BatchSize : min(n, (st.Step+1)*o.BatchSize)]
-			b := len(idx)
-			xb := tensor.New(b, c.InChannels, c.InHeight, c.InWidth)
-			yb := make([]int32, b)
-			for i, j := range idx {
-				copy(xb.Data[i*hwc:(i+1)*hwc], x.Data[j*hwc:(j+1)*hwc])
-				yb[i] = labels[j]
-			}
-			rng := stream(o.Seed, st.Epoch, st.Step)
-			xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
-			if o.Blur {
-				xb = imageset.Smooth(xb)
-			}
-			var bl *blend
-			if o.Mixup {
-				bl = mixBatch(xb, yb, rng)
-			}
-			var a *tensor.Tensor
-			if o.Distill {
-				a = teacher.Forward(xb, nn.Mode{})
-			}
-			for _, p := range params {
-				clear(p.G.Data)
-			}
-			// One pass: each chunk of the batch is propagated back right
-			// after its forward pass, with Loss's gradient of its rows.
-			k := c.Classes
-			tape, _, err := net.TrainStep(ctx, xb, rng, to, func(i0, i1 int, logits, dS []float32) {
-				var ar []float32
-				if a != nil {
-					ar = a.Data[i0*k : i1*k]
-				}
-				LossRows(dS, logits, ar, yb[i0:i1], k, b, st.Kappa, o.mix(), o.Temperature)
-				if bl != nil {
-					bl.rows(dS, logits, ar, i0, i1, k, b, st.Kappa, o.mix(), o.Temperature)
-				}
-			})
-			if err != nil {
-				return st, saveOnStop(h, st, err)
-			}
-			lv := LossValues(tape.Logits(), a, yb, st.Kappa, o.mix(), o.Temperature)
-			if bl != nil {
-				lv = bl.values(tape.Logits(), yb, lv, st.Kappa, o.mix())
-			}
-			if !finite(lv.Total) {
-				return st, fmt.Errorf("epoch %d step %d: loss %g: %w", st.Epoch+1, st.Step+1, lv.Total, ErrDiverged)
-			}
-			for _, p := range params {
-				if !allFinite(p.G.Data) {
-					return st, fmt.Errorf("epoch %d step %d: gradient of %s: %w", st.Epoch+1, st.Step+1, p.Name, ErrDiverged)
-				}
-			}
-			st.Optimizer.Step(params)
-			for _, p := range params {
-				if !allFinite(p.W.Data) {
-					return st, fmt.Errorf("epoch %d step %d: weight %s: %w", st.Epoch+1, st.Step+1, p.Name, ErrDiverged)
-				}
-			}
-			net.SyncWeights()
-			sum.loss += lv.Total * float64(b)
-			sum.ce += lv.CE * float64(b)
-			sum.kd += lv.KD * float64(b)
-			correct += loss.Correct(tape.Logits(), bl.major(yb))
-			seen += b
-			for l := range rates {
-				rates[l] += tape.SpikeRate(l) * float64(b)
-			}
-			f := float64(seen)
-			if err := h.Progress.Report(epochReport(st.Epoch, o.Epochs, st.Step+1, steps, sum.loss/f, sum.ce/f, sum.kd/f, float64(correct)/f, nil)); err != nil {
-				st.Step++ // this step's update is in the weights
-				return st, saveOnStop(h, st, fmt.Errorf("encrypt: %w", err))
-			}
-		}
-		res := EpochResult{Epoch: st.Epoch + 1, LR: lr, SpikeRates: rates}
-		if seen > 0 {
-			f := float64(seen)
-			res.Loss, res.CE, res.KD, res.TrainAcc = sum.loss/f, sum.ce/f, sum.kd/f, float64(correct)/f
-			for l := range rates {
-				rates[l] /= f
-			}
-		}
-		res.Seconds = time.Since(start).Seconds()
-		res.ImagesPerS = float64(seen) / res.Seconds
-		st.History = append(st.History, res)
-		if err := h.Progress.Report(epochReport(st.Epoch, o.Epochs, steps, steps, res.Loss, res.CE, res.KD, res.TrainAcc, &res)); err != nil {
-			st.Epoch, st.Step = st.Epoch+1, 0 // the epoch is finished
-			return st, saveOnStop(h, st, fmt.Errorf("encrypt: %w", err))
-		}
-		if h.Save != nil {
-			next := *st
-			next.Epoch, next.Step = st.Epoch+1, 0
-			if err := h.Save(next); err != nil {
-				return st, fmt.Errorf("save checkpoint: %w", err)
-			}
-		}
-	}
-	return st, nil
-}
-
-func saveOnStop(h Hooks, st *State, cause error) error {
+	r := &runner{teacher: teacher, net: net, x: x, labels: labels, o: o, st: st, params: net.Model.Params(), to: o.trainOptions()}
+	loop := fit.Loop[EpochResult]{Epochs: o.Epochs, Steps: (x.Shape[0] + o.BatchSize - 1) / o.BatchSize,
+		Begin: r.begin, Progress: h.Progress, Name: "encrypt"}
 	if h.Save != nil {
-		if err := h.Save(*st); err != nil {
-			return errors.Join(cause, fmt.Errorf("save checkpoint: %w", err))
+		loop.Save = func(s fit.State[EpochResult]) error {
+			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Kappa: st.Kappa, Optimizer: st.Optimizer, History: s.History})
 		}
 	}
-	return cause
+	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History}
+	err := loop.Run(ctx, &fs)
+	st.Epoch, st.Step, st.History = fs.Epoch, fs.Step, fs.History
+	return st, err
 }
 
-// shuffle returns a random permutation of 0..n−1 (Fisher–Yates).
-func shuffle(n int, rng *rand.Rand) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+// checkInputs reports images, labels or a teacher that do not fit net.
+func checkInputs(teacher *vgg.Model, net *snn.Network, x *tensor.Tensor, labels []int32, o Options) error {
+	c := net.Model.Config
+	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != c.InChannels || x.Shape[2] != c.InHeight || x.Shape[3] != c.InWidth {
+		return fmt.Errorf("encrypt: images %v, model %s expects [N>0 %d %d %d]", x.Shape, c.Name, c.InChannels, c.InHeight, c.InWidth)
 	}
-	for i := n - 1; i > 0; i-- {
-		j := rng.IntN(i + 1)
-		idx[i], idx[j] = idx[j], idx[i]
+	if n := x.Shape[0]; len(labels) != n {
+		return fmt.Errorf("encrypt: %d labels for %d images", len(labels), n)
 	}
-	return idx
+	for i, y := range labels {
+		if y < 0 || int(y) >= c.Classes {
+			return fmt.Errorf("encrypt: image %d has label %d, model has %d classes", i, y, c.Classes)
+		}
+	}
+	if o.Distill || o.Scale == ScaleMatch {
+		if teacher == nil {
+			return fmt.Errorf("encrypt: distillation and logit scale match need the ANN")
+		}
+		if tc := teacher.Config; tc.InChannels != c.InChannels || tc.InHeight != c.InHeight || tc.InWidth != c.InWidth || tc.Classes != c.Classes {
+			return fmt.Errorf("encrypt: ANN %s does not match the SNN's input and classes", tc.Name)
+		}
+	}
+	return nil
+}
+
+// runner holds what every step of a Run uses.
+type runner struct {
+	teacher *vgg.Model
+	net     *snn.Network
+	x       *tensor.Tensor
+	labels  []int32
+	o       Options
+	st      *State
+	params  []*nn.Param
+	to      snn.TrainOptions
+}
+
+// epoch is one epoch of a Run: its order and its running sums.
+type epoch struct {
+	*runner
+	e     int // 0-based
+	lr    float64
+	order []int
+	start time.Time
+	// loss, ce, kd, correct and rates (per spiking layer) are sums over
+	// the seen images of the steps run; End turns rates into means.
+	loss, ce, kd float64
+	correct      int
+	seen         int
+	rates        []float64
+}
+
+// begin starts epoch e: its rate, its shuffle (stream step −1) and its
+// clock.
+func (r *runner) begin(e int) fit.Epoch[EpochResult] {
+	lr := r.o.LRAt(e)
+	r.st.Optimizer.SetLR(lr)
+	return &epoch{runner: r, e: e, lr: lr, order: imageset.Shuffle(r.x.Shape[0], stream(r.o.Seed, e, -1)), start: time.Now(),
+		rates: make([]float64, len(r.net.Config.Thresholds))}
+}
+
+// Step trains on batch s of the epoch's order; its augmentation, mixup,
+// Poisson input and dropout are drawn from stream (epoch, s).
+func (ep *epoch) Step(ctx context.Context, s int) ([]progress.Value, error) {
+	xb, yb := ep.batch(s)
+	rng := stream(ep.o.Seed, ep.e, s)
+	o := ep.o
+	xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
+	if o.Blur {
+		xb = imageset.Smooth(xb)
+	}
+	var bl *blend
+	if o.Mixup {
+		bl = mixBatch(xb, yb, rng)
+	}
+	var a *tensor.Tensor
+	if o.Distill {
+		a = ep.teacher.Forward(xb, nn.Mode{})
+	}
+	tape, err := ep.backward(ctx, xb, yb, a, bl, rng)
+	if err != nil {
+		return nil, err
+	}
+	lv := LossValues(tape.Logits(), a, yb, ep.st.Kappa, o.mix(), o.Temperature)
+	if bl != nil {
+		lv = bl.values(tape.Logits(), yb, lv, ep.st.Kappa, o.mix())
+	}
+	if err := ep.update(s, lv); err != nil {
+		return nil, err
+	}
+	b := float64(len(yb))
+	ep.loss += lv.Total * b
+	ep.ce += lv.CE * b
+	ep.kd += lv.KD * b
+	ep.correct += loss.Correct(tape.Logits(), bl.major(yb))
+	ep.seen += len(yb)
+	for l := range ep.rates {
+		ep.rates[l] += tape.SpikeRate(l) * b
+	}
+	f := float64(ep.seen)
+	return values(ep.loss/f, ep.ce/f, ep.kd/f, float64(ep.correct)/f), nil
+}
+
+// batch copies the images and labels of batch s of the epoch's order.
+func (ep *epoch) batch(s int) (*tensor.Tensor, []int32) {
+	n, bs, c := ep.x.Shape[0], ep.o.BatchSize, ep.net.Model.Config
+	idx := ep.order[s*bs : min(n, (s+1)*bs)]
+	hwc := c.InChannels * c.InHeight * c.InWidth
+	xb := tensor.New(len(idx), c.InChannels, c.InHeight, c.InWidth)
+	yb := make([]int32, len(idx))
+	for i, j := range idx {
+		copy(xb.Data[i*hwc:(i+1)*hwc], ep.x.Data[j*hwc:(j+1)*hwc])
+		yb[i] = ep.labels[j]
+	}
+	return xb, yb
+}
+
+// backward clears the gradients and runs the network forward and back on
+// the batch xb with labels yb, the teacher's logits a (nil without
+// distillation) and the mixup blend bl (nil without mixup). Each chunk of
+// the batch is propagated back right after its forward pass, with Loss's
+// gradient of its rows.
+func (ep *epoch) backward(ctx context.Context, xb *tensor.Tensor, yb []int32, a *tensor.Tensor, bl *blend, rng *rand.Rand) (*snn.Tape, error) {
+	for _, p := range ep.params {
+		clear(p.G.Data)
+	}
+	o, k, b, kappa := ep.o, ep.net.Model.Config.Classes, len(yb), ep.st.Kappa
+	tape, _, err := ep.net.TrainStep(ctx, xb, rng, ep.to, func(i0, i1 int, logits, dS []float32) {
+		var ar []float32
+		if a != nil {
+			ar = a.Data[i0*k : i1*k]
+		}
+		LossRows(dS, logits, ar, yb[i0:i1], k, b, kappa, o.mix(), o.Temperature)
+		if bl != nil {
+			bl.rows(dS, logits, ar, i0, i1, k, b, kappa, o.mix(), o.Temperature)
+		}
+	})
+	return tape, err
+}
+
+// update checks the loss lv and the gradients of step s, applies the
+// optimiser and checks the new weights: a NaN or infinite value is
+// ErrDiverged.
+func (ep *epoch) update(s int, lv LossValue) error {
+	if !finite(lv.Total) {
+		return fmt.Errorf("epoch %d step %d: loss %g: %w", ep.e+1, s+1, lv.Total, ErrDiverged)
+	}
+	for _, p := range ep.params {
+		if !allFinite(p.G.Data) {
+			return fmt.Errorf("epoch %d step %d: gradient of %s: %w", ep.e+1, s+1, p.Name, ErrDiverged)
+		}
+	}
+	ep.st.Optimizer.Step(ep.params)
+	for _, p := range ep.params {
+		if !allFinite(p.W.Data) {
+			return fmt.Errorf("epoch %d step %d: weight %s: %w", ep.e+1, s+1, p.Name, ErrDiverged)
+		}
+	}
+	ep.net.SyncWeights()
+	return nil
+}
+
+// End sums the epoch up.
+func (ep *epoch) End(context.Context) (EpochResult, []progress.Value, error) {
+	res := EpochResult{Epoch: ep.e + 1, LR: ep.lr, SpikeRates: ep.rates}
+	if ep.seen > 0 {
+		f := float64(ep.seen)
+		res.Loss, res.CE, res.KD, res.TrainAcc = ep.loss/f, ep.ce/f, ep.kd/f, float64(ep.correct)/f
+		for l := range ep.rates {
+			ep.rates[l] /= f
+		}
+	}
+	res.Seconds = time.Since(ep.start).Seconds()
+	res.ImagesPerS = float64(ep.seen) / res.Seconds
+	return res, values(res.Loss, res.CE, res.KD, res.TrainAcc), nil
+}
+
+// values are the values of a progress report: the loss, its parts and
+// the training accuracy.
+func values(loss, ce, kd, acc float64) []progress.Value {
+	return []progress.Value{{Name: "loss", Value: loss}, {Name: "ce", Value: ce}, {Name: "kd", Value: kd}, {Name: "train_accuracy", Value: acc}}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

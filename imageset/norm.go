@@ -12,6 +12,12 @@ type Normalization struct {
 	Std  float64 `json:"std"`
 }
 
+// TrainingNormalization returns the normalisation privatesnn trains and
+// evaluates its ANNs with and records in their cards: Mean = Std = 0.5, so
+// a pixel p maps to (p/255 − 0.5)/0.5 ∈ [−1, 1]. Training and evaluation
+// use its Float64Table.
+func TrainingNormalization() Normalization { return Normalization{Mean: 0.5, Std: 0.5} }
+
 // Validate reports a normalisation that cannot be used: a mean that is not
 // finite or a standard deviation that is not positive and finite.
 func (n Normalization) Validate() error {

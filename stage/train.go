@@ -221,4 +221,4 @@ func meanRate(h []train.EpochResult) float64 {
 
 // trainNormalization is the input normalisation training uses: pixels to
 // [-1, 1], as every stage of the reference after training assumes.
-var trainNormalization = imageset.Normalization{Mean: 0.5, Std: 0.5}
+var trainNormalization = imageset.TrainingNormalization()

@@ -8,6 +8,11 @@
 // shuffle, each batch's augmentation and dropout masks — comes from a PCG
 // stream keyed by (seed, epoch, step), so a run resumed from any saved State
 // reproduces the uninterrupted run exactly (for the same thread count).
+// The epoch and step loop, its checkpoints and its stops are package
+// fit's.
+//
+// The package reads no data set files: Run, Evaluate and Job take the
+// imageset Sets their callers loaded (package data reads them).
 //
 // # Error handling
 //
@@ -25,11 +30,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
-	"github.com/privatesnn/privatesnn/data"
+	"github.com/privatesnn/privatesnn/fit"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
@@ -151,15 +154,10 @@ type Hooks struct {
 	Save func(State) error
 }
 
-// stream returns the PCG generator for (seed, epoch, step); step −1 is the
-// epoch's shuffle.
-func stream(seed uint64, epoch, step int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, uint64(epoch)<<32^uint64(step+1)))
-}
-
 // Run trains m on trainSet, evaluating on testSet (may be nil) after each
-// epoch. Pass a non-nil resume to continue a saved run.
-func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Options, resume *State, h Hooks) (*State, error) {
+// epoch. Pass a non-nil resume to continue a saved run. The images are
+// normalised by imageset.TrainingNormalization's Float64Table.
+func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *imageset.Set, o Options, resume *State, h Hooks) (*State, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -175,94 +173,103 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *data.Set, o Optio
 	if resume != nil {
 		st = resume
 	}
-	n := trainSet.Len()
-	steps := (n + o.BatchSize - 1) / o.BatchSize
 	c := m.Config
-	x := tensor.New(o.BatchSize, c.InChannels, c.InHeight, c.InWidth)
-	labels := make([]int32, o.BatchSize)
-	params := m.Params()
-	for ; st.Epoch < o.Epochs; st.Epoch, st.Step = st.Epoch+1, 0 {
-		lr := o.schedule().LR(st.Epoch)
-		st.Optimizer.SetLR(lr)
-		order := data.Shuffle(n, stream(o.Seed, st.Epoch, -1))
-		start := time.Now()
-		var sumLoss float64
-		var correct, seen int
-		for ; st.Step < steps; st.Step++ {
-			if err := ctx.Err(); err != nil {
-				return st, saveOnStop(h, st, err)
-			}
-			idx := order[st.Step*o.BatchSize : min(n, (st.Step+1)*o.BatchSize)]
-			b := len(idx)
-			xb := x
-			if b != o.BatchSize {
-				xb = tensor.FromData(x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
-			}
-			rng := stream(o.Seed, st.Epoch, st.Step)
-			trainSet.FillBatch(xb.Data, labels[:b], idx, data.Table, o.Augment, rng)
-			m.ZeroGrad()
-			z := m.Forward(xb, nn.Mode{Train: true, RNG: rng})
-			l, dz := loss.CrossEntropy(z, labels[:b])
-			if math.IsNaN(l) || math.IsInf(l, 0) {
-				return st, fmt.Errorf("epoch %d step %d: %w", st.Epoch+1, st.Step+1, ErrDiverged)
-			}
-			m.Backward(dz, nn.Grad{Weights: true})
-			st.Optimizer.Step(params)
-			sumLoss += l * float64(b)
-			correct += loss.Correct(z, labels[:b])
-			seen += b
-			if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: st.Step + 1, Total: steps,
-				Values: []progress.Value{{Name: "loss", Value: sumLoss / float64(seen)}}}); err != nil {
-				st.Step++ // this step's update is in the weights
-				return st, saveOnStop(h, st, fmt.Errorf("train: %w", err))
-			}
-		}
-		res := EpochResult{Epoch: st.Epoch + 1, LR: lr, TestAcc: -1}
-		if seen > 0 {
-			res.TrainLoss, res.TrainAcc = sumLoss/float64(seen), float64(correct)/float64(seen)
-		}
-		res.Seconds = time.Since(start).Seconds()
-		res.ImagesPerSec = float64(seen) / res.Seconds
-		if testSet != nil {
-			acc, err := Evaluate(ctx, m, testSet, data.Normalization, o.EvalBatch)
-			if err != nil {
-				return st, saveOnStop(h, st, err)
-			}
-			res.TestAcc = acc
-		}
-		st.History = append(st.History, res)
-		values := []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}}
-		if testSet != nil {
-			values = append(values, progress.Value{Name: "test_accuracy", Value: res.TestAcc})
-		}
-		if err := h.Progress.Report(progress.Report{Label: epochLabel(st.Epoch, o.Epochs), Done: steps, Total: steps, Values: values, Detail: &res}); err != nil {
-			st.Epoch, st.Step = st.Epoch+1, 0 // the epoch is finished
-			return st, saveOnStop(h, st, fmt.Errorf("train: %w", err))
-		}
-		if h.Save != nil {
-			next := *st
-			next.Epoch, next.Step = st.Epoch+1, 0
-			if err := h.Save(next); err != nil {
-				return st, fmt.Errorf("save checkpoint: %w", err)
-			}
-		}
-	}
-	return st, nil
-}
-
-// epochLabel is the progress label of 0-based epoch e of E.
-func epochLabel(e, E int) string { return "epoch " + strconv.Itoa(e+1) + "/" + strconv.Itoa(E) }
-
-func saveOnStop(h Hooks, st *State, cause error) error {
+	r := &runner{m: m, train: trainSet, test: testSet, o: o, st: st, params: m.Params(),
+		table: imageset.TrainingNormalization().Float64Table(),
+		x:     tensor.New(o.BatchSize, c.InChannels, c.InHeight, c.InWidth), labels: make([]int32, o.BatchSize)}
+	loop := fit.Loop[EpochResult]{Epochs: o.Epochs, Steps: (trainSet.Len() + o.BatchSize - 1) / o.BatchSize,
+		Begin: r.begin, Progress: h.Progress, Name: "train"}
 	if h.Save != nil {
-		if err := h.Save(*st); err != nil {
-			return errors.Join(cause, fmt.Errorf("save checkpoint: %w", err))
+		loop.Save = func(s fit.State[EpochResult]) error {
+			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Optimizer: st.Optimizer, History: s.History})
 		}
 	}
-	return cause
+	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History}
+	err := loop.Run(ctx, &fs)
+	st.Epoch, st.Step, st.History = fs.Epoch, fs.Step, fs.History
+	return st, err
 }
 
-func checkSet(c vgg.Config, s *data.Set) error {
+// runner holds what every step of a Run uses.
+type runner struct {
+	m           *vgg.Model
+	train, test *imageset.Set
+	o           Options
+	st          *State
+	params      []*nn.Param
+	table       *imageset.Table
+	x           *tensor.Tensor // the batch buffer, BatchSize images
+	labels      []int32
+}
+
+// epoch is one epoch of a Run: its order and its running sums.
+type epoch struct {
+	*runner
+	e, n    int // the 0-based epoch and the training set's size
+	lr      float64
+	order   []int
+	start   time.Time
+	sumLoss float64
+	correct int
+	seen    int
+}
+
+// begin starts epoch e: its rate, its shuffle (stream step −1) and its
+// clock.
+func (r *runner) begin(e int) fit.Epoch[EpochResult] {
+	lr := r.o.schedule().LR(e)
+	r.st.Optimizer.SetLR(lr)
+	n := r.train.Len()
+	return &epoch{runner: r, e: e, n: n, lr: lr, order: imageset.Shuffle(n, fit.Stream(r.o.Seed, e, -1)), start: time.Now()}
+}
+
+// Step trains on batch s of the epoch's order, its augmentation and
+// dropout drawn from stream (epoch, s).
+func (ep *epoch) Step(_ context.Context, s int) ([]progress.Value, error) {
+	o, c := ep.o, ep.m.Config
+	idx := ep.order[s*o.BatchSize : min(ep.n, (s+1)*o.BatchSize)]
+	b := len(idx)
+	xb := ep.x
+	if b != o.BatchSize {
+		xb = tensor.FromData(ep.x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
+	}
+	rng := fit.Stream(o.Seed, ep.e, s)
+	ep.train.FillBatch(xb.Data, ep.labels[:b], idx, ep.table, o.Augment, rng)
+	ep.m.ZeroGrad()
+	z := ep.m.Forward(xb, nn.Mode{Train: true, RNG: rng})
+	l, dz := loss.CrossEntropy(z, ep.labels[:b])
+	if math.IsNaN(l) || math.IsInf(l, 0) {
+		return nil, fmt.Errorf("epoch %d step %d: %w", ep.e+1, s+1, ErrDiverged)
+	}
+	ep.m.Backward(dz, nn.Grad{Weights: true})
+	ep.st.Optimizer.Step(ep.params)
+	ep.sumLoss += l * float64(b)
+	ep.correct += loss.Correct(z, ep.labels[:b])
+	ep.seen += b
+	return []progress.Value{{Name: "loss", Value: ep.sumLoss / float64(ep.seen)}}, nil
+}
+
+// End sums the epoch up and evaluates the model on the test set, if any.
+func (ep *epoch) End(ctx context.Context) (EpochResult, []progress.Value, error) {
+	res := EpochResult{Epoch: ep.e + 1, LR: ep.lr, TestAcc: -1}
+	if ep.seen > 0 {
+		res.TrainLoss, res.TrainAcc = ep.sumLoss/float64(ep.seen), float64(ep.correct)/float64(ep.seen)
+	}
+	res.Seconds = time.Since(ep.start).Seconds()
+	res.ImagesPerSec = float64(ep.seen) / res.Seconds
+	values := []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}}
+	if ep.test != nil {
+		acc, err := Evaluate(ctx, ep.m, ep.test, imageset.TrainingNormalization(), ep.o.EvalBatch)
+		if err != nil {
+			return res, nil, err
+		}
+		res.TestAcc = acc
+		values = append(values, progress.Value{Name: "test_accuracy", Value: res.TestAcc})
+	}
+	return res, values, nil
+}
+
+func checkSet(c vgg.Config, s *imageset.Set) error {
 	if s.Len() == 0 {
 		return fmt.Errorf("train: data set %s is empty", s.Name)
 	}
@@ -279,7 +286,7 @@ func checkSet(c vgg.Config, s *data.Set) error {
 // Evaluate returns the top-1 accuracy of m on s in inference mode, its
 // pixels normalised by norm (in float64, as training normalises; pass the
 // model card's normalisation).
-func Evaluate(ctx context.Context, m *vgg.Model, s *data.Set, norm imageset.Normalization, batch int) (float64, error) {
+func Evaluate(ctx context.Context, m *vgg.Model, s *imageset.Set, norm imageset.Normalization, batch int) (float64, error) {
 	if batch < 1 || batch > 1<<16 {
 		return 0, fmt.Errorf("train: evaluation batch %d out of range [1, 65536]", batch)
 	}
