@@ -1,6 +1,10 @@
 package convert
 
-import "github.com/privatesnn/privatesnn/snn"
+import (
+	"fmt"
+
+	"github.com/privatesnn/privatesnn/snn"
+)
 
 // Candidate is one combination of conversion settings that a data-free
 // selection (Select) tries for a spiking network.
@@ -40,4 +44,14 @@ type Selection struct {
 	Chosen            int              `json:"chosen"` // index into Candidates
 	Candidates        []CandidateScore `json:"candidates"`
 	Seconds           float64          `json:"seconds"`
+}
+
+// String describes the candidate in words: "percentile 99.9, initial
+// membrane 0.5·θ, direct input".
+func (c Candidate) String() string {
+	th := "max current"
+	if c.Percentile > 0 && c.Percentile < 100 {
+		th = fmt.Sprintf("percentile %g", c.Percentile)
+	}
+	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)
 }

@@ -226,12 +226,18 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if err := CheckData(j.Test, RoleData, first); err != nil {
 		return nil, err
 	}
+	o := j.Settings.Options()
+	label := fmt.Sprintf("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
+		len(models), (*attack.Methods)(&o.Methods), o.PerClass, j.Evaluator.Path, j.Test.Name)
+	if err := p.Report(progress.Report{Label: label}); err != nil {
+		return nil, err
+	}
 	var syn *imageset.Set
 	if j.Synth != nil {
 		syn = &j.Synth.Set.Set
 	}
 	ev := &audit.Evaluator{Model: j.Evaluator.Net, Norm: j.Evaluator.Card.Normalization}
-	rep, err := audit.Run(ctx, models, ev, j.Test, syn, j.Settings.Options(), p)
+	rep, err := audit.Run(ctx, models, ev, j.Test, syn, o, p)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func Energy(ctx context.Context, j EnergyJob, p progress.Func) (*EnergyResult, e
 // WriteText writes the estimate as the energy command prints it: the
 // layers, each cost table's totals, the estimate against T and what the
 // readings mean.
-func (res *EnergyResult) WriteText(w io.Writer) {
+func (res *EnergyResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s at T=%d, %s input, on %s (%d images): accuracy %.2f%%\n\n", res.Model, res.Timesteps, res.Encoder, res.Data, res.Images, 100*res.TestAccuracy)
 	rep := res.Reports[0]
 	fmt.Fprintf(w, "%-22s %12s %10s %14s %14s\n", "layer", "MACs/image", "in rate", "ACs/step rule", "ops/step sim")
@@ -119,7 +119,7 @@ func (res *EnergyResult) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "%6d %8.2f%% %12.3f %12.3f %8.2f× %8.2f×\n", e.T, 100*e.Accuracy, r.SNNWinPJ/1e6, r.SNNMeasuredWinPJ/1e6, r.RatioWin, r.RatioMeasuredWin)
 		}
 	}
-	fmt.Fprint(w, `
+	_, err := fmt.Fprint(w, `
 Energy counts operations only: ANN = MACs × E_MAC; SNN = accumulates × E_AC, plus MACs × E_MAC
 for a layer fed the analog image (direct input; counted at every step).
   45nm-fp32: E_MAC 4.6 pJ, E_AC 0.9 pJ (32-bit floating point in 45 nm CMOS, Horowitz 2014).
@@ -129,4 +129,5 @@ for a layer fed the analog image (direct input; counted at every step).
 simulator performed: after a pooling layer an input is non-zero when any spike it averages is, so
 'sim' exceeds the rule there, which takes the spike rate before pooling.
 `)
+	return err
 }

@@ -51,8 +51,8 @@ func (f *attackFlags) register(fs *flag.FlagSet, b *bounds, s *audit.Settings) {
 	b.Int(fs, &i.BlurEvery, "inv-blur-every", i.BlurEvery, 0, attack.MaxIterations, "Attack 3: blur the image every k steps (0: never)")
 	b.Int(fs, &i.Population, "inv-population", i.Population, 1, 1000, "Attack 3, population rule: Poisson samples per step")
 	optText(fs, &f.surrogate, "surrogate", "Attacks 2 and 3: surrogate gradient of the spike: triangle, fast-sigmoid or atan (default: triangle; Attack 3's population rule: fast-sigmoid)")
-	optFloat(fs, b, &f.gamma, "gamma", interval{lo: 0, hi: 100, loOpen: true}, fmt.Sprintf("Attacks 2 and 3: surrogate height γ (default %g)", snn.DefaultGamma))
-	optFloat(fs, b, &f.slope, "slope", interval{lo: 0, hi: 1000, loOpen: true}, "Attacks 2 and 3: slope of fast-sigmoid and atan (default: 5 for fast-sigmoid, 2 for atan)")
+	optFloat(fs, &f.gamma, "gamma", fmt.Sprintf("Attacks 2 and 3: surrogate height γ (default %g)", snn.DefaultGamma))
+	optFloat(fs, &f.slope, "slope", "Attacks 2 and 3: slope of fast-sigmoid and atan (default: 5 for fast-sigmoid, 2 for atan)")
 }
 
 // finish puts the surrogate flags into the settings: given, they set both
@@ -95,14 +95,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
+	if err := ready(&b, out.threads, "--model", model, "--out", job.Out); err != nil {
 		return err
 	}
-	if model == "" || job.Out == "" {
-		return fmt.Errorf("%w: --model and --out are required", errUsage)
-	}
 	f.finish()
-	if err := userError(setThreadsErr(out.threads, setting.Check(job.Settings.Options().Validate())), nil); err != nil {
+	if err := userError(setting.Check(job.Settings.Options().Validate())); err != nil {
 		return err
 	}
 	if err := checkOut(job.Out, stage.AttackFile, "an attack", force, model); err != nil {
@@ -112,19 +109,11 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if job.Model, err = loadModel(model, stage.RoleModel, ""); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, out.quiet)
-	rec, err := stage.Attack(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
-	}
-	if out.json {
-		return writeJSON(stdout, rec)
-	}
-	fmt.Fprintf(stdout, "%s on %s: the attacked model assigns %.1f %% of its %d attack images to their target class (chance %.1f %%); %.1fs\n",
-		job.Method, model, 100*rec.SelfHitRate, rec.Images, 100/float64(job.Model.Net.Config.Classes), rec.Seconds)
-	fmt.Fprintf(stdout, "images in %s (%s, %s/)\n", job.Out, audit.GridFile, audit.ImagesDir)
-	return nil
+	return runStage(ctx, out, stdout, stderr, stage.Attack, job, func(rec *stage.AttackRecord, w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s on %s: the attacked model assigns %.1f %% of its %d attack images to their target class (chance %.1f %%); %.1fs\nimages in %s (%s, %s/)\n",
+			job.Method, model, 100*rec.SelfHitRate, rec.Images, 100/float64(job.Model.Net.Config.Classes), rec.Seconds, job.Out, audit.GridFile, audit.ImagesDir)
+		return err
+	}, nil)
 }
 
 // modelList is a repeatable --model flag: PATH or NAME=PATH.
@@ -166,30 +155,23 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := a.load(&b); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, a.out.quiet)
-	pr.line("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
-		len(a.job.Models), (*attack.Methods)(&s.Methods), s.PerClass, a.evaluator, a.job.Test.Name)
-	res, err := stage.Audit(ctx, a.job, stageLines(pr))
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
+	auditing := func(ctx context.Context, j stage.AuditJob, p progress.Func) (*stage.AuditRecord, error) {
+		res, err := stage.Audit(ctx, j, stageLines(p))
+		if err != nil {
+			return nil, err
+		}
+		return res.AuditRecord, nil
 	}
-	if a.out.json {
-		return writeJSON(stdout, res.AuditRecord)
-	}
-	return res.WriteText(stdout)
+	return runStage(ctx, a.out, stdout, stderr, auditing, a.job, (*stage.AuditRecord).WriteText, nil)
 }
 
 // load checks the flags and loads every input before any work.
 func (a *auditCommand) load(b *bounds) error {
-	if err := b.check(); err != nil {
+	if err := ready(b, a.out.threads, "--model", a.models.String(), "--evaluator", a.evaluator, "--out", a.job.Out); err != nil {
 		return err
 	}
-	if len(a.models) == 0 || a.evaluator == "" || a.job.Out == "" {
-		return fmt.Errorf("%w: --model, --evaluator and --out are required", errUsage)
-	}
 	a.f.finish()
-	if err := userError(setThreadsErr(a.out.threads, setting.Check(a.job.Settings.Options().Validate())), nil); err != nil {
+	if err := userError(setting.Check(a.job.Settings.Options().Validate())); err != nil {
 		return err
 	}
 	inputs := []string{a.evaluator, a.synth}
@@ -219,7 +201,7 @@ func (a *auditCommand) load(b *bounds) error {
 		return err
 	}
 	for _, m := range a.job.Models {
-		if err := userError(stage.Independent(a.job.Evaluator, m.Model), nil); err != nil {
+		if err := userError(stage.Independent(a.job.Evaluator, m.Model)); err != nil {
 			return err
 		}
 	}
@@ -232,23 +214,21 @@ func (a *auditCommand) load(b *bounds) error {
 	return err
 }
 
-// stageLines shows the audit's reports and, when a stage (the reference
-// distribution, an attack on a model) finishes, its wall time.
-func stageLines(pr *display) progress.Func {
-	show := pr.reporter()
+// stageLines passes the audit's reports on and adds, when a part (the
+// reference distribution, an attack on a model) finishes, an event with
+// its wall time.
+func stageLines(show progress.Func) progress.Func {
 	stageStart, last := time.Now(), ""
 	return func(r progress.Report) error {
 		stage := cmp.Or(r.Stage, r.Label)
 		if stage != last {
 			last, stageStart = stage, time.Now()
 		}
-		if err := show(r); err != nil {
+		if err := show(r); err != nil || r.Done != r.Total || r.Total == 0 {
 			return err
 		}
-		if r.Done == r.Total && r.Total > 0 {
-			pr.line("%s done in %.1fs", last, time.Since(stageStart).Seconds())
-			last = ""
-		}
-		return nil
+		label := fmt.Sprintf("%s done in %.1fs", last, time.Since(stageStart).Seconds())
+		last = ""
+		return show(progress.Report{Label: label})
 	}
 }

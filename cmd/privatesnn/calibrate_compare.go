@@ -31,13 +31,7 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if model == "" || synth == "" {
-		return fmt.Errorf("%w: --model and --synth are required", errUsage)
-	}
-	if err := setThreads(out.threads); err != nil {
+	if err := ready(&b, out.threads, "--model", model, "--synth", synth); err != nil {
 		return err
 	}
 	var err error
@@ -56,16 +50,9 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	if job.Test, err = loadData(spec, data.Test, job.ANN); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, out.quiet)
-	res, err := stage.CompareCalibration(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
-	}
-	if out.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
-		res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
-	return nil
+	return runStage(ctx, out, stdout, stderr, stage.CompareCalibration, job, func(res *stage.CompareResult, w io.Writer) error {
+		_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
+			res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
+		return err
+	}, nil)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/stage"
 )
@@ -101,13 +103,13 @@ func plural(n int, word string) string {
 // kind (modelfile.KindANN, KindSNN, or "" for either).
 func loadModel(path string, role stage.Role, kind modelfile.Kind) (*stage.Model, error) {
 	m, err := stage.LoadModel(path, role, kind)
-	return m, userError(err, nil)
+	return m, userError(err)
 }
 
 // loadSynth loads the synthetic set of --synth.
 func loadSynth(path string) (*stage.Synthetic, error) {
 	s, err := stage.LoadSynthetic(path)
-	return s, userError(err, nil)
+	return s, userError(err)
 }
 
 // checkOut refuses an --out that is, holds or lies inside an input, and
@@ -115,7 +117,7 @@ func loadSynth(path string) (*stage.Synthetic, error) {
 // marker) unless force.
 func checkOut(out, marker, what string, force bool, inputs ...string) error {
 	if err := stage.CheckOut(out, inputs...); err != nil {
-		return userError(err, nil)
+		return userError(err)
 	}
 	if !force && exists(out, marker) {
 		return fmt.Errorf("%s already holds %s; pass --force to replace it, or choose another --out", out, what)
@@ -125,9 +127,8 @@ func checkOut(out, marker, what string, force bool, inputs ...string) error {
 
 // userError words an error of a library in the command's terms: an input
 // or a setting the user gave that does not fit is a usage error (exit
-// status 2) naming its flag. flags maps the roles a command names by
-// another flag than "--" + role.
-func userError(err error, flags map[stage.Role]string) error {
+// status 2) naming its flag ("--" and the input's role).
+func userError(err error) error {
 	var in *stage.InputError
 	var pin *convert.PinnedError
 	var other *stage.OtherDataError
@@ -136,12 +137,10 @@ func userError(err error, flags map[stage.Role]string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &other):
-		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, other.Model, other.Trained, in2path(err))
+		errors.As(err, &in)
+		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, other.Model, other.Trained, in.Path)
 	case errors.As(err, &in):
 		flag := "--" + string(in.Role)
-		if f, ok := flags[in.Role]; ok {
-			flag = f
-		}
 		if errors.Is(err, modelfile.ErrInterrupted) {
 			return fmt.Errorf("%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", flag, in.Err,
 				map[modelfile.Kind]string{modelfile.KindANN: "train", modelfile.KindSNN: "encrypt"}[stage.CheckpointKind(in.Path)], in.Path)
@@ -167,14 +166,46 @@ func userError(err error, flags map[stage.Role]string) error {
 	return err
 }
 
-// in2path returns the path of the input an error is about.
-func in2path(err error) string {
-	var in *stage.InputError
-	if errors.As(err, &in) {
-		return in.Path
-	}
-	return ""
-}
-
 // flagName returns the flag of a setting's configuration key.
 func flagName(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }
+
+// runStage runs a stage with its progress on stderr and prints its result
+// on stdout: one JSON object with --json, else text. words maps the
+// stage's errors to the command's (nil: userError).
+func runStage[J, R any](ctx context.Context, o output, stdout, stderr io.Writer, f func(context.Context, J, progress.Func) (R, error), job J,
+	text func(R, io.Writer) error, words func(error, *display) error) error {
+	pr := newProgress(stderr, o.quiet)
+	res, err := f(ctx, job, pr.reporter())
+	pr.clear()
+	if err != nil {
+		if words != nil {
+			return words(err, pr)
+		}
+		return userError(err)
+	}
+	if o.json {
+		return writeJSON(stdout, res)
+	}
+	return text(res, stdout)
+}
+
+// ready checks the flags' ranges and the required flags (pairs of a flag
+// and its value), and applies --threads.
+func ready(b *bounds, threads int, required ...string) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	var names []string
+	missing := false
+	for i := 0; i+1 < len(required); i += 2 {
+		names = append(names, required[i])
+		missing = missing || required[i+1] == ""
+	}
+	switch {
+	case !missing:
+		return setThreads(threads)
+	case len(names) == 1:
+		return fmt.Errorf("%w: %s is required", errUsage, names[0])
+	}
+	return fmt.Errorf("%w: %s and %s are required", errUsage, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+}

@@ -28,8 +28,8 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 	b.Float(fs, &s.Leak, "leak", s.Leak, interval{lo: 0, hi: 1, loOpen: true}, "membrane leak λ (1 = integrate-and-fire)")
 	fs.TextVar(&s.Reset, "reset", s.Reset, "reset after a spike: subtract or zero")
 	optText(fs, &s.Encoder, "encoder", "input encoding: poisson or direct (select: pins the search to it; default poisson)")
-	optFloat(fs, b, &s.Percentile, "percentile", interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it; default the maximum)")
-	optFloat(fs, b, &s.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "initial membrane potential as a fraction of the threshold (select: pins the search to it; default 0)")
+	optFloat(fs, &s.Percentile, "percentile", "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it; default the maximum)")
+	optFloat(fs, &s.InitMembrane, "init-membrane", "initial membrane potential as a fraction of the threshold (select: pins the search to it; default 0)")
 	b.Float(fs, &s.Scale, "scale", s.Scale, interval{lo: 0, hi: 100, loOpen: true}, "multiply every threshold by this factor")
 	b.Int(fs, &s.Batch, "batch", s.Batch, 1, 1<<16, "calibration images simulated together")
 	b.Int(fs, &s.CalibImages, "calib-images", 0, 0, 1<<20, fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select; fewer when the set is smaller)", convert.PaperCalibImages, convert.SelectCalibImages))
@@ -62,33 +62,23 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := c.load(&b); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, c.out.quiet)
-	res, err := stage.Convert(ctx, c.job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
-	}
-	if c.out.json {
-		return writeJSON(stdout, res)
-	}
-	if res.Selection != nil {
-		stage.WriteSelection(stdout, res.Selection)
-	}
-	fmt.Fprintf(stdout, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
-		c.model, res.Timesteps, candidateText(convert.Candidate{Percentile: res.Percentile, InitMembrane: res.InitMembrane, Encoder: res.Encoder}),
-		len(res.Thresholds), res.Seconds, res.Out)
-	return nil
+	return runStage(ctx, c.out, stdout, stderr, stage.Convert, c.job, func(res *stage.ConvertResult, w io.Writer) error {
+		if res.Selection != nil {
+			stage.WriteSelection(w, res.Selection)
+		}
+		_, err := fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
+			c.model, res.Timesteps, convert.Candidate{Percentile: res.Percentile, InitMembrane: res.InitMembrane, Encoder: res.Encoder},
+			len(res.Thresholds), res.Seconds, res.Out)
+		return err
+	}, nil)
 }
 
 // load checks the flags and loads the inputs before any work.
 func (c *convertCommand) load(b *bounds) error {
-	if err := b.check(); err != nil {
+	if err := ready(b, c.out.threads, "--model", c.model, "--synth", c.synth, "--out", c.job.Out); err != nil {
 		return err
 	}
-	if c.model == "" || c.synth == "" || c.job.Out == "" {
-		return fmt.Errorf("%w: --model, --synth and --out are required", errUsage)
-	}
-	if err := userError(setThreadsErr(c.out.threads, c.job.Settings.Validate()), nil); err != nil {
+	if err := userError(c.job.Settings.Validate()); err != nil {
 		return err
 	}
 	if err := checkOut(c.job.Out, modelfile.CardFile, "a model", c.force, c.model, c.synth); err != nil {
@@ -104,15 +94,6 @@ func (c *convertCommand) load(b *bounds) error {
 	return synthSource(c.job.Synth, c.job.ANN, "--model "+c.model, "thresholds balanced on it would not fit this model")
 }
 
-// setThreadsErr applies --threads unless err (a validation error) is
-// not nil, and returns the first error.
-func setThreadsErr(threads int, err error) error {
-	if err != nil {
-		return err
-	}
-	return setThreads(threads)
-}
-
 // synthSource refuses a synthetic set made from another ANN than ann,
 // saying which model it should come from (as the user named it) and why it
 // matters.
@@ -126,11 +107,3 @@ func synthSource(s *stage.Synthetic, ann *stage.Model, which, why string) error 
 	return nil
 }
 
-// candidateText describes conversion settings in words.
-func candidateText(c convert.Candidate) string {
-	th := "max current"
-	if c.Percentile > 0 && c.Percentile < 100 {
-		th = fmt.Sprintf("percentile %g", c.Percentile)
-	}
-	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)
-}

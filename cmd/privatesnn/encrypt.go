@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/privatesnn/privatesnn/internal/workload"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
 )
@@ -64,18 +66,19 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := c.load(&b); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, c.out.quiet)
-	res, err := stage.Encrypt(ctx, c.job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return c.trainError(err, pr)
+	type result struct {
+		*stage.EncryptResult
+		PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
 	}
-	if c.out.json {
-		return writeJSON(stdout, struct {
-			*stage.EncryptResult
-			PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
-		}{res, peakRSS()})
+	enc := func(ctx context.Context, j stage.EncryptJob, p progress.Func) (result, error) {
+		res, err := stage.Encrypt(ctx, j, p)
+		return result{res, max(0, workload.PeakRSS())}, err
 	}
+	return runStage(ctx, c.out, stdout, stderr, enc, c.job, func(r result, w io.Writer) error { return c.print(w, r.EncryptResult) }, c.trainError)
+}
+
+// print writes the trained model's summary.
+func (c *encryptCommand) print(stdout io.Writer, res *stage.EncryptResult) error {
 	fmt.Fprintf(stdout, "trained %s with %s for %s in %.0fs (κ = %.4g, %s): synthetic training accuracy %.2f%%; saved in %s (no training data accessed)\n",
 		c.model, res.Recipe, plural(res.Epochs, "epoch"), res.Seconds, res.Kappa, res.LogitScale, 100*res.TrainAcc, res.Out)
 	fmt.Fprint(stdout, "relative weight change:")
@@ -88,17 +91,11 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // load checks the flags and what --out holds, and loads the inputs.
 func (c *encryptCommand) load(b *bounds) error {
-	if err := b.check(); err != nil {
+	if err := ready(b, c.out.threads, "--model", c.model, "--synth", c.synth, "--out", c.job.Out); err != nil {
 		return err
-	}
-	if c.model == "" || c.synth == "" || c.job.Out == "" {
-		return fmt.Errorf("%w: --model, --synth and --out are required", errUsage)
 	}
 	if c.job.Resume && c.force {
 		return fmt.Errorf("%w: --resume continues the run in --out, --force replaces it; pass one", errUsage)
-	}
-	if err := setThreads(c.out.threads); err != nil {
-		return err
 	}
 	if err := checkRun(c.job.Out, c.force, c.job.Resume, c.model, c.synth, c.ann); err != nil {
 		return err
@@ -136,7 +133,7 @@ func checkRun(out string, force, resume bool, inputs ...string) error {
 	case ck && !force && !resume:
 		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", out)
 	case resume && !ck && card:
-		return fmt.Errorf("%w: %s holds a finished run, nothing to resume", errUsage, out)
+		return fmt.Errorf("%w: %s holds a finished run, nothing to resume; pass --force instead of --resume to replace it, or choose another --out", errUsage, out)
 	}
 	return nil
 }
@@ -152,5 +149,5 @@ func (c *encryptCommand) trainError(err error, pr *display) error {
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}
-	return userError(err, nil)
+	return userError(err)
 }

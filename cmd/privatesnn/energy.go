@@ -25,25 +25,12 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if err := setThreads(out.threads); err != nil {
+	if err := ready(&b, out.threads, "--model", model); err != nil {
 		return err
 	}
 	var err error
 	if job.Model, job.Data, err = modelAndData(model, modelfile.KindSNN, spec, data.Test); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, out.quiet)
-	res, err := stage.Energy(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
-	}
-	if out.json {
-		return writeJSON(stdout, res)
-	}
-	res.WriteText(stdout)
-	return nil
+	return runStage(ctx, out, stdout, stderr, stage.Energy, job, (*stage.EnergyResult).WriteText, nil)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
 )
@@ -56,9 +57,6 @@ func simFlags(fs *flag.FlagSet, b *bounds, timesteps *int, rs *[]int, seed *uint
 // modelAndData loads --model (of the kind, "" for either) and the split of
 // its data set.
 func modelAndData(path string, kind modelfile.Kind, spec data.Spec, split string) (*stage.Model, *data.Set, error) {
-	if path == "" {
-		return nil, nil, fmt.Errorf("%w: --model is required", errUsage)
-	}
 	m, err := loadModel(path, stage.RoleModel, kind)
 	if err != nil {
 		return nil, nil, err
@@ -90,10 +88,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if err := setThreads(out.threads); err != nil {
+	if err := ready(&b, out.threads, "--model", model); err != nil {
 		return err
 	}
 	var err error
@@ -105,22 +100,17 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	pr := newProgress(stderr, out.quiet)
-	res, err := stage.Eval(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
+	type result struct {
+		*stage.EvalResult
+		Split string `json:"split"`
 	}
-	if res.ANNNote != "" {
-		res.ANNNote += "; pass --ann to compare"
-		pr.line("note: %s", res.ANNNote)
+	eval := func(ctx context.Context, j stage.EvalJob, p progress.Func) (result, error) {
+		res, err := stage.Eval(ctx, j, p)
+		if err == nil && res.ANNNote != "" {
+			res.ANNNote += "; pass --ann to compare"
+			err = p.Report(progress.Report{Label: "note: " + res.ANNNote})
+		}
+		return result{res, string(split)}, err
 	}
-	if out.json {
-		return writeJSON(stdout, struct {
-			*stage.EvalResult
-			Split string `json:"split"`
-		}{res, string(split)})
-	}
-	res.WriteText(stdout)
-	return nil
+	return runStage(ctx, out, stdout, stderr, eval, job, func(r result, w io.Writer) error { r.WriteText(w); return nil }, nil)
 }

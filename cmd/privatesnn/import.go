@@ -34,13 +34,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
-		return err
-	}
-	if job.Weights == "" || len(s.Features) == 0 || job.Out == "" {
-		return fmt.Errorf("%w: --weights, --features and --out are required", errUsage)
-	}
-	if err := setThreads(out.threads); err != nil {
+	if err := ready(&b, out.threads, "--weights", job.Weights, "--features", vgg.FormatFeatures(s.Features), "--out", job.Out); err != nil {
 		return err
 	}
 	if err := checkOut(job.Out, modelfile.CardFile, "a model", force, job.Weights); err != nil {
@@ -51,17 +45,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	job.Data = string(spec.Name)
-	pr := newProgress(stderr, out.quiet)
-	res, err := stage.Import(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return userError(err, nil)
-	}
-	if out.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "imported %s: %s / %v → %d classes, %d parameters\n", job.Weights, vgg.FormatFeatures(res.Model.Features),
-		res.Model.Hidden, res.Model.Classes, res.Params)
-	fmt.Fprintf(stdout, "test accuracy on %s: %.2f %%\nmodel: %s\n", res.Data, 100*res.TestAccuracy, job.Out)
-	return nil
+	return runStage(ctx, out, stdout, stderr, stage.Import, job, func(res *stage.ImportResult, w io.Writer) error {
+		_, err := fmt.Fprintf(w, "imported %s: %s / %v → %d classes, %d parameters\ntest accuracy on %s: %.2f %%\nmodel: %s\n", job.Weights,
+			vgg.FormatFeatures(res.Model.Features), res.Model.Hidden, res.Model.Classes, res.Params, res.Data, 100*res.TestAccuracy, job.Out)
+		return err
+	}, nil)
 }

@@ -82,23 +82,10 @@ func (p *display) reporter() progress.Func {
 var testHookStep func()
 
 // reportLine returns the permanent line of an event or of a report whose
-// Detail is a finished unit, and false for a report that moves the bar.
+// Detail is a finished unit (an epoch, a layer's threshold, a scored
+// candidate) or a stage's start, and false for a report that moves the
+// bar.
 func reportLine(r progress.Report) (string, bool) {
-	if text, ok := detailLine(r); ok {
-		return text, true
-	}
-	switch {
-	case !r.Event():
-		return "", false
-	case r.Label == "":
-		return "stage " + r.Stage, true // a pipeline stage starts
-	}
-	return r.Label, true
-}
-
-// detailLine words a report's Detail: a finished unit (an epoch, a
-// layer's threshold, a scored candidate) or the start of a stage.
-func detailLine(r progress.Report) (string, bool) {
 	switch d := r.Detail.(type) {
 	case *train.EpochResult:
 		return fmt.Sprintf("%s  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
@@ -110,13 +97,19 @@ func detailLine(r progress.Report) (string, bool) {
 		return fmt.Sprintf("layer %d/%d %-22s threshold %.4f", r.Done, r.Total, d.Name, d.Threshold), true
 	case convert.Scored:
 		return fmt.Sprintf("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2",
-			r.Done, r.Total, candidateText(d.Candidate), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
+			r.Done, r.Total, d.Candidate.String(), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
 	case stage.CandidateEval:
-		return fmt.Sprintf("candidate %d/%d %s: %.2f%%", r.Done, r.Total, candidateText(d.Candidate), 100*d.AccuracyByTimestep[len(d.AccuracyByTimestep)-1].Accuracy), true
+		return fmt.Sprintf("candidate %d/%d %s: %.2f%%", r.Done, r.Total, d.Candidate.String(), 100*d.AccuracyByTimestep[len(d.AccuracyByTimestep)-1].Accuracy), true
 	case stage.Start:
 		return d.String(), true
 	}
-	return "", false
+	switch {
+	case !r.Event():
+		return "", false
+	case r.Label == "":
+		return "stage " + r.Stage, true // a pipeline stage starts
+	}
+	return r.Label, true
 }
 
 // valuesText words a report's measurements for the bar: accuracies and

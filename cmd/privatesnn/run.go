@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/privatesnn/privatesnn"
 	"github.com/privatesnn/privatesnn/pipeline"
+	"github.com/privatesnn/privatesnn/progress"
 )
 
 // runOptions are the settings of the run and demo commands.
@@ -74,56 +74,25 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	if err := setThreads(o.out.threads); err != nil {
 		return err
 	}
-	g := pipeline.Build(c)
 	if o.plan {
-		return printPlan(stdout, g, c.Workdir, o.out.json)
+		plan, err := pipeline.Plans(c)
+		if err != nil {
+			return err
+		}
+		if o.out.json {
+			return writeJSON(stdout, plan)
+		}
+		for _, p := range plan.Stages {
+			state := map[bool]string{true: "done", false: map[bool]string{true: "interrupted (resumes)", false: "to run"}[p.Partial]}[p.Done]
+			fmt.Fprintf(stdout, "%-22s %-22s %s\n", p.Name, state, p.Dir)
+		}
+		return nil
 	}
-	pr := newProgress(stderr, o.out.quiet)
-	start := time.Now()
 	pipeline.Software = version()
-	pr.line("%s: stages in %s", command, c.Workdir)
-	done, err := g.Run(ctx, pr.reporter())
-	pr.clear()
-	if err != nil {
+	return runStage(ctx, o.out, stdout, stderr, func(ctx context.Context, c pipeline.Config, p progress.Func) (*pipeline.Outcome, error) {
+		return pipeline.Execute(ctx, c, text, command, p)
+	}, c, func(res *pipeline.Outcome, w io.Writer) error {
+		_, err := fmt.Fprintf(w, "report: %s (and report.md) after %.0fs\n", res.Report, res.Seconds)
 		return err
-	}
-	for _, e := range done {
-		how := fmt.Sprintf("ran in %.1fs", e.Seconds)
-		if e.Cached {
-			how = "cached"
-		}
-		pr.line("%-22s %s", e.Name, how)
-	}
-	reportDir := filepath.Join(c.Workdir, "report")
-	if err := pipeline.WriteReport(reportDir, c, text, command, done); err != nil {
-		return err
-	}
-	res := map[string]any{"workdir": c.Workdir, "report": filepath.Join(reportDir, "report.html"), "seconds": time.Since(start).Seconds(), "stages": done}
-	if o.out.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "report: %s (and report.md) after %.0fs\n", filepath.Join(reportDir, "report.html"), time.Since(start).Seconds())
-	return nil
-}
-
-// printPlan prints the stage graph and what is done.
-func printPlan(w io.Writer, g *pipeline.Graph, workdir string, jsonOut bool) error {
-	plan, err := g.Plan()
-	if err != nil {
-		return err
-	}
-	if jsonOut {
-		return writeJSON(w, map[string]any{"workdir": workdir, "stages": plan})
-	}
-	for _, p := range plan {
-		state := "to run"
-		switch {
-		case p.Done:
-			state = "done"
-		case p.Partial:
-			state = "interrupted (resumes)"
-		}
-		fmt.Fprintf(w, "%-22s %-22s %s\n", p.Name, state, p.Dir)
-	}
-	return nil
+	}, func(err error, _ *display) error { return err })
 }

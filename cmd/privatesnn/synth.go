@@ -10,6 +10,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/invert"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/synth"
 )
@@ -31,11 +32,8 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
+	if err := ready(&b, out.threads, "--model", model); err != nil {
 		return err
-	}
-	if model == "" {
-		return fmt.Errorf("%w: --model is required", errUsage)
 	}
 	if job.Out == "" {
 		job.Out = filepath.Join("runs", filepath.Base(filepath.Clean(model))+"-synth")
@@ -46,25 +44,27 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := os.Lstat(job.Out); err == nil && !job.Overwrite {
 		return fmt.Errorf("%s already exists; pass --force to replace the image set in it, or choose another --out", job.Out)
 	}
-	if err := setThreads(out.threads); err != nil {
-		return err
-	}
 	var err error
 	if job.ANN, err = loadModel(model, stage.RoleModel, modelfile.KindANN); err != nil {
 		return err
 	}
-	pr := newProgress(stderr, out.quiet)
-	r, err := stage.Synth(ctx, job, pr.reporter().WithStage("synth"))
-	if err != nil {
-		return userError(err, nil)
+	synthesise := func(ctx context.Context, j stage.SynthJob, p progress.Func) (*stage.SynthResult, error) {
+		r, err := stage.Synth(ctx, j, p.WithStage("synth"))
+		if err == nil {
+			err = p.Report(progress.Report{Label: fmt.Sprintf("done: %d images in %.0fs (%.3fs/image)", r.Images, r.Seconds, r.SecondsPerImage)})
+		}
+		return r, err
 	}
-	pr.line("done: %d images in %.0fs (%.3fs/image)", r.Images, r.Seconds, r.SecondsPerImage)
-	if out.json {
-		return writeJSON(stdout, r)
-	}
+	return runStage(ctx, out, stdout, stderr, synthesise, job, func(r *stage.SynthResult, w io.Writer) error {
+		printSynth(w, r, job.ANN.Card.ClassNames)
+		return nil
+	}, nil)
+}
+
+// printSynth writes the set's summary, class by class.
+func printSynth(stdout io.Writer, r *stage.SynthResult, names []string) {
 	fmt.Fprintf(stdout, "%d images in %.0fs; ANN argmax = soft-label argmax for %.1f%% (%.1f%% before 8-bit saving), = folder class for %.1f%%; written to %s\n",
 		r.Images, r.Seconds, 100*r.SoftArgmaxAgreement, 100*r.SoftArgmaxUnquantised, 100*r.FolderAgreement, r.Out)
-	names := job.ANN.Card.ClassNames
 	for _, c := range r.Stats.PerClass {
 		name := ""
 		if c.Class < len(names) {
@@ -72,7 +72,6 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "  class %d%s: soft-label argmax %.1f%%, folder class %.1f%%\n", c.Class, name, 100*c.SoftArgmaxAgreement, 100*c.FolderAgreement)
 	}
-	return nil
 }
 
 // synthFlags registers the synthesis settings into s.

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/privatesnn/privatesnn/data"
-	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/vgg"
 )
@@ -115,16 +114,13 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := b.check(); err != nil {
+	if err := ready(&b, out.threads); err != nil {
 		return err
 	}
 	if job.Out == "" {
 		job.Out = filepath.Join("runs", string(spec.Name)+"-"+job.Settings.Preset)
 	}
-	if err := checkTrainOut(job.Out, force, job.Resume, spec.Dir); err != nil {
-		return err
-	}
-	if err := setThreads(out.threads); err != nil {
+	if err := checkRun(job.Out, force, job.Resume, spec.Dir); err != nil {
 		return err
 	}
 	var err error
@@ -135,37 +131,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	job.Data = string(spec.Name)
-	pr := newProgress(stderr, out.quiet)
-	res, err := stage.Train(ctx, job, pr.reporter())
-	pr.clear()
-	if err != nil {
-		return trainError(err, job, pr)
-	}
-	if out.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d images) after %s in %.0fs; model saved in %s\n",
-		100*res.TestAccuracy, job.Test.Name, job.Test.Len(), plural(res.Epochs, "epoch"), res.Seconds, job.Out)
-	return nil
-}
-
-// checkTrainOut refuses an --out that is the data directory, or that
-// holds a model or an interrupted run the flags do not say what to do
-// with.
-func checkTrainOut(out string, force, resume bool, dataDir string) error {
-	if err := checkOut(out, "", "", true, dataDir); err != nil {
+	return runStage(ctx, out, stdout, stderr, stage.Train, job, func(res *stage.TrainResult, w io.Writer) error {
+		_, err := fmt.Fprintf(w, "test accuracy %.2f%% (%s, %d images) after %s in %.0fs; model saved in %s\n",
+			100*res.TestAccuracy, job.Test.Name, job.Test.Len(), plural(res.Epochs, "epoch"), res.Seconds, job.Out)
 		return err
-	}
-	card, ck := exists(out, modelfile.CardFile), exists(out, modelfile.CheckpointState)
-	switch {
-	case resume && !ck && card:
-		return fmt.Errorf("%w: %s holds a finished run, nothing to resume; train a new run into another --out, or pass --force instead of --resume to replace it", errUsage, out)
-	case !resume && card && !force:
-		return fmt.Errorf("%s already holds a model; pass --force to replace it or choose another --out", out)
-	case !resume && ck && !force:
-		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", out)
-	}
-	return nil
+	}, func(err error, pr *display) error { return trainError(err, job, pr) })
 }
 
 // trainError words stage.Train's errors in the flags' terms.
@@ -182,5 +152,5 @@ func trainError(err error, j stage.TrainJob, pr *display) error {
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}
-	return userError(err, nil)
+	return userError(err)
 }

@@ -1,10 +1,17 @@
 package workload
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand/v2"
+	"os/exec"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/gemm"
@@ -169,5 +176,189 @@ func MeasureBPTT(ctx context.Context, res *BPTTResult, T int, x *tensor.Tensor, 
 	res.BPTTOtherCPULoad = &tm.OtherLoad
 	res.BPTTPeakRSSMiB = float64(PeakRSS()) / mib
 	res.BPTTRSSMethod = "getrusage(RUSAGE_SELF) ru_maxrss of a process that ran only this workload (--only bptt)"
+	return nil
+}
+
+// WriteText writes the result as the bench command prints it; ann, sgemm
+// and bptt say which of those workloads ran.
+func (res *Result) WriteText(w io.Writer, ann, sgemm, bptt bool) {
+	if ann {
+		fmt.Fprintf(w, "ann train step      %8.1f items/s\n", res.ANNTrainStepItemsPerS)
+		fmt.Fprintf(w, "ann input gradient  %8.1f items/s\n", res.ANNInputGradItemsPerS)
+	}
+	if sgemm {
+		fmt.Fprintf(w, "sgemm 1024³         %8.1f GFLOP/s", res.Sgemm1024GFLOPS)
+		if res.Sgemm1024NativeGFLOPS > 0 {
+			fmt.Fprintf(w, " (%.0f%% of OpenBLAS's own %.1f)", 100*res.SgemmFractionOfOpenBLAS, res.Sgemm1024NativeGFLOPS)
+		}
+		fmt.Fprintln(w)
+	}
+	if res.SNNItemsTimestepsPerS > 0 {
+		fmt.Fprintf(w, "snn T=%d batch %d   %8.0f images·steps/s (dense path %.0f, %.1f× faster)\n",
+			res.SNNTimesteps, res.SNNBatch, res.SNNItemsTimestepsPerS, res.SNNDenseItemsTimestepsPerS, res.SNNItemsTimestepsPerS/res.SNNDenseItemsTimestepsPerS)
+	}
+	if bptt {
+		fmt.Fprintf(w, "bptt T=%d batch %d  %8.1f items/s (%.0f ms a step), peak RSS %.0f MiB (%.0f MiB before the first step; %s)\n",
+			res.BPTTTimesteps, res.BPTTBatch, res.BPTTItemsPerS, res.BPTTMedianMS, res.BPTTPeakRSSMiB, res.BPTTRSSBeforeMiB, res.BPTTRSSMethod)
+		fmt.Fprintf(w, "bptt spike rates    %s\n", formatRates(res.BPTTSpikeRates))
+	}
+	if loads := otherLoads(res.OtherCPULoad); loads != "" {
+		fmt.Fprintf(w, "competing CPU load  %s\n", loads)
+	}
+	fmt.Fprintf(w, "backend %s %s, conv %s, %d threads\n", res.Backend.Backend, res.Backend.Core, res.ConvBackend, res.Threads)
+}
+
+// formatRates prints spike rates as percentages.
+func formatRates(r []float64) string {
+	f := make([]string, len(r))
+	for i, v := range r {
+		f[i] = fmt.Sprintf("%.2f%%", 100*v)
+	}
+	return strings.Join(f, " ")
+}
+
+// otherLoads lists the workloads whose timing competed with other
+// processes (other_cpu_load above 5 %).
+func otherLoads(m map[string]float64) string {
+	var f []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] > 0.05 {
+			f = append(f, fmt.Sprintf("%s %.0f%%", k, 100*m[k]))
+		}
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.Join(f, ", ") + " of the machine used by other processes (results disturbed)"
+}
+
+// Workloads of a benchmark.
+const (
+	WorkANN   = "ann"
+	WorkSNN   = "snn"
+	WorkSgemm = "sgemm"
+	WorkBPTT  = "bptt"
+)
+
+// Selection is the set of workloads a benchmark runs, written as a
+// comma-separated list ("ann,bptt"); empty selects all. It is a
+// flag.Value.
+type Selection map[string]bool
+
+// Set implements flag.Value.
+func (s *Selection) Set(text string) error {
+	all := []string{WorkANN, WorkSNN, WorkSgemm, WorkBPTT}
+	sel := Selection{}
+	for _, f := range strings.Split(text, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(all, f) {
+			return fmt.Errorf("unknown workload %q (want a comma-separated subset of %s)", f, strings.Join(all, ","))
+		}
+		sel[f] = true
+	}
+	*s = sel
+	return nil
+}
+
+// String implements flag.Value.
+func (s *Selection) String() string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join(slices.Sorted(maps.Keys(*s)), ",")
+}
+
+// Settings are a benchmark: the workloads and their sizes, with the
+// inputs the caller loaded.
+type Settings struct {
+	// Only is the workloads to run (nil: all; SNN only when SNNNet is set).
+	Only    Selection
+	Batch   int
+	MinTime time.Duration
+	// SNNNet, SNNModel and SNNInput are the spiking model to simulate, its
+	// name and its images.
+	SNNNet   *snn.Network
+	SNNModel string
+	SNNInput *tensor.Tensor
+	// BPTT workload: T, images and labels, and the minimum timed steps.
+	BPTTSteps  int
+	BPTTInput  *tensor.Tensor
+	BPTTLabels []int32
+	BPTTRuns   int
+	// BPTTChild, when not nil, returns the command of a child process that
+	// runs the BPTT workload alone and prints its Result as JSON, so that
+	// its peak RSS is its own; nil runs it in this process.
+	BPTTChild func(ctx context.Context) *exec.Cmd
+}
+
+// Runs reports whether the benchmark runs the workload w.
+func (s Settings) Runs(w string) bool { return s.Only == nil || s.Only[w] }
+
+// Bench runs the selected workloads. p receives an event before each.
+func Bench(ctx context.Context, s Settings, p progress.Func) (*Result, error) {
+	res := NewResult(s.Batch)
+	if s.Runs(WorkANN) {
+		if err := MeasureANN(ctx, res, s.MinTime, p); err != nil {
+			return nil, err
+		}
+	}
+	if s.SNNNet != nil && s.Runs(WorkSNN) {
+		if err := MeasureSNN(ctx, res, s.SNNNet, s.SNNModel, s.SNNInput, s.MinTime, p); err != nil {
+			return nil, err
+		}
+	}
+	if s.Runs(WorkSgemm) {
+		if err := MeasureSgemm(ctx, res, s.MinTime, p); err != nil {
+			return nil, err
+		}
+	}
+	if !s.Runs(WorkBPTT) {
+		return res, nil
+	}
+	var err error
+	if s.BPTTChild == nil {
+		err = MeasureBPTT(ctx, &res.BPTTResult, s.BPTTSteps, s.BPTTInput, s.BPTTLabels, s.BPTTRuns, s.MinTime, p)
+	} else {
+		err = measureBPTTChild(ctx, &res.BPTTResult, s.BPTTChild(ctx), p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.BPTTOtherCPULoad != nil {
+		res.OtherCPULoad["bptt_train_step"] = *res.BPTTOtherCPULoad
+	}
+	return res, nil
+}
+
+// measureBPTTChild runs the child process of the BPTT workload and takes
+// its result from its JSON output and its peak RSS from wait4's rusage,
+// as bench_torch.py does with RUSAGE_CHILDREN.
+func measureBPTTChild(ctx context.Context, res *BPTTResult, cmd *exec.Cmd, p progress.Func) error {
+	if err := p.Report(progress.Report{Label: "starting a child process for the bptt training step…"}); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("bptt workload child process: %w", err)
+	}
+	var child struct {
+		BPTTResult
+		OtherCPULoad map[string]float64 `json:"other_cpu_load"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &child); err != nil {
+		return fmt.Errorf("bptt workload child process: %w", err)
+	}
+	*res = child.BPTTResult
+	if v, ok := child.OtherCPULoad["bptt_train_step"]; ok {
+		res.BPTTOtherCPULoad = &v
+	}
+	if rss := ChildPeakRSS(cmd.ProcessState); rss > 0 {
+		res.BPTTPeakRSSMiB = float64(rss) / mib
+		res.BPTTRSSMethod = "ru_maxrss of a child process that ran only this workload (privatesnn bench --only bptt), from wait4"
+	}
 	return nil
 }

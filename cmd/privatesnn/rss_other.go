@@ -1,6 +1,0 @@
-//go:build !linux
-
-package main
-
-// peakRSS returns 0: the peak resident set size is read on Linux only.
-func peakRSS() int64 { return 0 }

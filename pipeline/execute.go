@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/privatesnn/privatesnn/progress"
+)
+
+// Outcome is a finished run: its stages and the report.
+type Outcome struct {
+	Workdir string     `json:"workdir"`
+	Report  string     `json:"report"` // report.html
+	Seconds float64    `json:"seconds"`
+	Stages  []Executed `json:"stages"`
+}
+
+// ReportDir is the directory of a run's report in its work directory.
+const ReportDir = "report"
+
+// Execute runs the configuration's graph (Build, Graph.Run) and writes its
+// report into the work directory's ReportDir. text is the configuration
+// as written and command the command line, both recorded in the report. p
+// receives the stages' reports (see Graph.Run) and, at the end, an event
+// per stage saying whether it ran or was cached.
+func Execute(ctx context.Context, c Config, text, command string, p progress.Func) (*Outcome, error) {
+	start := time.Now()
+	if err := p.Report(progress.Report{Label: fmt.Sprintf("%s: stages in %s", command, c.Workdir)}); err != nil {
+		return nil, err
+	}
+	done, err := Build(c).Run(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range done {
+		how := fmt.Sprintf("ran in %.1fs", e.Seconds)
+		if e.Cached {
+			how = "cached"
+		}
+		if err := p.Report(progress.Report{Label: fmt.Sprintf("%-22s %s", e.Name, how)}); err != nil {
+			return nil, err
+		}
+	}
+	dir := filepath.Join(c.Workdir, ReportDir)
+	if err := WriteReport(dir, c, text, command, done); err != nil {
+		return nil, err
+	}
+	return &Outcome{Workdir: c.Workdir, Report: filepath.Join(dir, "report.html"), Seconds: time.Since(start).Seconds(), Stages: done}, nil
+}
+
+// PlanOf is the plan of a configuration's graph: the stages, their hashes
+// and directories, and which are done.
+type PlanOf struct {
+	Workdir string    `json:"workdir"`
+	Stages  []Planned `json:"stages"`
+}
+
+// Plans returns the configuration's plan.
+func Plans(c Config) (*PlanOf, error) {
+	plan, err := Build(c).Plan()
+	if err != nil {
+		return nil, err
+	}
+	return &PlanOf{Workdir: c.Workdir, Stages: plan}, nil
+}
