@@ -51,8 +51,8 @@ func (f *attackFlags) register(fs *flag.FlagSet, b *bounds, s *audit.Settings) {
 	b.Int(fs, &i.BlurEvery, "inv-blur-every", i.BlurEvery, 0, attack.MaxIterations, "Attack 3: blur the image every k steps (0: never)")
 	b.Int(fs, &i.Population, "inv-population", i.Population, 1, 1000, "Attack 3, population rule: Poisson samples per step")
 	optText(fs, &f.surrogate, "surrogate", "Attacks 2 and 3: surrogate gradient of the spike: triangle, fast-sigmoid or atan (default: triangle; Attack 3's population rule: fast-sigmoid)")
-	optFloat(fs, &f.gamma, "gamma", fmt.Sprintf("Attacks 2 and 3: surrogate height γ (default %g)", snn.DefaultGamma))
-	optFloat(fs, &f.slope, "slope", "Attacks 2 and 3: slope of fast-sigmoid and atan (default: 5 for fast-sigmoid, 2 for atan)")
+	optFloat(fs, b, &f.gamma, "gamma", interval{lo: 0, hi: 100, loOpen: true}, fmt.Sprintf("Attacks 2 and 3: surrogate height γ (default %g)", snn.DefaultGamma))
+	optFloat(fs, b, &f.slope, "slope", interval{lo: 0, hi: 1000, loOpen: true}, "Attacks 2 and 3: slope of fast-sigmoid and atan (default: 5 for fast-sigmoid, 2 for atan)")
 }
 
 // finish puts the surrogate flags into the settings: given, they set both

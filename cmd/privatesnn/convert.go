@@ -9,6 +9,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
 )
@@ -28,8 +29,8 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 	b.Float(fs, &s.Leak, "leak", s.Leak, interval{lo: 0, hi: 1, loOpen: true}, "membrane leak λ (1 = integrate-and-fire)")
 	fs.TextVar(&s.Reset, "reset", s.Reset, "reset after a spike: subtract or zero")
 	optText(fs, &s.Encoder, "encoder", "input encoding: poisson or direct (select: pins the search to it; default poisson)")
-	optFloat(fs, &s.Percentile, "percentile", "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it; default the maximum)")
-	optFloat(fs, &s.InitMembrane, "init-membrane", "initial membrane potential as a fraction of the threshold (select: pins the search to it; default 0)")
+	optFloat(fs, b, &s.Percentile, "percentile", interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it; default the maximum)")
+	optFloat(fs, b, &s.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "initial membrane potential as a fraction of the threshold (select: pins the search to it; default 0)")
 	b.Float(fs, &s.Scale, "scale", s.Scale, interval{lo: 0, hi: 100, loOpen: true}, "multiply every threshold by this factor")
 	b.Int(fs, &s.Batch, "batch", s.Batch, 1, 1<<16, "calibration images simulated together")
 	b.Int(fs, &s.CalibImages, "calib-images", 0, 0, 1<<20, fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select; fewer when the set is smaller)", convert.PaperCalibImages, convert.SelectCalibImages))
@@ -78,7 +79,7 @@ func (c *convertCommand) load(b *bounds) error {
 	if err := ready(b, c.out.threads, "--model", c.model, "--synth", c.synth, "--out", c.job.Out); err != nil {
 		return err
 	}
-	if err := userError(c.job.Settings.Validate()); err != nil {
+	if err := userError(setting.Check(c.job.Settings.Validate())); err != nil {
 		return err
 	}
 	if err := checkOut(c.job.Out, modelfile.CardFile, "a model", c.force, c.model, c.synth); err != nil {
@@ -106,4 +107,3 @@ func synthSource(s *stage.Synthetic, ann *stage.Model, which, why string) error 
 	}
 	return nil
 }
-

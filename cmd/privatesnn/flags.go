@@ -98,11 +98,16 @@ func (o *optional[T]) String() string {
 	return o.show(**o.p)
 }
 
-// optFloat registers an optional float flag; the library that takes the
-// setting checks its range.
-func optFloat(fs *flag.FlagSet, p **float64, name, usage string) {
+// optFloat registers an optional float flag; iv bounds a given value.
+func optFloat(fs *flag.FlagSet, b *bounds, p **float64, name string, iv interval, usage string) {
 	fs.Var(&optional[float64]{p: p, parse: func(s string) (float64, error) { return strconv.ParseFloat(s, 64) },
 		show: func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }}, name, usage)
+	b.checks = append(b.checks, func() error {
+		if *p != nil && !iv.contains(**p) {
+			return fmt.Errorf("%w: --%s %g out of range %s", errUsage, name, **p, iv)
+		}
+		return nil
+	})
 }
 
 // textValue is a type read from text.

@@ -25,7 +25,7 @@ func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs *int
 	optText(fs, &s.Hidden, "hidden", "override the classifier's hidden widths, e.g. 4096 or 4096,4096 (none: -)")
 	b.Float(fs, &s.ConvDropout, "conv-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "conv dropout probability (-1: the preset's)")
 	b.Float(fs, &s.FCDropout, "fc-dropout", -1, interval{lo: -1, hi: 1, hiOpen: true}, "classifier dropout probability (-1: the preset's)")
-	fs.Var(&twoInts{&o.Epochs, epochs}, "epochs", fmt.Sprintf("training epochs (with --resume: the interrupted run's unless given; more extend it) (default %d)", d.Epochs))
+	fs.Var(&twoInts{&o.Epochs, epochs}, "epochs", "training epochs (with --resume: the interrupted run's unless given; more extend it)")
 	b.checks = append(b.checks, func() error {
 		if o.Epochs < 1 || o.Epochs > 100000 {
 			return fmt.Errorf("%w: --epochs %d out of range [1, 100000]", errUsage, o.Epochs)
