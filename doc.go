@@ -5,49 +5,48 @@
 // training, what it still leaks is audited, and one command runs it all and
 // writes a report.
 //
-// The packages, in import order:
+// The packages, in import order (each imports only packages above it):
 //
 //   - progress: the one progress contract (a callback that receives
-//     reports and can stop a run); libraries never print.
-//   - tensor: dense float32 arrays.
+//     reports and can stop a run); libraries never print. setting: errors
+//     that name a setting by its configuration key.
+//   - tensor: dense float32 arrays; internal/gemm: the BLAS seam (OpenBLAS
+//     via dlopen, pure-Go fallback); internal/dnnl: oneDNN convolutions;
+//     internal/atomicfile: atomic file writes.
 //   - imageset: 8-bit image sets, the pixel normalisation, the crop/flip
-//     augmentation, the box blur and PNG output (pictures, the labelled
-//     grid, class folders), shared by the data readers and the data-free
-//     side.
-//   - internal/gemm: the BLAS seam (OpenBLAS via dlopen, pure-Go fallback).
-//   - nn: layers with forward and backward passes (input gradients included).
-//   - loss, optim: losses (cross-entropy, soft labels, distillation) and optimisers.
-//   - vgg: the VGG family of the reference, with PyTorch weight names.
-//   - internal/atomicfile: atomic file writes for every package that saves.
-//   - safetensors, modelfile: weight files and JSON model cards, with
-//     checkpoints, references between artifacts, and the import of a bare
-//     PyTorch state_dict.
-//   - snn: the multi-step spiking simulator (dense and event-driven kernels)
-//     and its backpropagation through time (surrogate gradients).
-//   - energy: MAC/AC operation counts and energy of an ANN and its SNN.
-//   - convert: threshold balancing of an ANN into an SNN on given images.
-//   - invert, synth: class images optimised from the ANN's weights alone.
-//   - encrypt: class-encryption training of a converted SNN on synthetic
-//     images, with distillation from its ANN.
-//   - attack: model-inversion attacks (the paper's Attack 1 and 2, and an
-//     SNN-aware inversion) that read a model's weights only, and the
-//     Pillow-exact blur they use.
-//   - leakage: leakage scores of attack images under an independent
-//     evaluator (hit rates, Fréchet distance in its features).
-//   - audit: attacks against several models scored side by side with
-//     reference rows, and their images and tables.
-//   - report: the run's report as Markdown and self-contained HTML, with
-//     plots.
-//   - data: data set readers (IDX, CIFAR, image folders).
-//   - train: the training loop.
+//     augmentation, the box blur and PNG output, shared by the data readers
+//     and the data-free side. fit: the epoch and step loop of the training
+//     stages, with checkpoints and stops. safetensors: weight files.
+//   - nn: layers with forward and backward passes (input gradients
+//     included); loss, optim: losses and optimisers; vgg: the VGG family of
+//     the reference, with PyTorch weight names.
+//   - snn: the multi-step spiking simulator (dense and event-driven
+//     kernels, their C in .c files) and its backpropagation through time.
+//   - energy: MAC/AC operation counts and energy of an ANN and its SNN;
+//     leakage: leakage scores under an independent evaluator; invert: class
+//     images optimised from a network's weights.
+//   - The algorithms, on values in memory: train (supervised training),
+//     convert (threshold balancing and the data-free selection), encrypt
+//     (class-encryption training with distillation), synth (class images
+//     from the ANN alone), attack (model-inversion attacks) and audit
+//     (attacks scored side by side with reference rows).
+//   - modelfile: model cards and weights, checkpoints, references between
+//     artifacts, the import of a bare PyTorch state_dict.
+//   - stage: every stage of the pipeline on loaded values — the one layer
+//     under the command and the pipeline; it reads no data set itself.
+//   - report: the run's report as Markdown and self-contained HTML.
+//   - data: data set readers (IDX, CIFAR, image folders, the embedded
+//     subset).
 //   - pipeline: the stages as one graph, each stage's output in a
 //     directory named by the hash of its settings and inputs, cached and
 //     resumable, and the report of a run.
-//   - cmd/privatesnn: the command.
+//   - cmd/privatesnn: the command: flags in, one stage function called,
+//     results out.
 //
 // Configs holds the shipped pipeline configurations (configs/*.toml).
 //
 // The import rules are enforced by layering_test.go, including that the
-// data-free packages (synth, invert, convert, encrypt, snn, energy, attack,
-// leakage, audit, report and what they import) cannot reach package data.
+// data-free packages (stage and every package it imports, report) cannot
+// reach package data, and that the algorithms import neither modelfile nor
+// synth's artifacts.
 package privatesnn

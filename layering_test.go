@@ -144,6 +144,22 @@ func TestDataFreePackages(t *testing.T) {
 	}
 }
 
+// algorithms are the packages that implement the paper's steps on values
+// in memory. They read and write no artifacts: loading models and
+// synthetic sets, and writing model directories, is the stage layer's.
+var algorithms = []string{"train", "fit", "synth", "invert", "convert", "encrypt", "attack", "audit", "leakage", "energy", "snn"}
+
+func TestAlgorithmsHoldNoArtifacts(t *testing.T) {
+	imports := packages(t)
+	for _, p := range algorithms {
+		for _, d := range imports[p] {
+			if d == "modelfile" || d == "synth" && p != "synth" || d == "stage" || d == "pipeline" {
+				t.Errorf("algorithm package %q imports %q", p, d)
+			}
+		}
+	}
+}
+
 func contains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {

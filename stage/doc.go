@@ -1,0 +1,48 @@
+// Package stage runs privatesnn's stages — train or import an ANN,
+// synthesise class images, convert, class-encryption training, evaluate,
+// attack and audit, estimate the energy, compare calibrations — on loaded
+// values. It is the one layer under both front ends: the privatesnn
+// command parses flags into a stage's job and calls its function; the
+// pipeline builds the same jobs from a configuration.
+//
+// # Overview
+//
+// Every stage has one shape:
+//
+//	func X(ctx context.Context, j XJob, p progress.Func) (*XResult, error)
+//
+// A job holds loaded inputs (a *Model from LoadModel, a *Synthetic from
+// LoadSynthetic, image sets the caller read), the output directory where
+// the stage writes one, and the stage's settings: a type shared with the
+// pipeline's configuration (synth.Settings, convert.Settings,
+// EncryptSettings, TrainSettings, audit.Settings, …) whose zero and nil
+// values mean the library's defaults, resolved here, so that a command
+// line and the equivalent configuration give the same job. Before its work
+// a stage reports an event whose Detail is a Start (its String says what
+// the stage is about to do); then its algorithm's reports follow.
+//
+// This package never reads a real data set: it does not import package
+// data, and the stages that learn from or are scored on real images
+// (Train, Import, Eval, Energy, Audit, CompareCalibration) take the images
+// from their caller. Synth, Convert, Encrypt and Attack read model weights
+// and synthetic images only, and their artifacts record
+// training_data_accessed false.
+//
+// # Error handling
+//
+// An input that does not fit the stage — a model of the other kind, a set
+// made from another ANN, images of another shape, a data set of other
+// classes — is an *InputError naming the input's Role, so that a front end
+// can word it in its terms (a flag, a configuration key). Settings that do
+// not fit are setting errors named by their configuration key (package
+// setting). Everything else is a failure, wrapped with context.
+//
+// # Artifacts
+//
+// Train and Encrypt keep a checkpoint in their output directory at every
+// epoch and when stopped, and continue it with Resume (ErrNothingToResume
+// without one; an encryption resumed with other settings fails with
+// ErrSettingsChanged); a finished model replaces the checkpoint. Model
+// files are written atomically by package modelfile; CheckOut refuses an
+// output directory that is, holds or lies inside an input.
+package stage
