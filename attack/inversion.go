@@ -189,7 +189,7 @@ func (o InversionOptions) Validate() error {
 	case o.Rule == PopulationRule && (o.Population < 1 || o.Population > 1000):
 		return fmt.Errorf("attack: population %d outside [1, 1000]", o.Population)
 	}
-	return o.Surrogate.Validate()
+	return o.Surrogate.CheckGiven()
 }
 
 // attackNet returns the network the attacker differentiates: net itself,

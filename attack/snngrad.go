@@ -39,7 +39,7 @@ func (o SNNGradientOptions) Validate() error {
 	case !(o.Step > 0) || math.IsInf(o.Step, 0):
 		return fmt.Errorf("attack: step %g must be positive and finite", o.Step)
 	}
-	return o.Surrogate.Validate()
+	return o.Surrogate.CheckGiven()
 }
 
 // ConvGradient runs the SNN once on x (eval mode: its own encoder,

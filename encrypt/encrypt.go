@@ -230,6 +230,9 @@ func (o Options) Validate() error {
 	if o.CropPad < 0 || o.CropPad > 64 {
 		return fmt.Errorf("encrypt: crop padding %d out of range [0, 64]", o.CropPad)
 	}
+	if err := o.Surrogate.CheckGiven(); err != nil {
+		return err
+	}
 	if err := o.trainOptions().Validate(); err != nil {
 		return err
 	}

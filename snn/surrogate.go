@@ -103,13 +103,20 @@ func (s Surrogate) WithDefaults() Surrogate {
 	return s
 }
 
+// CheckGiven reports settings of a surrogate that contradict each other as
+// a user gave them: a slope with the triangle, which has none (Validate
+// ignores it).
+func (s Surrogate) CheckGiven() error {
+	if s.Kind == Triangle && s.Slope != 0 {
+		return fmt.Errorf("snn: slope %g: the triangle surrogate has none (the slope applies to fast-sigmoid and atan)", s.Slope)
+	}
+	return s.Validate()
+}
+
 // Validate reports an unusable surrogate.
 func (s Surrogate) Validate() error {
 	if s.Kind > Atan {
 		return fmt.Errorf("snn: invalid surrogate %d", uint8(s.Kind))
-	}
-	if s.Kind == Triangle && s.Slope != 0 {
-		return fmt.Errorf("snn: slope %g: the triangle surrogate has none (the slope applies to fast-sigmoid and atan)", s.Slope)
 	}
 	if !(s.Gamma > 0) || math.IsInf(s.Gamma, 0) {
 		return fmt.Errorf("snn: surrogate scale γ %g, want a positive finite value", s.Gamma)

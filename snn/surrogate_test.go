@@ -105,3 +105,24 @@ func TestSurrogateRejects(t *testing.T) {
 		t.Errorf("MarshalText of an invalid kind gave %q", b)
 	}
 }
+
+// A slope given with the triangle is a contradiction CheckGiven reports;
+// WithDefaults fills a zero γ and slope from the kind.
+func TestSurrogateGivenAndDefaults(t *testing.T) {
+	if err := (Surrogate{Kind: Triangle, Gamma: 0.3, Slope: 2}).CheckGiven(); err == nil {
+		t.Error("triangle with a slope: no error")
+	}
+	if err := (Surrogate{Kind: Atan, Gamma: 0.3, Slope: 2}).CheckGiven(); err != nil {
+		t.Error(err)
+	}
+	for _, c := range []struct{ in, want Surrogate }{
+		{Surrogate{Kind: Atan}, Surrogate{Kind: Atan, Gamma: DefaultGamma, Slope: DefaultAtanSlope}},
+		{Surrogate{Kind: FastSigmoid, Gamma: 1}, Surrogate{Kind: FastSigmoid, Gamma: 1, Slope: DefaultFastSigmoidSlope}},
+		{Surrogate{Kind: Triangle}, Surrogate{Kind: Triangle, Gamma: DefaultGamma}},
+		{Surrogate{Kind: Atan, Gamma: 2, Slope: 3}, Surrogate{Kind: Atan, Gamma: 2, Slope: 3}},
+	} {
+		if got := c.in.WithDefaults(); got != c.want {
+			t.Errorf("%+v.WithDefaults() = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+}
