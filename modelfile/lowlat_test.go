@@ -62,7 +62,7 @@ func TestSelectedCardRoundTrip(t *testing.T) {
 	if err := Save(dir, m, c); err != nil {
 		t.Fatal(err)
 	}
-	net, back, err := LoadSNN(dir)
+	net, back, err := loadSNN(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

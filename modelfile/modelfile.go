@@ -461,23 +461,6 @@ func hasPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// LoadSNN reads a spiking model saved with a card of kind KindSNN and builds
-// its network.
-func LoadSNN(path string) (*snn.Network, *Card, error) {
-	m, c, err := Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if c.Kind != KindSNN {
-		return nil, nil, fmt.Errorf("read %s: model kind %q, want an SNN (convert it first)", path, c.Kind)
-	}
-	n, err := snn.New(m, c.SNN.Config)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return n, c, nil
-}
-
 // Kind is what a model file holds: KindANN or KindSNN.
 type Kind string
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -198,7 +199,7 @@ func TestSNNRoundTrip(t *testing.T) {
 	if err := Save(dir, m, c); err != nil {
 		t.Fatal(err)
 	}
-	net, back, err := LoadSNN(dir)
+	net, back, err := loadSNN(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestSNNRoundTrip(t *testing.T) {
 	if err := Save(adir, m, card()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadSNN(adir); err == nil {
+	if _, _, err := loadSNN(adir); err == nil {
 		t.Fatal("LoadSNN accepted an ANN")
 	}
 	// Wrong threshold count is rejected on save.
@@ -241,4 +242,18 @@ func TestCalibrationMethodText(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"method": "mean-current", "scale": 1}`), &c); err == nil {
 		t.Error("a card with an unknown calibration method was read")
 	}
+}
+
+// loadSNN reads a spiking model and builds its network, as the stage layer
+// does.
+func loadSNN(path string) (*snn.Network, *Card, error) {
+	m, c, err := Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Kind != KindSNN {
+		return nil, nil, fmt.Errorf("read %s: model kind %q, want an SNN", path, c.Kind)
+	}
+	n, err := snn.New(m, c.SNN.Config)
+	return n, c, err
 }
