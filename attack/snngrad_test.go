@@ -104,68 +104,98 @@ func TestConvGradient(t *testing.T) {
 		conv := net.Model.Convs[0]
 		assertClose(t, enc.String()+" conv1ᵀ(G)", transposedConv(G, conv.Weight.W, conv.InC, conv.Pad), dx.Data, convTol)
 
-		// The same pass by hand: G and δx are the tape's sums over time
-		// divided by T, for the one-hot loss gradient of the targets.
-		tp, err := net.Forward(ctx, x, rand.New(rand.NewPCG(7, 7)),
-			snn.TrainOptions{Surrogate: sg, InputGradient: true, CurrentGradient: true, Frozen: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dS := tensor.New(4, 3)
-		for i, c := range targets {
-			dS.Data[i*3+c] = 1
-		}
-		sx, err := tp.Backward(ctx, dS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		T := float32(net.Config.Timesteps)
-		for i, v := range tp.CurrentGradient().Data {
-			if G.Data[i] != v/T {
-				t.Fatalf("%v: G[%d] = %g, want Σ_t/T = %g", enc, i, G.Data[i], v/T)
-			}
-		}
-		for i, v := range sx.Data {
-			if dx.Data[i] != v/T {
-				t.Fatalf("%v: δx[%d] = %g, want %g", enc, i, dx.Data[i], v/T)
-			}
-		}
-		if !slices.Equal(logits.Data, tp.Logits().Data) {
-			t.Errorf("%v: logits differ from the tape's", enc)
-		}
+		r := convGradRun{enc: enc, net: net, x: x, targets: targets, sg: sg, G: G, dx: dx, logits: logits}
+		r.checkAgainstTape(ctx, t)
+		r.checkTargetsMatter(ctx, t)
+		r.checkImageAlone(ctx, t)
+		r.checkSeedMatters(ctx, t)
+	}
+}
 
-		// Another target gives another gradient.
-		G2, _, _, err := ConvGradient(ctx, net, x, []int{1, 2, 0, 0}, sg, rand.New(rand.NewPCG(7, 7)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if slices.Equal(G2.Data, G.Data) {
-			t.Errorf("%v: the gradient does not depend on the targets", enc)
-		}
+// convGradRun is one ConvGradient call of TestConvGradient, with generator
+// seed (7, 7): its network, images, targets and surrogate, and the current
+// gradient G, input gradient dx and logits it returned.
+type convGradRun struct {
+	enc           snn.Encoder
+	net           *snn.Network
+	x             *tensor.Tensor
+	targets       []int
+	sg            snn.Surrogate
+	G, dx, logits *tensor.Tensor
+}
 
-		// Images are independent: image 2 alone gives its row of the batch
-		// (for Poisson input with the seed it got in the batch: the third
-		// draw of the generator).
-		rng := rand.New(rand.NewPCG(7, 7))
-		rng.Uint64()
-		rng.Uint64()
-		one := tensor.FromData(slices.Clone(x.Data[2*64:3*64]), 1, 1, 8, 8)
-		G1, dx1, z1, err := ConvGradient(ctx, net, one, targets[2:3], sg, rng)
-		if err != nil {
-			t.Fatal(err)
+// checkAgainstTape runs the same pass by hand: G and δx are the tape's
+// sums over time divided by T, for the one-hot loss gradient of the
+// targets, and the logits are the tape's.
+func (r convGradRun) checkAgainstTape(ctx context.Context, t *testing.T) {
+	enc, net, G, dx := r.enc, r.net, r.G, r.dx
+	tp, err := net.Forward(ctx, r.x, rand.New(rand.NewPCG(7, 7)),
+		snn.TrainOptions{Surrogate: r.sg, InputGradient: true, CurrentGradient: true, Frozen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dS := tensor.New(4, 3)
+	for i, c := range r.targets {
+		dS.Data[i*3+c] = 1
+	}
+	sx, err := tp.Backward(ctx, dS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	T := float32(net.Config.Timesteps)
+	for i, v := range tp.CurrentGradient().Data {
+		if G.Data[i] != v/T {
+			t.Fatalf("%v: G[%d] = %g, want Σ_t/T = %g", enc, i, G.Data[i], v/T)
 		}
-		assertClose(t, enc.String()+" image 2 alone: G", G1.Data, G.Data[2*256:3*256], convTol)
-		assertClose(t, enc.String()+" image 2 alone: δx", dx1.Data, dx.Data[2*64:3*64], convTol)
-		assertClose(t, enc.String()+" image 2 alone: logits", z1.Data, logits.Data[2*3:3*3], convTol)
+	}
+	for i, v := range sx.Data {
+		if dx.Data[i] != v/T {
+			t.Fatalf("%v: δx[%d] = %g, want %g", enc, i, dx.Data[i], v/T)
+		}
+	}
+	if !slices.Equal(r.logits.Data, tp.Logits().Data) {
+		t.Errorf("%v: logits differ from the tape's", enc)
+	}
+}
 
-		// Only Poisson input depends on the generator.
-		G3, _, _, err := ConvGradient(ctx, net, x, targets, sg, rand.New(rand.NewPCG(8, 8)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if same := slices.Equal(G3.Data, G.Data); same != (enc == snn.Direct) {
-			t.Errorf("%v: another seed gives the same gradient: %v", enc, same)
-		}
+// checkTargetsMatter checks that another target gives another gradient.
+func (r convGradRun) checkTargetsMatter(ctx context.Context, t *testing.T) {
+	G2, _, _, err := ConvGradient(ctx, r.net, r.x, []int{1, 2, 0, 0}, r.sg, rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(G2.Data, r.G.Data) {
+		t.Errorf("%v: the gradient does not depend on the targets", r.enc)
+	}
+}
+
+// checkImageAlone checks that images are independent: image 2 alone gives
+// its row of the batch (for Poisson input with the seed it got in the
+// batch: the third draw of the generator).
+func (r convGradRun) checkImageAlone(ctx context.Context, t *testing.T) {
+	enc := r.enc
+	rng := rand.New(rand.NewPCG(7, 7))
+	rng.Uint64()
+	rng.Uint64()
+	one := tensor.FromData(slices.Clone(r.x.Data[2*64:3*64]), 1, 1, 8, 8)
+	G1, dx1, z1, err := ConvGradient(ctx, r.net, one, r.targets[2:3], r.sg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, enc.String()+" image 2 alone: G", G1.Data, r.G.Data[2*256:3*256], convTol)
+	assertClose(t, enc.String()+" image 2 alone: δx", dx1.Data, r.dx.Data[2*64:3*64], convTol)
+	assertClose(t, enc.String()+" image 2 alone: logits", z1.Data, r.logits.Data[2*3:3*3], convTol)
+}
+
+// checkSeedMatters checks that only Poisson input depends on the
+// generator: seed (8, 8) changes G for Poisson input only.
+func (r convGradRun) checkSeedMatters(ctx context.Context, t *testing.T) {
+	G3, _, _, err := ConvGradient(ctx, r.net, r.x, r.targets, r.sg, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same := slices.Equal(G3.Data, r.G.Data); same != (r.enc == snn.Direct) {
+		t.Errorf("%v: another seed gives the same gradient: %v", r.enc, same)
 	}
 }
 

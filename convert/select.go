@@ -94,35 +94,12 @@ func (o Options) WithCandidate(c Candidate) Options {
 // candidate can be scored, on a non-finite current and when ctx is done.
 func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o SelectOptions, rng *rand.Rand) (*SelectResult, error) {
 	start := time.Now()
-	if err := checkCalib(calib); err != nil {
+	if err := checkSelectImages(m, calib, heldOut); err != nil {
 		return nil, err
 	}
-	if heldOut == nil || len(heldOut.Shape) != 4 || heldOut.Shape[0] == 0 {
-		return nil, fmt.Errorf("convert: held-out set is empty or not [N C H W]")
-	}
-	if calib == heldOut || &calib.Data[0] == &heldOut.Data[0] {
-		return nil, fmt.Errorf("convert: the held-out set is the calibration set; scores must come from other images")
-	}
-	mc := m.Config
-	for _, x := range []*tensor.Tensor{calib, heldOut} {
-		if x.Shape[1] != mc.InChannels || x.Shape[2] != mc.InHeight || x.Shape[3] != mc.InWidth {
-			return nil, fmt.Errorf("convert: images %v, model %s takes [N %d %d %d]", x.Shape, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth)
-		}
-	}
-	cands := o.Candidates
-	if cands == nil {
-		cands = DefaultCandidates()
-	}
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("convert: no candidate settings to select from")
-	}
-	base := o.Base
-	base.Progress = nil
-	base.Staged = true
-	for i, c := range cands {
-		if err := base.WithCandidate(c).Validate(); err != nil {
-			return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
-		}
+	cands, base, err := selectCandidates(o)
+	if err != nil {
+		return nil, err
 	}
 	T := base.Timesteps
 	half := max(1, T/2)
@@ -130,20 +107,10 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 	if err != nil {
 		return nil, err
 	}
-	calibSeed, scoreSeed := rng.Uint64(), rng.Uint64()
-	calibRNG := func() *rand.Rand { return rand.New(rand.NewPCG(calibSeed, 0xca1b)) }
-	// The first layer's currents depend only on the encoder and the noise,
-	// which all candidates share: observe them once per encoder.
-	first := map[snn.Encoder]*observer{}
-	for _, c := range cands {
-		if first[c.Encoder] != nil {
-			continue
-		}
-		ob, err := observeFirst(ctx, m, calib, base.WithCandidate(c), calibRNG())
-		if err != nil {
-			return nil, err
-		}
-		first[c.Encoder] = ob
+	sel := &selection{m: m, calib: calib, heldOut: heldOut, annTop: annTop, half: half}
+	sel.calibSeed, sel.scoreSeed = rng.Uint64(), rng.Uint64()
+	if err := sel.observeEncoders(ctx, base, cands); err != nil {
+		return nil, err
 	}
 	rec := Selection{Timesteps: T, HalfTimesteps: half, CalibrationImages: calib.Shape[0],
 		HeldOutImages: heldOut.Shape[0], Rule: SelectRule, Chosen: -1}
@@ -151,24 +118,10 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t0 := time.Now()
-		sc := CandidateScore{Candidate: c}
-		opts := base.WithCandidate(c)
-		th, err := balanceStaged(ctx, m, calib, opts, calibRNG(), first[c.Encoder])
-		switch {
-		case errors.Is(err, ErrDeadLayer):
-			sc.Error = err.Error()
-		case err != nil:
-			return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
-		default:
-			sc.Thresholds = th
-			sc.Agreement, sc.AgreementHalf, err = agreement(ctx, m, opts.Config(th), heldOut, annTop, half,
-				rand.New(rand.NewPCG(scoreSeed, 0x5e1)))
-			if err != nil {
-				return nil, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
-			}
+		sc, err := sel.score(ctx, i, c, base.WithCandidate(c))
+		if err != nil {
+			return nil, err
 		}
-		sc.Seconds = time.Since(t0).Seconds()
 		rec.Candidates = append(rec.Candidates, sc)
 		if sc.Error == "" && (rec.Chosen < 0 || better(sc, rec.Candidates[rec.Chosen])) {
 			rec.Chosen = i
@@ -186,6 +139,112 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 	rec.Seconds = time.Since(start).Seconds()
 	best := rec.Candidates[rec.Chosen]
 	return &SelectResult{Options: base.WithCandidate(best.Candidate), Thresholds: best.Thresholds, Record: rec}, nil
+}
+
+// checkSelectImages checks Select's image sets: calib and heldOut must be
+// non-empty [N, C, H, W] tensors of m's input shape, and heldOut must not
+// share its data with calib.
+func checkSelectImages(m *vgg.Model, calib, heldOut *tensor.Tensor) error {
+	if err := checkCalib(calib); err != nil {
+		return err
+	}
+	if heldOut == nil || len(heldOut.Shape) != 4 || heldOut.Shape[0] == 0 {
+		return fmt.Errorf("convert: held-out set is empty or not [N C H W]")
+	}
+	if calib == heldOut || &calib.Data[0] == &heldOut.Data[0] {
+		return fmt.Errorf("convert: the held-out set is the calibration set; scores must come from other images")
+	}
+	mc := m.Config
+	for _, x := range []*tensor.Tensor{calib, heldOut} {
+		if x.Shape[1] != mc.InChannels || x.Shape[2] != mc.InHeight || x.Shape[3] != mc.InWidth {
+			return fmt.Errorf("convert: images %v, model %s takes [N %d %d %d]", x.Shape, mc.Name, mc.InChannels, mc.InHeight, mc.InWidth)
+		}
+	}
+	return nil
+}
+
+// selectCandidates returns the candidates Select tries (o.Candidates, or
+// the DefaultCandidates when nil) and the options they share: o.Base
+// without Progress and with Staged set. It fails on an empty list and on
+// a candidate whose options do not validate.
+func selectCandidates(o SelectOptions) ([]Candidate, Options, error) {
+	cands := o.Candidates
+	if cands == nil {
+		cands = DefaultCandidates()
+	}
+	if len(cands) == 0 {
+		return nil, Options{}, fmt.Errorf("convert: no candidate settings to select from")
+	}
+	base := o.Base
+	base.Progress = nil
+	base.Staged = true
+	for i, c := range cands {
+		if err := base.WithCandidate(c).Validate(); err != nil {
+			return nil, Options{}, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+		}
+	}
+	return cands, base, nil
+}
+
+// selection is what Select's candidates share: the model, the image sets,
+// the ANN's top-1 class of every held-out image, the step count of the
+// second agreement, the two seeds drawn from Select's rng, and the first
+// layer's observed currents per encoder.
+type selection struct {
+	m                    *vgg.Model
+	calib, heldOut       *tensor.Tensor
+	annTop               []int
+	half                 int
+	calibSeed, scoreSeed uint64
+	first                map[snn.Encoder]*observer
+}
+
+// calibRNG returns a new generator for a candidate's calibration, the same
+// for every candidate.
+func (sel *selection) calibRNG() *rand.Rand { return rand.New(rand.NewPCG(sel.calibSeed, 0xca1b)) }
+
+// observeEncoders fills sel.first. The first layer's currents depend only
+// on the encoder and the noise, which all candidates share: they are
+// observed once per encoder, for the first candidate with that encoder,
+// in list order.
+func (sel *selection) observeEncoders(ctx context.Context, base Options, cands []Candidate) error {
+	sel.first = map[snn.Encoder]*observer{}
+	for _, c := range cands {
+		if sel.first[c.Encoder] != nil {
+			continue
+		}
+		ob, err := observeFirst(ctx, sel.m, sel.calib, base.WithCandidate(c), sel.calibRNG())
+		if err != nil {
+			return err
+		}
+		sel.first[c.Encoder] = ob
+	}
+	return nil
+}
+
+// score balances the thresholds of candidate i (c, with options opts) on
+// the calibration set and measures its agreements on the held-out set. A
+// dead layer is recorded in the score's Error, not returned; any other
+// error is.
+func (sel *selection) score(ctx context.Context, i int, c Candidate, opts Options) (CandidateScore, error) {
+	t0 := time.Now()
+	sc := CandidateScore{Candidate: c}
+	th, err := balanceStaged(ctx, sel.m, sel.calib, opts, sel.calibRNG(), sel.first[c.Encoder])
+	switch {
+	case errors.Is(err, ErrDeadLayer):
+		sc.Error = err.Error()
+	case err != nil:
+		return sc, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+	default:
+		sc.Thresholds = th
+		sc.Agreement, sc.AgreementHalf, err = agreement(ctx, sel.m, opts.Config(th), sel.heldOut, sel.annTop, sel.half,
+			rand.New(rand.NewPCG(sel.scoreSeed, 0x5e1)))
+		if err != nil {
+			return sc, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+		}
+	}
+	sc.Seconds = time.Since(t0).Seconds()
+	return sc, nil
 }
 
 // observeFirst observes the first layer's input currents (maximum and

@@ -84,6 +84,15 @@ type folderImage struct {
 	class int
 }
 
+// folderListing is what listImageFolder finds in an image folder: the
+// image files in reading order, the folder name of each class id, and the
+// largest class id (-1 when there is no class folder).
+type folderListing struct {
+	files      []folderImage
+	classNames map[int]string
+	maxID      int
+}
+
 // ReadImageFolder reads a labelled image folder: dir holds one
 // sub-directory per class, and each sub-directory holds PNG images
 // (grey or colour, 8 or 16 bit). The class id of a sub-directory is the
@@ -98,87 +107,23 @@ type folderImage struct {
 // and 3 otherwise (grey images are then replicated to three channels);
 // alpha is ignored.
 func ReadImageFolder(dir string) (*Set, error) {
-	entries, err := os.ReadDir(dir)
+	ls, err := listImageFolder(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return nil, err
 	}
-	var files []folderImage
-	classNames := map[int]string{}
-	maxID := -1
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		sub := filepath.Join(dir, e.Name())
-		st, err := os.Stat(sub) // follows symbolic links
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", sub, err)
-		}
-		if !st.IsDir() {
-			continue
-		}
-		id, err := ClassIDFromName(e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", sub, err)
-		}
-		if prev, dup := classNames[id]; dup {
-			return nil, fmt.Errorf("read %s: class %d also given by folder %q: %w", sub, id, prev, ErrMismatch)
-		}
-		classNames[id] = e.Name()
-		maxID = max(maxID, id)
-		imgs, err := os.ReadDir(sub)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", sub, err)
-		}
-		var names []string
-		for _, f := range imgs {
-			if strings.HasPrefix(f.Name(), ".") || f.IsDir() {
-				continue
-			}
-			p := filepath.Join(sub, f.Name())
-			if !strings.EqualFold(filepath.Ext(f.Name()), ".png") {
-				return nil, fmt.Errorf("read %s: not a .png file: %w", p, ErrFormat)
-			}
-			names = append(names, f.Name())
-		}
-		slices.SortFunc(names, compareFileNames)
-		if len(files)+len(names) > MaxImages {
-			return nil, fmt.Errorf("read %s: more than %d images: %w", dir, MaxImages, ErrLimit)
-		}
-		for _, n := range names {
-			files = append(files, folderImage{path: filepath.Join(sub, n), class: id})
-		}
-	}
-	if maxID < 0 {
+	if ls.maxID < 0 {
 		return nil, fmt.Errorf("read %s: no class folders (want sub-directories such as cls0, cls1, …): %w", dir, ErrFormat)
 	}
-	if len(files) == 0 {
+	if len(ls.files) == 0 {
 		return nil, fmt.Errorf("read %s: no PNG images in the class folders: %w", dir, ErrLimit)
 	}
 
 	// Pass 1: headers only, to fix the shape and bound the allocation.
-	var h, w int
-	grey := true
-	for i, f := range files {
-		cfg, err := pngConfig(f.path)
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Width <= 0 || cfg.Width > MaxSide || cfg.Height <= 0 || cfg.Height > MaxSide {
-			return nil, fmt.Errorf("read %s: image size %dx%d, want 1..%d per side: %w", f.path, cfg.Height, cfg.Width, MaxSide, ErrLimit)
-		}
-		if i == 0 {
-			h, w = cfg.Height, cfg.Width
-		} else if cfg.Height != h || cfg.Width != w {
-			return nil, fmt.Errorf("read %s: image is %dx%d but %s is %dx%d: %w", f.path, cfg.Height, cfg.Width, files[0].path, h, w, ErrMismatch)
-		}
-		grey = grey && isGreyModel(cfg.ColorModel)
+	c, h, w, err := folderShape(ls.files)
+	if err != nil {
+		return nil, err
 	}
-	c := 3
-	if grey {
-		c = 1
-	}
-	total, err := checkTotal(int64(len(files)), int64(c*h*w))
+	total, err := checkTotal(int64(len(ls.files)), int64(c*h*w))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
@@ -189,27 +134,134 @@ func ReadImageFolder(dir string) (*Set, error) {
 		Channels:   c,
 		Height:     h,
 		Width:      w,
-		Classes:    maxID + 1,
-		ClassNames: genericNames(maxID + 1),
+		Classes:    ls.maxID + 1,
+		ClassNames: genericNames(ls.maxID + 1),
 		Pixels:     make([]uint8, total),
-		Labels:     make([]int32, len(files)),
+		Labels:     make([]int32, len(ls.files)),
 	}
-	for id, n := range classNames {
+	for id, n := range ls.classNames {
 		s.ClassNames[id] = n
 	}
+	if err := decodeFolderImages(s, ls.files); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listImageFolder walks the class folders of dir in directory order,
+// skipping names that start with "." and entries that are not directories
+// (after following symbolic links). It fails on a folder name without a
+// class number, on two folders giving the same class id, on a non-PNG
+// file in a class folder, and once the image count would pass MaxImages.
+func listImageFolder(dir string) (folderListing, error) {
+	ls := folderListing{classNames: map[int]string{}, maxID: -1}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ls, fmt.Errorf("read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		st, err := os.Stat(sub) // follows symbolic links
+		if err != nil {
+			return ls, fmt.Errorf("read %s: %w", sub, err)
+		}
+		if !st.IsDir() {
+			continue
+		}
+		id, err := ClassIDFromName(e.Name())
+		if err != nil {
+			return ls, fmt.Errorf("read %s: %w", sub, err)
+		}
+		if prev, dup := ls.classNames[id]; dup {
+			return ls, fmt.Errorf("read %s: class %d also given by folder %q: %w", sub, id, prev, ErrMismatch)
+		}
+		ls.classNames[id] = e.Name()
+		ls.maxID = max(ls.maxID, id)
+		names, err := classImageNames(sub)
+		if err != nil {
+			return ls, err
+		}
+		if len(ls.files)+len(names) > MaxImages {
+			return ls, fmt.Errorf("read %s: more than %d images: %w", dir, MaxImages, ErrLimit)
+		}
+		for _, n := range names {
+			ls.files = append(ls.files, folderImage{path: filepath.Join(sub, n), class: id})
+		}
+	}
+	return ls, nil
+}
+
+// classImageNames returns the file names in the class folder sub, sorted
+// by compareFileNames. Names starting with "." and sub-directories are
+// skipped; any other file must have the extension .png (any case).
+func classImageNames(sub string) ([]string, error) {
+	imgs, err := os.ReadDir(sub)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", sub, err)
+	}
+	var names []string
+	for _, f := range imgs {
+		if strings.HasPrefix(f.Name(), ".") || f.IsDir() {
+			continue
+		}
+		p := filepath.Join(sub, f.Name())
+		if !strings.EqualFold(filepath.Ext(f.Name()), ".png") {
+			return nil, fmt.Errorf("read %s: not a .png file: %w", p, ErrFormat)
+		}
+		names = append(names, f.Name())
+	}
+	slices.SortFunc(names, compareFileNames)
+	return names, nil
+}
+
+// folderShape reads the PNG header of every file and returns the channel
+// count (1 if every image is grey, else 3) and the height and width they
+// share. Each side must be 1..MaxSide and equal to the first file's.
+func folderShape(files []folderImage) (c, h, w int, err error) {
+	grey := true
+	for i, f := range files {
+		cfg, err := pngConfig(f.path)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if cfg.Width <= 0 || cfg.Width > MaxSide || cfg.Height <= 0 || cfg.Height > MaxSide {
+			return 0, 0, 0, fmt.Errorf("read %s: image size %dx%d, want 1..%d per side: %w", f.path, cfg.Height, cfg.Width, MaxSide, ErrLimit)
+		}
+		if i == 0 {
+			h, w = cfg.Height, cfg.Width
+		} else if cfg.Height != h || cfg.Width != w {
+			return 0, 0, 0, fmt.Errorf("read %s: image is %dx%d but %s is %dx%d: %w", f.path, cfg.Height, cfg.Width, files[0].path, h, w, ErrMismatch)
+		}
+		grey = grey && isGreyModel(cfg.ColorModel)
+	}
+	c = 3
+	if grey {
+		c = 1
+	}
+	return c, h, w, nil
+}
+
+// decodeFolderImages decodes files[i] into image i of s (CHW, s.Channels
+// planes) and sets its label to the file's class. A decoded size that
+// differs from s.Height×s.Width is an error.
+func decodeFolderImages(s *Set, files []folderImage) error {
+	h, w, c := s.Height, s.Width, s.Channels
 	size := s.ImageSize()
 	for i, f := range files {
 		img, err := pngDecode(f.path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-			return nil, fmt.Errorf("read %s: decoded size %dx%d differs from header: %w", f.path, b.Dy(), b.Dx(), ErrFormat)
+			return fmt.Errorf("read %s: decoded size %dx%d differs from header: %w", f.path, b.Dy(), b.Dx(), ErrFormat)
 		}
 		toCHW(s.Pixels[i*size:(i+1)*size], img, c)
 		s.Labels[i] = int32(f.class)
 	}
-	return s, nil
+	return nil
 }
 
 func pngConfig(path string) (image.Config, error) {

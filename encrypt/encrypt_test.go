@@ -485,29 +485,63 @@ func sameResult(a, b encrypt.EpochResult) bool {
 // random consumer is on: Poisson input, crop and flip, FC dropout, and the
 // last batch is short.
 func TestResumeBitExact(t *testing.T) {
-	ctx := context.Background()
-	const enc = snn.Poisson
-	x, y := toyImages(44, 3) // 6 steps of 8, the last of 4
+	r := newResumeRun(t)
+	end1, mid2 := r.interrupt(t)
+	r.checkStopByProgress(t, mid2)
+	for _, tc := range []struct {
+		name string
+		c    checkpoint
+	}{{"mid-epoch", mid2}, {"end-of-epoch", end1}} {
+		t.Run(tc.name, func(t *testing.T) { r.checkResume(t, tc.c) })
+	}
+	r.checkFreshOptimizerDiffers(t, mid2)
+}
+
+// resumeRun is TestResumeBitExact's training problem (44 Poisson-encoded
+// images, 3 epochs of 6 steps of 8 images, the last step of 4) and the
+// outcome of running it uninterrupted: its final state and weights.
+type resumeRun struct {
+	ctx     context.Context
+	enc     snn.Encoder
+	x       *tensor.Tensor
+	y       []int32
+	o       encrypt.Options
+	steps   int
+	teacher *vgg.Model
+	ref     *encrypt.State
+	want    [][]float32
+}
+
+// newResumeRun sets up the problem and runs it uninterrupted.
+func newResumeRun(t *testing.T) *resumeRun {
+	r := &resumeRun{ctx: context.Background(), enc: snn.Poisson}
+	r.x, r.y = toyImages(44, 3) // 6 steps of 8, the last of 4
 	o := encrypt.Defaults()
 	o.Epochs, o.BatchSize, o.LR, o.CropPad, o.Flip, o.FCDropout, o.Seed, o.MatchImages = 3, 8, 1e-2, 1, true, 0.2, 5, 16
-	steps := 6
-	teacher := toyModel(t, 3)
+	r.o, r.steps = o, 6
+	r.teacher = toyModel(t, 3)
 
 	// Uninterrupted.
 	mRef := toyModel(t, 3)
-	ref, err := encrypt.Run(ctx, teacher, toySNN(t, mRef, enc), x, y, o, nil, encrypt.Hooks{})
+	ref, err := encrypt.Run(r.ctx, r.teacher, toySNN(t, mRef, r.enc), r.x, r.y, r.o, nil, encrypt.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := weightsOf(mRef)
+	r.ref, r.want = ref, weightsOf(mRef)
+	return r
+}
 
-	// Interrupted after step 3 of epoch 2.
+// interrupt runs the problem again and cancels its context after step 3 of
+// epoch 2. It checks the progress reports up to there and the two
+// checkpoints saved (at the end of epoch 1 and on cancellation), and
+// returns them.
+func (r *resumeRun) interrupt(t *testing.T) (end1, mid2 checkpoint) {
 	m := toyModel(t, 3)
-	cctx, cancel := context.WithCancel(ctx)
+	cctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	var saved []checkpoint
 	var reports []progress.Report
-	_, err = encrypt.Run(cctx, teacher, toySNN(t, m, enc), x, y, o, nil, encrypt.Hooks{
+	_, err := encrypt.Run(cctx, r.teacher, toySNN(t, m, r.enc), r.x, r.y, r.o, nil, encrypt.Hooks{
 		Progress: func(p progress.Report) error {
 			reports = append(reports, p)
 			if p.Label == "epoch 2/3" && p.Done == 3 && p.Detail == nil {
@@ -520,12 +554,13 @@ func TestResumeBitExact(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
+	steps := r.steps
 	// Progress: 6 steps and the end of epoch 1, then 3 steps of epoch 2.
 	if e, ok := reports[min(steps, len(reports)-1)].Detail.(*encrypt.EpochResult); len(reports) != steps+1+3 || !ok || e.Epoch != 1 {
 		t.Fatalf("%d progress reports, want %d with the end of epoch 1 at %d", len(reports), steps+4, steps)
 	}
 	for i, p := range reports {
-		if p.Label != fmt.Sprintf("epoch %d/%d", i/(steps+1)+1, o.Epochs) || p.Total != steps || (p.Detail == nil && p.Done != i%(steps+1)+1) ||
+		if p.Label != fmt.Sprintf("epoch %d/%d", i/(steps+1)+1, r.o.Epochs) || p.Total != steps || (p.Detail == nil && p.Done != i%(steps+1)+1) ||
 			len(p.Values) != 4 || p.Values[0].Name != "loss" {
 			t.Errorf("progress %d: %+v", i, p)
 		}
@@ -533,64 +568,69 @@ func TestResumeBitExact(t *testing.T) {
 	if len(saved) != 2 {
 		t.Fatalf("%d checkpoints, want one at the end of epoch 1 and one on cancellation", len(saved))
 	}
-	end1, mid2 := saved[0], saved[1]
+	end1, mid2 = saved[0], saved[1]
 	if end1.epoch != 1 || end1.step != 0 || len(end1.history) != 1 || mid2.epoch != 1 || mid2.step != 3 || len(mid2.history) != 1 {
 		t.Fatalf("checkpoints at (epoch %d, step %d) and (%d, %d) with %d and %d epochs of history, want (1, 0) and (1, 3) with 1",
 			end1.epoch, end1.step, mid2.epoch, mid2.step, len(end1.history), len(mid2.history))
 	}
-	if mid2.kappa != ref.Kappa || !sameResult(end1.history[0], ref.History[0]) {
-		t.Fatalf("interrupted run: κ %g, first epoch %+v; uninterrupted: %g, %+v", mid2.kappa, end1.history[0], ref.Kappa, ref.History[0])
+	if mid2.kappa != r.ref.Kappa || !sameResult(end1.history[0], r.ref.History[0]) {
+		t.Fatalf("interrupted run: κ %g, first epoch %+v; uninterrupted: %g, %+v", mid2.kappa, end1.history[0], r.ref.Kappa, r.ref.History[0])
 	}
-	if sameWeights(end1.weights, mid2.weights) || sameWeights(mid2.weights, want) {
+	if sameWeights(end1.weights, mid2.weights) || sameWeights(mid2.weights, r.want) {
 		t.Fatal("the checkpoints' weights should differ from each other and from the final ones")
 	}
+	return end1, mid2
+}
 
-	// The progress contract: the callback's error at the same report stops
-	// the run as the cancellation did, with the same checkpoint.
+// checkStopByProgress checks the progress contract: the callback's error
+// at the report where interrupt cancelled stops the run as the
+// cancellation did, with the same checkpoint mid2.
+func (r *resumeRun) checkStopByProgress(t *testing.T, mid2 checkpoint) {
 	m3 := toyModel(t, 3)
-	rec := &progresstest.Recorder{T: t, StopAfter: steps + 1 + 3}
+	rec := &progresstest.Recorder{T: t, StopAfter: r.steps + 1 + 3}
 	var stopped []checkpoint
-	_, err = encrypt.Run(ctx, teacher, toySNN(t, m3, enc), x, y, o, nil, encrypt.Hooks{Progress: rec.Func(),
+	_, err := encrypt.Run(r.ctx, r.teacher, toySNN(t, m3, r.enc), r.x, r.y, r.o, nil, encrypt.Hooks{Progress: rec.Func(),
 		Save: func(s encrypt.State) error { stopped = append(stopped, save(s, m3)); return nil }})
 	rec.CheckStopped(err)
 	if len(stopped) != 2 || stopped[1].epoch != 1 || stopped[1].step != 3 || !sameWeights(stopped[1].weights, mid2.weights) {
 		t.Fatalf("stopped by the callback: %d checkpoints, the last at (%d, %d)", len(stopped), stopped[len(stopped)-1].epoch, stopped[len(stopped)-1].step)
 	}
+}
 
-	for _, tc := range []struct {
-		name string
-		c    checkpoint
-	}{{"mid-epoch", mid2}, {"end-of-epoch", end1}} {
-		t.Run(tc.name, func(t *testing.T) {
-			m2, net2, st := tc.c.load(t, o, enc)
-			got, err := encrypt.Run(ctx, teacher, net2, x, y, o, st, encrypt.Hooks{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !sameWeights(weightsOf(m2), want) {
-				t.Fatal("resumed weights differ from the uninterrupted run's")
-			}
-			if got.Epoch != o.Epochs || len(got.History) != o.Epochs || got.Kappa != ref.Kappa {
-				t.Fatalf("resumed state at epoch %d with %d epochs of history, κ %g", got.Epoch, len(got.History), got.Kappa)
-			}
-			// Epochs run whole in the resumed process match exactly; an
-			// epoch resumed in its middle averages only the steps it ran.
-			for e := tc.c.epoch; e < o.Epochs; e++ {
-				if (e > tc.c.epoch || tc.c.step == 0) && !sameResult(got.History[e], ref.History[e]) {
-					t.Errorf("epoch %d: %+v, uninterrupted %+v", e+1, got.History[e], ref.History[e])
-				}
-			}
-		})
-	}
-
-	// The check can fail: resuming with fresh optimiser buffers does not
-	// reproduce the run.
-	m3, net3, st := mid2.load(t, o, enc)
-	st.Optimizer = o.NewOptimizer()
-	if _, err := encrypt.Run(ctx, teacher, net3, x, y, o, st, encrypt.Hooks{}); err != nil {
+// checkResume resumes the run from checkpoint c and checks that it ends
+// with the uninterrupted run's weights, epoch count and κ, and with its
+// records of the epochs it ran whole.
+func (r *resumeRun) checkResume(t *testing.T, c checkpoint) {
+	o := r.o
+	m2, net2, st := c.load(t, o, r.enc)
+	got, err := encrypt.Run(r.ctx, r.teacher, net2, r.x, r.y, o, st, encrypt.Hooks{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if sameWeights(weightsOf(m3), want) {
+	if !sameWeights(weightsOf(m2), r.want) {
+		t.Fatal("resumed weights differ from the uninterrupted run's")
+	}
+	if got.Epoch != o.Epochs || len(got.History) != o.Epochs || got.Kappa != r.ref.Kappa {
+		t.Fatalf("resumed state at epoch %d with %d epochs of history, κ %g", got.Epoch, len(got.History), got.Kappa)
+	}
+	// Epochs run whole in the resumed process match exactly; an
+	// epoch resumed in its middle averages only the steps it ran.
+	for e := c.epoch; e < o.Epochs; e++ {
+		if (e > c.epoch || c.step == 0) && !sameResult(got.History[e], r.ref.History[e]) {
+			t.Errorf("epoch %d: %+v, uninterrupted %+v", e+1, got.History[e], r.ref.History[e])
+		}
+	}
+}
+
+// checkFreshOptimizerDiffers shows the check can fail: resuming from mid2
+// with fresh optimiser buffers does not reproduce the run.
+func (r *resumeRun) checkFreshOptimizerDiffers(t *testing.T, mid2 checkpoint) {
+	m3, net3, st := mid2.load(t, r.o, r.enc)
+	st.Optimizer = r.o.NewOptimizer()
+	if _, err := encrypt.Run(r.ctx, r.teacher, net3, r.x, r.y, r.o, st, encrypt.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	if sameWeights(weightsOf(m3), r.want) {
 		t.Fatal("resuming without the optimiser's state reproduced the run; the comparison is vacuous")
 	}
 }

@@ -110,68 +110,21 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 	}
 	batches := (n + o.Batch - 1) / o.Batch
 	total, done := batches*o.Iterations, 0
+	stepped := func() error {
+		done++
+		if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
+			return fmt.Errorf("invert: %w", err)
+		}
+		return nil
+	}
 	for b0 := 0; b0 < n; b0 += o.Batch {
 		b1 := min(n, b0+o.Batch)
 		shape := append([]int{b1 - b0}, images.Shape[1:]...)
 		x := tensor.FromData(res.Images.Data[b0*per:b1*per], shape...)
 		copy(x.Data, images.Data[b0*per:b1*per])
 		t := tensor.FromData(targets.Data[b0*k:b1*k], b1-b0, k)
-		adam := optim.NewAdam(o.LR, 0, false)
-		var w []float32 // the optimised variable when Bounded: x = tanh(w)
-		if o.Bounded {
-			w = make([]float32, len(x.Data))
-			for i, v := range x.Data {
-				v = max(-boundLimit, min(boundLimit, v))
-				w[i] = float32(math.Atanh(float64(v)))
-				x.Data[i] = float32(math.Tanh(float64(w[i])))
-			}
-		}
-		for it := range o.Iterations {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			z := net.Forward(x, nn.Mode{})
-			if err := checkLogits(z, b1-b0, k); err != nil {
-				return nil, err
-			}
-			if it == 0 {
-				perImageLoss(res.InitialLoss[b0:b1], z, t, o.Temperature)
-			}
-			_, g := loss.SoftCrossEntropy(z, t, o.Temperature)
-			// SoftCrossEntropy differentiates the batch MEAN; the objective
-			// is the sum, so that each image sees its batch-1 gradient.
-			scale := float32(b1 - b0)
-			for i := range g.Data {
-				g.Data[i] *= scale
-			}
-			dx := net.Backward(g, nn.Grad{Input: true})
-			if dx == nil || dx.Len() != x.Len() {
-				return nil, fmt.Errorf("invert: network returned no input gradient of %d values", x.Len())
-			}
-			if err := checkFinite(dx.Data, "input gradient"); err != nil {
-				return nil, err
-			}
-			if o.Bounded {
-				for i, v := range x.Data {
-					dx.Data[i] *= 1 - v*v
-				}
-				adam.StepSlice("images", w, dx.Data)
-				for i, v := range w {
-					x.Data[i] = float32(math.Tanh(float64(v)))
-				}
-			} else {
-				adam.StepSlice("images", x.Data, dx.Data)
-			}
-			if o.Clip {
-				lo, hi := float32(o.ClipLo), float32(o.ClipHi)
-				for i, v := range x.Data {
-					x.Data[i] = max(lo, min(hi, v))
-				}
-			}
-			done++
-			if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
-				return nil, fmt.Errorf("invert: %w", err)
-			}
+		if err := optimise(ctx, net, x, t, o, res.InitialLoss[b0:b1], stepped); err != nil {
+			return nil, err
 		}
 		z := net.Forward(x, nn.Mode{})
 		if err := checkLogits(z, b1-b0, k); err != nil {
@@ -181,6 +134,96 @@ func Run(ctx context.Context, net Network, images, targets *tensor.Tensor, o Opt
 		perImageLoss(res.FinalLoss[b0:b1], z, t, o.Temperature)
 	}
 	return res, nil
+}
+
+// optimise runs o.Iterations Adam steps (one Adam per batch) on the batch
+// x towards targets t, in place, writing each image's loss before the
+// first step into initialLoss and calling stepped after every step; an
+// error from stepped stops it and is returned. When Bounded, x is first
+// clamped to ±boundLimit and the steps move w = atanh(x), with x =
+// tanh(w) after each.
+func optimise(ctx context.Context, net Network, x, t *tensor.Tensor, o Options, initialLoss []float64, stepped func() error) error {
+	adam := optim.NewAdam(o.LR, 0, false)
+	var w []float32 // the optimised variable when Bounded: x = tanh(w)
+	if o.Bounded {
+		w = make([]float32, len(x.Data))
+		for i, v := range x.Data {
+			v = max(-boundLimit, min(boundLimit, v))
+			w[i] = float32(math.Atanh(float64(v)))
+			x.Data[i] = float32(math.Tanh(float64(w[i])))
+		}
+	}
+	for it := range o.Iterations {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lossBefore := initialLoss
+		if it != 0 {
+			lossBefore = nil
+		}
+		dx, err := inputGradient(net, x, t, o.Temperature, lossBefore)
+		if err != nil {
+			return err
+		}
+		update(adam, x.Data, w, dx, o)
+		if err := stepped(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inputGradient returns the gradient with respect to x of the summed soft
+// cross-entropy of the batch x towards targets t at temperature tau, after
+// checking the network's logits and the gradient. When losses is not nil
+// it also writes each image's loss there.
+func inputGradient(net Network, x, t *tensor.Tensor, tau float64, losses []float64) ([]float32, error) {
+	n, k := t.Shape[0], t.Shape[1]
+	z := net.Forward(x, nn.Mode{})
+	if err := checkLogits(z, n, k); err != nil {
+		return nil, err
+	}
+	if losses != nil {
+		perImageLoss(losses, z, t, tau)
+	}
+	_, g := loss.SoftCrossEntropy(z, t, tau)
+	// SoftCrossEntropy differentiates the batch MEAN; the objective
+	// is the sum, so that each image sees its batch-1 gradient.
+	scale := float32(n)
+	for i := range g.Data {
+		g.Data[i] *= scale
+	}
+	dx := net.Backward(g, nn.Grad{Input: true})
+	if dx == nil || dx.Len() != x.Len() {
+		return nil, fmt.Errorf("invert: network returned no input gradient of %d values", x.Len())
+	}
+	if err := checkFinite(dx.Data, "input gradient"); err != nil {
+		return nil, err
+	}
+	return dx.Data, nil
+}
+
+// update takes one Adam step on the pixels x from their gradient g (g is
+// overwritten when Bounded): on x itself, or on w with g·(1 − x²) and then
+// x = tanh(w) when Bounded. With Clip it then clamps x to [ClipLo, ClipHi].
+func update(adam *optim.Adam, x, w, g []float32, o Options) {
+	if o.Bounded {
+		for i, v := range x {
+			g[i] *= 1 - v*v
+		}
+		adam.StepSlice("images", w, g)
+		for i, v := range w {
+			x[i] = float32(math.Tanh(float64(v)))
+		}
+	} else {
+		adam.StepSlice("images", x, g)
+	}
+	if o.Clip {
+		lo, hi := float32(o.ClipLo), float32(o.ClipHi)
+		for i, v := range x {
+			x[i] = max(lo, min(hi, v))
+		}
+	}
 }
 
 // Loss returns each image's soft cross-entropy −Σ_k t_k log softmax(z/τ)_k

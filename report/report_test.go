@@ -164,6 +164,15 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("figures: got %v, want %v", figs, want)
 	}
 
+	checkWrittenMarkdown(t, dir, figs)
+	checkWrittenHTML(t, dir, figs)
+	checkWrittenFigures(t, dir, figs, d)
+}
+
+// checkWrittenMarkdown checks that the report.md Write put in dir has the
+// sample data's sections, tables and rows, no list of missing parts, and
+// a link to every figure in figs.
+func checkWrittenMarkdown(t *testing.T, dir string, figs []string) {
 	md := read(t, filepath.Join(dir, MarkdownFile))
 	for _, s := range []string{
 		"# Demo run",
@@ -223,7 +232,13 @@ func TestWrite(t *testing.T) {
 			t.Errorf("report.md does not link %s", f)
 		}
 	}
+}
 
+// checkWrittenHTML checks that the report.html Write put in dir embeds
+// every figure in figs as a data URI, holds no http(s) address, script,
+// escaped-template marker or figure file path, has the sample data's
+// headings and cells, and closes as many of each element as it opens.
+func checkWrittenHTML(t *testing.T, dir string, figs []string) {
 	h := read(t, filepath.Join(dir, HTMLFile))
 	if got := strings.Count(h, "data:image/png;base64,"); got != len(figs) {
 		t.Errorf("report.html has %d data URIs, want %d (one per figure)", got, len(figs))
@@ -259,7 +274,13 @@ func TestWrite(t *testing.T) {
 			t.Errorf("report.html: %d <%s> but %d </%s>", open, tag, c, tag)
 		}
 	}
+}
 
+// checkWrittenFigures checks that every figure in figs decodes as a PNG
+// that is not blank, that the plots (fig5*, spike-rates*) are at least
+// 500×350, and that the second attack grid Write copied is d's file byte
+// for byte.
+func checkWrittenFigures(t *testing.T, dir string, figs []string, d *Data) {
 	// The plots decode and are not blank; the copied grids are the inputs.
 	for _, f := range figs {
 		b, err := os.ReadFile(filepath.Join(dir, FiguresDir, f))

@@ -579,102 +579,152 @@ type backward struct {
 // (TrainStep) the stages' inputs and surrogate derivatives come from the
 // chunk's forward pass; without, they are recomputed from the tape.
 func (bw *backward) chunk(ci, i0, i1 int, dS, dx *tensor.Tensor, keep *chunkKeep) {
+	n := bw.tp.net
+	bw.outputStage(i0, i1, dS)
+	nextConstant := true // gNext is [B, in], the same at every step
+	for si := len(n.stages) - 2; si >= 0; si-- {
+		bw.spikingStage(ci, si, i0, i1, dx, keep, nextConstant)
+		nextConstant = false // bw.gNext is now [T, B, in]
+	}
+}
+
+// outputStage starts the chunk's backward pass at the output layer. As
+// S = Σ_t W_L·x_L[t], it adds ∂L/∂W_L = (Σ_t x_L[t])ᵀ·dS to bw.gw (unless
+// frozen) and writes ∂L/∂x_L = dS·W_L, the same for every t, into bw.gNext
+// [B, in].
+func (bw *backward) outputStage(i0, i1 int, dS *tensor.Tensor) {
 	tp, n := bw.tp, bw.tp.net
-	cfg := &n.Config
-	T, B := cfg.Timesteps, i1-i0
-	P := T * B
-	// Output layer: S = Σ_t W_L·x_L[t], so ∂L/∂W_L = (Σ_t x_L[t])ᵀ·dS and
-	// ∂L/∂x_L[t] = dS·W_L for every t.
+	B := i1 - i0
 	L := len(n.stages) - 1
 	sL := &n.stages[L]
 	nin, k := sL.inSize(), sL.cout
 	gS := dS.Data[i0*k : i1*k]
-	frozen := tp.opts.Frozen
-	if !frozen {
+	if !tp.opts.Frozen {
 		gemm.Sgemm(true, false, nin, k, B, 1, tp.outIn[i0*nin:i1*nin], nin, gS, k, 1, bw.gw[L], k)
 	}
 	bw.gNext = grow(bw.gNext, B*nin)
 	gemm.Sgemm(false, true, B, nin, k, 1, gS, k, sL.wt, k, 0, bw.gNext, nin)
-	nextConstant := true // gNext is [B, in], the same at every step
-	for si := L - 1; si >= 0; si-- {
-		s := &n.stages[si]
-		out := s.outSize()
-		// ∂L/∂o[t] from the gradient of the next stage's input.
-		if !s.poolAfter && !nextConstant {
-			// ∂L/∂o is the next stage's input gradient: take its buffer
-			// instead of copying it (bw.gNext is rewritten below).
-			bw.g, bw.gNext = bw.gNext, bw.g
-		} else {
-			bw.g = grow(bw.g, P*out)
-			bw.expand(bw.g[:P*out], s, B, nextConstant)
+}
+
+// spikingStage propagates the gradient through spiking stage si for
+// images i0..i1: from bw.gNext, the gradient of the next stage's input
+// ([B, in] when nextConstant, else [T, B, in]), it adds ∂L/∂W of stage si
+// to bw.gw (unless frozen) and passes the gradient of the stage's own
+// input on (see passDown).
+func (bw *backward) spikingStage(ci, si, i0, i1 int, dx *tensor.Tensor, keep *chunkKeep, nextConstant bool) {
+	tp, n := bw.tp, bw.tp.net
+	s := &n.stages[si]
+	T, B := n.Config.Timesteps, i1-i0
+	out := s.outSize()
+	g := bw.outputGrad(s, si, i0, i1, nextConstant)
+	xs, d, constant, wEvents := bw.stageTerms(ci, si, i0, i1, keep)
+	var obits []uint64
+	if n.Config.Reset == ResetZero {
+		obits = tp.bits[ci][si]
+	}
+	bw.reverse(g, d, obits, B*out)
+	// g is now ∂L/∂I[t]. Weight gradient: Σ over planes of input ⊗ g.
+	planes := T * B
+	gI := g
+	if constant {
+		planes = B
+		bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
+		gI = bw.gsum
+	}
+	if !tp.opts.Frozen {
+		weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax, &bw.acc)
+	}
+	bw.passDown(s, si, i0, i1, g, constant, dx)
+}
+
+// outputGrad returns ∂L/∂o [T, B, out] of stage si for images i0..i1,
+// masked by the stage's dropout mask. It is bw.gNext itself when there is
+// neither a pool nor a constant gradient (the two buffers swap, as bw.gNext
+// is rewritten later), else bw.g filled by expand.
+func (bw *backward) outputGrad(s *stage, si, i0, i1 int, nextConstant bool) []float32 {
+	T := bw.tp.net.Config.Timesteps
+	P := T * (i1 - i0)
+	out := s.outSize()
+	if !s.poolAfter && !nextConstant {
+		bw.g, bw.gNext = bw.gNext, bw.g
+	} else {
+		bw.g = grow(bw.g, P*out)
+		bw.expand(bw.g[:P*out], s, i1-i0, nextConstant)
+	}
+	g := bw.g[:P*out]
+	if m := bw.tp.masks[si]; m != nil {
+		applyMask(g, m[i0*out:i1*out], T)
+	}
+	return g
+}
+
+// stageTerms returns stage si's input planes xs and surrogate derivatives
+// d [T, B·out] for images i0..i1, whether the input is one plane per image
+// (constant over time), and whether the weight gradient runs event-driven.
+// With keep they are the forward pass's; without, the input is rebuilt
+// (stageInput) and the synapse and surrogate rerun into bw.sim.cur and bw.d.
+func (bw *backward) stageTerms(ci, si, i0, i1 int, keep *chunkKeep) (xs, d []float32, constant, wEvents bool) {
+	tp := bw.tp
+	s := &tp.net.stages[si]
+	T, B := tp.net.Config.Timesteps, i1-i0
+	P := T * B
+	out := s.outSize()
+	if keep != nil {
+		constant = keep.direct && si == 0
+		xs, d = keep.in[si], keep.d[si][:P*out]
+	} else {
+		constant = bw.stageInput(ci, si, i0, i1)
+	}
+	planes := P
+	if constant {
+		planes = B
+	}
+	if keep == nil {
+		xs = bw.xs[:planes*s.inSize()]
+		if si == 0 {
+			xs = bw.sim.in[:planes*s.inSize()]
 		}
-		g := bw.g[:P*out]
-		if m := tp.masks[si]; m != nil {
-			applyMask(g, m[i0*out:i1*out], T)
-		}
-		var constant bool
-		var xs, d []float32
-		if keep != nil {
-			constant = keep.direct && si == 0
-			xs, d = keep.in[si], keep.d[si][:P*out]
-		} else {
-			// Recompute this stage's input, current and surrogate derivative.
-			constant = bw.stageInput(ci, si, i0, i1)
-		}
-		planes := P
+	}
+	events, wEvents := bw.sim.kernels(s, xs, planes)
+	if keep == nil {
+		bw.sim.cur = grow(bw.sim.cur, planes*out)
+		bw.sim.synapse(s, xs, planes, events)
+		curStride := B * out
 		if constant {
-			planes = B
+			curStride = 0
 		}
-		if keep == nil {
-			xs = bw.xs[:planes*s.inSize()]
-			if si == 0 {
-				xs = bw.sim.in[:planes*s.inSize()]
-			}
-		}
-		events, wEvents := bw.sim.kernels(s, xs, planes)
-		if keep == nil {
-			bw.sim.cur = grow(bw.sim.cur, planes*out)
-			bw.sim.synapse(s, xs, planes, events)
-			curStride := B * out
-			if constant {
-				curStride = 0
-			}
-			bw.d = grow(bw.d, P*out)
-			tp.surrogate(bw.d, bw.sim.cur, s, B, curStride)
-			d = bw.d[:P*out]
-		}
-		var obits []uint64
-		if cfg.Reset == ResetZero {
-			obits = tp.bits[ci][si]
-		}
-		bw.reverse(g, d, obits, B*out)
-		// g is now ∂L/∂I[t]. Weight gradient: Σ over planes of input ⊗ g.
-		gI := g
-		if constant {
-			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
-			gI = bw.gsum
-		}
-		if !frozen {
-			weightGrad(bw.gw[si], s, xs, gI, planes, wEvents, &bw.wcols, bw.sim.colsMax, &bw.acc)
-		}
-		// Input gradient, for the previous stage or the caller.
-		if si == 0 && (dx != nil || tp.dI1 != nil) && !constant {
-			bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
-		}
-		if si == 0 && tp.dI1 != nil {
-			oh, ow := s.outHW()
-			toNCHW(tp.dI1.Data[i0*out:i1*out], bw.gsum, B, oh, ow, s.cout)
-		}
-		switch {
-		case si > 0:
-			bw.gNext = grow(bw.gNext, P*s.inSize())
-			inputGrad(bw.gNext, s, g, P, &bw.sim.cols, bw.sim.colsMax)
-			nextConstant = false
-		case dx != nil:
-			bw.gx = grow(bw.gx, B*s.inSize())
-			inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols, bw.sim.colsMax)
-			toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], bw.gx, B, s.h, s.w, s.cin)
-		}
+		bw.d = grow(bw.d, P*out)
+		tp.surrogate(bw.d, bw.sim.cur, s, B, curStride)
+		d = bw.d[:P*out]
+	}
+	return xs, d, constant, wEvents
+}
+
+// passDown writes the gradient of stage si's input from g = ∂L/∂I [T, B,
+// out]: for a later stage into bw.gNext [T, B, in]; for the first stage
+// into dx (∂L/∂x, NCHW) when dx is not nil, and Σ_t g[t] into tp.dI1
+// (NCHW) when tp.dI1 is not nil. For a first stage with constant input
+// bw.gsum already holds Σ_t g[t].
+func (bw *backward) passDown(s *stage, si, i0, i1 int, g []float32, constant bool, dx *tensor.Tensor) {
+	tp := bw.tp
+	T, B := tp.net.Config.Timesteps, i1-i0
+	P := T * B
+	out := s.outSize()
+	if si == 0 && (dx != nil || tp.dI1 != nil) && !constant {
+		bw.gsum = sumSteps(grow(bw.gsum, B*out), g, T)
+	}
+	if si == 0 && tp.dI1 != nil {
+		oh, ow := s.outHW()
+		toNCHW(tp.dI1.Data[i0*out:i1*out], bw.gsum, B, oh, ow, s.cout)
+	}
+	switch {
+	case si > 0:
+		bw.gNext = grow(bw.gNext, P*s.inSize())
+		inputGrad(bw.gNext, s, g, P, &bw.sim.cols, bw.sim.colsMax)
+	case dx != nil:
+		bw.gx = grow(bw.gx, B*s.inSize())
+		inputGrad(bw.gx, s, bw.gsum, B, &bw.sim.cols, bw.sim.colsMax)
+		toNCHW(dx.Data[i0*s.inSize():i1*s.inSize()], bw.gx, B, s.h, s.w, s.cin)
 	}
 }
 

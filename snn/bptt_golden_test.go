@@ -64,7 +64,30 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 		t.Fatalf("%v (regenerate: /usr/bin/python3 scripts/bptt_golden.py)", err)
 	}
 	g := &bpttGolden{f: f}
-	md := f.Metadata
+	g.loadModel(t, name)
+	g.loadNetwork(t)
+	ds := g.get(t, "dS")
+	g.dS = tensor.FromData(ds.Data, ds.Shape...)
+	g.loadMasks(t)
+	return g
+}
+
+// num returns the number the file's metadata holds under key.
+func (g *bpttGolden) num(t *testing.T, key string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(g.f.Metadata[key], 64)
+	if err != nil {
+		t.Fatalf("metadata %s: %v", key, err)
+	}
+	return v
+}
+
+// loadModel sets g.x to the file's images and g.m to a VGG model named
+// "bptt-"+name with the features, hidden layers and class count of the
+// metadata, the images' input shape, and the file's weights.
+func (g *bpttGolden) loadModel(t *testing.T, name string) {
+	t.Helper()
+	md := g.f.Metadata
 	var cfg vgg.Config
 	if err := json.Unmarshal([]byte(md["cfg"]), &cfg.Features); err != nil {
 		t.Fatal(err)
@@ -74,16 +97,10 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 	}
 	xs := g.get(t, "x")
 	g.x = tensor.FromData(xs.Data, xs.Shape...)
-	N, C, H, W := xs.Shape[0], xs.Shape[1], xs.Shape[2], xs.Shape[3]
+	C, H, W := xs.Shape[1], xs.Shape[2], xs.Shape[3]
 	cfg.Name, cfg.InChannels, cfg.InHeight, cfg.InWidth = "bptt-"+name, C, H, W
-	num := func(key string) float64 {
-		v, err := strconv.ParseFloat(md[key], 64)
-		if err != nil {
-			t.Fatalf("metadata %s: %v", key, err)
-		}
-		return v
-	}
-	cfg.Classes = int(num("classes"))
+	cfg.Classes = int(g.num(t, "classes"))
+	var err error
 	g.m, err = vgg.New(cfg, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +112,16 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 		}
 		copy(p.W.Data, w.Data)
 	}
-	sc := Config{Timesteps: int(num("timesteps")), Leak: 1, InitMembrane: num("init_membrane"),
+}
+
+// loadNetwork sets g.net to g.m's spiking network with the metadata's
+// steps, initial membrane, reset and encoder and the file's thresholds
+// (leak 1), g.sg to the metadata's surrogate, and for Poisson input g.spk
+// to the file's input spikes in [T, N, H, W, C] order.
+func (g *bpttGolden) loadNetwork(t *testing.T) {
+	t.Helper()
+	md := g.f.Metadata
+	sc := Config{Timesteps: int(g.num(t, "timesteps")), Leak: 1, InitMembrane: g.num(t, "init_membrane"),
 		Thresholds: g.get(t, "thresholds").Data}
 	if err := sc.Reset.UnmarshalText([]byte(md["reset"])); err != nil {
 		t.Fatal(err)
@@ -106,21 +132,29 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 	if err := g.sg.Kind.UnmarshalText([]byte(md["surrogate"])); err != nil {
 		t.Fatal(err)
 	}
-	g.sg.Gamma, g.sg.Slope = num("gamma"), num("slope")
+	g.sg.Gamma, g.sg.Slope = g.num(t, "gamma"), g.num(t, "slope")
+	var err error
 	if g.net, err = New(g.m, sc); err != nil {
 		t.Fatal(err)
 	}
 	T := sc.Timesteps
 	if sc.Encoder == Poisson {
+		N, C, H, W := g.x.Shape[0], g.x.Shape[1], g.x.Shape[2], g.x.Shape[3]
 		g.spk = make([]float32, T*N*H*W*C)
 		nchwToNHWC(g.spk, g.get(t, "input_spikes").Data, T*N, C, H, W)
 	}
-	ds := g.get(t, "dS")
-	g.dS = tensor.FromData(ds.Data, ds.Shape...)
+}
+
+// loadMasks sets g.mask from the file's "mask.<layer>" tensors, in each
+// stage's (h, w, c) order; it fails on a mask for a stage without dropout
+// and on one that names no stage.
+func (g *bpttGolden) loadMasks(t *testing.T) {
+	t.Helper()
+	N := g.x.Shape[0]
 	g.mask = make([][]float32, len(g.net.stages))
 	used := 0
 	for si, s := range g.net.stages {
-		m, ok := f.Get("mask." + strings.TrimSuffix(s.name, ".weight"))
+		m, ok := g.f.Get("mask." + strings.TrimSuffix(s.name, ".weight"))
 		if !ok {
 			continue
 		}
@@ -136,7 +170,7 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 			copy(g.mask[si], m.Data)
 		}
 	}
-	for _, tn := range f.Tensors {
+	for _, tn := range g.f.Tensors {
 		if strings.HasPrefix(tn.Name, "mask.") {
 			used--
 		}
@@ -144,7 +178,6 @@ func loadBPTTGolden(t *testing.T, name string) *bpttGolden {
 	if used != 0 {
 		t.Fatalf("a mask names no stage")
 	}
-	return g
 }
 
 // nchwToNHWC permutes planes [C, H, W] into [H, W, C].
@@ -186,83 +219,111 @@ func TestBPTTGolden(t *testing.T) {
 	for _, name := range bpttGoldenCases {
 		t.Run(name, func(t *testing.T) {
 			g := loadBPTTGolden(t, name)
-			type variant struct {
-				budget int64
-				path   Path
-				hook   bool // direct input through the inputSpikes hook, T copies of x
-				frozen bool
-			}
-			var vs []variant
-			for _, frozen := range []bool{false, true} {
-				for _, budget := range []int64{0, 1} {
-					for _, path := range []Path{Dense, Events} {
-						vs = append(vs, variant{budget, path, false, frozen})
-						if g.spk == nil {
-							vs = append(vs, variant{budget, path, true, frozen})
-						}
-					}
-				}
-			}
+			vs := bpttGoldenVariants(g.spk == nil)
 			worst := map[string]float64{}
 			for _, v := range vs {
-				o := TrainOptions{Surrogate: g.sg, InputGradient: true, CurrentGradient: true, Frozen: v.frozen,
-					MemoryBudget: v.budget, Path: v.path, inputSpikes: g.spk, masks: g.mask}
-				if v.hook {
-					c := g.m.Config
-					hwc := c.InChannels * c.InHeight * c.InWidth
-					N, T := g.x.Shape[0], g.net.Config.Timesteps
-					o.inputSpikes = make([]float32, T*N*hwc)
-					for step := range T {
-						nchwToNHWC(o.inputSpikes[step*N*hwc:], g.x.Data, N, c.InChannels, c.InHeight, c.InWidth)
-					}
-				}
-				label := fmt.Sprintf("budget %d, path %s, hook %v, frozen %v", v.budget,
-					map[Path]string{Dense: "dense", Events: "events"}[v.path], v.hook, v.frozen)
-				g.m.ZeroGrad()
-				tp, err := g.net.Forward(ctx, g.x, rand.New(rand.NewPCG(3, 4)), o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if v.budget == 1 && len(tp.bits) != g.x.Shape[0] {
-					t.Fatalf("%s: %d chunks, want one per image", label, len(tp.bits))
-				}
-				dx, err := tp.Backward(ctx, g.dS)
-				if err != nil {
-					t.Fatal(err)
-				}
-				check := func(what string, got []float32, want string) {
-					d := maxRelDiff(t, what, got, g.get(t, want).Data)
-					kind := strings.SplitN(want, ".", 2)[0]
-					worst[kind] = max(worst[kind], d)
-					if d > bpttGoldenTol {
-						t.Errorf("%s: %s differs from PyTorch by %.3g of its largest magnitude (tolerance %g)",
-							label, what, d, bpttGoldenTol)
-					}
-				}
-				check("logits", tp.Logits().Data, "S")
-				for _, p := range g.m.Params() {
-					if !v.frozen {
-						check("∂L/∂"+p.Name, p.G.Data, "grad."+p.Name)
-						continue
-					}
-					for i, w := range p.G.Data {
-						if w != 0 {
-							t.Fatalf("%s: frozen backward wrote %s gradient %d = %g", label, p.Name, i, w)
-						}
-					}
-				}
-				check("∂L/∂x", dx.Data, "dx")
-				G := tp.CurrentGradient()
-				if G == nil {
-					t.Fatalf("%s: no current gradient recorded", label)
-				}
-				if want := g.get(t, "grad_current1").Shape; !tensor.SameShape(G.Shape, want) {
-					t.Fatalf("%s: current gradient %v, PyTorch %v", label, G.Shape, want)
-				}
-				check("Σ_t ∂L/∂I_1[t]", G.Data, "grad_current1")
+				g.checkVariant(ctx, t, v, worst)
 			}
 			t.Logf("%d variants (half frozen), largest relative differences: logits %.3g, weight gradients %.3g, ∂L/∂x %.3g, Σ_t ∂L/∂I_1[t] %.3g (tolerance %g)",
 				len(vs), worst["S"], worst["grad"], worst["dx"], worst["grad_current1"], bpttGoldenTol)
 		})
 	}
+}
+
+// bpttVariant is one way TestBPTTGolden runs a case.
+type bpttVariant struct {
+	budget int64
+	path   Path
+	hook   bool // direct input through the inputSpikes hook, T copies of x
+	frozen bool
+}
+
+// bpttGoldenVariants lists the variants: not frozen, then frozen; within
+// each, budgets 0 (one chunk) and 1 (one image per chunk), each on the
+// Dense and the Events path, and for direct input each also through the
+// hook.
+func bpttGoldenVariants(direct bool) []bpttVariant {
+	var vs []bpttVariant
+	for _, frozen := range []bool{false, true} {
+		for _, budget := range []int64{0, 1} {
+			for _, path := range []Path{Dense, Events} {
+				vs = append(vs, bpttVariant{budget, path, false, frozen})
+				if direct {
+					vs = append(vs, bpttVariant{budget, path, true, frozen})
+				}
+			}
+		}
+	}
+	return vs
+}
+
+// trainOptions returns the TrainOptions of variant v: g's surrogate, input
+// spikes and masks, both input-side gradients, and for the hook variant
+// T copies of x in [T, N, H, W, C] order as the input spikes.
+func (g *bpttGolden) trainOptions(v bpttVariant) TrainOptions {
+	o := TrainOptions{Surrogate: g.sg, InputGradient: true, CurrentGradient: true, Frozen: v.frozen,
+		MemoryBudget: v.budget, Path: v.path, inputSpikes: g.spk, masks: g.mask}
+	if v.hook {
+		c := g.m.Config
+		hwc := c.InChannels * c.InHeight * c.InWidth
+		N, T := g.x.Shape[0], g.net.Config.Timesteps
+		o.inputSpikes = make([]float32, T*N*hwc)
+		for step := range T {
+			nchwToNHWC(o.inputSpikes[step*N*hwc:], g.x.Data, N, c.InChannels, c.InHeight, c.InWidth)
+		}
+	}
+	return o
+}
+
+// checkVariant runs Forward and Backward on g's case as variant v and
+// compares the logits, the weight gradients (zero when frozen), ∂L/∂x and
+// Σ_t ∂L/∂I_1[t] with PyTorch's, raising worst[kind] to each comparison's
+// relative difference, kind being the reference tensor's name up to its
+// first dot.
+func (g *bpttGolden) checkVariant(ctx context.Context, t *testing.T, v bpttVariant, worst map[string]float64) {
+	o := g.trainOptions(v)
+	label := fmt.Sprintf("budget %d, path %s, hook %v, frozen %v", v.budget,
+		map[Path]string{Dense: "dense", Events: "events"}[v.path], v.hook, v.frozen)
+	g.m.ZeroGrad()
+	tp, err := g.net.Forward(ctx, g.x, rand.New(rand.NewPCG(3, 4)), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.budget == 1 && len(tp.bits) != g.x.Shape[0] {
+		t.Fatalf("%s: %d chunks, want one per image", label, len(tp.bits))
+	}
+	dx, err := tp.Backward(ctx, g.dS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got []float32, want string) {
+		d := maxRelDiff(t, what, got, g.get(t, want).Data)
+		kind := strings.SplitN(want, ".", 2)[0]
+		worst[kind] = max(worst[kind], d)
+		if d > bpttGoldenTol {
+			t.Errorf("%s: %s differs from PyTorch by %.3g of its largest magnitude (tolerance %g)",
+				label, what, d, bpttGoldenTol)
+		}
+	}
+	check("logits", tp.Logits().Data, "S")
+	for _, p := range g.m.Params() {
+		if !v.frozen {
+			check("∂L/∂"+p.Name, p.G.Data, "grad."+p.Name)
+			continue
+		}
+		for i, w := range p.G.Data {
+			if w != 0 {
+				t.Fatalf("%s: frozen backward wrote %s gradient %d = %g", label, p.Name, i, w)
+			}
+		}
+	}
+	check("∂L/∂x", dx.Data, "dx")
+	G := tp.CurrentGradient()
+	if G == nil {
+		t.Fatalf("%s: no current gradient recorded", label)
+	}
+	if want := g.get(t, "grad_current1").Shape; !tensor.SameShape(G.Shape, want) {
+		t.Fatalf("%s: current gradient %v, PyTorch %v", label, G.Shape, want)
+	}
+	check("Σ_t ∂L/∂I_1[t]", G.Data, "grad_current1")
 }

@@ -191,6 +191,15 @@ func TestGenerateAndWrite(t *testing.T) {
 	if last != 12 {
 		t.Errorf("last progress %d, want 12", last)
 	}
+	checkGenerated(t, res)
+	checkGenerateRepeatable(t, m, o, res.Set)
+	checkWriteDir(t, res)
+}
+
+// checkGenerated checks the set and statistics of tinyOptions' run: 12
+// valid images of 3 classes, 1×8×8, in class-major order, 4 per class,
+// and every class's mean loss lower after the optimisation than before.
+func checkGenerated(t *testing.T, res *Result) {
 	s := res.Set
 	if s.Len() != 12 || s.Classes != 3 || s.Channels != 1 || s.Height != 8 {
 		t.Fatalf("set %d images %d classes %d×%d×%d", s.Len(), s.Classes, s.Channels, s.Height, s.Width)
@@ -212,7 +221,12 @@ func TestGenerateAndWrite(t *testing.T) {
 			t.Errorf("class %d: loss %g → %g", c.Class, c.MeanInitialLoss, c.MeanFinalLoss)
 		}
 	}
+}
 
+// checkGenerateRepeatable runs Generate again with m and o and checks that
+// it gives s again, and that with Batch 1 it gives the same soft labels and
+// pixels at most one level from s's.
+func checkGenerateRepeatable(t *testing.T, m *vgg.Model, o Options, s *Set) {
 	// The same seed gives the same set; the batch size does not change
 	// the soft labels or initial pixels (only rounding in the optimisation).
 	again, err := Generate(context.Background(), m, o, nil)
@@ -237,7 +251,14 @@ func TestGenerateAndWrite(t *testing.T) {
 			t.Fatalf("pixel %d: %d with batch 1, %d with batch 5", i, one.Set.Pixels[i], s.Pixels[i])
 		}
 	}
+}
 
+// checkWriteDir writes res's set with WriteDir into a new directory, checks
+// that a second write needs overwrite, and checks what is there: a class
+// PNG (checkClassPNG), the binary file read back by Load, the grid's size,
+// the manifest's fields, and no temporary directory left beside it.
+func checkWriteDir(t *testing.T, res *Result) {
+	s := res.Set
 	dir := filepath.Join(t.TempDir(), "out")
 	man := res.Manifest("model-dir", "tiny", "test", nil)
 	if err := WriteDir(dir, s, man, false); err != nil {
@@ -249,24 +270,7 @@ func TestGenerateAndWrite(t *testing.T) {
 	if err := WriteDir(dir, s, man, true); err != nil {
 		t.Fatalf("overwrite: %v", err)
 	}
-	f, err := os.Open(filepath.Join(dir, "cls2", "img3.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Image 11 is class 2's fourth; its PNG holds exactly the set's pixels.
-	for y := range 8 {
-		for x := range 8 {
-			r, _, _, _ := img.At(x, y).RGBA()
-			if uint8(r>>8) != s.Image(11)[y*8+x] {
-				t.Fatalf("PNG pixel (%d,%d) = %d, set has %d", x, y, r>>8, s.Image(11)[y*8+x])
-			}
-		}
-	}
+	checkClassPNG(t, dir, s)
 	back, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -301,6 +305,29 @@ func TestGenerateAndWrite(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(dir))
 	if len(entries) != 1 {
 		t.Errorf("temporary directories left behind: %v", entries)
+	}
+}
+
+// checkClassPNG checks that dir/cls2/img3.png, image 11 of s written by
+// WriteDir, decodes to exactly that image's pixels.
+func checkClassPNG(t *testing.T, dir string, s *Set) {
+	f, err := os.Open(filepath.Join(dir, "cls2", "img3.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Image 11 is class 2's fourth; its PNG holds exactly the set's pixels.
+	for y := range 8 {
+		for x := range 8 {
+			r, _, _, _ := img.At(x, y).RGBA()
+			if uint8(r>>8) != s.Image(11)[y*8+x] {
+				t.Fatalf("PNG pixel (%d,%d) = %d, set has %d", x, y, r>>8, s.Image(11)[y*8+x])
+			}
+		}
 	}
 }
 
