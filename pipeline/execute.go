@@ -22,9 +22,10 @@ const ReportDir = "report"
 
 // Execute runs the configuration's graph (Build, Graph.Run) and writes its
 // report into the work directory's ReportDir. text is the configuration
-// as written and command the command line, both recorded in the report. p
-// receives the stages' reports (see Graph.Run) and, at the end, an event
-// per stage saying whether it ran or was cached.
+// as written and command the command line, both recorded in the report
+// with the time Execute started. p receives the stages' reports (see
+// Graph.Run) and, at the end, an event per stage saying whether it ran or
+// was cached.
 func Execute(ctx context.Context, c Config, text, command string, p progress.Func) (*Outcome, error) {
 	start := time.Now()
 	if err := p.Report(progress.Report{Label: fmt.Sprintf("%s: stages in %s", command, c.Workdir)}); err != nil {
@@ -44,7 +45,7 @@ func Execute(ctx context.Context, c Config, text, command string, p progress.Fun
 		}
 	}
 	dir := filepath.Join(c.Workdir, ReportDir)
-	if err := WriteReport(dir, c, text, command, done); err != nil {
+	if err := WriteReport(dir, c, text, command, start, done); err != nil {
 		return nil, err
 	}
 	return &Outcome{Workdir: c.Workdir, Report: filepath.Join(dir, "report.html"), Seconds: time.Since(start).Seconds(), Stages: done}, nil
