@@ -8,6 +8,32 @@ import (
 	"time"
 )
 
+// The plan's text names each stage's dependencies and what it reads.
+func TestWritePlan(t *testing.T) {
+	c := Defaults()
+	c.Workdir = t.TempDir()
+	var b strings.Builder
+	if err := WritePlan(&b, c, false); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		"\n    needs no stage; reads real data: the training split (training) and the test split (scoring)\n",
+		"\nsynth                  to run                 " + filepath.Join(c.Workdir, "synth-"),
+		"\n    needs ann; reads no real data (the ANN's weights only)\n",
+		"\n    needs ann, synth, convert; reads no real data (the converted SNN, its ANN (teacher) and the synthetic images)\n",
+		"\n    needs convert, encrypt, encrypt-cet; reads real data: the test split (spike rates)\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan text lacks %q:\n%s", want, text)
+		}
+	}
+	b.Reset()
+	if err := WritePlan(&b, c, true); err != nil || !strings.Contains(b.String(), `"reads_real_data": false`) {
+		t.Errorf("JSON plan (%v):\n%s", err, b.String())
+	}
+}
+
 // The report records the time the run started, not the time it was
 // written.
 func TestReportStarted(t *testing.T) {

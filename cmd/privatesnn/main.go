@@ -35,6 +35,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/privatesnn/privatesnn/pipeline"
 )
 
 type command struct {
@@ -130,7 +132,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "privatesnn %s: %s\nRun 'privatesnn %s -h' for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
 			return 2
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintf(stderr, "privatesnn %s: interrupted\n", c.name)
+			msg := "interrupted"
+			if ie, ok := errors.AsType[*pipeline.InterruptedError](err); ok {
+				msg = ie.Error()
+			}
+			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, msg)
 			return 130
 		default:
 			fmt.Fprintf(stderr, "privatesnn %s: %v\n", c.name, err)

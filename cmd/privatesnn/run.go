@@ -23,7 +23,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var o runOptions
 	fs := newFlagSet("run")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default: the config's workdir, or runs/<name>)")
-	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
+	fs.BoolVar(&o.plan, "plan", false, "print the stage graph (each stage's state, the stages it needs, whether it reads real data), then stop")
 	o.out.register(fs)
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		if err := parseFlags(fs, args, stdout); err != nil {
@@ -46,7 +46,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var o runOptions
 	fs := newFlagSet("demo")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default runs/demo)")
-	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
+	fs.BoolVar(&o.plan, "plan", false, "print the stage graph (each stage's state, the stages it needs, whether it reads real data), then stop")
 	o.out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -75,18 +75,7 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 		return err
 	}
 	if o.plan {
-		plan, err := pipeline.Plans(c)
-		if err != nil {
-			return err
-		}
-		if o.out.json {
-			return writeJSON(stdout, plan)
-		}
-		for _, p := range plan.Stages {
-			state := map[bool]string{true: "done", false: map[bool]string{true: "interrupted (resumes)", false: "to run"}[p.Partial]}[p.Done]
-			fmt.Fprintf(stdout, "%-22s %-22s %s\n", p.Name, state, p.Dir)
-		}
-		return nil
+		return pipeline.WritePlan(stdout, c, o.out.json)
 	}
 	pipeline.Software = version()
 	return runStage(ctx, o.out, stdout, stderr, func(ctx context.Context, c pipeline.Config, p progress.Func) (*pipeline.Outcome, error) {
