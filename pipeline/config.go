@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/data"
@@ -21,7 +19,8 @@ import (
 )
 
 // Config is a pipeline run's settings, one section per stage. Files are
-// TOML or JSON with the same keys (the json tags). Every section but
+// TOML or JSON with the same keys (the json tags); Explain writes every
+// key with its default, the reference of the keys. Every section but
 // data, eval and energy is the settings type of the stage it configures,
 // with the same defaults as the command that runs that stage alone.
 type Config struct {
@@ -30,8 +29,10 @@ type Config struct {
 	Name    string `json:"name"`
 	Workdir string `json:"workdir,omitempty"`
 	// Seed is the default seed of every stage that has none of its own.
-	Seed    uint64 `json:"seed"`
-	Threads int    `json:"threads,omitempty"`
+	Seed uint64 `json:"seed"`
+	// Threads is the threads to use (0: all cores); the command's --threads
+	// replaces it.
+	Threads int `json:"threads,omitempty"`
 
 	// Data names the real data set: the ANN and the evaluator train on its
 	// training split; evaluation, energy and leakage scoring read its test
@@ -114,8 +115,8 @@ func Defaults() Config {
 const MaxConfigBytes = 1 << 20
 
 // Load reads a TOML (.toml) or JSON (any other name) configuration over
-// Defaults: keys present in the file replace the defaults, unknown keys
-// are an error.
+// Defaults (see Parse). An error about the file's content is a
+// *ConfigError naming the file.
 func Load(path string) (Config, string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -126,7 +127,10 @@ func Load(path string) (Config, string, error) {
 	}
 	c, err := Parse(b, strings.HasSuffix(strings.ToLower(path), ".toml"))
 	if err != nil {
-		return Config{}, "", fmt.Errorf("pipeline: %s: %w", path, err)
+		if ce, ok := errors.AsType[*ConfigError](err); ok {
+			ce.File = path
+		}
+		return Config{}, "", err
 	}
 	if c.Workdir == "" {
 		c.Workdir = filepath.Join("runs", c.Name)
@@ -135,29 +139,34 @@ func Load(path string) (Config, string, error) {
 }
 
 // Parse decodes a configuration (TOML when isTOML, else JSON) over
-// Defaults and validates it.
+// Defaults and validates it: keys present replace the defaults. A
+// configuration must give name; an unknown key, a value of the wrong type
+// or an unusable setting is a *ConfigError naming the key, its section and
+// its line in the file's own syntax.
 func Parse(b []byte, isTOML bool) (Config, error) {
+	doc, err := decodeDocument(b, isTOML)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := doc.check(); err != nil {
+		return Config{}, err
+	}
 	js := b
 	if isTOML {
-		var m map[string]any
-		if _, err := toml.Decode(string(b), &m); err != nil {
-			return Config{}, err
-		}
-		var err error
-		if js, err = json.Marshal(m); err != nil {
-			return Config{}, err
+		if js, err = json.Marshal(doc.keys); err != nil {
+			return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
 		}
 	}
 	c := Defaults()
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, err
+		return Config{}, &ConfigError{TOML: isTOML, Reason: strings.TrimPrefix(err.Error(), "json: "), Err: err}
 	}
-	if dec.More() {
-		return Config{}, errors.New("trailing data after the configuration")
+	if err := c.Validate(); err != nil {
+		return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate reports unusable settings.

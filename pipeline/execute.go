@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/progress"
@@ -22,9 +25,10 @@ const ReportDir = "report"
 
 // Execute runs the configuration's graph (Build, Graph.Run) and writes its
 // report into the work directory's ReportDir. text is the configuration
-// as written and command the command line, both recorded in the report. p
-// receives the stages' reports (see Graph.Run) and, at the end, an event
-// per stage saying whether it ran or was cached.
+// as written and command the command line, both recorded in the report
+// with the time Execute started. p receives the stages' reports (see
+// Graph.Run) and, at the end, an event per stage saying whether it ran or
+// was cached. A cancelled ctx returns an *InterruptedError.
 func Execute(ctx context.Context, c Config, text, command string, p progress.Func) (*Outcome, error) {
 	start := time.Now()
 	if err := p.Report(progress.Report{Label: fmt.Sprintf("%s: stages in %s", command, c.Workdir)}); err != nil {
@@ -44,7 +48,7 @@ func Execute(ctx context.Context, c Config, text, command string, p progress.Fun
 		}
 	}
 	dir := filepath.Join(c.Workdir, ReportDir)
-	if err := WriteReport(dir, c, text, command, done); err != nil {
+	if err := WriteReport(dir, c, text, command, start, done); err != nil {
 		return nil, err
 	}
 	return &Outcome{Workdir: c.Workdir, Report: filepath.Join(dir, "report.html"), Seconds: time.Since(start).Seconds(), Stages: done}, nil
@@ -64,4 +68,40 @@ func Plans(c Config) (*PlanOf, error) {
 		return nil, err
 	}
 	return &PlanOf{Workdir: c.Workdir, Stages: plan}, nil
+}
+
+// WritePlan writes the configuration's plan as indented JSON (asJSON), or
+// as text: per stage its name, state and directory, then the stages it
+// needs and whether it reads real data (and what it reads).
+func WritePlan(w io.Writer, c Config, asJSON bool) error {
+	p, err := Plans(c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	var b strings.Builder
+	for _, s := range p.Stages {
+		state := "to run"
+		switch {
+		case s.Done:
+			state = "done"
+		case s.Partial:
+			state = "interrupted (resumes)"
+		}
+		needs := "needs no stage"
+		if len(s.Deps) > 0 {
+			needs = "needs " + strings.Join(s.Deps, ", ")
+		}
+		reads := "reads no real data (" + s.Reads + ")"
+		if s.RealData {
+			reads = "reads real data: " + s.Reads
+		}
+		fmt.Fprintf(&b, "%-22s %-22s %s\n    %s; %s\n", s.Name, state, s.Dir, needs, reads)
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
 }

@@ -40,7 +40,7 @@ func Build(c Config) *Graph {
 	targets := []evalTarget{{name: "ANN", stage: "ann", role: RoleANN}, {name: "DC", stage: "convert", role: RoleDC}}
 	for _, e := range encryptions(c) {
 		s := encryptSettings(c.Encrypt, e.perClass, e.role == RoleCETOD, seed(c.Encrypt.Seed))
-		g.Stages = append(g.Stages, Stage{Name: e.stage, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed,
+		g.Stages = append(g.Stages, Stage{Name: e.stage, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed, Resumes: true,
 			Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
@@ -56,7 +56,7 @@ func annStage(c Config, seed uint64) Stage {
 	ann := c.ANN
 	ann.Seed = seed
 	if ann.Import == "" {
-		return Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data},
+		return Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data}, Resumes: true,
 			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return trainANN(ctx, dir, c.Data, ann.TrainSettings, p)
@@ -119,7 +119,7 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return evaluate(ctx, c.Data, ev, in, targets, p)
 			}},
-		{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data}, RealData: true,
+		{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data}, RealData: true, Resumes: true,
 			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return trainANN(ctx, dir, c.Data, evaluator, p)

@@ -13,8 +13,9 @@ import (
 )
 
 // WriteReport renders the report of a finished run into dir from the
-// stages' recorded results: every number comes from them.
-func WriteReport(dir string, c Config, configText, command string, done []Executed) error {
+// stages' recorded results: every number comes from them. started is when
+// the run started.
+func WriteReport(dir string, c Config, configText, command string, started time.Time, done []Executed) error {
 	by := map[string]Executed{}
 	for _, e := range done {
 		by[e.Name] = e
@@ -31,7 +32,7 @@ func WriteReport(dir string, c Config, configText, command string, done []Execut
 	}
 	d := &report.Data{Title: "PrivateSNN report: " + c.Name}
 	d.Meta = report.Meta{Command: command, Config: configText, Software: Software, GoVersion: runtime.Version(),
-		Backend: backend(), Seeds: map[string]uint64{}, Started: time.Now().UTC()}
+		Backend: backend(), Seeds: map[string]uint64{}, Started: started.UTC()}
 	for _, e := range done {
 		d.Meta.Seeds[e.Name] = e.Seed
 	}

@@ -40,6 +40,9 @@ type Stage struct {
 	Reads    string
 	// Seed is the stage's random seed, for the record.
 	Seed uint64
+	// Resumes tells whether an interrupted run of the stage continues from
+	// a checkpoint it keeps in its directory (else it starts over).
+	Resumes bool
 	// Run produces the stage's output in dir (created, possibly holding
 	// an interrupted run's checkpoint) from its dependencies' directories
 	// and results, and returns its result (stored in DoneFile). p
@@ -177,7 +180,7 @@ func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Done: len(done), Stages: len(plan), Err: err}
 		}
 		if err := os.MkdirAll(pl.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
@@ -192,6 +195,9 @@ func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 		}
 		start := time.Now()
 		res, err := s.Run(ctx, pl.Dir, in, sp)
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Done: len(done), Stages: len(plan), Err: err}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
 		}
@@ -222,6 +228,29 @@ func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 	}
 	return done, nil
 }
+
+// InterruptedError is a run stopped by its context (Ctrl-C): the stages
+// done are kept, and re-running the same configuration resumes it.
+type InterruptedError struct {
+	// Stage is the stage that was running or about to run; Resumes tells
+	// whether it continues from a checkpoint.
+	Stage   string
+	Resumes bool
+	// Done of Stages were finished (or cached).
+	Done, Stages int
+	Err          error
+}
+
+func (e *InterruptedError) Error() string {
+	next := e.Stage + " starts over"
+	if e.Resumes {
+		next = e.Stage + " continues from its last checkpoint"
+	}
+	return fmt.Sprintf("interrupted at stage %s (%d of %d stages done); re-running the same configuration resumes the run: "+
+		"the stages done are cached and %s", e.Stage, e.Done, e.Stages, next)
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 func readRecord(dir string) (*Record, error) {
 	b, err := os.ReadFile(filepath.Join(dir, DoneFile))

@@ -35,6 +35,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/privatesnn/privatesnn/pipeline"
 )
 
 type command struct {
@@ -84,11 +86,11 @@ func commands() []command {
 		{"calibrate-compare", "thresholds from synthetic vs real images, compared", "--model DIR --synth DIR [flags]",
 			"Balances thresholds once on synthetic and once on real training images with identical settings and compares the two SNNs' test accuracy. " +
 				"It reads real data by design: it measures what data-free calibration costs.", runCalibrateCompare},
-		{"run", "the whole pipeline from a configuration, cached and resumable, with a report", "CONFIG [--plan] [flags]",
+		{"run", "the whole pipeline from a configuration, cached and resumable, with a report", "CONFIG [--plan | --explain] [flags]",
 			"Runs ANN training (or import), synthesis, conversion, class-encryption training, evaluation, the leakage audit and the energy estimate " +
 				"as configured in CONFIG (TOML or JSON; see configs/), each stage into a directory named by a hash of its settings and inputs. " +
 				"An unchanged re-run does nothing; a changed setting re-runs that stage and those after it; an interrupted stage resumes. " +
-				"Writes report.md and report.html in the work directory's report folder.", runRun},
+				"Writes report.md and report.html in the work directory's report folder. --explain (without CONFIG) prints every configuration key with its default.", runRun},
 		{"demo", "the whole pipeline on the embedded data, with a report", "[flags]",
 			"Runs configs/demo.toml (compiled in): the pipeline on the Fashion-MNIST subset compiled into the binary, sized for minutes on two cores, " +
 				"and prints where the report is.", runDemo},
@@ -130,7 +132,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "privatesnn %s: %s\nRun 'privatesnn %s -h' for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
 			return 2
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintf(stderr, "privatesnn %s: interrupted\n", c.name)
+			msg := "interrupted"
+			if ie, ok := errors.AsType[*pipeline.InterruptedError](err); ok {
+				msg = ie.Error()
+			}
+			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, msg)
 			return 130
 		default:
 			fmt.Fprintf(stderr, "privatesnn %s: %v\n", c.name, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,29 +14,35 @@ import (
 
 // runOptions are the settings of the run and demo commands.
 type runOptions struct {
-	config  string
-	workdir string
-	plan    bool
-	out     output
+	config        string
+	workdir       string
+	plan, explain bool
+	out           output
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o runOptions
 	fs := newFlagSet("run")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default: the config's workdir, or runs/<name>)")
-	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
+	fs.BoolVar(&o.plan, "plan", false, "print the stage graph (each stage's state, the stages it needs, whether it reads real data), then stop")
+	fs.BoolVar(&o.explain, "explain", false, "print every configuration key, in TOML, with CONFIG's value (without CONFIG: the default) and its description, then stop")
 	o.out.register(fs)
-	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		if err := parseFlags(fs, args, stdout); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: want a configuration file: privatesnn run CONFIG [flags]", errUsage)
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		o.config, args = args[0], args[1:]
 	}
-	o.config = args[0]
-	if err := parseFlags(fs, args[1:], stdout); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
+	switch {
+	case o.config == "" && o.explain:
+		return pipeline.Explain(stdout, pipeline.Defaults())
+	case o.config == "":
+		return fmt.Errorf("%w: want a configuration file: privatesnn run CONFIG [flags]", errUsage)
+	}
 	c, text, err := pipeline.Load(o.config)
+	if _, ok := errors.AsType[*pipeline.ConfigError](err); ok {
+		err = fmt.Errorf("%v\n('privatesnn run --explain' lists every key with its default)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -46,7 +53,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var o runOptions
 	fs := newFlagSet("demo")
 	fs.StringVar(&o.workdir, "workdir", "", "directory of the stage outputs and the report (default runs/demo)")
-	fs.BoolVar(&o.plan, "plan", false, "print the stage graph and which stages are done, then stop")
+	fs.BoolVar(&o.plan, "plan", false, "print the stage graph (each stage's state, the stages it needs, whether it reads real data), then stop")
+	fs.BoolVar(&o.explain, "explain", false, "print every configuration key, in TOML, with the demo's value and its description, then stop")
 	o.out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -74,19 +82,11 @@ func execute(ctx context.Context, c pipeline.Config, text, command string, o run
 	if err := setThreads(o.out.threads); err != nil {
 		return err
 	}
+	if o.explain {
+		return pipeline.Explain(stdout, c)
+	}
 	if o.plan {
-		plan, err := pipeline.Plans(c)
-		if err != nil {
-			return err
-		}
-		if o.out.json {
-			return writeJSON(stdout, plan)
-		}
-		for _, p := range plan.Stages {
-			state := map[bool]string{true: "done", false: map[bool]string{true: "interrupted (resumes)", false: "to run"}[p.Partial]}[p.Done]
-			fmt.Fprintf(stdout, "%-22s %-22s %s\n", p.Name, state, p.Dir)
-		}
-		return nil
+		return pipeline.WritePlan(stdout, c, o.out.json)
 	}
 	pipeline.Software = version()
 	return runStage(ctx, o.out, stdout, stderr, func(ctx context.Context, c pipeline.Config, p progress.Func) (*pipeline.Outcome, error) {

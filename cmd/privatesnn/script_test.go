@@ -23,7 +23,8 @@ var update = flag.Bool("update", false, "rewrite the golden files of the CLI scr
 // fail), checks the exit status with "status N", and compares stdout and
 // stderr with the golden files in the archive ("cmp stdout name"). Run
 // with -update to rewrite the golden files after an intended change; the
-// diff then shows the change in the command layer.
+// diff then shows the change in the command layer. "env INTERRUPT_ON=RE"
+// interrupts the next commands as Ctrl-C would (see interrupter).
 //
 // Outputs are normalised before comparison (see normalise): the work
 // directory, durations, rates, the GEMM backend and every decimal number
@@ -58,8 +59,17 @@ func cmdPSNN(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(os.Chdir(ts.MkAbs(".")))
 	defer os.Chdir(wd)
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	var out bytes.Buffer
+	errb := interrupter{cancel: func() {}}
+	ctx := context.Background()
+	if on := ts.Getenv("INTERRUPT_ON"); on != "" {
+		var err error
+		errb.on, err = regexp.Compile(on)
+		ts.Check(err)
+		ctx, errb.cancel = context.WithCancel(ctx)
+		defer errb.cancel()
+	}
+	code := run(ctx, args, &out, &errb)
 	work := ts.Getenv("WORK")
 	mask := maskDecimals
 	if ts.Getenv("EXACT") != "" {
@@ -76,6 +86,26 @@ func cmdPSNN(ts *testscript.TestScript, neg bool, args []string) {
 	case !neg && code != 0:
 		ts.Fatalf("psnn %s: exit %d:\n%s", strings.Join(args, " "), code, errb.String())
 	}
+}
+
+// interrupter is the stderr of an in-process command. With a pattern
+// (a script's "env INTERRUPT_ON=regexp") it cancels the command's context
+// when its stderr first matches, as Ctrl-C would: "env
+// INTERRUPT_ON='stage encrypt\n'" interrupts a run as its encrypt stage
+// starts.
+type interrupter struct {
+	bytes.Buffer
+	on     *regexp.Regexp
+	cancel func()
+}
+
+func (w *interrupter) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if w.on != nil && w.on.Match(w.Bytes()) {
+		w.on = nil
+		w.cancel()
+	}
+	return n, err
 }
 
 // cmdStatus checks the exit status of the last psnn command.

@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The plan's text names each stage's dependencies and what it reads.
+func TestWritePlan(t *testing.T) {
+	c := Defaults()
+	c.Workdir = t.TempDir()
+	var b strings.Builder
+	if err := WritePlan(&b, c, false); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		"\n    needs no stage; reads real data: the training split (training) and the test split (scoring)\n",
+		"\nsynth                  to run                 " + filepath.Join(c.Workdir, "synth-"),
+		"\n    needs ann; reads no real data (the ANN's weights only)\n",
+		"\n    needs ann, synth, convert; reads no real data (the converted SNN, its ANN (teacher) and the synthetic images)\n",
+		"\n    needs convert, encrypt, encrypt-cet; reads real data: the test split (spike rates)\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan text lacks %q:\n%s", want, text)
+		}
+	}
+	b.Reset()
+	if err := WritePlan(&b, c, true); err != nil || !strings.Contains(b.String(), `"reads_real_data": false`) {
+		t.Errorf("JSON plan (%v):\n%s", err, b.String())
+	}
+}
+
+// The report records the time the run started, not the time it was
+// written.
+func TestReportStarted(t *testing.T) {
+	dir := t.TempDir()
+	started := time.Date(2025, 6, 7, 8, 9, 10, 0, time.FixedZone("CEST", 2*3600))
+	if err := WriteReport(dir, Defaults(), "name = \"run\"\n", "privatesnn run x.toml", started, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "| started (UTC) | 2025-06-07T06:09:10Z |") {
+		t.Errorf("report.md does not record the start:\n%s", b)
+	}
+}
