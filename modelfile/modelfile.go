@@ -67,6 +67,9 @@ type Provenance struct {
 	// Imported is the file an imported model's weights were read from
 	// (ImportStateDict); its training happened elsewhere, on real data.
 	Imported string `json:"imported,omitempty"`
+	// PoolPositions says, for an imported model, how the pool positions
+	// of its features list were checked, or that they could not be.
+	PoolPositions string `json:"pool_positions,omitempty"`
 	// Parent is the model this one was derived from, if any.
 	Parent *Ref `json:"parent,omitempty"`
 	// Software is the producing program and version.

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -54,6 +55,10 @@ type ImportResult struct {
 	Params       int        `json:"params"`
 	Data         string     `json:"data"`
 	TestAccuracy float64    `json:"test_accuracy"`
+	// PoolPositions says how the pool positions of a state_dict's features
+	// list were checked, or that they could not be (the card records it);
+	// for a model directory, that its card records them.
+	PoolPositions string `json:"pool_positions,omitempty"`
 }
 
 // Import reads the network, checks it against the test split, scores it
@@ -77,7 +82,12 @@ func Import(ctx context.Context, j ImportJob, p progress.Func) (*ImportResult, e
 	if err := modelfile.Save(j.Out, m, *card); err != nil {
 		return nil, err
 	}
-	return &ImportResult{Weights: j.Weights, Out: j.Out, Model: m.Config, Params: m.NumParams(), Data: j.Test.Name, TestAccuracy: acc}, nil
+	pools := card.Provenance.PoolPositions
+	if pools == "" {
+		pools = "as its card records them"
+	}
+	return &ImportResult{Weights: j.Weights, Out: j.Out, Model: m.Config, Params: m.NumParams(), Data: j.Test.Name, TestAccuracy: acc,
+		PoolPositions: pools}, nil
 }
 
 // importModel reads a state_dict or loads a model directory's ANN.
@@ -90,12 +100,17 @@ func importModel(j ImportJob) (*vgg.Model, *modelfile.Card, error) {
 		return mm.Net, mm.Card, nil
 	}
 	s := j.Settings
-	if len(s.Features) == 0 {
-		return nil, nil, setting.Errorf("features", nil, "required: the weights of %s do not record where the pools sit", j.Weights)
+	var features []vgg.Item
+	if len(s.Features) > 0 {
+		features = s.Features
 	}
-	m, card, err := modelfile.ImportStateDict(j.Weights, modelfile.StateDictSpec{Features: s.Features, Height: j.Test.Height, Width: j.Test.Width,
+	m, card, err := modelfile.ImportStateDict(j.Weights, modelfile.StateDictSpec{Features: features, Height: j.Test.Height, Width: j.Test.Width,
 		ConvDropout: s.ConvDropout, FCDropout: s.FCDropout, Normalization: s.Normalization, ClassNames: j.Test.ClassNames,
 		Data: j.Data, Software: j.Software})
+	if errors.Is(err, modelfile.ErrNoFeatures) {
+		return nil, nil, setting.Errorf("features", nil, "required: the weights of %s do not record where the pools sit (their file has no %q metadata)",
+			j.Weights, modelfile.FeaturesKey)
+	}
 	if err != nil {
 		return nil, nil, inputErr(RoleWeights, j.Weights, err)
 	}
