@@ -21,7 +21,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		out   output
 	)
 	fs := newFlagSet("import")
-	dataFlags(fs, &b, &spec, data.FashionMNIST)
+	dataFlags(fs, &b, &spec, data.Embedded)
 	fs.StringVar(&job.Weights, "weights", "", "PyTorch state_dict saved with safetensors (required)")
 	fs.TextVar(&s.Features, "features", s.Features, "the network's cfg list, conv widths and A for each 2×2 average pool, e.g. 32,32,A,64,64,A (required unless the file's \"features\" metadata records it: weights do not record the pools)")
 	fs.StringVar(&job.Out, "out", "", "model directory to write (required)")
