@@ -186,3 +186,11 @@ func (r *AuditRecord) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", r.Data, r.Out, r.Seconds)
 	return err
 }
+
+// WriteText writes the comparison as the calibrate-compare command prints
+// it.
+func (r *CompareResult) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
+		r.Timesteps, r.Images, 100*r.ANNAccuracy, r.TestData, 100*r.Synthetic.TestAccuracy, 100*r.Real.TestAccuracy, r.DifferencePP)
+	return err
+}

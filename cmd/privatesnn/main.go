@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "privatesnn %s: interrupted\n", c.name)
 			return 130
 		default:
-			fmt.Fprintf(stderr, "privatesnn %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
 			return 1
 		}
 	}
