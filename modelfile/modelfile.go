@@ -341,13 +341,20 @@ func WriteFileAtomic(path string, b []byte) error { return atomicfile.WriteFile(
 // checkpoint: training was interrupted before it saved the model.
 var ErrInterrupted = errors.New("holds only a training checkpoint (an interrupted run), no model yet")
 
+// ErrNoCard reports a weights file without the model card beside it: a
+// bare state_dict, which ImportStateDict turns into a model.
+var ErrNoCard = errors.New("a bare state_dict, not a model")
+
 // ReadCard reads and validates the card of a model path.
 func ReadCard(path string) (*Card, error) {
-	_, cp := paths(path)
+	wp, cp := paths(path)
 	b, err := readLimited(cp, maxCardBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, e := os.Stat(filepath.Join(filepath.Dir(cp), CheckpointState)); e == nil {
 			return nil, fmt.Errorf("%s %w", filepath.Dir(cp), ErrInterrupted)
+		}
+		if st, e := os.Stat(wp); e == nil && st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s has no model card %s: %w", wp, cp, ErrNoCard)
 		}
 	}
 	if err != nil {

@@ -145,6 +145,9 @@ func userError(err error) error {
 			return fmt.Errorf("%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", flag, in.Err,
 				map[modelfile.Kind]string{modelfile.KindANN: "train", modelfile.KindSNN: "encrypt"}[stage.CheckpointKind(in.Path)], in.Path)
 		}
+		if errors.Is(err, modelfile.ErrNoCard) {
+			return fmt.Errorf("%w: %s %v; make it a model directory with 'privatesnn import --weights FILE --out DIR'", errUsage, flag, in.Err)
+		}
 		if in.Describes() {
 			return fmt.Errorf("%w: %s %s", errUsage, flag, in.Error())
 		}
