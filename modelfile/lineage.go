@@ -146,6 +146,45 @@ func realPath(p string) (string, error) {
 	return abs, nil
 }
 
+// SetDataFolder records dir, the image folder of the model whose
+// directory is (or will be) at path, relative to that directory as
+// NewRef writes references; "" records none.
+func (c *Card) SetDataFolder(path, dir string) error {
+	c.DataDir = ""
+	if dir == "" {
+		return nil
+	}
+	base, err := realPath(artifactDir(path))
+	if err != nil {
+		return err
+	}
+	abs, err := realPath(dir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(base, abs)
+	if err != nil {
+		rel = abs
+	}
+	c.DataDir = filepath.ToSlash(rel)
+	return nil
+}
+
+// DataFolder returns the image folder c records for the model at path,
+// as a path usable from the working directory (a relative record is taken
+// from the model's directory with links resolved, as Resolve does); ""
+// when c records none.
+func (c *Card) DataFolder(path string) string {
+	if c.DataDir == "" {
+		return ""
+	}
+	p := filepath.FromSlash(c.DataDir)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(linkTarget(artifactDir(path)), p)
+}
+
 // WeightsDigest returns the hex SHA-256 of the weights file of the model at
 // path (a directory or either file).
 func WeightsDigest(path string) (string, error) {

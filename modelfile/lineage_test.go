@@ -129,3 +129,28 @@ func realDirOf(t *testing.T, dir string) string {
 	}
 	return r
 }
+
+// TestDataFolder: the image folder is recorded relative to the model's
+// directory and read back from wherever the two moved together; a derived
+// model re-records it relative to its own directory.
+func TestDataFolder(t *testing.T) {
+	root := t.TempDir()
+	folder, ann, snnDir := filepath.Join(root, "data", "digits"), filepath.Join(root, "runs", "ann"), filepath.Join(root, "runs", "deep", "snn")
+	var c Card
+	if err := c.SetDataFolder(ann, folder); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "../../data/digits" {
+		t.Fatalf("recorded %q, want ../../data/digits", c.DataDir)
+	}
+	if got := c.DataFolder(ann); got != folder {
+		t.Errorf("read back %q, want %q", got, folder)
+	}
+	d := c
+	if err := d.SetDataFolder(snnDir, c.DataFolder(ann)); err != nil || d.DataDir != "../../../data/digits" || d.DataFolder(snnDir) != folder {
+		t.Errorf("derived: %q (%v), reads %q", d.DataDir, err, d.DataFolder(snnDir))
+	}
+	if err := c.SetDataFolder(ann, ""); err != nil || c.DataDir != "" || c.DataFolder(ann) != "" {
+		t.Errorf("no folder: %q, %v", c.DataDir, err)
+	}
+}

@@ -86,7 +86,12 @@ type Card struct {
 	// Data names the data set the model was trained on, as the --data
 	// flag names it (for example "fashion-mnist" or "embedded"); an SNN
 	// inherits it from its ANN. Empty in cards of earlier versions.
-	Data       string             `json:"data,omitempty"`
+	Data string `json:"data,omitempty"`
+	// DataDir is, when Data is "folder", the image folder's directory,
+	// relative to the model's directory (with links resolved) or absolute;
+	// SetDataFolder writes it, DataFolder reads it. An SNN records its
+	// ANN's folder relative to its own directory.
+	DataDir    string             `json:"data_dir,omitempty"`
 	Seed       uint64             `json:"seed"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
 	Training   json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history

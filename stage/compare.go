@@ -65,10 +65,11 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
 		return nil, err
 	}
-	for _, d := range []*imageset.Set{j.Real, j.Test} {
-		if err := CheckData(d, RoleData, j.ANN); err != nil {
-			return nil, err
-		}
+	if err := CheckData(j.Real, RoleData, j.ANN); err != nil {
+		return nil, err
+	}
+	if _, err := checkData(j.Test, RoleData, j.ANN, p); err != nil {
+		return nil, err
 	}
 	k, err := s.CalibCount(min(j.Synth.Set.Len(), j.Real.Len()), "the smaller of the two image sets", func(sh convert.Shrunk) error {
 		return p.Report(progress.Report{Label: shrunkText(sh), Detail: sh})

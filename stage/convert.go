@@ -112,6 +112,9 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: j.Software}
 	sc.Seed, sc.Metrics, sc.Training = j.Seed, nil, nil
+	if err := sc.SetDataFolder(j.Out, card.DataFolder(j.ANN.Path)); err != nil {
+		return nil, err
+	}
 	sc.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: calibrationRecord(oc, plan, j.Seed, set.Len(), "synthetic:"+j.Synth.Path)}
 	if err := modelfile.Save(j.Out, m, sc); err != nil {
 		return nil, err

@@ -109,6 +109,9 @@ func ThresholdName(percentile float64) string {
 // WriteText writes the evaluation as the eval command prints it.
 func (r *EvalResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "accuracy %.2f%% on %s (%d images)\n", 100*r.Accuracy, r.Data, r.Images)
+	if r.DataNote != "" {
+		fmt.Fprintf(w, "note: %s\n", r.DataNote)
+	}
 	if r.Kind == modelfile.KindSNN {
 		fmt.Fprintf(w, "accuracy by time step:")
 		for _, ta := range r.AccuracyByTimestep {

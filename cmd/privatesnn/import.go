@@ -44,7 +44,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if job.Test, err = loadData(spec, data.Test, nil); err != nil {
 		return err
 	}
-	job.Data = string(spec.Name)
+	job.Data, job.DataDir = string(spec.Name), spec.Dir
 	return runStage(ctx, out, stdout, stderr, stage.Import, job, func(res *stage.ImportResult, w io.Writer) error {
 		_, err := fmt.Fprintf(w, "imported %s: %s / %v → %d classes, %d parameters\npool positions %s\ntest accuracy on %s: %.2f %%\nmodel: %s\n", job.Weights,
 			vgg.FormatFeatures(res.Model.Features), res.Model.Hidden, res.Model.Classes, res.Params, res.PoolPositions, res.Data, 100*res.TestAccuracy, job.Out)
