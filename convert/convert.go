@@ -144,6 +144,22 @@ func (o Options) Config(thresholds []float32) snn.Config {
 // ErrDeadLayer reports a layer that never received a positive input current.
 var ErrDeadLayer = errors.New("convert: layer receives no positive input current")
 
+// DeadLayerError is ErrDeadLayer for one layer: its weight's name, its
+// position among the spiking layers (0: the one fed the image), the
+// largest current it received and over how many calibration images.
+type DeadLayerError struct {
+	Layer  string
+	Index  int
+	Max    float32
+	Images int
+}
+
+func (e *DeadLayerError) Error() string {
+	return fmt.Sprintf("%v: %s (max %g over %d images)", ErrDeadLayer, e.Layer, e.Max, e.Images)
+}
+
+func (e *DeadLayerError) Unwrap() error { return ErrDeadLayer }
+
 // ErrNonFinite reports a NaN or infinite input current (broken weights or
 // inputs).
 var ErrNonFinite = errors.New("convert: non-finite input current")
@@ -215,7 +231,7 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 				return nil, fmt.Errorf("%w in layer %s (calibration images %d–%d)", ErrNonFinite, name, b0, b1-1)
 			}
 		}
-		v, err := obs.threshold(o.Percentile, name, N)
+		v, err := obs.threshold(o.Percentile, l, name, N)
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +288,7 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 		if obs.nonFinite {
 			return nil, fmt.Errorf("%w in layer %s", ErrNonFinite, names[l])
 		}
-		v, err := obs.threshold(o.Percentile, names[l], calib.Shape[0])
+		v, err := obs.threshold(o.Percentile, l, names[l], calib.Shape[0])
 		if err != nil {
 			return nil, err
 		}
@@ -287,14 +303,15 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 	return scale(th, o.Scale), nil
 }
 
-// threshold returns the observed maximum or percentile p, or ErrDeadLayer.
-func (ob *observer) threshold(p float64, name string, images int) (float32, error) {
+// threshold returns the observed maximum or percentile p, or a
+// *DeadLayerError for layer l.
+func (ob *observer) threshold(p float64, l int, name string, images int) (float32, error) {
 	v := ob.max
 	if p > 0 && p < 100 {
 		v = ob.percentile(p)
 	}
 	if !(v > 0) {
-		return 0, fmt.Errorf("%w: %s (max %g over %d images)", ErrDeadLayer, name, ob.max, images)
+		return 0, &DeadLayerError{Layer: name, Index: l, Max: ob.max, Images: images}
 	}
 	return v, nil
 }

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -220,5 +221,17 @@ func TestThresholdsProgress(t *testing.T) {
 		o.Progress = stop.Func()
 		_, err = Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
 		stop.CheckStopped(err)
+	}
+}
+
+// TestDeadLayerError: the typed error reads as ErrDeadLayer's text always
+// has (candidate records in cards keep their bytes) and is ErrDeadLayer.
+func TestDeadLayerError(t *testing.T) {
+	var err error = &DeadLayerError{Layer: "features.3.weight", Index: 1, Max: 0, Images: 8}
+	if got, want := err.Error(), "convert: layer receives no positive input current: features.3.weight (max 0 over 8 images)"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if !errors.Is(err, ErrDeadLayer) {
+		t.Errorf("not ErrDeadLayer")
 	}
 }

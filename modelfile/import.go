@@ -21,8 +21,11 @@ import (
 type StateDictSpec struct {
 	// Features is the reference's cfg list: conv widths and vgg.Pool, e.g.
 	// 32, 32, A, 64, 64, A. Weights record the conv widths but not the
-	// pools, whose positions the caller must give; their number is checked
-	// against the first classifier layer's input size.
+	// pools, whose positions the caller must give (nil: the list the
+	// file's metadata records under FeaturesKey); their number is checked
+	// against the first classifier layer's input size, their positions
+	// where the file allows it (the card's Provenance.PoolPositions says
+	// how).
 	Features []vgg.Item
 	// Height and Width are the input images' size.
 	Height, Width int
@@ -42,6 +45,15 @@ type StateDictSpec struct {
 // ErrStateDict reports a state_dict that is not a VGG of the reference's
 // family, or that does not agree with the StateDictSpec.
 var ErrStateDict = errors.New("not a reference VGG state_dict")
+
+// ErrNoFeatures reports a state_dict imported without a features list
+// when its file's metadata holds none either.
+var ErrNoFeatures = errors.New("the weights do not record where the pools sit")
+
+// FeaturesKey is the metadata key of a safetensors file under which an
+// exporter may record the network's cfg list ("32,32,A,64,64,A"), which
+// ImportStateDict then checks the features list against or takes as it.
+const FeaturesKey = "features"
 
 // ImportStateDict reads a PyTorch state_dict saved with safetensors
 // (safetensors.torch.save_file(model.state_dict(), path)) from a VGG of
@@ -67,7 +79,17 @@ func ImportStateDict(path string, spec StateDictSpec) (*vgg.Model, *Card, error)
 // FromStateDict is ImportStateDict on a decoded file. It renames f's
 // tensors to the names the model gives them.
 func FromStateDict(f *safetensors.File, spec StateDictSpec) (*vgg.Model, *Card, error) {
+	if spec.Features == nil {
+		var err error
+		if spec.Features, err = metadataFeatures(f); err != nil {
+			return nil, nil, err
+		}
+	}
 	cfg, convs, fcs, err := stateDictConfig(f, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	pools, err := poolCheck(f, convs, spec.Features)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,7 +100,7 @@ func FromStateDict(f *safetensors.File, spec StateDictSpec) (*vgg.Model, *Card, 
 		}
 	}
 	card := &Card{Format: Format, Kind: KindANN, Model: cfg, Normalization: spec.Normalization, ClassNames: names, Data: spec.Data,
-		Provenance: Provenance{Dataset: spec.Data, TrainingDataAccessed: true, Software: spec.Software}}
+		Provenance: Provenance{Dataset: spec.Data, TrainingDataAccessed: true, Software: spec.Software, PoolPositions: pools}}
 	if err := card.Validate(); err != nil {
 		return nil, nil, err
 	}

@@ -3,7 +3,10 @@ package modelfile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,4 +164,124 @@ func FuzzFromStateDict(f *testing.F) {
 			t.Fatalf("accepted without a valid model and card")
 		}
 	})
+}
+
+// renameConvs gives the convolutions of f (in index order) the Sequential
+// indices of a torchvision-style layout of features — conv, ReLU, and a
+// pool module where features has one — and returns the indices.
+func renameConvs(t *testing.T, f *safetensors.File, features []vgg.Item) []int {
+	t.Helper()
+	var idx []int
+	next := 0
+	for _, it := range features {
+		if it == vgg.Pool {
+			next++
+			continue
+		}
+		idx = append(idx, next)
+		next += 2
+	}
+	var convs []int
+	for i, tn := range f.Tensors {
+		if strings.HasPrefix(tn.Name, "features.") {
+			convs = append(convs, i)
+		}
+	}
+	index := func(i int) int {
+		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(f.Tensors[i].Name, "features."), ".weight"))
+		return n
+	}
+	sort.Slice(convs, func(a, b int) bool { return index(convs[a]) < index(convs[b]) })
+	if len(convs) != len(idx) {
+		t.Fatalf("%d convolutions, %d in %v", len(convs), len(idx), features)
+	}
+	for k, i := range convs {
+		f.Tensors[i].Name = "features." + strconv.Itoa(idx[k]) + ".weight"
+	}
+	return idx
+}
+
+// movedPool is the narrow VGG16's features with its first pool one
+// convolution earlier: the same number of pools, another network.
+func movedPool(t *testing.T) []vgg.Item {
+	f := narrowSpec(t).Features
+	if f[2] != vgg.Pool {
+		t.Fatalf("narrow VGG16 features %v: want a pool third", f)
+	}
+	return append([]vgg.Item{f[0], vgg.Pool, f[1]}, f[3:]...)
+}
+
+// TestImportPoolPositions: the reference's layout cannot tell where the
+// pools sit, and the card says so; a torchvision-style layout (conv,
+// ReLU, pool) can, and a features list with other pool positions is
+// refused with the list that fits; the file's features metadata is
+// checked as a whole and stands in for a missing list.
+func TestImportPoolPositions(t *testing.T) {
+	spec := narrowSpec(t)
+	moved := spec
+	moved.Features = movedPool(t)
+
+	_, card, err := FromStateDict(stateDict(t, nil), moved)
+	if err != nil {
+		t.Fatalf("reference layout, pools elsewhere: %v", err)
+	}
+	if p := card.Provenance.PoolPositions; !strings.HasPrefix(p, "not checked: ") || !strings.Contains(p, "features.0, 3, 6, 9") {
+		t.Errorf("reference layout: card says %q, want that the positions are not checked and why", p)
+	}
+
+	torchvision := func(f *safetensors.File) { renameConvs(t, f, spec.Features) }
+	_, card, err = FromStateDict(stateDict(t, torchvision), spec)
+	if err != nil {
+		t.Fatalf("torchvision layout, right pools: %v", err)
+	}
+	if p := card.Provenance.PoolPositions; !strings.HasPrefix(p, "checked: the convolutions' Sequential indices (features.0, 2, 5, 7, ") {
+		t.Errorf("torchvision layout: card says %q, want checked against the indices", p)
+	}
+	_, _, err = FromStateDict(stateDict(t, torchvision), moved)
+	want := "put a pool after convolutions 2, 4, 7 and 10 (one module more there), the features list " + vgg.FormatFeatures(moved.Features) +
+		" after convolutions 1, 4, 7 and 10; " + vgg.FormatFeatures(spec.Features) + " would fit them"
+	if !errors.Is(err, ErrStateDict) || !strings.Contains(err.Error(), want) {
+		t.Errorf("torchvision layout, pools elsewhere: got %v, want ErrStateDict saying %q", err, want)
+	}
+
+	meta := func(list string) func(*safetensors.File) {
+		return func(f *safetensors.File) { f.Metadata = map[string]string{FeaturesKey: list} }
+	}
+	_, card, err = FromStateDict(stateDict(t, meta(vgg.FormatFeatures(spec.Features))), spec)
+	if err != nil || !strings.Contains(card.Provenance.PoolPositions, "metadata") {
+		t.Errorf("metadata agrees: %v, card says %q", err, card.Provenance.PoolPositions)
+	}
+	_, _, err = FromStateDict(stateDict(t, meta(vgg.FormatFeatures(spec.Features))), moved)
+	if !errors.Is(err, ErrStateDict) || !strings.Contains(err.Error(), "metadata records the features "+vgg.FormatFeatures(spec.Features)) {
+		t.Errorf("metadata disagrees: got %v, want ErrStateDict naming the recorded list", err)
+	}
+	noList := spec
+	noList.Features = nil
+	m, _, err := FromStateDict(stateDict(t, meta(vgg.FormatFeatures(spec.Features))), noList)
+	if err != nil || vgg.FormatFeatures(m.Config.Features) != vgg.FormatFeatures(spec.Features) {
+		t.Errorf("no list, metadata: %v, features %v", err, m)
+	}
+	if _, _, err := FromStateDict(stateDict(t, nil), noList); !errors.Is(err, ErrNoFeatures) {
+		t.Errorf("no list, no metadata: got %v, want ErrNoFeatures", err)
+	}
+}
+
+// TestPoolPlacementHelpers covers the pieces of poolCheck's words.
+func TestPoolPlacementHelpers(t *testing.T) {
+	f, _ := vgg.ParseFeatures("32,A,32,64,64,A")
+	inner, pools := innerPools(f)
+	if fmt.Sprint(inner) != "[true false false]" || pools != 2 {
+		t.Errorf("innerPools(%v) = %v, %d", f, inner, pools)
+	}
+	if got := vgg.FormatFeatures(withPools(f, []bool{false, true, false})); got != "32,32,A,64,64,A" {
+		t.Errorf("withPools = %s", got)
+	}
+	for _, c := range []struct {
+		pools []bool
+		want  string
+	}{{nil, "no convolution but the last"}, {[]bool{false, true}, "convolution 2"}, {[]bool{true, false, true}, "convolutions 1 and 3"}} {
+		if got := afterConvs(c.pools); got != c.want {
+			t.Errorf("afterConvs(%v) = %q, want %q", c.pools, got, c.want)
+		}
+	}
 }

@@ -47,17 +47,19 @@ var (
 )
 
 // NewRef returns a reference from the artifact at from (a model directory or
-// file, or an image set directory) to the model at target.
+// file, or an image set directory) to the model at target. The path is
+// relative to the directory from lies in once symbolic links are resolved,
+// as Resolve reads it.
 func NewRef(from, target string) (*Ref, error) {
 	sum, err := WeightsDigest(target)
 	if err != nil {
 		return nil, err
 	}
-	base, err := filepath.Abs(artifactDir(from))
+	base, err := realPath(artifactDir(from))
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(target)
+	abs, err := realPath(target)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +72,17 @@ func NewRef(from, target string) (*Ref, error) {
 
 // Resolve returns the referenced model's path as seen from the artifact at
 // from, checking that it exists and, when the digest is recorded, that its
-// weights are the ones referenced. A relative path written by an earlier
-// version (relative to the working directory, without digest) is tried as
-// is when it is not found relative to from.
+// weights are the ones referenced. A relative path is taken from the
+// directory from lies in with symbolic links resolved (a linked model
+// directory finds its parent beside its target, not beside the link). A
+// relative path written by an earlier version (relative to the working
+// directory, without digest) is tried as is when it is not found relative
+// to from. Errors name the path tried and what the card records.
 func (r *Ref) Resolve(from string) (string, error) {
 	p := filepath.FromSlash(r.Path)
+	base := linkTarget(artifactDir(from))
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(artifactDir(from), p)
+		p = filepath.Join(base, p)
 	}
 	if _, err := os.Stat(p); err != nil && r.SHA256 == "" {
 		if _, err2 := os.Stat(filepath.FromSlash(r.Path)); err2 == nil {
@@ -84,7 +90,7 @@ func (r *Ref) Resolve(from string) (string, error) {
 		}
 	}
 	if _, err := os.Stat(p); err != nil {
-		return p, fmt.Errorf("%s: %w", p, ErrRefMissing)
+		return p, fmt.Errorf("%s: %w (%s)", p, ErrRefMissing, r.recorded(from, base))
 	}
 	if r.SHA256 == "" {
 		return p, nil
@@ -97,6 +103,86 @@ func (r *Ref) Resolve(from string) (string, error) {
 		return p, fmt.Errorf("%s: %w", p, ErrRefChanged)
 	}
 	return p, nil
+}
+
+// recorded says what the card of the artifact at from, whose directory
+// with links resolved is base, records: "runs/snn records \"../ann\"",
+// "links/snn, a link to runs/snn, records \"../ann\"".
+func (r *Ref) recorded(from, base string) string {
+	s := from
+	if dir := artifactDir(from); filepath.Clean(base) != filepath.Clean(dir) {
+		s += ", a link to " + base + ","
+	}
+	s += fmt.Sprintf(" records %q", r.Path)
+	if r.SHA256 == "" && !filepath.IsAbs(filepath.FromSlash(r.Path)) {
+		s += "; also tried from the working directory"
+	}
+	return s
+}
+
+// linkTarget returns dir with symbolic links resolved (relative when dir
+// is), or dir when that fails.
+func linkTarget(dir string) string {
+	if t, err := filepath.EvalSymlinks(dir); err == nil {
+		return t
+	}
+	return dir
+}
+
+// realPath returns the absolute path of p with symbolic links resolved; a
+// p that does not exist yet (an output directory) is resolved through its
+// parent.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if t, err := filepath.EvalSymlinks(abs); err == nil {
+		return t, nil
+	}
+	if t, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		return filepath.Join(t, filepath.Base(abs)), nil
+	}
+	return abs, nil
+}
+
+// SetDataFolder records dir, the image folder of the model whose
+// directory is (or will be) at path, relative to that directory as
+// NewRef writes references; "" records none.
+func (c *Card) SetDataFolder(path, dir string) error {
+	c.DataDir = ""
+	if dir == "" {
+		return nil
+	}
+	base, err := realPath(artifactDir(path))
+	if err != nil {
+		return err
+	}
+	abs, err := realPath(dir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(base, abs)
+	if err != nil {
+		rel = abs
+	}
+	c.DataDir = filepath.ToSlash(rel)
+	return nil
+}
+
+// DataFolder returns the image folder c records for the model at path,
+// as a path usable from the working directory (a relative record is taken
+// from the model's directory with links resolved, as Resolve does); ""
+// when c records none.
+func (c *Card) DataFolder(path string) string {
+	if c.DataDir == "" {
+		return ""
+	}
+	p := filepath.FromSlash(c.DataDir)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(linkTarget(artifactDir(path)), p)
 }
 
 // WeightsDigest returns the hex SHA-256 of the weights file of the model at

@@ -67,6 +67,9 @@ type Provenance struct {
 	// Imported is the file an imported model's weights were read from
 	// (ImportStateDict); its training happened elsewhere, on real data.
 	Imported string `json:"imported,omitempty"`
+	// PoolPositions says, for an imported model, how the pool positions
+	// of its features list were checked, or that they could not be.
+	PoolPositions string `json:"pool_positions,omitempty"`
 	// Parent is the model this one was derived from, if any.
 	Parent *Ref `json:"parent,omitempty"`
 	// Software is the producing program and version.
@@ -83,7 +86,12 @@ type Card struct {
 	// Data names the data set the model was trained on, as the --data
 	// flag names it (for example "fashion-mnist" or "embedded"); an SNN
 	// inherits it from its ANN. Empty in cards of earlier versions.
-	Data       string             `json:"data,omitempty"`
+	Data string `json:"data,omitempty"`
+	// DataDir is, when Data is "folder", the image folder's directory,
+	// relative to the model's directory (with links resolved) or absolute;
+	// SetDataFolder writes it, DataFolder reads it. An SNN records its
+	// ANN's folder relative to its own directory.
+	DataDir    string             `json:"data_dir,omitempty"`
 	Seed       uint64             `json:"seed"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
 	Training   json.RawMessage    `json:"training,omitempty"` // recipe and per-epoch history
@@ -338,13 +346,20 @@ func WriteFileAtomic(path string, b []byte) error { return atomicfile.WriteFile(
 // checkpoint: training was interrupted before it saved the model.
 var ErrInterrupted = errors.New("holds only a training checkpoint (an interrupted run), no model yet")
 
+// ErrNoCard reports a weights file without the model card beside it: a
+// bare state_dict, which ImportStateDict turns into a model.
+var ErrNoCard = errors.New("a bare state_dict, not a model")
+
 // ReadCard reads and validates the card of a model path.
 func ReadCard(path string) (*Card, error) {
-	_, cp := paths(path)
+	wp, cp := paths(path)
 	b, err := readLimited(cp, maxCardBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, e := os.Stat(filepath.Join(filepath.Dir(cp), CheckpointState)); e == nil {
 			return nil, fmt.Errorf("%s %w", filepath.Dir(cp), ErrInterrupted)
+		}
+		if st, e := os.Stat(wp); e == nil && st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s has no model card %s: %w", wp, cp, ErrNoCard)
 		}
 	}
 	if err != nil {

@@ -257,3 +257,25 @@ func loadSNN(path string) (*snn.Network, *Card, error) {
 	n, err := snn.New(m, c.SNN.Config)
 	return n, c, err
 }
+
+// TestReadCardBareWeights: a weights file without its card is a bare
+// state_dict (ErrNoCard naming both files), whether named as the file or
+// as its directory; an empty directory is a plain missing file.
+func TestReadCardBareWeights(t *testing.T) {
+	dir := t.TempDir()
+	if err := Save(dir, tinyModel(t, 1), Card{Normalization: imageset.Normalization{Mean: 0.5, Std: 0.5}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, CardFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, WeightsFile)} {
+		_, err := ReadCard(p)
+		if !errors.Is(err, ErrNoCard) || !strings.Contains(err.Error(), filepath.Join(dir, CardFile)) {
+			t.Errorf("ReadCard(%s): %v, want ErrNoCard naming the card", p, err)
+		}
+	}
+	if _, err := ReadCard(t.TempDir()); errors.Is(err, ErrNoCard) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("empty directory: %v, want a missing file", err)
+	}
+}

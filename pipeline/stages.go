@@ -31,7 +31,7 @@ func trainANN(ctx context.Context, dir string, d data.Spec, s stage.TrainSetting
 	if err != nil {
 		return nil, err
 	}
-	return stage.Train(ctx, stage.TrainJob{Out: out, Train: trainSet, Test: testSet, Data: string(d.Name), Settings: s,
+	return stage.Train(ctx, stage.TrainJob{Out: out, Train: trainSet, Test: testSet, Data: string(d.Name), DataDir: d.Dir, Settings: s,
 		Resume: exists(filepath.Join(out, modelfile.CheckpointState)), Software: Software}, p)
 }
 
@@ -49,7 +49,7 @@ func importANN(ctx context.Context, dir string, d data.Spec, a ANNConfig, p prog
 		return nil, err
 	}
 	return stage.Import(ctx, stage.ImportJob{Out: filepath.Join(dir, ModelDir), Weights: a.Import, Settings: is, Test: testSet,
-		Data: string(d.Name), Software: Software}, p)
+		Data: string(d.Name), DataDir: d.Dir, Software: Software}, p)
 }
 
 // synthesize synthesises the set into dir from the ANN in annDir.

@@ -223,7 +223,7 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 		models = append(models, am)
 	}
 	first := j.Models[0].Model
-	if err := CheckData(j.Test, RoleData, first); err != nil {
+	if _, err := checkData(j.Test, RoleData, first, p); err != nil {
 		return nil, err
 	}
 	o := j.Settings.Options()

@@ -65,10 +65,11 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
 		return nil, err
 	}
-	for _, d := range []*imageset.Set{j.Real, j.Test} {
-		if err := CheckData(d, RoleData, j.ANN); err != nil {
-			return nil, err
-		}
+	if err := CheckData(j.Real, RoleData, j.ANN); err != nil {
+		return nil, err
+	}
+	if _, err := checkData(j.Test, RoleData, j.ANN, p); err != nil {
+		return nil, err
 	}
 	k, err := s.CalibCount(min(j.Synth.Set.Len(), j.Real.Len()), "the smaller of the two image sets", func(sh convert.Shrunk) error {
 		return p.Report(progress.Report{Label: shrunkText(sh), Detail: sh})
@@ -112,7 +113,8 @@ func calibrateOn(ctx context.Context, j CompareJob, set *imageset.Set, name stri
 	o.Progress = p
 	th, err := convert.Calibrate(ctx, j.ANN.Net, pool, sampling, o, rand.New(rand.NewPCG(j.Seed, 0xca1b)))
 	if err != nil {
-		return CalibrationRun{}, fmt.Errorf("%s: %w", name, err)
+		how, fix := calibrationWords(o)
+		return CalibrationRun{}, fmt.Errorf("%s: %w", name, deadLayer(err, o.Timesteps, name, how, fix))
 	}
 	net, err := snn.New(j.ANN.Net, o.Config(th))
 	if err != nil {
@@ -125,4 +127,17 @@ func calibrateOn(ctx context.Context, j CompareJob, set *imageset.Set, name stri
 	run := CalibrationRun{Source: name, Thresholds: th, TestAccuracy: curve[0].Accuracy}
 	err = p.Report(progress.Report{Label: fmt.Sprintf("%s: test accuracy %.2f%%", name, 100*run.TestAccuracy)})
 	return run, err
+}
+
+// calibrationWords says how a calibration set the thresholds and the
+// initial membrane and, for the paper's (the maximum current, zero), what
+// else lets spikes reach deep layers in few steps.
+func calibrationWords(o convert.Options) (how, fix string) {
+	if p := o.Percentile; p > 0 && p < 100 {
+		return fmt.Sprintf("(thresholds at percentile %g of the currents, initial membrane %g·θ)", p, o.InitMembrane), ""
+	}
+	if o.InitMembrane > 0 {
+		return fmt.Sprintf("(thresholds at the maximum current, initial membrane %g·θ)", o.InitMembrane), ""
+	}
+	return "(thresholds at the maximum current, zero initial membrane)", "give a positive initial membrane or a threshold percentile below 100"
 }

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -97,7 +98,8 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	oc, err := convert.Convert(ctx, m, pool, plan, rand.New(rand.NewPCG(j.Seed, 0xca1b)))
 	if err != nil {
-		return nil, err
+		return nil, deadLayer(err, plan.Options.Timesteps, j.Synth.Path, "with the paper's recipe (thresholds at the maximum current, zero initial membrane)",
+			"use the select recipe")
 	}
 	cfg := oc.Options.Config(oc.Thresholds)
 	net, err := snn.New(m, cfg)
@@ -110,6 +112,9 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	sc.Provenance = modelfile.Provenance{Dataset: "none (synthetic calibration)", TrainingDataAccessed: false, Parent: parent, Software: j.Software}
 	sc.Seed, sc.Metrics, sc.Training = j.Seed, nil, nil
+	if err := sc.SetDataFolder(j.Out, card.DataFolder(j.ANN.Path)); err != nil {
+		return nil, err
+	}
 	sc.SNN = &modelfile.SNNSpec{Config: cfg, Calibration: calibrationRecord(oc, plan, j.Seed, set.Len(), "synthetic:"+j.Synth.Path)}
 	if err := modelfile.Save(j.Out, m, sc); err != nil {
 		return nil, err
@@ -117,6 +122,25 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
 		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, CalibrationImages: oc.CalibrationImages,
 		Selection: oc.Selection, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
+}
+
+// deadLayer words a threshold search that found a layer past the first
+// without positive input current at fewer time steps than the paper's
+// recipe takes: spikes reach the deep layers late and rarely (with zero
+// initial membrane and thresholds at the maximum current, not at all in a
+// few steps), so the error names the timesteps setting; how says what the
+// settings were, fix what else helps ("" for nothing). Other errors return
+// as they are.
+func deadLayer(err error, timesteps int, images, how, fix string) error {
+	var d *convert.DeadLayerError
+	if !errors.As(err, &d) || d.Index == 0 || timesteps >= convert.PaperTimesteps {
+		return err
+	}
+	if fix != "" {
+		fix = ", or " + fix
+	}
+	return setting.Errorf("timesteps", timesteps, "%s receives no positive input current from %d calibration images of %s: "+
+		"too few time steps for spikes to reach this deep layer %s; raise it%s", d.Layer, d.Images, images, how, fix)
 }
 
 // shrunkText words a shrunk default count.

@@ -260,6 +260,9 @@ func encryptCard(j EncryptJob, r *encryptRun, kappa float64) (modelfile.Card, er
 		Epochs: r.o.Epochs, PerClass: j.Settings.PerClass, Images: len(r.idx), Source: "synthetic:" + j.Synth.Path, Seed: r.o.Seed, Teacher: teacherRef}
 	out := *j.SNN.Card
 	out.SNN, out.Seed, out.Metrics, out.Training = &spec, r.o.Seed, nil, nil
+	if err := out.SetDataFolder(j.Out, j.SNN.Card.DataFolder(j.SNN.Path)); err != nil {
+		return modelfile.Card{}, err
+	}
 	out.Provenance = modelfile.Provenance{Dataset: "none (synthetic images)", TrainingDataAccessed: false, Parent: parent, Software: j.Software}
 	return out, nil
 }

@@ -59,7 +59,7 @@ func EnergyCosts() []energy.Costs { return []energy.Costs{energy.Horowitz45nm(),
 // rate and the operations the simulator performed, and prices the ANN's
 // and the SNN's operations. p receives the simulation's reports.
 func Energy(ctx context.Context, j EnergyJob, p progress.Func) (*EnergyResult, error) {
-	if err := CheckData(j.Data, RoleData, j.Model); err != nil {
+	if _, err := checkData(j.Data, RoleData, j.Model, p); err != nil {
 		return nil, err
 	}
 	net, err := j.Model.Spiking(j.Settings.Timesteps)

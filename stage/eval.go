@@ -69,6 +69,9 @@ type EvalResult struct {
 	Data     string         `json:"data"`
 	Model    string         `json:"model"`
 	Seconds  float64        `json:"seconds"`
+	// DataNote says what the check of the data against the model could
+	// not cover (DataNote).
+	DataNote string `json:"data_note,omitempty"`
 	// SNN only:
 	Timesteps           int                    `json:"timesteps,omitempty"`
 	AccuracyByTimestep  []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
@@ -124,18 +127,18 @@ func (s EvalSettings) readouts(T int) []int {
 // ANN. p receives the simulation's reports.
 func Eval(ctx context.Context, j EvalJob, p progress.Func) (*EvalResult, error) {
 	start := time.Now()
-	if err := CheckData(j.Data, RoleData, j.Model); err != nil {
+	note, err := checkData(j.Data, RoleData, j.Model, p)
+	if err != nil {
 		return nil, err
 	}
 	if j.Settings.Candidates && j.Model.IsSNN() && j.Model.Card.SNN.Calibration.Selection == nil {
 		return nil, inputErr(RoleModel, j.Model.Path, mismatch("holds no data-free selection (convert it with recipe select)"))
 	}
-	res := &EvalResult{Kind: j.Model.Card.Kind, Images: j.Data.Len(), Data: j.Data.Name, Model: j.Model.Path}
+	res := &EvalResult{Kind: j.Model.Card.Kind, Images: j.Data.Len(), Data: j.Data.Name, Model: j.Model.Path, DataNote: note}
 	batch := j.Settings.Batch
 	if batch == 0 {
 		batch = 256
 	}
-	var err error
 	if !j.Model.IsSNN() {
 		if j.ANN != nil {
 			return nil, inputErr(RoleModel, j.Model.Path, mismatch("is itself an ANN; the comparison with an ANN is for a spiking model"))

@@ -2,8 +2,10 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/privatesnn/privatesnn/imageset"
@@ -40,9 +42,12 @@ type ImportJob struct {
 	Weights  string
 	Settings ImportSettings
 	// Test is the data set's test split, whose image size and class names
-	// the network gets and on which it is scored; Data names the set.
+	// the network gets and on which it is scored; Data names the set and,
+	// when it is "folder", DataDir is the folder's directory, which the
+	// card records.
 	Test     *imageset.Set
 	Data     string
+	DataDir  string
 	Software string
 }
 
@@ -54,6 +59,10 @@ type ImportResult struct {
 	Params       int        `json:"params"`
 	Data         string     `json:"data"`
 	TestAccuracy float64    `json:"test_accuracy"`
+	// PoolPositions says how the pool positions of a state_dict's features
+	// list were checked, or that they could not be (the card records it);
+	// for a model directory, that its card records them.
+	PoolPositions string `json:"pool_positions,omitempty"`
 }
 
 // Import reads the network, checks it against the test split, scores it
@@ -63,7 +72,14 @@ func Import(ctx context.Context, j ImportJob, p progress.Func) (*ImportResult, e
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckData(j.Test, RoleData, &Model{Path: j.Weights, Net: m, Card: card}); err != nil {
+	dir := j.DataDir
+	if dir == "" {
+		dir = card.DataFolder(j.Weights) // a model directory's own record
+	}
+	if err := card.SetDataFolder(j.Out, folderDir(card.Data, dir)); err != nil {
+		return nil, err
+	}
+	if _, err := checkData(j.Test, RoleData, &Model{Path: j.Weights, Net: m, Card: card}, p); err != nil {
 		return nil, err
 	}
 	if err := p.Report(progress.Report{Label: "scoring " + j.Test.Name}); err != nil {
@@ -77,7 +93,12 @@ func Import(ctx context.Context, j ImportJob, p progress.Func) (*ImportResult, e
 	if err := modelfile.Save(j.Out, m, *card); err != nil {
 		return nil, err
 	}
-	return &ImportResult{Weights: j.Weights, Out: j.Out, Model: m.Config, Params: m.NumParams(), Data: j.Test.Name, TestAccuracy: acc}, nil
+	pools := card.Provenance.PoolPositions
+	if pools == "" {
+		pools = "as its card records them"
+	}
+	return &ImportResult{Weights: j.Weights, Out: j.Out, Model: m.Config, Params: m.NumParams(), Data: j.Test.Name, TestAccuracy: acc,
+		PoolPositions: pools}, nil
 }
 
 // importModel reads a state_dict or loads a model directory's ANN.
@@ -90,12 +111,17 @@ func importModel(j ImportJob) (*vgg.Model, *modelfile.Card, error) {
 		return mm.Net, mm.Card, nil
 	}
 	s := j.Settings
-	if len(s.Features) == 0 {
-		return nil, nil, setting.Errorf("features", nil, "required: the weights of %s do not record where the pools sit", j.Weights)
+	var features []vgg.Item
+	if len(s.Features) > 0 {
+		features = s.Features
 	}
-	m, card, err := modelfile.ImportStateDict(j.Weights, modelfile.StateDictSpec{Features: s.Features, Height: j.Test.Height, Width: j.Test.Width,
+	m, card, err := modelfile.ImportStateDict(j.Weights, modelfile.StateDictSpec{Features: features, Height: j.Test.Height, Width: j.Test.Width,
 		ConvDropout: s.ConvDropout, FCDropout: s.FCDropout, Normalization: s.Normalization, ClassNames: j.Test.ClassNames,
 		Data: j.Data, Software: j.Software})
+	if errors.Is(err, modelfile.ErrNoFeatures) {
+		return nil, nil, setting.Errorf("features", nil, "required: the weights of %s do not record where the pools sit (their file has no %q metadata)",
+			j.Weights, modelfile.FeaturesKey)
+	}
 	if err != nil {
 		return nil, nil, inputErr(RoleWeights, j.Weights, err)
 	}
@@ -111,13 +137,22 @@ func Domain(name string) string {
 	return name
 }
 
-// folderData is the data set name of image folders, whose classes nothing
-// records.
+// folderData is the data set name of image folders.
 const folderData = "folder"
 
+// folderDir returns dir when data names an image folder, else "".
+func folderDir(data, dir string) string {
+	if data != folderData {
+		return ""
+	}
+	return dir
+}
+
 // CheckData reports, as an *InputError of role r, a data set whose
-// images, class count or (unless either is an image folder) data set
-// differ from what the model was trained on.
+// images, class count or data set differ from what the model was trained
+// on. An image folder's classes are its sub-folders' names: they are
+// compared with those of a model trained on an image folder; against a
+// named data set only their count is, and DataNote says so.
 func CheckData(s *imageset.Set, r Role, m *Model) error {
 	mc := m.Net.Config
 	name, _, _ := strings.Cut(s.Name, "/")
@@ -132,13 +167,61 @@ func CheckData(s *imageset.Set, r Role, m *Model) error {
 	if want != "" && have != want && have != folderData && want != folderData {
 		return inputErr(r, name, &OtherDataError{Model: m.Path, Trained: want})
 	}
+	if have == folderData && want == folderData && len(m.Card.ClassNames) > 0 && !slices.Equal(s.ClassNames, m.Card.ClassNames) {
+		return inputErr(r, name, &OtherDataError{Model: m.Path, Trained: "an image folder of classes " + classList(m.Card.ClassNames),
+			Have: classList(s.ClassNames)})
+	}
 	return nil
 }
 
+// DataNote says what CheckData could not check, for a note: the classes of
+// an image folder against those of a model trained on a named data set,
+// or the other way round, when their names differ; "" when there is
+// nothing to say.
+func DataNote(s *imageset.Set, m *Model) string {
+	name, _, _ := strings.Cut(s.Name, "/")
+	have, want := Domain(name), Domain(cardData(m.Card))
+	if want == "" || (have == folderData) == (want == folderData) || slices.Equal(s.ClassNames, m.Card.ClassNames) {
+		return ""
+	}
+	if want == folderData {
+		want = "an image folder"
+	}
+	return fmt.Sprintf("only the class count of %s is checked against %s, trained on %s: the class names differ (%s; the model's: %s), "+
+		"and an image folder's are its sub-folders' names; make sure that class i is the model's class i", s.Name, m.Path, want,
+		classList(s.ClassNames), classList(m.Card.ClassNames))
+}
+
+// checkData is CheckData, with DataNote's note reported to p and
+// returned.
+func checkData(s *imageset.Set, r Role, m *Model, p progress.Func) (string, error) {
+	if err := CheckData(s, r, m); err != nil {
+		return "", err
+	}
+	note := DataNote(s, m)
+	if note == "" {
+		return "", nil
+	}
+	return note, p.Report(progress.Report{Label: "note: " + note})
+}
+
+// classList words class names: "T-shirt/top, Trouser, Pullover, … (10)".
+func classList(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d)", strings.Join(names[:3], ", "), len(names))
+}
+
 // OtherDataError is a data set of other classes than the model's: Trained
-// names the set the model was trained on.
-type OtherDataError struct{ Model, Trained string }
+// names the set the model was trained on, Have the data's classes when
+// they are worth naming.
+type OtherDataError struct{ Model, Trained, Have string }
 
 func (e *OtherDataError) Error() string {
-	return fmt.Sprintf("holds other classes: %s was trained on %s", e.Model, e.Trained)
+	s := fmt.Sprintf("holds other classes: %s was trained on %s", e.Model, e.Trained)
+	if e.Have != "" {
+		s += "; the data's are " + e.Have
+	}
+	return s
 }

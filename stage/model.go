@@ -164,6 +164,16 @@ func (m *Model) Dataset() string {
 	return ""
 }
 
+// DataFolder returns the image folder the model was trained on, as its
+// card records it, from the working directory; "" when it records none or
+// m is nil.
+func (m *Model) DataFolder() string {
+	if m == nil {
+		return ""
+	}
+	return m.Card.DataFolder(m.Path)
+}
+
 // cardData returns the data set a card names.
 func cardData(c *modelfile.Card) string {
 	if c.Data != "" {

@@ -109,6 +109,9 @@ func ThresholdName(percentile float64) string {
 // WriteText writes the evaluation as the eval command prints it.
 func (r *EvalResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "accuracy %.2f%% on %s (%d images)\n", 100*r.Accuracy, r.Data, r.Images)
+	if r.DataNote != "" {
+		fmt.Fprintf(w, "note: %s\n", r.DataNote)
+	}
 	if r.Kind == modelfile.KindSNN {
 		fmt.Fprintf(w, "accuracy by time step:")
 		for _, ta := range r.AccuracyByTimestep {
@@ -184,5 +187,13 @@ func (r *AuditRecord) WriteText(w io.Writer) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\nAttacks read the weights only; scoring read %s. Images, table.md and audit.json in %s (%.0fs).\n", r.Data, r.Out, r.Seconds)
+	return err
+}
+
+// WriteText writes the comparison as the calibrate-compare command prints
+// it.
+func (r *CompareResult) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
+		r.Timesteps, r.Images, 100*r.ANNAccuracy, r.TestData, 100*r.Synthetic.TestAccuracy, 100*r.Real.TestAccuracy, r.DifferencePP)
 	return err
 }

@@ -53,7 +53,10 @@ type TrainJob struct {
 	Out         string
 	Train, Test *imageset.Set
 	// Data names the data set, as recorded in the card ("fashion-mnist").
-	Data     string
+	Data string
+	// DataDir is the image folder's directory when Data is "folder"; the
+	// card records it, so that later stages find the folder.
+	DataDir  string
 	Settings TrainSettings
 	// Resume continues the interrupted run whose checkpoint is in Out,
 	// with the options it was started with. Epochs, when positive and
@@ -174,6 +177,9 @@ func trainStart(j TrainJob, o train.Options) (*vgg.Model, modelfile.Card, *train
 		}
 		card := modelfile.Card{Normalization: trainNormalization, ClassNames: j.Train.ClassNames, Data: j.Data, Seed: o.Seed,
 			Provenance: modelfile.Provenance{Dataset: j.Train.Name, TrainingDataAccessed: true, Software: j.Software}}
+		if err := card.SetDataFolder(j.Out, folderDir(j.Data, j.DataDir)); err != nil {
+			return nil, modelfile.Card{}, nil, TrainStart{}, err
+		}
 		return m, card, nil, TrainStart{Model: m, Options: o, Train: j.Train}, nil
 	}
 	var ro train.Options

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/privatesnn/privatesnn/convert"
@@ -50,9 +49,5 @@ func runCalibrateCompare(ctx context.Context, args []string, stdout, stderr io.W
 	if job.Test, err = loadData(spec, data.Test, job.ANN); err != nil {
 		return err
 	}
-	return runStage(ctx, out, stdout, stderr, stage.CompareCalibration, job, func(res *stage.CompareResult, w io.Writer) error {
-		_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
-			res.Timesteps, res.Images, 100*res.ANNAccuracy, res.TestData, 100*res.Synthetic.TestAccuracy, 100*res.Real.TestAccuracy, res.DifferencePP)
-		return err
-	}, nil)
+	return runStage(ctx, out, stdout, stderr, stage.CompareCalibration, job, func(res *stage.CompareResult, w io.Writer) error { return res.WriteText(w) }, nil)
 }

@@ -34,12 +34,18 @@ func dataFlags(fs *flag.FlagSet, b *bounds, spec *data.Spec, def data.Dataset) {
 }
 
 // loadData loads a split of the data set, named by spec or, when spec
-// names none, by the model's card.
+// names none, by the model's card; an image folder's directory defaults to
+// the one the card records.
 func loadData(spec data.Spec, split string, m *stage.Model) (*data.Set, error) {
 	if spec.Name == "" && m != nil {
 		spec.Name = data.Dataset(m.Dataset())
 		if spec.Name == "" {
 			return nil, fmt.Errorf("%w: %s does not name its data set; pass --data", errUsage, m.Path)
+		}
+	}
+	if spec.Name == data.Folder && spec.Dir == "" {
+		if spec.Dir = m.DataFolder(); spec.Dir == "" {
+			return nil, fmt.Errorf("%w: --data folder needs --data-dir, the image folder's directory", errUsage)
 		}
 	}
 	if err := spec.Validate(); err != nil {
@@ -138,12 +144,15 @@ func userError(err error) error {
 		return nil
 	case errors.As(err, &other):
 		errors.As(err, &in)
-		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes", errUsage, other.Model, other.Trained, in.Path)
+		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes%s", errUsage, other.Model, other.Trained, in.Path, map[bool]string{true: " (" + other.Have + ")"}[other.Have != ""])
 	case errors.As(err, &in):
 		flag := "--" + string(in.Role)
 		if errors.Is(err, modelfile.ErrInterrupted) {
 			return fmt.Errorf("%s: %w; continue it with 'privatesnn %s --resume --out %s' and its other flags", flag, in.Err,
 				map[modelfile.Kind]string{modelfile.KindANN: "train", modelfile.KindSNN: "encrypt"}[stage.CheckpointKind(in.Path)], in.Path)
+		}
+		if errors.Is(err, modelfile.ErrNoCard) {
+			return fmt.Errorf("%w: %s %v; make it a model directory with 'privatesnn import --weights FILE --out DIR'", errUsage, flag, in.Err)
 		}
 		if in.Describes() {
 			return fmt.Errorf("%w: %s %s", errUsage, flag, in.Error())

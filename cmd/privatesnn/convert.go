@@ -18,23 +18,24 @@ import (
 // convert and calibrate-compare (recipes false: the paper's procedure with
 // the percentile, initial membrane and encoder as given).
 func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, recipes bool) {
+	sel := map[bool]string{true: "select: pins the search to it; "}[recipes] // calibrate-compare has no recipes: the paper's procedure
 	if recipes {
 		fs.TextVar(&s.Recipe, "recipe", s.Recipe, "select: choose the threshold percentile, initial membrane and encoder for the target T on held-out synthetic images (data-free); "+
 			"paper: the reference's maximum current, zero initial membrane, Poisson input")
 		b.Int(fs, &s.HeldOut, "held-out", 0, 0, 1<<20, fmt.Sprintf("select: synthetic images held out to score the candidates (0: %d, or a third of a smaller set)", convert.SelectHeldOutImages))
 		fs.TextVar(&s.Score, "score-images", s.Score, "select: score the candidates on the held-out images blurred (3×3 box; ranks candidates as natural images do) or raw")
 	}
-	b.Int(fs, &s.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
-		convert.SelectTimesteps, convert.PaperTimesteps))
+	b.Int(fs, &s.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, map[bool]string{true: fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
+		convert.SelectTimesteps, convert.PaperTimesteps), false: fmt.Sprintf("time steps T of the spiking networks (0: %d, as the reference)", convert.PaperTimesteps)}[recipes])
 	b.Float(fs, &s.Leak, "leak", s.Leak, interval{lo: 0, hi: 1, loOpen: true}, "membrane leak λ (1 = integrate-and-fire)")
 	fs.TextVar(&s.Reset, "reset", s.Reset, "reset after a spike: subtract or zero")
-	optText(fs, &s.Encoder, "encoder", "input encoding: poisson or direct (select: pins the search to it; default poisson)")
-	optFloat(fs, b, &s.Percentile, "percentile", interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum (select: pins the search to it; default the maximum)")
-	optFloat(fs, b, &s.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "initial membrane potential as a fraction of the threshold (select: pins the search to it; default 0)")
+	optText(fs, &s.Encoder, "encoder", "input encoding: poisson or direct ("+sel+"default poisson)")
+	optFloat(fs, b, &s.Percentile, "percentile", interval{lo: 0, hi: 100}, "threshold = this percentile of the input currents, in [50, 100], or 0 for the maximum ("+sel+"default the maximum)")
+	optFloat(fs, b, &s.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "initial membrane potential as a fraction of the threshold ("+sel+"default 0)")
 	b.Float(fs, &s.Scale, "scale", s.Scale, interval{lo: 0, hi: 100, loOpen: true}, "multiply every threshold by this factor")
 	b.Int(fs, &s.Batch, "batch", s.Batch, 1, 1<<16, "calibration images simulated together")
-	b.Int(fs, &s.CalibImages, "calib-images", 0, 0, 1<<20, fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select; fewer when the set is smaller)", convert.PaperCalibImages, convert.SelectCalibImages))
-	fs.TextVar(&s.Augment, "augment", s.Augment, "calibration augmentation: on (random crop and flip; paper: redrawn for every layer's pass), off (one draw, unchanged images), auto (paper: on, select: off)")
+	b.Int(fs, &s.CalibImages, "calib-images", 0, 0, 1<<20, map[bool]string{true: fmt.Sprintf("calibration images per pass (0: %d for paper, as the reference; %d for select; fewer when the set is smaller)", convert.PaperCalibImages, convert.SelectCalibImages), false: fmt.Sprintf("calibration images per pass (0: %d, as the reference; fewer when the smaller set has fewer)", convert.PaperCalibImages)}[recipes])
+	fs.TextVar(&s.Augment, "augment", s.Augment, map[bool]string{true: "calibration augmentation: on (random crop and flip; paper: redrawn for every layer's pass), off (one draw, unchanged images), auto (paper: on, select: off)", false: "calibration augmentation: on (random crop and flip, redrawn for every layer's pass), off (one draw, unchanged images), auto (on)"}[recipes])
 	b.Int(fs, &s.CropPad, "crop-pad", s.CropPad, 0, 64, "padding of the random crop when --augment is on")
 	fs.Uint64Var(seed, "seed", 0, "random seed (image choice, augmentation, Poisson spikes)")
 }

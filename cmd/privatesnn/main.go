@@ -52,9 +52,9 @@ func commands() []command {
 		{"train", "train a VGG network on an image data set", "[--data NAME] [--out DIR] [flags]",
 			"Trains a VGG-style ANN (no bias, no batch norm, average pooling, dropout) and saves it with its model card in --out. " +
 				"This is the only step of the pipeline that reads real data. Ctrl-C saves a checkpoint; --resume continues it.", runTrain},
-		{"import", "import a PyTorch VGG state_dict (safetensors) as a model directory", "--weights FILE --features LIST --out DIR [flags]",
-			"Reads a bare state_dict of a bias-free VGG (features.<i>.weight, classifier.<i>.weight, as safetensors.torch.save_file writes it), " +
-				"checks its shapes against --features (which says where the pools sit) and --data's image size, scores it on --data's test split, " +
+		{"import", "import a PyTorch VGG state_dict (safetensors) as a model directory", "--weights FILE [--features LIST] --out DIR [flags]",
+			"Reads a bare state_dict of a bias-free VGG (features.<i>.weight, classifier.<i>.weight), written by scripts/stfile.py (torch and numpy only: stfile.save(path, model.state_dict(), {\"features\": \"32,32,A,64,64,A\"})) or safetensors.torch.save_file, " +
+				"checks its shapes against --features or that metadata (where the pools sit) and --data's image size, scores it on --data's test split, " +
 				"and writes a model directory with its card that every other command takes as --model.", runImport},
 		{"synth", "synthesise class images from a trained ANN (no data)", "--model DIR [--out DIR] [flags]",
 			"Optimises noise images towards Dirichlet soft labels drawn from the ANN's class similarity, using the ANN's weights alone. " +
@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, msg)
 			return 130
 		default:
-			fmt.Fprintf(stderr, "privatesnn %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
 			return 1
 		}
 	}

@@ -130,7 +130,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if job.Test, err = loadData(spec, data.Test, nil); err != nil {
 		return err
 	}
-	job.Data = string(spec.Name)
+	job.Data, job.DataDir = string(spec.Name), spec.Dir
 	return runStage(ctx, out, stdout, stderr, stage.Train, job, func(res *stage.TrainResult, w io.Writer) error {
 		_, err := fmt.Fprintf(w, "test accuracy %.2f%% (%s, %d images) after %s in %.0fs; model saved in %s\n",
 			100*res.TestAccuracy, job.Test.Name, job.Test.Len(), plural(res.Epochs, "epoch"), res.Seconds, job.Out)
