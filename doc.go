@@ -12,7 +12,9 @@
 //     that name a setting by its configuration key.
 //   - tensor: dense float32 arrays; internal/gemm: the BLAS seam (OpenBLAS
 //     via dlopen, pure-Go fallback); internal/dnnl: oneDNN convolutions;
-//     internal/atomicfile: atomic file writes.
+//     internal/atomicfile: atomic file writes; internal/outdir: which kind
+//     of artifact a directory holds and which of its files a writer may
+//     replace.
 //   - imageset: 8-bit image sets, the pixel normalisation, the crop/flip
 //     augmentation, the box blur and PNG output, shared by the data readers
 //     and the data-free side. fit: the epoch and step loop of the training

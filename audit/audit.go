@@ -31,6 +31,10 @@ type Model struct {
 	Norm imageset.Normalization
 }
 
+// Applies reports whether the method attacks the model: every method
+// attacks an SNN, only Attack 1 an ANN.
+func (m *Model) Applies(method attack.Method) bool { return m.SNN != nil || method == attack.Visualize }
+
 func (m *Model) config() vgg.Config {
 	if m.SNN != nil {
 		return m.SNN.Model.Config
@@ -368,7 +372,7 @@ func (sc *scorer) attackRows(report *Report, models []Model, cfg vgg.Config, o O
 	for mi := range models {
 		m := &models[mi]
 		for _, method := range o.Methods {
-			if m.SNN == nil && method != attack.Visualize {
+			if !m.Applies(method) {
 				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: the model is an ANN; only Attack 1 applies", method, m.Name))
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
+	"github.com/privatesnn/privatesnn/internal/outdir"
 )
 
 // GridFile is the name of the Fig. 6-style grid of an attack's images
@@ -35,11 +36,26 @@ func WriteImages(dir string, s *imageset.Set, names []string) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	for i, l := range s.Labels {
-		if err := imageset.WritePNG(filepath.Join(dir, ImagesDir, fmt.Sprintf("%03d-class%d.png", i, l)), s.Picture(i)); err != nil {
+		if err := imageset.WritePNG(filepath.Join(dir, imageFile(i, int(l))), s.Picture(i)); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
 	return nil
+}
+
+// ImageFiles lists, relative to its directory, the files WriteImages
+// writes for images with these labels: GridFile first.
+func ImageFiles(labels []int32) []string {
+	files := []string{GridFile}
+	for i, l := range labels {
+		files = append(files, imageFile(i, int(l)))
+	}
+	return files
+}
+
+// imageFile is the file of image i, of class l, under ImagesDir.
+func imageFile(i, l int) string {
+	return filepath.Join(ImagesDir, fmt.Sprintf("%03d-class%d.png", i, l))
 }
 
 // ResultImages returns an attack's images as a set in the given number of
@@ -149,21 +165,51 @@ func DirName(s string) string {
 // the classes of its set (Run gives them the models'). It returns each
 // row's grid path relative to dir, keyed "model/set" ("/set" for
 // reference rows).
+//
+// A dir that is a file or holds another kind of artifact is refused, and
+// so is a file the audit would write that the ReportFile already in dir
+// does not list (an *outdir.Error). The files that ReportFile lists and
+// this audit does not write are removed first, and the folders left
+// empty; anything else in dir stays. A dir that does not exist or is
+// empty gets the audit whole, through a temporary sibling renamed into
+// place.
 func (r *Report) WriteDir(dir string, classes int, names []string, record any) (map[string]string, error) {
+	planned := []string{TableFile, ReportFile}
+	for i := range r.Rows {
+		if imgs := r.Rows[i].images(classes); imgs != nil {
+			for _, f := range ImageFiles(imgs.Labels) {
+				planned = append(planned, filepath.Join(r.Rows[i].dir(), f))
+			}
+		}
+	}
+	recorded, err := checkDir(dir, planned)
+	if err != nil {
+		return nil, err
+	}
+	var grids map[string]string
+	err = outdir.Replace(dir, recorded, planned, func(d string) (err error) {
+		grids, err = r.write(d, classes, names, record)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return grids, nil
+}
+
+// write writes the audit's files into dir (see WriteDir).
+func (r *Report) write(dir string, classes int, names []string, record any) (map[string]string, error) {
 	grids := map[string]string{}
 	for i := range r.Rows {
 		row := &r.Rows[i]
-		sub, imgs := filepath.Join(ReferenceDir, row.Set), row.RefImages
-		if row.Result != nil {
-			sub, imgs = filepath.Join(DirName(row.Model), row.Set), ResultImages(row.Result, classes)
-		}
+		imgs := row.images(classes)
 		if imgs == nil {
 			continue
 		}
-		if err := WriteImages(filepath.Join(dir, sub), imgs, names); err != nil {
+		if err := WriteImages(filepath.Join(dir, row.dir()), imgs, names); err != nil {
 			return nil, err
 		}
-		grids[row.Model+"/"+row.Set] = filepath.Join(sub, GridFile)
+		grids[row.Model+"/"+row.Set] = filepath.Join(row.dir(), GridFile)
 	}
 	var tb strings.Builder
 	if err := r.WriteTable(&tb); err != nil {
@@ -176,4 +222,93 @@ func (r *Report) WriteDir(dir string, classes int, names []string, record any) (
 		record = r
 	}
 	return grids, WriteJSON(filepath.Join(dir, ReportFile), record)
+}
+
+// dir is the row's folder relative to the audit's: <model>/<set> for an
+// attack row, ReferenceDir/<set> for a reference row.
+func (r *Row) dir() string {
+	if r.Self != nil {
+		return filepath.Join(DirName(r.Model), r.Set)
+	}
+	return filepath.Join(ReferenceDir, r.Set)
+}
+
+// images returns the row's images, nil when it has none.
+func (r *Row) images(classes int) *imageset.Set {
+	if r.Result != nil {
+		return ResultImages(r.Result, classes)
+	}
+	return r.RefImages
+}
+
+// CheckDir refuses, before an audit of the named models with o, a dir the
+// audit could not write into (see WriteDir): one that is a file or holds
+// another kind of artifact, and one holding a file the audit may write
+// (the table, the record, a row's grid or one of its first perClass ×
+// classes images) that no ReportFile in dir lists.
+func CheckDir(dir string, models []string, classes int, o Options) error {
+	rows := []string{filepath.Join(ReferenceDir, "real"), filepath.Join(ReferenceDir, "noise"), filepath.Join(ReferenceDir, "synthetic")}
+	for _, m := range models {
+		for _, method := range o.Methods {
+			rows = append(rows, filepath.Join(DirName(m), method.String()))
+		}
+	}
+	possible := []string{TableFile, ReportFile}
+	for _, row := range rows {
+		possible = append(possible, filepath.Join(row, GridFile))
+		possible = append(possible, imageFiles(dir, row, o.PerClass*classes)...)
+	}
+	_, err := checkDir(dir, possible)
+	return err
+}
+
+// checkDir refuses a dir that is a file, holds another kind of artifact,
+// or holds a planned file that the ReportFile in dir does not list, and
+// returns the files that ReportFile lists.
+func checkDir(dir string, planned []string) ([]string, error) {
+	if err := outdir.Check(dir, outdir.Audit); err != nil {
+		return nil, err
+	}
+	recorded := recordedFiles(dir)
+	return recorded, outdir.Foreign(dir, outdir.Audit, planned, recorded)
+}
+
+// recordedFiles lists the files of the audit whose ReportFile is in dir,
+// relative to dir: the table, the record and every row's grid and images;
+// nil when dir holds no readable ReportFile.
+func recordedFiles(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		return nil
+	}
+	var rec struct{ Rows []Row }
+	if json.Unmarshal(b, &rec) != nil {
+		return nil
+	}
+	files := []string{TableFile, ReportFile}
+	for i := range rec.Rows {
+		row := &rec.Rows[i]
+		if sub := row.dir(); filepath.IsLocal(sub) {
+			files = append(files, filepath.Join(sub, GridFile))
+			files = append(files, imageFiles(dir, sub, row.Images)...)
+		}
+	}
+	return files
+}
+
+// imageFiles lists the files in dir's row folder sub, relative to dir,
+// that WriteImages names for one of the row's first n images.
+func imageFiles(dir, sub string, n int) []string {
+	entries, err := os.ReadDir(filepath.Join(dir, sub, ImagesDir))
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, e := range entries {
+		var i, l int
+		if _, err := fmt.Sscanf(e.Name(), "%d-class%d.png", &i, &l); err == nil && i >= 0 && i < n && filepath.Join(ImagesDir, e.Name()) == imageFile(i, l) {
+			files = append(files, filepath.Join(sub, imageFile(i, l)))
+		}
+	}
+	return files
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/privatesnn/privatesnn/internal/outdir"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
@@ -39,8 +40,11 @@ type Checkpoint struct {
 // SaveCheckpoint writes checkpoint.safetensors (weights and optimiser
 // buffers) and checkpoint.json into dir, each atomically. The card's kind
 // is KindSNN when it has spiking parameters (a run training an SNN), else
-// KindANN.
+// KindANN. A dir that Save refuses is refused.
 func SaveCheckpoint(dir string, m *vgg.Model, ck Checkpoint) error {
+	if err := outdir.Check(dir, outdir.Model, outdir.Run); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
 	ck.Card.Format, ck.Card.Kind, ck.Card.Model = Format, KindANN, m.Config
 	if ck.Card.SNN != nil {
 		ck.Card.Kind = KindSNN

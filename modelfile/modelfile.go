@@ -39,6 +39,7 @@ import (
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
+	"github.com/privatesnn/privatesnn/internal/outdir"
 	"github.com/privatesnn/privatesnn/safetensors"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -292,9 +293,31 @@ func spikingLayers(c vgg.Config) int {
 	return n
 }
 
+// CheckDir refuses, as an *outdir.Error, a dir Save must not write into:
+// a file, a directory holding another kind of artifact than a model or an
+// interrupted training run (a synthetic set, an attack, an audit), and
+// one holding a WeightsFile that is no model's: without a card or a
+// checkpoint beside it.
+func CheckDir(dir string) error {
+	if err := outdir.Check(dir, outdir.Model, outdir.Run); err != nil {
+		return err
+	}
+	var recorded []string
+	for _, record := range []string{CardFile, CheckpointState} {
+		if _, err := os.Stat(filepath.Join(dir, record)); err == nil {
+			recorded = []string{WeightsFile, CardFile}
+		}
+	}
+	return outdir.Foreign(dir, outdir.Model, []string{WeightsFile, CardFile}, recorded)
+}
+
 // Save writes m's weights and card into dir (created if needed). The card's
-// kind is KindSNN when c.SNN is set, else KindANN.
+// kind is KindSNN when c.SNN is set, else KindANN. A dir that CheckDir
+// refuses is refused.
 func Save(dir string, m *vgg.Model, c Card) error {
+	if err := CheckDir(dir); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
 	c.Format, c.Kind, c.Model = Format, KindANN, m.Config
 	if c.SNN != nil {
 		c.Kind = KindSNN

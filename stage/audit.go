@@ -2,8 +2,10 @@ package stage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/internal/outdir"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
@@ -86,6 +89,14 @@ func auditModel(m *Model, name string) (audit.Model, error) {
 // method) and writes the images, a grid with one row per class and
 // AttackFile into Out. p receives an AttackStart event, then the attack's
 // reports.
+//
+// Before the attack it refuses an Out that is a file, holds another kind
+// of artifact, is, holds or lies inside the model or a model its card
+// leads to, or holds a file the attack would write that the AttackFile in
+// Out does not list (a *DirError). The files that AttackFile lists
+// and this attack does not write are removed before the new ones are
+// written; anything else in Out stays. An Out that does not exist or is
+// empty gets the attack whole, written beside it and renamed into place.
 func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, error) {
 	start := time.Now()
 	if !j.Model.IsSNN() && j.Method != attack.Visualize {
@@ -101,6 +112,17 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	}
 	k := j.Model.Net.Config.Classes
 	targets := attack.Targets(k, o.PerClass)
+	labels := make([]int32, len(targets))
+	for i, t := range targets {
+		labels[i] = int32(t)
+	}
+	planned, recorded := append(audit.ImageFiles(labels), AttackFile), attackFiles(j.Out)
+	if err := checkOutput(j.Out, []outdir.Kind{outdir.Attack}, modelInputs(j.Model)); err != nil {
+		return nil, err
+	}
+	if err := outdir.Foreign(j.Out, outdir.Attack, planned, recorded); err != nil {
+		return nil, err
+	}
 	kind := "ANN"
 	if am.SNN != nil {
 		kind = fmt.Sprintf("SNN, T = %d", am.SNN.Config.Timesteps)
@@ -119,13 +141,37 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	if am.SNN != nil {
 		rec.Timesteps = am.SNN.Config.Timesteps
 	}
-	if err := audit.WriteImages(j.Out, audit.ResultImages(res, k), j.Model.Card.ClassNames); err != nil {
-		return nil, err
-	}
-	if err := audit.WriteJSON(filepath.Join(j.Out, AttackFile), rec); err != nil {
+	err = outdir.Replace(j.Out, recorded, planned, func(dir string) error {
+		if err := audit.WriteImages(dir, audit.ResultImages(res, k), j.Model.Card.ClassNames); err != nil {
+			return err
+		}
+		return audit.WriteJSON(filepath.Join(dir, AttackFile), rec)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// attackFiles lists the files of the attack whose AttackFile is in dir,
+// relative to dir: its images, grid and record; nil without a readable
+// AttackFile.
+func attackFiles(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, AttackFile))
+	if err != nil {
+		return nil
+	}
+	var rec struct {
+		PerImage []ImageInfo `json:"per_image"`
+	}
+	if json.Unmarshal(b, &rec) != nil {
+		return nil
+	}
+	files := []string{audit.GridFile, AttackFile}
+	for _, im := range rec.PerImage {
+		files = append(files, filepath.Clean(im.File))
+	}
+	return files
 }
 
 // perImage lists every attack image's file, target, the attacked model's
@@ -227,6 +273,9 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 		return nil, err
 	}
 	o := j.Settings.Options()
+	if err := checkAudit(j, models, o); err != nil {
+		return nil, err
+	}
 	label := fmt.Sprintf("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
 		len(models), (*attack.Methods)(&o.Methods), o.PerClass, j.Evaluator.Path, j.Test.Name)
 	if err := p.Report(progress.Report{Label: label}); err != nil {
@@ -248,6 +297,55 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 		return nil, err
 	}
 	return &AuditResult{AuditRecord: rec, Grids: grids}, nil
+}
+
+// checkAudit refuses, before any work, an audit in which no method
+// applies to any model (an *InputError of RoleModel), and an Out that is a
+// file, holds another kind of artifact, is, holds or lies inside an input
+// (a model, a model its card leads to, the evaluator, the set) or holds a
+// file the audit may write that no earlier audit there lists.
+func checkAudit(j AuditJob, models []audit.Model, o audit.Options) error {
+	applies := false
+	var paths, names []string
+	ins := [][]input{modelInputs(j.Evaluator)}
+	for i, m := range j.Models {
+		for _, method := range o.Methods {
+			applies = applies || models[i].Applies(method)
+		}
+		paths, names = append(paths, m.Model.Path), append(names, m.Name)
+		ins = append(ins, modelInputs(m.Model))
+	}
+	if !applies {
+		return inputErr(RoleModel, strings.Join(paths, ", "), noMethod(len(paths), o.Methods))
+	}
+	if j.Synth != nil {
+		ins = append(ins, []input{{path: j.Synth.Path}})
+	}
+	if err := checkOutput(j.Out, []outdir.Kind{outdir.Audit}, ins...); err != nil {
+		return err
+	}
+	return audit.CheckDir(j.Out, names, j.Models[0].Model.Net.Config.Classes, o)
+}
+
+// noMethod says that the methods attack SNNs only, where all of the n
+// models are ANNs.
+func noMethod(n int, methods []attack.Method) error {
+	var nums []string
+	for _, m := range methods {
+		nums = append(nums, fmt.Sprint(int(m)))
+	}
+	list := nums[len(nums)-1]
+	if len(nums) > 1 {
+		list = strings.Join(nums[:len(nums)-1], ", ") + " and " + list
+	}
+	subject, verb := "is an ANN", "methods "+list+" attack"
+	if n > 1 {
+		subject = "are ANNs"
+	}
+	if len(nums) == 1 {
+		verb = "method " + list + " attacks"
+	}
+	return mismatch("%s; %s a spiking network (method 1 applies to an ANN)", subject, verb)
 }
 
 // auditRecord returns the record of an audit: the report, the models and

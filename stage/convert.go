@@ -54,7 +54,10 @@ type ConvertResult struct {
 
 // Convert resolves the plan for the synthetic set, converts (seeded by
 // Seed) and saves the spiking model with a card recording its parent ANN,
-// the calibration and that no training data was accessed.
+// the calibration and that no training data was accessed. Before any work
+// it refuses an Out that is a file, holds another kind of artifact than a
+// model, or is, holds or lies inside an input (the ANN, a model its card
+// leads to, the set).
 //
 // p receives a convert.Shrunk event for every default count the set made
 // smaller, a ConvertStart event, then the threshold search's reports
@@ -66,6 +69,9 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	if err := j.Settings.Validate(); err != nil {
 		return nil, setting.Check(err)
+	}
+	if err := checkModelOut(j.Out, modelInputs(j.ANN), []input{{path: j.Synth.Path}}); err != nil {
+		return nil, err
 	}
 	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
 		return nil, err

@@ -43,6 +43,16 @@
 // epoch and when stopped, and continue it with Resume (ErrNothingToResume
 // without one; an encryption resumed with other settings fails with
 // ErrSettingsChanged); a finished model replaces the checkpoint. Model
-// files are written atomically by package modelfile; CheckOut refuses an
-// output directory that is, holds or lies inside an input.
+// files are written atomically by package modelfile.
+//
+// Before any work every stage that writes checks its output directory:
+// one that is, holds or lies inside an input is an *OutError, whether the
+// caller named the input or the stage finds it through a card (the models
+// an SNN's parents lead to, the teacher); one that is a file, holds
+// another kind of artifact (a model, a synthetic set, an attack, an
+// audit) or holds a file the stage would write that no record of an
+// earlier artifact of its kind lists is a *DirError. A stage
+// replaces only the files the earlier record lists, and removes those it
+// does not write again; anything else in the directory stays. CheckOut
+// lets a front end refuse the first two before it loads anything.
 package stage

@@ -108,12 +108,18 @@ type encryptRun struct {
 // every epoch and on cancellation, and saves the trained SNN with a card
 // recording its parent, teacher, recipe, κ, labels, per-layer weight
 // change and that no training data was accessed. The SNN the job holds is
-// not modified. p receives an EncryptStart event, then the training's
+// not modified. Before training it refuses an Out that is a file, holds
+// another kind of artifact than a model or a run, or is, holds or lies
+// inside an input: the SNN, the models its card leads to (its ANN), the
+// set or the teacher. p receives an EncryptStart event, then the training's
 // reports.
 func Encrypt(ctx context.Context, j EncryptJob, p progress.Func) (*EncryptResult, error) {
 	start := time.Now()
 	r, err := prepareEncrypt(&j)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkModelOut(j.Out, modelInputs(j.SNN), []input{{path: j.Synth.Path}}, modelInputs(r.teacher)); err != nil {
 		return nil, err
 	}
 	card, o := j.SNN.Card, r.o

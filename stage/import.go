@@ -66,8 +66,13 @@ type ImportResult struct {
 }
 
 // Import reads the network, checks it against the test split, scores it
-// there and writes it with its card.
+// there and writes it with its card. An Out that is a file, holds another
+// kind of artifact than a model, or is, holds or lies inside the weights
+// is refused first.
 func Import(ctx context.Context, j ImportJob, p progress.Func) (*ImportResult, error) {
+	if err := checkModelOut(j.Out, []input{{path: j.Weights}}); err != nil {
+		return nil, err
+	}
 	m, card, err := importModel(j)
 	if err != nil {
 		return nil, err

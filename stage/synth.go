@@ -58,7 +58,9 @@ type SynthResult struct {
 
 // Synth completes the options from the ANN (its normalisation and image
 // size), generates the set and writes it with a manifest that names the
-// ANN and its weights' digest. p receives a SynthStart event, then the
+// ANN and its weights' digest. Before generating it refuses an Out that
+// is, holds or lies inside the ANN or a model its card leads to, and one
+// synth.WriteDir would refuse (synth.CheckDir). p receives a SynthStart event, then the
 // generator's reports.
 func Synth(ctx context.Context, j SynthJob, p progress.Func) (*SynthResult, error) {
 	m, card := j.ANN.Net, j.ANN.Card
@@ -72,6 +74,12 @@ func Synth(ctx context.Context, j SynthJob, p progress.Func) (*SynthResult, erro
 	o, err := j.Settings.Options(m.Config.InHeight, m.Config.InWidth, card.Normalization)
 	if err != nil {
 		return nil, setting.Check(err)
+	}
+	if err := checkOut(j.Out, modelInputs(j.ANN)); err != nil {
+		return nil, err
+	}
+	if err := synth.CheckDir(j.Out, m.Config.Classes, o.PerClass, j.Overwrite); err != nil {
+		return nil, err
 	}
 	if err := p.Report(progress.Report{Label: "synthesising", Detail: SynthStart{Model: m, Options: o}}); err != nil {
 		return nil, err

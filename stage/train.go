@@ -118,12 +118,16 @@ func (e *FinishedError) Error() string {
 // per-epoch history (without timings, so the same seed gives the same
 // bytes) and the final accuracies; the checkpoint is then removed. p
 // receives a TrainStart event, then train.Run's reports; a stop by it
-// leaves a checkpoint, as a cancellation does.
+// leaves a checkpoint, as a cancellation does. An Out that is a file or
+// holds another kind of artifact than a model or a run is refused first.
 func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, error) {
 	start := time.Now()
 	o, err := j.Settings.Resolve(j.Data)
 	if err != nil {
 		return nil, setting.Check(err)
+	}
+	if err := checkModelOut(j.Out); err != nil {
+		return nil, err
 	}
 	m, card, state, st, err := trainStart(j, o)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
+	"github.com/privatesnn/privatesnn/internal/outdir"
 )
 
 // File names inside an output directory.
@@ -79,38 +80,33 @@ func (r *Result) Manifest(model, modelName, software string, classNames []string
 // image (i counts within the class), the binary file, the preview grid and
 // the manifest.
 //
-// A new dir is written as a temporary sibling and renamed into place, so it
-// never holds a partial set. An existing dir is an error unless overwrite
-// is set; then only this package's own files are replaced: the files of the
-// set that dir's manifest describes, and the files of the new set. Anything
-// else in dir stays. The manifest is removed first and written last, so an
-// interrupted overwrite leaves a directory that Load and ReadManifest
-// reject rather than a mixed set.
+// The set is written as a temporary sibling and renamed into place when
+// dir does not exist or is empty, so dir never holds a partial set. dir
+// is refused (CheckDir) when it holds another kind of artifact, and an
+// existing dir unless overwrite is set; then only this package's own
+// files are replaced: the files of the set that dir's manifest describes,
+// and the files of the new set, none of which may exist unless that
+// manifest lists it. Anything else in dir stays. The manifest is removed
+// first and written last, so an interrupted overwrite leaves a directory
+// that Load and ReadManifest reject rather than a mixed set.
 func WriteDir(dir string, s *Set, m Manifest, overwrite bool) (err error) {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(dir); err == nil && !overwrite {
-		return fmt.Errorf("synth: %s already exists", dir)
+	files := ownFiles(s.Labels, s.Classes)
+	if err := checkDir(dir, files, overwrite); err != nil {
+		return err
 	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := outdir.Temp(dir)
 	if err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
 	defer os.RemoveAll(tmp) // empty after a successful move
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	files, err := writeSet(tmp, s, m)
-	if err != nil {
+	if err := writeSet(tmp, s, m); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(dir); err != nil {
-		if err := os.Rename(tmp, dir); err != nil {
+	if outdir.Empty(dir) {
+		if err := outdir.Install(tmp, dir); err != nil {
 			return fmt.Errorf("synth: %w", err)
 		}
 		return nil
@@ -118,31 +114,60 @@ func WriteDir(dir string, s *Set, m Manifest, overwrite bool) (err error) {
 	return replaceOwnFiles(tmp, dir, files)
 }
 
-// writeSet writes the set's files into dir and returns their relative
-// paths, the manifest last.
-func writeSet(dir string, s *Set, m Manifest) ([]string, error) {
-	files := ownFiles(s.Labels, s.Classes)
+// CheckDir refuses, before a set of perClass images in each of classes
+// classes is generated for dir, what WriteDir would refuse: a dir that is
+// a file or holds another kind of artifact (an *outdir.Error), an existing
+// dir unless overwrite, and one holding a file the set would write that
+// its manifest does not list (an *outdir.Error).
+func CheckDir(dir string, classes, perClass int, overwrite bool) error {
+	if classes < 1 || classes > MaxClasses || perClass < 1 || perClass > MaxImages/classes {
+		return fmt.Errorf("synth: %d classes × %d images out of range", classes, perClass)
+	}
+	m := Manifest{Classes: classes, PerClass: perClass}
+	return checkDir(dir, ownFiles(m.folderLabels(), classes), overwrite)
+}
+
+// checkDir refuses a dir WriteDir must not write the files into.
+func checkDir(dir string, files []string, overwrite bool) error {
+	if err := outdir.Check(dir, outdir.Synthetic); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dir); err != nil {
+		return nil
+	}
+	if !overwrite {
+		return fmt.Errorf("synth: %s already exists", dir)
+	}
+	var recorded []string
+	if om, err := ReadManifest(dir); err == nil {
+		recorded = ownFiles(om.folderLabels(), om.Classes)
+	}
+	return outdir.Foreign(dir, outdir.Synthetic, files, recorded)
+}
+
+// writeSet writes the set's files into dir, the manifest last.
+func writeSet(dir string, s *Set, m Manifest) error {
 	if err := s.WriteClassFolders(dir, imageset.ClassIndex); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: %w", err)
 	}
 	var bin bytes.Buffer
 	if err := s.WriteBinary(&bin); err != nil {
-		return nil, err
+		return err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, BinaryFile), bin.Bytes()); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: %w", err)
 	}
 	if err := imageset.WritePNG(filepath.Join(dir, GridFile), s.Grid(GridColumns, m.ClassNames)); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: %w", err)
 	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("synth: manifest: %w", err)
+		return fmt.Errorf("synth: manifest: %w", err)
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(js, '\n')); err != nil {
-		return nil, fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: %w", err)
 	}
-	return files, nil
+	return nil
 }
 
 // ownFiles lists, relative to the set's directory, the files WriteDir

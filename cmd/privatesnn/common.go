@@ -139,6 +139,7 @@ func userError(err error) error {
 	var pin *convert.PinnedError
 	var other *stage.OtherDataError
 	var out *stage.OutError
+	var dir *stage.DirError
 	switch {
 	case err == nil:
 		return nil
@@ -162,6 +163,8 @@ func userError(err error) error {
 		return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); %s needs --recipe select", errUsage, flagName(pin.Key))
 	case errors.As(err, &out):
 		return fmt.Errorf("%w: --out %s; choose another --out", errUsage, out.Error())
+	case errors.As(err, &dir):
+		return fmt.Errorf("%w: --out %s; choose another --out", errUsage, dir.Error())
 	}
 	if s, ok := setting.As(err); ok {
 		if s.Value == "" {
