@@ -1,10 +1,12 @@
 package stage
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/energy"
+	"github.com/privatesnn/privatesnn/snn"
 )
 
 // TestRateNames: energy's per-layer rate (the feeding layer's spike rate,
@@ -24,5 +26,22 @@ func TestRateNames(t *testing.T) {
 	(&EvalResult{Kind: "snn", SpikeRates: []LayerRate{{Layer: "features.0.weight", Rate: 0.1, InputRate: 0.2}}}).WriteText(&v)
 	if !strings.Contains(v.String(), "input rate 0.2000") || strings.Contains(v.String(), "pre-pool") {
 		t.Errorf("eval's text:\n%s\nwant the post-pool rate named \"input rate\"", v.String())
+	}
+}
+
+// TestReadouts: "auto" is nil and prints back; a list of steps round-trips;
+// an entry that is not a step in [1, snn.MaxTimesteps] is refused.
+func TestReadouts(t *testing.T) {
+	var r Readouts
+	if err := r.Set("4, 8,16"); err != nil || r.String() != "4,8,16" {
+		t.Errorf("Set 4,8,16: %v, %v", r, err)
+	}
+	if err := r.Set("auto"); err != nil || r != nil || r.String() != "auto" {
+		t.Errorf("Set auto: %v, %v", r, err)
+	}
+	for _, bad := range []string{"0", "x", "4,,8", fmt.Sprint(snn.MaxTimesteps + 1)} {
+		if err := r.Set(bad); err == nil || !strings.Contains(err.Error(), "is not a time step") {
+			t.Errorf("Set %q: %v", bad, err)
+		}
 	}
 }
