@@ -46,7 +46,7 @@ func (m Method) Describe() string {
 	case SNNGradient:
 		return "surrogate gradient at conv1, deconvolved"
 	case SNNInversion:
-		return "SNN-aware inversion (Adam, priors, restarts)"
+		return "SNN-aware inversion with Adam, priors and restarts"
 	}
 	return m.String()
 }

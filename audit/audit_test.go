@@ -3,6 +3,7 @@ package audit
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -230,6 +231,19 @@ func TestDirName(t *testing.T) {
 	} {
 		if got := DirName(in); got != want {
 			t.Errorf("DirName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLabelParentheses: an attack's label puts its description in one
+// pair of parentheses, with none nested inside.
+func TestLabelParentheses(t *testing.T) {
+	for _, m := range []attack.Method{attack.Visualize, attack.SNNGradient, attack.SNNInversion} {
+		r := Row{Set: m.String()}
+		l := r.Label()
+		if !strings.HasPrefix(l, fmt.Sprintf("Attack %d (", int(m))) || !strings.HasSuffix(l, ")") ||
+			strings.Count(l, "(") != 1 || strings.Count(l, ")") != 1 {
+			t.Errorf("%v: label %q, want one pair of parentheses", m, l)
 		}
 	}
 }

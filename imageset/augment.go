@@ -1,6 +1,9 @@
 package imageset
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/privatesnn/privatesnn/tensor"
@@ -10,9 +13,44 @@ import (
 // padded by CropPad pixels on every side (0 or less: no crop), as
 // torchvision's RandomCrop(size, padding), then a horizontal flip with
 // probability 1/2 if HFlip. Padded pixels are black.
+//
+// In JSON (model cards, checkpoints, pipeline configurations) the keys are
+// crop_pad and hflip; UnmarshalJSON also reads CropPad and HFlip, the keys
+// of earlier versions.
 type Augment struct {
-	CropPad int  // random crop with this padding (0 = off); padded pixels are black
-	HFlip   bool // random horizontal flip with p=0.5
+	CropPad int  `json:"crop_pad"` // random crop with this padding (0 = off); padded pixels are black
+	HFlip   bool `json:"hflip"`    // random horizontal flip with p=0.5
+}
+
+// UnmarshalJSON reads an Augment object with the keys crop_pad and hflip
+// or, as earlier versions wrote them, CropPad and HFlip; any other key, or
+// one setting given under both names, is an error.
+func (a *Augment) UnmarshalJSON(b []byte) error {
+	var v struct {
+		CropPad    *int  `json:"crop_pad"`
+		HFlip      *bool `json:"hflip"`
+		OldCropPad *int  `json:"CropPad"`
+		OldHFlip   *bool `json:"HFlip"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	if v.CropPad != nil && v.OldCropPad != nil || v.HFlip != nil && v.OldHFlip != nil {
+		return fmt.Errorf("augment: a setting given twice, under its key and under its earlier name (crop_pad/CropPad, hflip/HFlip)")
+	}
+	for _, p := range []*int{v.CropPad, v.OldCropPad} {
+		if p != nil {
+			a.CropPad = *p
+		}
+	}
+	for _, p := range []*bool{v.HFlip, v.OldHFlip} {
+		if p != nil {
+			a.HFlip = *p
+		}
+	}
+	return nil
 }
 
 // Active reports whether the augmentation changes anything.

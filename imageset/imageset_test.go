@@ -1,6 +1,7 @@
 package imageset
 
 import (
+	"encoding/json"
 	"errors"
 	"hash/fnv"
 	"math"
@@ -243,5 +244,37 @@ func TestGenericNames(t *testing.T) {
 	}
 	if got := GenericNames(0); len(got) != 0 {
 		t.Errorf("GenericNames(0) = %q", got)
+	}
+}
+
+// TestAugmentJSON: Augment is written with the keys crop_pad and hflip and
+// read with them or with the keys of earlier versions (CropPad, HFlip); a
+// key absent keeps its value, an unknown key or a setting under both names
+// is an error.
+func TestAugmentJSON(t *testing.T) {
+	b, err := json.Marshal(Augment{CropPad: 2, HFlip: true})
+	if err != nil || string(b) != `{"crop_pad":2,"hflip":true}` {
+		t.Errorf("Marshal: %s, %v", b, err)
+	}
+	for _, c := range []struct {
+		in   string
+		want Augment
+	}{
+		{`{"crop_pad":3,"hflip":true}`, Augment{CropPad: 3, HFlip: true}},
+		{`{"CropPad":4,"HFlip":true}`, Augment{CropPad: 4, HFlip: true}},
+		{`{"CropPad":0}`, Augment{CropPad: 0, HFlip: true}},
+		{`{"hflip":false}`, Augment{CropPad: 1}},
+		{`{}`, Augment{CropPad: 1, HFlip: true}},
+	} {
+		a := Augment{CropPad: 1, HFlip: true}
+		if err := json.Unmarshal([]byte(c.in), &a); err != nil || a != c.want {
+			t.Errorf("Unmarshal %s: %+v, %v; want %+v", c.in, a, err, c.want)
+		}
+	}
+	for _, in := range []string{`{"crop":2}`, `{"crop_pad":2,"CropPad":2}`, `{"hflip":true,"HFlip":false}`, `{"crop_pad":"2"}`} {
+		var a Augment
+		if err := json.Unmarshal([]byte(in), &a); err == nil {
+			t.Errorf("Unmarshal %s: no error", in)
+		}
 	}
 }

@@ -25,6 +25,8 @@ package modelfile
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,8 +81,13 @@ type Provenance struct {
 
 // Card is the JSON model card.
 type Card struct {
-	Format        string                 `json:"format"`
-	Kind          Kind                   `json:"kind"` // KindANN or KindSNN
+	Format string `json:"format"`
+	Kind   Kind   `json:"kind"` // KindANN or KindSNN
+	// WeightsSHA256 is the hex SHA-256 of the weights file Save wrote
+	// beside the card; Load refuses weights with another digest
+	// (ErrWeightsChanged). Empty in cards of earlier versions, whose
+	// weights are not checked.
+	WeightsSHA256 string                 `json:"weights_sha256,omitempty"`
 	Model         vgg.Config             `json:"model"`
 	Normalization imageset.Normalization `json:"normalization"`
 	ClassNames    []string               `json:"class_names"`
@@ -337,9 +344,12 @@ func Save(dir string, m *vgg.Model, c Card) error {
 		return fmt.Errorf("save model: %w", err)
 	}
 	wp, cp := paths(dir)
-	if err := safetensors.WriteFile(wp, weightsFile(m, map[string]string{"format": Format})); err != nil {
-		return fmt.Errorf("save model: %w", err)
+	h := sha256.New()
+	f := weightsFile(m, map[string]string{"format": Format})
+	if err := atomicfile.Write(wp, func(w io.Writer) error { return safetensors.Encode(io.MultiWriter(w, h), f) }); err != nil {
+		return fmt.Errorf("save model: safetensors: %w", err)
 	}
+	c.WeightsSHA256 = hex.EncodeToString(h.Sum(nil))
 	return writeJSON(cp, c)
 }
 
@@ -424,11 +434,35 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// ErrWeightsChanged reports a weights file whose digest differs from the
+// one its card records: the weights were changed, or replaced, after Save
+// wrote them.
+var ErrWeightsChanged = errors.New("the weights changed since the card was written")
+
+// CheckWeights compares the digest of the weights file of the model at
+// path with the one its card c records, and returns the digest. A card of
+// an earlier version records none: nothing to compare.
+func CheckWeights(path string, c *Card) (string, error) {
+	sum, err := WeightsDigest(path)
+	if err != nil || c.WeightsSHA256 == "" || sum == c.WeightsSHA256 {
+		return sum, err
+	}
+	wp, cp := paths(path)
+	return sum, fmt.Errorf("read %s: %w: its SHA-256 is %s, %s records %s", wp, ErrWeightsChanged, sum, filepath.Base(cp), c.WeightsSHA256)
+}
+
 // Load reads a model saved by Save. path is the directory or either file.
+// When the card records the weights' digest, weights with another digest
+// are refused (ErrWeightsChanged).
 func Load(path string) (*vgg.Model, *Card, error) {
 	c, err := ReadCard(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.WeightsSHA256 != "" {
+		if _, err := CheckWeights(path, c); err != nil {
+			return nil, nil, err
+		}
 	}
 	wp, _ := paths(path)
 	f, err := safetensors.ReadFile(wp)

@@ -38,8 +38,6 @@ var keyDocs = map[string]string{
 	"encrypt.Options.Mixup":                "mixup blends every augmented (and blurred) image i of a batch of B with image j = B−1−i of the shuffled batch: λ·x_i + (1 − λ)·x_j, λ uniform in [0, 1) per image.",
 	"encrypt.Options.Temperature":          "τ",
 	"encrypt.Options.WeightDecay":          "L2 added to the gradient",
-	"imageset.Augment.CropPad":             "random crop with this padding (0 = off); padded pixels are black",
-	"imageset.Augment.HFlip":               "random horizontal flip with p=0.5",
 	"pipeline.ANNConfig.Import":            "import, when set, is used instead of training: a model directory with its card (from privatesnn train or scripts/vgg_interop.py), or a bare PyTorch state_dict saved with safetensors.",
 	"pipeline.ANNConfig.Normalization":     "normalization is an imported state_dict's input normalisation (default mean 0.5, std 0.5, the reference's).",
 	"pipeline.Config.Data":                 "data names the real data set: the ANN and the evaluator train on its training split; evaluation, energy and leakage scoring read its test split.",

@@ -113,6 +113,9 @@ func measureEnergy(ctx context.Context, d data.Spec, c stage.EnergySettings, in 
 		if err != nil {
 			return nil, err
 		}
+		if err := p.Report(progress.Report{Label: t.name}); err != nil { // the model whose simulation follows
+			return nil, err
+		}
 		r, err := stage.Energy(ctx, stage.EnergyJob{Model: m, Data: test, Settings: c}, p)
 		if err != nil {
 			return nil, err

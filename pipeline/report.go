@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
+	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/report"
+	"github.com/privatesnn/privatesnn/stage"
 )
 
 // WriteReport renders the report of a finished run into dir from the
@@ -48,27 +51,18 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 		addAccuracy(d, ev.Models, c.Synth.PerClass)
 	}
 
+	var cv stage.ConvertResult
+	if ok, err := decode("convert", &cv); err != nil {
+		return err
+	} else if ok {
+		d.Conversion = conversion(&cv)
+	}
+
 	var en EnergyResult
 	if ok, err := decode("energy", &en); err != nil {
 		return err
 	} else if ok {
-		for _, m := range en.Models {
-			r := m.Report
-			var macs, acs float64
-			for _, l := range r.Layers {
-				macs += float64(l.MACs)
-				acs += l.ACsWindow
-			}
-			d.Energy = append(d.Energy, report.EnergyRow{Model: m.Name, Timesteps: r.Timesteps, ANNMACs: macs, SNNACs: acs,
-				ANNJoules: r.ANNpJ * 1e-12, SNNJoules: r.SNNWinPJ * 1e-12, Ratio: r.RatioWin})
-			for i := range d.Layers {
-				for _, l := range r.Layers {
-					if d.Layers[i].Model == m.Name && d.Layers[i].Layer == l.Name {
-						d.Layers[i].ANNJoules, d.Layers[i].SNNJoules = l.ANNpJ*1e-12, l.SNNWinPJ*1e-12
-					}
-				}
-			}
-		}
+		addEnergy(d, en.Models)
 	}
 
 	var au AuditResult
@@ -156,4 +150,54 @@ func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
 			}
 		}
 	}
+}
+
+// addEnergy fills Table 5 and joins every model's per-layer energies to
+// its spike-rate rows by layer name, each row's values the same layer's:
+// the rate that reaches the layer (which its energy counts) and its energy.
+// The output layer, which does not spike, gets a row of its own.
+func addEnergy(d *report.Data, models []EnergyModel) {
+	for _, m := range models {
+		r := m.Report
+		var macs, acs float64
+		for _, l := range r.Layers {
+			macs += float64(l.MACs)
+			acs += l.ACsWindow
+		}
+		d.Energy = append(d.Energy, report.EnergyRow{Model: m.Name, Timesteps: r.Timesteps, ANNMACs: macs, SNNACs: acs,
+			ANNJoules: r.ANNpJ * 1e-12, SNNJoules: r.SNNWinPJ * 1e-12, Ratio: r.RatioWin})
+		if !slices.ContainsFunc(d.Layers, func(row report.LayerRow) bool { return row.Model == m.Name }) {
+			continue // no spike rates of this model (a sweep's): Table 5 only
+		}
+		for k, l := range r.Layers {
+			i := slices.IndexFunc(d.Layers, func(row report.LayerRow) bool { return row.Model == m.Name && row.Layer == l.Name })
+			if i < 0 && k == len(r.Layers)-1 {
+				d.Layers = append(d.Layers, report.LayerRow{Model: m.Name, Layer: l.Name, Output: true})
+				i = len(d.Layers) - 1
+			}
+			if i >= 0 {
+				row := &d.Layers[i]
+				row.InputRate, row.Analog, row.ANNJoules, row.SNNJoules = l.InputRate, l.Analog, l.ANNpJ*1e-12, l.SNNWinPJ*1e-12
+			}
+		}
+	}
+}
+
+// conversion returns the report's record of the convert stage's result:
+// the settings it used, its thresholds and a selection's candidates.
+func conversion(r *stage.ConvertResult) *report.Conversion {
+	used := convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}
+	c := &report.Conversion{Recipe: string(r.Recipe), Settings: used.String(), Timesteps: r.Timesteps,
+		CalibrationImages: r.CalibrationImages, Layers: r.Layers}
+	for _, t := range r.Thresholds {
+		c.Thresholds = append(c.Thresholds, float64(t))
+	}
+	if s := r.Selection; s != nil {
+		c.HeldOut, c.HalfTimesteps, c.Rule = s.HeldOutImages, s.HalfTimesteps, s.Rule
+		for i, k := range s.Candidates {
+			c.Candidates = append(c.Candidates, report.ConversionCandidate{Settings: k.Candidate.String(), Agreement: k.Agreement,
+				AgreementHalf: k.AgreementHalf, Error: k.Error, Chosen: i == s.Chosen})
+		}
+	}
+	return c
 }

@@ -104,6 +104,7 @@ func build(d *Data) (*document, error) {
 	add(runSection(&d.Meta), "")
 	add(accuracySection(d.Accuracy), "No accuracy evaluation in this run (Table 2).")
 	add(ablationSection(d.Ablation), "No CET / OD ablation in this run (Table 3).")
+	add(conversionSection(d.Conversion), "No conversion in this run: no thresholds to show.")
 	s, err := timestepSection(d.AccuracyVsT, used)
 	if err != nil {
 		return nil, err
@@ -386,26 +387,31 @@ func layerSection(rows []LayerRow, used names) (*section, error) {
 	}
 	e := energyUnit(joules)
 	s := &section{ID: "layers", Title: "Spike rates and energy per layer"}
-	t := newTable([]string{"model", "layer", "spike rate", "ANN energy (" + e.name + ")", "SNN energy (" + e.name + ")"}, 2, 3, 4)
+	t := newTable([]string{"model", "layer", "input spike rate", "spike rate", "ANN energy (" + e.name + ")", "SNN energy (" + e.name + ")"}, 2, 3, 4, 5)
 	for _, m := range models {
 		for _, r := range rows {
 			if r.Model == m {
-				t.add(r.Model, r.Layer, rate(r.SpikeRate), e.format(r.ANNJoules, 3), e.format(r.SNNJoules, 3))
+				t.add(layerCells(r, e)...)
 			}
 		}
 	}
 	s.table(t)
-	s.text("Spike rate: spikes per neuron per time step. Energy per image.")
+	s.text("Each row is one layer. Input spike rate: spikes per neuron per time step reaching the layer, before pooling — " +
+		"the rate its SNN energy counts (analog: the image itself, direct input). Spike rate: the layer's own spikes per neuron " +
+		"per time step (the output layer accumulates without spiking). Energy per image; – where no energy was estimated.")
 	for _, m := range models {
 		var labels []string
 		var values []float64
 		var text []string
 		for _, r := range rows {
-			if r.Model == m {
+			if r.Model == m && !r.Output {
 				labels = append(labels, r.Layer)
 				values = append(values, 100*r.SpikeRate)
 				text = append(text, rate(r.SpikeRate))
 			}
+		}
+		if len(labels) == 0 {
+			continue
 		}
 		img, err := barPlot("Spike rate per layer — "+m, "layer", "spike rate (%)", labels, values, text)
 		if err != nil {
@@ -414,6 +420,61 @@ func layerSection(rows []LayerRow, used names) (*section, error) {
 		s.figure(&figure{File: FiguresDir + "/" + used.get("spike-rates", m), Caption: "Spike rate per layer of " + m + ".", PNG: img})
 	}
 	return s, nil
+}
+
+// layerCells returns the cells of a layer's row, its energies in unit e.
+func layerCells(r LayerRow, e unit) []string {
+	in, own, ann, sn := missing, rate(r.SpikeRate), missing, missing
+	if r.Output {
+		own = "– (output)"
+	}
+	if r.ANNJoules > 0 || r.SNNJoules > 0 {
+		in, ann, sn = rate(r.InputRate), e.format(r.ANNJoules, 3), e.format(r.SNNJoules, 3)
+		if r.Analog {
+			in = "analog"
+		}
+	}
+	return []string{r.Model, r.Layer, in, own, ann, sn}
+}
+
+// conversionSection shows the conversion's settings, its thresholds and,
+// for a data-free selection, every candidate with the one chosen.
+func conversionSection(c *Conversion) *section {
+	if c == nil {
+		return nil
+	}
+	s := &section{ID: "conversion", Title: "Data-free conversion — settings and thresholds"}
+	how := "the paper's recipe"
+	if len(c.Candidates) > 0 {
+		how = fmt.Sprintf("chosen without data among %d candidates", len(c.Candidates))
+	}
+	s.text("Recipe %s at T = %d: %s (%s); thresholds balanced on %d synthetic images.", orMissing(c.Recipe), c.Timesteps, orMissing(c.Settings), how, c.CalibrationImages)
+	t := newTable([]string{"layer", "threshold"}, 1)
+	for i, l := range c.Layers {
+		th := missing
+		if i < len(c.Thresholds) && finite(c.Thresholds[i]) {
+			th = fmt.Sprintf("%.4g", c.Thresholds[i])
+		}
+		t.add(l, th)
+	}
+	s.table(t)
+	if len(c.Candidates) == 0 {
+		return s
+	}
+	s.text("Candidates, scored by the agreement of the SNN's top-1 class with the ANN's on %d held-out synthetic images (rule: %s):", c.HeldOut, orMissing(c.Rule))
+	ct := newTable([]string{"candidate", fmt.Sprintf("agreement at T = %d", c.Timesteps), fmt.Sprintf("at T = %d", c.HalfTimesteps), "chosen"}, 1, 2)
+	for _, k := range c.Candidates {
+		full, half, chosen := pct(k.Agreement), pct(k.AgreementHalf), ""
+		if k.Error != "" {
+			full, half = "not scored: "+k.Error, missing
+		}
+		if k.Chosen {
+			chosen = "← chosen"
+		}
+		ct.add(k.Settings, full, half, chosen)
+	}
+	s.table(ct)
+	return s
 }
 
 func syntheticSection(path string, used names) (*section, error) {

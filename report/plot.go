@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -113,17 +115,28 @@ func padRange(a *plot.Axis, vs []float64, lo, hi float64) {
 // barPlot draws one bar per label, each with its value printed above it
 // as text, and returns the PNG.
 func barPlot(title, xLabel, yLabel string, labels []string, values []float64, text []string) ([]byte, error) {
+	p, _, err := newBarPlot(title, xLabel, yLabel, labels, values, text)
+	if err != nil {
+		return nil, err
+	}
+	return render(p, nil)
+}
+
+// newBarPlot returns barPlot's plot and its values over the bars. Labels
+// and values that would run together side by side are turned upright
+// (fitTickLabels).
+func newBarPlot(title, xLabel, yLabel string, labels []string, values []float64, text []string) (*plot.Plot, *plotter.Labels, error) {
 	p := newPlot(title, xLabel, yLabel)
 	for i, v := range values {
 		if !finite(v) {
-			return nil, fmt.Errorf("plot %q: %s: value %g cannot be drawn", title, labels[i], v)
+			return nil, nil, fmt.Errorf("plot %q: %s: value %g cannot be drawn", title, labels[i], v)
 		}
 	}
 	n := len(values)
 	width := min(vg.Points(48), (plotWidth-vg.Inch)/vg.Length(2*max(n, 1)))
 	bars, err := plotter.NewBarChart(plotter.Values(values), width)
 	if err != nil {
-		return nil, fmt.Errorf("plot %q: %w", title, err)
+		return nil, nil, fmt.Errorf("plot %q: %w", title, err)
 	}
 	bars.Color = plotutil.Color(1)
 	bars.LineStyle.Color = color.Black
@@ -135,7 +148,7 @@ func barPlot(title, xLabel, yLabel string, labels []string, values []float64, te
 	}
 	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: text})
 	if err != nil {
-		return nil, fmt.Errorf("plot %q: %w", title, err)
+		return nil, nil, fmt.Errorf("plot %q: %w", title, err)
 	}
 	for i := range lab.TextStyle {
 		lab.TextStyle[i].Font = sans(9)
@@ -150,8 +163,41 @@ func barPlot(title, xLabel, yLabel string, labels []string, values []float64, te
 	if !(p.Y.Max > 0) {
 		p.Y.Max = 1 // all rates zero: an axis from 0 to 1 %
 	}
-	return render(p, nil)
+	slot := barSlot(p, n)
+	fitTickLabels(&p.X.Tick.Label, labels, slot, draw.XRight)
+	for i := range lab.TextStyle {
+		fitTickLabels(&lab.TextStyle[i], text, slot, draw.XLeft)
+	}
+	return p, lab, nil
 }
+
+// barSlot returns the width of the data area of p, drawn at the plots'
+// size, divided among n bars.
+func barSlot(p *plot.Plot, n int) vg.Length {
+	c := draw.Crop(draw.New(vgimg.New(plotWidth, plotHeight)), margin, -margin, margin, -margin)
+	dc := p.DataCanvas(c)
+	return (dc.Max.X - dc.Min.X) / vg.Length(max(n, 1))
+}
+
+// fitTickLabels turns the texts of style upright (read bottom to top)
+// when the widest of them would not fit in slot, the width each has side
+// by side: they then take only their height across the axis and never run
+// together. align is where an upright text ends: draw.XRight, below its
+// point (tick labels), or draw.XLeft, above it (values over bars).
+func fitTickLabels(style *text.Style, texts []string, slot vg.Length, align draw.XAlignment) {
+	widest := vg.Length(0)
+	for _, t := range texts {
+		widest = max(widest, style.Width(t))
+	}
+	if widest <= slot-labelGap {
+		return
+	}
+	style.Rotation = math.Pi / 2
+	style.XAlign, style.YAlign = align, draw.YCenter
+}
+
+// labelGap is the least space between two x tick labels.
+const labelGap = vg.Length(4)
 
 // sans is the plots' font at the given size in points.
 func sans(points float64) font.Font {

@@ -27,6 +27,9 @@ type Data struct {
 	// Ablation is Table 3: the converted network (DC) with class-encryption
 	// training (CET) and on-device distillation (OD).
 	Ablation []AblationRow
+	// Conversion is the data-free conversion's settings and thresholds;
+	// nil when the run converted nothing.
+	Conversion *Conversion
 	// Leakage is Table 4: one row per attack and model, then reference rows
 	// (Model == ""). Rows are shown in the given order.
 	Leakage []LeakageRow
@@ -93,6 +96,39 @@ type AccuracyRow struct {
 	Note     string
 }
 
+// Conversion is a data-free conversion's outcome: the settings it used
+// (with the select recipe, the candidate it chose) and the thresholds it
+// set.
+type Conversion struct {
+	// Recipe is "paper" or "select"; Settings are the settings used, in
+	// words ("percentile 99.9, initial membrane 0.5·θ, direct input").
+	Recipe, Settings  string
+	Timesteps         int
+	CalibrationImages int
+	// Layers are the spiking layers and Thresholds their thresholds, in
+	// order.
+	Layers     []string
+	Thresholds []float64
+	// Candidates are a selection's candidates in the order scored, nil for
+	// the paper's recipe; they were scored on HeldOut synthetic images at
+	// Timesteps and HalfTimesteps, and chosen by Rule.
+	Candidates    []ConversionCandidate
+	HeldOut       int
+	HalfTimesteps int
+	Rule          string
+}
+
+// ConversionCandidate is one scored candidate of a data-free selection.
+type ConversionCandidate struct {
+	Settings string
+	// Agreement and AgreementHalf are the fractions of held-out images on
+	// which the SNN's top-1 class equals the ANN's at T and at T/2.
+	Agreement, AgreementHalf float64
+	// Error says why the candidate could not be scored.
+	Error  string
+	Chosen bool
+}
+
 // AblationRow is one model of the CET / OD ablation.
 type AblationRow struct {
 	Model     string
@@ -134,11 +170,23 @@ type EnergyRow struct {
 	Ratio                float64
 }
 
-// LayerRow is one layer of one model: its spike rate (spikes per neuron
-// per time step, a fraction) and energy per image in joules.
+// LayerRow is one weighted layer of one model: its own spike rate and,
+// from an energy estimate, the spike rate that reaches it and its energy.
+// Every value of a row is the same layer's.
 type LayerRow struct {
-	Model, Layer         string
-	SpikeRate            float64
+	Model, Layer string
+	// SpikeRate is the layer's own spikes per neuron per time step (a
+	// fraction); Output marks the output layer, which accumulates without
+	// spiking.
+	SpikeRate float64
+	Output    bool
+	// InputRate is the spike rate of what feeds the layer (spikes per
+	// neuron per step, before pooling), the rate its SNN energy counts;
+	// Analog marks a first layer fed the analog image (direct input).
+	InputRate float64
+	Analog    bool
+	// ANNJoules and SNNJoules are the layer's energy per image; both 0
+	// when no energy was estimated.
 	ANNJoules, SNNJoules float64
 }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Check a report.html written by the Go package report.
 
 Usage: check_report.py REPORT.html [OUT.png]
@@ -8,8 +8,8 @@ Usage: check_report.py REPORT.html [OUT.png]
 2. Every <img> is decoded from its base64 data URI and must be a PNG that is
    not blank: more than 2 distinct colours and more than 1 % of its pixels
    not white (a channel below 250).
-3. Headless Chromium renders the page into OUT.png (default: a file in the
-   temporary directory) at 1400 px wide. The window starts 8000 px tall and
+3. Headless Chromium renders the page into OUT.png (default: a temporary
+   file, removed before the script exits) at 1400 px wide. The window starts 8000 px tall and
    doubles, up to 32000 px, while content reaches the bottom edge, so the
    whole page is in the screenshot. The screenshot, cut below the last
    non-white row, must not be blank either.
@@ -129,9 +129,14 @@ def main(argv):
     page = os.path.abspath(argv[1])
     if len(argv) == 3:
         out = os.path.abspath(argv[2])
-    else:
-        stem = os.path.splitext(os.path.basename(page))[0]
-        out = os.path.join(tempfile.gettempdir(), stem + "-screenshot.png")
+        return check(page, out, out)
+    with tempfile.TemporaryDirectory(prefix="check-report-") as tmp:
+        return check(page, os.path.join(tmp, "screenshot.png"), "(not kept)")
+
+
+def check(page, out, shown):
+    """Run the checks on page, rendering it into out (named shown in the
+    output); return the exit status."""
     with open(page, encoding="utf-8") as f:
         text = f.read()
 
@@ -165,7 +170,7 @@ def main(argv):
     bad = blank(colours, non_white)
     failed += bad
     cut = " (page may continue below)" if last >= height - 40 else ""
-    print(f"{'FAIL' if bad else 'ok  '} screenshot {out}: window {WIDTH}×{height}, content "
+    print(f"{'FAIL' if bad else 'ok  '} screenshot {shown}: window {WIDTH}×{height}, content "
           f"{last} px tall{cut}, {colours} colours, {100 * non_white:.1f} % not white")
     print(f"{len(p.images)} images, {failed} failed checks")
     return 1 if failed else 0

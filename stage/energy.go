@@ -97,13 +97,13 @@ func Energy(ctx context.Context, j EnergyJob, p progress.Func) (*EnergyResult, e
 func (res *EnergyResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s at T=%d, %s input, on %s (%d images): accuracy %.2f%%\n\n", res.Model, res.Timesteps, res.Encoder, res.Data, res.Images, 100*res.TestAccuracy)
 	rep := res.Reports[0]
-	fmt.Fprintf(w, "%-22s %12s %10s %14s %14s\n", "layer", "MACs/image", "in rate", "ACs/step rule", "ops/step sim")
+	fmt.Fprintf(w, "%-22s %12s %13s %14s %14s\n", "layer", "MACs/image", "pre-pool rate", "ACs/step rule", "ops/step sim")
 	for _, l := range rep.Layers {
 		rate := fmt.Sprintf("%.4f", l.InputRate)
 		if l.Analog {
 			rate = "analog"
 		}
-		fmt.Fprintf(w, "%-22s %12d %10s %14.0f %14.0f\n", l.Name, l.MACs, rate, l.ACsStep, l.MeasuredStep)
+		fmt.Fprintf(w, "%-22s %12d %13s %14.0f %14.0f\n", l.Name, l.MACs, rate, l.ACsStep, l.MeasuredStep)
 	}
 	fmt.Fprintf(w, "\n%-10s %10s %13s %13s %13s %9s %9s %9s\n", "costs", "ANN µJ", "SNN µJ step", "SNN µJ window", "SNN µJ sim", "ANN/SNN", "ANN/SNN", "ANN/SNN")
 	fmt.Fprintf(w, "%-10s %10s %13s %13s %13s %9s %9s %9s\n", "", "", "(rule)", "(rule)", "(window)", "step", "window", "sim")
@@ -124,10 +124,12 @@ Energy counts operations only: ANN = MACs × E_MAC; SNN = accumulates × E_AC, p
 for a layer fed the analog image (direct input; counted at every step).
   45nm-fp32: E_MAC 4.6 pJ, E_AC 0.9 pJ (32-bit floating point in 45 nm CMOS, Horowitz 2014).
   3.1/0.1:   E_MAC 3.1 pJ, E_AC 0.1 pJ (the integer costs used by earlier SNN energy scripts).
-'rule' counts MACs × input spike rate; 'step' is one time step's accumulates, 'window' all T steps'
-(the PrivateSNN paper does not say which it used). 'sim' counts the accumulates the event-driven
-simulator performed: after a pooling layer an input is non-zero when any spike it averages is, so
-'sim' exceeds the rule there, which takes the spike rate before pooling.
+'pre-pool rate' is the spike rate of the layer feeding a layer (spikes per neuron per step, before
+any pooling; for the first layer, the input's); eval's 'input rate' counts non-zero inputs after
+pooling. 'rule' counts MACs × pre-pool rate; 'step' is one time step's accumulates, 'window' all
+T steps' (the PrivateSNN paper does not say which it used). 'sim' counts the accumulates the
+event-driven simulator performed: after a pooling layer an input is non-zero when any spike it
+averages is, so 'sim' exceeds the rule there.
 `)
 	return err
 }

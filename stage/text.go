@@ -3,13 +3,17 @@ package stage
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/train"
 )
 
 // Start is the Detail of the event a stage reports before its work: its
@@ -196,4 +200,46 @@ func (r *CompareResult) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
 		r.Timesteps, r.Images, 100*r.ANNAccuracy, r.TestData, 100*r.Synthetic.TestAccuracy, 100*r.Real.TestAccuracy, r.DifferencePP)
 	return err
+}
+
+// UnitLine words a report whose Detail is a finished unit — a training or
+// encryption epoch, a layer's threshold, a scored candidate — or a stage's
+// Start, as a permanent progress line; false for any other report.
+func UnitLine(r progress.Report) (string, bool) {
+	switch d := r.Detail.(type) {
+	case *train.EpochResult:
+		return fmt.Sprintf("%s  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
+			r.Label, d.TrainLoss, 100*d.TrainAcc, 100*d.TestAcc, d.LR, d.Seconds, d.ImagesPerSec), true
+	case *encrypt.EpochResult:
+		return fmt.Sprintf("%s  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
+			r.Label, d.Loss, d.CE, d.KD, 100*d.TrainAcc, d.LR, d.Seconds, d.ImagesPerS), true
+	case convert.Layer:
+		return fmt.Sprintf("layer %d/%d %-22s threshold %.4f", r.Done, r.Total, d.Name, d.Threshold), true
+	case convert.Scored:
+		return fmt.Sprintf("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2",
+			r.Done, r.Total, d.Candidate.String(), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
+	case CandidateEval:
+		return fmt.Sprintf("candidate %d/%d %s: %.2f%%", r.Done, r.Total, d.Candidate.String(), 100*d.AccuracyByTimestep[len(d.AccuracyByTimestep)-1].Accuracy), true
+	case Start:
+		return d.String(), true
+	}
+	return "", false
+}
+
+// ValuesText words a report's measurements for a progress bar: accuracies
+// and agreements as percentages, others with 4 decimals (or 4 significant
+// digits when very large or small).
+func ValuesText(vs []progress.Value) string {
+	var parts []string
+	for _, v := range vs {
+		name := strings.ReplaceAll(v.Name, "_", " ")
+		if strings.Contains(v.Name, "accuracy") || strings.Contains(v.Name, "agreement") {
+			parts = append(parts, fmt.Sprintf("%s %.2f%%", name, 100*v.Value))
+		} else if a := math.Abs(v.Value); a != 0 && (a < 1e-3 || a >= 1e5) {
+			parts = append(parts, fmt.Sprintf("%s %.4g", name, v.Value))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %.4f", name, v.Value))
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -38,7 +38,7 @@ func DefaultTrainSettings() TrainSettings {
 // Resolve returns the training options for the named data set.
 func (s TrainSettings) Resolve(data string) (train.Options, error) {
 	if s.Options.Augment.HFlip {
-		return train.Options{}, setting.Errorf("augment.HFlip", true, "set flip = \"on\" instead (auto flips all but digits)")
+		return train.Options{}, setting.Errorf("augment.hflip", true, "set flip = \"on\" instead (auto flips all but digits)")
 	}
 	o := s.Options
 	o.Augment.HFlip = s.Flip.On(data)

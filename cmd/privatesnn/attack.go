@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	)
 	fs := newFlagSet("attack")
 	fs.StringVar(&model, "model", "", "the model to attack: an SNN (any method) or an ANN (method 1) (required)")
-	fs.TextVar(&job.Method, "method", job.Method, "1: re-convert to an ANN and visualise classes; 2: conv1 gradient through the SNN; 3: SNN-aware inversion")
+	fs.Var((*methodFlag)(&job.Method), "method", "1: re-convert to an ANN and visualise classes; 2: conv1 gradient through the SNN; 3: SNN-aware inversion")
 	b.Int(fs, &job.Settings.PerClass, "per-class", 10, 1, attack.MaxImages, "attack images per class")
 	fs.StringVar(&job.Out, "out", "", "output directory: grid.png, images/, attack.json (required)")
 	fs.Uint64Var(&job.Settings.Seed, "seed", 0, "random seed (initial images, Poisson spikes, jitter)")
@@ -115,6 +116,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}, nil)
 }
+
+// methodFlag is --method, shown by its number, as audit's --methods are.
+type methodFlag attack.Method
+
+func (m *methodFlag) Set(s string) error { return (*attack.Method)(m).UnmarshalText([]byte(s)) }
+func (m *methodFlag) String() string     { return strconv.Itoa(int(*m)) }
 
 // modelList is a repeatable --model flag: PATH or NAME=PATH.
 type modelList []string

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
@@ -15,42 +13,10 @@ import (
 	"github.com/privatesnn/privatesnn/stage"
 )
 
-// readouts is a --readouts list: "auto" (nil, the library's spacing) or
-// steps.
-type readouts []int
-
-func (r *readouts) String() string {
-	if r == nil || *r == nil {
-		return "auto"
-	}
-	parts := make([]string, len(*r))
-	for i, t := range *r {
-		parts[i] = strconv.Itoa(t)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (r *readouts) Set(s string) error {
-	if s == "auto" {
-		*r = nil
-		return nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		t, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || t < 1 || t > snn.MaxTimesteps {
-			return fmt.Errorf("entry %q is not a time step in [1, %d]", f, snn.MaxTimesteps)
-		}
-		out = append(out, t)
-	}
-	*r = out
-	return nil
-}
-
 // simFlags registers the simulation flags shared by eval and energy.
 func simFlags(fs *flag.FlagSet, b *bounds, timesteps *int, rs *[]int, seed *uint64, every int) {
 	b.Int(fs, timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "SNN: simulate this many steps (0: the model's T)")
-	fs.Var((*readouts)(rs), "readouts", fmt.Sprintf("SNN: steps at which to read the accuracy (comma list, or auto: every T/%d)", every))
+	fs.Var((*stage.Readouts)(rs), "readouts", fmt.Sprintf("SNN: steps at which to read the accuracy (comma list, or auto: every T/%d)", every))
 	fs.Uint64Var(seed, "seed", 0, "SNN: seed of the Poisson input spikes")
 }
 

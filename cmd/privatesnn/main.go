@@ -19,10 +19,14 @@
 //	demo               the whole pipeline on the embedded data, with a report
 //	calibrate-compare  thresholds from synthetic vs real images, compared
 //	bench              throughput of the engine's key workloads
+//	show               what a model directory holds: kind, T, parent, data, accuracy, conversion, defence
+//	version            the version of this binary
 //
 // Run "privatesnn <command> -h" for a command's flags. Every command takes
-// --json and then prints one JSON object on stdout; progress goes to stderr.
-// Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
+// --json and then prints one JSON object on stdout and, when it fails, one
+// on stderr, {"command": …, "error": …, "exit": N}; progress goes to
+// stderr. Exit codes: 0 success, 1 failure, 2 usage error, 130
+// interrupted.
 package main
 
 import (
@@ -33,6 +37,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -97,6 +102,9 @@ func commands() []command {
 		{"bench", "throughput of the engine's key workloads", "[flags]",
 			"Measures the ANN training step, the input-gradient step, SGEMM, optionally an SNN simulation, and a BPTT training step of the default network's spiking version " +
 				"(items/s and peak RSS, from a child process that runs only that workload), for comparison with scripts/bench_torch.py.", runBench},
+		{"show", "what a model directory holds: kind, T, parent, data, accuracy, conversion, defence", "--model DIR [--json]",
+			"Describes a model from its card without running it, and checks that its weights are the ones the card records.", runShow},
+		{"version", "the version of this binary", "[--json]", "Prints the version that every card this binary writes records, and the Go release it was built with.", runVersion},
 	}
 }
 
@@ -118,33 +126,56 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	fail := func(name, msg, hint string, code int) int {
+		if jsonFlag(args[1:]) {
+			writeJSON(stderr, struct {
+				Command string `json:"command"`
+				Error   string `json:"error"`
+				Exit    int    `json:"exit"`
+			}{name, msg, code})
+		} else {
+			fmt.Fprintf(stderr, "privatesnn%s: %s\n%s", strings.TrimRight(" "+name, " "), msg, hint)
+		}
+		return code
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
 		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
+		case err == nil || errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "privatesnn %s: %s\nRun 'privatesnn %s -h' for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
-			return 2
+			return fail(c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), "Run 'privatesnn "+c.name+" -h' for usage.\n", 2)
 		case errors.Is(err, context.Canceled):
 			msg := "interrupted"
 			if ie, ok := errors.AsType[*pipeline.InterruptedError](err); ok {
 				msg = ie.Error()
 			}
-			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, msg)
-			return 130
-		default:
-			fmt.Fprintf(stderr, "privatesnn %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
-			return 1
+			return fail(c.name, msg, "", 130)
+		}
+		return fail(c.name, strings.TrimPrefix(err.Error(), c.name+": "), "", 1)
+	}
+	return fail("", fmt.Sprintf("unknown command %q", args[0]), "Run 'privatesnn -h' for the list of commands.\n", 2)
+}
+
+// jsonFlag reports whether the command-line arguments ask for JSON output
+// (--json or -json, =true or without a value; =false does not), up to a
+// "--".
+func jsonFlag(args []string) bool {
+	on := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "json" {
+			b, err := strconv.ParseBool(val)
+			on = !hasVal || err == nil && b
 		}
 	}
-	fmt.Fprintf(stderr, "privatesnn: unknown command %q\nRun 'privatesnn -h' for the list of commands.\n", args[0])
-	return 2
+	return on
 }
 
 func usage(w io.Writer) {

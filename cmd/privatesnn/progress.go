@@ -3,16 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/privatesnn/privatesnn/convert"
-	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/stage"
-	"github.com/privatesnn/privatesnn/train"
 )
 
 // display draws a live bar on a terminal, and plain lines otherwise
@@ -72,7 +68,7 @@ func (p *display) reporter() progress.Func {
 		if n := r.Name(); n != name {
 			name, start = n, last
 		}
-		p.update(r.Name(), r.Done, r.Total, now.Sub(start), valuesText(r.Values))
+		p.update(r.Name(), r.Done, r.Total, now.Sub(start), stage.ValuesText(r.Values))
 		return nil
 	}
 }
@@ -82,26 +78,11 @@ func (p *display) reporter() progress.Func {
 var testHookStep func()
 
 // reportLine returns the permanent line of an event or of a report whose
-// Detail is a finished unit (an epoch, a layer's threshold, a scored
-// candidate) or a stage's start, and false for a report that moves the
-// bar.
+// Detail is a finished unit or a stage's start (stage.UnitLine), and false
+// for a report that moves the bar.
 func reportLine(r progress.Report) (string, bool) {
-	switch d := r.Detail.(type) {
-	case *train.EpochResult:
-		return fmt.Sprintf("%s  loss %.4f  train %.2f%%  test %.2f%%  lr %.3g  %.1fs (%.0f img/s)",
-			r.Label, d.TrainLoss, 100*d.TrainAcc, 100*d.TestAcc, d.LR, d.Seconds, d.ImagesPerSec), true
-	case *encrypt.EpochResult:
-		return fmt.Sprintf("%s  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
-			r.Label, d.Loss, d.CE, d.KD, 100*d.TrainAcc, d.LR, d.Seconds, d.ImagesPerS), true
-	case convert.Layer:
-		return fmt.Sprintf("layer %d/%d %-22s threshold %.4f", r.Done, r.Total, d.Name, d.Threshold), true
-	case convert.Scored:
-		return fmt.Sprintf("candidate %2d/%d %s: agreement with the ANN %.2f%% at T=%d, %.2f%% at T/2",
-			r.Done, r.Total, d.Candidate.String(), 100*d.Agreement, d.Timesteps, 100*d.AgreementHalf), true
-	case stage.CandidateEval:
-		return fmt.Sprintf("candidate %d/%d %s: %.2f%%", r.Done, r.Total, d.Candidate.String(), 100*d.AccuracyByTimestep[len(d.AccuracyByTimestep)-1].Accuracy), true
-	case stage.Start:
-		return d.String(), true
+	if text, ok := stage.UnitLine(r); ok {
+		return text, true
 	}
 	switch {
 	case !r.Event():
@@ -110,24 +91,6 @@ func reportLine(r progress.Report) (string, bool) {
 		return "stage " + r.Stage, true // a pipeline stage starts
 	}
 	return r.Label, true
-}
-
-// valuesText words a report's measurements for the bar: accuracies and
-// agreements as percentages, others with 4 decimals (or 4 significant
-// digits when very large or small).
-func valuesText(vs []progress.Value) string {
-	var parts []string
-	for _, v := range vs {
-		name := strings.ReplaceAll(v.Name, "_", " ")
-		if strings.Contains(v.Name, "accuracy") || strings.Contains(v.Name, "agreement") {
-			parts = append(parts, fmt.Sprintf("%s %.2f%%", name, 100*v.Value))
-		} else if a := math.Abs(v.Value); a != 0 && (a < 1e-3 || a >= 1e5) {
-			parts = append(parts, fmt.Sprintf("%s %.4g", name, v.Value))
-		} else {
-			parts = append(parts, fmt.Sprintf("%s %.4f", name, v.Value))
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // update shows done/total of the current unit with a label and an ETA.

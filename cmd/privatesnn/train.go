@@ -12,6 +12,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/stage"
+	"github.com/privatesnn/privatesnn/train"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -38,7 +39,7 @@ func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs *int
 	b.Float(fs, &o.Momentum, "momentum", d.Momentum, interval{lo: 0, hi: 1, hiOpen: true}, "SGD momentum")
 	b.Float(fs, &o.WeightDecay, "weight-decay", d.WeightDecay, interval{lo: 0, hi: 1}, "L2 weight decay")
 	fs.BoolVar(&o.AMSGrad, "amsgrad", false, "Adam: use AMSGrad")
-	fs.Var((*fractions)(&o.LRFractions), "lr-steps", "divide the LR at these fractions of the epochs (comma list, increasing, in (0, 1); empty: constant); "+
+	fs.Var((*train.Fractions)(&o.LRFractions), "lr-steps", "divide the LR at these fractions of the epochs (comma list, increasing, in (0, 1); empty: constant); "+
 		"a step never falls on the first epoch")
 	b.Float(fs, &o.LRFactor, "lr-factor", d.LRFactor, interval{lo: 1, hi: 1e6}, "divide the LR by this at each step")
 	b.Int(fs, &o.Augment.CropPad, "crop-pad", d.Augment.CropPad, 0, 64, "random-crop padding in pixels (0: off)")
@@ -63,36 +64,6 @@ func (t *twoInts) Set(s string) error {
 		return errors.New("not an integer")
 	}
 	*t.setting, *t.given = v, v
-	return nil
-}
-
-// fractions is the --lr-steps list: increasing fractions in (0, 1).
-type fractions []float64
-
-func (f *fractions) String() string {
-	if f == nil {
-		return ""
-	}
-	parts := make([]string, len(*f))
-	for i, v := range *f {
-		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (f *fractions) Set(s string) error {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || !(v > 0 && v < 1) || len(out) > 0 && v <= out[len(out)-1] {
-			return errors.New("want increasing fractions in (0, 1)")
-		}
-		out = append(out, v)
-	}
-	*f = out
 	return nil
 }
 
