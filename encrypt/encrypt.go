@@ -246,9 +246,9 @@ func (o Options) schedule() optim.StepSchedule {
 // LRAt returns the learning rate of epoch e (0-based).
 func (o Options) LRAt(e int) float64 { return o.schedule().LR(e) }
 
-// Milestone returns the 0-based epoch from which fraction f of the run is
-// in effect (see optim.StepSchedule.Milestone).
-func (o Options) Milestone(f float64) int { return o.schedule().Milestone(f) }
+// Milestones returns the 0-based epochs at which the rate is divided, one
+// per fraction (see optim.StepSchedule.Milestones).
+func (o Options) Milestones() []int { return o.schedule().Milestones() }
 
 // NewOptimizer returns the optimiser the options name.
 func (o Options) NewOptimizer() *optim.Adam { return optim.NewAdam(o.LR, o.WeightDecay, o.AMSGrad) }
