@@ -25,6 +25,10 @@ var update = flag.Bool("update", false, "rewrite the golden files of the CLI scr
 // with -update to rewrite the golden files after an intended change; the
 // diff then shows the change in the command layer.
 //
+// "env STOP_AFTER=N" interrupts every following command after its N-th
+// training step, as Ctrl-C does (it exits 130 and leaves a checkpoint);
+// "env STOP_AFTER=" ends that.
+//
 // Outputs are normalised before comparison (see normalise): the work
 // directory, durations, rates, the GEMM backend and every decimal number
 // are masked (a script can keep them, or mask integers too), because accuracies and timings differ between BLAS kernels
@@ -58,8 +62,19 @@ func cmdPSNN(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(os.Chdir(ts.MkAbs(".")))
 	defer os.Chdir(wd)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if n, err := strconv.Atoi(ts.Getenv("STOP_AFTER")); err == nil && n > 0 {
+		steps := 0
+		testHookStep = func() {
+			if steps++; steps == n {
+				cancel()
+			}
+		}
+		defer func() { testHookStep = nil }()
+	}
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(ctx, args, &out, &errb)
 	work := ts.Getenv("WORK")
 	mask := maskDecimals
 	if ts.Getenv("EXACT") != "" {
