@@ -147,8 +147,8 @@ func trainError(err error, j stage.TrainJob, pr *display) error {
 		return err
 	case errors.As(err, &finished):
 		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, j.Epochs, j.Out, plural(finished.Done, "epoch"))
-	case errors.Is(err, stage.ErrOtherData):
-		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, j.Out, j.Data)
+	case errors.Is(err, stage.ErrSettingsChanged):
+		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, j.Out, err)
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}
