@@ -58,10 +58,11 @@ type TrainJob struct {
 	// Data names the data set, as recorded in the card ("fashion-mnist").
 	Data     string
 	Settings TrainSettings
-	// Resume continues the interrupted run whose checkpoint is in Out,
-	// with the options it was started with. Epochs, when positive and
-	// different from the checkpoint's, extends (or shortens, down to the
-	// epochs already finished) the run; the LR schedule is laid out again.
+	// Resume continues the interrupted run whose checkpoint is in Out;
+	// the job's data, architecture and options but the epoch count must
+	// be those it was started with. Epochs, when positive and different
+	// from the checkpoint's, extends (or shortens, down to the epochs
+	// already finished) the run; the LR schedule is laid out again.
 	Resume   bool
 	Epochs   int
 	Software string
