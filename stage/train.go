@@ -300,7 +300,8 @@ func trainStart(j TrainJob, o train.Options, run trainRun, arch vgg.Config) (*vg
 
 // loadTrainCheckpoint reads the checkpoint in dir. A checkpoint that does
 // not record its run (an older version's: its options alone) gets the
-// run its card and network record, the sets' sizes taken from given.
+// data name, training set name, classes and architecture its card and
+// network record; the rest, which it cannot tell, is taken from given.
 func loadTrainCheckpoint(dir string, given trainRun) (*vgg.Model, *modelfile.Checkpoint, *trainCheckpoint, error) {
 	var rec trainCheckpoint
 	m, ck, err := loadCheckpoint(dir, &rec, nil)
