@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "imageset", "internal/atomicfile", "leakage", "nn", "progress", "snn", "tensor", "vgg"},
-	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "imageset", "internal/gemm", "modelfile", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
+	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "modelfile", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
 	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "modelfile", "progress", "report", "snn", "stage", "synth", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
