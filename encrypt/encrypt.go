@@ -246,9 +246,9 @@ func (o Options) schedule() optim.StepSchedule {
 // LRAt returns the learning rate of epoch e (0-based).
 func (o Options) LRAt(e int) float64 { return o.schedule().LR(e) }
 
-// Milestone returns the 0-based epoch from which fraction f of the run is
-// in effect (see optim.StepSchedule.Milestone).
-func (o Options) Milestone(f float64) int { return o.schedule().Milestone(f) }
+// Milestones returns the 0-based epochs at which the rate is divided, one
+// per fraction (see optim.StepSchedule.Milestones).
+func (o Options) Milestones() []int { return o.schedule().Milestones() }
 
 // NewOptimizer returns the optimiser the options name.
 func (o Options) NewOptimizer() *optim.Adam { return optim.NewAdam(o.LR, o.WeightDecay, o.AMSGrad) }
@@ -266,18 +266,23 @@ func (o Options) mix() float64 {
 }
 
 // State is where a run stands: the next (Epoch, Step) to run, κ, the
-// optimiser's buffers and the finished epochs. The network's model holds
-// the matching weights.
+// optimiser's buffers, the finished epochs and the running sums of epoch
+// Epoch's steps before Step (fit.Sums: images seen; the values loss, CE,
+// KD, correct predictions and one spike rate per spiking layer, each
+// summed over the images; seconds). The network's model holds the
+// matching weights.
 type State struct {
 	Epoch, Step int
 	Kappa       float64
 	Optimizer   *optim.Adam
 	History     []EpochResult
+	Sums        fit.Sums
 }
 
-// EpochResult summarises one epoch. Loss, CE, KD and TrainAcc are averages
-// over the steps the epoch ran in this process (all of them unless it was
-// resumed in the middle).
+// EpochResult summarises one epoch. Loss, CE, KD, TrainAcc and SpikeRates
+// are averages over all of its steps (an epoch resumed in its middle
+// continues the sums its State saved); Seconds is the time its steps
+// took, in every process that ran them.
 type EpochResult struct {
 	Epoch      int       `json:"epoch"` // 1-based
 	LR         float64   `json:"lr"`
@@ -334,17 +339,20 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 	if !(st.Kappa > 0) || math.IsInf(st.Kappa, 0) {
 		return nil, fmt.Errorf("encrypt: logit scale κ = %g, want a positive finite value", st.Kappa)
 	}
+	if err := st.Sums.Check(sumValues + len(net.Config.Thresholds)); err != nil {
+		return nil, fmt.Errorf("encrypt: resume: %w", err)
+	}
 	r := &runner{teacher: teacher, net: net, x: x, labels: labels, o: o, st: st, params: net.Model.Params(), to: o.trainOptions()}
 	loop := fit.Loop[EpochResult]{Epochs: o.Epochs, Steps: (x.Shape[0] + o.BatchSize - 1) / o.BatchSize,
 		Begin: r.begin, Progress: h.Progress, Name: "encrypt"}
 	if h.Save != nil {
 		loop.Save = func(s fit.State[EpochResult]) error {
-			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Kappa: st.Kappa, Optimizer: st.Optimizer, History: s.History})
+			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Kappa: st.Kappa, Optimizer: st.Optimizer, History: s.History, Sums: s.Sums})
 		}
 	}
-	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History}
+	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History, Sums: st.Sums}
 	err := loop.Run(ctx, &fs)
-	st.Epoch, st.Step, st.History = fs.Epoch, fs.Step, fs.History
+	st.Epoch, st.Step, st.History, st.Sums = fs.Epoch, fs.Step, fs.History, fs.Sums
 	return st, err
 }
 
@@ -391,7 +399,10 @@ type epoch struct {
 	e     int // 0-based
 	lr    float64
 	order []int
-	start time.Time
+	// start is when this process began the epoch, before the seconds of
+	// the steps other processes ran.
+	start  time.Time
+	before float64
 	// loss, ce, kd, correct and rates (per spiking layer) are sums over
 	// the seen images of the steps run; End turns rates into means.
 	loss, ce, kd float64
@@ -400,13 +411,28 @@ type epoch struct {
 	rates        []float64
 }
 
-// begin starts epoch e: its rate, its shuffle (stream step −1) and its
-// clock.
-func (r *runner) begin(e int) fit.Epoch[EpochResult] {
+// sumValues is the number of values in an epoch's running sums before the
+// spike rates: loss, CE, KD and the correct predictions.
+const sumValues = 4
+
+// begin starts epoch e from the sums from: its rate, its shuffle (stream
+// step −1) and its clock.
+func (r *runner) begin(e int, from fit.Sums) fit.Epoch[EpochResult] {
 	lr := r.o.LRAt(e)
 	r.st.Optimizer.SetLR(lr)
-	return &epoch{runner: r, e: e, lr: lr, order: imageset.Shuffle(r.x.Shape[0], stream(r.o.Seed, e, -1)), start: time.Now(),
-		rates: make([]float64, len(r.net.Config.Thresholds))}
+	ep := &epoch{runner: r, e: e, lr: lr, order: imageset.Shuffle(r.x.Shape[0], stream(r.o.Seed, e, -1)), start: time.Now(),
+		before: from.Seconds, seen: from.Seen, rates: make([]float64, len(r.net.Config.Thresholds))}
+	if v := from.Values; len(v) == sumValues+len(ep.rates) {
+		ep.loss, ep.ce, ep.kd, ep.correct = v[0], v[1], v[2], int(v[3])
+		copy(ep.rates, v[sumValues:])
+	}
+	return ep
+}
+
+// Sums returns the epoch's running sums.
+func (ep *epoch) Sums() fit.Sums {
+	v := append([]float64{ep.loss, ep.ce, ep.kd, float64(ep.correct)}, ep.rates...)
+	return fit.Sums{Seen: ep.seen, Values: v, Seconds: ep.before + time.Since(ep.start).Seconds()}
 }
 
 // Step trains on batch s of the epoch's order; its augmentation, mixup,
@@ -520,7 +546,7 @@ func (ep *epoch) End(context.Context) (EpochResult, []progress.Value, error) {
 			ep.rates[l] /= f
 		}
 	}
-	res.Seconds = time.Since(ep.start).Seconds()
+	res.Seconds = ep.before + time.Since(ep.start).Seconds()
 	res.ImagesPerS = float64(ep.seen) / res.Seconds
 	return res, values(res.Loss, res.CE, res.KD, res.TrainAcc), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/fit"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/optim"
@@ -427,12 +428,13 @@ type checkpoint struct {
 	epoch, step int
 	kappa       float64
 	history     []encrypt.EpochResult
+	sums        fit.Sums
 	weights     [][]float32
 	opt         map[string]*tensor.Tensor
 }
 
 func save(st encrypt.State, m *vgg.Model) checkpoint {
-	c := checkpoint{epoch: st.Epoch, step: st.Step, kappa: st.Kappa, history: slices.Clone(st.History), weights: weightsOf(m),
+	c := checkpoint{epoch: st.Epoch, step: st.Step, kappa: st.Kappa, history: slices.Clone(st.History), sums: st.Sums.Clone(), weights: weightsOf(m),
 		opt: map[string]*tensor.Tensor{}}
 	for k, v := range st.Optimizer.State() { // State already copies; clone anyway, as a file would
 		c.opt[k] = v.Clone()
@@ -451,7 +453,7 @@ func (c checkpoint) load(t *testing.T, o encrypt.Options, enc snn.Encoder) (*vgg
 	if err := opt.LoadState(c.opt); err != nil {
 		t.Fatal(err)
 	}
-	return m, net, &encrypt.State{Epoch: c.epoch, Step: c.step, Kappa: c.kappa, Optimizer: opt, History: slices.Clone(c.history)}
+	return m, net, &encrypt.State{Epoch: c.epoch, Step: c.step, Kappa: c.kappa, Optimizer: opt, History: slices.Clone(c.history), Sums: c.sums.Clone()}
 }
 
 func sameWeights(a, b [][]float32) bool {
@@ -598,8 +600,8 @@ func (r *resumeRun) checkStopByProgress(t *testing.T, mid2 checkpoint) {
 }
 
 // checkResume resumes the run from checkpoint c and checks that it ends
-// with the uninterrupted run's weights, epoch count and κ, and with its
-// records of the epochs it ran whole.
+// with the uninterrupted run's weights, epoch count, κ and records of
+// every epoch.
 func (r *resumeRun) checkResume(t *testing.T, c checkpoint) {
 	o := r.o
 	m2, net2, st := c.load(t, o, r.enc)
@@ -613,12 +615,15 @@ func (r *resumeRun) checkResume(t *testing.T, c checkpoint) {
 	if got.Epoch != o.Epochs || len(got.History) != o.Epochs || got.Kappa != r.ref.Kappa {
 		t.Fatalf("resumed state at epoch %d with %d epochs of history, κ %g", got.Epoch, len(got.History), got.Kappa)
 	}
-	// Epochs run whole in the resumed process match exactly; an
-	// epoch resumed in its middle averages only the steps it ran.
-	for e := c.epoch; e < o.Epochs; e++ {
-		if (e > c.epoch || c.step == 0) && !sameResult(got.History[e], r.ref.History[e]) {
+	// Every epoch matches exactly, one resumed in its middle too: its sums
+	// continue the saved ones, its time too.
+	for e := range o.Epochs {
+		if !sameResult(got.History[e], r.ref.History[e]) {
 			t.Errorf("epoch %d: %+v, uninterrupted %+v", e+1, got.History[e], r.ref.History[e])
 		}
+	}
+	if h := got.History[c.epoch]; !(h.Seconds > c.sums.Seconds) || c.step > 0 && c.sums.Seen != c.step*o.BatchSize {
+		t.Errorf("resumed epoch took %g s, the saved sums %+v (at step %d)", h.Seconds, c.sums, c.step)
 	}
 }
 

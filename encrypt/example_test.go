@@ -53,5 +53,5 @@ func ExampleRun() {
 	// epochs: 2
 	// κ = 1: true
 	// epoch 1 at lr 0.01
-	// epoch 2 at lr 0.0001
+	// epoch 2 at lr 0.001
 }

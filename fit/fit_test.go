@@ -35,7 +35,7 @@ var errStep = errors.New("step failed")
 type epoch struct {
 	r     *run
 	e     int
-	steps int // steps of this epoch run in this process
+	steps int // steps of this epoch run, those before a resume included
 }
 
 func at(p *fit.State[result], e, s int) bool { return p != nil && p.Epoch == e && p.Step == s }
@@ -58,6 +58,12 @@ func (ep *epoch) Step(ctx context.Context, s int) ([]progress.Value, error) {
 	return []progress.Value{{Name: "steps", Value: float64(ep.steps)}}, nil
 }
 
+// Sums counts the epoch's steps as its images, one value: their sum of
+// step numbers.
+func (ep *epoch) Sums() fit.Sums {
+	return fit.Sums{Seen: ep.steps, Values: []float64{float64(ep.steps * (ep.steps - 1) / 2)}}
+}
+
 func (ep *epoch) End(context.Context) (result, []progress.Value, error) {
 	ep.r.log = append(ep.r.log, fmt.Sprintf("end %d", ep.e))
 	return result{epoch: ep.e, steps: ep.steps}, []progress.Value{{Name: "epoch", Value: float64(ep.e)}}, nil
@@ -65,9 +71,9 @@ func (ep *epoch) End(context.Context) (result, []progress.Value, error) {
 
 func (r *run) loop(epochs, steps int, p progress.Func) fit.Loop[result] {
 	return fit.Loop[result]{Epochs: epochs, Steps: steps, Name: "fake", Progress: p,
-		Begin: func(e int) fit.Epoch[result] {
-			r.log = append(r.log, fmt.Sprintf("begin %d", e))
-			return &epoch{r: r, e: e}
+		Begin: func(e int, from fit.Sums) fit.Epoch[result] {
+			r.log = append(r.log, fmt.Sprintf("begin %d from %d", e, from.Seen))
+			return &epoch{r: r, e: e, steps: from.Seen}
 		},
 		Save: func(s fit.State[result]) error {
 			s.History = slices.Clone(s.History)
@@ -85,7 +91,7 @@ func TestUninterrupted(t *testing.T) {
 	if err := r.loop(2, 3, rec.Func()).Run(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"begin 0", "step 0.0", "step 0.1", "step 0.2", "end 0", "begin 1", "step 1.0", "step 1.1", "step 1.2", "end 1"}
+	want := []string{"begin 0 from 0", "step 0.0", "step 0.1", "step 0.2", "end 0", "begin 1 from 0", "step 1.0", "step 1.1", "step 1.2", "end 1"}
 	if !slices.Equal(r.log, want) {
 		t.Errorf("calls %v, want %v", r.log, want)
 	}
@@ -131,20 +137,28 @@ func TestCancelSavesPosition(t *testing.T) {
 	if len(r.saves) != 2 || pos(r.saves[1]) != [3]int{1, 2, 1} {
 		t.Fatalf("checkpoints %+v, want the cancellation's at (1, 2)", r.saves)
 	}
+	// The end-of-epoch checkpoint holds no sums, the cancellation's those
+	// of the epoch's 2 steps run.
+	if s := r.saves[0].Sums; s.Seen != 0 || s.Values != nil {
+		t.Fatalf("end-of-epoch checkpoint sums %+v, want none", s)
+	}
+	if s := r.saves[1].Sums; s.Seen != 2 || !slices.Equal(s.Values, []float64{1}) || st.Sums.Seen != 2 {
+		t.Fatalf("checkpoint sums %+v (state %+v), want 2 steps", s, st.Sums)
+	}
 
 	// Resuming runs the rest exactly once: begin epoch 1 again (its order
-	// is drawn again), then steps 2 and 3.
+	// is drawn again) from the saved sums, then steps 2 and 3.
 	r2 := &run{}
 	resumed := r.saves[1]
 	if err := r2.loop(3, 4, nil).Run(context.Background(), &resumed); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"begin 1", "step 1.2", "step 1.3", "end 1", "begin 2", "step 2.0", "step 2.1", "step 2.2", "step 2.3", "end 2"}
+	want := []string{"begin 1 from 2", "step 1.2", "step 1.3", "end 1", "begin 2 from 0", "step 2.0", "step 2.1", "step 2.2", "step 2.3", "end 2"}
 	if !slices.Equal(r2.log, want) || r.done+r2.done != 12 {
 		t.Fatalf("resumed calls %v, want %v", r2.log, want)
 	}
-	if pos(resumed) != [3]int{3, 0, 3} || resumed.History[1] != (result{1, 2}) || resumed.History[2] != (result{2, 4}) {
-		t.Fatalf("resumed state %+v: epoch 2 ran 2 steps in this process, epoch 3 all 4", resumed)
+	if pos(resumed) != [3]int{3, 0, 3} || resumed.History[1] != (result{1, 4}) || resumed.History[2] != (result{2, 4}) || resumed.Sums.Seen != 0 {
+		t.Fatalf("resumed state %+v: epoch 2's result sums up its 4 steps, 2 of them before the resume", resumed)
 	}
 }
 
@@ -206,6 +220,9 @@ func TestProgressErrorStops(t *testing.T) {
 			if r.done != c.want[0]*3+c.want[1] {
 				t.Errorf("%d steps run for position %v", r.done, c.want)
 			}
+			if got := r.saves[len(r.saves)-1].Sums.Seen; got != c.want[1] {
+				t.Errorf("checkpoint at %v sums %d steps", c.want, got)
+			}
 		})
 	}
 }
@@ -245,6 +262,32 @@ func TestEdges(t *testing.T) {
 	st = fit.State[result]{}
 	if err := l.Run(context.Background(), &st); err != nil || r.done != 2 || pos(st) != [3]int{1, 0, 1} {
 		t.Fatalf("run without hooks: err %v, %d steps, state %+v", err, r.done, st)
+	}
+}
+
+// Sums.Check accepts an epoch's sums of n values, or none before any
+// image, and refuses the rest; Clone shares nothing.
+func TestSumsCheck(t *testing.T) {
+	for _, c := range []struct {
+		s  fit.Sums
+		ok bool
+	}{
+		{fit.Sums{}, true},
+		{fit.Sums{Seen: 8, Values: []float64{1, 2}, Seconds: 0.5}, true},
+		{fit.Sums{Seen: 8}, false},
+		{fit.Sums{Values: []float64{1}}, false},
+		{fit.Sums{Seen: -1, Values: []float64{1, 2}}, false},
+		{fit.Sums{Seen: 1, Values: []float64{1, 2}, Seconds: -1}, false},
+	} {
+		if err := c.s.Check(2); (err == nil) != c.ok {
+			t.Errorf("%+v: Check(2) = %v", c.s, err)
+		}
+	}
+	s := fit.Sums{Seen: 1, Values: []float64{1, 2}}
+	c := s.Clone()
+	c.Values[0] = 9
+	if s.Values[0] != 1 {
+		t.Error("Clone shares its values")
 	}
 }
 

@@ -2,6 +2,8 @@ package optim
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/nn"
@@ -109,7 +111,7 @@ func TestStepSchedule(t *testing.T) {
 		want   []float64
 	}{
 		{1, []float64{1e-2}},
-		{2, []float64{1e-2, 1e-4}},
+		{2, []float64{1e-2, 1e-3}}, // 0.75's milestone moves past the run
 		{3, []float64{1e-2, 1e-3, 1e-4}},
 		{4, []float64{1e-2, 1e-2, 1e-3, 1e-4}},
 	} {
@@ -122,5 +124,60 @@ func TestStepSchedule(t *testing.T) {
 	}
 	if (StepSchedule{Base: 1, Factor: 10, Fractions: []float64{0.6, 0.4}, Epochs: 5}).Validate() == nil {
 		t.Error("decreasing fractions accepted")
+	}
+}
+
+// TestMilestonesApart: no two milestones share an epoch; one that would
+// coincide with an earlier one moves to the next epoch (the demo's 4-epoch
+// encryption with fractions 0.5 and 0.7 divides at epochs 2 and 3, not
+// twice at 2), and schedules whose milestones do not coincide keep
+// ⌊f·E⌋ (at least 1) and their rates bit for bit.
+func TestMilestonesApart(t *testing.T) {
+	s := StepSchedule{Base: 1e-4, Factor: 10, Fractions: []float64{0.5, 0.7}, Epochs: 4}
+	if got := s.Milestones(); !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("4 epochs, fractions 0.5, 0.7: milestones %v, want [2 3]", got)
+	}
+	for e, want := range []float64{1e-4, 1e-4, 1e-5, 1e-6} {
+		if got := s.LR(e); math.Abs(got-want) > 1e-18 {
+			t.Errorf("4 epochs: epoch %d lr %g want %g", e, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var fr []float64
+		for n := 1 + rng.IntN(4); len(fr) < n; {
+			if f := rng.Float64(); f > 0 && (len(fr) == 0 || f > fr[len(fr)-1]) {
+				fr = append(fr, f)
+			}
+		}
+		s := StepSchedule{Base: 0.05, Factor: 10, Fractions: fr, Epochs: 1 + rng.IntN(20)}
+		ms := s.Milestones()
+		// The previous rule put every milestone at max(1, ⌊f·E⌋).
+		old := make([]int, len(fr))
+		collide := false
+		for i, f := range fr {
+			old[i] = max(1, int(f*float64(s.Epochs)))
+			if i > 0 && ms[i] <= ms[i-1] {
+				t.Fatalf("%+v: milestones %v do not increase", s, ms)
+			}
+			collide = collide || i > 0 && old[i] == old[i-1]
+		}
+		if !collide && !slices.Equal(ms, old) {
+			t.Fatalf("%+v: milestones %v, were %v without a collision", s, ms, old)
+		}
+		for e := range s.Epochs {
+			was := s.Base
+			for _, m := range old {
+				if e >= m {
+					was /= s.Factor
+				}
+			}
+			if !collide && s.LR(e) != was {
+				t.Fatalf("%+v: epoch %d lr %g, was %g", s, e, s.LR(e), was)
+			}
+			if e > 0 && s.LR(e) != s.LR(e-1) && s.LR(e) != s.LR(e-1)/s.Factor {
+				t.Fatalf("%+v: epoch %d lr %g after %g: more than one division", s, e, s.LR(e), s.LR(e-1))
+			}
+		}
 	}
 }

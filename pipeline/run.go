@@ -145,11 +145,16 @@ func hashOf(name string, settings []byte, deps map[string]string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// resumed is a stage result that counts the time of the interrupted runs
+// it resumed (stage.TrainResult, stage.EncryptResult): a stage's recorded
+// time includes it.
+type resumed interface{ EarlierSeconds() float64 }
+
 // Executed is what Run did with one stage.
 type Executed struct {
 	Planned
 	Cached  bool            `json:"cached"`
-	Seconds float64         `json:"seconds"` // this run's time, or the recorded time when cached
+	Seconds float64         `json:"seconds"` // the stage's time (with the interrupted runs it resumed), or the recorded time when cached
 	Result  json.RawMessage `json:"-"`
 }
 
@@ -216,6 +221,9 @@ func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 		}
 		rec := Record{Format: FormatVersion, Stage: s.Name, Hash: pl.Hash, Settings: settings, Deps: deps, RealData: s.RealData, Reads: s.Reads,
 			Seconds: time.Since(start).Seconds(), Finished: time.Now().UTC(), Result: raw}
+		if r, ok := res.(resumed); ok {
+			rec.Seconds += r.EarlierSeconds()
+		}
 		b, err := json.MarshalIndent(rec, "", "  ")
 		if err != nil {
 			return nil, err

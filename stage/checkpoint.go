@@ -1,11 +1,13 @@
 package stage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -60,6 +62,63 @@ func sameRecord(recorded, given any) error {
 		return fmt.Errorf("%w (%s)", ErrSettingsChanged, a)
 	}
 	return nil
+}
+
+// changedSettings reports, as ErrSettingsChanged, a run resumed with
+// other settings than recorded: recorded[i] and given[i] are values of one
+// type that encodes as a JSON object, and the error names every key whose
+// value differs, with its recorded value, in the objects' order.
+func changedSettings(recorded, given []any) error {
+	var diff []string
+	for i := range recorded {
+		keys, rec, err := jsonFields(recorded[i])
+		if err != nil {
+			return err
+		}
+		_, giv, err := jsonFields(given[i])
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if !bytes.Equal(rec[k], giv[k]) {
+				diff = append(diff, k+" "+string(rec[k]))
+			}
+		}
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("%w (%s)", ErrSettingsChanged, strings.Join(diff, ", "))
+	}
+	return nil
+}
+
+// jsonFields returns the keys of v's JSON object, in order, and their
+// values.
+func jsonFields(v any) ([]string, map[string]json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, nil, err
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, k.(string))
+	}
+	return keys, fields, nil
 }
 
 // saveCheckpoint writes the checkpoint of a run at (epoch, step) with its

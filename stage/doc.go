@@ -41,9 +41,13 @@
 //
 // Train and Encrypt keep a checkpoint in their output directory at every
 // epoch and when stopped, and continue it with Resume (ErrNothingToResume
-// without one; an encryption resumed with other settings fails with
-// ErrSettingsChanged); a finished model replaces the checkpoint. Model
-// files are written atomically by package modelfile.
+// without one; a run resumed with other settings — for a training, other
+// data, architecture or options but the epoch count — fails with
+// ErrSettingsChanged naming the recorded ones); a checkpoint in the middle
+// of an epoch keeps the epoch's running sums and the run's time, so the
+// resumed run's history and time are the whole run's. A finished model
+// replaces the checkpoint. Model files are written atomically by package
+// modelfile.
 //
 // Before any work every stage that writes checks its output directory:
 // one that is, holds or lies inside an input is an *OutError, whether the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/privatesnn/privatesnn/encrypt"
+	"github.com/privatesnn/privatesnn/fit"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
@@ -78,21 +79,32 @@ type EncryptResult struct {
 	TrainAcc     float64                  `json:"train_accuracy"` // last epoch, synthetic training images
 	History      []encrypt.EpochResult    `json:"history"`
 	WeightChange []modelfile.WeightChange `json:"weight_change"`
-	Seconds      float64                  `json:"seconds"`
-	Out          string                   `json:"out"`
-	Teacher      string                   `json:"teacher,omitempty"`
+	// Seconds is the run's time, the interrupted runs' it resumed
+	// included.
+	Seconds float64 `json:"seconds"`
+	Out     string  `json:"out"`
+	Teacher string  `json:"teacher,omitempty"`
 	// TrainingDataAccessed is always false: encryption reads synthetic
 	// images only.
 	TrainingDataAccessed bool `json:"training_data_accessed"`
+	// earlier is the part of Seconds the interrupted runs took.
+	earlier float64
 }
 
+// EarlierSeconds is the part of Seconds that the interrupted runs this
+// one resumed took, up to their last checkpoint.
+func (r *EncryptResult) EarlierSeconds() float64 { return r.earlier }
+
 // encryptRecord is stored in the card's training field and in
-// checkpoints.
+// checkpoints; only checkpoints hold the unfinished epoch's sums and the
+// run's time so far.
 type encryptRecord struct {
 	Options  encrypt.Options       `json:"options"`
 	PerClass int                   `json:"per_class"`
 	Labels   encrypt.Labels        `json:"labels"`
 	History  []encrypt.EpochResult `json:"history,omitempty"`
+	Sums     *fit.Sums             `json:"epoch_sums,omitempty"`
+	Seconds  float64               `json:"seconds,omitempty"`
 }
 
 // encryptRun is an Encrypt job's resolved inputs.
@@ -126,7 +138,7 @@ func Encrypt(ctx context.Context, j EncryptJob, p progress.Func) (*EncryptResult
 	// The images are normalised in float32 (imageset's Float32Table), as
 	// the published encrypted models were trained.
 	x := j.Synth.Set.Tensor(r.idx, card.Normalization.Float32Table())
-	m, state, err := encryptStart(j, o)
+	m, state, before, err := encryptStart(j, o)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +164,9 @@ func Encrypt(ctx context.Context, j EncryptJob, p progress.Func) (*EncryptResult
 	}
 	rec := encryptRecord{Options: o, PerClass: j.Settings.PerClass, Labels: j.Settings.Labels}
 	hooks := encrypt.Hooks{Progress: p, Save: func(st encrypt.State) error {
-		rec.History = st.History
-		return saveCheckpoint(j.Out, m, out, st.Epoch, st.Step, rec, nil, st.Optimizer)
+		ck := rec
+		ck.History, ck.Sums, ck.Seconds = st.History, &st.Sums, before+time.Since(start).Seconds()
+		return saveCheckpoint(j.Out, m, out, st.Epoch, st.Step, ck, nil, st.Optimizer)
 	}}
 	st, err := encrypt.Run(ctx, r.teacher.Net, net, x, r.labels, o, state, hooks)
 	if err != nil {
@@ -163,7 +176,8 @@ func Encrypt(ctx context.Context, j EncryptJob, p progress.Func) (*EncryptResult
 	if err != nil {
 		return nil, err
 	}
-	res.Images, res.Timesteps, res.Seconds, res.Teacher = len(r.idx), net.Config.Timesteps, time.Since(start).Seconds(), r.teacher.Path
+	res.Images, res.Timesteps, res.Seconds, res.Teacher = len(r.idx), net.Config.Timesteps, before+time.Since(start).Seconds(), r.teacher.Path
+	res.earlier = before
 	return res, nil
 }
 
@@ -224,26 +238,30 @@ func prepareEncrypt(j *EncryptJob) (*encryptRun, error) {
 }
 
 // encryptStart returns the model to train and, when resuming, the state
-// the checkpoint holds.
-func encryptStart(j EncryptJob, o encrypt.Options) (*vgg.Model, *encrypt.State, error) {
+// the checkpoint holds and the time the interrupted runs took.
+func encryptStart(j EncryptJob, o encrypt.Options) (*vgg.Model, *encrypt.State, float64, error) {
 	if !j.Resume {
 		m, err := j.SNN.Net.Clone()
-		return m, nil, err
+		return m, nil, 0, err
 	}
 	var rec encryptRecord
 	opt := o.NewOptimizer()
 	m, ck, err := loadCheckpoint(j.Out, &rec, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if ck.Card.SNN == nil || ck.Card.SNN.Encryption == nil {
-		return nil, nil, fmt.Errorf("resume %s: the checkpoint is not a class-encryption run", j.Out)
+		return nil, nil, 0, fmt.Errorf("resume %s: the checkpoint is not a class-encryption run", j.Out)
 	}
 	if err := sameRecord(encryptRecord{Options: rec.Options, PerClass: rec.PerClass, Labels: rec.Labels},
 		encryptRecord{Options: o, PerClass: j.Settings.PerClass, Labels: j.Settings.Labels}); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return m, &encrypt.State{Epoch: ck.Epoch, Step: ck.Step, Kappa: ck.Card.SNN.Encryption.Kappa, Optimizer: opt, History: rec.History}, nil
+	st := &encrypt.State{Epoch: ck.Epoch, Step: ck.Step, Kappa: ck.Card.SNN.Encryption.Kappa, Optimizer: opt, History: rec.History}
+	if rec.Sums != nil {
+		st.Sums = *rec.Sums
+	}
+	return m, st, rec.Seconds, nil
 }
 
 // encryptCard returns the trained model's card before training: the

@@ -165,8 +165,12 @@ func TestEncryptResume(t *testing.T) {
 		t.Fatalf("resume with another learning rate: %v", err)
 	}
 	job.Settings.LR = es.LR
-	if r, err := stage.Encrypt(ctx, job, nil); err != nil || len(r.History) != 2 {
+	r, err := stage.Encrypt(ctx, job, nil)
+	if err != nil || len(r.History) != 2 {
 		t.Fatalf("resume: %+v, %v", r, err)
+	}
+	if !(r.EarlierSeconds() > 0) || r.Seconds < r.EarlierSeconds() {
+		t.Errorf("resumed run took %g s, %g s of them before the resume", r.Seconds, r.EarlierSeconds())
 	}
 }
 

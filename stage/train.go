@@ -2,12 +2,15 @@ package stage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/privatesnn/privatesnn/fit"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
@@ -58,10 +61,11 @@ type TrainJob struct {
 	// card records it, so that later stages find the folder.
 	DataDir  string
 	Settings TrainSettings
-	// Resume continues the interrupted run whose checkpoint is in Out,
-	// with the options it was started with. Epochs, when positive and
-	// different from the checkpoint's, extends (or shortens, down to the
-	// epochs already finished) the run; the LR schedule is laid out again.
+	// Resume continues the interrupted run whose checkpoint is in Out;
+	// the job's data, architecture and options but the epoch count must
+	// be those it was started with. Epochs, when positive and different
+	// from the checkpoint's, extends (or shortens, down to the epochs
+	// already finished) the run; the LR schedule is laid out again.
 	Resume   bool
 	Epochs   int
 	Software string
@@ -77,33 +81,40 @@ type TrainStart struct {
 	Resumed     bool
 	Epoch, Step int
 	FromEpochs  int
+	// before is the time the interrupted runs took.
+	before float64
 }
 
 // TrainResult is a finished training.
 type TrainResult struct {
-	TestAccuracy  float64             `json:"test_accuracy"`
-	TrainAccuracy float64             `json:"train_accuracy"`
-	TrainLoss     float64             `json:"train_loss"`
-	Seconds       float64             `json:"seconds"`
-	Epochs        int                 `json:"epochs"`
-	ImagesPerSec  float64             `json:"images_per_second"`
-	Model         string              `json:"model"`
-	Arch          string              `json:"arch"`
-	Data          string              `json:"data"`
-	Params        int                 `json:"params"`
-	Seed          uint64              `json:"seed"`
-	Backend       gemm.Info           `json:"backend"`
-	History       []train.EpochResult `json:"history"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TrainLoss     float64 `json:"train_loss"`
+	// Seconds is the run's time, the interrupted runs' it resumed
+	// included.
+	Seconds      float64             `json:"seconds"`
+	Epochs       int                 `json:"epochs"`
+	ImagesPerSec float64             `json:"images_per_second"`
+	Model        string              `json:"model"`
+	Arch         string              `json:"arch"`
+	Data         string              `json:"data"`
+	Params       int                 `json:"params"`
+	Seed         uint64              `json:"seed"`
+	Backend      gemm.Info           `json:"backend"`
+	History      []train.EpochResult `json:"history"`
+	// earlier is the part of Seconds the interrupted runs took.
+	earlier float64
 }
+
+// EarlierSeconds is the part of Seconds that the interrupted runs this
+// one resumed took, up to their last checkpoint.
+func (r *TrainResult) EarlierSeconds() float64 { return r.earlier }
 
 // trainRecord is stored in the card's training field.
 type trainRecord struct {
 	Options train.Options       `json:"options"`
 	History []train.EpochResult `json:"history"`
 }
-
-// ErrOtherData reports a resume on data of another shape or class count.
-var ErrOtherData = errors.New("the run was trained on other data")
 
 // FinishedError reports a resume to no more epochs than already finished.
 type FinishedError struct{ Done int }
@@ -120,6 +131,13 @@ func (e *FinishedError) Error() string {
 // receives a TrainStart event, then train.Run's reports; a stop by it
 // leaves a checkpoint, as a cancellation does. An Out that is a file or
 // holds another kind of artifact than a model or a run is refused first.
+//
+// A checkpoint records the run's data (name, sets and their sizes, image
+// shape, classes), architecture and options, where its unfinished epoch
+// stands (fit.Sums) and its time so far: a resumed run must be given the
+// same data, architecture and options but the epoch count (else
+// ErrSettingsChanged names the recorded ones), continues that epoch's sums
+// and counts that time in its Seconds.
 func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, error) {
 	start := time.Now()
 	o, err := j.Settings.Resolve(j.Data)
@@ -129,7 +147,11 @@ func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, erro
 	if err := checkModelOut(j.Out); err != nil {
 		return nil, err
 	}
-	m, card, state, st, err := trainStart(j, o)
+	run, arch, err := newTrainRun(j)
+	if err != nil {
+		return nil, err
+	}
+	m, card, state, st, err := trainStart(j, o, run, arch)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +160,8 @@ func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, erro
 		return nil, err
 	}
 	hooks := train.Hooks{Progress: p, Save: func(s train.State) error {
-		return saveCheckpoint(j.Out, m, card, s.Epoch, s.Step, o, s.History, s.Optimizer)
+		rec := trainCheckpoint{Options: o, Run: &run, Sums: s.Sums, Seconds: st.before + time.Since(start).Seconds()}
+		return saveCheckpoint(j.Out, m, card, s.Epoch, s.Step, rec, s.History, s.Optimizer)
 	}}
 	res, err := train.Run(ctx, m, j.Train, j.Test, o, state, hooks)
 	if err != nil {
@@ -153,7 +176,7 @@ func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, erro
 		return nil, err
 	}
 	r := &TrainResult{Epochs: o.Epochs, Model: j.Out, Arch: vgg.FormatFeatures(m.Config.Features), Data: j.Train.Name,
-		Params: m.NumParams(), Seed: o.Seed, Backend: gemm.CurrentInfo(), History: res.History}
+		Params: m.NumParams(), Seed: o.Seed, Backend: gemm.CurrentInfo(), History: res.History, earlier: st.before}
 	if n := len(res.History); n > 0 {
 		last := res.History[n-1]
 		r.TestAccuracy, r.TrainAccuracy, r.TrainLoss = last.TestAcc, last.TrainAcc, last.TrainLoss
@@ -163,18 +186,87 @@ func Train(ctx context.Context, j TrainJob, p progress.Func) (*TrainResult, erro
 		return nil, err
 	}
 	r.ImagesPerSec = meanRate(res.History)
-	r.Seconds = time.Since(start).Seconds()
+	r.Seconds = st.before + time.Since(start).Seconds()
 	return r, nil
 }
 
-// trainStart builds the network and its card, or loads them with the
-// state from the checkpoint in Out.
-func trainStart(j TrainJob, o train.Options) (*vgg.Model, modelfile.Card, *train.State, TrainStart, error) {
-	if !j.Resume {
-		arch, err := j.Settings.Spec.Config(j.Train.Channels, j.Train.Height, j.Train.Width, j.Train.Classes)
-		if err != nil {
-			return nil, modelfile.Card{}, nil, TrainStart{}, setting.Check(err)
+// trainCheckpoint is the record a training checkpoint keeps besides its
+// card and history: the options (with the epoch count the run is going
+// to), what the run was started with, where its unfinished epoch stands
+// and the run's time so far.
+type trainCheckpoint struct {
+	Options train.Options `json:"options"`
+	// Run is nil in checkpoints of versions that did not record it.
+	Run     *trainRun `json:"run,omitempty"`
+	Sums    fit.Sums  `json:"epoch_sums"`
+	Seconds float64   `json:"seconds"`
+}
+
+// trainRun is what a training run was started with besides its options:
+// the data (its name, the sets' names and sizes, a digest of their
+// content, the image shape and the classes) and the architecture. A
+// resume must repeat it.
+type trainRun struct {
+	Data        string `json:"data"`
+	Train       string `json:"train"`
+	TrainImages int    `json:"train_images"`
+	Test        string `json:"test"`
+	TestImages  int    `json:"test_images"`
+	// Digest tells sets of the same name and size apart (two image
+	// folders): see setsDigest.
+	Digest      string  `json:"images_sha256"`
+	Shape       [3]int  `json:"shape"`
+	Classes     int     `json:"classes"`
+	Model       string  `json:"model"`
+	Features    string  `json:"features"`
+	Hidden      []int   `json:"hidden"`
+	ConvDropout float64 `json:"conv_dropout"`
+	FCDropout   float64 `json:"fc_dropout"`
+}
+
+// newTrainRun returns the run the job states: its data and the
+// architecture its settings build for them, also returned.
+func newTrainRun(j TrainJob) (trainRun, vgg.Config, error) {
+	t := j.Train
+	c, err := j.Settings.Spec.Config(t.Channels, t.Height, t.Width, t.Classes)
+	if err != nil {
+		return trainRun{}, c, setting.Check(err)
+	}
+	r := trainRun{Data: j.Data, Train: t.Name, TrainImages: t.Len(), Digest: setsDigest(j.Train, j.Test), Classes: t.Classes}
+	if j.Test != nil {
+		r.Test, r.TestImages = j.Test.Name, j.Test.Len()
+	}
+	r.setArch(c)
+	return r, c, nil
+}
+
+// setsDigest returns the first 16 hex digits of the SHA-256 of the sets'
+// shapes, class names, pixels and labels (nil: none).
+func setsDigest(sets ...*imageset.Set) string {
+	h := sha256.New()
+	for _, s := range sets {
+		if s == nil {
+			h.Write([]byte("none\n"))
+			continue
 		}
+		fmt.Fprintf(h, "%d %d %d %d %q\n", s.Channels, s.Height, s.Width, s.Classes, s.ClassNames)
+		h.Write(s.Pixels)
+		binary.Write(h, binary.LittleEndian, s.Labels)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// setArch records the architecture c and its input shape.
+func (r *trainRun) setArch(c vgg.Config) {
+	r.Shape = [3]int{c.InChannels, c.InHeight, c.InWidth}
+	r.Model, r.Features, r.Hidden, r.ConvDropout, r.FCDropout = c.Name, vgg.FormatFeatures(c.Features), c.Hidden, c.ConvDropout, c.FCDropout
+}
+
+// trainStart builds the network of architecture arch and its card, or
+// loads them with the state from the checkpoint in Out, which must record
+// run and options o but the epoch count.
+func trainStart(j TrainJob, o train.Options, run trainRun, arch vgg.Config) (*vgg.Model, modelfile.Card, *train.State, TrainStart, error) {
+	if !j.Resume {
 		m, err := vgg.New(arch, rand.New(rand.NewPCG(o.Seed, 0x5eed)))
 		if err != nil {
 			return nil, modelfile.Card{}, nil, TrainStart{}, err
@@ -186,19 +278,22 @@ func trainStart(j TrainJob, o train.Options) (*vgg.Model, modelfile.Card, *train
 		}
 		return m, card, nil, TrainStart{Model: m, Options: o, Train: j.Train}, nil
 	}
-	var ro train.Options
-	m, ck, err := loadCheckpoint(j.Out, &ro, nil)
+	m, ck, rec, err := loadTrainCheckpoint(j.Out, run)
 	if err != nil {
 		return nil, modelfile.Card{}, nil, TrainStart{}, err
 	}
-	st := TrainStart{Model: m, Train: j.Train, Resumed: true, Epoch: ck.Epoch, Step: ck.Step, FromEpochs: ro.Epochs}
+	ro := rec.Options
+	if err := changedSettings([]any{*rec.Run, withEpochs(ro, 0)}, []any{run, withEpochs(o, 0)}); err != nil {
+		return nil, modelfile.Card{}, nil, TrainStart{}, err
+	}
+	st := TrainStart{Model: m, Train: j.Train, Resumed: true, Epoch: ck.Epoch, Step: ck.Step, FromEpochs: ro.Epochs, before: rec.Seconds}
 	if j.Epochs > 0 && j.Epochs != ro.Epochs {
 		if j.Epochs <= ck.Epoch {
 			return nil, modelfile.Card{}, nil, TrainStart{}, &FinishedError{Done: ck.Epoch}
 		}
 		ro.Epochs = j.Epochs
 	}
-	state := &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: ro.NewOptimizer()}
+	state := &train.State{Epoch: ck.Epoch, Step: ck.Step, Optimizer: ro.NewOptimizer(), Sums: rec.Sums}
 	if err := state.Optimizer.LoadState(ck.Optimizer); err != nil {
 		return nil, modelfile.Card{}, nil, TrainStart{}, fmt.Errorf("resume %s: %w", j.Out, err)
 	}
@@ -207,13 +302,40 @@ func trainStart(j TrainJob, o train.Options) (*vgg.Model, modelfile.Card, *train
 			return nil, modelfile.Card{}, nil, TrainStart{}, fmt.Errorf("resume %s: history: %w", j.Out, err)
 		}
 	}
-	if c := m.Config; j.Train.Channels != c.InChannels || j.Train.Height != c.InHeight || j.Train.Width != c.InWidth || j.Train.Classes != c.Classes {
-		return nil, modelfile.Card{}, nil, TrainStart{}, fmt.Errorf("%w than %s (%s)", ErrOtherData, j.Train.Name, j.Out)
-	}
 	st.Options = ro
 	card := ck.Card
 	card.Seed = ro.Seed
 	return m, card, state, st, nil
+}
+
+// loadTrainCheckpoint reads the checkpoint in dir. A checkpoint that does
+// not record its run (an older version's: its options alone) gets the
+// data name, training set name, classes and architecture its card and
+// network record; the rest, which it cannot tell, is taken from given.
+func loadTrainCheckpoint(dir string, given trainRun) (*vgg.Model, *modelfile.Checkpoint, *trainCheckpoint, error) {
+	var rec trainCheckpoint
+	m, ck, err := loadCheckpoint(dir, &rec, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if rec.Run == nil {
+		if rec.Options.Epochs == 0 { // the options at the top
+			if err := json.Unmarshal(ck.Options, &rec.Options); err != nil {
+				return nil, nil, nil, fmt.Errorf("resume %s: options: %w", dir, err)
+			}
+		}
+		run := given
+		run.Data, run.Train, run.Classes = ck.Card.Data, ck.Card.Provenance.Dataset, m.Config.Classes
+		run.setArch(m.Config)
+		rec.Run = &run
+	}
+	return m, ck, &rec, nil
+}
+
+// withEpochs returns o with epochs epochs.
+func withEpochs(o train.Options, epochs int) train.Options {
+	o.Epochs = epochs
+	return o
 }
 
 // meanRate is the images per second over the epochs' training time.

@@ -118,15 +118,24 @@ func (o Options) NewOptimizer() optim.Optimizer {
 	return optim.NewSGD(o.LR, o.Momentum, o.WeightDecay)
 }
 
-// State is where a run stands: the next (Epoch, Step) to run and the
-// optimiser's buffers. The model weights are saved alongside it.
+// State is where a run stands: the next (Epoch, Step) to run, the
+// optimiser's buffers, the finished epochs and the running sums of epoch
+// Epoch's steps before Step (fit.Sums: images seen, the values sumLoss
+// and correct, seconds). The model weights are saved alongside it.
 type State struct {
 	Epoch, Step int
 	Optimizer   optim.Optimizer
 	History     []EpochResult
+	Sums        fit.Sums
 }
 
-// EpochResult summarises one finished epoch.
+// sumValues is the number of values in an epoch's running sums: the
+// summed loss (times the batch size) and the correct predictions.
+const sumValues = 2
+
+// EpochResult summarises one finished epoch, all of its steps (an epoch
+// resumed in its middle continues the sums its State saved); Seconds is
+// the time its steps took, in every process that ran them.
 type EpochResult struct {
 	Epoch        int     `json:"epoch"` // 1-based
 	LR           float64 `json:"lr"`
@@ -172,6 +181,9 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *imageset.Set, o O
 	st := &State{Optimizer: o.NewOptimizer()}
 	if resume != nil {
 		st = resume
+		if err := st.Sums.Check(sumValues); err != nil {
+			return nil, fmt.Errorf("train: resume: %w", err)
+		}
 	}
 	c := m.Config
 	r := &runner{m: m, train: trainSet, test: testSet, o: o, st: st, params: m.Params(),
@@ -181,12 +193,12 @@ func Run(ctx context.Context, m *vgg.Model, trainSet, testSet *imageset.Set, o O
 		Begin: r.begin, Progress: h.Progress, Name: "train"}
 	if h.Save != nil {
 		loop.Save = func(s fit.State[EpochResult]) error {
-			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Optimizer: st.Optimizer, History: s.History})
+			return h.Save(State{Epoch: s.Epoch, Step: s.Step, Optimizer: st.Optimizer, History: s.History, Sums: s.Sums})
 		}
 	}
-	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History}
+	fs := fit.State[EpochResult]{Epoch: st.Epoch, Step: st.Step, History: st.History, Sums: st.Sums}
 	err := loop.Run(ctx, &fs)
-	st.Epoch, st.Step, st.History = fs.Epoch, fs.Step, fs.History
+	st.Epoch, st.Step, st.History, st.Sums = fs.Epoch, fs.Step, fs.History, fs.Sums
 	return st, err
 }
 
@@ -205,22 +217,35 @@ type runner struct {
 // epoch is one epoch of a Run: its order and its running sums.
 type epoch struct {
 	*runner
-	e, n    int // the 0-based epoch and the training set's size
-	lr      float64
-	order   []int
+	e, n  int // the 0-based epoch and the training set's size
+	lr    float64
+	order []int
+	// start is when this process began the epoch, before the seconds of
+	// the steps other processes ran.
 	start   time.Time
+	before  float64
 	sumLoss float64
 	correct int
 	seen    int
 }
 
-// begin starts epoch e: its rate, its shuffle (stream step −1) and its
-// clock.
-func (r *runner) begin(e int) fit.Epoch[EpochResult] {
+// begin starts epoch e from the sums from: its rate, its shuffle (stream
+// step −1) and its clock.
+func (r *runner) begin(e int, from fit.Sums) fit.Epoch[EpochResult] {
 	lr := r.o.schedule().LR(e)
 	r.st.Optimizer.SetLR(lr)
 	n := r.train.Len()
-	return &epoch{runner: r, e: e, n: n, lr: lr, order: imageset.Shuffle(n, fit.Stream(r.o.Seed, e, -1)), start: time.Now()}
+	ep := &epoch{runner: r, e: e, n: n, lr: lr, order: imageset.Shuffle(n, fit.Stream(r.o.Seed, e, -1)), start: time.Now(),
+		before: from.Seconds, seen: from.Seen}
+	if len(from.Values) == sumValues {
+		ep.sumLoss, ep.correct = from.Values[0], int(from.Values[1])
+	}
+	return ep
+}
+
+// Sums returns the epoch's running sums.
+func (ep *epoch) Sums() fit.Sums {
+	return fit.Sums{Seen: ep.seen, Values: []float64{ep.sumLoss, float64(ep.correct)}, Seconds: ep.before + time.Since(ep.start).Seconds()}
 }
 
 // Step trains on batch s of the epoch's order, its augmentation and
@@ -255,7 +280,7 @@ func (ep *epoch) End(ctx context.Context) (EpochResult, []progress.Value, error)
 	if ep.seen > 0 {
 		res.TrainLoss, res.TrainAcc = ep.sumLoss/float64(ep.seen), float64(ep.correct)/float64(ep.seen)
 	}
-	res.Seconds = time.Since(ep.start).Seconds()
+	res.Seconds = ep.before + time.Since(ep.start).Seconds()
 	res.ImagesPerSec = float64(ep.seen) / res.Seconds
 	values := []progress.Value{{Name: "loss", Value: res.TrainLoss}, {Name: "train_accuracy", Value: res.TrainAcc}}
 	if ep.test != nil {

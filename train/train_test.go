@@ -77,10 +77,15 @@ func TestRunLearnsAndResumesExactly(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || saved == nil || saved.Epoch != 1 || saved.Step != 7 {
 		t.Fatalf("interrupted run: err %v, saved %+v", err, saved)
 	}
-	if _, err := Run(context.Background(), m2, tr, te, o, saved, Hooks{}); err != nil {
+	if saved.Sums.Seen != 7*16 || len(saved.Sums.Values) != 2 {
+		t.Fatalf("interrupted at step 7 of epoch 2 with sums %+v, want 112 images and 2 values", saved.Sums)
+	}
+	st2, err := Run(context.Background(), m2, tr, te, o, saved, Hooks{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	sameWeights(t, m, m2)
+	sameHistory(t, st.History, st2.History)
 
 	// The progress contract: a callback's error stops the run as a
 	// cancellation does, after a step (report 21: step 7 of epoch 2) or
@@ -100,10 +105,32 @@ func TestRunLearnsAndResumesExactly(t *testing.T) {
 		} else if e, ok := r.Detail.(*EpochResult); !ok || e.Epoch != 1 {
 			t.Fatalf("end of epoch 1: detail %+v", r.Detail)
 		}
-		if _, err := Run(context.Background(), m3, tr, te, o, saved, Hooks{}); err != nil {
+		st3, err := Run(context.Background(), m3, tr, te, o, saved, Hooks{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		sameWeights(t, m, m3)
+		sameHistory(t, st.History, st3.History)
+	}
+}
+
+// sameHistory requires a resumed run's epochs to sum up what the
+// uninterrupted run's did, all of their steps, bit for bit; their times
+// differ.
+func sameHistory(t *testing.T, want, got []EpochResult) {
+	t.Helper()
+	for i := range max(len(want), len(got)) {
+		if i >= len(want) || i >= len(got) {
+			t.Fatalf("%d epochs of history, want %d", len(got), len(want))
+		}
+		w, g := want[i], got[i]
+		if !(g.Seconds > 0) || !(g.ImagesPerSec > 0) {
+			t.Errorf("epoch %d: %g s, %g images/s", g.Epoch, g.Seconds, g.ImagesPerSec)
+		}
+		w.Seconds, w.ImagesPerSec, g.Seconds, g.ImagesPerSec = 0, 0, 0, 0
+		if w != g {
+			t.Errorf("resumed epoch %+v, uninterrupted %+v", g, w)
+		}
 	}
 }
 

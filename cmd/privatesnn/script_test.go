@@ -26,6 +26,10 @@ var update = flag.Bool("update", false, "rewrite the golden files of the CLI scr
 // diff then shows the change in the command layer. "env INTERRUPT_ON=RE"
 // interrupts the next commands as Ctrl-C would (see interrupter).
 //
+// "env STOP_AFTER=N" interrupts every following command after its N-th
+// training step, as Ctrl-C does (it exits 130 and leaves a checkpoint);
+// "env STOP_AFTER=" ends that.
+//
 // Outputs are normalised before comparison (see normalise): the work
 // directory, durations, rates, the GEMM backend and every decimal number
 // are masked (a script can keep them, or mask integers too), because accuracies and timings differ between BLAS kernels
@@ -61,13 +65,22 @@ func cmdPSNN(ts *testscript.TestScript, neg bool, args []string) {
 	defer os.Chdir(wd)
 	var out bytes.Buffer
 	errb := interrupter{cancel: func() {}}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if on := ts.Getenv("INTERRUPT_ON"); on != "" {
 		var err error
 		errb.on, err = regexp.Compile(on)
 		ts.Check(err)
-		ctx, errb.cancel = context.WithCancel(ctx)
-		defer errb.cancel()
+		errb.cancel = cancel
+	}
+	if n, err := strconv.Atoi(ts.Getenv("STOP_AFTER")); err == nil && n > 0 {
+		steps := 0
+		testHookStep = func() {
+			if steps++; steps == n {
+				cancel()
+			}
+		}
+		defer func() { testHookStep = nil }()
 	}
 	code := run(ctx, args, &out, &errb)
 	work := ts.Getenv("WORK")

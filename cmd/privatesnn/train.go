@@ -40,7 +40,7 @@ func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs *int
 	b.Float(fs, &o.WeightDecay, "weight-decay", d.WeightDecay, interval{lo: 0, hi: 1}, "L2 weight decay")
 	fs.BoolVar(&o.AMSGrad, "amsgrad", false, "Adam: use AMSGrad")
 	fs.Var((*train.Fractions)(&o.LRFractions), "lr-steps", "divide the LR at these fractions of the epochs (comma list, increasing, in (0, 1); empty: constant); "+
-		"a step never falls on the first epoch")
+		"a step never falls on the first epoch, nor on an earlier step's (it moves to the next epoch)")
 	b.Float(fs, &o.LRFactor, "lr-factor", d.LRFactor, interval{lo: 1, hi: 1e6}, "divide the LR by this at each step")
 	b.Int(fs, &o.Augment.CropPad, "crop-pad", d.Augment.CropPad, 0, 64, "random-crop padding in pixels (0: off)")
 	fs.TextVar(&s.Flip, "flip", s.Flip, "random horizontal flip: on, off, or auto (off for MNIST digits, on otherwise)")
@@ -118,8 +118,8 @@ func trainError(err error, j stage.TrainJob, pr *display) error {
 		return err
 	case errors.As(err, &finished):
 		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, j.Epochs, j.Out, plural(finished.Done, "epoch"))
-	case errors.Is(err, stage.ErrOtherData):
-		return fmt.Errorf("%w: the run in %s was trained on other data than --data %s", errUsage, j.Out, j.Data)
+	case errors.Is(err, stage.ErrSettingsChanged):
+		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, j.Out, err)
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}
