@@ -18,7 +18,7 @@ import (
 
 // FormatVersion enters every stage's hash: a change to what a stage
 // writes bumps it, so old stage directories are not reused.
-const FormatVersion = "privatesnn.pipeline/v1"
+const FormatVersion = "privatesnn.pipeline/v2"
 
 // DoneFile marks a finished stage directory; it is written last,
 // atomically, so a directory without it is unfinished (and resumable
