@@ -190,7 +190,7 @@ func (a *auditCommand) load(b *bounds) error {
 			name, path = spec[:i], spec[i+1:]
 		}
 		if names[name] {
-			return fmt.Errorf("%w: two models named %q; name them with --model NAME=PATH", errUsage, name)
+			return usagef("two models named %q; name them with --model NAME=PATH", name)
 		}
 		names[name] = true
 		m, err := loadModel(path, stage.RoleModel, "")

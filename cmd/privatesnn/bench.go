@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -44,10 +43,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if s.MinTime <= 0 {
-		return fmt.Errorf("%w: --time %v: want a positive duration", errUsage, s.MinTime)
+		return usagef("--time %v: want a positive duration", s.MinTime)
 	}
 	if s.Only[workload.WorkSNN] && snnDir == "" {
-		return fmt.Errorf("%w: --only %s needs --snn DIR", errUsage, s.Only.String())
+		return usagef("--only %s needs --snn DIR", s.Only.String())
 	}
 	if err := benchInputs(&s, snnDir, snnT, snnB, bpttB); err != nil {
 		return err
@@ -106,7 +105,7 @@ func embeddedBatch(n, c, h, w int, model string) (*tensor.Tensor, []int32, error
 		return nil, nil, err
 	}
 	if s.Channels != c || s.Height != h || s.Width != w {
-		return nil, nil, fmt.Errorf("%w: the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", errUsage, model, c, h, w)
+		return nil, nil, usagef("the SNN workload uses the embedded 28×28 grey images; %s expects %d×%d×%d", model, c, h, w)
 	}
 	idx := make([]int, n)
 	for i := range idx {

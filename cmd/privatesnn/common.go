@@ -40,16 +40,16 @@ func loadData(spec data.Spec, split string, m *stage.Model) (*data.Set, error) {
 	if spec.Name == "" && m != nil {
 		spec.Name = data.Dataset(m.Dataset())
 		if spec.Name == "" {
-			return nil, fmt.Errorf("%w: %s does not name its data set; pass --data", errUsage, m.Path)
+			return nil, usagef("%s does not name its data set; pass --data", m.Path)
 		}
 	}
 	if spec.Name == data.Folder && spec.Dir == "" {
 		if spec.Dir = m.DataFolder(); spec.Dir == "" {
-			return nil, fmt.Errorf("%w: --data folder needs --data-dir, the image folder's directory", errUsage)
+			return nil, usagef("--data folder needs --data-dir, the image folder's directory")
 		}
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --data %q: want one of %s", errUsage, spec.Name, data.DatasetNames())
+		return nil, usagef("--data %q: want one of %s", spec.Name, data.DatasetNames())
 	}
 	return spec.Load(split)
 }
@@ -57,7 +57,7 @@ func loadData(spec data.Spec, split string, m *stage.Model) (*data.Set, error) {
 // setThreads applies --threads to the Go scheduler and the BLAS pool.
 func setThreads(n int) error {
 	if n < 0 || n > maxThreads {
-		return fmt.Errorf("%w: --threads %d out of range [0, %d]", errUsage, n, maxThreads)
+		return usagef("--threads %d out of range [0, %d]", n, maxThreads)
 	}
 	if n == 0 {
 		n = runtime.NumCPU()
@@ -145,7 +145,7 @@ func userError(err error) error {
 		return nil
 	case errors.As(err, &other):
 		errors.As(err, &in)
-		return fmt.Errorf("%w: %s was trained on %s; --data %s holds other classes%s", errUsage, other.Model, other.Trained, in.Path, map[bool]string{true: " (" + other.Have + ")"}[other.Have != ""])
+		return usagef("%s was trained on %s; --data %s holds other classes%s", other.Model, other.Trained, in.Path, map[bool]string{true: " (" + other.Have + ")"}[other.Have != ""])
 	case errors.As(err, &in):
 		flag := "--" + string(in.Role)
 		if errors.Is(err, modelfile.ErrInterrupted) {
@@ -153,27 +153,27 @@ func userError(err error) error {
 				map[modelfile.Kind]string{modelfile.KindANN: "train", modelfile.KindSNN: "encrypt"}[stage.CheckpointKind(in.Path)], in.Path)
 		}
 		if errors.Is(err, modelfile.ErrNoCard) {
-			return fmt.Errorf("%w: %s %v; make it a model directory with 'privatesnn import --weights FILE --out DIR'", errUsage, flag, in.Err)
+			return usagef("%s %v; make it a model directory with 'privatesnn import --weights FILE --out DIR'", flag, in.Err)
 		}
 		if in.Describes() {
-			return fmt.Errorf("%w: %s %s", errUsage, flag, in.Error())
+			return usagef("%s %s", flag, in.Error())
 		}
 		return fmt.Errorf("%s: %w", flag, in.Err)
 	case errors.As(err, &pin):
-		return fmt.Errorf("%w: --recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); %s needs --recipe select", errUsage, flagName(pin.Key))
+		return usagef("--recipe paper fixes its settings (maximum current, zero initial membrane, Poisson input); %s needs --recipe select", flagName(pin.Key))
 	case errors.As(err, &out):
-		return fmt.Errorf("%w: --out %s; choose another --out", errUsage, out.Error())
+		return usagef("--out %s; choose another --out", out.Error())
 	case errors.As(err, &dir):
-		return fmt.Errorf("%w: --out %s; choose another --out", errUsage, dir.Error())
+		return usagef("--out %s; choose another --out", dir.Error())
 	}
 	if s, ok := setting.As(err); ok {
 		if s.Value == "" {
-			return fmt.Errorf("%w: %s: %s", errUsage, flagName(s.Key), s.Reason)
+			return usagef("%s: %s", flagName(s.Key), s.Reason)
 		}
-		return fmt.Errorf("%w: %s %s: %s", errUsage, flagName(s.Key), s.Value, s.Reason)
+		return usagef("%s %s: %s", flagName(s.Key), s.Value, s.Reason)
 	}
 	if setting.IsUser(err) {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	return err
 }
@@ -217,7 +217,7 @@ func ready(b *bounds, threads int, required ...string) error {
 	case !missing:
 		return setThreads(threads)
 	case len(names) == 1:
-		return fmt.Errorf("%w: %s is required", errUsage, names[0])
+		return usagef("%s is required", names[0])
 	}
-	return fmt.Errorf("%w: %s and %s are required", errUsage, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+	return usagef("%s and %s are required", strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }

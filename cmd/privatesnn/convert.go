@@ -102,7 +102,7 @@ func (c *convertCommand) load(b *bounds) error {
 func synthSource(s *stage.Synthetic, ann *stage.Model, which, why string) error {
 	var other *stage.OtherANNError
 	if err := s.CheckMadeFrom(ann); errors.As(err, &other) {
-		return fmt.Errorf("%w: --synth %s %v, not from %s; %s", errUsage, s.Path, other, which, why)
+		return usagef("--synth %s %v, not from %s; %s", s.Path, other, which, why)
 	} else if err != nil {
 		return err
 	}

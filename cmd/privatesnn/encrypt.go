@@ -95,7 +95,7 @@ func (c *encryptCommand) load(b *bounds) error {
 		return err
 	}
 	if c.job.Resume && c.force {
-		return fmt.Errorf("%w: --resume continues the run in --out, --force replaces it; pass one", errUsage)
+		return usagef("--resume continues the run in --out, --force replaces it; pass one")
 	}
 	if err := checkRun(c.job.Out, c.force, c.job.Resume, c.model, c.synth, c.ann); err != nil {
 		return err
@@ -107,7 +107,7 @@ func (c *encryptCommand) load(b *bounds) error {
 	teacher := c.ann
 	if teacher == "" {
 		if teacher, err = c.job.SNN.AncestorANN(); err != nil {
-			return fmt.Errorf("%w: %v; pass --ann", errUsage, err)
+			return usagef("%v; pass --ann", err)
 		}
 	}
 	if c.job.Teacher, err = loadModel(teacher, stage.RoleANN, modelfile.KindANN); err != nil {
@@ -133,7 +133,7 @@ func checkRun(out string, force, resume bool, inputs ...string) error {
 	case ck && !force && !resume:
 		return fmt.Errorf("%s holds an interrupted run; pass --resume to continue it or --force to start over", out)
 	case resume && !ck && card:
-		return fmt.Errorf("%w: %s holds a finished run, nothing to resume; pass --force instead of --resume to replace it, or choose another --out", errUsage, out)
+		return usagef("%s holds a finished run, nothing to resume; pass --force instead of --resume to replace it, or choose another --out", out)
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func (c *encryptCommand) trainError(err error, pr *display) error {
 		pr.line("interrupted: checkpoint saved in %s; continue with --resume", c.job.Out)
 		return err
 	case errors.Is(err, stage.ErrSettingsChanged):
-		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, c.job.Out, err)
+		return usagef("%s: %v; resume it with the same flags", c.job.Out, err)
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}

@@ -20,9 +20,9 @@ func (b *bounds) Int(fs *flag.FlagSet, p *int, name string, def, lo, hi int, usa
 	b.checks = append(b.checks, func() error {
 		if *p < lo || *p > hi {
 			if hi == math.MaxInt32 {
-				return fmt.Errorf("%w: --%s %d out of range: want at least %d", errUsage, name, *p, lo)
+				return usagef("--%s %d out of range: want at least %d", name, *p, lo)
 			}
-			return fmt.Errorf("%w: --%s %d out of range [%d, %d]", errUsage, name, *p, lo, hi)
+			return usagef("--%s %d out of range [%d, %d]", name, *p, lo, hi)
 		}
 		return nil
 	})
@@ -33,7 +33,7 @@ func (b *bounds) Float(fs *flag.FlagSet, p *float64, name string, def float64, i
 	fs.Float64Var(p, name, def, usage)
 	b.checks = append(b.checks, func() error {
 		if !iv.contains(*p) {
-			return fmt.Errorf("%w: --%s %g out of range %s", errUsage, name, *p, iv)
+			return usagef("--%s %g out of range %s", name, *p, iv)
 		}
 		return nil
 	})
@@ -104,7 +104,7 @@ func optFloat(fs *flag.FlagSet, b *bounds, p **float64, name string, iv interval
 		show: func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }}, name, usage)
 	b.checks = append(b.checks, func() error {
 		if *p != nil && !iv.contains(**p) {
-			return fmt.Errorf("%w: --%s %g out of range %s", errUsage, name, **p, iv)
+			return usagef("--%s %g out of range %s", name, **p, iv)
 		}
 		return nil
 	})

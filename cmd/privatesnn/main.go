@@ -108,8 +108,13 @@ func commands() []command {
 	}
 }
 
-// errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")
+// usageError is a command-line mistake (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a *usageError with the formatted message.
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -146,8 +151,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case err == nil || errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.Is(err, errUsage):
-			return fail(c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), "Run 'privatesnn "+c.name+" -h' for usage.\n", 2)
+		case errors.As(err, new(*usageError)):
+			return fail(c.name, err.Error(), "Run 'privatesnn "+c.name+" -h' for usage.\n", 2)
 		case errors.Is(err, context.Canceled):
 			msg := "interrupted"
 			if ie, ok := errors.AsType[*pipeline.InterruptedError](err); ok {
@@ -155,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			return fail(c.name, msg, "", 130)
 		}
-		return fail(c.name, strings.TrimPrefix(err.Error(), c.name+": "), "", 1)
+		return fail(c.name, err.Error(), "", 1)
 	}
 	return fail("", fmt.Sprintf("unknown command %q", args[0]), "Run 'privatesnn -h' for the list of commands.\n", 2)
 }
@@ -222,7 +227,7 @@ func wrap(s string, width int) string {
 
 // parseFlags parses args into fs. -h prints the command's help on stdout
 // and returns flag.ErrHelp; a value a flag refuses is returned once, as
-// errUsage worded "--name "value": why", without the flag package's own
+// a *usageError worded "--name "value": why", without the flag package's own
 // message and flag dump.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
@@ -237,12 +242,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return err
 		}
 		if refused != nil {
-			return fmt.Errorf("%w: --%s %q: %v", errUsage, refused.name, refused.value, refused.err)
+			return usagef("--%s %q: %v", refused.name, refused.value, refused.err)
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+		return usagef("unexpected arguments %v", fs.Args())
 	}
 	return nil
 }

@@ -37,14 +37,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case o.config == "" && o.explain:
 		return pipeline.Explain(stdout, pipeline.Defaults())
 	case o.config == "":
-		return fmt.Errorf("%w: want a configuration file: privatesnn run CONFIG [flags]", errUsage)
+		return usagef("want a configuration file: privatesnn run CONFIG [flags]")
 	}
 	c, text, err := pipeline.Load(o.config)
 	if _, ok := errors.AsType[*pipeline.ConfigError](err); ok {
 		err = fmt.Errorf("%v\n('privatesnn run --explain' lists every key with its default)", err)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	return execute(ctx, c, text, "privatesnn run "+o.config, o, stdout, stderr)
 }

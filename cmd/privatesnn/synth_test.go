@@ -112,14 +112,14 @@ func TestSynthUsage(t *testing.T) {
 	} {
 		args = append(args, "--out", filepath.Join(t.TempDir(), "o"), "--quiet")
 		var stdout, stderr bytes.Buffer
-		if err := runSynth(context.Background(), args, &stdout, &stderr); !errors.Is(err, errUsage) {
+		if err := runSynth(context.Background(), args, &stdout, &stderr); !errors.As(err, new(*usageError)) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 	// A missing model is a plain failure.
 	var stdout, stderr bytes.Buffer
 	err := runSynth(context.Background(), []string{"--model", filepath.Join(t.TempDir(), "none"), "--out", filepath.Join(t.TempDir(), "o")}, &stdout, &stderr)
-	if err == nil || errors.Is(err, errUsage) {
+	if err == nil || errors.As(err, new(*usageError)) {
 		t.Errorf("missing model: %v", err)
 	}
 	// Cancelling stops the run and leaves no output behind.

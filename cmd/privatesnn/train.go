@@ -29,7 +29,7 @@ func trainFlags(fs *flag.FlagSet, b *bounds, s *stage.TrainSettings, epochs *int
 	fs.Var(&twoInts{&o.Epochs, epochs}, "epochs", "training epochs (with --resume: the interrupted run's unless given; more extend it)")
 	b.checks = append(b.checks, func() error {
 		if o.Epochs < 1 || o.Epochs > 100000 {
-			return fmt.Errorf("%w: --epochs %d out of range [1, 100000]", errUsage, o.Epochs)
+			return usagef("--epochs %d out of range [1, 100000]", o.Epochs)
 		}
 		return nil
 	})
@@ -117,9 +117,9 @@ func trainError(err error, j stage.TrainJob, pr *display) error {
 		pr.line("interrupted: checkpoint saved in %s; continue with --resume", j.Out)
 		return err
 	case errors.As(err, &finished):
-		return fmt.Errorf("%w: --epochs %d: the run in %s has already finished %s", errUsage, j.Epochs, j.Out, plural(finished.Done, "epoch"))
+		return usagef("--epochs %d: the run in %s has already finished %s", j.Epochs, j.Out, plural(finished.Done, "epoch"))
 	case errors.Is(err, stage.ErrSettingsChanged):
-		return fmt.Errorf("%w: %s: %v; resume it with the same flags", errUsage, j.Out, err)
+		return usagef("%s: %v; resume it with the same flags", j.Out, err)
 	case errors.Is(err, stage.ErrNothingToResume):
 		return fmt.Errorf("resume: %w", err)
 	}
