@@ -168,7 +168,23 @@ func calibrationRecord(o *convert.Outcome, p convert.Plan, seed uint64, pool int
 		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,
 		Recipe: modelfile.RecipePaper}
 	if p.Recipe == convert.RecipeSelect {
-		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, o.Selection, true
+		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, untimed(o.Selection), true
 	}
 	return cal
+}
+
+// untimed returns a copy of the selection without its wall times, so that
+// the card, like every artifact, has the same bytes for the same seed and
+// thread count (the result keeps the times).
+func untimed(s *convert.Selection) *convert.Selection {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Seconds = 0
+	c.Candidates = append([]convert.CandidateScore(nil), s.Candidates...)
+	for i := range c.Candidates {
+		c.Candidates[i].Seconds = 0
+	}
+	return &c
 }
