@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"internal/parallel":         nil,
 	"internal/atomicfile":       nil,
 	"internal/outdir":           nil,
+	"internal/race":             nil,
 	"progress":                  nil,
 	"setting":                   nil,
 	"progress/progresstest":     {"progress"},

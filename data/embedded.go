@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"sync"
 )
 
 //go:generate go run ./internal/genembedded -src /usr/share/datasets/fashion-mnist -out embedded -train 5000 -test 1000
@@ -25,10 +26,32 @@ var EmbeddedNotice string
 // compiled into the binary: the first 5,000 training or the first 1,000
 // test images of Fashion-MNIST, 28×28 grey, 10 classes with
 // FashionMNISTClassNames. It needs no files at run time.
+//
+// Each split is decoded once per process (4.7 MB for both) and every call
+// returns its own copy, which the caller may change.
 func LoadEmbedded(split string) (*Set, error) {
-	if split != Train && split != Test {
+	decode, ok := embeddedSplits[split]
+	if !ok {
 		return nil, fmt.Errorf("load embedded: unknown split %q, want %q or %q", split, Train, Test)
 	}
+	s, err := decode()
+	if err != nil {
+		return nil, err
+	}
+	c := *s
+	c.ClassNames = append([]string(nil), s.ClassNames...)
+	c.Pixels = append([]uint8(nil), s.Pixels...)
+	c.Labels = append([]int32(nil), s.Labels...)
+	return &c, nil
+}
+
+// embeddedSplits decodes each embedded split on first use and keeps it.
+var embeddedSplits = map[string]func() (*Set, error){
+	Train: sync.OnceValues(func() (*Set, error) { return decodeEmbedded(Train) }),
+	Test:  sync.OnceValues(func() (*Set, error) { return decodeEmbedded(Test) }),
+}
+
+func decodeEmbedded(split string) (*Set, error) {
 	ib, lb := idxFileNames(split)
 	ip, lp := "embedded/"+ib+".gz", "embedded/"+lb+".gz"
 	images, err := embeddedFS.ReadFile(ip)

@@ -112,6 +112,29 @@ func TestLoadEmbedded(t *testing.T) {
 	}
 }
 
+// TestLoadEmbeddedCopies: the splits are decoded once, but a caller that
+// changes its set changes no other caller's.
+func TestLoadEmbeddedCopies(t *testing.T) {
+	a, err := LoadEmbedded(Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]uint8(nil), a.Pixels...)
+	wantLabel, wantName := a.Labels[0], a.ClassNames[0]
+	for i := range a.Pixels {
+		a.Pixels[i] = ^a.Pixels[i]
+	}
+	a.Labels[0] = (a.Labels[0] + 1) % 10
+	a.ClassNames[0] = "changed"
+	b, err := LoadEmbedded(Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Pixels, want) || b.Labels[0] != wantLabel || b.ClassNames[0] != wantName {
+		t.Fatal("a change to one loaded set reached the next LoadEmbedded")
+	}
+}
+
 func TestLoadIDXDirLabelOutOfRange(t *testing.T) {
 	dir := t.TempDir()
 	writeTemp(t, dir, "t10k-images-idx3-ubyte", idxImages(2, 2, 2))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privatesnn/privatesnn/internal/race"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/train"
@@ -23,6 +24,11 @@ import (
 func TestOneEpochTrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the default net for one epoch")
+	}
+	if race.Enabled {
+		// 100 s under the race detector against 20 s without; the
+		// training loop's concurrency is covered by package tests.
+		t.Skip("trains the default net for one epoch: runs without -race (CI's CGO_ENABLED=0 pass)")
 	}
 	var res stage.TrainResult
 	runJSON(t, &res, "train", "--epochs", "1", "--out", filepath.Join(t.TempDir(), "ann"))
