@@ -18,26 +18,29 @@ import (
 	"github.com/privatesnn/privatesnn/train"
 )
 
-// TestOneEpochTrains: a 1-epoch run of the default net on the embedded data
-// trains at the base learning rate, so it clearly beats the 51 % (and, on
-// 500 images, chance level) that a run at lr/100 reached (item 2).
+// TestOneEpochTrains: a 1-epoch run of the default net on the first 1,500
+// embedded images trains at the base learning rate (item 2: a bug once ran
+// it at lr/100). Measured test accuracy, seeds 1–3, at lr 0.05: 52.3, 54.8,
+// 55.6 % with OpenBLAS, 48.7, 53.0, 51.9 % with the pure-Go GEMM (47.9 % for
+// this test's run); at lr 0.0005: 27.9–33.9 % with either. 40 % lies 6 pp
+// from both.
 func TestOneEpochTrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the default net for one epoch")
 	}
 	if race.Enabled {
-		// 100 s under the race detector against 20 s without; the
+		// 30 s under the race detector against 5 s without; the
 		// training loop's concurrency is covered by package tests.
 		t.Skip("trains the default net for one epoch: runs without -race (CI's CGO_ENABLED=0 pass)")
 	}
 	var res stage.TrainResult
-	runJSON(t, &res, "train", "--epochs", "1", "--out", filepath.Join(t.TempDir(), "ann"))
+	runJSON(t, &res, "train", "--epochs", "1", "--limit", "1500", "--out", filepath.Join(t.TempDir(), "ann"))
 	if len(res.History) != 1 || res.History[0].LR != 0.05 {
 		t.Fatalf("history %+v: want one epoch at lr 0.05", res.History)
 	}
 	t.Logf("1-epoch test accuracy %.2f%%", 100*res.TestAccuracy)
-	if res.TestAccuracy <= 0.65 {
-		t.Fatalf("1-epoch test accuracy %.2f%%, want > 65%%", 100*res.TestAccuracy)
+	if res.TestAccuracy <= 0.40 {
+		t.Fatalf("1-epoch test accuracy %.2f%%, want > 40%%", 100*res.TestAccuracy)
 	}
 }
 

@@ -65,13 +65,13 @@ func embeddedBatch(n int) (*tensor.Tensor, []int32, error) {
 // operating point) and that a step runs and lowers nothing to NaN.
 func TestBPTTSpikeRates(t *testing.T) {
 	if testing.Short() {
-		t.Skip("simulates 64 images for 50 steps")
+		t.Skip("simulates 16 images for 50 steps")
 	}
 	net, err := BPTTNet(50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, labels, err := embeddedBatch(64)
+	x, labels, err := embeddedBatch(16)
 	if err != nil {
 		t.Fatal(err)
 	}
