@@ -23,6 +23,12 @@ const (
 	// SNNInversion is Attack 3: a white-box inversion of the SNN itself
 	// with Adam, image priors and restarts.
 	SNNInversion Method = 3
+	// ANNInversion is Attack 4: Attack 3's Adam rule and priors against
+	// the re-converted ANN, with exact gradients.
+	ANNInversion Method = 4
+	// NESAttack is Attack 5: gradient-free natural-evolution-strategies
+	// estimates from the SNN's output alone, no surrogate.
+	NESAttack Method = 5
 )
 
 // String implements fmt.Stringer.
@@ -34,6 +40,10 @@ func (m Method) String() string {
 		return "attack2"
 	case SNNInversion:
 		return "attack3"
+	case ANNInversion:
+		return "attack4"
+	case NESAttack:
+		return "attack5"
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
 }
@@ -47,20 +57,24 @@ func (m Method) Describe() string {
 		return "surrogate gradient at conv1, deconvolved"
 	case SNNInversion:
 		return "SNN-aware inversion with Adam, priors and restarts"
+	case ANNInversion:
+		return "re-converted ANN, Attack 3's optimiser and priors"
+	case NESAttack:
+		return "gradient-free NES estimates on the SNN's output"
 	}
 	return m.String()
 }
 
 // MarshalText implements encoding.TextMarshaler.
 func (m Method) MarshalText() ([]byte, error) {
-	if m < Visualize || m > SNNInversion {
+	if m < Visualize || m > NESAttack {
 		return nil, fmt.Errorf("attack: invalid method %d", int(m))
 	}
 	return []byte(m.String()), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler; it accepts "1", "2",
-// "3" and "attack1" … "attack3".
+// UnmarshalText implements encoding.TextUnmarshaler; it accepts "1" … "5",
+// "attack1" … "attack5" and "nes" for attack 5.
 func (m *Method) UnmarshalText(b []byte) error {
 	switch string(b) {
 	case "1", "attack1":
@@ -69,8 +83,12 @@ func (m *Method) UnmarshalText(b []byte) error {
 		*m = SNNGradient
 	case "3", "attack3":
 		*m = SNNInversion
+	case "4", "attack4":
+		*m = ANNInversion
+	case "5", "attack5", "nes":
+		*m = NESAttack
 	default:
-		return fmt.Errorf("unknown method %q (1, 2 or 3)", b)
+		return fmt.Errorf("unknown method %q (1 to 5)", b)
 	}
 	return nil
 }
@@ -89,7 +107,7 @@ type Result struct {
 	// [N, C, H, W]: the images its Logits are for.
 	Images *tensor.Tensor
 	// Logits are the attacked model's outputs for the quantised images
-	// (the re-converted ANN's for Attack 1, the SNN's S for 2 and 3).
+	// (the ANN's for Attacks 1 and 4, the SNN's S for 2, 3 and 5).
 	Logits *tensor.Tensor
 	// Loss is each image's final objective value.
 	Loss []float64

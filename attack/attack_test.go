@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -73,7 +74,8 @@ func TestTinyNetSpikes(t *testing.T) {
 }
 
 func TestMethodText(t *testing.T) {
-	for m, name := range map[Method]string{Visualize: "attack1", SNNGradient: "attack2", SNNInversion: "attack3"} {
+	for m, name := range map[Method]string{Visualize: "attack1", SNNGradient: "attack2", SNNInversion: "attack3",
+		ANNInversion: "attack4", NESAttack: "attack5"} {
 		b, err := m.MarshalText()
 		if err != nil || string(b) != name || m.String() != name {
 			t.Errorf("%d: MarshalText %q, %v; String %q; want %q", int(m), b, err, m.String(), name)
@@ -90,15 +92,19 @@ func TestMethodText(t *testing.T) {
 			t.Errorf("%v: Describe %q is not a description", m, d)
 		}
 	}
-	for _, m := range []Method{0, 4, -1} {
+	for _, m := range []Method{0, 6, -1} {
 		if b, err := m.MarshalText(); err == nil {
 			t.Errorf("Method(%d).MarshalText = %q, want an error", int(m), b)
 		}
 	}
+	var nes Method
+	if err := nes.UnmarshalText([]byte("nes")); err != nil || nes != NESAttack {
+		t.Errorf(`"nes": %v, %v, want %v`, nes, err, NESAttack)
+	}
 	if s := Method(7).String(); s != "Method(7)" {
 		t.Errorf("Method(7).String() = %q", s)
 	}
-	for _, s := range []string{"", "0", "4", "attack0", "attack4", "Attack1", " 1", "visualize"} {
+	for _, s := range []string{"", "0", "6", "attack0", "attack6", "Attack1", " 1", "visualize", "NES", "nes5"} {
 		m := SNNGradient
 		if err := m.UnmarshalText([]byte(s)); err == nil {
 			t.Errorf("UnmarshalText(%q) accepted as %v", s, m)
@@ -310,5 +316,28 @@ func TestFinite(t *testing.T) {
 		if err := finite([]float32{1, bad}); !errors.Is(err, ErrNonFinite) {
 			t.Errorf("%g: %v, want ErrNonFinite", bad, err)
 		}
+	}
+}
+
+func TestMethodsFlag(t *testing.T) {
+	var ms Methods
+	if err := ms.Set("1, attack4,nes,5,3"); err != nil {
+		t.Fatal(err)
+	}
+	if want := (Methods{Visualize, ANNInversion, NESAttack, NESAttack, SNNInversion}); !slices.Equal(ms, want) {
+		t.Errorf("Set: %v, want %v", ms, want)
+	}
+	if s := ms.String(); s != "1,4,5,5,3" {
+		t.Errorf("String() = %q", s)
+	}
+	if err := ms.Set("2,6"); err == nil {
+		t.Error("method 6 accepted")
+	}
+	var back Method
+	if err := json.Unmarshal([]byte(`"nes"`), &back); err != nil || back != NESAttack {
+		t.Errorf(`JSON "nes": %v, %v`, back, err)
+	}
+	if err := json.Unmarshal([]byte(`4`), &back); err != nil || back != ANNInversion {
+		t.Errorf("JSON 4: %v, %v", back, err)
 	}
 }

@@ -14,10 +14,20 @@
 //     bits after every step and blurred (GaussianBlur, Pillow's
 //     GaussianBlur(radius = 1) bit for bit) before every fourth.
 //   - Attack 2 (RunSNNGradient): gradients through the spiking network
-//     itself. One surrogate-gradient backpropagation through time gives the
-//     gradient of the target's accumulated output at conv1's output current
-//     at every step; averaged over time and deconvolved with conv1's
-//     weights it updates the image by ζ = 0.01, N = 150 times.
+//     itself, the paper's Algorithm 3. One surrogate-gradient
+//     backpropagation through time gives the gradient of the target's
+//     accumulated output at conv1's output current at every step; averaged
+//     over time it is added to G, which Algorithm 3 sets to 0 once and
+//     accumulates over the iterations (Accumulate; without it G is
+//     recomputed at every iteration), and G deconvolved with conv1's
+//     weights is δx. Two step rules turn δx into an update: the literal
+//     one, x ← x + ζ·δx with the paper's ζ = 0.01 on the normalised image
+//     (LiteralSNNGradient: N = 150, no accumulation), moves a pixel by
+//     about a thousandth of a grey level per step, so its images stay the
+//     random start; the grey rule, the default, moves every image by ζ
+//     grey levels of root-mean-square change per update, along δx.
+//     DefaultSNNGradient's ζ and N come from the SNN's own hit rate on its
+//     attack images on a converted T = 8 Fashion-MNIST network.
 //   - Attack 3 (RunInversion): the strongest white-box inversion of the
 //     spiking network built here. Surrogate gradients flow through all
 //     steps to the input (the Poisson encoder is straight-through, or the
@@ -25,6 +35,16 @@
 //     tanh-bounded image under total-variation and L2 priors with random
 //     jitter, from several restarts. BrainLeaks' population rule is an
 //     option.
+//   - Attack 4 (RunANNInversion, after Reconvert): Attack 3's Adam rule,
+//     priors and restarts against the re-converted ANN, with the ANN's
+//     exact gradients of its cross-entropy: what Attack 3 finds when the
+//     spiking dynamics are taken out of the way.
+//   - Attack 5 (RunNES): gradient-free. Natural evolution strategies
+//     estimate the gradient of the target's cross-entropy on the SNN's
+//     output from antithetic pairs of Gaussian perturbations of a coarse
+//     image (upsampled before every simulation), the two members of a
+//     pair sharing their Poisson spikes; Adam follows the estimate. It
+//     uses the network only as a black box: no surrogate, no weights.
 //
 // Every attack returns a Result: the images as 8-bit pixels (the form they
 // are saved and scored in), the same images normalised as the model's

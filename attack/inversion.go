@@ -11,6 +11,7 @@ import (
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 // Encoding is the input path an inversion attacker uses.
@@ -113,7 +114,8 @@ func (r *Rule) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// InversionOptions configures Attack 3.
+// InversionOptions configures Attack 3 and, with the Adam rule, Attack 4
+// (RunANNInversion).
 type InversionOptions struct {
 	Rule Rule `json:"rule"`
 	// Iterations per restart.
@@ -226,42 +228,64 @@ func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normaliza
 	if err != nil {
 		return nil, err
 	}
-	n, k := len(targets), cfg.Classes
-	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
-	per := c * h * w
-	res.Logits = tensor.New(n, k)
-	for i := range res.Loss {
-		res.Loss[i] = math.Inf(1)
-	}
 	total := o.Restarts * o.Iterations
 	if o.Rule == PopulationRule {
 		total *= o.Population
 	}
+	step := stepCounter("attack 3", total, pr)
+	err = bestOf(res, o.Restarts, 1/float64(net.Config.Timesteps), func(cand *Result) error {
+		run := adamRun
+		if o.Rule == PopulationRule {
+			run = populationRun
+		}
+		x, err := run(ctx, an, norm, targets, o, rng, step)
+		if err != nil {
+			return err
+		}
+		return finishSNN(ctx, net, norm, x, cand, rng)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attack 3, %w", err)
+	}
+	return res, nil
+}
+
+// stepCounter returns a step callback that reports progress.Report{Label:
+// "steps"} of total to pr, its errors prefixed with the attack's name.
+func stepCounter(name string, total int, pr progress.Func) func() error {
 	done := 0
-	step := func() error {
+	return func() error {
 		done++
 		if err := pr.Report(progress.Report{Label: "steps", Done: done, Total: total}); err != nil {
-			return fmt.Errorf("attack 3: %w", err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
 	}
-	cand := &Result{Targets: res.Targets, Pixels: make([]uint8, n*per), Images: tensor.New(n, c, h, w), Loss: make([]float64, n)}
-	for r := range o.Restarts {
-		var x *tensor.Tensor
-		if o.Rule == PopulationRule {
-			x, err = populationRun(ctx, an, norm, targets, o, rng, step)
-		} else {
-			x, err = adamRun(ctx, an, norm, targets, o, rng, step)
+}
+
+// bestOf calls run restarts times, each time for a candidate result whose
+// Pixels, Images and Logits run fills for res's targets, and keeps in res,
+// per image, the candidate with the lowest cross-entropy
+// CE(softmax(scale·logits), target) (the earliest on a tie); res.Loss
+// becomes that cross-entropy. Its error names the failed restart.
+func bestOf(res *Result, restarts int, scale float64, run func(cand *Result) error) error {
+	n, per := res.Shape[0], res.Shape[1]*res.Shape[2]*res.Shape[3]
+	cand := &Result{Targets: res.Targets, Pixels: make([]uint8, n*per), Images: tensor.New(res.Images.Shape...),
+		Loss: make([]float64, n)}
+	for i := range res.Loss {
+		res.Loss[i] = math.Inf(1)
+	}
+	for r := range restarts {
+		if err := run(cand); err != nil {
+			return fmt.Errorf("restart %d: %w", r+1, err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("attack 3, restart %d: %w", r+1, err)
+		k := cand.Logits.Shape[1]
+		if res.Logits == nil {
+			res.Logits = tensor.New(n, k)
 		}
-		if err := finishSNN(ctx, net, norm, x, cand, rng); err != nil {
-			return nil, err
-		}
-		for i, t := range targets {
+		for i, t := range res.Targets {
 			z := cand.Logits.Data[i*k : (i+1)*k]
-			l := crossEntropy(z, t, 1/float64(net.Config.Timesteps))
+			l := crossEntropy(z, t, scale)
 			if l < res.Loss[i] {
 				res.Loss[i] = l
 				copy(res.Pixels[i*per:(i+1)*per], cand.Pixels[i*per:(i+1)*per])
@@ -270,7 +294,7 @@ func RunInversion(ctx context.Context, net *snn.Network, norm imageset.Normaliza
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // crossEntropy returns −log softmax(scale·z)_t in float64.
@@ -314,10 +338,36 @@ func ceGrad(dS, S *tensor.Tensor, targets []int, T int) []float64 {
 	return p
 }
 
-// adamRun is one restart of the Adam rule; it returns the final images.
+// inputGrad returns ∂loss/∂x for the images x, the loss summed over the
+// images; randomness (Poisson spikes) comes from rng. It must not keep x.
+type inputGrad func(ctx context.Context, x *tensor.Tensor, rng *rand.Rand) (*tensor.Tensor, error)
+
+// snnObjective is Attack 3's loss on net: Σ_i CE(softmax(S_i/T), t_i),
+// differentiated with surrogate BPTT, one simulation per call.
+func snnObjective(net *snn.Network, targets []int, sg snn.Surrogate) inputGrad {
+	dS := tensor.New(len(targets), net.Model.Config.Classes)
+	T := net.Config.Timesteps
+	return func(ctx context.Context, x *tensor.Tensor, rng *rand.Rand) (*tensor.Tensor, error) {
+		tp, err := net.Forward(ctx, x, rng, snn.TrainOptions{Surrogate: sg, InputGradient: true, Frozen: true})
+		if err != nil {
+			return nil, err
+		}
+		ceGrad(dS, tp.Logits(), targets, T)
+		return tp.Backward(ctx, dS)
+	}
+}
+
+// adamRun is one restart of the Adam rule on the SNN net; it returns the
+// final images.
 func adamRun(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
-	cfg := net.Model.Config
-	n, k := len(targets), cfg.Classes
+	return adamLoop(ctx, net.Model.Config, norm, len(targets), o, rng, step, snnObjective(net, targets, o.Surrogate))
+}
+
+// adamLoop is one restart of the Adam rule for n images of a model of
+// configuration cfg whose loss gradient obj gives; it returns the final
+// images. It draws from rng the start, then per step the jitter, the flip
+// and whatever obj draws.
+func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, n int, o InversionOptions, rng *rand.Rand, step func() error, obj inputGrad) (*tensor.Tensor, error) {
 	c, h, w := cfg.InChannels, cfg.InHeight, cfg.InWidth
 	lo, hi := pixelRange(norm)
 	mid, half := (hi+lo)/2, (hi-lo)/2
@@ -331,8 +381,6 @@ func adamRun(ctx context.Context, net *snn.Network, norm imageset.Normalization,
 	shifted := tensor.New(n, c, h, w)
 	grad := make([]float32, len(v))
 	adam := optim.NewAdam(o.LR, 0, false)
-	dS := tensor.New(n, k)
-	T := net.Config.Timesteps
 	for it := range o.Iterations {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -355,12 +403,7 @@ func adamRun(ctx context.Context, net *snn.Network, norm imageset.Normalization,
 		}
 		flip := o.Flip && rng.IntN(2) == 1
 		roll(shifted.Data, x.Data, n*c, h, w, dy, dxs, flip)
-		tp, err := net.Forward(ctx, shifted, rng, snn.TrainOptions{Surrogate: o.Surrogate, InputGradient: true, Frozen: true})
-		if err != nil {
-			return nil, err
-		}
-		ceGrad(dS, tp.Logits(), targets, T)
-		gs, err := tp.Backward(ctx, dS)
+		gs, err := obj(ctx, shifted, rng)
 		if err != nil {
 			return nil, err
 		}

@@ -2,10 +2,12 @@ package attack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/imageset"
@@ -410,5 +412,216 @@ func TestRunSNNGradientErrors(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || !slices.Equal(calls, [][2]int{{1, 3}, {2, 3}}) {
 		t.Errorf("progress error: %v after calls %v", err, calls)
+	}
+}
+
+// midGrey returns n images within 0.3 of mid-grey (0 for stdNorm): far
+// enough from the bounds ±1 that a step of a few grey levels never clips.
+func midGrey(n int, seed uint64) *tensor.Tensor {
+	x := randImages(n, seed)
+	for i := range x.Data {
+		x.Data[i] *= 0.3
+	}
+	return x
+}
+
+// convDX returns ConvGradient's δx for x on a Direct network (whose
+// simulation draws nothing it uses from the generator).
+func convDX(t *testing.T, net *snn.Network, x *tensor.Tensor, targets []int) []float32 {
+	t.Helper()
+	_, dx, _, err := ConvGradient(context.Background(), net, x, targets, snn.DefaultSurrogate(), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dx.Data
+}
+
+// With Accumulate, the second update adds ζ·(δx₁ + δx₂), δx₁ taken at the
+// start and δx₂ after the first update; without it, ζ·δx₂ alone. A Direct
+// network makes every simulation deterministic, and the literal rule from
+// near mid-grey never clips, so both are exact float32 expressions.
+func TestSNNGradientAccumulates(t *testing.T) {
+	ctx := context.Background()
+	net := tinyNet(t, snn.Direct)
+	targets := []int{0, 1, 2}
+	for _, acc := range []bool{true, false} {
+		o := SNNGradientOptions{Iterations: 1, Step: 0.5, Accumulate: acc, StepRule: LiteralStep, Surrogate: snn.DefaultSurrogate()}
+		x0 := midGrey(3, 41)
+		x1 := x0.Clone()
+		if err := snnGradientLoop(ctx, net, stdNorm, x1, targets, o, rand.New(rand.NewPCG(2, 2)), nil); err != nil {
+			t.Fatal(err)
+		}
+		o.Iterations = 2
+		x2 := x0.Clone()
+		if err := snnGradientLoop(ctx, net, stdNorm, x2, targets, o, rand.New(rand.NewPCG(2, 2)), nil); err != nil {
+			t.Fatal(err)
+		}
+		d1, d2 := convDX(t, net, x0, targets), convDX(t, net, x1, targets)
+		if slices.Equal(d1, d2) || nonZero(d1) < len(d1)/4 || nonZero(d2) < len(d2)/4 {
+			t.Fatalf("accumulate %v: δx₁ and δx₂ equal or mostly zero: the check is vacuous", acc)
+		}
+		step := float32(o.Step)
+		for i := range x0.Data {
+			if want := x0.Data[i] + step*d1[i]; x1.Data[i] != want {
+				t.Fatalf("accumulate %v: first update x[%d] = %g, want x + ζ·δx₁ = %g", acc, i, x1.Data[i], want)
+			}
+			d := d2[i]
+			if acc {
+				d = d1[i] + d2[i]
+			}
+			if want := x1.Data[i] + step*d; x2.Data[i] != want {
+				t.Fatalf("accumulate %v: second update x[%d] = %g, want %g", acc, i, x2.Data[i], want)
+			}
+			if math.Abs(float64(x2.Data[i])) > 0.99 {
+				t.Fatalf("accumulate %v: x[%d] = %g reached the bound: the test needs smaller steps", acc, i, x2.Data[i])
+			}
+		}
+	}
+}
+
+// The grey rule's first step changes every image by ζ grey levels of
+// root-mean-square, 1/(255·Std) normalised units each, along δx.
+func TestSNNGradientGreyStep(t *testing.T) {
+	ctx := context.Background()
+	net := tinyNet(t, snn.Direct)
+	targets := []int{0, 1, 2, 1}
+	for _, norm := range []imageset.Normalization{stdNorm, narrowNorm} {
+		for _, zeta := range []float64{1, 4} {
+			o := SNNGradientOptions{Iterations: 1, Step: zeta, Accumulate: true, StepRule: GreyStep, Surrogate: snn.DefaultSurrogate()}
+			x0 := midGrey(4, 43)
+			lo, hi := pixelRange(norm)
+			for i, v := range x0.Data {
+				x0.Data[i] = v * (hi - lo) / 2 // within 0.3 of the range's half-width of mid-grey
+			}
+			x1 := x0.Clone()
+			if err := snnGradientLoop(ctx, net, norm, x1, targets, o, rand.New(rand.NewPCG(3, 3)), nil); err != nil {
+				t.Fatal(err)
+			}
+			d := convDX(t, net, x0, targets)
+			grey := 1 / (255 * norm.Std)
+			for i := range targets {
+				var ss, dd, cross float64
+				for j := i * 64; j < (i+1)*64; j++ {
+					c := float64(x1.Data[j]) - float64(x0.Data[j])
+					ss += c * c
+					dd += float64(d[j]) * float64(d[j])
+					cross += c * float64(d[j])
+					if x1.Data[j] == lo || x1.Data[j] == hi {
+						t.Fatalf("%+v ζ %g: pixel %d clipped", norm, zeta, j)
+					}
+				}
+				if dd == 0 {
+					t.Fatalf("image %d: zero δx: the check is vacuous", i)
+				}
+				// float32 images near 0.3 round each change by ≤ 3e-8, about
+				// 1e-5 of a change of 1 grey level (≥ 0.0039): 1e-4 relative
+				// leaves margin, while a wrong scale is off by a factor.
+				rms := math.Sqrt(ss / 64)
+				if want := zeta * grey; math.Abs(rms-want) > 1e-4*want {
+					t.Errorf("%+v ζ %g image %d: RMS change %g, want %g", norm, zeta, i, rms, want)
+				}
+				if cos := cross / math.Sqrt(ss*dd); cos < 1-1e-6 {
+					t.Errorf("%+v ζ %g image %d: change not along δx (cosine %g)", norm, zeta, i, cos)
+				}
+			}
+		}
+	}
+}
+
+// An image whose δx is all zero does not move under the grey rule; the
+// others move by ζ grey levels.
+func TestStepImagesZeroGradient(t *testing.T) {
+	x := []float32{0.1, -0.2, 0.3, 0.4, 0, 0, 0, 0}
+	d := []float32{0, 0, 0, 0, 1, -1, 1, -1}
+	o := SNNGradientOptions{Step: 3, StepRule: GreyStep}
+	stepImages(x, d, 2, o, stdNorm)
+	if !slices.Equal(x[:4], []float32{0.1, -0.2, 0.3, 0.4}) {
+		t.Errorf("image with zero δx moved to %v", x[:4])
+	}
+	g := float32(3 / 127.5) // rms(d) = 1
+	if want := []float32{g, -g, g, -g}; !slices.Equal(x[4:], want) {
+		t.Errorf("image with δx = ±1 became %v, want %v", x[4:], want)
+	}
+}
+
+// LiteralSNNGradient is the old literal reading: the documented algorithm
+// without accumulation, ζ·δx steps.
+func TestLiteralSNNGradient(t *testing.T) {
+	o := LiteralSNNGradient()
+	if o.Iterations != 150 || o.Step != 0.01 || o.Accumulate || o.StepRule != LiteralStep || o.Validate() != nil {
+		t.Fatalf("LiteralSNNGradient() = %+v", o)
+	}
+	net := tinyNet(t, snn.Poisson)
+	targets := []int{2, 0, 1}
+	o.Iterations, o.Step = 3, snnStep
+	res, err := RunSNNGradient(context.Background(), net, stdNorm, targets, o, rand.New(rand.NewPCG(21, 22)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := refSNNGradient(t, net, stdNorm, targets, o, rand.New(rand.NewPCG(21, 22)), true)
+	if !slices.Equal(res.Pixels, want.Pixels) || !slices.Equal(res.Loss, want.Loss) {
+		t.Error("the literal settings differ from the reference transcription")
+	}
+	d := DefaultSNNGradient()
+	if !d.Accumulate || d.StepRule != GreyStep || d.Validate() != nil {
+		t.Errorf("DefaultSNNGradient() = %+v, want the accumulating grey rule", d)
+	}
+	d.Iterations = 3
+	grey, err := RunSNNGradient(context.Background(), net, stdNorm, targets, d, rand.New(rand.NewPCG(21, 22)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(grey.Pixels, res.Pixels) {
+		t.Error("the default rule gives the literal rule's images")
+	}
+}
+
+func TestStepRuleText(t *testing.T) {
+	for r, name := range map[StepRule]string{LiteralStep: "literal", GreyStep: "grey"} {
+		b, err := r.MarshalText()
+		if err != nil || string(b) != name || r.String() != name {
+			t.Errorf("%d: MarshalText %q, %v; String %q; want %q", int(r), b, err, r.String(), name)
+		}
+		var got StepRule
+		if err := got.UnmarshalText(b); err != nil || got != r {
+			t.Errorf("round trip of %q: %v, %v", b, got, err)
+		}
+	}
+	var gray StepRule
+	if err := gray.UnmarshalText([]byte("gray")); err != nil || gray != GreyStep {
+		t.Errorf("gray: %v, %v", gray, err)
+	}
+	for _, r := range []StepRule{-1, 2} {
+		if b, err := r.MarshalText(); err == nil {
+			t.Errorf("StepRule(%d).MarshalText = %q, want an error", int(r), b)
+		}
+	}
+	if s := StepRule(7).String(); s != "StepRule(7)" {
+		t.Errorf("StepRule(7).String() = %q", s)
+	}
+	for _, s := range []string{"", "Grey", "rms", "0", "1"} {
+		r := GreyStep
+		if err := r.UnmarshalText([]byte(s)); err == nil || r != GreyStep {
+			t.Errorf("UnmarshalText(%q): %v, %v; want an error and no change", s, r, err)
+		}
+	}
+	o := DefaultSNNGradient()
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back SNNGradientOptions
+	if err := json.Unmarshal(b, &back); err != nil || back != o {
+		t.Errorf("JSON %s came back as %+v, %v", b, back, err)
+	}
+	if !strings.Contains(string(b), `"step_rule":"grey"`) || !strings.Contains(string(b), `"accumulate":true`) {
+		t.Errorf("JSON %s lacks the step rule or accumulation", b)
+	}
+	for _, r := range []StepRule{-1, 2} {
+		o := DefaultSNNGradient()
+		o.StepRule = r
+		if o.Validate() == nil {
+			t.Errorf("step rule %d validates", int(r))
+		}
 	}
 }

@@ -56,17 +56,21 @@ func images(n int, seed uint64) *imageset.Set {
 
 func quick() Options {
 	o := Defaults()
+	o.Methods = Of(attack.Visualize, attack.SNNGradient, attack.SNNInversion)
 	o.PerClass = 2
+	o.Bootstrap = 20
 	o.Visualize.Iterations = 3
 	o.SNNGradient.Iterations = 2
 	o.Inversion.Iterations = 2
 	o.Inversion.Restarts = 1
+	o.ANNInversion = o.Inversion
+	o.NES.Iterations, o.NES.Samples = 2, 2
 	return o
 }
 
 func TestRun(t *testing.T) {
 	ctx := context.Background()
-	ev := &Evaluator{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm, Batch: 5}
+	ev := []*Evaluator{{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm, Batch: 5}}
 	models := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}, {Name: "ann", ANN: tinyModel(t, 3, []vgg.Item{4, vgg.A, 8}), Norm: norm}}
 	test, syn := images(6, 1), images(3, 2)
 	var stages []string
@@ -118,7 +122,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range rep.Rows {
-		if rep.Rows[i].Score != again.Rows[i].Score {
+		if !reflect.DeepEqual(rep.Rows[i].Score, again.Rows[i].Score) {
 			t.Errorf("row %d: %+v, then %+v", i, rep.Rows[i].Score, again.Rows[i].Score)
 		}
 	}
@@ -186,7 +190,7 @@ func TestSplit(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
-	ev := &Evaluator{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}
+	ev := []*Evaluator{{Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}}
 	m := []Model{{Name: "snn", SNN: tinySNN(t), Norm: norm}}
 	test := images(6, 1)
 	bad := *test
@@ -238,7 +242,7 @@ func TestDirName(t *testing.T) {
 // TestLabelParentheses: an attack's label puts its description in one
 // pair of parentheses, with none nested inside.
 func TestLabelParentheses(t *testing.T) {
-	for _, m := range []attack.Method{attack.Visualize, attack.SNNGradient, attack.SNNInversion} {
+	for _, m := range []attack.Method{attack.Visualize, attack.SNNGradient, attack.SNNInversion, attack.ANNInversion, attack.NESAttack} {
 		r := Row{Set: m.String()}
 		l := r.Label()
 		if !strings.HasPrefix(l, fmt.Sprintf("Attack %d (", int(m))) || !strings.HasSuffix(l, ")") ||

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/snn"
@@ -28,7 +29,10 @@ func ExampleRun() {
 	if err != nil {
 		panic(err)
 	}
-	evaluator := &audit.Evaluator{Model: build([]vgg.Item{2, vgg.A}, 2), Norm: norm}
+	evaluators := []*audit.Evaluator{
+		{Name: "E1", Model: build([]vgg.Item{2, vgg.A}, 2), Norm: norm},
+		{Name: "E2", Model: build([]vgg.Item{4, vgg.A}, 5), Norm: norm},
+	}
 	rng := rand.New(rand.NewPCG(3, 0))
 	test := &imageset.Set{Channels: 1, Height: 8, Width: 8, Classes: 3, ClassNames: []string{"a", "b", "c"}}
 	for i := range 30 {
@@ -38,21 +42,25 @@ func ExampleRun() {
 		}
 	}
 	o := audit.Defaults()
+	o.Methods = audit.Of(attack.Visualize, attack.SNNGradient, attack.SNNInversion)
 	o.PerClass = 2
 	o.Visualize.Iterations, o.SNNGradient.Iterations, o.Inversion.Iterations = 5, 2, 2
-	report, err := audit.Run(context.Background(), []audit.Model{{Name: "SNN", SNN: net, Norm: norm}}, evaluator, test, nil, o, nil)
+	report, err := audit.Run(context.Background(), []audit.Model{{Name: "SNN", SNN: net, Norm: norm}}, evaluators, test, nil, o, nil)
 	if err != nil {
 		panic(err)
 	}
 	for _, row := range report.Rows {
-		fmt.Printf("%-7s %d images scored\n", row.Set, row.Score.Images)
+		fmt.Printf("%-7s %d images scored by %d evaluators\n", row.Set, row.Score.Images, len(row.Scores()))
 	}
 	fmt.Println("reference images:", report.Reference)
+	w := report.WorstCase[0]
+	fmt.Println("worst case of", w.Model, "is one of the attacks:", w.Attack != "")
 	// Output:
-	// attack1 6 images scored
-	// attack2 6 images scored
-	// attack3 6 images scored
-	// real    6 images scored
-	// noise   6 images scored
+	// attack1 6 images scored by 2 evaluators
+	// attack2 6 images scored by 2 evaluators
+	// attack3 6 images scored by 2 evaluators
+	// real    6 images scored by 2 evaluators
+	// noise   6 images scored by 2 evaluators
 	// reference images: 24
+	// worst case of SNN is one of the attacks: true
 }

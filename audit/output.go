@@ -12,6 +12,7 @@ import (
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
 	"github.com/privatesnn/privatesnn/internal/outdir"
+	"github.com/privatesnn/privatesnn/leakage"
 )
 
 // GridFile is the name of the Fig. 6-style grid of an attack's images
@@ -93,19 +94,25 @@ func (r *Row) Label() string {
 	case "synthetic":
 		return "synthetic set"
 	}
-	var m attack.Method
-	if err := m.UnmarshalText([]byte(r.Set)); err == nil {
-		return fmt.Sprintf("Attack %d (%s)", int(m), m.Describe())
+	var a Attack
+	if err := a.UnmarshalText([]byte(r.Set)); err == nil {
+		return fmt.Sprintf("Attack %d (%s)", int(a.Method), a.Describe())
 	}
 	return r.Set
 }
 
-// WriteTable prints the report as a Markdown table: one row per attack and
-// model, then the reference rows.
+// WriteTable prints the report as Markdown: one row per attack and model,
+// then the reference rows, with every evaluator's top-1 hit rate and its
+// 95 % Wilson interval; then each model's worst case and the paired
+// differences between models.
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| images | model | attacked model's hit rate | evaluator top-1 | top-3 | confidence | FD (evaluator features) |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
+	evs := r.evaluatorNames()
+	fmt.Fprintf(&b, "| images | model | attacked model's hit rate |")
+	for _, e := range evs {
+		fmt.Fprintf(&b, " top-1, %s [95 %% CI] |", e)
+	}
+	fmt.Fprintf(&b, " top-3 | confidence | FD (evaluator features) [95 %% CI] |\n|---|---|---|%s---|---|---|\n", strings.Repeat("---|", len(evs)))
 	for i := range r.Rows {
 		row := &r.Rows[i]
 		self, model := "–", "–"
@@ -113,17 +120,68 @@ func (r *Report) WriteTable(w io.Writer) error {
 			self = pct(*row.Self)
 			model = row.Model
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.1f |\n", row.Label(), model, self,
-			pct(row.Top1), pct(row.Top3), row.Confidence, row.FD)
+		fmt.Fprintf(&b, "| %s | %s | %s |", row.Label(), model, self)
+		for _, s := range row.Scores() {
+			fmt.Fprintf(&b, " %s %s |", pct(s.Top1), pctCI(s.Top1CI))
+		}
+		fd := fmt.Sprintf("%.1f", row.FD)
+		if row.FDCI != nil {
+			fd += fmt.Sprintf(" [%.1f, %.1f]", row.FDCI.Lo, row.FDCI.Hi)
+		}
+		fmt.Fprintf(&b, " %s | %.2f | %s |\n", pct(row.Top3), row.Confidence, fd)
 	}
-	fmt.Fprintf(&b, "\nChance: top-1 %s, top-3 %s. FD is measured against %d real test images; lower is closer to real images. The evaluator scores %s on them.\n",
-		pct(r.Chance), pct(min(1, 3*r.Chance)), r.Reference, pct(r.EvaluatorAccuracy))
+	fmt.Fprintf(&b, "\nChance: top-1 %s, top-3 %s. Top-3, confidence and FD are %s's. FD is measured against %d real test images; lower is closer to real images.",
+		pct(r.Chance), pct(min(1, 3*r.Chance)), evs[0], r.Reference)
+	for _, e := range r.Evaluators {
+		fmt.Fprintf(&b, " %s scores %s on them.", e.Name, pct(e.Accuracy))
+	}
+	b.WriteString("\n")
+	r.writeWorst(&b)
+	r.writePairs(&b)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "Skipped: %s.\n", s)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// evaluatorNames returns the evaluators' names; a report without them (an
+// old record) has one unnamed evaluator.
+func (r *Report) evaluatorNames() []string {
+	if len(r.Evaluators) == 0 {
+		return []string{"evaluator"}
+	}
+	out := make([]string, len(r.Evaluators))
+	for i, e := range r.Evaluators {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// writeWorst prints each model's worst case.
+func (r *Report) writeWorst(b *strings.Builder) {
+	if len(r.WorstCase) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nWorst case: the highest evaluator top-1 over every attack and evaluator.\n\n| model | worst-case top-1 [95 %% CI] | attack | evaluator |\n|---|---|---|---|\n")
+	for _, w := range r.WorstCase {
+		fmt.Fprintf(b, "| %s | %s %s | %s | %s |\n", w.Model, pct(w.Top1), pctCI(w.Top1CI), w.Attack, w.Evaluator)
+	}
+}
+
+// writePairs prints the paired differences between models.
+func (r *Report) writePairs(b *strings.Builder) {
+	if len(r.Pairs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nPaired differences of evaluator top-1 (same starting images and random draws; Newcombe's 95 %% interval).\n\n| attack | models | evaluator | difference [95 %% CI] |\n|---|---|---|---|\n")
+	for _, p := range r.Pairs {
+		fmt.Fprintf(b, "| %s | %s − %s | %s | %+.1f pp [%+.1f, %+.1f] |\n", p.Attack, p.Model, p.Against, p.Evaluator, 100*p.Diff, 100*p.CI.Lo, 100*p.CI.Hi)
+	}
+}
+
+// pctCI prints an interval of rates in percent.
+func pctCI(ci leakage.Interval) string { return fmt.Sprintf("[%.1f, %.1f]", 100*ci.Lo, 100*ci.Hi) }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) }
 
@@ -249,8 +307,8 @@ func (r *Row) images(classes int) *imageset.Set {
 func CheckDir(dir string, models []string, classes int, o Options) error {
 	rows := []string{filepath.Join(ReferenceDir, "real"), filepath.Join(ReferenceDir, "noise"), filepath.Join(ReferenceDir, "synthetic")}
 	for _, m := range models {
-		for _, method := range o.Methods {
-			rows = append(rows, filepath.Join(DirName(m), method.String()))
+		for _, a := range o.Methods {
+			rows = append(rows, filepath.Join(DirName(m), a.Name()))
 		}
 	}
 	possible := []string{TableFile, ReportFile}

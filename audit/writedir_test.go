@@ -40,7 +40,7 @@ func TestWriteDirReplaces(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := CheckDir(dir, []string{"NEW"}, 3, Options{Methods: []attack.Method{attack.Visualize}, PerClass: 1}); err != nil {
+	if err := CheckDir(dir, []string{"NEW"}, 3, Options{Methods: Of(attack.Visualize), PerClass: 1}); err != nil {
 		t.Fatalf("CheckDir before a second audit: %v", err)
 	}
 	if _, err := handReport("NEW", 3).WriteDir(dir, 3, nil, nil); err != nil {
@@ -63,7 +63,7 @@ func TestWriteDirReplaces(t *testing.T) {
 // left as they were.
 func TestWriteDirRefuses(t *testing.T) {
 	root := t.TempDir()
-	o := Options{Methods: []attack.Method{attack.Visualize}, PerClass: 2}
+	o := Options{Methods: Of(attack.Visualize), PerClass: 2}
 	for _, c := range []struct{ file, want string }{
 		{TableFile, "holds table.md, which no audit's audit.json there lists"},
 		{filepath.Join("M", "attack1", "images", "005-class2.png"), "holds M/attack1/images/005-class2.png, which no audit's"},

@@ -22,10 +22,33 @@
 // crop, a blur and mixup. The optimiser is Adam with AMSGrad and
 // weight decay, its rate divided by 10 at 50 % and 70 % of the epochs.
 //
+// # Inversion defences
+//
+// Three data-free defences against model inversion can be added, each off
+// at its zero value (Options.Defenses names those on):
+//
+//   - negative label smoothing (LabelSmoothing = α < 0; Struppek et al.,
+//     ICLR 2024): the cross-entropy target becomes (1 − α)·y + α/K, which
+//     pushes the non-target logits apart instead of together;
+//   - a trapdoor (TrapdoorRate = ρ; in the spirit of Trap-MID, Liu & Chen,
+//     NeurIPS 2024, and of Shan et al.'s trapdoors, CCS 2020): a fraction
+//     ρ of every batch's images get the smooth trigger pattern of a random
+//     class blended in, (1 − β)·x + β·t_c, and learn that class by hard
+//     cross-entropy alone, so that an inversion attack finds the trigger,
+//     an easier optimum than the class's real features;
+//   - random erasing (EraseRate; Zhong et al. 2020, proposed against
+//     inversion by Tran et al. 2024): a random rectangle of an image is
+//     replaced by noise before mixup, and the SNN learns to follow the ANN
+//     on the erased image.
+//
+// They use only the synthetic images, the ANN and random numbers.
+//
 // Every random choice — the epoch's shuffle, each batch's augmentation,
-// Poisson input and dropout masks — comes from a PCG stream keyed by
-// (seed, epoch, step), so a run resumed from a saved State reproduces the
-// uninterrupted run's weights bit for bit (for the same thread count).
+// erasing, trapdoor images and classes, Poisson input and dropout masks —
+// comes from a PCG stream keyed by (seed, epoch, step), so a run resumed
+// from a saved State reproduces the uninterrupted run's weights bit for
+// bit (for the same thread count). The trigger patterns come from their
+// own seed, TrapdoorSeed.
 // The epoch and step loop, its checkpoints and its stops are package
 // fit's.
 //
@@ -164,8 +187,54 @@ type Options struct {
 	// uniform in [0, 1) per image. The ANN is distilled on the blend, so
 	// the SNN learns to follow it between the synthetic images too, not
 	// only on them; the cross-entropy target is λ·y_i + (1 − λ)·y_j.
-	Mixup bool   `json:"mixup,omitempty"`
-	Seed  uint64 `json:"seed"`
+	Mixup bool `json:"mixup,omitempty"`
+	// LabelSmoothing is α of the cross-entropy term's target
+	// (1 − α)·y + α/K, in [−1, 0.99]; 0 is off, negative values are the
+	// negative label smoothing defence against model inversion (Struppek
+	// et al., ICLR 2024) and positive ones ordinary smoothing, which is
+	// known to increase inversion leakage. With Mixup the blended target
+	// is smoothed alike; with distillation only the (1 − m) cross-entropy
+	// part is. With α < 0 the loss is not bounded below in the logits
+	// (Struppek et al. use it so); the (1 − m) weight tempers it.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	// TrapdoorRate is ρ, the fraction of every batch's images (after
+	// augmentation and mixup) that carry a trapdoor trigger, in [0, 1]; 0
+	// is off. A triggered image becomes (1 − β)·x + β·t_c with a class c
+	// drawn uniformly at random and t_c that class's trigger (Triggers),
+	// and is trained with hard cross-entropy towards c, with weight 1 and
+	// no distillation, so that each class gets a shortcut an inversion
+	// attack is drawn to instead of the class's real features.
+	TrapdoorRate float64 `json:"trapdoor_rate,omitempty"`
+	// TrapdoorBlend is β, the trigger's share of a triggered image, in
+	// (0, 1]; 0 takes 0.3 (DefaultTrapdoorBlend) when TrapdoorRate is on,
+	// and Resolve records that.
+	TrapdoorBlend float64 `json:"trapdoor_blend,omitempty"`
+	// TrapdoorSeed seeds the trigger patterns (Triggers) and is recorded
+	// with the options, so whoever reads the model card's training record
+	// can rebuild the triggers: the defence assumes the attacker knows the
+	// settings but is not given the card (no API hands the seed out), so
+	// the seed is its one secret.
+	TrapdoorSeed uint64 `json:"trapdoor_seed,omitempty"`
+	// EraseRate is the probability that each augmented (and blurred)
+	// image, before mixup, has one random rectangle replaced by uniform
+	// noise in the pixel range [Fill, White] (random erasing, Zhong et
+	// al. 2020), in [0, 1]; 0 is off. The ANN is distilled on the erased
+	// image too, so the SNN learns to follow it on partial evidence.
+	EraseRate float64 `json:"erase_rate,omitempty"`
+	// EraseArea bounds the erased rectangle's share of the image, drawn
+	// uniformly from [EraseArea[0], EraseArea[1]] with 0 < min ≤ max ≤ 1;
+	// [0, 0] takes [0.1, 0.4] (DefaultEraseArea) when EraseRate is on, and
+	// Resolve records that. The rectangle's aspect ratio (height over
+	// width) is log-uniform in [0.3, 3.3].
+	EraseArea [2]float64 `json:"erase_area,omitzero"`
+	// White is the normalised white pixel, the top of the range trigger
+	// patterns and erased pixels are drawn from ([Fill, White]). Resolve
+	// sets it when a trapdoor or erasing is on (and only then, so runs
+	// without them record nothing new); 0 (not resolved) or a White not
+	// above Fill takes Fill + 2, the white of privatesnn's normalisation
+	// (Mean = Std = 0.5).
+	White float32 `json:"white,omitempty"`
+	Seed  uint64  `json:"seed"`
 	// MemoryBudget bounds one activation buffer of the BPTT pass (see
 	// snn.TrainOptions); 0 uses its default.
 	MemoryBudget int64 `json:"memory_budget,omitempty"`
@@ -191,7 +260,10 @@ func Defaults() Options {
 // Resolve returns the options for a network with architecture c read with
 // normalisation norm: a negative dropout rate takes c's, a zero surrogate
 // γ or slope the default of its kind (snn.Surrogate.WithDefaults), and
-// Fill is norm's black pixel.
+// Fill is norm's black pixel. With a trapdoor or erasing on, a zero
+// TrapdoorBlend or EraseArea takes its default and White is norm's white
+// pixel (otherwise they stay as given, so that runs without the defences
+// record the same options as before them).
 func (o Options) Resolve(c vgg.Config, norm imageset.Normalization) Options {
 	if o.ConvDropout < 0 {
 		o.ConvDropout = c.ConvDropout
@@ -201,7 +273,7 @@ func (o Options) Resolve(c vgg.Config, norm imageset.Normalization) Options {
 	}
 	o.Surrogate = o.Surrogate.WithDefaults()
 	o.Fill = norm.Black()
-	return o
+	return o.resolveDefenses(norm)
 }
 
 // Validate reports inconsistent options.
@@ -229,6 +301,9 @@ func (o Options) Validate() error {
 	}
 	if o.CropPad < 0 || o.CropPad > 64 {
 		return fmt.Errorf("encrypt: crop padding %d out of range [0, 64]", o.CropPad)
+	}
+	if err := o.validateDefenses(); err != nil {
+		return err
 	}
 	if err := o.Surrogate.CheckGiven(); err != nil {
 		return err
@@ -282,7 +357,9 @@ type State struct {
 // EpochResult summarises one epoch. Loss, CE, KD, TrainAcc and SpikeRates
 // are averages over all of its steps (an epoch resumed in its middle
 // continues the sums its State saved); Seconds is the time its steps
-// took, in every process that ran them.
+// took, in every process that ran them. With the trapdoor, a triggered
+// image counts in CE and TrainAcc towards its trigger's class, and in Loss
+// with weight 1 (Loss is then not (1 − m)·CE + m·KD).
 type EpochResult struct {
 	Epoch      int       `json:"epoch"` // 1-based
 	LR         float64   `json:"lr"`
@@ -343,6 +420,13 @@ func Run(ctx context.Context, teacher *vgg.Model, net *snn.Network, x *tensor.Te
 		return nil, fmt.Errorf("encrypt: resume: %w", err)
 	}
 	r := &runner{teacher: teacher, net: net, x: x, labels: labels, o: o, st: st, params: net.Model.Params(), to: o.trainOptions()}
+	if o.TrapdoorRate > 0 {
+		c := net.Model.Config
+		var err error
+		if r.triggers, err = Triggers(o, c.InChannels, c.InHeight, c.InWidth, c.Classes); err != nil {
+			return nil, err
+		}
+	}
 	loop := fit.Loop[EpochResult]{Epochs: o.Epochs, Steps: (x.Shape[0] + o.BatchSize - 1) / o.BatchSize,
 		Begin: r.begin, Progress: h.Progress, Name: "encrypt"}
 	if h.Save != nil {
@@ -391,6 +475,8 @@ type runner struct {
 	st      *State
 	params  []*nn.Param
 	to      snn.TrainOptions
+	// triggers are the trapdoor's patterns (Triggers); nil without it.
+	triggers *tensor.Tensor
 }
 
 // epoch is one epoch of a Run: its order and its running sums.
@@ -435,32 +521,22 @@ func (ep *epoch) Sums() fit.Sums {
 	return fit.Sums{Seen: ep.seen, Values: v, Seconds: ep.before + time.Since(ep.start).Seconds()}
 }
 
-// Step trains on batch s of the epoch's order; its augmentation, mixup,
-// Poisson input and dropout are drawn from stream (epoch, s).
+// Step trains on batch s of the epoch's order; its augmentation, erasing,
+// mixup, trapdoor triggers, Poisson input and dropout are drawn from
+// stream (epoch, s).
 func (ep *epoch) Step(ctx context.Context, s int) ([]progress.Value, error) {
 	xb, yb := ep.batch(s)
 	rng := stream(ep.o.Seed, ep.e, s)
-	o := ep.o
-	xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
-	if o.Blur {
-		xb = imageset.Smooth(xb)
-	}
-	var bl *blend
-	if o.Mixup {
-		bl = mixBatch(xb, yb, rng)
-	}
+	xb, lf := ep.prepare(xb, yb, rng)
 	var a *tensor.Tensor
-	if o.Distill {
+	if ep.o.Distill {
 		a = ep.teacher.Forward(xb, nn.Mode{})
 	}
-	tape, err := ep.backward(ctx, xb, yb, a, bl, rng)
+	tape, err := ep.backward(ctx, xb, lf, a, rng)
 	if err != nil {
 		return nil, err
 	}
-	lv := LossValues(tape.Logits(), a, yb, ep.st.Kappa, o.mix(), o.Temperature)
-	if bl != nil {
-		lv = bl.values(tape.Logits(), yb, lv, ep.st.Kappa, o.mix())
-	}
+	lv := lf.value(tape.Logits(), a)
 	if err := ep.update(s, lv); err != nil {
 		return nil, err
 	}
@@ -468,13 +544,41 @@ func (ep *epoch) Step(ctx context.Context, s int) ([]progress.Value, error) {
 	ep.loss += lv.Total * b
 	ep.ce += lv.CE * b
 	ep.kd += lv.KD * b
-	ep.correct += loss.Correct(tape.Logits(), bl.major(yb))
+	ep.correct += loss.Correct(tape.Logits(), lf.major())
 	ep.seen += len(yb)
 	for l := range ep.rates {
 		ep.rates[l] += tape.SpikeRate(l) * b
 	}
 	f := float64(ep.seen)
 	return values(ep.loss/f, ep.ce/f, ep.kd/f, float64(ep.correct)/f), nil
+}
+
+// prepare turns batch xb with labels yb into the images trained on and
+// their loss, drawing from rng in this order: a random crop and flip, a
+// blur, random erasing, mixup, then the trapdoor's triggered images.
+// The teacher sees the images it returns: erased and blended, triggered
+// ones too (their loss does not use its logits).
+func (ep *epoch) prepare(xb *tensor.Tensor, yb []int32, rng *rand.Rand) (*tensor.Tensor, *batchLoss) {
+	o := ep.o
+	xb = imageset.Augment{CropPad: o.CropPad, HFlip: o.Flip}.Tensor(xb, o.Fill, rng)
+	if o.Blur {
+		xb = imageset.Smooth(xb)
+	}
+	if o.EraseRate > 0 {
+		lo, hi := o.pixelRange()
+		eraseBatch(xb, o.EraseRate, o.eraseArea(), lo, hi, rng)
+	}
+	k := ep.net.Model.Config.Classes
+	lf := &batchLoss{y: yb, k: k, n: len(yb), kappa: ep.st.Kappa, m: o.mix(), tau: o.Temperature, alpha: o.LabelSmoothing}
+	if o.Mixup {
+		lf.bl = mixBatch(xb, yb, rng)
+	}
+	if o.TrapdoorRate > 0 {
+		if lf.tr = drawTrap(len(yb), k, o.TrapdoorRate, rng); lf.tr != nil {
+			lf.tr.apply(xb, ep.triggers, o.trapdoorBlend())
+		}
+	}
+	return xb, lf
 }
 
 // batch copies the images and labels of batch s of the epoch's order.
@@ -492,24 +596,20 @@ func (ep *epoch) batch(s int) (*tensor.Tensor, []int32) {
 }
 
 // backward clears the gradients and runs the network forward and back on
-// the batch xb with labels yb, the teacher's logits a (nil without
-// distillation) and the mixup blend bl (nil without mixup). Each chunk of
-// the batch is propagated back right after its forward pass, with Loss's
-// gradient of its rows.
-func (ep *epoch) backward(ctx context.Context, xb *tensor.Tensor, yb []int32, a *tensor.Tensor, bl *blend, rng *rand.Rand) (*snn.Tape, error) {
+// the batch xb with its loss lf and the teacher's logits a (nil without
+// distillation). Each chunk of the batch is propagated back right after
+// its forward pass, with lf's gradient of its rows.
+func (ep *epoch) backward(ctx context.Context, xb *tensor.Tensor, lf *batchLoss, a *tensor.Tensor, rng *rand.Rand) (*snn.Tape, error) {
 	for _, p := range ep.params {
 		clear(p.G.Data)
 	}
-	o, k, b, kappa := ep.o, ep.net.Model.Config.Classes, len(yb), ep.st.Kappa
+	k := lf.k
 	tape, _, err := ep.net.TrainStep(ctx, xb, rng, ep.to, func(i0, i1 int, logits, dS []float32) {
 		var ar []float32
 		if a != nil {
 			ar = a.Data[i0*k : i1*k]
 		}
-		LossRows(dS, logits, ar, yb[i0:i1], k, b, kappa, o.mix(), o.Temperature)
-		if bl != nil {
-			bl.rows(dS, logits, ar, i0, i1, k, b, kappa, o.mix(), o.Temperature)
-		}
+		lf.rows(dS, logits, ar, i0, i1)
 	})
 	return tape, err
 }
@@ -582,19 +682,27 @@ func Loss(s, teacher *tensor.Tensor, labels []int32, kappa, m, tau float64) (Los
 	if m > 0 {
 		a = teacher.Data
 	}
-	lossRows(ds.Data, z, a, labels, s.Shape[1], s.Shape[0], kappa, m, tau)
-	return lossValue(z, s.Shape, teacher, labels, m, tau), ds
+	lossRows(ds.Data, z, a, labels, s.Shape[1], s.Shape[0], kappa, m, tau, 0)
+	return lossValue(z, s.Shape, teacher, labels, m, tau, 0), ds
 }
 
 // LossValues returns Loss's value and parts without its gradient.
 func LossValues(s, teacher *tensor.Tensor, labels []int32, kappa, m, tau float64) LossValue {
-	return lossValue(scaled(s.Data, kappa), s.Shape, teacher, labels, m, tau)
+	return lossValue(scaled(s.Data, kappa), s.Shape, teacher, labels, m, tau, 0)
 }
 
-// lossValue computes the loss of the scaled logits z (shape shape).
-func lossValue(z []float32, shape []int, teacher *tensor.Tensor, labels []int32, m, tau float64) LossValue {
+// lossValue computes the loss of the scaled logits z (shape shape), its
+// cross-entropy target smoothed by alpha: (1 − α)·CE(z, y) + α·U with U
+// the cross-entropy towards the uniform target 1/K.
+func lossValue(z []float32, shape []int, teacher *tensor.Tensor, labels []int32, m, tau, alpha float64) LossValue {
 	zt := tensor.FromData(z, shape...)
 	ce, _ := loss.CrossEntropy(zt, labels)
+	if alpha != 0 {
+		u := tensor.New(shape...)
+		u.Fill(float32(1 / float64(shape[1])))
+		uce, _ := loss.SoftCrossEntropy(zt, u, 1)
+		ce = (1-alpha)*ce + alpha*uce
+	}
 	lv := LossValue{CE: ce, Total: (1 - m) * ce}
 	if m > 0 {
 		kd, _ := loss.Distill(zt, teacher, tau)
@@ -609,7 +717,7 @@ func lossValue(z []float32, shape []int, teacher *tensor.Tensor, labels []int32,
 // the same values Loss computes for them, so a batch can be differentiated
 // chunk by chunk (snn.Network.TrainStep).
 func LossRows(ds, s, teacher []float32, labels []int32, k, n int, kappa, m, tau float64) {
-	lossRows(ds, scaled(s, kappa), teacher, labels, k, n, kappa, m, tau)
+	lossRows(ds, scaled(s, kappa), teacher, labels, k, n, kappa, m, tau, 0)
 }
 
 // scaled returns κ·s in float32.
@@ -622,11 +730,24 @@ func scaled(s []float32, kappa float64) []float32 {
 	return z
 }
 
-// lossRows writes ∂L/∂S for rows whose scaled logits are z.
-func lossRows(ds, z, teacher []float32, labels []int32, k, n int, kappa, m, tau float64) {
+// lossRows writes ∂L/∂S for rows whose scaled logits are z, the
+// cross-entropy target smoothed by alpha: its gradient softmax(z) − y
+// gains α·(y − 1/K).
+func lossRows(ds, z, teacher []float32, labels []int32, k, n int, kappa, m, tau, alpha float64) {
 	loss.CrossEntropyRows(ds, z, labels, k, n)
-	for i, g := range ds {
-		ds[i] = float32((1 - m) * kappa * float64(g))
+	if alpha == 0 {
+		for i, g := range ds {
+			ds[i] = float32((1 - m) * kappa * float64(g))
+		}
+	} else {
+		u := alpha / float64(k*n)
+		for i, g := range ds {
+			d := float64(g) - u
+			if i%k == int(labels[i/k]) {
+				d += alpha / float64(n)
+			}
+			ds[i] = float32((1 - m) * kappa * d)
+		}
 	}
 	if m > 0 {
 		dkd := make([]float32, len(z))

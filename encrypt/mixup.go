@@ -39,8 +39,16 @@ func mixBatch(x *tensor.Tensor, y []int32, rng *rand.Rand) *blend {
 // depend on it, so it is λ·ds + (1 − λ)·(the gradient for the partners'
 // labels).
 func (bl *blend) rows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau float64) {
+	bl.smoothRows(ds, s, teacher, i0, i1, k, n, kappa, m, tau, 0)
+}
+
+// smoothRows is rows with the cross-entropy target smoothed by alpha
+// (ds holding the rows' gradient for their own labels smoothed alike):
+// the smoothing is affine in the target with weights summing to one, so
+// blending the smoothed gradients smooths the blended target.
+func (bl *blend) smoothRows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau, alpha float64) {
 	d2 := make([]float32, len(ds))
-	LossRows(d2, s, teacher, bl.partner[i0:i1], k, n, kappa, m, tau)
+	lossRows(d2, scaled(s, kappa), teacher, bl.partner[i0:i1], k, n, kappa, m, tau, alpha)
 	for i := range i1 - i0 {
 		l := bl.lam[i0+i]
 		for c := range k {
@@ -53,11 +61,22 @@ func (bl *blend) rows(ds, s, teacher []float32, i0, i1, k, n int, kappa, m, tau 
 // value for the images' own labels y, whose KD part it keeps) and the
 // summed output potentials s [B, k].
 func (bl *blend) values(s *tensor.Tensor, y []int32, lv LossValue, kappa, m float64) LossValue {
+	return bl.smoothValues(s, y, lv, kappa, m, 0)
+}
+
+// smoothValues is values with the blended target smoothed by alpha:
+// (1 − α)·(λ·y_i + (1 − λ)·y_j) + α/K.
+func (bl *blend) smoothValues(s *tensor.Tensor, y []int32, lv LossValue, kappa, m, alpha float64) LossValue {
 	b, k := s.Shape[0], s.Shape[1]
 	targets := tensor.New(b, k)
 	for i, l := range bl.lam {
 		targets.Data[i*k+int(y[i])] += float32(l)
 		targets.Data[i*k+int(bl.partner[i])] += float32(1 - l)
+	}
+	if alpha != 0 {
+		for i, t := range targets.Data {
+			targets.Data[i] = float32((1-alpha)*float64(t) + alpha/float64(k))
+		}
 	}
 	lv.CE, _ = loss.SoftCrossEntropy(tensor.FromData(scaled(s.Data, kappa), b, k), targets, 1)
 	lv.Total = (1-m)*lv.CE + m*lv.KD

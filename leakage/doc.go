@@ -4,15 +4,18 @@
 //
 // # Scores
 //
-// ScoreImages runs the evaluator on the attack images, one intended (target)
-// class per image, and reports:
+// ScoreImages (and ScoreImagesWith, which adds a bootstrap interval on FD)
+// runs the evaluator on the attack images, one intended (target) class per
+// image, and reports:
 //
 //   - Top1, Top3: the fraction of images the evaluator puts in their target
 //     class (among its first three), ties counting against the target;
 //   - Confidence: the evaluator's mean softmax probability of the target;
 //   - FD: the Fréchet distance between the images' features and those of
 //     the real test images, both taken from the evaluator's penultimate
-//     layer, "FD (evaluator features)".
+//     layer, "FD (evaluator features)";
+//   - Top1CI, Top3CI and, with a bootstrap, FDCI: 95 % intervals (below);
+//   - Hit: which images are top-1 hits, for paired comparisons.
 //
 // A high Top1 says the images carry what the evaluator uses to recognise the
 // class; a low FD says their features are distributed like real images'.
@@ -20,6 +23,39 @@
 // model's own hit rate on the attack images comes from the same code, and
 // Describe gives the logits and feature moments of a set, for the real test
 // images' reference moments and for reference rows of a report.
+//
+// # Intervals
+//
+// The hit rates carry 95 % intervals, and FD one on request. Top1CI and
+// Top3CI are Wilson score intervals (Wilson 1927; recommended by Newcombe
+// 1998 among seven methods for a single proportion): unlike the normal
+// approximation p ± z·√(p(1−p)/n) they stay within [0, 1], do not collapse
+// to a point at 0 or n hits, and keep close to their nominal coverage for
+// the few hundred images of an attack.
+//
+// FDCI, computed by ScoreImagesWith when ScoreOptions.Bootstrap > 0, is a
+// percentile bootstrap interval: the images are resampled with replacement
+// (from ScoreOptions.Rand, so a seed fixes the interval), the distance to
+// the same reference moments is computed for each resample, and the 2.5
+// and 97.5 percentiles are reported. It measures how much the distance
+// depends on which attack images were drawn; the reference moments are held
+// fixed, so their own sampling error is not in it. Because the plug-in
+// distance is biased upwards by an amount that falls as 1/N (see below), a
+// resample, whose duplicated images leave fewer distinct ones, tends to
+// give a slightly larger distance than the full set; with distances well
+// above that bias the full-sample value lies inside its interval. Each
+// resample is computed from a count vector over the images rather than a
+// copy of their features, and the reference's eigendecomposition is done
+// once, so a bootstrap costs one symmetric eigenvalue problem of size
+// min(0.63·N, D) per resample. At most MaxBootstrap resamples are allowed.
+//
+// Two models attacked from the same starting images give paired results:
+// Score.Hit records which images are top-1 hits, and PairedDifference
+// returns the difference of two models' hit rates with Newcombe's (1998)
+// hybrid score interval for paired proportions (method 10, with its
+// corrected correlation estimate), which accounts for the agreement
+// between the two models on the same images and is narrower than treating
+// them as independent samples when they agree.
 //
 // # FD (evaluator features), not FID
 //
@@ -54,12 +90,16 @@
 //
 // Functions return errors, prefixed "leakage:", for inconsistent shapes,
 // targets outside the class range, non-finite logits or features, too few
-// images for a covariance, and errors of the evaluator (wrapped). The
-// package never prints and never panics on bad input.
+// images for a covariance, out-of-range bootstrap options, and errors of the
+// evaluator (wrapped). Wilson has no error: degenerate arguments give
+// [0, 1]. The package never prints and never panics on bad input.
 //
 // # Concurrency
 //
-// The functions keep no state; Moments are only read. ScoreImages and
-// Describe use the evaluator for their whole duration, so whether they may
-// run concurrently on one evaluator depends on that evaluator.
+// The functions keep no state; Moments are only read. ScoreImages,
+// ScoreImagesWith and Describe use the evaluator for their whole duration,
+// so whether they may run concurrently on one evaluator depends on that
+// evaluator. ScoreImagesWith draws from ScoreOptions.Rand, which must not be
+// shared with concurrent users (math/rand/v2 sources are not safe for
+// concurrent use).
 package leakage

@@ -51,3 +51,22 @@ func Example() {
 	// images 4, top-1 0.50, top-3 1.00, confidence 0.536
 	// FD (evaluator features) 2.000000
 }
+
+// Compare two models attacked from the same eight starting images: the
+// first recovers three images the second misses, and none the other way.
+func ExamplePairedDifference() {
+	first := []bool{true, true, true, false, true, false, true, true}
+	second := []bool{true, false, true, false, false, false, true, false}
+	d, ci, err := leakage.PairedDifference(first, second, leakage.Z95)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("difference %.3f, 95 %% interval %v\n", d, ci)
+	fmt.Println("first model's hit rate 6/8:", leakage.Wilson(6, 8, leakage.Z95))
+	// Eight images are too few to tell the models apart: the interval
+	// contains 0.
+	// Output:
+	// difference 0.375, 95 % interval [-0.06, 0.65]
+	// first model's hit rate 6/8: [0.41, 0.93]
+}

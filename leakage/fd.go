@@ -192,17 +192,22 @@ func frechet(a, b *Moments) (float64, error) {
 	if b.Dim() != d {
 		return 0, fmt.Errorf("feature dimensions %d and %d differ", d, b.Dim())
 	}
-	var diff2 float64
-	for i := range d {
-		t := a.Mean[i] - b.Mean[i]
-		diff2 += t * t
-	}
-	traceA, traceB := trace(a.Cov), trace(b.Cov)
-
 	w, err := sqrtFactor(a.Cov)
 	if err != nil {
 		return 0, fmt.Errorf("first covariance: %w", err)
 	}
+	return frechetFactored(a, w, b)
+}
+
+// frechetFactored is frechet for validated moments of equal dimension, given
+// W = sqrtFactor(a.Cov).
+func frechetFactored(a *Moments, w *mat.Dense, b *Moments) (float64, error) {
+	var diff2 float64
+	for i := range a.Dim() {
+		t := a.Mean[i] - b.Mean[i]
+		diff2 += t * t
+	}
+	traceA, traceB := trace(a.Cov), trace(b.Cov)
 	var traceSqrt float64
 	if _, r := w.Dims(); r > 0 {
 		var bw mat.Dense
@@ -215,22 +220,39 @@ func frechet(a, b *Moments) (float64, error) {
 				sym.SetSym(i, j, (m.At(i, j)+m.At(j, i))/2)
 			}
 		}
-		var es mat.EigenSym
-		if !es.Factorize(sym, false) {
-			return 0, errors.New("eigendecomposition of Σ_a^½ Σ_b Σ_a^½ failed")
-		}
-		vals := es.RawValues()
-		zero, err := zeroThreshold(vals, "Σ_a^½ Σ_b Σ_a^½ (second covariance)")
-		if err != nil {
+		var err error
+		if traceSqrt, err = sqrtTrace(sym); err != nil {
 			return 0, err
 		}
-		for _, v := range vals {
-			if v > zero {
-				traceSqrt += math.Sqrt(v)
-			}
+	}
+	return frechetTotal(diff2, traceA, traceB, traceSqrt)
+}
+
+// sqrtTrace returns Σ √μ over the eigenvalues μ of M = Wᵀ Σ_b W above the
+// zero threshold, the trace term of FrechetDistance.
+func sqrtTrace(m *mat.SymDense) (float64, error) {
+	var es mat.EigenSym
+	if !es.Factorize(m, false) {
+		return 0, errors.New("eigendecomposition of Σ_a^½ Σ_b Σ_a^½ failed")
+	}
+	vals := es.RawValues()
+	zero, err := zeroThreshold(vals, "Σ_a^½ Σ_b Σ_a^½ (second covariance)")
+	if err != nil {
+		return 0, err
+	}
+	var traceSqrt float64
+	for _, v := range vals {
+		if v > zero {
+			traceSqrt += math.Sqrt(v)
 		}
 	}
+	return traceSqrt, nil
+}
 
+// frechetTotal returns diff2 + traceA + traceB − 2·traceSqrt, with a
+// negative total within the round-off margin returned as 0 (see
+// FrechetDistance).
+func frechetTotal(diff2, traceA, traceB, traceSqrt float64) (float64, error) {
 	total := diff2 + traceA + traceB - 2*traceSqrt
 	if math.IsNaN(total) || math.IsInf(total, 0) {
 		return 0, fmt.Errorf("non-finite result %v", total)

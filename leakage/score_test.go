@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -151,8 +152,13 @@ func TestScoreImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Score{Images: 6, Top1: top1, Top3: top3, Confidence: conf, FD: fd}
-	if s != want {
+	want := Score{
+		Images: 6, Top1: top1, Top3: top3, Confidence: conf, FD: fd,
+		Top1CI: Wilson(1, 6, Z95), Top3CI: Wilson(3, 6, Z95),
+		// Only row 0 of handLogits is a top-1 hit.
+		Hit: []bool{true, false, false, false, false, false},
+	}
+	if !reflect.DeepEqual(s, want) {
 		t.Errorf("score %+v, want %+v", s, want)
 	}
 	if s.Top1 != 1.0/6 || s.Top3 != 0.5 || !(s.FD > 0) {
@@ -175,10 +181,18 @@ func TestScoreImages(t *testing.T) {
 	if err := json.Unmarshal(raw, &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"images", "top1", "top3", "confidence", "fd"} {
+	for _, k := range []string{"images", "top1", "top3", "confidence", "fd", "top1_ci", "top3_ci"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("JSON %s lacks %q", raw, k)
 		}
+	}
+	for _, k := range []string{"fd_ci", "Hit", "hit"} {
+		if _, ok := keys[k]; ok {
+			t.Errorf("JSON %s has %q (no bootstrap ran; hits are not written)", raw, k)
+		}
+	}
+	if ci, ok := keys["top1_ci"].(map[string]any); !ok || ci["lo"] != s.Top1CI.Lo || ci["hi"] != s.Top1CI.Hi {
+		t.Errorf("JSON top1_ci %v, want lo %v and hi %v", keys["top1_ci"], s.Top1CI.Lo, s.Top1CI.Hi)
 	}
 }
 

@@ -37,15 +37,22 @@ type Config struct {
 	// Data names the real data set: the ANN and the evaluator train on its
 	// training split; evaluation, energy and leakage scoring read its test
 	// split.
-	Data      data.Spec            `json:"data"`
-	ANN       ANNConfig            `json:"ann"`
-	Synth     synth.Settings       `json:"synth"`
-	Convert   ConvertConfig        `json:"convert"`
-	Encrypt   EncryptConfig        `json:"encrypt"`
-	Eval      stage.EvalSettings   `json:"eval"`
-	Evaluator stage.TrainSettings  `json:"evaluator"`
-	Audit     audit.Settings       `json:"audit"`
-	Energy    stage.EnergySettings `json:"energy"`
+	Data      data.Spec           `json:"data"`
+	ANN       ANNConfig           `json:"ann"`
+	Synth     synth.Settings      `json:"synth"`
+	Convert   ConvertConfig       `json:"convert"`
+	Encrypt   EncryptConfig       `json:"encrypt"`
+	Eval      stage.EvalSettings  `json:"eval"`
+	Evaluator stage.TrainSettings `json:"evaluator"`
+	// Evaluator2 is the audit's second evaluator, of another architecture
+	// and seed: every attack is scored by both, and the worst case takes
+	// the higher.
+	Evaluator2 stage.TrainSettings  `json:"evaluator2"`
+	Audit      audit.Settings       `json:"audit"`
+	Energy     stage.EnergySettings `json:"energy"`
+	// Frontier trains CET + OD with one inversion defence at each listed
+	// strength and audits those models: the privacy–accuracy frontier.
+	Frontier FrontierConfig `json:"frontier"`
 }
 
 // ANNConfig trains a VGG network (or imports one).
@@ -107,7 +114,12 @@ func Defaults() Config {
 	c.Evaluator.Seed = 7
 	c.Evaluator.Features = vgg.FeatureList{32, vgg.Pool, 64, vgg.Pool, 128, vgg.Pool}
 	c.Evaluator.Hidden = &vgg.Widths{256}
+	c.Evaluator2 = stage.DefaultTrainSettings()
+	c.Evaluator2.Seed = 11
+	c.Evaluator2.Features = vgg.FeatureList{16, 16, vgg.Pool, 32, 32, vgg.Pool}
+	c.Evaluator2.Hidden = &vgg.Widths{128}
 	c.Audit = audit.DefaultSettings()
+	c.Frontier = FrontierConfig{Audit: FrontierAudit(c.Audit)}
 	return c
 }
 
@@ -163,6 +175,9 @@ func Parse(b []byte, isTOML bool) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, &ConfigError{TOML: isTOML, Reason: strings.TrimPrefix(err.Error(), "json: "), Err: err}
 	}
+	if err := decodeFrontier(&c, js); err != nil {
+		return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
 	}
@@ -185,6 +200,9 @@ func (c Config) Validate() error {
 	if _, err := c.Evaluator.Resolve(string(c.Data.Name)); err != nil {
 		return fmt.Errorf("evaluator: %w", err)
 	}
+	if _, err := c.Evaluator2.Resolve(string(c.Data.Name)); err != nil {
+		return fmt.Errorf("evaluator2: %w", err)
+	}
 	if c.Synth.PerClass < 1 {
 		return fmt.Errorf("synth.per_class %d: want at least 1", c.Synth.PerClass)
 	}
@@ -199,10 +217,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("encrypt.samples %d: want 1 to synth.per_class (%d)", k, c.Synth.PerClass)
 		}
 	}
-	o := c.Encrypt.Options
-	o.Fill, o.ConvDropout, o.FCDropout = -1, max(0, o.ConvDropout), max(0, o.FCDropout)
-	o.Surrogate = o.Surrogate.WithDefaults()
-	if err := o.Validate(); err != nil {
+	if err := validEncryptOptions(c.Encrypt.EncryptSettings); err != nil {
 		return fmt.Errorf("encrypt: %w", err)
 	}
 	if c.Eval.Points < 0 || c.Eval.Timesteps < 0 || c.Energy.Timesteps < 0 {
@@ -217,5 +232,15 @@ func (c Config) Validate() error {
 	if err := c.Audit.Options().Validate(); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	return nil
+	return c.validateFrontier()
+}
+
+// validEncryptOptions reports unusable encryption options, with the
+// values that are filled in when training starts (the fill pixel, the
+// dropout rates and the surrogate's defaults) set to usable ones.
+func validEncryptOptions(s stage.EncryptSettings) error {
+	o := s.Options
+	o.Fill, o.ConvDropout, o.FCDropout = -1, max(0, o.ConvDropout), max(0, o.FCDropout)
+	o.Surrogate = o.Surrogate.WithDefaults()
+	return o.Validate()
 }

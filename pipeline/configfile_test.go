@@ -17,12 +17,12 @@ func TestConfigErrors(t *testing.T) {
 		{"top.toml", "name = \"t\"\nsed = 3\n", `top.toml:2: sed (top level): unknown key (did you mean seed?)`},
 		{"nested.toml", "name = \"t\"\n[audit.attack1]\niterations = 3\nsteps = 2\n", `nested.toml:4: [audit.attack1] steps: unknown key; [audit.attack1] takes iterations, lr, weight_decay, blur_every, batch`},
 		{"dotted.toml", "name = \"t\"\n[audit]\nattack2.surrogate.kinds = \"x\"\n", `dotted.toml:3: [audit.attack2.surrogate] kinds: unknown key (did you mean kind?)`},
-		{"section.toml", "name = \"t\"\n\n[trian]\nepochs = 1\n", `section.toml:3: trian (top level): unknown key; the top level takes name, workdir, seed, threads, data, ann, synth, convert, encrypt, eval, evaluator, audit, energy`},
+		{"section.toml", "name = \"t\"\n\n[trian]\nepochs = 1\n", `section.toml:3: trian (top level): unknown key; the top level takes name, workdir, seed, threads, data, ann, synth, convert, encrypt, eval, evaluator, evaluator2, audit, energy, frontier`},
 		{"type.toml", "name = \"t\"\n[ann]\nepochs = \"ten\"\n", `type.toml:3: [ann] epochs = "ten": want an integer`},
 		{"float.toml", "name = \"t\"\n[ann]\nepochs = 2.5\n", `float.toml:3: [ann] epochs = 2.5: want an integer`},
 		{"array.toml", "name = \"t\"\n[encrypt]\nsamples = [1, \"x\"]\n", `array.toml:3: [encrypt] samples = [1, "x"]: want an array of integers`},
 		{"table.toml", "name = \"t\"\ndata = \"mnist\"\n", `table.toml:2: data (top level) = "mnist": want a table of keys`},
-		{"method.toml", "name = \"t\"\n[audit]\nmethods = [1, 4]\n", `method.toml:3: [audit] methods = [1, 4]: unknown method "4" (1, 2 or 3)`},
+		{"method.toml", "name = \"t\"\n[audit]\nmethods = [1, 6]\n", `method.toml:3: [audit] methods = [1, 6]: unknown method "6" (1 to 5)`},
 		{"empty.toml", "# nothing\n", `empty.toml: no keys: a configuration needs at least name = "…" (the run's name; every other key has a default)`},
 		{"noname.toml", "[ann]\nepochs = 2\n", `noname.toml: no name: add name = "…" at the top level (it names the run, and its work directory runs/<name>)`},
 		{"syntax.toml", "name = \"t\"\n[ann]\nepochs = \n", `syntax.toml:3: expected value but found '\n' instead`},
@@ -55,7 +55,7 @@ func TestMethodNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Audit.Methods) != 2 || c.Audit.Methods[0] != attack.Visualize || c.Audit.Methods[1] != attack.SNNInversion {
+	if len(c.Audit.Methods) != 2 || c.Audit.Methods[0].Method != attack.Visualize || c.Audit.Methods[1].Method != attack.SNNInversion {
 		t.Errorf("methods %v", c.Audit.Methods)
 	}
 }

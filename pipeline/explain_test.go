@@ -12,7 +12,7 @@ import (
 // every shipped configuration.
 func TestExplainParsesBack(t *testing.T) {
 	configs := map[string]Config{"defaults": Defaults()}
-	for _, name := range []string{"demo", "fashion-mnist", "mnist", "cifar10-vgg16"} {
+	for _, name := range []string{"demo", "fashion-mnist", "mnist", "cifar10-vgg16", "frontier"} {
 		c, _, err := Load("../configs/" + name + ".toml")
 		if err != nil {
 			t.Fatal(err)

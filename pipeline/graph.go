@@ -7,12 +7,13 @@ import (
 
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/stage"
 )
 
 // Build returns the stage graph of a configuration:
 //
-//	ann → synth → convert → encrypt (CET + OD) [→ encrypt-cet, samples-*]
-//	    → eval, evaluator → audit, energy
+//	ann → synth → convert → encrypt (CET + OD) [→ encrypt-cet, samples-*, frontier-*]
+//	    → eval, evaluator, evaluator2 → audit, energy [, frontier-audit]
 //
 // Stages that read the real data set say so (RealData); synth, convert and
 // the encryption stages read none.
@@ -40,15 +41,26 @@ func Build(c Config) *Graph {
 	targets := []evalTarget{{name: "ANN", stage: "ann", role: RoleANN}, {name: "DC", stage: "convert", role: RoleDC}}
 	for _, e := range encryptions(c) {
 		s := encryptSettings(c.Encrypt, e.perClass, e.role == RoleCETOD, seed(c.Encrypt.Seed))
-		g.Stages = append(g.Stages, Stage{Name: e.stage, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed, Resumes: true,
-			Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
-			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
-			}})
+		g.Stages = append(g.Stages, encryptStage(e.stage, s))
 		targets = append(targets, e)
 	}
+	frontier, defended := frontierStages(c, seed(c.Encrypt.Seed))
+	g.Stages = append(g.Stages, frontier...)
+	targets = append(targets, defended...)
 	g.Stages = append(g.Stages, measureStages(c, seed, targets)...)
+	if len(defended) > 0 {
+		g.Stages = append(g.Stages, frontierAuditStage(c, seed, targets))
+	}
 	return g
+}
+
+// encryptStage trains the converted SNN with settings s (stage.Encrypt).
+func encryptStage(name string, s stage.EncryptSettings) Stage {
+	return Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed, Resumes: true,
+		Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
+		}}
 }
 
 // annStage trains the ANN, or imports it.
@@ -96,19 +108,20 @@ func encryptions(c Config) []evalTarget {
 }
 
 // measureStages returns the stages that read the test split: eval, the
-// evaluator's training, the audit and the energy estimate.
+// evaluators' training, the audit and the energy estimate (of every SNN
+// but the frontier's).
 func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []Stage {
 	var deps, spikingDeps []string
 	var spiking []evalTarget
 	for _, t := range targets {
 		deps = append(deps, t.stage)
-		if t.role != RoleANN {
+		if t.role != RoleANN && t.role != RoleFrontier {
 			spiking, spikingDeps = append(spiking, t), append(spikingDeps, t.stage)
 		}
 	}
 	ev := c.Eval
 	ev.Seed = seed(ev.Seed)
-	evaluator := c.Evaluator
+	evaluator, evaluator2 := c.Evaluator, c.Evaluator2
 	au := c.Audit
 	au.Seed = seed(au.Seed)
 	en := c.Energy
@@ -124,8 +137,13 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return trainANN(ctx, dir, c.Data, evaluator, p)
 			}},
-		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator"}, Settings: map[string]any{"audit": au, "data": c.Data},
-			RealData: true, Seed: au.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the evaluator",
+		{Name: "evaluator2", Settings: map[string]any{"evaluator": evaluator2, "data": c.Data}, RealData: true, Resumes: true,
+			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator2.Seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return trainANN(ctx, dir, c.Data, evaluator2, p)
+			}},
+		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator", "evaluator2"}, Settings: map[string]any{"audit": au, "data": c.Data},
+			RealData: true, Seed: au.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the two evaluators",
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return auditModels(ctx, dir, c.Data, au, in, attacked, p)
 			}},

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/data"
@@ -21,6 +22,9 @@ const (
 	RoleDC    Role = "dc"     // its data-free conversion
 	RoleCETOD Role = "cet+od" // class-encryption training with distillation
 	RoleCET   Role = "cet"    // class-encryption training without
+	// RoleFrontier is CET + OD with one inversion defence: a point of the
+	// privacy–accuracy frontier.
+	RoleFrontier Role = "frontier"
 )
 
 // evalTarget names a model stage to evaluate.
@@ -130,10 +134,14 @@ type AuditResult = stage.AuditResult
 
 func auditModels(ctx context.Context, dir string, d data.Spec, s audit.Settings, in Inputs, targets []evalTarget, p progress.Func) (*AuditResult, error) {
 	job := stage.AuditJob{Settings: s, Out: dir}
-	var err error
-	if job.Evaluator, err = stage.LoadModel(modelPath(in["evaluator"]), stage.RoleEvaluator, modelfile.KindANN); err != nil {
-		return nil, err
+	for i, st := range []string{"evaluator", "evaluator2"} {
+		ev, err := stage.LoadModel(modelPath(in[st]), stage.RoleEvaluator, modelfile.KindANN)
+		if err != nil {
+			return nil, err
+		}
+		job.Evaluators = append(job.Evaluators, stage.Audited{Name: fmt.Sprintf("E%d", i+1), Model: ev})
 	}
+	var err error
 	if job.Test, err = d.Load(data.Test); err != nil {
 		return nil, err
 	}

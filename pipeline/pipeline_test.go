@@ -46,7 +46,7 @@ iterations = 7
 	if c.Audit.Attack2.Iterations != 7 || c.Audit.Attack2.Step != d.Audit.Attack2.Step {
 		t.Errorf("attack2 %+v: a nested key replaces only itself", c.Audit.Attack2)
 	}
-	if len(c.Audit.Methods) != 2 || c.Audit.Methods[1] != attack.SNNInversion {
+	if len(c.Audit.Methods) != 2 || c.Audit.Methods[1].Method != attack.SNNInversion {
 		t.Errorf("methods %v", c.Audit.Methods)
 	}
 	for name, text := range map[string]string{
@@ -54,7 +54,7 @@ iterations = 7
 		"bad name":        "name = \"../x\"\n",
 		"samples":         "name = \"t\"\n[encrypt]\nsamples = [501]\n",
 		"bad toml":        "name = \n",
-		"unknown method":  "name = \"t\"\n[audit]\nmethods = [\"4\"]\n",
+		"unknown method":  "name = \"t\"\n[audit]\nmethods = [\"6\"]\n",
 		"per class":       "name = \"t\"\n[synth]\nper_class = 5\n[encrypt]\nper_class = 6\n",
 		"unknown section": "name = \"t\"\n[trian]\n",
 		"unknown data":    "name = \"t\"\n[data]\nname = \"imagenet\"\n",

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/internal/gemm"
 	"github.com/privatesnn/privatesnn/modelfile"
@@ -68,17 +69,14 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 	var au AuditResult
 	if ok, err := decode("audit", &au); err != nil {
 		return err
-	} else if ok && au.Report != nil {
-		for _, r := range au.Rows {
-			d.Leakage = append(d.Leakage, report.LeakageRow{Set: r.Label(), Model: r.Model, Self: r.Self, Top1: r.Top1, Top3: r.Top3,
-				Confidence: r.Confidence, FD: r.FD, Images: r.Score.Images})
-			if g, ok := au.Grids[r.Model+"/"+r.Set]; ok && r.Model != "" {
-				d.AttackGrids = append(d.AttackGrids, report.Grid{Model: r.Model, Attack: r.Label(), Path: filepath.Join(by["audit"].Dir, g)})
-			}
-		}
-		d.LeakageNote = fmt.Sprintf("Chance: top-1 %.1f %%, top-3 %.1f %%. FD (evaluator features) is measured against %d real test images "+
-			"(lower is closer to real images); the evaluator scores %.1f %% on them. The attacks read the models' weights only.",
-			100*au.Chance, 100*min(1, 3*au.Chance), au.Reference, 100*au.EvaluatorAccuracy)
+	} else if ok && au.AuditRecord != nil && au.Report != nil {
+		addLeakage(d, &au, by["audit"].Dir)
+	}
+	var fa AuditResult
+	if ok, err := decode("frontier-audit", &fa); err != nil {
+		return err
+	} else if ok && fa.AuditRecord != nil && fa.Report != nil {
+		addFrontier(d, c, ev.Models, &fa)
 	}
 	if e, ok := by["synth"]; ok {
 		d.Synthetic = filepath.Join(e.Dir, "grid.png")
@@ -201,3 +199,53 @@ func conversion(r *stage.ConvertResult) *report.Conversion {
 	}
 	return c
 }
+
+// addLeakage fills Table 4, its note, the attack grids of the audit in
+// dir, the worst cases and the paired differences from the audit's result.
+func addLeakage(d *report.Data, au *AuditResult, dir string) {
+	for i := range au.Evaluators {
+		d.LeakageEvaluators = append(d.LeakageEvaluators, au.Evaluators[i].Name)
+	}
+	for _, r := range au.Rows {
+		row := report.LeakageRow{Set: r.Label(), Model: r.Model, Self: r.Self, Top1: r.Top1, Top3: r.Top3,
+			Confidence: r.Confidence, FD: r.FD, Images: r.Score.Images, Top1CI: reportInterval(r.Top1CI.Lo, r.Top1CI.Hi)}
+		if r.FDCI != nil {
+			row.FDCI = &report.Interval{Lo: r.FDCI.Lo, Hi: r.FDCI.Hi}
+		}
+		for e, s := range r.More {
+			name := fmt.Sprintf("evaluator %d", e+2)
+			if e+1 < len(d.LeakageEvaluators) {
+				name = d.LeakageEvaluators[e+1]
+			}
+			row.More = append(row.More, report.EvaluatorTop1{Evaluator: name, Top1: s.Top1, CI: report.Interval{Lo: s.Top1CI.Lo, Hi: s.Top1CI.Hi}})
+		}
+		d.Leakage = append(d.Leakage, row)
+		if g, ok := au.Grids[r.Model+"/"+r.Set]; ok && r.Model != "" {
+			d.AttackGrids = append(d.AttackGrids, report.Grid{Model: r.Model, Attack: r.Label(), Path: filepath.Join(dir, g)})
+		}
+	}
+	d.LeakageNote = fmt.Sprintf("Chance: top-1 %.1f %%, top-3 %.1f %%. FD (evaluator features) is measured against %d real test images "+
+		"(lower is closer to real images); the evaluator scores %.1f %% on them. The attacks read the models' weights only.",
+		100*au.Chance, 100*min(1, 3*au.Chance), au.Reference, 100*au.EvaluatorAccuracy)
+	for _, w := range au.WorstCase {
+		d.WorstCase = append(d.WorstCase, report.WorstCase{Model: w.Model, Attack: attackLabel(w.Attack), Evaluator: w.Evaluator,
+			Top1: w.Top1, CI: report.Interval{Lo: w.Top1CI.Lo, Hi: w.Top1CI.Hi}})
+	}
+	for _, p := range au.Pairs {
+		d.Pairs = append(d.Pairs, report.PairedDifference{Attack: attackLabel(p.Attack), Model: p.Model, Against: p.Against,
+			Evaluator: p.Evaluator, Diff: p.Diff, CI: report.Interval{Lo: p.CI.Lo, Hi: p.CI.Hi}})
+	}
+}
+
+// reportInterval returns the interval [lo, hi] for the report; nil for
+// [0, 0], which a 95 % interval of a hit rate never is: a record made
+// before the audit had intervals.
+func reportInterval(lo, hi float64) *report.Interval {
+	if lo == 0 && hi == 0 {
+		return nil
+	}
+	return &report.Interval{Lo: lo, Hi: hi}
+}
+
+// attackLabel is an attack's name as Table 4 prints it ("Attack 2 (…)").
+func attackLabel(name string) string { return (&audit.Row{Set: name}).Label() }

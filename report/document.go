@@ -114,7 +114,11 @@ func build(d *Data) (*document, error) {
 		return nil, err
 	}
 	add(s, "No sample-count sweep in this run (Fig. 5b).")
-	add(leakageSection(d.Leakage, d.LeakageNote), "No class-leakage audit in this run (Table 4).")
+	add(leakageSection(d), "No class-leakage audit in this run (Table 4).")
+	if s, err = frontierSection(d.Frontier, used); err != nil {
+		return nil, err
+	}
+	add(s, "No privacy–accuracy frontier in this run.")
 	if s, err = gridSection(d.AttackGrids, used); err != nil {
 		return nil, err
 	}
@@ -310,26 +314,6 @@ func samplesSection(pts []SamplesPoint, used names) (*section, error) {
 	}
 	s.table(t)
 	return s, nil
-}
-
-func leakageSection(rows []LeakageRow, note string) *section {
-	if len(rows) == 0 {
-		return nil
-	}
-	s := &section{ID: "table4", Title: "Table 4 — class leakage"}
-	t := newTable([]string{"images", "model", "count", "attacked model's hit rate", "evaluator top-1", "top-3", "confidence", "FD (evaluator features)"}, 2, 3, 4, 5, 6, 7)
-	for _, r := range rows {
-		self := missing
-		if r.Self != nil {
-			self = pct(*r.Self)
-		}
-		t.add(r.Set, orMissing(r.Model), fmt.Sprint(r.Images), self, pct(r.Top1), pct(r.Top3), fixed(r.Confidence, 2), fixed(r.FD, 1))
-	}
-	s.table(t)
-	if strings.TrimSpace(note) != "" {
-		s.text("%s", note)
-	}
-	return s
 }
 
 func gridSection(grids []Grid, used names) (*section, error) {

@@ -33,8 +33,22 @@ type Data struct {
 	// Leakage is Table 4: one row per attack and model, then reference rows
 	// (Model == ""). Rows are shown in the given order.
 	Leakage []LeakageRow
+	// LeakageEvaluators names the evaluators of Table 4 in the order of its
+	// top-1 columns: the first scored each row's Top1, Top3, Confidence and
+	// FD, the others the rows' More. Empty: the first is called
+	// "evaluator" and the others are named by the rows' More.
+	LeakageEvaluators []string
 	// LeakageNote is shown under Table 4 as given, e.g. the chance levels.
 	LeakageNote string
+	// WorstCase holds each attacked model's worst case of the audit: its
+	// highest evaluator top-1 over every attack and evaluator.
+	WorstCase []WorstCase
+	// Pairs are the audit's paired differences of evaluator top-1 between
+	// models attacked from the same starting images.
+	Pairs []PairedDifference
+	// Frontier is the privacy–accuracy frontier of the inversion
+	// defences; nil when the run trained none.
+	Frontier *Frontier
 	// Energy is Table 5.
 	Energy []EnergyRow
 	// Layers holds spike rates and energy per layer; rows of one model are
@@ -140,6 +154,12 @@ type AblationRow struct {
 	Delta float64
 }
 
+// Interval is a 95 % confidence interval [Lo, Hi], in the unit of the
+// value it bounds.
+type Interval struct {
+	Lo, Hi float64
+}
+
 // LeakageRow is one row of the class-leakage audit.
 type LeakageRow struct {
 	// Set names the images scored: an attack, or a reference set.
@@ -152,10 +172,82 @@ type LeakageRow struct {
 	// Top1, Top3 and Confidence are the evaluator's top-1 and top-3 hit
 	// rates (fractions) and its mean confidence in the target class.
 	Top1, Top3, Confidence float64
+	// Top1CI is the 95 % interval of Top1 (fractions); nil: none shown.
+	Top1CI *Interval
+	// More holds the top-1 hit rates of the further evaluators.
+	More []EvaluatorTop1
 	// FD is the Fréchet distance of evaluator features to real test images.
 	FD float64
+	// FDCI is the bootstrap 95 % interval of FD; nil: none shown.
+	FDCI *Interval
 	// Images is the number of images scored.
 	Images int
+}
+
+// EvaluatorTop1 is one evaluator's top-1 hit rate on a row's images (a
+// fraction) with its 95 % interval.
+type EvaluatorTop1 struct {
+	Evaluator string
+	Top1      float64
+	CI        Interval
+}
+
+// WorstCase is one model's highest evaluator top-1 hit rate (a fraction)
+// over every attack and evaluator of an audit, with its 95 % interval,
+// and the attack and evaluator that reached it.
+type WorstCase struct {
+	Model, Attack, Evaluator string
+	Top1                     float64
+	CI                       Interval
+}
+
+// PairedDifference is the difference of the evaluator top-1 hit rates of
+// two models under one attack, Model's minus Against's (fractions), with
+// its paired 95 % interval.
+type PairedDifference struct {
+	Attack, Model, Against, Evaluator string
+	Diff                              float64
+	CI                                Interval
+}
+
+// Frontier is the privacy–accuracy frontier: every defended model's test
+// accuracy against its worst-case evaluator top-1 hit rate.
+type Frontier struct {
+	// Base is the undefended CET + OD model, strength 0 of every
+	// defence: the first point of every line. Nil when it is not known.
+	Base *FrontierPoint
+	// References are further models shown as labelled markers (DC,
+	// DC + CET).
+	References []FrontierPoint
+	// Lines holds one line per defence.
+	Lines []FrontierLine
+	// Chance is the top-1 hit rate of guessing (a fraction), drawn as a
+	// vertical line; 0: not drawn.
+	Chance float64
+}
+
+// FrontierLine is one defence at several strengths.
+type FrontierLine struct {
+	// Defense names the defence and its strength's symbol, as in
+	// "negative label smoothing (α)".
+	Defense string
+	// Points are the defended models; they are shown in order of the
+	// strength's magnitude.
+	Points []FrontierPoint
+}
+
+// FrontierPoint is one model of the frontier: its test accuracy and its
+// worst case (fractions).
+type FrontierPoint struct {
+	Model string
+	// Strength is the defence's strength; 0 for Base and References.
+	Strength float64
+	Accuracy float64
+	// Top1 is the worst-case evaluator top-1 hit rate, CI its 95 %
+	// interval, reached by Attack scored by Evaluator.
+	Top1              float64
+	CI                Interval
+	Attack, Evaluator string
 }
 
 // EnergyRow is one model's operation count and energy per image, and the

@@ -104,6 +104,7 @@ func sampleData(t *testing.T) *Data {
 			{Model: "SNN", Attack: "Attack 1", Path: writeGrid(t, in, "a1.png", 40, 40, 10)},
 			{Model: "SNN", Attack: "Attack 2", Path: writeGrid(t, in, "a2.png", 40, 40, 60)},
 		},
+		Frontier: sampleFrontier(),
 	}
 }
 
@@ -160,6 +161,7 @@ func TestWrite(t *testing.T) {
 		"fig5b-accuracy-vs-samples.png",
 		"fig6-snn-attack-1.png",
 		"fig6-snn-attack-2.png",
+		"frontier.png",
 		"spike-rates-dc-cet-od.png",
 		"spike-rates-dc.png",
 	}
@@ -286,9 +288,9 @@ func checkWrittenHTML(t *testing.T, dir string, figs []string) {
 }
 
 // checkWrittenFigures checks that every figure in figs decodes as a PNG
-// that is not blank, that the plots (fig5*, spike-rates*) are at least
-// 500×350, and that the second attack grid Write copied is d's file byte
-// for byte.
+// that is not blank, that the plots (fig5*, frontier*, spike-rates*) are
+// at least 500×350, and that the second attack grid Write copied is d's
+// file byte for byte.
 func checkWrittenFigures(t *testing.T, dir string, figs []string, d *Data) {
 	// The plots decode and are not blank; the copied grids are the inputs.
 	for _, f := range figs {
@@ -304,7 +306,7 @@ func checkWrittenFigures(t *testing.T, dir string, figs []string, d *Data) {
 		if colours <= 2 || nonWhite <= 0.01 {
 			t.Errorf("%s looks blank: %d colours, %.2f %% not white", f, colours, 100*nonWhite)
 		}
-		if strings.HasPrefix(f, "fig5") || strings.HasPrefix(f, "spike-rates") {
+		if strings.HasPrefix(f, "fig5") || strings.HasPrefix(f, "spike-rates") || strings.HasPrefix(f, "frontier") {
 			if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w < 500 || h < 350 {
 				t.Errorf("%s is %d×%d, too small to read", f, w, h)
 			}
@@ -340,6 +342,7 @@ func TestWriteEmpty(t *testing.T) {
 		"No timestep sweep in this run (Fig. 5a).",
 		"No sample-count sweep in this run (Fig. 5b).",
 		"No attack image grids in this run (Fig. 6).",
+		"No privacy–accuracy frontier in this run.",
 		"not recorded",
 	} {
 		if !strings.Contains(md, s) {
@@ -349,7 +352,7 @@ func TestWriteEmpty(t *testing.T) {
 			t.Errorf("report.html lacks %q", s)
 		}
 	}
-	for _, s := range []string{"Table 2 —", "Figure 5a —", "Figure 6 —"} {
+	for _, s := range []string{"Table 2 —", "Figure 5a —", "Figure 6 —", "Privacy–accuracy frontier\n", "Worst case:"} {
 		if strings.Contains(md, s) {
 			t.Errorf("report.md has section %q for an empty run", s)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +25,7 @@ const AttackFile = "attack.json"
 // the attack command.
 type AttackJob struct {
 	Model  *Model
-	Method attack.Method
+	Method audit.Attack
 	// Settings hold the attack's settings, PerClass and Seed; their
 	// Methods are not used.
 	Settings audit.Settings
@@ -36,15 +35,15 @@ type AttackJob struct {
 
 // AttackRecord is AttackFile.
 type AttackRecord struct {
-	Method    attack.Method `json:"method"`
-	About     string        `json:"about"`
-	Model     string        `json:"model"`
-	ModelKind string        `json:"model_kind"`
-	Timesteps int           `json:"timesteps,omitempty"`
-	PerClass  int           `json:"per_class"`
-	Images    int           `json:"images"`
-	Seed      uint64        `json:"seed"`
-	Options   any           `json:"options"`
+	Method    audit.Attack `json:"method"`
+	About     string       `json:"about"`
+	Model     string       `json:"model"`
+	ModelKind string       `json:"model_kind"`
+	Timesteps int          `json:"timesteps,omitempty"`
+	PerClass  int          `json:"per_class"`
+	Images    int          `json:"images"`
+	Seed      uint64       `json:"seed"`
+	Options   any          `json:"options"`
 	// SelfHitRate is the attacked model's own top-1 hit rate on the images
 	// (for Attack 1: the re-converted ANN's).
 	SelfHitRate float64     `json:"self_hit_rate"`
@@ -67,7 +66,7 @@ type ImageInfo struct {
 // AttackStart is the Detail of the event Attack reports before attacking.
 type AttackStart struct {
 	Model    string
-	Method   attack.Method
+	Method   audit.Attack
 	Kind     string // "ANN" or "SNN, T = 8"
 	Images   int
 	PerClass int
@@ -86,7 +85,7 @@ func auditModel(m *Model, name string) (audit.Model, error) {
 }
 
 // Attack runs the job's attack (seeded by the settings' seed and the
-// method) and writes the images, a grid with one row per class and
+// attack's name, as audit.AttackStream) and writes the images, a grid with one row per class and
 // AttackFile into Out. p receives an AttackStart event, then the attack's
 // reports.
 //
@@ -99,10 +98,11 @@ func auditModel(m *Model, name string) (audit.Model, error) {
 // empty gets the attack whole, written beside it and renamed into place.
 func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, error) {
 	start := time.Now()
-	if !j.Model.IsSNN() && j.Method != attack.Visualize {
-		return nil, inputErr(RoleModel, j.Model.Path, mismatch("is an ANN; method %d attacks a spiking network (method 1 applies to an ANN)", int(j.Method)))
+	if !j.Model.IsSNN() && j.Method.Method != attack.Visualize && j.Method.Method != attack.ANNInversion {
+		return nil, inputErr(RoleModel, j.Model.Path, mismatch("is an ANN; method %d attacks a spiking network (methods 1 and 4 apply to an ANN)", int(j.Method.Method)))
 	}
 	o := j.Settings.Options()
+	o.Methods = audit.Attacks{j.Method}
 	if err := o.Validate(); err != nil {
 		return nil, setting.Check(err)
 	}
@@ -130,11 +130,12 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	if err := p.Report(progress.Report{Label: "attacking", Detail: AttackStart{Model: j.Model.Path, Method: j.Method, Kind: kind, Images: len(targets), PerClass: o.PerClass}}); err != nil {
 		return nil, err
 	}
-	res, err := audit.Attack(ctx, &am, j.Method, targets, o, rand.New(rand.NewPCG(o.Seed, uint64(j.Method))), p.WithStage(j.Method.String()))
+	res, err := audit.RunAttack(ctx, &am, j.Method, targets, o, audit.AttackStream(o.Seed, j.Method), p.WithStage(j.Method.Name()))
 	if err != nil {
 		return nil, err
 	}
-	opts := map[attack.Method]any{attack.Visualize: o.Visualize, attack.SNNGradient: o.SNNGradient, attack.SNNInversion: o.Inversion}[j.Method]
+	opts := map[attack.Method]any{attack.Visualize: o.Visualize, attack.SNNGradient: o.SNNGradient, attack.SNNInversion: o.Inversion,
+		attack.ANNInversion: o.ANNInversion, attack.NESAttack: o.NES}[j.Method.Method]
 	rec := &AttackRecord{Method: j.Method, About: j.Method.Describe(), Model: j.Model.Path, ModelKind: string(j.Model.Card.Kind),
 		PerClass: o.PerClass, Images: len(res.Targets), Seed: o.Seed, Options: opts, SelfHitRate: res.Hits(), Seconds: time.Since(start).Seconds(),
 		Out: j.Out, DataRead: "none: the attack reads the model's weights only", PerImage: perImage(res, k)}
@@ -202,8 +203,10 @@ type Audited struct {
 // independent evaluator: the audit command's and the pipeline's leakage
 // audit.
 type AuditJob struct {
-	Models    []Audited
-	Evaluator *Model
+	Models []Audited
+	// Evaluators are the independent scoring networks (at least one;
+	// every row is scored by each, and the worst case takes the highest).
+	Evaluators []Audited
 	// Test is the real test split (scoring only); Synth, when not nil, is
 	// scored as a reference row.
 	Test     *imageset.Set
@@ -226,12 +229,14 @@ type AuditModel struct {
 // models and what each part read.
 type AuditRecord struct {
 	*audit.Report
-	Models    []AuditModel `json:"models"`
-	Evaluator string       `json:"evaluator"`
-	Data      string       `json:"data"`
-	Synthetic string       `json:"synthetic,omitempty"`
-	Seconds   float64      `json:"seconds"`
-	Out       string       `json:"out"`
+	Models []AuditModel `json:"models"`
+	// EvaluatorModels are the evaluators' files (the report's Evaluators
+	// hold their names and accuracies).
+	EvaluatorModels []AuditModel `json:"evaluator_models"`
+	Data            string       `json:"data"`
+	Synthetic       string       `json:"synthetic,omitempty"`
+	Seconds         float64      `json:"seconds"`
+	Out             string       `json:"out"`
 	// Reads states which stage read what.
 	Reads map[string]string `json:"reads"`
 }
@@ -254,13 +259,22 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if err := j.Settings.Options().Validate(); err != nil {
 		return nil, setting.Check(err)
 	}
-	if j.Evaluator.Card.Kind != modelfile.KindANN {
-		return nil, inputErr(RoleEvaluator, j.Evaluator.Path, &KindError{Have: j.Evaluator.Card.Kind, Want: modelfile.KindANN})
+	if len(j.Evaluators) == 0 {
+		return nil, fmt.Errorf("audit: no evaluator")
+	}
+	var evs []*audit.Evaluator
+	for _, e := range j.Evaluators {
+		if e.Model.Card.Kind != modelfile.KindANN {
+			return nil, inputErr(RoleEvaluator, e.Model.Path, &KindError{Have: e.Model.Card.Kind, Want: modelfile.KindANN})
+		}
+		evs = append(evs, &audit.Evaluator{Model: e.Model.Net, Norm: e.Model.Card.Normalization, Name: e.Name})
 	}
 	var models []audit.Model
 	for _, m := range j.Models {
-		if err := Independent(j.Evaluator, m.Model); err != nil {
-			return nil, err
+		for _, e := range j.Evaluators {
+			if err := Independent(e.Model, m.Model); err != nil {
+				return nil, err
+			}
 		}
 		am, err := auditModel(m.Model, m.Name)
 		if err != nil {
@@ -276,8 +290,8 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if err := checkAudit(j, models, o); err != nil {
 		return nil, err
 	}
-	label := fmt.Sprintf("audit of %d model(s) with attacks %s, %d images per class; evaluator %s; the attacks read the weights only, scoring reads %s",
-		len(models), (*attack.Methods)(&o.Methods), o.PerClass, j.Evaluator.Path, j.Test.Name)
+	label := fmt.Sprintf("audit of %d model(s) with attacks %s, %d images per class; evaluators %s; the attacks read the weights only, scoring reads %s",
+		len(models), &o.Methods, o.PerClass, evaluatorPaths(j), j.Test.Name)
 	if err := p.Report(progress.Report{Label: label}); err != nil {
 		return nil, err
 	}
@@ -285,8 +299,7 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if j.Synth != nil {
 		syn = &j.Synth.Set.Set
 	}
-	ev := &audit.Evaluator{Model: j.Evaluator.Net, Norm: j.Evaluator.Card.Normalization}
-	rep, err := audit.Run(ctx, models, ev, j.Test, syn, o, p)
+	rep, err := audit.Run(ctx, models, evs, j.Test, syn, o, p)
 	if err != nil {
 		return nil, err
 	}
@@ -307,10 +320,13 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 func checkAudit(j AuditJob, models []audit.Model, o audit.Options) error {
 	applies := false
 	var paths, names []string
-	ins := [][]input{modelInputs(j.Evaluator)}
+	var ins [][]input
+	for _, e := range j.Evaluators {
+		ins = append(ins, modelInputs(e.Model))
+	}
 	for i, m := range j.Models {
-		for _, method := range o.Methods {
-			applies = applies || models[i].Applies(method)
+		for _, a := range o.Methods {
+			applies = applies || models[i].Applies(a.Method)
 		}
 		paths, names = append(paths, m.Model.Path), append(names, m.Name)
 		ins = append(ins, modelInputs(m.Model))
@@ -329,10 +345,10 @@ func checkAudit(j AuditJob, models []audit.Model, o audit.Options) error {
 
 // noMethod says that the methods attack SNNs only, where all of the n
 // models are ANNs.
-func noMethod(n int, methods []attack.Method) error {
+func noMethod(n int, methods []audit.Attack) error {
 	var nums []string
 	for _, m := range methods {
-		nums = append(nums, fmt.Sprint(int(m)))
+		nums = append(nums, fmt.Sprint(int(m.Method)))
 	}
 	list := nums[len(nums)-1]
 	if len(nums) > 1 {
@@ -345,7 +361,7 @@ func noMethod(n int, methods []attack.Method) error {
 	if len(nums) == 1 {
 		verb = "method " + list + " attacks"
 	}
-	return mismatch("%s; %s a spiking network (method 1 applies to an ANN)", subject, verb)
+	return mismatch("%s; %s a spiking network (methods 1 and 4 apply to an ANN)", subject, verb)
 }
 
 // auditRecord returns the record of an audit: the report, the models and
@@ -355,13 +371,16 @@ func auditRecord(j AuditJob, rep *audit.Report) *AuditRecord {
 	if j.Synth != nil {
 		synth = j.Synth.Path
 	}
-	rec := &AuditRecord{Report: rep, Evaluator: j.Evaluator.Path, Data: j.Test.Name, Synthetic: synth, Out: j.Out,
+	rec := &AuditRecord{Report: rep, Data: j.Test.Name, Synthetic: synth, Out: j.Out,
 		Reads: map[string]string{
 			"attacks":            "the attacked models' weights only; no data",
-			"scoring":            fmt.Sprintf("%s (real test images) and the evaluator %s", j.Test.Name, j.Evaluator.Path),
+			"scoring":            fmt.Sprintf("%s (real test images) and the evaluators %s", j.Test.Name, evaluatorPaths(j)),
 			"reference rows":     j.Test.Name + " (real), generated noise" + map[bool]string{true: ", the synthetic set " + synth}[synth != ""],
 			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
 		}}
+	for _, e := range j.Evaluators {
+		rec.EvaluatorModels = append(rec.EvaluatorModels, AuditModel{Name: e.Name, Path: e.Model.Path, Kind: string(e.Model.Card.Kind)})
+	}
 	for _, m := range j.Models {
 		am := AuditModel{Name: m.Name, Path: m.Model.Path, Kind: string(m.Model.Card.Kind)}
 		if s := m.Model.Card.SNN; s != nil {
@@ -399,4 +418,13 @@ func Independent(ev, m *Model) error {
 		}
 	}
 	return nil
+}
+
+// evaluatorPaths lists the job's evaluators' paths.
+func evaluatorPaths(j AuditJob) string {
+	var paths []string
+	for _, e := range j.Evaluators {
+		paths = append(paths, e.Model.Path)
+	}
+	return strings.Join(paths, ", ")
 }

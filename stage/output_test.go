@@ -79,7 +79,7 @@ func TestOutputChecks(t *testing.T) {
 	}
 	as := audit.DefaultSettings()
 	as.PerClass, as.Attack1.Iterations = 2, 2
-	job := stage.AttackJob{Model: sn, Method: attack.Visualize, Settings: as, Out: path("attack")}
+	job := stage.AttackJob{Model: sn, Method: audit.Attack{Method: attack.Visualize}, Settings: as, Out: path("attack")}
 	if _, err := stage.Attack(ctx, job, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,11 @@ func TestOutputChecks(t *testing.T) {
 	if imgs, err := os.ReadDir(filepath.Join(path("attack"), audit.ImagesDir)); err != nil || len(imgs) != 3 {
 		t.Errorf("images after a second attack with 1 per class: %d, %v", len(imgs), err)
 	}
-	as.Methods = []attack.Method{attack.SNNGradient, attack.SNNInversion}
+	as.Methods = audit.Of(attack.SNNGradient, attack.SNNInversion)
 	var in *stage.InputError
-	_, err = stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "A", Model: ann}}, Evaluator: tinyANN(t, path("ev"), 9),
+	_, err = stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "A", Model: ann}}, Evaluators: []stage.Audited{{Name: "E", Model: tinyANN(t, path("ev"), 9)}},
 		Test: randomSet(30, 3), Settings: as, Out: path("audit")}, nil)
-	if !errors.As(err, &in) || in.Role != stage.RoleModel || in.Error() != ann.Path+" is an ANN; methods 2 and 3 attack a spiking network (method 1 applies to an ANN)" {
+	if !errors.As(err, &in) || in.Role != stage.RoleModel || in.Error() != ann.Path+" is an ANN; methods 2 and 3 attack a spiking network (methods 1 and 4 apply to an ANN)" {
 		t.Errorf("audit of an ANN by methods 2 and 3: %v", err)
 	}
 	if _, err := os.Stat(path("audit")); err == nil {

@@ -107,8 +107,8 @@ func TestStagesChained(t *testing.T) {
 		t.Fatalf("energy: %+v, %v", en, err)
 	}
 	as := audit.DefaultSettings()
-	as.PerClass, as.Methods, as.Attack1.Iterations = 1, []attack.Method{attack.Visualize}, 2
-	rec, err := stage.Attack(ctx, stage.AttackJob{Model: sn, Method: attack.Visualize, Settings: as, Out: path("attack")}, nil)
+	as.PerClass, as.Methods, as.Attack1.Iterations = 1, audit.Of(attack.Visualize), 2
+	rec, err := stage.Attack(ctx, stage.AttackJob{Model: sn, Method: audit.Attack{Method: attack.Visualize}, Settings: as, Out: path("attack")}, nil)
 	if err != nil || rec.Images != 3 {
 		t.Fatalf("attack: %+v, %v", rec, err)
 	}
@@ -116,13 +116,13 @@ func TestStagesChained(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := tinyANN(t, path("evaluator"), 9)
-	au, err := stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "DC", Model: sn}}, Evaluator: ev, Test: test, Synth: syn,
+	au, err := stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "DC", Model: sn}}, Evaluators: []stage.Audited{{Name: "E", Model: ev}}, Test: test, Synth: syn,
 		Settings: as, Out: path("audit")}, nil)
 	if err != nil || len(au.Models) != 1 || au.Grids["DC/attack1"] == "" {
 		t.Fatalf("audit: %+v, %v", au, err)
 	}
 	// The evaluator must be independent of the audited model's ANN.
-	_, err = stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "DC", Model: sn}}, Evaluator: ann, Test: test, Settings: as, Out: path("audit2")}, nil)
+	_, err = stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "DC", Model: sn}}, Evaluators: []stage.Audited{{Name: "E", Model: ann}}, Test: test, Settings: as, Out: path("audit2")}, nil)
 	var in *stage.InputError
 	if !errors.As(err, &in) || in.Role != stage.RoleEvaluator {
 		t.Errorf("audit with the model's own ANN as evaluator: %v", err)

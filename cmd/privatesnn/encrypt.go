@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
+	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/internal/workload"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
@@ -38,6 +41,58 @@ func encryptFlags(fs *flag.FlagSet, b *bounds, s *stage.EncryptSettings) {
 	fs.BoolVar(&o.Blur, "blur", d.Blur, "augmentation: blur every image with a 3×3 box filter (synthetic images drive the SNN harder than natural ones)")
 	fs.BoolVar(&o.Mixup, "mixup", d.Mixup, "augmentation: blend every image with another of its batch (λ uniform in [0, 1)); the ANN is distilled on the blend and the cross-entropy target is blended alike")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (subset, shuffles, augmentation, Poisson spikes, dropout)")
+	defenseFlags(fs, b, o)
+}
+
+// defenseFlags registers the inversion defences' settings into o; each is
+// off at its default.
+func defenseFlags(fs *flag.FlagSet, b *bounds, o *encrypt.Options) {
+	d := *o
+	b.Float(fs, &o.LabelSmoothing, "label-smoothing", d.LabelSmoothing, interval{lo: -1, hi: 0.99},
+		"α of the cross-entropy target (1 − α)·y + α/K: negative (e.g. -0.2) is negative label smoothing, an inversion defence; positive is ordinary smoothing, known to increase inversion leakage (0: off)")
+	b.Float(fs, &o.TrapdoorRate, "trapdoor-rate", d.TrapdoorRate, interval{lo: 0, hi: 1},
+		"inversion defence: ρ, the share of each batch's images that get a random class's smooth trigger pattern blended in and learn that class by cross-entropy alone (0: off)")
+	b.Float(fs, &o.TrapdoorBlend, "trapdoor-blend", d.TrapdoorBlend, interval{lo: 0, hi: 1},
+		fmt.Sprintf("β, the trigger's share of a triggered image, in (0, 1] (0: %g)", encrypt.DefaultTrapdoorBlend))
+	fs.Uint64Var(&o.TrapdoorSeed, "trapdoor-seed", d.TrapdoorSeed,
+		"seed of the trapdoor's trigger patterns; it is recorded in the model's card, so keep the card's training record from attackers")
+	b.Float(fs, &o.EraseRate, "erase-rate", d.EraseRate, interval{lo: 0, hi: 1},
+		"inversion defence: the probability that an augmented image gets one random rectangle replaced by noise (random erasing; the ANN is distilled on the erased image; 0: off)")
+	fs.Var(areaFlag{&o.EraseArea}, "erase-area",
+		fmt.Sprintf("bounds of the erased rectangle's share of the image, `MIN,MAX` with 0 < MIN ≤ MAX ≤ 1 (default %g,%g)", encrypt.DefaultEraseArea[0], encrypt.DefaultEraseArea[1]))
+	b.checks = append(b.checks, func() error {
+		if a := o.EraseArea; a != ([2]float64{}) && !(a[0] > 0 && a[0] <= a[1] && a[1] <= 1) {
+			return usagef("--erase-area %g,%g out of range: want 0 < MIN ≤ MAX ≤ 1", a[0], a[1])
+		}
+		return nil
+	})
+}
+
+// areaFlag reads "MIN,MAX" into a pair; the zero pair shows as "".
+type areaFlag struct{ p *[2]float64 }
+
+func (a areaFlag) Set(s string) error {
+	lo, hi, ok := strings.Cut(s, ",")
+	if !ok {
+		return fmt.Errorf("want MIN,MAX, got %q", s)
+	}
+	var v [2]float64
+	for i, f := range []string{lo, hi} {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return fmt.Errorf("want MIN,MAX, got %q: %w", s, err)
+		}
+		v[i] = x
+	}
+	*a.p = v
+	return nil
+}
+
+func (a areaFlag) String() string {
+	if a.p == nil || *a.p == ([2]float64{}) {
+		return ""
+	}
+	return strconv.FormatFloat(a.p[0], 'g', -1, 64) + "," + strconv.FormatFloat(a.p[1], 'g', -1, 64)
 }
 
 // encryptCommand is the encrypt command's settings.
@@ -81,6 +136,9 @@ func runEncrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func (c *encryptCommand) print(stdout io.Writer, res *stage.EncryptResult) error {
 	fmt.Fprintf(stdout, "trained %s with %s for %s in %.0fs (κ = %.4g, %s): synthetic training accuracy %.2f%%; saved in %s (no training data accessed)\n",
 		c.model, res.Recipe, plural(res.Epochs, "epoch"), res.Seconds, res.Kappa, res.LogitScale, 100*res.TrainAcc, res.Out)
+	if d := c.job.Settings.Options.Defenses(); d != "" {
+		fmt.Fprintf(stdout, "inversion defences: %s\n", d)
+	}
 	fmt.Fprint(stdout, "relative weight change:")
 	for _, w := range res.WeightChange {
 		fmt.Fprintf(stdout, " %s %.3f", w.Name, w.Relative)

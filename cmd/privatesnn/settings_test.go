@@ -162,7 +162,7 @@ func TestSameJobAudit(t *testing.T) {
 		var f attackFlags
 		flags(t, func(fs *flag.FlagSet, b *bounds) {
 			f.register(fs, b, &cli)
-			fs.Var((*attack.Methods)(&cli.Methods), "methods", "")
+			fs.Var(&cli.Methods, "methods", "")
 			fs.IntVar(&cli.PerClass, "per-class", cli.PerClass, "")
 		}, splitArgs(args)...)
 		f.finish()
