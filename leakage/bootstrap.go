@@ -43,10 +43,16 @@ const (
 	upperPercentile = 0.975
 )
 
-// bootstrapFD returns the percentile bootstrap interval of the Fréchet
-// distance between ref and the moments of resamples of features [N, D],
-// whose full-sample moments are m; frechet(ref, m) has already succeeded.
-func bootstrapFD(ctx context.Context, ref *Moments, features *tensor.Tensor, m *Moments, o ScoreOptions) (Interval, error) {
+// bootstrapFD returns the bias-shifted percentile bootstrap interval of the
+// Fréchet distance fd between ref and the moments m of features [N, D]:
+// the 2.5 and 97.5 percentiles of the resamples' distances, each minus the
+// bootstrap estimate of the bias, mean(resampled) − fd, and clamped at 0.
+// The shift matters: the distance of a finite sample to fixed moments is
+// biased upward (its covariance term does not average out), and a
+// resample, which repeats about a third of its images, more so, so the
+// plain percentiles can lie wholly above fd. frechet(ref, m) has already
+// succeeded.
+func bootstrapFD(ctx context.Context, ref *Moments, features *tensor.Tensor, m *Moments, fd float64, o ScoreOptions) (Interval, error) {
 	s, err := newResampler(ref, features, m)
 	if err != nil {
 		return Interval{}, err
@@ -62,7 +68,12 @@ func bootstrapFD(ctx context.Context, ref *Moments, features *tensor.Tensor, m *
 		}
 	}
 	slices.Sort(fds)
-	return Interval{Lo: percentile(fds, lowerPercentile), Hi: percentile(fds, upperPercentile)}, nil
+	var mean float64
+	for _, v := range fds {
+		mean += v
+	}
+	bias := mean/float64(len(fds)) - fd
+	return Interval{Lo: max(0, percentile(fds, lowerPercentile)-bias), Hi: max(0, percentile(fds, upperPercentile)-bias)}, nil
 }
 
 // percentile returns the p-quantile of sorted (non-empty), interpolating

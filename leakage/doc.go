@@ -34,16 +34,19 @@
 // the few hundred images of an attack.
 //
 // FDCI, computed by ScoreImagesWith when ScoreOptions.Bootstrap > 0, is a
-// percentile bootstrap interval: the images are resampled with replacement
-// (from ScoreOptions.Rand, so a seed fixes the interval), the distance to
-// the same reference moments is computed for each resample, and the 2.5
-// and 97.5 percentiles are reported. It measures how much the distance
-// depends on which attack images were drawn; the reference moments are held
-// fixed, so their own sampling error is not in it. Because the plug-in
-// distance is biased upwards by an amount that falls as 1/N (see below), a
-// resample, whose duplicated images leave fewer distinct ones, tends to
-// give a slightly larger distance than the full set; with distances well
-// above that bias the full-sample value lies inside its interval. Each
+// bias-shifted percentile bootstrap interval: the images are resampled with
+// replacement (from ScoreOptions.Rand, so a seed fixes the interval), the
+// distance to the same reference moments is computed for each resample,
+// and the 2.5 and 97.5 percentiles, each minus the bootstrap estimate of
+// the bias (the resamples' mean distance minus the full-sample one), are
+// reported, clamped at 0. It measures how much the distance depends on
+// which attack images were drawn; the reference moments are held fixed, so
+// their own sampling error is not in it. The shift is needed because the
+// plug-in distance is biased upwards by an amount that falls as 1/N (see
+// below), and a resample, whose duplicated images leave fewer distinct
+// ones, gives a larger distance than the full set: for distances near that
+// bias (real images against real images) the unshifted percentiles lie
+// wholly above the full-sample value. Each
 // resample is computed from a count vector over the images rather than a
 // copy of their features, and the reference's eigendecomposition is done
 // once, so a bootstrap costs one symmetric eigenvalue problem of size

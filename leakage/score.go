@@ -40,8 +40,9 @@ type Score struct {
 	Top1CI Interval `json:"top1_ci"`
 	// Top3CI is the 95 % Wilson interval of Top3.
 	Top3CI Interval `json:"top3_ci"`
-	// FDCI is the 95 % percentile bootstrap interval of FD over resamples
-	// of the images (see ScoreImagesWith); nil when no bootstrap ran.
+	// FDCI is the 95 % bootstrap interval of FD over resamples of the
+	// images, its percentiles shifted by the bootstrap estimate of FD's bias
+	// (see ScoreImagesWith); nil when no bootstrap ran.
 	FDCI *Interval `json:"fd_ci,omitempty"`
 	// Hit records per image whether it is a top-1 hit (the counting of
 	// Top1, whose value is the fraction of true entries), for paired
@@ -65,10 +66,12 @@ func ScoreImages(ctx context.Context, ev Evaluator, images *tensor.Tensor, targe
 // ScoreImagesWith is ScoreImages with options: when o.Bootstrap > 0 it adds
 // FDCI, the 2.5 and 97.5 percentiles of the Fréchet distance to ref over
 // o.Bootstrap resamples of the images (N images drawn with replacement,
-// with o.Rand; ref is held fixed). Percentiles interpolate linearly between
+// with o.Rand; ref is held fixed), each minus the resamples' mean bias
+// (their mean distance minus FD) and clamped at 0: FD of a finite sample
+// is biased upward, resamples with repeated images more so. Percentiles interpolate linearly between
 // order statistics (NumPy's default). Besides ScoreImages' errors it
 // returns one for o.Bootstrap < 0 or > MaxBootstrap, for a nil o.Rand with
-// o.Bootstrap > 0, for a resample with fewer than two distinct images or
+// o.Bootstrap > 0, for a resample
 // whose distance fails, and ctx.Err() if ctx ends during the bootstrap.
 // The same o.Rand state gives the same interval.
 func ScoreImagesWith(ctx context.Context, ev Evaluator, images *tensor.Tensor, targets []int, ref *Moments, o ScoreOptions) (Score, error) {
@@ -100,7 +103,7 @@ func ScoreImagesWith(ctx context.Context, ev Evaluator, images *tensor.Tensor, t
 		Top1CI: Wilson(hits1, n, Z95), Top3CI: Wilson(hits3, n, Z95), Hit: hit,
 	}
 	if o.Bootstrap > 0 {
-		ci, err := bootstrapFD(ctx, ref, features, m, o)
+		ci, err := bootstrapFD(ctx, ref, features, m, fd, o)
 		if err != nil {
 			return Score{}, fmt.Errorf("leakage: score: FD bootstrap: %w", err)
 		}

@@ -138,6 +138,10 @@ type Encryption struct {
 	Seed       uint64  `json:"seed"`
 	// Teacher is the ANN distilled from (RecipeCETOD) or that fixed κ.
 	Teacher *Ref `json:"teacher,omitempty"`
+	// Defenses names the inversion defences trained with and their
+	// strengths ("nls α=-0.2, trapdoor ρ=0.1 β=0.3"); empty for none. The
+	// training record holds their full settings.
+	Defenses string `json:"defenses,omitempty"`
 	// WeightChange is ‖W − W₀‖/‖W₀‖ per weight, W₀ the converted weights.
 	WeightChange []WeightChange `json:"weight_change,omitempty"`
 }

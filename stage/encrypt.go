@@ -281,7 +281,8 @@ func encryptCard(j EncryptJob, r *encryptRun, kappa float64) (modelfile.Card, er
 	}
 	spec := *j.SNN.Card.SNN
 	spec.Encryption = &modelfile.Encryption{Recipe: recipe, Labels: string(j.Settings.Labels), LogitScale: string(r.o.Scale), Kappa: kappa,
-		Epochs: r.o.Epochs, PerClass: j.Settings.PerClass, Images: len(r.idx), Source: "synthetic:" + j.Synth.Path, Seed: r.o.Seed, Teacher: teacherRef}
+		Epochs: r.o.Epochs, PerClass: j.Settings.PerClass, Images: len(r.idx), Source: "synthetic:" + j.Synth.Path, Seed: r.o.Seed, Teacher: teacherRef,
+		Defenses: r.o.Defenses()}
 	out := *j.SNN.Card
 	out.SNN, out.Seed, out.Metrics, out.Training = &spec, r.o.Seed, nil, nil
 	if err := out.SetDataFolder(j.Out, j.SNN.Card.DataFolder(j.SNN.Path)); err != nil {

@@ -185,8 +185,12 @@ func defenceText(e *modelfile.Encryption) string {
 	if e.Teacher != nil {
 		teacher = ", teacher ANN " + e.Teacher.Path
 	}
-	return fmt.Sprintf("class-encryption training %s: %s on %d images (%d per class) of %s, κ %.4g%s", e.Recipe, plural(e.Epochs, "epoch"),
-		e.Images, e.PerClass, e.Source, e.Kappa, teacher)
+	defenses := ""
+	if e.Defenses != "" {
+		defenses = "; inversion defences: " + e.Defenses
+	}
+	return fmt.Sprintf("class-encryption training %s: %s on %d images (%d per class) of %s, κ %.4g%s%s", e.Recipe, plural(e.Epochs, "epoch"),
+		e.Images, e.PerClass, e.Source, e.Kappa, teacher, defenses)
 }
 
 // widths words hidden widths: "256" or "512,512", "none" for none.

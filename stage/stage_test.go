@@ -95,6 +95,20 @@ func TestStagesChained(t *testing.T) {
 	if err != nil || enc.Teacher != path("ann") || enc.Images != 6 || len(enc.History) != 1 {
 		t.Fatalf("encrypt: %+v, %v", enc, err)
 	}
+	// A defence is recorded in the card by name and strength, and the
+	// model still records that no training data was read.
+	es.TrapdoorRate, es.LabelSmoothing = 0.5, -0.1
+	if _, err := stage.Encrypt(ctx, stage.EncryptJob{Out: path("enc-def"), SNN: sn, Synth: syn, Settings: es}, nil); err != nil {
+		t.Fatal(err)
+	}
+	def, err := stage.LoadModel(path("enc-def"), stage.RoleModel, modelfile.KindSNN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := def.Card.SNN.Encryption; e == nil || e.Defenses != "nls α=-0.1, trapdoor ρ=0.5 β=0.3" || def.Card.Provenance.TrainingDataAccessed {
+		t.Errorf("defended card: %+v, data accessed %v", e, def.Card.Provenance.TrainingDataAccessed)
+	}
+	es.TrapdoorRate, es.LabelSmoothing = 0, 0
 	test := randomSet(30, 3)
 	for _, m := range []*stage.Model{ann, sn} {
 		r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: stage.EvalSettings{Points: 2}}, nil)
