@@ -319,25 +319,17 @@ func TestFinite(t *testing.T) {
 	}
 }
 
-func TestMethodsFlag(t *testing.T) {
-	var ms Methods
-	if err := ms.Set("1, attack4,nes,5,3"); err != nil {
-		t.Fatal(err)
-	}
-	if want := (Methods{Visualize, ANNInversion, NESAttack, NESAttack, SNNInversion}); !slices.Equal(ms, want) {
-		t.Errorf("Set: %v, want %v", ms, want)
-	}
-	if s := ms.String(); s != "1,4,5,5,3" {
-		t.Errorf("String() = %q", s)
-	}
-	if err := ms.Set("2,6"); err == nil {
-		t.Error("method 6 accepted")
-	}
+
+// A method reads from JSON as a name or a number.
+func TestMethodJSON(t *testing.T) {
 	var back Method
 	if err := json.Unmarshal([]byte(`"nes"`), &back); err != nil || back != NESAttack {
 		t.Errorf(`JSON "nes": %v, %v`, back, err)
 	}
 	if err := json.Unmarshal([]byte(`4`), &back); err != nil || back != ANNInversion {
 		t.Errorf("JSON 4: %v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`6`), &back); err == nil {
+		t.Error("method 6 accepted")
 	}
 }

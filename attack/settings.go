@@ -2,8 +2,6 @@ package attack
 
 import (
 	"encoding/json"
-	"strconv"
-	"strings"
 
 	"github.com/privatesnn/privatesnn/snn"
 )
@@ -83,33 +81,4 @@ func (m *Method) UnmarshalJSON(b []byte) error {
 		return m.UnmarshalText([]byte(s))
 	}
 	return m.UnmarshalText(b)
-}
-
-// Methods is a list of attacks written as "1,2,3": a flag.Value.
-type Methods []Method
-
-// Set implements flag.Value.
-func (ms *Methods) Set(text string) error {
-	var out Methods
-	for _, s := range strings.Split(text, ",") {
-		var m Method
-		if err := m.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-			return err
-		}
-		out = append(out, m)
-	}
-	*ms = out
-	return nil
-}
-
-// String implements flag.Value.
-func (ms *Methods) String() string {
-	if ms == nil {
-		return ""
-	}
-	parts := make([]string, len(*ms))
-	for i, m := range *ms {
-		parts[i] = strconv.Itoa(int(m))
-	}
-	return strings.Join(parts, ",")
 }
