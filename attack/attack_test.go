@@ -319,7 +319,6 @@ func TestFinite(t *testing.T) {
 	}
 }
 
-
 // A method reads from JSON as a name or a number.
 func TestMethodJSON(t *testing.T) {
 	var back Method
