@@ -29,6 +29,8 @@ var allowed = map[string][]string{
 	"progress/progresstest":     {"progress"},
 	"fit":                       {"progress"},
 	"safetensors":               {"internal/atomicfile"},
+	"hdf5":                      {"internal/atomicfile"},
+	"nir":                       {"hdf5", "imageset", "snn", "vgg"},
 	"data":                      {"imageset", "internal/atomicfile"},
 	"nn":                        {"tensor", "internal/gemm", "internal/dnnl", "internal/parallel"},
 	"loss":                      {"tensor"},
@@ -46,7 +48,7 @@ var allowed = map[string][]string{
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "imageset", "internal/atomicfile", "internal/outdir", "leakage", "nn", "progress", "snn", "tensor", "vgg"},
-	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "internal/outdir", "modelfile", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
+	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "internal/outdir", "modelfile", "nir", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
 	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "modelfile", "progress", "report", "snn", "stage", "synth", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
@@ -55,7 +57,7 @@ var allowed = map[string][]string{
 
 // dataFree lists packages that must not reach package data through any
 // import path: the model side of the pipeline never reads a real data set.
-var dataFree = []string{"progress", "progress/progresstest", "fit", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "train", "attack", "leakage", "audit", "report", "stage"}
+var dataFree = []string{"progress", "progress/progresstest", "fit", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "hdf5", "nir", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "train", "attack", "leakage", "audit", "report", "stage"}
 
 func packages(t *testing.T) map[string][]string {
 	t.Helper()

@@ -148,6 +148,26 @@ func (a Augmentation) check() error {
 	return setting.Errorf("augment", a, "want on, off or auto")
 }
 
+// PinNIRExact pins the settings to a network that NIR's semantics run
+// exactly: reset to zero, initial membrane 0, direct input (the select
+// recipe then chooses only the percentile). A pinned initial membrane or
+// encoder other than those, or the paper's recipe (Poisson input), is an
+// error.
+func (s *Settings) PinNIRExact() error {
+	if s.Recipe == RecipePaper {
+		return setting.Errorf("recipe", s.Recipe, "fixes Poisson input, which NIR cannot express; NIR-exact conversion needs recipe select")
+	}
+	if s.InitMembrane != nil && *s.InitMembrane != 0 {
+		return setting.Errorf("init_membrane", *s.InitMembrane, "NIR-exact conversion needs 0 (NIR neurons start at 0)")
+	}
+	if s.Encoder != nil && *s.Encoder != snn.Direct {
+		return setting.Errorf("encoder", *s.Encoder, "NIR-exact conversion needs direct input (NIR has no encoder)")
+	}
+	zero, direct := 0.0, snn.Direct
+	s.Reset, s.InitMembrane, s.Encoder = snn.ResetZero, &zero, &direct
+	return nil
+}
+
 // Options returns the simulation options the settings describe: T
 // resolved, the pinned values where given, the paper's otherwise.
 func (s Settings) Options() Options {

@@ -70,6 +70,10 @@ type Provenance struct {
 	// Imported is the file an imported model's weights were read from
 	// (ImportStateDict); its training happened elsewhere, on real data.
 	Imported string `json:"imported,omitempty"`
+	// ImportedNIR is the NIR file an imported model was read from. A NIR
+	// export leaves it out of the card it embeds, so that export, import
+	// and export again give the same file.
+	ImportedNIR string `json:"imported_nir,omitempty"`
 	// PoolPositions says, for an imported model, how the pool positions
 	// of its features list were checked, or that they could not be.
 	PoolPositions string `json:"pool_positions,omitempty"`
@@ -564,17 +568,20 @@ const (
 	// PercentileCurrent sets each threshold to a percentile of the input
 	// currents (Calibration.Percentile).
 	PercentileCurrent CalibrationMethod = "percentile-current"
+	// FromFile: the thresholds were read with the weights from a file
+	// written elsewhere (a NIR import).
+	FromFile CalibrationMethod = "from-file"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler; it refuses methods
-// other than MaxCurrent and PercentileCurrent.
+// other than MaxCurrent, PercentileCurrent and FromFile.
 func (m *CalibrationMethod) UnmarshalText(b []byte) error {
 	switch CalibrationMethod(b) {
-	case MaxCurrent, PercentileCurrent:
+	case MaxCurrent, PercentileCurrent, FromFile:
 		*m = CalibrationMethod(b)
 		return nil
 	}
-	return fmt.Errorf("unknown calibration method %q (%s or %s)", b, MaxCurrent, PercentileCurrent)
+	return fmt.Errorf("unknown calibration method %q (%s, %s or %s)", b, MaxCurrent, PercentileCurrent, FromFile)
 }
 
 // MarshalText implements encoding.TextMarshaler.

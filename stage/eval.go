@@ -10,6 +10,7 @@ import (
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/train"
@@ -31,6 +32,12 @@ type EvalSettings struct {
 	// Candidates also scores every candidate of an SNN's data-free
 	// selection.
 	Candidates bool `json:"candidates,omitempty"`
+	// Reset and InitMembrane, when set, simulate an SNN with this reset
+	// rule and initial membrane (a fraction of θ) instead of its own: the
+	// semantics another simulator applies to an exported network (a NIR
+	// reader: reset zero, initial membrane 0).
+	Reset        *snn.Reset `json:"reset,omitempty"`
+	InitMembrane *float64   `json:"init_membrane,omitempty"`
 }
 
 // EvalJob scores a model on real data: the eval command's and the
@@ -49,6 +56,8 @@ type EvalJob struct {
 type LayerRate struct {
 	Layer     string  `json:"layer"`
 	Rate      float64 `json:"rate"`       // spikes per neuron per step
+	Spikes    int64   `json:"spikes"`     // spikes, summed over images and steps
+	Neurons   int64   `json:"neurons"`    // neurons per image
 	InputRate float64 `json:"input_rate"` // non-zero inputs per input value per step
 	Events    int     `json:"event_driven_chunks"`
 	Dense     int     `json:"dense_chunks"`
@@ -164,6 +173,9 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 	if err != nil {
 		return err
 	}
+	if net, err = j.Settings.semantics(net); err != nil {
+		return err
+	}
 	T := net.Config.Timesteps
 	rs := j.Settings.readouts(T)
 	simStart := time.Now()
@@ -174,7 +186,7 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 	res.ImagesTimestepsPerS = float64(j.Data.Len()*T) / time.Since(simStart).Seconds()
 	res.Timesteps, res.AccuracyByTimestep, res.Accuracy = T, curve, curve[len(curve)-1].Accuracy
 	for l, ls := range r.Layers[:len(r.Layers)-1] {
-		res.SpikeRates = append(res.SpikeRates, LayerRate{Layer: ls.Name, Rate: r.SpikeRate(l), InputRate: r.InputRate(l),
+		res.SpikeRates = append(res.SpikeRates, LayerRate{Layer: ls.Name, Rate: r.SpikeRate(l), Spikes: ls.Spikes, Neurons: ls.Neurons, InputRate: r.InputRate(l),
 			Events: ls.EventChunks, Dense: ls.DenseChunks})
 	}
 	if err := compareANN(ctx, j, res, batch); err != nil {
@@ -187,6 +199,25 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 		}
 	}
 	return nil
+}
+
+// semantics returns net with the settings' reset and initial membrane,
+// or net itself when neither is set.
+func (s EvalSettings) semantics(net *snn.Network) (*snn.Network, error) {
+	if s.Reset == nil && s.InitMembrane == nil {
+		return net, nil
+	}
+	cfg := net.Config
+	if s.Reset != nil {
+		cfg.Reset = *s.Reset
+	}
+	if s.InitMembrane != nil {
+		cfg.InitMembrane = *s.InitMembrane
+	}
+	if err := cfg.Validate(len(cfg.Thresholds)); err != nil {
+		return nil, setting.Errorf("init_membrane", cfg.InitMembrane, "%v", err)
+	}
+	return snn.New(net.Model, cfg)
 }
 
 // compareANN scores the ANN the SNN is compared with, when there is one.

@@ -138,6 +138,9 @@ func (d *ModelInfo) WriteText(w io.Writer) error {
 	if pv.Imported != "" {
 		read = "imported from " + pv.Imported + ", trained elsewhere on real data"
 	}
+	if pv.ImportedNIR != "" {
+		read += "; read from the NIR file " + pv.ImportedNIR
+	}
 	fmt.Fprintf(w, "  made        from %s; %s; by %s\n", orNone(pv.Dataset, "–"), read, orNone(pv.Software, "unknown software"))
 	_, err := fmt.Fprintf(w, "  weights     SHA-256 %s, %s\n", d.WeightsSHA256, d.WeightsCheck)
 	return err
@@ -172,6 +175,10 @@ func conversionText(s *modelfile.SNNSpec) string {
 	th := make([]string, len(s.Thresholds))
 	for i, t := range s.Thresholds {
 		th[i] = fmt.Sprintf("%.4g", t)
+	}
+	if c.Method == modelfile.FromFile {
+		return fmt.Sprintf("thresholds %s read from %s; %v input, reset %v, initial membrane %g·θ", strings.Join(th, ", "), orNone(c.Source, "a file"),
+			s.Encoder, s.Reset, s.InitMembrane)
 	}
 	return fmt.Sprintf("recipe %s: %s; thresholds %s, balanced on %d images of %s", recipe, used, strings.Join(th, ", "), c.Images, orNone(c.Source, "–"))
 }

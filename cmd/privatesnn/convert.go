@@ -57,9 +57,15 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.synth, "synth", "", "synthetic image set from 'privatesnn synth' made from this ANN (directory or file; required)")
 	fs.StringVar(&c.job.Out, "out", "", "output directory of the spiking model (required)")
 	fs.BoolVar(&c.force, "force", false, "replace the model files in an existing --out (other files stay)")
+	nirExact := fs.Bool("nir-exact", false, "make a network NIR's semantics run exactly (export --format nir): reset zero, initial membrane 0, direct input")
 	c.out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if *nirExact {
+		if err := c.job.Settings.PinNIRExact(); err != nil {
+			return userError(err)
+		}
 	}
 	if err := c.load(&b); err != nil {
 		return err

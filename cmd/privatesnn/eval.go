@@ -49,6 +49,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	simFlags(fs, &b, &st.Timesteps, &st.Readouts, &st.Seed, 20)
 	b.Int(fs, &st.Points, "points", 0, 0, snn.MaxTimesteps, "SNN, with --readouts auto: read the accuracy at this many steps spread over 1..T (0: every T/20)")
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
+	optText(fs, &st.Reset, "reset", "SNN: simulate with this reset instead of the model's: zero or subtract (zero with --init-membrane 0: what a NIR reader runs)")
+	optFloat(fs, &b, &st.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "SNN: simulate with this initial membrane (a fraction of the threshold) instead of the model's")
 	fs.BoolVar(&st.Candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
 	out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {

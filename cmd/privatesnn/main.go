@@ -57,10 +57,11 @@ func commands() []command {
 		{"train", "train a VGG network on an image data set", "[--data NAME] [--out DIR] [flags]",
 			"Trains a VGG-style ANN (no bias, no batch norm, average pooling, dropout) and saves it with its model card in --out. " +
 				"This is the only step of the pipeline that reads real data. Ctrl-C saves a checkpoint; --resume continues it.", runTrain},
-		{"import", "import a PyTorch VGG state_dict (safetensors) as a model directory", "--weights FILE [--features LIST] --out DIR [flags]",
+		{"import", "import a PyTorch VGG state_dict (safetensors) or a NIR file as a model directory", "--weights FILE [--features LIST | --format nir] --out DIR [flags]",
 			"Reads a bare state_dict of a bias-free VGG (features.<i>.weight, classifier.<i>.weight), written by scripts/stfile.py (torch and numpy only: stfile.save(path, model.state_dict(), {\"features\": \"32,32,A,64,64,A\"})) or safetensors.torch.save_file, " +
 				"checks its shapes against --features or that metadata (where the pools sit) and --data's image size, scores it on --data's test split, " +
-				"and writes a model directory with its card that every other command takes as --model.", runImport},
+				"and writes a model directory with its card that every other command takes as --model. " +
+				"With --format nir it reads a NIR graph of the same shape (from 'privatesnn export' or another framework) instead.", runImport},
 		{"synth", "synthesise class images from a trained ANN (no data)", "--model DIR [--out DIR] [flags]",
 			"Optimises noise images towards Dirichlet soft labels drawn from the ANN's class similarity, using the ANN's weights alone. " +
 				"Writes the images as PNG folders, a binary set for convert, a labelled preview grid.png and a manifest.", runSynth},
@@ -102,6 +103,11 @@ func commands() []command {
 		{"bench", "throughput of the engine's key workloads", "[flags]",
 			"Measures the ANN training step, the input-gradient step, SGEMM, optionally an SNN simulation, and a BPTT training step of the default network's spiking version " +
 				"(items/s and peak RSS, from a child process that runs only that workload), for comparison with scripts/bench_torch.py.", runBench},
+		{"export", "write a model as a NIR file for neuromorphic tools", "--model DIR --out FILE [flags]",
+			"Writes the network as a NIR graph (Neuromorphic Intermediate Representation, an HDF5 file) that snnTorch, Norse, SpikingJelly, Sinabs, Lava, " +
+				"Rockpool, Nengo and SpiNNaker2 read: Input, Conv2d, IF, AvgPool2d or SumPool2d, Flatten, Linear, I, Output. T, the encoder, the initial " +
+				"membrane, reset by subtraction and the card's provenance, which NIR has no fields for, go into the graph's metadata (privatesnn.* keys); " +
+				"'eval --reset zero --init-membrane 0' shows the accuracy a reader that ignores them gets.", runExport},
 		{"show", "what a model directory holds: kind, T, parent, data, accuracy, conversion, defence", "--model DIR [--json]",
 			"Describes a model from its card without running it, and checks that its weights are the ones the card records.", runShow},
 		{"version", "the version of this binary", "[--json]", "Prints the version that every card this binary writes records, and the Go release it was built with.", runVersion},
