@@ -223,3 +223,13 @@ func pooling(md map[string]*hdf5.Dataset) (Pooling, bool, error) {
 	err := p.UnmarshalText([]byte(s))
 	return p, true, err
 }
+
+// StringMeta returns the graph's string metadata entry key ("" when absent).
+func StringMeta(g *Graph, key string) string { return metaString(g.Metadata, key) }
+
+// FloatMeta returns the graph's numeric metadata entry key (0 when absent or
+// not one number).
+func FloatMeta(g *Graph, key string) float64 {
+	v, _, _ := metaFloat(g.Metadata, key)
+	return v
+}

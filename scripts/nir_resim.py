@@ -7,7 +7,8 @@ Linear/Affine/I -> Output along its edges, and simulates it step by step on
 the first N test images of a data set, with the semantics the file's
 privatesnn.* metadata records (or, with --nir-semantics, NIR's own: reset to
 v_reset, zero initial membrane). Prints one JSON object: per IF node the
-spikes summed over images and steps, and the accuracy; --out also writes it.
+spikes summed over images and steps and the decisions taken within NEAR of
+the threshold, and the accuracy; --out also writes it.
 
 One step of an IF node: v = v + r*I (leak 1; other leaks are refused),
 spike when v > v_threshold (strict), then v -= v_threshold (reset subtract)
@@ -30,6 +31,12 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+
+# NEAR: a membrane within this fraction of its threshold is a decision that
+# float32 rounding in another summation order (privatesnn's kernels against
+# PyTorch's) can flip; such decisions are counted beside the spikes.
+NEAR = 1e-5
 
 
 def read_idx(path):
@@ -94,10 +101,11 @@ def simulate(nodes, order, meta, x, nir_semantics):
                     vr = torch.from_numpy(np.asarray(d["v_reset"], dtype=np.float32))
                     if name not in mem:
                         mem[name] = (init * th).expand_as(h).clone() if init else torch.zeros_like(h)
-                        counts[name] = 0
+                        counts[name] = [0, 0]
                     v = mem[name] + r * h
                     s = (v > th).float()
-                    counts[name] += int(s.sum().item())
+                    counts[name][0] += int(s.sum().item())
+                    counts[name][1] += int(((v - th).abs() <= NEAR * th).sum().item())
                     mem[name] = torch.where(s > 0, vr.expand_as(v), v) if hard else v - th * s
                     h = s
                 elif t == "AvgPool2d":
@@ -143,11 +151,12 @@ def main():
     for i in range(0, len(x), a.batch):
         c, out = simulate(nodes, order, meta, torch.from_numpy(x[i:i + a.batch]), a.nir_semantics)
         for k, v in c.items():
-            counts[k] = counts.get(k, 0) + v
+            counts[k] = [a + b for a, b in zip(counts.get(k, [0, 0]), v)]
         correct += int((out.argmax(1).numpy() == labels[i:i + a.batch]).sum())
     res = {"file": os.path.basename(a.file), "images": int(len(x)), "timesteps": int(meta["privatesnn.timesteps"]),
            "nir_semantics": a.nir_semantics, "torch": torch.__version__,
-           "spikes": [{"node": n, "spikes": counts[n]} for n in order if n in counts],
+           "near_threshold_fraction": NEAR,
+           "spikes": [{"node": n, "spikes": counts[n][0], "near_threshold": counts[n][1]} for n in order if n in counts],
            "accuracy": correct / len(x)}
     s = json.dumps(res, indent=1)
     print(s)

@@ -138,7 +138,7 @@ func (d *ModelInfo) WriteText(w io.Writer) error {
 	if pv.Imported != "" {
 		read = "imported from " + pv.Imported + ", trained elsewhere on real data"
 	}
-	if pv.ImportedNIR != "" {
+	if pv.ImportedNIR != "" && pv.ImportedNIR != pv.Imported {
 		read += "; read from the NIR file " + pv.ImportedNIR
 	}
 	fmt.Fprintf(w, "  made        from %s; %s; by %s\n", orNone(pv.Dataset, "–"), read, orNone(pv.Software, "unknown software"))
