@@ -53,7 +53,7 @@ func (d *decoder) attrInfo(data []byte, hdr uint64) ([]*Dataset, error) {
 		return nil, errorf(ErrUnsupported, "attribute info message version %d", version)
 	}
 	if flags&attrInfoCreationOrder != 0 {
-		c.skip(2)
+		c.skip(2) // maximum creation index
 	}
 	heap, nameIndex := c.addr(), c.addr()
 	if c.err != nil {
@@ -98,6 +98,9 @@ func (d *decoder) attribute(data []byte) (*Dataset, error) {
 	space := c.bytes(align(spaceSize))
 	if c.err != nil {
 		return nil, c.err
+	}
+	if err := d.reserveValues(uint64(nameSize)); err != nil {
+		return nil, err
 	}
 	a := &Dataset{Name: cutNUL(name[:nameSize])}
 	if why := validName(a.Name); why != "" {

@@ -36,6 +36,8 @@ type btree2 struct {
 // btree2 parses the version 2 B-tree header at addr and checks its record
 // type.
 func (d *decoder) btree2(addr uint64, typ uint8) (*btree2, error) {
+	// Signature, version, type, node size, record size, depth, split and
+	// merge percents, root address, root records, total records, checksum.
 	size := uint64(4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + d.offSize + 2 + d.lenSize + checksumSize)
 	p, err := d.slice(addr, size)
 	if err != nil {

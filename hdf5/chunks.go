@@ -176,6 +176,8 @@ func copyChunk(out, chunk []byte, g *chunkGrid, offs []uint64, elemSize int) {
 // fixedArrayChunks visits the chunks indexed by the fixed array whose
 // header is at l.addr.
 func (d *decoder) fixedArrayChunks(l *layout, g *chunkGrid, chunkBytes int, place func(chunkLoc) error) error {
+	// Signature, version, client id, entry size, page bits, entry count,
+	// data block address, checksum.
 	hsize := uint64(4 + 4 + d.lenSize + d.offSize + checksumSize)
 	p, err := d.slice(l.addr, hsize)
 	if err != nil {
@@ -189,8 +191,8 @@ func (d *decoder) fixedArrayChunks(l *layout, g *chunkGrid, chunkBytes int, plac
 	if c.err != nil {
 		return fmt.Errorf("fixed array header at 0x%x: %w", l.addr, c.err)
 	}
-	if got, sum := checksum(p[:c.pos]), c.u32(); got != sum {
-		return errorf(ErrChecksum, "fixed array header at 0x%x: checksum 0x%08x, computed 0x%08x", l.addr, sum, got)
+	if err := checkSum(p, c.pos); err != nil {
+		return fmt.Errorf("fixed array header at 0x%x: %w", l.addr, err)
 	}
 	if version != fixedArrayVersion || client > fixedArrayFiltered || pageBits > 32 {
 		return errorf(ErrUnsupported, "fixed array header at 0x%x: version %d, client %d, page bits %d", l.addr, version, client, pageBits)
@@ -228,7 +230,7 @@ func (d *decoder) fixedArrayBlock(addr uint64, fa *fixedArray, nents uint64, g *
 	if err != nil {
 		return err
 	}
-	prefix := 4 + 2 + d.offSize
+	prefix := 4 + 2 + d.offSize // signature, version, client id, header address
 	pageSize := uint64(1) << fa.pageBits
 	if nents > uint64(len(p)) {
 		return errorf(ErrFormat, "%d entries exceed the file", nents)

@@ -77,27 +77,10 @@ func (c *cursor) length() uint64 {
 	return v
 }
 
-// signature reads 4 bytes and records an error unless they equal sig.
+// signature reads len(sig) bytes and records an error unless they equal sig.
 func (c *cursor) signature(sig string) {
 	p := c.bytes(len(sig))
 	if c.err == nil && string(p) != sig {
 		c.fail(errorf(ErrFormat, "bad signature %q, want %q", p, sig))
 	}
-}
-
-// cstring reads a NUL-terminated string of at most max bytes (excluding the
-// NUL) and consumes the NUL.
-func (c *cursor) cstring() string {
-	if c.err != nil {
-		return ""
-	}
-	for i := c.pos; i < len(c.b); i++ {
-		if c.b[i] == 0 {
-			s := string(c.b[c.pos:i])
-			c.pos = i + 1
-			return s
-		}
-	}
-	c.fail(errorf(ErrFormat, "unterminated string at +%d", c.pos))
-	return ""
 }

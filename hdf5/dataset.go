@@ -1,6 +1,9 @@
 package hdf5
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Layout message constants.
 const (
@@ -92,16 +95,18 @@ func (d *decoder) reserveElements(ds *Dataset, dims []uint64, t *dtype) (int, er
 	}
 	budget := uint64(d.lim.MaxBytes)
 	for i, x := range dims {
-		if x > budget {
-			return 0, errorf(ErrLimit, "dimension %d exceeds Limits.MaxBytes", x)
-		}
-		ds.Shape[i] = int(x)
-		n *= x
-		if n > budget {
+		hi, lo := bits.Mul64(n, x)
+		if x > budget || hi != 0 || lo > budget {
 			return 0, errorf(ErrLimit, "dataspace %v exceeds Limits.MaxBytes", dims)
 		}
+		ds.Shape[i] = int(x)
+		n = lo
 	}
-	if err := d.reserveValues(n * valueCost(t.kind())); err != nil {
+	hi, cost := bits.Mul64(n, valueCost(t.kind()))
+	if hi != 0 {
+		return 0, errorf(ErrLimit, "dataspace %v exceeds Limits.MaxBytes", dims)
+	}
+	if err := d.reserveValues(cost); err != nil {
 		return 0, err
 	}
 	return int(n), nil
@@ -146,7 +151,7 @@ func (d *decoder) layout(data []byte, rank, elemSize int) (*layout, error) {
 func (d *decoder) layoutV12(c *cursor, rank, elemSize int) (*layout, error) {
 	ndims := int(c.u8())
 	l := &layout{class: c.u8()}
-	c.skip(5)
+	c.skip(5) // reserved
 	if l.class != layoutCompact {
 		l.addr = c.addr()
 	}
@@ -217,12 +222,12 @@ func (d *decoder) chunkedV4(c *cursor, l *layout, rank, elemSize int) error {
 		l.pageBits = c.u8()
 	case chunkIndexExtArray, chunkIndexBTreeV2:
 		if c.err == nil {
-			return errorf(ErrUnsupported, "chunk index type %d (%s)", l.index, map[uint8]string{
+			return errorf(ErrUnsupported, "unsupported chunk index type %d (%s)", l.index, map[uint8]string{
 				chunkIndexExtArray: "extensible array", chunkIndexBTreeV2: "version 2 B-tree"}[l.index])
 		}
 	default:
 		if c.err == nil {
-			return errorf(ErrUnsupported, "chunk index type %d", l.index)
+			return errorf(ErrUnsupported, "unsupported chunk index type %d", l.index)
 		}
 	}
 	l.addr = c.addr()
@@ -241,15 +246,16 @@ func (d *decoder) setChunk(l *layout, dims []uint64, rank, elemSize int) error {
 	if dims[rank] != uint64(elemSize) {
 		return errorf(ErrFormat, "chunk element size %d, datatype size %d", dims[rank], elemSize)
 	}
-	bytes := uint64(elemSize)
+	size := uint64(elemSize)
 	for _, x := range dims[:rank] {
 		if x == 0 {
 			return errorf(ErrFormat, "zero chunk dimension")
 		}
-		if x > uint64(d.lim.MaxBytes) || bytes*x > uint64(d.lim.MaxBytes) {
+		hi, lo := bits.Mul64(size, x)
+		if hi != 0 || lo > uint64(d.lim.MaxBytes) {
 			return errorf(ErrLimit, "chunk of %v elements exceeds Limits.MaxBytes", dims[:rank])
 		}
-		bytes *= x
+		size = lo
 	}
 	l.chunk = dims[:rank]
 	return nil
@@ -326,7 +332,7 @@ func (d *decoder) fillValue(h *objHeader) []byte {
 		version := c.u8()
 		switch version {
 		case 1, 2:
-			c.skip(2)
+			c.skip(2) // allocation and fill write times
 			if defined := c.u8(); version == 1 || defined != 0 {
 				return c.bytes(int(c.u32()))
 			}

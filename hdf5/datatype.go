@@ -34,7 +34,7 @@ func (d *decoder) dataspace(data []byte) ([]uint64, error) {
 	typ := uint8(dataspaceTypeSimple)
 	switch version {
 	case dataspaceV1:
-		c.skip(5)
+		c.skip(5) // reserved
 		if rank == 0 {
 			typ = dataspaceTypeScalar
 		}

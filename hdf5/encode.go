@@ -23,6 +23,9 @@ func Encode(root *Group) ([]byte, error) {
 	if err := validateTree(root, "/", map[*Group]bool{}); err != nil {
 		return nil, errorf(ErrInvalid, "hdf5: encode: %v", err)
 	}
+	if n := treeBytes(root); n > maxEncodedBytes {
+		return nil, errorf(ErrInvalid, "hdf5: encode: the values take %d bytes, more than %d", n, uint64(maxEncodedBytes))
+	}
 	e := &encoder{buf: make([]byte, superblockV0Size, 4096)}
 	hdr, btree, heap := e.group(root)
 	e.superblock(hdr, btree, heap)
@@ -48,7 +51,7 @@ func (e *encoder) alloc(n int) int {
 
 // superblock writes the version 0 superblock at offset 0.
 func (e *encoder) superblock(rootHdr, rootBTree, rootHeap uint64) {
-	b := e.buf[:0:superblockV0Size]
+	b := make([]byte, 0, superblockV0Size)
 	b = append(b, signature...)
 	b = append(b,
 		0, // superblock version
@@ -67,7 +70,7 @@ func (e *encoder) superblock(rootHdr, rootBTree, rootHeap uint64) {
 	b = le.AppendUint64(b, uint64(len(e.buf))) // end of file address
 	b = le.AppendUint64(b, undefAddr)          // driver information block
 	b = appendSymbolEntry(b, 0, rootHdr, cacheStab, rootBTree, rootHeap)
-	_ = b
+	copy(e.buf, b)
 }
 
 // appendSymbolEntry appends a symbol table entry.
@@ -102,7 +105,7 @@ func headerV1Size(msgs []message) int {
 // putHeaderV1 writes a version 1 object header holding msgs into dst, which
 // has headerV1Size(msgs) bytes.
 func putHeaderV1(dst []byte, msgs []message) {
-	b := dst[:0]
+	b := make([]byte, 0, len(dst))
 	b = append(b, objHeaderV1, 0)
 	b = le.AppendUint16(b, uint16(len(msgs)))
 	b = le.AppendUint32(b, 1) // reference count
@@ -116,6 +119,7 @@ func putHeaderV1(dst []byte, msgs []message) {
 		b = append(b, m.data...)
 		b = append(b, make([]byte, n-len(m.data))...)
 	}
+	copy(dst, b)
 }
 
 // child is a group member in symbol table order.
@@ -169,12 +173,10 @@ func (e *encoder) group(g *Group) (hdr, btree, heap uint64) {
 	heapOff := e.alloc(localHeapHeaderSize)
 	dataOff := e.alloc(len(heapData))
 	copy(e.buf[dataOff:], heapData)
-	h := e.buf[heapOff:heapOff]
-	h = append(h, "HEAP"...)
-	h = append(h, 0, 0, 0, 0) // version 0, reserved
+	h := []byte{'H', 'E', 'A', 'P', 0, 0, 0, 0} // signature, version 0, reserved
 	h = le.AppendUint64(h, uint64(len(heapData)))
 	h = le.AppendUint64(h, localHeapFreeNull)
-	le.AppendUint64(h, uint64(dataOff))
+	copy(e.buf[heapOff:], le.AppendUint64(h, uint64(dataOff)))
 
 	tree := e.planGroupTree(len(children))
 	addrs := make([]uint64, len(children))
@@ -184,7 +186,7 @@ func (e *encoder) group(g *Group) (hdr, btree, heap uint64) {
 			a, bt, hp := e.group(c.group)
 			addrs[i], cache[i] = a, [3]uint64{cacheStab, bt, hp}
 		} else {
-			addrs[i] = e.dataset(c.dset)
+			addrs[i], cache[i] = e.dataset(c.dset), [3]uint64{cacheNone, 0, 0}
 		}
 	}
 	e.putSymbolNodes(tree, nameOffs, addrs, cache)

@@ -13,7 +13,8 @@ const (
 	fheapIDTiny             = 2
 	fheapTinyShortMax       = 18 // heap IDs up to this length encode tiny sizes in 4 bits
 	maxFheapDepth           = 16 // nested indirect blocks
-	maxTableRows            = 64
+	maxTableRows            = 64 // rows of a doubling table
+	fheapBlockPrefix        = 5  // signature and version of a direct or indirect block
 )
 
 // fractalHeap is a parsed fractal heap header.
@@ -157,7 +158,7 @@ func (h *fractalHeap) managed(off, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("direct block at 0x%x: %w", addr, err)
 	}
-	hdr := uint64(5 + h.d.offSize + h.offBytes)
+	hdr := uint64(fheapBlockPrefix + h.d.offSize + h.offBytes)
 	if h.checksummed {
 		hdr += checksumSize
 	}
@@ -207,7 +208,7 @@ func (h *fractalHeap) locate(addr uint64, nrows int, base, off uint64, depth int
 	if depth > maxFheapDepth {
 		return 0, 0, 0, errorf(ErrFormat, "fractal heap indirect blocks nested too deep")
 	}
-	prefix := 5 + h.d.offSize + h.offBytes
+	prefix := fheapBlockPrefix + h.d.offSize + h.offBytes
 	p, err := h.d.rest(addr)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("indirect block: %w", err)

@@ -54,7 +54,7 @@ func (d *decoder) parsePipeline(data []byte) ([]filter, error) {
 		return nil, errorf(ErrFormat, "%d filters", n)
 	}
 	if version == 1 {
-		c.skip(6)
+		c.skip(6) // reserved
 	}
 	fs := make([]filter, n)
 	for i := range fs {
@@ -77,7 +77,7 @@ func (d *decoder) parsePipeline(data []byte) ([]filter, error) {
 			f.params = append(f.params, c.u32())
 		}
 		if version == 1 && nparams%2 == 1 {
-			c.skip(4)
+			c.skip(4) // padding to 8 bytes
 		}
 		if c.err != nil {
 			return nil, c.err
@@ -124,7 +124,9 @@ func (d *decoder) unfilter(fs []filter, mask uint32, p []byte, want int, elemSiz
 		var err error
 		switch fs[i].id {
 		case filterDeflate:
-			p, err = d.inflate(p, want)
+			// Filters after deflate in the pipeline may have grown the
+			// data (Fletcher-32 appends 4 bytes).
+			p, err = d.inflate(p, want+checksumSize*len(fs))
 		case filterShuffle:
 			p, err = d.unshuffle(fs[i], p, elemSize)
 		case filterFletcher32:

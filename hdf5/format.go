@@ -11,6 +11,10 @@ const (
 	encLengthSize = 8 // bytes per length
 )
 
+// symbolEntryFixed is the size of a symbol table entry apart from its two
+// addresses: cache type, reserved word and 16-byte scratch pad.
+const symbolEntryFixed = 24
+
 // undefAddr is the "undefined address" (all bits set) for 8-byte addresses.
 const undefAddr = ^uint64(0)
 
@@ -68,10 +72,9 @@ const (
 
 // Object header message flags.
 const (
-	msgFlagConstant       = 0x01 // the message will not change
-	msgFlagShared         = 0x02 // the message is stored elsewhere and shared
-	msgFlagFailIfUnknownW = 0x08 // fail to open for writing if the type is unknown
-	msgFlagFailIfUnknown  = 0x80 // fail to open if the type is unknown
+	msgFlagConstant      = 0x01 // the message will not change
+	msgFlagShared        = 0x02 // the message is stored elsewhere and shared
+	msgFlagFailIfUnknown = 0x80 // fail to open if the type is unknown
 )
 
 // Datatype classes.
@@ -99,7 +102,6 @@ const (
 
 // String padding types (low 4 bits of a string datatype's bit field).
 const (
-	strNullTerm = 0
 	strNullPad  = 1
 	strSpacePad = 2
 )

@@ -25,14 +25,14 @@ func (d *decoder) globalHeapObject(addr uint64, index uint32) ([]byte, error) {
 
 // parseGlobalHeap parses the collection at addr into its objects by index.
 func (d *decoder) parseGlobalHeap(addr uint64) (map[uint16][]byte, error) {
-	head, err := d.slice(addr, uint64(8+d.lenSize))
+	head, err := d.slice(addr, uint64(8+d.lenSize)) // signature, version, reserved, size
 	if err != nil {
 		return nil, err
 	}
 	c := d.newCursor(head)
 	c.signature("GCOL")
 	version := c.u8()
-	c.skip(3)
+	c.skip(3) // reserved
 	size := c.length()
 	if c.err != nil {
 		return nil, c.err
@@ -49,7 +49,7 @@ func (d *decoder) parseGlobalHeap(addr uint64) (map[uint16][]byte, error) {
 	}
 	c = d.newCursor(body[len(head):])
 	objs := map[uint16][]byte{}
-	for c.left() >= 8+d.lenSize {
+	for c.left() >= 8+d.lenSize { // index, reference count, reserved, size
 		index := c.u16()
 		c.skip(2 + 4) // reference count, reserved
 		n := c.length()

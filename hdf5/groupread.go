@@ -1,6 +1,9 @@
 package hdf5
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // Link message and link info constants.
 const (
@@ -11,7 +14,6 @@ const (
 	linkTypeHard          = 0
 	linkTypeSoft          = 1
 	linkInfoCreationOrder = 0x01 // link info: maximum creation index present
-	linkInfoOrderIndex    = 0x02 // link info: creation order index address present
 	maxBTreeLevel         = 64   // deeper version 1 B-trees are rejected
 )
 
@@ -62,14 +64,17 @@ func (d *decoder) linkMessage(data []byte) (link, error) {
 		typ = c.u8()
 	}
 	if flags&linkFlagCreationOrder != 0 {
-		c.skip(8)
+		c.skip(8) // creation order
 	}
 	if flags&linkFlagCharset != 0 {
-		c.skip(1)
+		c.skip(1) // name character set
 	}
 	n := c.uint(1 << (flags & linkFlagNameSizeMask))
 	if c.err == nil && n > uint64(c.left()) {
 		return link{}, errorf(ErrFormat, "link name length %d exceeds the message", n)
+	}
+	if err := d.reserveValues(n); c.err == nil && err != nil {
+		return link{}, err
 	}
 	name := string(c.bytes(int(n)))
 	if c.err != nil {
@@ -96,7 +101,7 @@ func (d *decoder) linkInfo(data []byte, hdr uint64) ([]link, error) {
 		return nil, errorf(ErrUnsupported, "link info message version %d", version)
 	}
 	if flags&linkInfoCreationOrder != 0 {
-		c.skip(8)
+		c.skip(8) // maximum creation index
 	}
 	heap, nameIndex := c.addr(), c.addr()
 	if c.err != nil {
@@ -123,6 +128,10 @@ func (d *decoder) symbolTable(btree, heap uint64) ([]link, error) {
 	var links []link
 	seen := map[uint64]bool{}
 	err = d.walkBTreeV1(btree, btreeGroupNode, d.lenSize, -1, seen, func(_ []byte, child uint64) error {
+		if seen[child] {
+			return errorf(ErrFormat, "symbol table node at 0x%x reached twice", child)
+		}
+		seen[child] = true
 		l, err := d.symbolNode(child, names)
 		if err != nil {
 			return fmt.Errorf("symbol table node at 0x%x: %w", child, err)
@@ -135,6 +144,7 @@ func (d *decoder) symbolTable(btree, heap uint64) ([]link, error) {
 
 // localHeap returns the data segment of the local heap at addr.
 func (d *decoder) localHeap(addr uint64) ([]byte, error) {
+	// Signature, version, reserved, data size, free list head, data address.
 	p, err := d.slice(addr, uint64(8+2*d.lenSize+d.offSize))
 	if err != nil {
 		return nil, err
@@ -142,7 +152,7 @@ func (d *decoder) localHeap(addr uint64) ([]byte, error) {
 	c := d.newCursor(p)
 	c.signature("HEAP")
 	version := c.u8()
-	c.skip(3)
+	c.skip(3) // reserved
 	size := c.length()
 	c.length() // free list head
 	data := c.addr()
@@ -155,14 +165,20 @@ func (d *decoder) localHeap(addr uint64) ([]byte, error) {
 	return d.slice(data, size)
 }
 
-// heapName returns the NUL-terminated name at offset off of a local heap.
-func heapName(heap []byte, off uint64) (string, error) {
+// heapName returns the NUL-terminated name at offset off of a local heap,
+// charging its length to the value budget.
+func (d *decoder) heapName(heap []byte, off uint64) (string, error) {
 	if off >= uint64(len(heap)) {
 		return "", errorf(ErrFormat, "name offset %d outside the local heap (%d bytes)", off, len(heap))
 	}
-	c := &cursor{b: heap[off:]}
-	s := c.cstring()
-	return s, c.err
+	n := bytes.IndexByte(heap[off:], 0)
+	if n < 0 {
+		return "", errorf(ErrFormat, "unterminated name at offset %d of the local heap", off)
+	}
+	if err := d.reserveValues(uint64(n)); err != nil {
+		return "", err
+	}
+	return string(heap[off : off+uint64(n)]), nil
 }
 
 // symbolNode returns the links of the symbol table node at addr.
@@ -174,7 +190,7 @@ func (d *decoder) symbolNode(addr uint64, heap []byte) ([]link, error) {
 	c := d.newCursor(p)
 	c.signature("SNOD")
 	version := c.u8()
-	c.skip(1)
+	c.skip(1) // reserved
 	n := int(c.u16())
 	if c.err != nil {
 		return nil, c.err
@@ -182,7 +198,7 @@ func (d *decoder) symbolNode(addr uint64, heap []byte) ([]link, error) {
 	if version != 1 {
 		return nil, errorf(ErrUnsupported, "symbol table node version %d", version)
 	}
-	links := make([]link, 0, min(n, c.left()/(2*d.offSize+24)))
+	links := make([]link, 0, min(n, c.left()/(2*d.offSize+symbolEntryFixed)))
 	for range n {
 		nameOff := c.length()
 		hdr := c.addr()
@@ -191,7 +207,7 @@ func (d *decoder) symbolNode(addr uint64, heap []byte) ([]link, error) {
 		if c.err != nil {
 			return nil, c.err
 		}
-		name, err := heapName(heap, nameOff)
+		name, err := d.heapName(heap, nameOff)
 		if err != nil {
 			return nil, err
 		}

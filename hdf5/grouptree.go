@@ -68,7 +68,7 @@ func (e *encoder) planGroupTree(n int) *groupTree {
 func (e *encoder) putGroupBTree(t *groupTree, nameOffs []uint64) {
 	for level, nodes := range t.levels {
 		for k, nd := range nodes {
-			b := e.buf[nd.off:nd.off]
+			b := make([]byte, 0, groupBTreeNodeSize)
 			b = append(b, "TREE"...)
 			b = append(b, btreeGroupNode, byte(level))
 			b = le.AppendUint16(b, uint16(nd.hi-nd.lo))
@@ -91,6 +91,7 @@ func (e *encoder) putGroupBTree(t *groupTree, nameOffs []uint64) {
 				b = le.AppendUint64(b, uint64(addr))
 				b = le.AppendUint64(b, nameOffs[last-1])
 			}
+			copy(e.buf[nd.off:nd.off+groupBTreeNodeSize], b)
 		}
 	}
 }
@@ -109,12 +110,13 @@ func siblingAddr(nodes []btNode, k int) uint64 {
 func (e *encoder) putSymbolNodes(t *groupTree, nameOffs, addrs []uint64, cache [][3]uint64) {
 	for j, off := range t.snods {
 		lo, hi := t.snodRange(j)
-		b := e.buf[off:off]
+		b := make([]byte, 0, snodSize)
 		b = append(b, "SNOD"...)
 		b = append(b, 1, 0) // version 1, reserved
 		b = le.AppendUint16(b, uint16(hi-lo))
 		for i := lo; i < hi; i++ {
 			b = appendSymbolEntry(b, nameOffs[i], addrs[i], uint32(cache[i][0]), cache[i][1], cache[i][2])
 		}
+		copy(e.buf[off:off+snodSize], b)
 	}
 }

@@ -5,15 +5,15 @@ import "fmt"
 // Object header format constants.
 const (
 	objHeaderV2            = 2
-	ohdrFlagSizeMask       = 0x03 // bits 0-1: size of the chunk #0 size field (1 << value bytes)
-	ohdrFlagCreationOrder  = 0x04 // messages carry a 2-byte creation order
-	ohdrFlagAttrPhase      = 0x10 // attribute storage phase change values present
-	ohdrFlagTimes          = 0x20 // access, modification, change and birth times present
-	ohdrTimesSize          = 16   // four 32-bit times
-	ohdrAttrPhaseSize      = 4    // two 16-bit values
-	msgHeaderV2Size        = 4    // type, size, flags
-	checksumSize           = 4    // Jenkins lookup3 checksum
-	maxHeaderChunks        = 1 << 16
+	ohdrFlagSizeMask       = 0x03    // bits 0-1: size of the chunk #0 size field (1 << value bytes)
+	ohdrFlagCreationOrder  = 0x04    // messages carry a 2-byte creation order
+	ohdrFlagAttrPhase      = 0x10    // attribute storage phase change values present
+	ohdrFlagTimes          = 0x20    // access, modification, change and birth times present
+	ohdrTimesSize          = 16      // four 32-bit times
+	ohdrAttrPhaseSize      = 4       // two 16-bit values
+	msgHeaderV2Size        = 4       // type, size, flags
+	checksumSize           = 4       // Jenkins lookup3 checksum
+	maxHeaderChunks        = 1 << 16 // continuation chunks of one object header
 	continuationSignature  = "OCHK"
 	objHeaderV2Signature   = "OHDR"
 	objHeaderV1PrefixBytes = 12 // version, reserved, message count, reference count, chunk size
@@ -151,7 +151,7 @@ func (d *decoder) messagesV1(h *objHeader, chunk []byte, addr uint64) ([]chunkRe
 		typ := c.u16()
 		size := c.u16()
 		flags := c.u8()
-		c.skip(3)
+		c.skip(3) // reserved
 		at := addr + uint64(c.pos)
 		data := c.bytes(int(size))
 		if c.err != nil {
@@ -187,7 +187,7 @@ func (d *decoder) addMessage(h *objHeader, typ uint16, flags uint8, data []byte,
 // headerV2 parses the prefix and first chunk of a version 2 object header.
 func (d *decoder) headerV2(h *objHeader, p []byte) ([]chunkRef, error) {
 	c := d.newCursor(p)
-	c.skip(4)
+	c.skip(len(objHeaderV2Signature))
 	version, flags := c.u8(), c.u8()
 	if c.err == nil && version != objHeaderV2 {
 		return nil, errorf(ErrUnsupported, "OHDR version %d", version)
@@ -233,7 +233,7 @@ func (d *decoder) messagesV2(h *objHeader, flags uint8, chunk []byte, addr uint6
 		size := c.u16()
 		mflags := c.u8()
 		if flags&ohdrFlagCreationOrder != 0 {
-			c.skip(2)
+			c.skip(2) // creation order
 		}
 		at := addr + uint64(c.pos)
 		data := c.bytes(int(size))

@@ -57,9 +57,10 @@ func (d *decoder) superblock() (uint64, error) {
 		return 0, fmt.Errorf("at 0x%x: %w", at, err)
 	}
 	// Addresses are relative to the base address, which libhdf5 takes to
-	// be where the superblock was found.
+	// be where the superblock was found. The end-of-file address is
+	// compared with the whole file's size, as libhdf5 does.
 	d.base = at
-	if eof != undefAddr && (eof > uint64(len(d.b)) || d.base+eof > uint64(len(d.b))) {
+	if eof != undefAddr && eof > uint64(len(d.b)) {
 		return 0, errorf(ErrFormat, "truncated file: end-of-file address is 0x%x but the file has %d bytes", eof, len(d.b))
 	}
 	return root, nil

@@ -2,6 +2,7 @@ package hdf5
 
 import (
 	"math"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -162,4 +163,44 @@ func joinPath(path, name string) string {
 		return "/" + name
 	}
 	return path + "/" + name
+}
+
+// maxEncodedBytes bounds the total size of the values Encode writes, so
+// that sizes never overflow an int.
+const maxEncodedBytes = min(1<<40, math.MaxInt/2)
+
+// valueBytes returns the bytes d's values take in the file: fixed-length
+// strings take the longest string's length (at least 1) per element. d
+// must have passed validateValues.
+func valueBytes(d *Dataset) uint64 {
+	_, elemSize := datatypeMessage(d)
+	hi, lo := bits.Mul64(uint64(d.Len()), uint64(elemSize))
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
+}
+
+// treeBytes returns the total bytes of the values of g and everything below
+// it (saturating at math.MaxUint64). g must have passed validateTree.
+func treeBytes(g *Group) uint64 {
+	var total uint64
+	add := func(n uint64) {
+		if total += n; total < n {
+			total = math.MaxUint64
+		}
+	}
+	for _, a := range g.Attrs {
+		add(valueBytes(a))
+	}
+	for _, d := range g.Datasets {
+		add(valueBytes(d))
+		for _, a := range d.Attrs {
+			add(valueBytes(a))
+		}
+	}
+	for _, s := range g.Groups {
+		add(treeBytes(s))
+	}
+	return total
 }
