@@ -20,6 +20,13 @@ type ImportOptions struct {
 	// A file without privatesnn's metadata is read with NIR's semantics,
 	// so its defaults should be reset zero and initial membrane 0.
 	Spiking snn.Config
+	// AsANN reads a spiking graph as the ANN of the same weights: every IF
+	// becomes a ReLU (after any fold of per-channel thresholds, which
+	// scales each layer's rates uniformly and so keeps the ANN's classes),
+	// the integrator a plain output. This is the ANN a network converted
+	// elsewhere came from, up to a positive scale per layer, which
+	// synthesis and distillation need.
+	AsANN bool
 	// Base, when it has the graph's architecture, gives the model's name
 	// and dropout rates (the exported card's); otherwise the model is
 	// named "nir" with no dropout.
@@ -82,6 +89,10 @@ func Import(g *Graph, o ImportOptions) (*Imported, error) {
 		return nil, err
 	}
 	switch {
+	case o.AsANN:
+		if p.neurons > 0 {
+			res.Notes = append(res.Notes, "IF neurons read as ReLUs: the ANN of the same weights")
+		}
 	case p.neurons == 0 && kind != "ann":
 		return nil, errors.New("nir: the graph has no IF neurons and its metadata does not say it is an ANN (privatesnn.kind = ann)")
 	case p.neurons > 0 && kind == "ann":
@@ -96,7 +107,7 @@ func Import(g *Graph, o ImportOptions) (*Imported, error) {
 		return nil, err
 	}
 	res.Model = m
-	if p.neurons > 0 {
+	if p.neurons > 0 && !o.AsANN {
 		if spk.Timesteps == 0 {
 			return nil, ErrNoTimesteps
 		}

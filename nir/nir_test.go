@@ -234,3 +234,20 @@ func TestImportWithoutMetadata(t *testing.T) {
 		t.Fatalf("error %v, want the missing-kind error", err)
 	}
 }
+
+// AsANN reads a spiking graph as the ANN of the same weights.
+func TestImportAsANN(t *testing.T) {
+	m, c := testNet(t, 8)
+	g, err := Export(Network{Model: m, SNN: c}, AvgPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := Import(g, ImportOptions{AsANN: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.SNN != nil || len(im.Notes) != 1 {
+		t.Fatalf("imported SNN %v, notes %q: want an ANN and one note", im.SNN, im.Notes)
+	}
+	sameWeights(t, m, im.Model)
+}

@@ -141,7 +141,10 @@ type ImportNIRJob struct {
 	Out  string
 	// Spiking gives the spiking settings a file's metadata lacks (T is then
 	// required); Normalization, ClassNames and Data likewise.
-	Spiking       snn.Config
+	Spiking snn.Config
+	// AsANN reads a spiking graph as the ANN of the same weights (IF
+	// neurons as ReLUs), to synthesise from and distil from.
+	AsANN         bool
 	Normalization imageset.Normalization
 	ClassNames    []string
 	Data          string
@@ -178,7 +181,7 @@ func ImportNIR(_ context.Context, j ImportNIRJob, p progress.Func) (*ImportNIRRe
 		return nil, inputErr(RoleWeights, j.File, err)
 	}
 	card := embeddedCard(g)
-	opts := nir.ImportOptions{Spiking: j.Spiking}
+	opts := nir.ImportOptions{Spiking: j.Spiking, AsANN: j.AsANN}
 	if card != nil {
 		opts.Base = &card.Model
 	}

@@ -37,6 +37,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	b.Int(fs, &nj.Spiking.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, "nir: time steps T, when the file does not record them")
 	fs.TextVar(&nj.Spiking.Encoder, "encoder", nj.Spiking.Encoder, "nir: input encoding when the file does not record it: direct or poisson")
 	fs.TextVar(&nj.Spiking.Reset, "reset", nj.Spiking.Reset, "nir: reset after a spike when the file does not record it: zero (NIR's semantics) or subtract")
+	asANN := false
+	fs.BoolVar(&asANN, "as-ann", false, "nir: read a spiking graph as the ANN of the same weights (IF neurons as ReLUs): the ANN to synthesise from and distil from when encrypting a network converted elsewhere")
 	b.Float(fs, &nj.Spiking.InitMembrane, "init-membrane", 0, interval{lo: 0, hi: 1}, "nir: initial membrane as a fraction of the threshold when the file does not record it (NIR's semantics: 0)")
 	out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -51,7 +53,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := checkOut(job.Out, modelfile.CardFile, "a model", force, job.Weights); err != nil {
 			return err
 		}
-		nj.File, nj.Out, nj.Normalization, nj.Data = job.Weights, job.Out, s.Normalization, string(spec.Name)
+		nj.File, nj.Out, nj.Normalization, nj.Data, nj.AsANN = job.Weights, job.Out, s.Normalization, string(spec.Name), asANN
 		return runStage(ctx, out, stdout, stderr, stage.ImportNIR, nj, writeImportNIR, nil)
 	default:
 		return usagef("--format %q: want safetensors or nir", format)
