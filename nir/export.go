@@ -107,7 +107,7 @@ func (b *builder) add(name, typ string, params map[string]*hdf5.Dataset) {
 func Export(n Network, pool Pooling) (*Graph, error) {
 	cfg := n.Model.Config
 	if n.SNN != nil {
-		if err := n.SNN.Validate(spikingLayers(cfg)); err != nil {
+		if err := n.SNN.Validate(snn.SpikingLayers(n.Model)); err != nil {
 			return nil, err
 		}
 	}
@@ -170,17 +170,6 @@ func (p Pooling) nodeType() string {
 		return "SumPool2d"
 	}
 	return "AvgPool2d"
-}
-
-// spikingLayers counts the thresholds of a network of configuration c.
-func spikingLayers(c vgg.Config) int {
-	n := len(c.Hidden)
-	for _, it := range c.Features {
-		if it != vgg.Pool {
-			n++
-		}
-	}
-	return n
 }
 
 // ifParams returns an IF layer's parameters: r = 1, v_threshold = θ and
