@@ -10,6 +10,11 @@ v_reset, zero initial membrane). Prints one JSON object: per IF node the
 spikes summed over images and steps and the decisions taken within NEAR of
 the threshold, and the accuracy; --out also writes it.
 
+Currents (Conv2d, Linear, Affine) are summed in float64 and rounded once to
+float32, as `privatesnn eval --exact-currents` sums them, so the spikes do
+not depend on either engine's summation order; --float32-currents sums in
+float32 in PyTorch's order instead (then a few decisions within float32
+rounding of the threshold can differ from privatesnn's default kernels).
 One step of an IF node: v = v + r*I (leak 1; other leaks are refused),
 spike when v > v_threshold (strict), then v -= v_threshold (reset subtract)
 or v = v_reset (reset zero). Every IF starts at init_membrane*v_threshold.
@@ -78,7 +83,15 @@ def chain(nodes, edges):
         name = nxt[name]
 
 
-def simulate(nodes, order, meta, x, nir_semantics):
+def weighted(f, h, w, b, exact):
+    """f(h, w, b) in float64 rounded once to float32 (exact: the currents of
+    `privatesnn eval --exact-currents`), or in float32."""
+    if not exact:
+        return f(h, w, b)
+    return f(h.double(), w.double(), None if b is None else b.double()).float()
+
+
+def simulate(nodes, order, meta, x, nir_semantics, exact):
     T = int(meta["privatesnn.timesteps"])
     assert meta.get("privatesnn.encoder", "direct") == "direct", "only direct input is re-simulated"
     assert float(meta.get("privatesnn.leak", 1.0)) == 1.0, "only IF (leak 1) is re-simulated"
@@ -94,7 +107,8 @@ def simulate(nodes, order, meta, x, nir_semantics):
                 if t == "Conv2d":
                     w = torch.from_numpy(np.asarray(d["weight"], dtype=np.float32))
                     b = torch.from_numpy(np.asarray(d["bias"], dtype=np.float32))
-                    h = F.conv2d(h, w, b, stride=tuple(d["stride"]), padding=tuple(d["padding"]))
+                    st, pd = tuple(d["stride"]), tuple(d["padding"])
+                    h = weighted(lambda a, w_, b_: F.conv2d(a, w_, b_, stride=st, padding=pd), h, w, b, exact)
                 elif t == "IF":
                     r = torch.from_numpy(np.asarray(d["r"], dtype=np.float32))
                     th = torch.from_numpy(np.asarray(d["v_threshold"], dtype=np.float32))
@@ -116,10 +130,10 @@ def simulate(nodes, order, meta, x, nir_semantics):
                 elif t == "Flatten":
                     h = h.reshape(h.shape[0], -1)
                 elif t == "Linear":
-                    h = F.linear(h, torch.from_numpy(np.asarray(d["weight"], dtype=np.float32)))
+                    h = weighted(F.linear, h, torch.from_numpy(np.asarray(d["weight"], dtype=np.float32)), None, exact)
                 elif t == "Affine":
-                    h = F.linear(h, torch.from_numpy(np.asarray(d["weight"], dtype=np.float32)),
-                                 torch.from_numpy(np.asarray(d["bias"], dtype=np.float32)))
+                    h = weighted(F.linear, h, torch.from_numpy(np.asarray(d["weight"], dtype=np.float32)),
+                                 torch.from_numpy(np.asarray(d["bias"], dtype=np.float32)), exact)
                 elif t == "I":
                     h = torch.from_numpy(np.asarray(d["r"], dtype=np.float32)) * h
                     total = h if total is None else total + h
@@ -137,6 +151,8 @@ def main():
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--nir-semantics", action="store_true")
+    ap.add_argument("--float32-currents", action="store_true",
+                    help="sum currents in float32 (PyTorch's order) instead of float64 rounded once")
     ap.add_argument("--out")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
@@ -149,12 +165,14 @@ def main():
     x = ((imgs.astype(np.float64) / 255.0 - mean) / std).astype(np.float32)[:, None, :, :]
     counts, correct = {}, 0
     for i in range(0, len(x), a.batch):
-        c, out = simulate(nodes, order, meta, torch.from_numpy(x[i:i + a.batch]), a.nir_semantics)
+        c, out = simulate(nodes, order, meta, torch.from_numpy(x[i:i + a.batch]), a.nir_semantics,
+                          not a.float32_currents)
         for k, v in c.items():
             counts[k] = [a + b for a, b in zip(counts.get(k, [0, 0]), v)]
         correct += int((out.argmax(1).numpy() == labels[i:i + a.batch]).sum())
     res = {"file": os.path.basename(a.file), "images": int(len(x)), "timesteps": int(meta["privatesnn.timesteps"]),
-           "nir_semantics": a.nir_semantics, "torch": torch.__version__,
+           "nir_semantics": a.nir_semantics, "currents": "float32" if a.float32_currents else "float64, rounded once",
+           "torch": torch.__version__,
            "near_threshold_fraction": NEAR,
            "spikes": [{"node": n, "spikes": counts[n][0], "near_threshold": counts[n][1]} for n in order if n in counts],
            "accuracy": correct / len(x)}

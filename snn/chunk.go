@@ -291,6 +291,10 @@ func poissonEncode(dst, x []float32, rng *rand.Rand) {
 
 // synapse computes cs.cur = W ∗ in for all P planes.
 func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
+	if cs.opts.ExactCurrents {
+		cs.exactSynapse(s, in, P)
+		return
+	}
 	out := s.outSize()
 	cur := cs.cur[:P*out]
 	if !events {

@@ -61,6 +61,12 @@ type Options struct {
 	// stops Run (a *progress.StopError).
 	Progress progress.Func
 
+	// ExactCurrents computes every current with float64 accumulation,
+	// rounded to float32 once (see exactSynapse): slower, and independent
+	// of the summation order, so another engine that sums in float64 can
+	// reproduce the spikes bit for bit. Training and BPTT ignore it.
+	ExactCurrents bool
+
 	// perStepDirect makes a Direct-encoded first layer compute its
 	// current at every step instead of once per image (the slower,
 	// step-by-step computation, kept for tests and benchmarks).

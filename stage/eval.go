@@ -38,6 +38,10 @@ type EvalSettings struct {
 	// reader: reset zero, initial membrane 0).
 	Reset        *snn.Reset `json:"reset,omitempty"`
 	InitMembrane *float64   `json:"init_membrane,omitempty"`
+	// ExactCurrents simulates an SNN with every current summed in float64
+	// and rounded once (snn.Options.ExactCurrents): slower, and the spikes
+	// another engine summing in float64 reproduces bit for bit.
+	ExactCurrents bool `json:"exact_currents,omitempty"`
 }
 
 // EvalJob scores a model on real data: the eval command's and the
@@ -179,7 +183,7 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 	T := net.Config.Timesteps
 	rs := j.Settings.readouts(T)
 	simStart := time.Now()
-	r, curve, err := Simulate(ctx, net, j.Data, j.Model.Card.Normalization, rs, j.Settings.Seed, p)
+	r, curve, err := simulate(ctx, net, j.Data, j.Model.Card.Normalization, snn.Options{Readouts: rs, ExactCurrents: j.Settings.ExactCurrents}, j.Settings.Seed, p)
 	if err != nil {
 		return err
 	}
@@ -285,12 +289,17 @@ func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *conver
 // accuracy at every readout. Every simulation on real data draws its
 // Poisson input from the same stream of seed.
 func Simulate(ctx context.Context, net *snn.Network, s *imageset.Set, norm imageset.Normalization, readouts []int, seed uint64, p progress.Func) (*snn.Result, []snn.TimestepAccuracy, error) {
+	return simulate(ctx, net, s, norm, snn.Options{Readouts: readouts}, seed, p)
+}
+
+// simulate is Simulate with the run's options (its Progress is set here).
+func simulate(ctx context.Context, net *snn.Network, s *imageset.Set, norm imageset.Normalization, o snn.Options, seed uint64, p progress.Func) (*snn.Result, []snn.TimestepAccuracy, error) {
 	x, err := dataTensor(s, norm)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, evalStream)), snn.Options{Readouts: readouts,
-		Progress: p.WithStage(fmt.Sprintf("simulating T=%d", net.Config.Timesteps))})
+	o.Progress = p.WithStage(fmt.Sprintf("simulating T=%d", net.Config.Timesteps))
+	r, err := net.Run(ctx, x, rand.New(rand.NewPCG(seed, evalStream)), o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -51,6 +51,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
 	optText(fs, &st.Reset, "reset", "SNN: simulate with this reset instead of the model's: zero or subtract (zero with --init-membrane 0: what a NIR reader runs)")
 	optFloat(fs, &b, &st.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "SNN: simulate with this initial membrane (a fraction of the threshold) instead of the model's")
+	fs.BoolVar(&st.ExactCurrents, "exact-currents", false, "SNN: sum every current in float64 and round once, so that another engine summing in float64 (scripts/nir_resim.py) reproduces the spikes bit for bit; slower")
 	fs.BoolVar(&st.Candidates, "candidates", false, "SNN converted with --recipe select: also score every candidate of its data-free selection on this data (how good the choice was)")
 	out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
