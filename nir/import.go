@@ -197,7 +197,7 @@ type parser struct {
 
 func (p *parser) parse(chain []string) error {
 	p.scale = 1
-	for i, name := range chain {
+	for _, name := range chain {
 		n := p.g.Nodes[name]
 		var err error
 		switch n.Type {
@@ -214,7 +214,7 @@ func (p *parser) parse(chain []string) error {
 		case "Linear", "Affine":
 			err = p.linear(name, n)
 		case "I":
-			err = p.readout(name, n, i)
+			err = p.readout(name, n)
 		case "Output":
 			err = p.output(name, n)
 		default:
@@ -396,7 +396,7 @@ func (p *parser) output(name string, n *Node) error {
 // readout accepts an integrator after the last linear layer: its input
 // summed over the steps is privatesnn's readout. A uniform r ≠ 1 scales
 // every class alike and is folded into the weights.
-func (p *parser) readout(name string, n *Node, _ int) error {
+func (p *parser) readout(name string, n *Node) error {
 	if p.last != "Linear" && p.last != "Affine" {
 		return unsupported(name, n, "an integrator must follow the last linear layer")
 	}

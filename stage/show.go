@@ -155,8 +155,13 @@ func (d *ModelInfo) accuracy() string {
 	if a, ok := d.Metrics["train_accuracy_synthetic"]; ok {
 		parts = append(parts, fmt.Sprintf("%.2f%% on its synthetic training images", 100*a))
 	}
-	if d.Kind == modelfile.KindSNN {
+	switch {
+	case d.Kind == modelfile.KindSNN && d.Provenance.Imported != "":
+		parts = append(parts, "not measured here ('privatesnn eval' measures it)")
+	case d.Kind == modelfile.KindSNN:
 		parts = append(parts, "not measured on real data (the SNN was made without it; 'privatesnn eval' measures it)")
+	}
+	if d.Kind == modelfile.KindSNN {
 		if d.ANNAccuracy != nil {
 			parts = append(parts, fmt.Sprintf("its ANN %s: %.2f%%", d.ANN, 100**d.ANNAccuracy))
 		}
