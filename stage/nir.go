@@ -1,10 +1,12 @@
 package stage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/privatesnn/privatesnn/imageset"
@@ -43,6 +45,9 @@ type ExportResult struct {
 // Export writes the model as a NIR graph, its spiking settings and card
 // in the graph's metadata.
 func Export(_ context.Context, j ExportJob, p progress.Func) (*ExportResult, error) {
+	if err := checkNIROut(j.Out); err != nil {
+		return nil, err
+	}
 	if err := p.Report(progress.Report{Label: "export " + j.Out}); err != nil {
 		return nil, err
 	}
@@ -63,6 +68,31 @@ func Export(_ context.Context, j ExportJob, p progress.Func) (*ExportResult, err
 	}
 	return &ExportResult{Model: j.Model.Path, Out: j.Out, Format: "nir", Kind: j.Model.Card.Kind, Nodes: len(g.Nodes),
 		Edges: len(g.Edges), Bytes: st.Size(), Pooling: j.Pooling, Semantics: NIRSemantics(n.SNN)}, nil
+}
+
+// hdf5Signature starts every HDF5 file without a user block.
+var hdf5Signature = []byte("\x89HDF\r\n\x1a\n")
+
+// checkNIROut refuses an Out that exists and is not an HDF5 file: a
+// directory, or any other file (a model's weights or card among them),
+// which an export must never replace.
+func checkNIROut(out string) error {
+	f, err := os.Open(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return inputErr(RoleOut, out, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(hdf5Signature))
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return inputErr(RoleOut, out, errors.New("is a directory; give a file path"))
+	}
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, hdf5Signature) {
+		return inputErr(RoleOut, out, fmt.Errorf("%s exists and is not an HDF5 file; an export replaces only an earlier export", out))
+	}
+	return nil
 }
 
 // NIRSemantics says whether NIR's own semantics (reset to v_reset = 0,

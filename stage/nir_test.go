@@ -97,6 +97,24 @@ func TestNIRRoundTrip(t *testing.T) {
 	}
 }
 
+// An export never replaces a file that is not an earlier export: here the
+// model's own weights.
+func TestExportKeepsOtherFiles(t *testing.T) {
+	ctx, dir := context.Background(), t.TempDir()
+	sn := tinySNN(t, dir)
+	weights := filepath.Join(sn.Path, modelfile.WeightsFile)
+	before, _ := os.ReadFile(weights)
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: sn, Out: weights}, nil); err == nil {
+		t.Fatal("export over the model's weights accepted")
+	}
+	if after, _ := os.ReadFile(weights); !bytes.Equal(before, after) {
+		t.Fatal("the model's weights changed")
+	}
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: sn, Out: sn.Path}, nil); err == nil {
+		t.Fatal("export over a directory accepted")
+	}
+}
+
 // Eval under a NIR reader's semantics (reset zero, initial membrane 0)
 // simulates another network than the model's own.
 func TestEvalSemantics(t *testing.T) {
