@@ -1,12 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/privatesnn/privatesnn/audit"
@@ -33,6 +32,10 @@ type Config struct {
 	// Threads is the threads to use (0: all cores); the command's --threads
 	// replaces it.
 	Threads int `json:"threads,omitempty"`
+	// Skip names stages to leave out (with every stage that needs them):
+	// a sweep that only needs accuracy skips "evaluator", "evaluator2",
+	// "audit" and "energy".
+	Skip []string `json:"skip,omitempty"`
 
 	// Data names the real data set: the ANN and the evaluator train on its
 	// training split; evaluation, energy and leakage scoring read its test
@@ -160,28 +163,7 @@ func Parse(b []byte, isTOML bool) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	if err := doc.check(); err != nil {
-		return Config{}, err
-	}
-	js := b
-	if isTOML {
-		if js, err = json.Marshal(doc.keys); err != nil {
-			return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
-		}
-	}
-	c := Defaults()
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, &ConfigError{TOML: isTOML, Reason: strings.TrimPrefix(err.Error(), "json: "), Err: err}
-	}
-	if err := decodeFrontier(&c, js); err != nil {
-		return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, &ConfigError{TOML: isTOML, Reason: err.Error(), Err: err}
-	}
-	return c, nil
+	return doc.config()
 }
 
 // Validate reports unusable settings.
@@ -232,7 +214,16 @@ func (c Config) Validate() error {
 	if err := c.Audit.Options().Validate(); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	return c.validateFrontier()
+	if err := c.validateFrontier(); err != nil {
+		return err
+	}
+	names := StageNames(c)
+	for _, n := range c.Skip {
+		if !slices.Contains(names, n) {
+			return fmt.Errorf("skip %q: no such stage; the stages are %s", n, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // validEncryptOptions reports unusable encryption options, with the

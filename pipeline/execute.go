@@ -30,6 +30,11 @@ const ReportDir = "report"
 // Graph.Run) and, at the end, an event per stage saying whether it ran or
 // was cached. A cancelled ctx returns an *InterruptedError.
 func Execute(ctx context.Context, c Config, text, command string, p progress.Func) (*Outcome, error) {
+	return execute(ctx, c, text, command, filepath.Join(c.Workdir, ReportDir), p)
+}
+
+// execute is Execute with the report written into dir.
+func execute(ctx context.Context, c Config, text, command, dir string, p progress.Func) (*Outcome, error) {
 	start := time.Now()
 	if err := p.Report(progress.Report{Label: fmt.Sprintf("%s: stages in %s", command, c.Workdir)}); err != nil {
 		return nil, err
@@ -47,7 +52,6 @@ func Execute(ctx context.Context, c Config, text, command string, p progress.Fun
 			return nil, err
 		}
 	}
-	dir := filepath.Join(c.Workdir, ReportDir)
 	if err := WriteReport(dir, c, text, command, start, done); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
@@ -17,7 +19,46 @@ import (
 //
 // Stages that read the real data set say so (RealData); synth, convert and
 // the encryption stages read none.
+//
+// Stages named in c.Skip are left out, with every stage that needs them.
+// c.Threads (at least 1; 0 takes GOMAXPROCS) is the graph's Threads.
 func Build(c Config) *Graph {
+	g := buildAll(c)
+	g.Threads = c.Threads
+	if g.Threads < 1 {
+		g.Threads = runtime.GOMAXPROCS(0)
+	}
+	if len(c.Skip) == 0 {
+		return g
+	}
+	gone := map[string]bool{}
+	for _, n := range c.Skip {
+		gone[n] = true
+	}
+	kept := g.Stages[:0]
+	for _, s := range g.Stages {
+		if gone[s.Name] || slices.ContainsFunc(s.Deps, func(d string) bool { return gone[d] }) {
+			gone[s.Name] = true
+			continue
+		}
+		kept = append(kept, s)
+	}
+	g.Stages = kept
+	return g
+}
+
+// StageNames returns the names of every stage a configuration can have,
+// skipped or not.
+func StageNames(c Config) []string {
+	var names []string
+	for _, s := range buildAll(c).Stages {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// buildAll returns the graph of c without its Skip.
+func buildAll(c Config) *Graph {
 	g := &Graph{Workdir: c.Workdir}
 	seed := func(s uint64) uint64 {
 		if s == 0 {

@@ -60,6 +60,7 @@ var keyDocs = map[string]string{
 	"pipeline.Config.Frontier":             "frontier trains CET + OD with one inversion defence at each listed strength and audits those models: the privacy–accuracy frontier.",
 	"pipeline.Config.Name":                 "name labels the run; workdir (default runs/<name>) holds one directory per stage and the report.",
 	"pipeline.Config.Seed":                 "seed is the default seed of every stage that has none of its own.",
+	"pipeline.Config.Skip":                 "skip names stages to leave out (with every stage that needs them): a sweep that only needs accuracy skips \"evaluator\", \"evaluator2\", \"audit\" and \"energy\".",
 	"pipeline.Config.Threads":              "threads is the threads to use (0: all cores); the command's --threads replaces it.",
 	"pipeline.Config.Workdir":              "name labels the run; workdir (default runs/<name>) holds one directory per stage and the report.",
 	"pipeline.EncryptConfig.Ablation":      "ablation also trains CET without distillation (Table 3).",

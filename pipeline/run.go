@@ -10,15 +10,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/privatesnn/privatesnn/internal/atomicfile"
+	"github.com/privatesnn/privatesnn/internal/stagelock"
 	"github.com/privatesnn/privatesnn/progress"
 )
 
 // FormatVersion enters every stage's hash: a change to what a stage
 // writes bumps it, so old stage directories are not reused.
-const FormatVersion = "privatesnn.pipeline/v2"
+const FormatVersion = "privatesnn.pipeline/v3"
 
 // DoneFile marks a finished stage directory; it is written last,
 // atomically, so a directory without it is unfinished (and resumable
@@ -75,11 +77,16 @@ type Record struct {
 	Hash     string            `json:"hash"`
 	Settings json.RawMessage   `json:"settings"`
 	Deps     map[string]string `json:"deps"` // dependency → its hash
-	RealData bool              `json:"reads_real_data"`
-	Reads    string            `json:"reads"`
-	Seconds  float64           `json:"seconds"`
-	Finished time.Time         `json:"finished"`
-	Result   json.RawMessage   `json:"result"`
+	// Threads is the thread count the stage ran with (part of its hash);
+	// Backend the GEMM backend and kernel, and Host the machine.
+	Threads  int             `json:"threads"`
+	Backend  string          `json:"backend"`
+	Host     string          `json:"host,omitempty"`
+	RealData bool            `json:"reads_real_data"`
+	Reads    string          `json:"reads"`
+	Seconds  float64         `json:"seconds"`
+	Finished time.Time       `json:"finished"`
+	Result   json.RawMessage `json:"result"`
 }
 
 // Planned is one stage of a plan.
@@ -91,16 +98,28 @@ type Planned struct {
 	Done bool     `json:"done"`
 	// Partial marks an unfinished directory (a killed run; resumed where
 	// the stage keeps checkpoints).
-	Partial  bool   `json:"partial,omitempty"`
+	Partial bool `json:"partial,omitempty"`
+	// Running names the worker that holds the stage's lock now ("host
+	// pid N since …"), if one does.
+	Running  string `json:"running,omitempty"`
 	RealData bool   `json:"reads_real_data"`
 	Reads    string `json:"reads"`
 	Seed     uint64 `json:"seed"`
 }
 
 // Graph is a pipeline: stages in an order where every dependency comes
-// first, and the directory their outputs go in.
+// first, the directory their outputs go in, and the thread count they run
+// with.
+//
+// Threads enters every stage's hash. A stage's bytes are the same for the
+// same seed and thread count, but OpenBLAS and oneDNN sum in another order
+// with another thread count (an ANN trained on 1 thread differs in its
+// last bits from one trained on 2), so a stage made with another thread
+// count is another artifact, in another directory. Tasks that are to share
+// a work directory (a sweep on a cluster) run with one thread count.
 type Graph struct {
 	Workdir string
+	Threads int
 	Stages  []Stage
 }
 
@@ -121,26 +140,30 @@ func (g *Graph) Plan() ([]Planned, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: stage %s settings: %w", s.Name, err)
 		}
-		h := hashOf(s.Name, settings, deps)
+		h := hashOf(s.Name, settings, deps, g.Threads)
 		hashes[s.Name] = h
 		p := Planned{Name: s.Name, Deps: s.Deps, Hash: h, Dir: filepath.Join(g.Workdir, s.Name+"-"+h[:12]), RealData: s.RealData, Reads: s.Reads, Seed: s.Seed}
 		if _, err := os.Stat(filepath.Join(p.Dir, DoneFile)); err == nil {
 			p.Done = true
 		} else if _, err := os.Stat(p.Dir); err == nil {
 			p.Partial = true
+			if h, held, err := stagelock.Query(filepath.Join(p.Dir, LockFile)); err == nil && held {
+				p.Running = fmt.Sprintf("%s pid %d since %s", h.Host, h.PID, h.Since.UTC().Format(time.RFC3339))
+			}
 		}
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-func hashOf(name string, settings []byte, deps map[string]string) string {
+func hashOf(name string, settings []byte, deps map[string]string, threads int) string {
 	b, _ := json.Marshal(struct {
 		Format   string            `json:"format"`
 		Name     string            `json:"name"`
 		Settings json.RawMessage   `json:"settings"`
 		Deps     map[string]string `json:"deps"`
-	}{FormatVersion, name, settings, deps})
+		Threads  int               `json:"threads"`
+	}{FormatVersion, name, settings, deps, threads})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -160,7 +183,8 @@ type Executed struct {
 
 // Run executes the stages that are not done, in order, and returns every
 // stage's output. A stage's directory is kept when it fails or is
-// interrupted, so that a re-run resumes it.
+// interrupted, so that a re-run resumes it. A stage that another process
+// is running (it holds the stage's lock) is waited for and then read.
 //
 // p, when not nil, receives an event (Total 0) with the stage's name as
 // Stage and an empty Label when a stage starts, and then the reports of
@@ -175,66 +199,157 @@ func (g *Graph) Run(ctx context.Context, p progress.Func) ([]Executed, error) {
 	var done []Executed
 	for i, pl := range plan {
 		s := g.Stages[i]
-		if pl.Done {
-			rec, err := readRecord(pl.Dir)
-			if err != nil {
-				return nil, err
-			}
-			outputs[s.Name] = Output{Dir: pl.Dir, Result: rec.Result}
-			done = append(done, Executed{Planned: pl, Cached: true, Seconds: rec.Seconds, Result: rec.Result})
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Done: len(done), Stages: len(plan), Err: err}
-		}
-		if err := os.MkdirAll(pl.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("pipeline: %w", err)
-		}
-		in := Inputs{}
-		for _, d := range s.Deps {
-			in[d] = outputs[d]
-		}
-		sp := p.WithStage(s.Name)
-		if err := sp.Report(progress.Report{}); err != nil {
-			return nil, fmt.Errorf("pipeline: %w", err)
-		}
-		start := time.Now()
-		res, err := s.Run(ctx, pl.Dir, in, sp)
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Done: len(done), Stages: len(plan), Err: err}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
-		}
-		raw, err := json.Marshal(res)
-		if err != nil {
-			return nil, fmt.Errorf("stage %s: result: %w", s.Name, err)
-		}
-		settings, _ := json.Marshal(s.Settings)
-		deps := map[string]string{}
-		for _, d := range s.Deps {
-			for _, q := range plan[:i] {
-				if q.Name == d {
-					deps[d] = q.Hash
-				}
+		if !pl.Done {
+			if err := ctx.Err(); err != nil {
+				return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Done: len(done), Stages: len(plan), Err: err}
 			}
 		}
-		rec := Record{Format: FormatVersion, Stage: s.Name, Hash: pl.Hash, Settings: settings, Deps: deps, RealData: s.RealData, Reads: s.Reads,
-			Seconds: time.Since(start).Seconds(), Finished: time.Now().UTC(), Result: raw}
-		if r, ok := res.(resumed); ok {
-			rec.Seconds += r.EarlierSeconds()
+		e, err := g.runOne(ctx, plan, i, outputs, p)
+		if ie, ok := errors.AsType[*InterruptedError](err); ok {
+			ie.Done, ie.Stages = len(done), len(plan)
 		}
-		b, err := json.MarshalIndent(rec, "", "  ")
 		if err != nil {
 			return nil, err
 		}
-		if err := atomicfile.WriteFile(filepath.Join(pl.Dir, DoneFile), append(b, '\n')); err != nil {
-			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
-		}
-		outputs[s.Name] = Output{Dir: pl.Dir, Result: raw}
-		done = append(done, Executed{Planned: pl, Seconds: rec.Seconds, Result: raw})
+		outputs[s.Name] = Output{Dir: e.Dir, Result: e.Result}
+		done = append(done, *e)
 	}
 	return done, nil
+}
+
+// LockFile is the lock a worker holds on a stage directory while it runs
+// the stage (package internal/stagelock: a POSIX record lock, which the
+// system releases when its holder dies).
+const LockFile = ".lock"
+
+// lockPoll is how often a worker waiting for a stage (or its lock) looks.
+var lockPoll = time.Second
+
+// runOne runs stage i of plan unless it is done, holding its lock; outputs
+// holds the finished outputs of the stages before it.
+func (g *Graph) runOne(ctx context.Context, plan []Planned, i int, outputs Inputs, p progress.Func) (*Executed, error) {
+	s, pl := g.Stages[i], plan[i]
+	if pl.Done {
+		return cached(pl)
+	}
+	if err := os.MkdirAll(pl.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	lockPath := filepath.Join(pl.Dir, LockFile)
+	lock, err := stagelock.TryAcquire(lockPath)
+	if errors.Is(err, stagelock.ErrHeld) {
+		if err := p.WithStage(s.Name).Report(progress.Report{Label: fmt.Sprintf("waiting for %v", err)}); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		lock, err = stagelock.Acquire(ctx, lockPath, lockPoll)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Err: ctx.Err()}
+		}
+		return nil, fmt.Errorf("stage %s: lock: %w", s.Name, err)
+	}
+	defer lock.Release()
+	if exists(filepath.Join(pl.Dir, DoneFile)) { // another worker finished it while we waited
+		pl.Done, pl.Partial = true, false
+		return cached(pl)
+	}
+	in := Inputs{}
+	for _, d := range s.Deps {
+		o, ok := outputs[d]
+		if !ok {
+			return nil, fmt.Errorf("pipeline: stage %s needs %s, which is not done", s.Name, d)
+		}
+		in[d] = o
+	}
+	sp := p.WithStage(s.Name)
+	if err := sp.Report(progress.Report{}); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	start := time.Now()
+	res, err := s.Run(ctx, pl.Dir, in, sp)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", s.Name, err)
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: result: %w", s.Name, err)
+	}
+	settings, _ := json.Marshal(s.Settings)
+	deps := map[string]string{}
+	for _, d := range s.Deps {
+		for _, q := range plan[:i] {
+			if q.Name == d {
+				deps[d] = q.Hash
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	rec := Record{Format: FormatVersion, Stage: s.Name, Hash: pl.Hash, Settings: settings, Deps: deps, Threads: g.Threads,
+		Backend: backend(), Host: host, RealData: s.RealData, Reads: s.Reads,
+		Seconds: time.Since(start).Seconds(), Finished: time.Now().UTC(), Result: raw}
+	if r, ok := res.(resumed); ok {
+		rec.Seconds += r.EarlierSeconds()
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(pl.Dir, DoneFile), append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("stage %s: %w", s.Name, err)
+	}
+	return &Executed{Planned: pl, Seconds: rec.Seconds, Result: raw}, nil
+}
+
+// cached reads a finished stage's record.
+func cached(pl Planned) (*Executed, error) {
+	rec, err := readRecord(pl.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Executed{Planned: pl, Cached: true, Seconds: rec.Seconds, Result: rec.Result}, nil
+}
+
+// RunStage runs the stage name alone, as a worker of a sweep does: it
+// reads its dependencies' recorded outputs and runs it unless it is done
+// (then it returns the record, Cached). When a dependency is not done it
+// fails, or, with wait, waits for it (another worker is running it) until
+// ctx ends.
+func (g *Graph) RunStage(ctx context.Context, name string, wait bool, p progress.Func) (*Executed, error) {
+	plan, err := g.Plan()
+	if err != nil {
+		return nil, err
+	}
+	idx := slices.IndexFunc(plan, func(q Planned) bool { return q.Name == name })
+	if idx < 0 {
+		return nil, fmt.Errorf("pipeline: no stage %s", name)
+	}
+	outputs := Inputs{}
+	for _, d := range g.Stages[idx].Deps {
+		j := slices.IndexFunc(plan, func(q Planned) bool { return q.Name == d })
+		for !exists(filepath.Join(plan[j].Dir, DoneFile)) {
+			if !wait {
+				return nil, fmt.Errorf("pipeline: stage %s needs %s (%s), which is not done", name, d, plan[j].Dir)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, &InterruptedError{Stage: name, Resumes: g.Stages[idx].Resumes, Err: ctx.Err()}
+			case <-time.After(lockPoll):
+			}
+		}
+		rec, err := readRecord(plan[j].Dir)
+		if err != nil {
+			return nil, err
+		}
+		outputs[d] = Output{Dir: plan[j].Dir, Result: rec.Result}
+	}
+	if plan[idx].Done {
+		return cached(plan[idx])
+	}
+	return g.runOne(ctx, plan, idx, outputs, p)
 }
 
 // InterruptedError is a run stopped by its context (Ctrl-C): the stages

@@ -26,6 +26,12 @@
 // the stages. A part of Data that is empty produces no section; a closing
 // list says which parts were not in the run.
 //
+// A swept configuration's summary (Data.Sweep) opens with a Sweep section:
+// the axes and their values, one figure and table per curve (means over
+// the seed axes with their 95 % intervals as vertical bars) and every
+// point with its metrics and a link to its own report. Such a summary
+// lists no parts as not run.
+//
 // Every number in the output comes from the Data value; the package computes
 // nothing but unit choices and formatting.
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/png"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -40,6 +41,10 @@ type table struct {
 	// Right marks the columns that are right-aligned (numbers).
 	Right []bool
 	Rows  [][]string
+	// Links holds, row by row, the link targets of the cells: relative
+	// paths with slashes, "" for a cell without a link. A row or cell
+	// beyond Links has none.
+	Links [][]string
 }
 
 type figure struct {
@@ -87,19 +92,53 @@ func newTable(header []string, right ...int) *table {
 
 func (t *table) add(cells ...string) { t.Rows = append(t.Rows, cells) }
 
+// addLinked adds a row whose cells link to links, by column ("" for a
+// cell without a link).
+func (t *table) addLinked(cells, links []string) {
+	for len(t.Links) < len(t.Rows) {
+		t.Links = append(t.Links, nil)
+	}
+	t.Links = append(t.Links, links)
+	t.add(cells...)
+}
+
+// Link returns the target of the cell in row r and column c as a relative
+// URL, escaped for both renderers, or "" when the cell has none.
+func (t *table) Link(r, c int) string {
+	if r < 0 || r >= len(t.Links) || c >= len(t.Links[r]) || t.Links[r][c] == "" {
+		return ""
+	}
+	// A relative reference: special characters are percent-encoded, and a
+	// colon in the first segment is kept from reading as a scheme ("./").
+	return (&url.URL{Path: t.Links[r][c]}).String()
+}
+
 // build turns d into a document, drawing the plots and reading the grids.
+// A sweep's section comes first; with a sweep, the parts of d that are
+// empty are not listed as not run.
 func build(d *Data) (*document, error) {
 	doc := &document{Title: d.Title}
 	if strings.TrimSpace(doc.Title) == "" {
 		doc.Title = "PrivateSNN report"
 	}
 	used := names{}
+	// A sweep's summary lists no parts as not run: its points' own
+	// reports hold them.
 	add := func(s *section, notRun string) {
 		if s == nil {
-			doc.NotRun = append(doc.NotRun, notRun)
+			if d.Sweep == nil {
+				doc.NotRun = append(doc.NotRun, notRun)
+			}
 			return
 		}
 		doc.Sections = append(doc.Sections, s)
+	}
+	if d.Sweep != nil {
+		s, err := sweepSection(d.Sweep, used)
+		if err != nil {
+			return nil, err
+		}
+		add(s, "")
 	}
 	add(runSection(&d.Meta), "")
 	add(accuracySection(d.Accuracy), "No accuracy evaluation in this run (Table 2).")

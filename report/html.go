@@ -56,8 +56,8 @@ nav ul { columns: 2; }
 <table>
 <thead><tr>{{range $i, $h := .Table.Header}}<th{{if index $t.Right $i}} class="num"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>
-{{- range .Table.Rows}}
-<tr>{{range $i, $c := .}}<td{{if index $t.Right $i}} class="num"{{end}}>{{$c}}</td>{{end}}</tr>
+{{- range $r, $row := .Table.Rows}}
+<tr>{{range $i, $c := $row}}<td{{if index $t.Right $i}} class="num"{{end}}>{{with $t.Link $r $i}}<a href="{{.}}">{{$c}}</a>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody>
 </table>

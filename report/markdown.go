@@ -67,14 +67,18 @@ func writeMarkdown(b *bytes.Buffer, doc *document) {
 }
 
 func mdTable(b *bytes.Buffer, t *table) {
-	cells := func(row []string) {
+	cells := func(row []string, r int) {
 		b.WriteByte('|')
-		for _, c := range row {
-			fmt.Fprintf(b, " %s |", mdText(c))
+		for i, c := range row {
+			if href := t.Link(r, i); href != "" {
+				fmt.Fprintf(b, " [%s](%s) |", mdText(c), href)
+			} else {
+				fmt.Fprintf(b, " %s |", mdText(c))
+			}
 		}
 		b.WriteByte('\n')
 	}
-	cells(t.Header)
+	cells(t.Header, -1)
 	b.WriteByte('|')
 	for _, r := range t.Right {
 		if r {
@@ -84,8 +88,8 @@ func mdTable(b *bytes.Buffer, t *table) {
 		}
 	}
 	b.WriteByte('\n')
-	for _, row := range t.Rows {
-		cells(row)
+	for r, row := range t.Rows {
+		cells(row, r)
 	}
 }
 

@@ -32,12 +32,17 @@ const (
 type series struct {
 	Name string
 	X, Y []float64
+	// Lo and Hi, when not nil, bound each point's interval (Lo[i] ≤ Y[i] ≤
+	// Hi[i]), drawn as a vertical error bar.
+	Lo, Hi []float64
 }
 
 // linePlot draws the series as lines with point markers, a grid, axis
-// labels and a legend right of the plot, and returns the PNG. With logX the
-// x axis is logarithmic (all x must then be positive). When the series have
-// at most maxValueTicks distinct x values, the x ticks are those values.
+// labels and a legend right of the plot, and returns the PNG. A series
+// with Lo and Hi gets vertical error bars in its colour; a series named ""
+// gets no legend entry. With logX the x axis is logarithmic (all x must
+// then be positive). When the series have at most maxValueTicks distinct x
+// values, the x ticks are those values.
 func linePlot(title, xLabel, yLabel string, ss []series, logX bool) ([]byte, error) {
 	p := newPlot(title, xLabel, yLabel)
 	leg := plot.NewLegend()
@@ -47,15 +52,31 @@ func linePlot(title, xLabel, yLabel string, ss []series, logX bool) ([]byte, err
 	leg.ThumbnailWidth = vg.Points(24)
 	var xs, ys []float64
 	for i, s := range ss {
+		bars := s.Lo != nil || s.Hi != nil
+		if bars && (len(s.Lo) != len(s.X) || len(s.Hi) != len(s.X)) {
+			return nil, fmt.Errorf("plot %q: %s: %d points but %d and %d interval bounds", title, s.Name, len(s.X), len(s.Lo), len(s.Hi))
+		}
 		xy := make(plotter.XYs, len(s.X))
+		errs := make(plotter.YErrors, len(s.X))
 		for j := range s.X {
 			if !finite(s.X[j]) || !finite(s.Y[j]) || (logX && s.X[j] <= 0) {
 				return nil, fmt.Errorf("plot %q: %s: point (%g, %g) cannot be drawn", title, s.Name, s.X[j], s.Y[j])
 			}
 			xy[j] = plotter.XY{X: s.X[j], Y: s.Y[j]}
+			if bars {
+				if !finite(s.Lo[j]) || !finite(s.Hi[j]) {
+					return nil, fmt.Errorf("plot %q: %s: interval [%g, %g] at x = %g cannot be drawn", title, s.Name, s.Lo[j], s.Hi[j], s.X[j])
+				}
+				errs[j].Low, errs[j].High = math.Max(s.Y[j]-s.Lo[j], 0), math.Max(s.Hi[j]-s.Y[j], 0)
+				ys = append(ys, s.Lo[j], s.Hi[j])
+			}
 		}
 		xs = append(xs, s.X...)
 		ys = append(ys, s.Y...)
+		if bars {
+			p.Add(&plotter.YErrorBars{XYs: xy, YErrors: errs, CapWidth: vg.Points(6),
+				LineStyle: draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1)}})
+		}
 		line, points, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("plot %q: %s: %w", title, s.Name, err)
@@ -66,7 +87,9 @@ func linePlot(title, xLabel, yLabel string, ss []series, logX bool) ([]byte, err
 		points.Shape = glyphs[i%len(glyphs)]
 		points.Radius = vg.Points(3.5)
 		p.Add(line, points)
-		leg.Add(s.Name, line, points)
+		if s.Name != "" {
+			leg.Add(s.Name, line, points)
+		}
 	}
 	if logX {
 		p.X.Scale = plot.LogScale{}

@@ -18,10 +18,14 @@ const (
 )
 
 // Data is everything a report shows. Slices may be empty: the section they
-// feed is then left out and the report says so.
+// feed is then left out and the report says so (except in a sweep's
+// summary, which lists nothing as not run).
 type Data struct {
 	Title string
 	Meta  Meta
+	// Sweep summarises a swept configuration; nil for a single run. Its
+	// section comes first.
+	Sweep *Sweep
 	// Accuracy is the analogue of the paper's Table 2.
 	Accuracy []AccuracyRow
 	// Ablation is Table 3: the converted network (DC) with class-encryption
