@@ -23,7 +23,8 @@ type EmitSpec struct {
 	// directory that holds Config and Workdir. Slurm ignores all three.
 	Image, Claim, Mount string
 	// Parallel is the Kubernetes Job's parallelism, the most pods that run
-	// at once; 0 takes the most stages not Done that share a Level.
+	// at once; 0 takes the most stages not Done that share a Level (at
+	// least 1). Either way it is at most len(Jobs)+1.
 	Parallel int
 }
 
@@ -32,9 +33,9 @@ type EmitSpec struct {
 //
 //	--stage ID              one stage (Slurm array tasks)
 //	--stage-index N --wait  the N-th of Jobs, after waiting for its
-//	                        dependencies (Kubernetes indexed pods)
-//	--report [--wait]       the reports, once every stage is done; with
-//	                        --wait as index len(Jobs) of an indexed job
+//	                        dependencies, or with N = len(Jobs) the
+//	                        reports (Kubernetes indexed pods)
+//	--report [--wait]       the reports, once every stage is done
 //
 // Every stage task is idempotent: a finished stage returns at once, and a
 // stage another worker holds is waited for.

@@ -80,7 +80,7 @@ func TestFrontierGraph(t *testing.T) {
 		t.Errorf("frontier-audit models %q", models)
 	}
 	for _, name := range defended {
-		if !slices.Contains(stageOf(t, g, "eval").Deps, name) {
+		if !slices.Contains(stageOf(t, g, "eval").Deps, "eval-"+name) || !slices.Equal(stageOf(t, g, "eval-"+name).Deps, []string{name}) {
 			t.Errorf("eval does not evaluate %s", name)
 		}
 		if slices.Contains(stageOf(t, g, "energy").Deps, name) || slices.Contains(stageOf(t, g, "audit").Deps, name) {
@@ -115,8 +115,8 @@ func equalJSON(t *testing.T, a, b any) bool {
 }
 
 // TestFrontierAbsent: without strengths there is no frontier stage, and a
-// frontier changes the hash of no stage but eval (which evaluates its
-// models): the stages of a run without one, and their caches, stay as
+// frontier changes the hash of no stage but eval (which gathers the
+// evaluations of its models): the stages of a run without one, and their caches, stay as
 // they were.
 func TestFrontierAbsent(t *testing.T) {
 	c := frontierConfig(t)
@@ -127,7 +127,8 @@ func TestFrontierAbsent(t *testing.T) {
 	for _, s := range Build(c).Stages {
 		names = append(names, s.Name)
 	}
-	want := []string{"ann", "synth", "convert", "encrypt", "encrypt-cet", "eval", "evaluator", "evaluator2", "audit", "energy"}
+	want := []string{"ann", "synth", "convert", "encrypt", "encrypt-cet", "eval-ann", "eval-convert", "eval-encrypt", "eval-encrypt-cet", "eval",
+		"evaluator", "evaluator2", "audit", "energy"}
 	if !slices.Equal(names, want) {
 		t.Errorf("stages %v, want %v", names, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
@@ -152,10 +153,9 @@ func encryptions(c Config) []evalTarget {
 // evaluators' training, the audit and the energy estimate (of every SNN
 // but the frontier's).
 func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []Stage {
-	var deps, spikingDeps []string
+	var spikingDeps []string
 	var spiking []evalTarget
 	for _, t := range targets {
-		deps = append(deps, t.stage)
 		if t.role != RoleANN && t.role != RoleFrontier {
 			spiking, spikingDeps = append(spiking, t), append(spikingDeps, t.stage)
 		}
@@ -168,11 +168,26 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 	en := c.Energy
 	en.Seed = seed(en.Seed)
 	attacked := []evalTarget{targets[1], targets[2]} // DC and DC + CET + OD
-	return []Stage{
-		{Name: "eval", Deps: deps, Settings: map[string]any{"eval": ev, "data": c.Data}, RealData: true, Reads: "the test split", Seed: ev.Seed,
+	// Each model is evaluated by a stage of its own, so that a sweep's
+	// points share the evaluation of the models they share; "eval" gathers
+	// them in order.
+	var out []Stage
+	var evals []string
+	for _, t := range targets {
+		name := "eval-" + t.stage
+		evals = append(evals, name)
+		out = append(out, Stage{Name: name, Deps: []string{t.stage},
+			Settings: map[string]any{"eval": ev, "data": c.Data, "model": map[string]any{"name": t.name, "role": t.role, "per_class": t.perClass, "sweep": t.sweep}},
+			RealData: true, Reads: "the test split", Seed: ev.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return evaluate(ctx, c.Data, ev, in, targets, p)
-			}},
+				return evaluateOne(ctx, c.Data, ev, in, t, p)
+			}})
+	}
+	out = append(out, Stage{Name: "eval", Deps: evals, Settings: map[string]any{}, Reads: "the results of " + strings.Join(evals, ", "),
+		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+			return gatherEvals(in, evals)
+		}})
+	return append(out, []Stage{
 		{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data}, RealData: true, Resumes: true,
 			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
@@ -193,5 +208,5 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return measureEnergy(ctx, c.Data, en, in, spiking, p)
 			}},
-	}
+	}...)
 }

@@ -53,6 +53,10 @@ type Evaluated struct {
 	// SpikeRates per spiking layer (SNNs).
 	Layers     []string  `json:"layers,omitempty"`
 	SpikeRates []float64 `json:"spike_rates,omitempty"`
+	// Data and Images name the test split it was scored on (in an
+	// eval-* stage's result; EvalResult holds them once).
+	Data   string `json:"data,omitempty"`
+	Images int    `json:"images,omitempty"`
 }
 
 // EvalResult is the evaluation stage's result.
@@ -62,32 +66,44 @@ type EvalResult struct {
 	Models []Evaluated `json:"models"`
 }
 
-func evaluate(ctx context.Context, d data.Spec, c stage.EvalSettings, in Inputs, targets []evalTarget, p progress.Func) (*EvalResult, error) {
+func evaluateOne(ctx context.Context, d data.Spec, c stage.EvalSettings, in Inputs, t evalTarget, p progress.Func) (*Evaluated, error) {
 	test, err := d.Load(data.Test)
 	if err != nil {
 		return nil, err
 	}
-	res := &EvalResult{Data: test.Name, Images: test.Len()}
-	for _, t := range targets {
-		m, err := stage.LoadModel(modelPath(in[t.stage]), stage.RoleModel, "")
-		if err != nil {
-			return nil, err
+	m, err := stage.LoadModel(modelPath(in[t.stage]), stage.RoleModel, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Report(progress.Report{Label: t.name}); err != nil {
+		return nil, err
+	}
+	r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: c}, p)
+	if err != nil {
+		return nil, err
+	}
+	e := &Evaluated{Name: t.name, Stage: t.stage, Role: t.role, Sweep: t.sweep, Kind: string(r.Kind), PerClass: t.perClass,
+		Accuracy: r.Accuracy, Timesteps: r.Timesteps, Curve: r.AccuracyByTimestep, Images: test.Len(), Data: test.Name}
+	if s := m.Card.SNN; s != nil && s.Encryption != nil {
+		e.Recipe = s.Encryption.Recipe
+	}
+	for _, l := range r.SpikeRates {
+		e.Layers, e.SpikeRates = append(e.Layers, l.Layer), append(e.SpikeRates, l.Rate)
+	}
+	return e, nil
+}
+
+// gatherEvals collects the per-model evaluations (stages names) into the
+// eval stage's result, in order.
+func gatherEvals(in Inputs, names []string) (*EvalResult, error) {
+	res := &EvalResult{}
+	for _, n := range names {
+		var e Evaluated
+		if err := in.Decode(n, &e); err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
 		}
-		if err := p.Report(progress.Report{Label: t.name}); err != nil {
-			return nil, err
-		}
-		r, err := stage.Eval(ctx, stage.EvalJob{Model: m, Data: test, Settings: c}, p)
-		if err != nil {
-			return nil, err
-		}
-		e := Evaluated{Name: t.name, Stage: t.stage, Role: t.role, Sweep: t.sweep, Kind: string(r.Kind), PerClass: t.perClass,
-			Accuracy: r.Accuracy, Timesteps: r.Timesteps, Curve: r.AccuracyByTimestep}
-		if s := m.Card.SNN; s != nil && s.Encryption != nil {
-			e.Recipe = s.Encryption.Recipe
-		}
-		for _, l := range r.SpikeRates {
-			e.Layers, e.SpikeRates = append(e.Layers, l.Layer), append(e.SpikeRates, l.Rate)
-		}
+		res.Data, res.Images = e.Data, e.Images
+		e.Data, e.Images = "", 0
 		res.Models = append(res.Models, e)
 	}
 	return res, nil

@@ -243,13 +243,16 @@ func (g *Graph) runOne(ctx context.Context, plan []Planned, i int, outputs Input
 		}
 		lock, err = stagelock.Acquire(ctx, lockPath, lockPoll)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Err: ctx.Err()}
-		}
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		// No record locks on this system: one worker per work directory.
+	case err != nil && ctx.Err() != nil:
+		return nil, &InterruptedError{Stage: s.Name, Resumes: s.Resumes, Err: ctx.Err()}
+	case err != nil:
 		return nil, fmt.Errorf("stage %s: lock: %w", s.Name, err)
+	default:
+		defer lock.Release()
 	}
-	defer lock.Release()
 	if exists(filepath.Join(pl.Dir, DoneFile)) { // another worker finished it while we waited
 		pl.Done, pl.Partial = true, false
 		return cached(pl)

@@ -330,7 +330,11 @@ func WriteSweepPlan(w io.Writer, s *Sweep, asJSON bool) error {
 		return enc.Encode(v)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "sweep %s: %d points, %d distinct stages, %d threads each, in %s\n", s.Name, len(s.Points), len(jobs), jobs[0].graph.Threads, s.Workdir)
+	threads := "1 thread"
+	if n := jobs[0].graph.Threads; n != 1 {
+		threads = fmt.Sprintf("%d threads", n)
+	}
+	fmt.Fprintf(&b, "sweep %s: %d points, %d distinct stages, %s each, in %s\n", s.Name, len(s.Points), len(jobs), threads, s.Workdir)
 	for _, a := range s.Axes {
 		var vs []string
 		for _, v := range a.Values {
