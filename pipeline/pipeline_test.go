@@ -72,7 +72,7 @@ func TestShippedConfigs(t *testing.T) {
 		t.Fatalf("no configs: %v", err)
 	}
 	for _, f := range files {
-		if _, _, err := Load(f); err != nil {
+		if _, err := LoadSweep(f); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}

@@ -21,10 +21,11 @@ func TestShippedSchedules(t *testing.T) {
 	}
 	var changed []string
 	for _, p := range paths {
-		c, _, err := Load(p)
+		sw, err := LoadSweep(p)
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := sw.Points[0].Config // no shipped sweep sweeps a schedule
 		e := c.Encrypt.Options
 		for name, s := range map[string]optim.StepSchedule{
 			"ann":       {Base: c.ANN.LR, Factor: c.ANN.LRFactor, Fractions: c.ANN.LRFractions, Epochs: c.ANN.Epochs},

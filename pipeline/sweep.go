@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -195,11 +196,11 @@ func (d *document) axes(m map[string]any, t reflect.Type, path []string) ([]Axis
 			continue
 		}
 		list, ok := v.([]any)
-		if !ok || d.checkValue(v, k.Type) == "" {
-			continue
+		if !ok || len(list) == 0 || d.checkValue(v, k.Type) == "" {
+			continue // not a list, or a value the setting takes (check reports the rest)
 		}
-		if len(list) == 0 {
-			continue // check reports it
+		if listKind(k.Type) && !slices.ContainsFunc(list, func(e any) bool { _, ok := e.([]any); return ok }) {
+			continue // a wrong list for a list setting, not a sweep: check says why
 		}
 		for _, e := range list {
 			if reason := d.checkValue(e, k.Type); reason != "" {
@@ -212,6 +213,18 @@ func (d *document) axes(m map[string]any, t reflect.Type, path []string) ([]Axis
 	}
 	sortAxes(out)
 	return out, nil
+}
+
+// listKind tells whether values of type t are written as lists (and not
+// as text).
+func listKind(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return false
+	}
+	return t.Kind() == reflect.Slice || t.Kind() == reflect.Array
 }
 
 // sortAxes orders axes by line, then by key.
