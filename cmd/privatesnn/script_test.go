@@ -45,6 +45,14 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           dir,
 		UpdateScripts: *update,
+		// $PSNN is this test binary, which runs privatesnn when
+		// runMainEnv is set: "exec $PSNN ... &" runs commands in parallel
+		// processes.
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PSNN", os.Args[0])
+			env.Setenv(runMainEnv, "1")
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"psnn":   cmdPSNN,
 			"status": cmdStatus,
