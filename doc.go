@@ -14,7 +14,8 @@
 //     via dlopen, pure-Go fallback); internal/dnnl: oneDNN convolutions;
 //     internal/atomicfile: atomic file writes; internal/outdir: which kind
 //     of artifact a directory holds and which of its files a writer may
-//     replace.
+//     replace; internal/stagelock: the lock a worker holds on a stage's
+//     directory.
 //   - imageset: 8-bit image sets, the pixel normalisation, the crop/flip
 //     augmentation, the box blur and PNG output, shared by the data readers
 //     and the data-free side. fit: the epoch and step loop of the training
@@ -41,7 +42,8 @@
 //     subset).
 //   - pipeline: the stages as one graph, each stage's output in a
 //     directory named by the hash of its settings and inputs, cached and
-//     resumable, and the report of a run.
+//     resumable, and the report of a run; sweeps of list-valued settings,
+//     run by local worker processes or submitted to Slurm or Kubernetes.
 //   - cmd/privatesnn: the command: flags in, one stage function called,
 //     results out.
 //

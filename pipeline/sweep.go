@@ -451,8 +451,9 @@ func (s *Sweep) RunJobs(ctx context.Context, parallel int, launch Launcher, p pr
 		}
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil && len(failures) == 0 {
-		return err
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted with %d of %d jobs not done; re-running resumes (finished stages are kept; "+
+			"those that keep checkpoints continue from them): %w", left, total, err)
 	}
 	if len(failures) > 0 {
 		return errors.Join(failures...)

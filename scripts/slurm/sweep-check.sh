@@ -103,13 +103,16 @@ done < "$root/done-before.txt"
 python3 - "$root/jobs" "$root/slurm" <<'EOF'
 import json, os, re, sys
 a, b = sys.argv[1], sys.argv[2]
-# Keys whose values depend on the run, not on the artifact.
+# Keys whose values depend on the run, not on the artifact; the work
+# directory's path is replaced in every string.
 vary = re.compile(r'(seconds|second|time|finished|started|host|rss|software|dir|path|^out$|log)', re.I)
-def strip(v):
+def strip(v, root):
     if isinstance(v, dict):
-        return {k: strip(x) for k, x in v.items() if not vary.search(k)}
+        return {k: strip(x, root) for k, x in v.items() if not vary.search(k)}
     if isinstance(v, list):
-        return [strip(x) for x in v]
+        return [strip(x, root) for x in v]
+    if isinstance(v, str):
+        return v.replace(root, 'WORKDIR')
     return v
 stages = sorted(d for d in os.listdir(a) if os.path.exists(os.path.join(a, d, 'stage.json')))
 other = sorted(d for d in os.listdir(b) if os.path.exists(os.path.join(b, d, 'stage.json')))
@@ -127,7 +130,7 @@ for d in stages:
                 sys.exit(f'sweep-check: FAIL: {pb} missing')
             files += 1
             if n.endswith('.json'):
-                ja, jb = strip(json.load(open(pa))), strip(json.load(open(pb)))
+                ja, jb = strip(json.load(open(pa)), a), strip(json.load(open(pb)), b)
                 if ja != jb:
                     sys.exit(f'sweep-check: FAIL: {os.path.relpath(pa, a)} differs (times, hosts and paths aside)')
             elif open(pa, 'rb').read() != open(pb, 'rb').read():
