@@ -177,6 +177,7 @@ func execute(ctx context.Context, s *pipeline.Sweep, command string, o runOption
 		}, func(err error, _ *display) error { return err })
 	}
 	return runStage(ctx, o.out, stdout, stderr, func(ctx context.Context, s *pipeline.Sweep, p progress.Func) (*pipeline.SweepOutcome, error) {
+		start := time.Now()
 		switch {
 		case o.report:
 			if err := s.WaitDone(ctx, o.wait, time.Second); err != nil {
@@ -187,7 +188,11 @@ func execute(ctx context.Context, s *pipeline.Sweep, command string, o runOption
 				return nil, err
 			}
 		}
-		return pipeline.ExecuteSweep(ctx, s, command, p)
+		res, err := pipeline.ExecuteSweep(ctx, s, command, p)
+		if err == nil {
+			res.Seconds = time.Since(start).Seconds() // with the workers' time
+		}
+		return res, err
 	}, s, func(res *pipeline.SweepOutcome, w io.Writer) error {
 		var err error
 		if len(res.Axes) > 0 {

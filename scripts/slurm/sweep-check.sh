@@ -8,12 +8,14 @@
 #                 cores), one stage at a time;
 #  2. ROOT/jobs:  privatesnn run CONFIG --jobs 2 (1 thread per stage, as
 #                 CONFIG's threads must say);
-#  3. ROOT/slurm: privatesnn run CONFIG --emit slurm, submitted; once the
-#                 first encrypt task has run $CANCEL_AFTER s (default 20) it
-#                 is scancelled, the script waits for Slurm to cancel the
-#                 stages that need it, records every finished stage.json,
-#                 and submits again; at the end no finished stage may have
-#                 been run again.
+#  3. ROOT/slurm: privatesnn run CONFIG --emit slurm, submitted; the first
+#                 encrypt task still running after $CANCEL_AFTER s (default
+#                 30) is scancelled, the script waits until Slurm has
+#                 cancelled the stages that need it (the rest of its level
+#                 runs on), records every finished stage.json, and submits
+#                 again; at the end no finished stage may have been run
+#                 again.
+# SKIP_SEQ=1 or SKIP_JOBS=1 leave out step 1 or 2.
 # Then every artifact of jobs and slurm is compared (models, synthetic
 # sets byte for byte; JSON results without times, hosts and paths), and
 # the two summary reports' tables. SEED, when given, is a work directory
@@ -52,33 +54,35 @@ if [ "${SKIP_SEQ:-}" != 1 ]; then
 fi
 
 # 2. --jobs 2.
-seedinto "$seed" "$root/jobs"
-t0=$(now)
-"$psnn" run "$config" --workdir "$root/jobs" --jobs 2 --quiet > "$root/jobs.out"
-echo "jobs2 $(echo "$(now) - $t0" | bc) s" | tee -a "$times"
+if [ "${SKIP_JOBS:-}" != 1 ]; then
+  seedinto "$seed" "$root/jobs"
+  t0=$(now)
+  "$psnn" run "$config" --workdir "$root/jobs" --jobs 2 --quiet > "$root/jobs.out"
+  echo "jobs2 $(echo "$(now) - $t0" | bc) s" | tee -a "$times"
+fi
 
 # 3. Slurm, with a scancel and a re-submission.
 seedinto "$seed" "$root/slurm"
-queued() { squeue --noheader --user="$(id -un)" --format='%i %j %T' | grep ' psnn-' || true; }
+queued() { squeue --noheader --user="$(id -un)" --format='%i %j %T %M' | grep ' psnn-' || true; }
+seconds() { # squeue's elapsed time ([[D-]H:]M:S) in seconds
+  echo "$1" | awk -F'[-:]' '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
+}
 t0=$(now)
 "$psnn" run "$config" --workdir "$root/slurm" --emit slurm > "$root/submit.sh"
 bash "$root/submit.sh" > "$root/submit1.out"
 cancelled=""
 while [ -n "$(queued)" ]; do
   if [ -z "$cancelled" ]; then
-    # The first running task whose stage is an encryption.
-    while read -r jobid name state; do
-      [ "$state" = RUNNING ] || continue
-      log="$root/slurm/slurm/$name-${jobid%%_*}_${jobid##*_}.out"
-      id=$(grep -o 'encrypt[a-z-]*-[0-9a-f]\{12\}' "$log" 2> /dev/null | head -1 || true)
-      if [ -z "$id" ]; then
-        # The task's stage from the level's ID file.
-        continue
-      fi
-      sleep "${CANCEL_AFTER:-20}"
+    # An encryption task that has run CANCEL_AFTER s (default 30) and is
+    # not finished: the short ones (10 or 50 images per class) end sooner.
+    while read -r jobid name state elapsed; do
+      [ "$state" = RUNNING ] && [ "$(seconds "$elapsed")" -ge "${CANCEL_AFTER:-30}" ] || continue
+      log="$root/slurm/slurm/$name-$jobid.out"
+      id=$(sed -n 's/^stage \(encrypt[a-z-]*-[0-9a-f]\{12\}\) (task.*/\1/p' "$log" 2> /dev/null | head -1)
+      [ -n "$id" ] && [ ! -e "$root/slurm/$id/stage.json" ] || continue
       scancel "$jobid"
       cancelled="$jobid $id"
-      echo "scancel $jobid ($id) at $(echo "$(now) - $t0" | bc) s" | tee -a "$times"
+      echo "scancel $jobid ($id, running for $elapsed) at $(echo "$(now) - $t0" | bc) s" | tee -a "$times"
       break
     done < <(queued)
   fi
