@@ -71,6 +71,8 @@ func TestShippedConfigs(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no configs: %v", err)
 	}
+	more, _ := filepath.Glob("../scripts/slurm/*.toml")
+	files = append(files, more...)
 	for _, f := range files {
 		if _, err := LoadSweep(f); err != nil {
 			t.Errorf("%s: %v", f, err)
