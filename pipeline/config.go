@@ -223,6 +223,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("skip %q: no such stage; the stages are %s", n, strings.Join(names, ", "))
 		}
 	}
+	if len(c.Skip) > 0 && len(Build(c).Stages) == 0 {
+		return fmt.Errorf("skip %q leaves no stage to run", c.Skip)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,10 @@ func FuzzParseSweep(f *testing.F) {
 			if err := p.Config.Validate(); err != nil {
 				t.Fatalf("point %d does not validate: %v", p.Index, err)
 			}
+		}
+		s.SetWorkdir(t.TempDir())
+		if err := WriteSweepPlan(io.Discard, s, false); err != nil {
+			t.Fatalf("plan: %v", err)
 		}
 	})
 }

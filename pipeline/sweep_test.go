@@ -121,6 +121,7 @@ func TestParseSweepErrors(t *testing.T) {
 		"point":     {"name = \"t\"\n[synth]\nper_class = 20\n[encrypt]\nper_class = [10, 50]\n", "at the point encrypt.per_class=50"},
 		"too many":  {"name = \"t\"\nseed = [" + strings.Repeat("1, ", 200) + "1]\n[ann]\nepochs = [" + strings.Repeat("1, ", 100) + "1]\n", "more than 10000 points"},
 		"skip":      {"name = \"t\"\nskip = [\"audt\"]\n", `skip "audt": no such stage`},
+		"skip all":  {"name = \"t\"\nskip = [\"ann\", \"evaluator\", \"evaluator2\"]\n", "leaves no stage to run"},
 	} {
 		_, err := ParseSweep([]byte(c.text), true)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
