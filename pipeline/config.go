@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/privatesnn/privatesnn/audit"
@@ -217,16 +216,7 @@ func (c Config) Validate() error {
 	if err := c.validateFrontier(); err != nil {
 		return err
 	}
-	names := StageNames(c)
-	for _, n := range c.Skip {
-		if !slices.Contains(names, n) {
-			return fmt.Errorf("skip %q: no such stage; the stages are %s", n, strings.Join(names, ", "))
-		}
-	}
-	if len(c.Skip) > 0 && len(Build(c).Stages) == 0 {
-		return fmt.Errorf("skip %q leaves no stage to run", c.Skip)
-	}
-	return nil
+	return validSkip(c)
 }
 
 // validEncryptOptions reports unusable encryption options, with the

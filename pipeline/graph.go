@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
@@ -29,33 +31,51 @@ func Build(c Config) *Graph {
 	if g.Threads < 1 {
 		g.Threads = runtime.GOMAXPROCS(0)
 	}
-	if len(c.Skip) == 0 {
-		return g
+	g.Stages = skipStages(g.Stages, c.Skip)
+	return g
+}
+
+// skipStages returns stages without those named in skip and those that
+// need them (in place).
+func skipStages(stages []Stage, skip []string) []Stage {
+	if len(skip) == 0 {
+		return stages
 	}
 	gone := map[string]bool{}
-	for _, n := range c.Skip {
+	for _, n := range skip {
 		gone[n] = true
 	}
-	kept := g.Stages[:0]
-	for _, s := range g.Stages {
+	kept := stages[:0]
+	for _, s := range stages {
 		if gone[s.Name] || slices.ContainsFunc(s.Deps, func(d string) bool { return gone[d] }) {
 			gone[s.Name] = true
 			continue
 		}
 		kept = append(kept, s)
 	}
-	g.Stages = kept
-	return g
+	return kept
 }
 
-// StageNames returns the names of every stage a configuration can have,
-// skipped or not.
-func StageNames(c Config) []string {
+// validSkip reports names in c.Skip that are no stage of c, and a skip
+// list that leaves no stage.
+func validSkip(c Config) error {
+	if len(c.Skip) == 0 {
+		return nil
+	}
+	stages := buildAll(c).Stages
 	var names []string
-	for _, s := range buildAll(c).Stages {
+	for _, s := range stages {
 		names = append(names, s.Name)
 	}
-	return names
+	for _, n := range c.Skip {
+		if !slices.Contains(names, n) {
+			return fmt.Errorf("skip %q: no such stage; the stages are %s", n, strings.Join(names, ", "))
+		}
+	}
+	if len(skipStages(stages, c.Skip)) == 0 {
+		return fmt.Errorf("skip %q leaves no stage to run", c.Skip)
+	}
+	return nil
 }
 
 // buildAll returns the graph of c without its Skip.
@@ -116,7 +136,7 @@ func annStage(c Config, seed uint64) Stage {
 				return trainANN(ctx, dir, c.Data, ann.TrainSettings, p)
 			}}
 	}
-	digest, err := modelfile.WeightsDigest(ann.Import)
+	digest, err := weightsDigest(ann.Import)
 	if err != nil {
 		digest = "unreadable: " + err.Error()
 	}
@@ -209,4 +229,41 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 				return measureEnergy(ctx, c.Data, en, in, spiking, p)
 			}},
 	}...)
+}
+
+// digests remembers the weights digests of imported models by path, size
+// and modification time: a sweep builds its graph once per point and per
+// worker, and hashing a large model each time would dominate.
+var digests = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+// weightsDigest is modelfile.WeightsDigest, remembered (see digests).
+func weightsDigest(path string) (string, error) {
+	weights := filepath.Join(path, modelfile.WeightsFile) // the file modelfile.WeightsDigest reads
+	switch {
+	case strings.HasSuffix(path, ".safetensors"):
+		weights = path
+	case strings.HasSuffix(path, ".json"):
+		weights = strings.TrimSuffix(path, ".json") + ".safetensors"
+	}
+	st, err := os.Stat(weights)
+	if err != nil {
+		return modelfile.WeightsDigest(path)
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, st.Size(), st.ModTime().UnixNano())
+	digests.Lock()
+	d, ok := digests.m[key]
+	digests.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err = modelfile.WeightsDigest(path)
+	if err == nil {
+		digests.Lock()
+		digests.m[key] = d
+		digests.Unlock()
+	}
+	return d, err
 }

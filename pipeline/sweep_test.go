@@ -362,3 +362,25 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("50 per class: %+v", pts[1])
 	}
 }
+
+// The remembered digest of an imported model follows its weights file.
+func TestWeightsDigestRemembered(t *testing.T) {
+	dir := t.TempDir()
+	w := filepath.Join(dir, "model.safetensors")
+	if err := os.WriteFile(w, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := weightsDigest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := weightsDigest(dir); err != nil || b != a {
+		t.Fatalf("second digest %s, %v; first %s", b, err, a)
+	}
+	if err := os.WriteFile(w, []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := weightsDigest(filepath.Join(dir, "model.json")); err != nil || b == a {
+		t.Errorf("digest after the weights changed: %s, %v (was %s)", b, err, a)
+	}
+}
