@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -229,25 +231,20 @@ func listKind(t reflect.Type) bool {
 
 // sortAxes orders axes by line, then by key.
 func sortAxes(a []Axis) {
-	less := func(x, y Axis) bool {
-		if x.Line != y.Line {
-			return x.Line < y.Line
+	slices.SortFunc(a, func(x, y Axis) int {
+		if c := cmp.Compare(x.Line, y.Line); c != 0 {
+			return c
 		}
-		return x.Name() < y.Name()
-	}
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && less(a[j], a[j-1]); j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
+		return strings.Compare(x.Name(), y.Name())
+	})
 }
 
 // withValue returns a copy of m with the value at path replaced; the
 // tables along path are copied, the rest shared.
 func withValue(m map[string]any, path []string, v any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, x := range m {
-		out[k] = x
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]any{}
 	}
 	if len(path) == 1 {
 		out[path[0]] = v
@@ -405,7 +402,7 @@ func (s *Sweep) RunJobs(ctx context.Context, parallel int, launch Launcher, p pr
 		go func() {
 			defer wg.Done()
 			t := time.Now()
-			err := launch(ctx, jobs[i].ID, s.Threads)
+			err := launch(ctx, jobs[i].ID, jobs[i].graph.Threads)
 			results <- finished{i, err, time.Since(t).Seconds()}
 		}()
 	}

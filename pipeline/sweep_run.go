@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +64,7 @@ func ExecuteSweep(ctx context.Context, s *Sweep, command string, p progress.Func
 		if err != nil {
 			return nil, err
 		}
-		out.Report, out.Seconds, out.Single, out.Stages = o.Report, o.Seconds, o, o.Stages
+		out.Report, out.Seconds, out.Stages = o.Report, o.Seconds, o.Stages
 		out.Points = []PointOutcome{{Index: 0, Report: o.Report, Stages: o.Stages}}
 		return out, nil
 	}
@@ -242,11 +244,7 @@ func finishLine(l report.SweepLine) report.SweepLine {
 			q.Lo, q.Hi = mean-half, mean+half
 		}
 	}
-	for i := 1; i < len(l.Points); i++ {
-		for j := i; j > 0 && l.Points[j].X < l.Points[j-1].X; j-- {
-			l.Points[j], l.Points[j-1] = l.Points[j-1], l.Points[j]
-		}
-	}
+	slices.SortFunc(l.Points, func(a, b report.SweepMean) int { return cmp.Compare(a.X, b.X) })
 	return l
 }
 
@@ -256,6 +254,8 @@ func tQuantile975(df int) float64 {
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
 }
 
+// number returns a decoded setting's value as a number: TOML gives int64
+// and float64, JSON json.Number.
 func number(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int64:
@@ -265,19 +265,13 @@ func number(v any) (float64, bool) {
 	case json.Number:
 		f, err := x.Float64()
 		return f, err == nil
-	case int:
-		return float64(x), true
 	}
-	f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
-	return f, err == nil && fmt.Sprint(v) != ""
+	return 0, false
 }
 
 func numeric(vs []any) bool {
 	for _, v := range vs {
 		if _, ok := number(v); !ok {
-			return false
-		}
-		if _, ok := v.(string); ok {
 			return false
 		}
 	}
