@@ -352,7 +352,11 @@ func (g *Graph) RunStage(ctx context.Context, name string, wait bool, p progress
 	if plan[idx].Done {
 		return cached(plan[idx])
 	}
-	return g.runOne(ctx, plan, idx, outputs, p)
+	e, err := g.runOne(ctx, plan, idx, outputs, p)
+	if ie, ok := errors.AsType[*InterruptedError](err); ok {
+		ie.Stages = 1 // this worker's one stage
+	}
+	return e, err
 }
 
 // InterruptedError is a run stopped by its context (Ctrl-C): the stages

@@ -359,6 +359,16 @@ func (s *Sweep) RunJob(ctx context.Context, id string, wait bool, p progress.Fun
 	return nil, fmt.Errorf("pipeline: %s has no stage %s (with %d threads; 'run CONFIG --plan' lists them)", s.Name, id, s.Threads)
 }
 
+// resumes tells whether stage name keeps checkpoints.
+func (g *Graph) resumes(name string) bool {
+	for _, st := range g.Stages {
+		if st.Name == name {
+			return st.Resumes
+		}
+	}
+	return false
+}
+
 // Launcher runs one job, as a separate worker (a process running
 // RunJob): the scheduler of RunJobs hands it the job's ID and the thread
 // count it must run with. It returns when the worker has exited.
@@ -375,7 +385,7 @@ func (s *Sweep) RunJobs(ctx context.Context, parallel int, launch Launcher, p pr
 		return err
 	}
 	parallel = max(parallel, 1)
-	state := make([]int, len(jobs)) // 0 waiting, 1 running, 2 done
+	state := make([]int, len(jobs)) // 0 waiting, 1 running, 2 done, 3 failed
 	byID := map[string]int{}
 	left := 0
 	for i, j := range jobs {
@@ -449,8 +459,18 @@ func (s *Sweep) RunJobs(ctx context.Context, parallel int, launch Launcher, p pr
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("interrupted with %d of %d jobs not done; re-running resumes (finished stages are kept; "+
-			"those that keep checkpoints continue from them): %w", left, total, err)
+		// Name the first job that was running (or would have run next).
+		ie := &InterruptedError{Done: total - left, Stages: total, Err: err}
+		for i, st := range state {
+			if st == 1 || st == 3 || st == 0 && ie.Stage == "" {
+				ie.Stage = jobs[i].ID
+				ie.Resumes = jobs[i].graph.resumes(jobs[i].Name)
+				if st != 0 {
+					break
+				}
+			}
+		}
+		return ie
 	}
 	if len(failures) > 0 {
 		return errors.Join(failures...)

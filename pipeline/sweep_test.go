@@ -384,3 +384,25 @@ func TestWeightsDigestRemembered(t *testing.T) {
 		t.Errorf("digest after the weights changed: %s, %v (was %s)", b, err, a)
 	}
 }
+
+// An interrupted RunJobs names the job that was running and how many were
+// done.
+func TestRunJobsInterrupted(t *testing.T) {
+	var runs sync.Map
+	s := fakeSweep(t, t.TempDir(), 2, &runs, 0)
+	jobs, _ := s.Jobs()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := s.RunJobs(ctx, 1, func(ctx context.Context, id string, _ int) error {
+		if id != jobs[0].ID {
+			cancel()
+			return ctx.Err()
+		}
+		_, err := s.RunJob(ctx, id, false, nil)
+		return err
+	}, nil)
+	ie, ok := errors.AsType[*InterruptedError](err)
+	if !ok || !errors.Is(err, context.Canceled) || ie.Stage != jobs[1].ID || ie.Done != 1 || ie.Stages != len(jobs) {
+		t.Fatalf("error %#v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn"
@@ -258,8 +259,33 @@ func workerLauncher(workdir, config string) pipeline.Launcher {
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 		cmd.WaitDelay = 30 * time.Second
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("worker: %w (log: %s)", err, path)
+			return fmt.Errorf("worker: %w: %s(log: %s)", err, lastLine(path), path)
 		}
 		return nil
 	}
+}
+
+// lastLine returns the last line of the file at path (its last 4 KiB) and
+// a space, the worker's error; "" if there is none.
+func lastLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const tail = 4096
+	if st, err := f.Stat(); err == nil && st.Size() > tail {
+		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
+			return ""
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, tail))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+		return l + " "
+	}
+	return ""
 }
