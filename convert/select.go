@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/privatesnn/privatesnn/nn"
@@ -14,10 +16,13 @@ import (
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-// DefaultCandidates returns the 20 settings Select tries by default:
+// DefaultCandidates returns the 26 settings Select tries by default:
 // threshold percentile {max, 99.99, 99.9, 99.5, 99} × initial membrane
-// {0, 0.5} × encoder {Poisson, Direct}. The reference's recipe (max, 0,
-// Poisson) comes first, and the list varies the percentile fastest.
+// {0, 0.5} × encoder {Poisson, Direct}, then thresholds from the ANN's
+// activations (Candidate.Activations) at the percentiles {99.9, 99.5, 99,
+// 98, 97, 95} with initial membrane 0.5 and direct input. The reference's
+// recipe (max, 0, Poisson) comes first, and the list varies the percentile
+// fastest.
 func DefaultCandidates() []Candidate {
 	var c []Candidate
 	for _, enc := range []snn.Encoder{snn.Poisson, snn.Direct} {
@@ -26,6 +31,9 @@ func DefaultCandidates() []Candidate {
 				c = append(c, Candidate{Percentile: p, InitMembrane: init, Encoder: enc})
 			}
 		}
+	}
+	for _, p := range []float64{99.9, 99.5, 99, 98, 97, 95} {
+		c = append(c, Candidate{Percentile: p, InitMembrane: 0.5, Encoder: snn.Direct, Activations: true})
 	}
 	return c
 }
@@ -182,6 +190,9 @@ func selectCandidates(o SelectOptions) ([]Candidate, Options, error) {
 		if err := base.WithCandidate(c).Validate(); err != nil {
 			return nil, Options{}, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
 		}
+		if c.Activations && !(c.Percentile >= 50 && c.Percentile < 100) {
+			return nil, Options{}, fmt.Errorf("convert: candidate %d %+v: thresholds from the ANN's activations need a percentile in [50, 100)", i, c)
+		}
 	}
 	return cands, base, nil
 }
@@ -197,6 +208,9 @@ type selection struct {
 	half                 int
 	calibSeed, scoreSeed uint64
 	first                map[snn.Encoder]*observer
+	// activations holds a sorted sample of every hidden layer's ANN
+	// pre-activations on calib, made on first use (Candidate.Activations).
+	activations [][]float32
 }
 
 // calibRNG returns a new generator for a candidate's calibration, the same
@@ -229,7 +243,13 @@ func (sel *selection) observeEncoders(ctx context.Context, base Options, cands [
 func (sel *selection) score(ctx context.Context, i int, c Candidate, opts Options) (CandidateScore, error) {
 	t0 := time.Now()
 	sc := CandidateScore{Candidate: c}
-	th, err := balanceStaged(ctx, sel.m, sel.calib, opts, sel.calibRNG(), sel.first[c.Encoder])
+	var th []float32
+	var err error
+	if c.Activations {
+		th, err = sel.activationThresholds(ctx, c.Percentile)
+	} else {
+		th, err = balanceStaged(ctx, sel.m, sel.calib, opts, sel.calibRNG(), sel.first[c.Encoder])
+	}
 	switch {
 	case errors.Is(err, ErrDeadLayer):
 		sc.Error = err.Error()
@@ -329,4 +349,85 @@ func argmaxRows(z *tensor.Tensor) []int {
 		out[i] = best
 	}
 	return out
+}
+
+// activationSample bounds the pre-activations kept per layer for the
+// percentiles of Candidate.Activations.
+const activationSample = 1 << 20
+
+// activationThresholds returns the thresholds θ_l = λ_l/λ_{l−1} whose
+// clips λ_l are percentile p of the ANN's pre-activations on the
+// calibration images (see Candidate.Activations). A clip that is not
+// positive is a dead layer.
+func (sel *selection) activationThresholds(ctx context.Context, p float64) ([]float32, error) {
+	if sel.activations == nil {
+		acts, err := preActivations(ctx, sel.m, sel.calib, rand.New(rand.NewPCG(sel.calibSeed, 0xac7)))
+		if err != nil {
+			return nil, err
+		}
+		sel.activations = acts
+	}
+	th := make([]float32, len(sel.activations))
+	prev := 1.0
+	for l, s := range sel.activations {
+		lam := float64(s[int(math.Round(p/100*float64(len(s)-1)))])
+		if !(lam > 0) {
+			return nil, &DeadLayerError{Layer: fmt.Sprintf("hidden layer %d", l), Index: l, Max: s[len(s)-1], Images: sel.calib.Shape[0]}
+		}
+		th[l] = float32(lam / prev)
+		prev = lam
+	}
+	return th, nil
+}
+
+// preActivations runs the ANN on x and returns, for every hidden weighted
+// layer, a sorted sample of at most activationSample of its outputs
+// before the activation (each value kept with the same probability,
+// drawn from rng).
+func preActivations(ctx context.Context, m *vgg.Model, x *tensor.Tensor, rng *rand.Rand) ([][]float32, error) {
+	hidden := len(m.Convs) + len(m.Linears) - 1
+	N := x.Shape[0]
+	per := x.Len() / N
+	// The layers' sizes per image fix the keep probability up front.
+	keep := make([]float64, hidden)
+	all := make([][]float32, hidden)
+	for b0 := 0; b0 < N; b0 += annBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b1 := min(N, b0+annBatch)
+		h := tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...)
+		l := 0
+		for _, layer := range m.Net.Layers {
+			h = layer.Forward(h, nn.Mode{})
+			switch layer.(type) {
+			case *nn.Conv2D, *nn.Linear:
+			default:
+				continue
+			}
+			if l == hidden {
+				break
+			}
+			if keep[l] == 0 {
+				total := float64(h.Len()) / float64(b1-b0) * float64(N)
+				keep[l] = min(1, activationSample/total)
+			}
+			for _, v := range h.Data {
+				if keep[l] == 1 || rng.Float64() < keep[l] {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						return nil, fmt.Errorf("%w in the ANN's hidden layer %d", ErrNonFinite, l)
+					}
+					all[l] = append(all[l], v)
+				}
+			}
+			l++
+		}
+	}
+	for l := range all {
+		if len(all[l]) == 0 {
+			return nil, fmt.Errorf("convert: no pre-activation of hidden layer %d sampled", l)
+		}
+		slices.Sort(all[l])
+	}
+	return all, nil
 }

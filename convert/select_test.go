@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/privatesnn/privatesnn/progress/progresstest"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
+	"github.com/privatesnn/privatesnn/vgg"
 )
 
 func selectSets(t *testing.T) (calib, held *tensor.Tensor) {
@@ -36,8 +39,8 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 	var done []int
 	o := selectOpts(12, nil)
 	o.Progress = func(r progress.Report) error {
-		if r.Total != 20 || r.Label != "candidates" {
-			t.Errorf("progress %s total %d, want candidates of 20", r.Label, r.Total)
+		if r.Total != 26 || r.Label != "candidates" {
+			t.Errorf("progress %s total %d, want candidates of 26", r.Label, r.Total)
 		}
 		if s, ok := r.Detail.(Scored); !ok || s.Timesteps != 12 || s.HalfTimesteps != 6 {
 			t.Errorf("progress detail %+v", r.Detail)
@@ -52,7 +55,7 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := r.Record
-	if len(rec.Candidates) != 20 || len(done) != 20 || done[19] != 20 {
+	if len(rec.Candidates) != 26 || len(done) != 26 || done[25] != 26 {
 		t.Fatalf("%d candidates scored, progress %v", len(rec.Candidates), done)
 	}
 	if rec.Timesteps != 12 || rec.HalfTimesteps != 6 || rec.CalibrationImages != 12 || rec.HeldOutImages != 40 || rec.Rule != SelectRule {
@@ -66,9 +69,22 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 		// thresholds of its own staged search.
 		bo := o.Base
 		bo.Staged = true
-		th, err := Thresholds(context.Background(), m, calib, bo.WithCandidate(c.Candidate), rand.New(rand.NewPCG(calibSeed, 0xca1b)))
-		if err != nil || !reflect.DeepEqual(th, c.Thresholds) {
-			t.Fatalf("candidate %d: thresholds %v, its own staged search %v (%v)", i, c.Thresholds, th, err)
+		if c.Activations {
+			// The toy network is small enough for every pre-activation to
+			// be kept: λ_l is the percentile of all of them, θ_l = λ_l/λ_{l−1}.
+			want := activationClips(t, m, calib, c.Percentile)
+			prev := float32(1)
+			for l, lam := range want {
+				if d := math.Abs(float64(c.Thresholds[l]*prev - lam)); d > 1e-5*float64(lam) {
+					t.Fatalf("candidate %d: thresholds %v give clip %g at layer %d, want the percentile %g", i, c.Thresholds, c.Thresholds[l]*prev, l, lam)
+				}
+				prev = lam
+			}
+		} else {
+			th, err := Thresholds(context.Background(), m, calib, bo.WithCandidate(c.Candidate), rand.New(rand.NewPCG(calibSeed, 0xca1b)))
+			if err != nil || !reflect.DeepEqual(th, c.Thresholds) {
+				t.Fatalf("candidate %d: thresholds %v, its own staged search %v (%v)", i, c.Thresholds, th, err)
+			}
 		}
 		if c.Candidate != DefaultCandidates()[i] {
 			t.Fatalf("candidate %d is %+v, want %+v", i, c.Candidate, DefaultCandidates()[i])
@@ -246,3 +262,24 @@ func TestSelectCancelAndErrors(t *testing.T) {
 }
 
 func nnEval() nn.Mode { return nn.Mode{} }
+
+// activationClips returns, for every hidden weighted layer of m, percentile
+// p (nearest rank) of all its pre-activations on x, found by running the
+// ANN's layers one by one.
+func activationClips(t *testing.T, m *vgg.Model, x *tensor.Tensor, p float64) []float32 {
+	t.Helper()
+	hidden := len(m.Convs) + len(m.Linears) - 1
+	var clips []float32
+	h := x
+	for _, layer := range m.Net.Layers {
+		h = layer.Forward(h, nn.Mode{})
+		_, conv := layer.(*nn.Conv2D)
+		_, lin := layer.(*nn.Linear)
+		if (conv || lin) && len(clips) < hidden {
+			v := slices.Clone(h.Data)
+			slices.Sort(v)
+			clips = append(clips, v[int(math.Round(p/100*float64(len(v)-1)))])
+		}
+	}
+	return clips
+}

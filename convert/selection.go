@@ -14,6 +14,13 @@ type Candidate struct {
 	Percentile   float64     `json:"percentile"`
 	InitMembrane float64     `json:"init_membrane"` // see snn.Config.InitMembrane
 	Encoder      snn.Encoder `json:"encoder"`
+	// Activations takes the thresholds from the ANN instead of the
+	// spiking network's currents: layer l's clip λ_l is the Percentile
+	// of the ANN's pre-activations (all of them, negative ones included)
+	// on the calibration images, and θ_l = λ_l/λ_{l−1} (λ_{−1} = 1), as a
+	// spike of layer l stands for the activation λ_l. No threshold search
+	// runs. Percentile must lie in [50, 100).
+	Activations bool `json:"activations,omitempty"`
 }
 
 // CandidateScore is a candidate with its thresholds and how well the
@@ -50,7 +57,10 @@ type Selection struct {
 // membrane 0.5·θ, direct input".
 func (c Candidate) String() string {
 	th := "max current"
-	if c.Percentile > 0 && c.Percentile < 100 {
+	switch {
+	case c.Activations:
+		th = fmt.Sprintf("percentile %g of the ANN's activations", c.Percentile)
+	case c.Percentile > 0 && c.Percentile < 100:
 		th = fmt.Sprintf("percentile %g", c.Percentile)
 	}
 	return fmt.Sprintf("%s, initial membrane %g·θ, %s input", th, c.InitMembrane, c.Encoder)

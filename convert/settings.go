@@ -32,6 +32,37 @@ func (a *Augmentation) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (a Augmentation) MarshalText() ([]byte, error) { return []byte(a), nil }
 
+// CorrectMode says whether the select recipe corrects the initial
+// membranes per channel after choosing (see Correct).
+type CorrectMode string
+
+// Correction settings.
+const (
+	CorrectOff  CorrectMode = "off"
+	CorrectOn   CorrectMode = "on"
+	CorrectAuto CorrectMode = "auto" // kept only if the held-out agreement rises
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *CorrectMode) UnmarshalText(b []byte) error {
+	if err := CorrectMode(b).check(); err != nil {
+		return err
+	}
+	*c = CorrectMode(b)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (c CorrectMode) MarshalText() ([]byte, error) { return []byte(c), nil }
+
+func (c CorrectMode) check() error {
+	switch c {
+	case "", CorrectOff, CorrectOn, CorrectAuto:
+		return nil
+	}
+	return setting.Errorf("correct", c, "want off, on or auto")
+}
+
 // Score names the held-out images the select recipe scores candidates on.
 type Score string
 
@@ -91,6 +122,10 @@ type Settings struct {
 	CropPad int          `json:"crop_pad"`
 	// Score is the select recipe's scoring images (default blurred).
 	Score Score `json:"score_images"`
+	// Correct is the select recipe's potential correction (Correct):
+	// CorrectOff (or empty: the default), CorrectOn, or CorrectAuto (kept
+	// only if it raises the agreement on the held-out images).
+	Correct CorrectMode `json:"correct,omitempty"`
 }
 
 // DefaultSettings returns the recipe's defaults.
@@ -118,8 +153,9 @@ func (s Settings) Validate() error {
 	}
 	switch s.Recipe {
 	case RecipePaper:
-		pinned := []bool{s.Percentile != nil, s.InitMembrane != nil, s.Encoder != nil, s.HeldOut != 0, s.Score == ScoreRaw}
-		for i, key := range []string{"percentile", "init_membrane", "encoder", "held_out", "score_images"} {
+		pinned := []bool{s.Percentile != nil, s.InitMembrane != nil, s.Encoder != nil, s.HeldOut != 0, s.Score == ScoreRaw,
+			s.Correct != "" && s.Correct != CorrectOff}
+		for i, key := range []string{"percentile", "init_membrane", "encoder", "held_out", "score_images", "correct"} {
 			if pinned[i] {
 				return &PinnedError{Key: key}
 			}
@@ -130,6 +166,9 @@ func (s Settings) Validate() error {
 		}
 		if s.Score != ScoreBlurred && s.Score != ScoreRaw {
 			return setting.Errorf("score_images", s.Score, "want blurred or raw")
+		}
+		if err := s.Correct.check(); err != nil {
+			return err
 		}
 	default:
 		return setting.Errorf("recipe", s.Recipe, "want select or paper")
@@ -273,6 +312,9 @@ func (s Settings) Resolve(n int, what string, norm imageset.Normalization, shrun
 			held = SelectHeldOutImages
 		}
 		plan.HeldOut, plan.Candidates, plan.Smooth = held, s.Candidates(), s.Score != ScoreRaw
+		if plan.Correct = s.Correct; plan.Correct == "" {
+			plan.Correct = CorrectOff
+		}
 		available -= held
 	}
 	k, err := s.CalibCount(available, what, shrunk)

@@ -201,6 +201,9 @@ type Calibration struct {
 	// Selection lists the candidate settings scored on held-out synthetic
 	// images and the one chosen (recipe "selected").
 	Selection *convert.Selection `json:"selection,omitempty"`
+	// Correction records the per-channel potential correction, when one
+	// ran (the corrected membranes are the SNN's ChannelInit).
+	Correction *convert.Correction `json:"correction,omitempty"`
 }
 
 // Calibration recipes.
@@ -228,7 +231,8 @@ func (c *Calibration) validate(cfg snn.Config) error {
 			return fmt.Errorf("selection made for T=%d, network has T=%d", s.Timesteps, cfg.Timesteps)
 		}
 		ch := s.Candidates[s.Chosen]
-		if ch.Encoder != cfg.Encoder || ch.InitMembrane != cfg.InitMembrane || ch.Percentile != c.Percentile {
+		if ch.Encoder != cfg.Encoder || ch.InitMembrane != cfg.InitMembrane || ch.Percentile != c.Percentile ||
+			ch.Activations != (c.Method == PercentileActivation) {
 			return fmt.Errorf("selected candidate %+v does not match the network (encoder %v, initial membrane %g, percentile %g)",
 				ch.Candidate, cfg.Encoder, cfg.InitMembrane, c.Percentile)
 		}
@@ -571,17 +575,22 @@ const (
 	// FromFile: the thresholds were read with the weights from a file
 	// written elsewhere (a NIR import).
 	FromFile CalibrationMethod = "from-file"
+	// PercentileActivation sets layer l's clip λ_l to a percentile of the
+	// ANN's pre-activations and θ_l = λ_l/λ_{l−1}
+	// (convert.Candidate.Activations).
+	PercentileActivation CalibrationMethod = "percentile-activation"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler; it refuses methods
-// other than MaxCurrent, PercentileCurrent and FromFile.
+// other than MaxCurrent, PercentileCurrent, PercentileActivation and
+// FromFile.
 func (m *CalibrationMethod) UnmarshalText(b []byte) error {
 	switch CalibrationMethod(b) {
-	case MaxCurrent, PercentileCurrent, FromFile:
+	case MaxCurrent, PercentileCurrent, FromFile, PercentileActivation:
 		*m = CalibrationMethod(b)
 		return nil
 	}
-	return fmt.Errorf("unknown calibration method %q (%s, %s or %s)", b, MaxCurrent, PercentileCurrent, FromFile)
+	return fmt.Errorf("unknown calibration method %q (%s, %s, %s or %s)", b, MaxCurrent, PercentileCurrent, PercentileActivation, FromFile)
 }
 
 // MarshalText implements encoding.TextMarshaler.

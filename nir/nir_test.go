@@ -251,3 +251,24 @@ func TestImportAsANN(t *testing.T) {
 	}
 	sameWeights(t, m, im.Model)
 }
+
+// TestExportRefusesChannelInit: per-channel initial membranes have no NIR
+// form, so Export refuses them instead of writing another network.
+func TestExportRefusesChannelInit(t *testing.T) {
+	m, cfg := testNet(t, 3)
+	var ch [][]float32
+	for _, c := range m.Convs {
+		ch = append(ch, make([]float32, c.OutC))
+	}
+	for _, l := range m.Linears[:len(m.Linears)-1] {
+		ch = append(ch, make([]float32, l.Out))
+	}
+	cfg.ChannelInit = ch
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); !errors.Is(err, ErrNotSupported) {
+		t.Fatalf("Export with per-channel initial membranes: %v, want ErrNotSupported", err)
+	}
+	cfg.ChannelInit = nil
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -426,12 +426,10 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	cfg := &tp.net.Config
 	T, nn := cfg.Timesteps, B*out
 	theta := cfg.Thresholds[s.spiking]
-	u0 := float32(cfg.InitMembrane * float64(theta))
+	u0 := cfg.initial(s.spiking)
 	u := make([]float32, nn) // membranes; each part uses its own range
 	return neuronParts(nn, T, func(a, b int) int64 {
-		for i := a; i < b; i++ {
-			u[i] = u0
-		}
+		u0.fill(u[a:b], a)
 		return neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
 	})
 }
@@ -443,7 +441,7 @@ func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *s
 	cfg := &tp.net.Config
 	T, nn := cfg.Timesteps, B*out
 	theta := cfg.Thresholds[s.spiking]
-	u0 := float32(cfg.InitMembrane * float64(theta))
+	u0 := cfg.initial(s.spiking)
 	return neuronParts(nn, T, func(a, b int) int64 {
 		return neuronScanSurrogate(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
 	})
@@ -810,7 +808,7 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	sg := tp.opts.Surrogate
 	T, nn := cfg.Timesteps, B*s.outSize()
 	theta := cfg.Thresholds[s.spiking]
-	u0 := float32(cfg.InitMembrane * float64(theta))
+	u0 := cfg.initial(s.spiking)
 	neuronParts(nn, T, func(a, b int) int64 {
 		neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
 		return 0

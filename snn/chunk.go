@@ -330,17 +330,14 @@ func (cs *chunkSim) synapse(s *stage, in []float32, P int, events bool) {
 // writing spikes into cs.spk, and returns the spike count of each readout
 // segment (steps Readouts[k−1]+1..Readouts[k]). The current of step t is
 // cs.cur[t·curStride:]; curStride 0 feeds the same current at every step.
-// Every membrane starts at InitMembrane·θ.
+// Every membrane starts at its initial value (Config.initial).
 func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 	cfg := &cs.net.Config
 	T := cfg.Timesteps
 	n := B * s.outSize()
 	theta := cfg.Thresholds[s.spiking]
 	cs.u = grow(cs.u, n)
-	u0 := float32(cfg.InitMembrane * float64(theta))
-	for i := range cs.u {
-		cs.u[i] = u0
-	}
+	cfg.initial(s.spiking).fill(cs.u[:n], 0)
 	leak := float32(cfg.Leak)
 	segs := len(cs.readouts)
 	const maxParts = 64

@@ -104,6 +104,31 @@ type Config struct {
 	// expected quantisation error of a rate-coded IF neuron and so lowers
 	// the T needed to approach the ANN. The output layer always starts at 0.
 	InitMembrane float64 `json:"init_membrane,omitempty"`
+	// ChannelInit, when set, gives every hidden spiking layer one initial
+	// membrane per output channel (conv channel or FC unit), as a fraction
+	// of the layer's threshold: U[0] = ChannelInit[l][c]·θ_l for the
+	// neurons of channel c, in place of InitMembrane. It carries a
+	// per-channel correction of the conversion's expected error (potential
+	// correction); values may lie outside [0, 1] (below 0 a channel needs
+	// more input before its first spike) but within ±MaxChannelInit.
+	ChannelInit [][]float32 `json:"channel_init,omitempty"`
+}
+
+// MaxChannelInit bounds |ChannelInit| (in thresholds).
+const MaxChannelInit = 1000
+
+// initial returns the initial membranes of spiking layer l (see
+// Config.InitMembrane and Config.ChannelInit).
+func (c *Config) initial(l int) initial {
+	theta := c.Thresholds[l]
+	if len(c.ChannelInit) == 0 {
+		return initial{u0: float32(c.InitMembrane * float64(theta))}
+	}
+	ch := make([]float32, len(c.ChannelInit[l]))
+	for i, f := range c.ChannelInit[l] {
+		ch[i] = f * theta
+	}
+	return initial{ch: ch}
 }
 
 // MaxTimesteps bounds T.
@@ -130,6 +155,16 @@ func (c Config) Validate(spikingLayers int) error {
 	for i, th := range c.Thresholds {
 		if !(th > 0) || math.IsInf(float64(th), 0) {
 			return fmt.Errorf("snn: threshold %d is %g, want a positive finite value", i, th)
+		}
+	}
+	if len(c.ChannelInit) != 0 && len(c.ChannelInit) != spikingLayers {
+		return fmt.Errorf("snn: per-channel initial membranes for %d layers, want %d spiking layers", len(c.ChannelInit), spikingLayers)
+	}
+	for l, ch := range c.ChannelInit {
+		for i, v := range ch {
+			if !(math.Abs(float64(v)) <= MaxChannelInit) {
+				return fmt.Errorf("snn: initial membrane %d of layer %d is %g, want a finite value within ±%d thresholds", i, l, v, MaxChannelInit)
+			}
 		}
 	}
 	return nil

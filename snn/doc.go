@@ -9,7 +9,7 @@
 // Timesteps, Leak λ, Reset mode, Encoder, Thresholds and InitMembrane. For
 // hidden layer l at step t:
 //
-//	U[0] = InitMembrane·θ            (0 in the reference)
+//	U[0] = InitMembrane·θ            (0 in the reference; per channel: ChannelInit[l][c]·θ)
 //	I[t] = W ∗ o_{l−1}[t]            (3×3 conv or linear, no bias)
 //	U[t] = λ·U[t−1] + I[t]           (integrate first)
 //	o[t] = 1 if U[t] > θ else 0      (strict >)

@@ -140,7 +140,7 @@ func linearWeightGradEvents(gw, in, g []float32, nin, nout int) {
 	C.psnn_linear_wgrad_events(fp(gw), fp(in), fp(g), C.int(nin), C.int(nout))
 }
 
-func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) {
 	if a < 0 || b > n || a > b || cstride < 0 || len(d) < steps*n {
 		panic("snn: surrogate scan buffers too short")
 	}
@@ -156,7 +156,16 @@ func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak 
 		hard = 1
 	}
 	C.psnn_surrogate_scan(fp(d), fp(cur), fp(u), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
-		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0))
+		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0.u0),
+		initPtr(u0), C.long(len(u0.ch)))
+}
+
+// initPtr is the C view of u0's per-channel membranes (nil for none).
+func initPtr(u0 initial) *C.float {
+	if len(u0.ch) == 0 {
+		return nil
+	}
+	return fp(u0.ch)
 }
 
 func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak float32) {
@@ -177,7 +186,7 @@ func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak floa
 // neuronScanSurrogate is neuronScanStrided (spikes into out, membranes
 // starting at u0) and neuronSurrogate (σ'(U) into d) in one pass over cur;
 // it returns the spike count.
-func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
+func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) int64 {
 	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(d) < steps*n {
 		panic("snn: scan-surrogate buffers too short")
 	}
@@ -193,5 +202,6 @@ func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, the
 		hard = 1
 	}
 	return int64(C.psnn_scan_surrogate(fp(out), fp(d), fp(cur), fp(u), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
-		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0)))
+		C.float(theta), C.float(leak), hard, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)), C.float(u0.u0),
+		initPtr(u0), C.long(len(u0.ch))))
 }

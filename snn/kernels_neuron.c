@@ -10,6 +10,20 @@
 #include "kernels.h"
 #include "kernels_inline.h"
 
+// psnn_init_membranes sets u[i] (i < m) to the initial membrane of neuron
+// a + i: init[(a + i) mod cout] when init is given, else u0.
+static void psnn_init_membranes(float *restrict u, long a, long m, float u0, const float *restrict init, long cout) {
+	if (!init) {
+		for (long i = 0; i < m; i++) u[i] = u0;
+		return;
+	}
+	long c = a % cout;
+	for (long i = 0; i < m; i++) {
+		u[i] = init[c];
+		if (++c == cout) c = 0;
+	}
+}
+
 // psnn_neuron_scan runs neurons [a, b) for steps steps from the membranes
 // u[a..b) (updated in place), writes 1 or 0 into out for each spike and
 // returns the spike count. neuronScanStridedGo is its twin.
@@ -32,18 +46,20 @@ int64_t psnn_neuron_scan(float *restrict out, const float *restrict cur, float *
 	return count;
 }
 
-// psnn_surrogate_scan reruns the recurrence of neurons [a, b) from
-// membranes u0 (u, length b − a, is scratch) and writes the surrogate
+// psnn_surrogate_scan reruns the recurrence of neurons [a, b) from their
+// initial membranes (u, length b − a, is scratch): init[(a + i) mod cout]
+// for neuron a + i when init is given (one per channel, channels last),
+// else u0 for all and writes the surrogate
 // derivative at the membrane before the reset, psnn_surrogate(v/θ − 1),
 // into d (kind 0 triangle, 1 fast-sigmoid, 2 atan; h = γ/θ).
 // neuronSurrogateGo is its twin.
 PSNN_CLONES
 void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *restrict u, int steps, long n,
                          long cstride, long a, long b, float theta, float leak, int hard, int kind, float h,
-                         float slope, float u0) {
+                         float slope, float u0, const float *restrict init, long cout) {
 	long m = b - a;
 	float inv = 1.0f / theta;
-	for (long i = 0; i < m; i++) u[i] = u0;
+	psnn_init_membranes(u, a, m, u0, init, cout);
 	for (int t = 0; t < steps; t++) {
 		const float *c = cur + t * cstride + a;
 		float *o = d + t * n + a;
@@ -58,15 +74,16 @@ void psnn_surrogate_scan(float *restrict d, const float *restrict cur, float *re
 // psnn_scan_surrogate is psnn_neuron_scan and psnn_surrogate_scan in one
 // pass over the current: for neurons [a, b) it writes the spikes into out
 // and the surrogate derivative into d and returns the spike count. u
-// (length b − a) starts at u0. neuronScanSurrogateGo is its twin.
+// (length b − a) starts as in psnn_surrogate_scan. neuronScanSurrogateGo
+// is its twin.
 PSNN_CLONES
 int64_t psnn_scan_surrogate(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u,
                             int steps, long n, long cstride, long a, long b, float theta, float leak, int hard, int kind,
-                            float h, float slope, float u0) {
+                            float h, float slope, float u0, const float *restrict init, long cout) {
 	long m = b - a;
 	float inv = 1.0f / theta;
 	int64_t count = 0;
-	for (long i = 0; i < m; i++) u[i] = u0;
+	psnn_init_membranes(u, a, m, u0, init, cout);
 	for (int t = 0; t < steps; t++) {
 		const float *c = cur + t * cstride + a;
 		float *o = out + t * n + a, *dd = d + t * n + a;

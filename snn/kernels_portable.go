@@ -138,6 +138,32 @@ func countNonZeroGo(x []float32) int64 {
 	return n
 }
 
+// initial gives the initial membranes of a spiking layer's neurons: ch[c]
+// for every neuron of channel c when ch is set (neurons are stored
+// channels last, so neuron i belongs to channel i mod len(ch)), else u0 for
+// all.
+type initial struct {
+	u0 float32
+	ch []float32
+}
+
+// fill sets u[i] to the initial membrane of neuron a + i.
+func (in initial) fill(u []float32, a int) {
+	if len(in.ch) == 0 {
+		for i := range u {
+			u[i] = in.u0
+		}
+		return
+	}
+	c := a % len(in.ch)
+	for i := range u {
+		u[i] = in.ch[c]
+		if c++; c == len(in.ch) {
+			c = 0
+		}
+	}
+}
+
 // neuronStep advances one IF/LIF neuron by one step (the twin of
 // psnn_neuron_step): it charges v = λ·u + c, fires when v > θ (strict), and
 // then resets the membrane by subtraction (v − θ) or to zero. It returns v,
@@ -178,13 +204,12 @@ func neuronScanStridedGo(out, cur, u []float32, steps, n, cstride, a, b int, the
 }
 
 // neuronSurrogateGo runs the recurrence of neuronScanStridedGo for neurons
-// [a, b) from membranes u0 and writes σ'(U[t]) into d [steps, n] instead of
-// the spikes, U[t] being the membrane before the reset.
-func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+// [a, b) from their initial membranes u0 and writes σ'(U[t]) into d
+// [steps, n] instead of the spikes, U[t] being the membrane before the
+// reset.
+func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) {
 	u := make([]float32, b-a)
-	for i := range u {
-		u[i] = u0
-	}
+	u0.fill(u, a)
 	h, slope := float32(sg.Gamma)/theta, float32(sg.Slope)
 	inv := 1 / theta
 	for t := range steps {
@@ -200,11 +225,9 @@ func neuronSurrogateGo(d, cur []float32, steps, n, cstride, a, b int, theta, lea
 // neuronScanSurrogateGo is neuronScanStridedGo (spikes into out, membranes
 // starting at u0) and neuronSurrogateGo (σ'(U) into d) in one pass over
 // cur; it returns the spike count.
-func neuronScanSurrogateGo(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
+func neuronScanSurrogateGo(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) int64 {
 	u := make([]float32, b-a)
-	for i := range u {
-		u[i] = u0
-	}
+	u0.fill(u, a)
 	h, slope := float32(sg.Gamma)/theta, float32(sg.Slope)
 	inv := 1 / theta
 	var count int64

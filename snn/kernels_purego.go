@@ -29,7 +29,7 @@ func linearWeightGradEvents(gw, in, g []float32, nin, nout int) {
 	linearWeightGradEventsGo(gw, in, g, nin, nout)
 }
 
-func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) {
+func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) {
 	neuronSurrogateGo(d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
 }
 
@@ -49,6 +49,6 @@ func convInputGradDirect(dst, gI, back []float32, p, oh, ow, cout, cin, k, pad, 
 // neuronScanSurrogate is neuronScanStrided (spikes into out, membranes
 // starting at u0) and neuronSurrogate (σ'(U) into d) in one pass over cur;
 // it returns the spike count.
-func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 float32, sg Surrogate) int64 {
+func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, reset Reset, u0 initial, sg Surrogate) int64 {
 	return neuronScanSurrogateGo(out, d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
 }

@@ -175,14 +175,15 @@ func TestConvInputGradDirect(t *testing.T) {
 
 // TestScanSurrogateMatchesSeparateScans checks the fused neuron and
 // surrogate scan against neuronScanStrided and neuronSurrogate bit for bit:
-// every surrogate kind, both resets, a current shared by all steps, and a
-// neuron range inside the layer.
+// every surrogate kind, both resets, a current shared by all steps, a
+// neuron range inside the layer, and one initial membrane for all neurons
+// or one per channel.
 func TestScanSurrogateMatchesSeparateScans(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
 	steps, n, a, b := 9, 300, 17, 290
 	for _, kind := range []SurrogateKind{Triangle, FastSigmoid, Atan} {
 		for _, reset := range []Reset{ResetSubtract, ResetZero} {
-			for _, cstride := range []int{n, 0} {
+			for ci, cstride := range []int{n, 0, n} {
 				cur := make([]float32, steps*n)
 				for i := range cur {
 					cur[i] = rng.Float32()*3 - 1
@@ -191,13 +192,23 @@ func TestScanSurrogateMatchesSeparateScans(t *testing.T) {
 				theta, leak, u0 := float32(1.1), float32(0.9), float32(0.25)
 				out, d := make([]float32, steps*n), make([]float32, steps*n)
 				wantOut, wantD := make([]float32, steps*n), make([]float32, steps*n)
-				count := neuronScanSurrogate(out, d, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+				init := initial{u0: u0}
 				u := make([]float32, n)
 				for i := a; i < b; i++ {
 					u[i] = u0
 				}
+				if ci == 2 { // 12 channels, channels last: neuron i is in channel i mod 12
+					init.ch = make([]float32, 12)
+					for c := range init.ch {
+						init.ch[c] = float32(c)/6 - 0.5
+					}
+					for i := a; i < b; i++ {
+						u[i] = init.ch[i%12]
+					}
+				}
+				count := neuronScanSurrogate(out, d, cur, steps, n, cstride, a, b, theta, leak, reset, init, sg)
 				wantCount := neuronScanStrided(wantOut, cur, u, steps, n, cstride, a, b, theta, leak, reset)
-				neuronSurrogate(wantD, cur, steps, n, cstride, a, b, theta, leak, reset, u0, sg)
+				neuronSurrogate(wantD, cur, steps, n, cstride, a, b, theta, leak, reset, init, sg)
 				if count != wantCount || count == 0 {
 					t.Fatalf("%v %v stride %d: %d spikes, separate scan %d", kind, reset, cstride, count, wantCount)
 				}

@@ -208,7 +208,10 @@ type neuronCase struct {
 	reset          Reset
 	sparse         bool // mostly zero currents
 	u0             float32
+	ch             []float32 // per-channel initial membranes (replace u0 when set)
 }
+
+func (c neuronCase) init() initial { return initial{u0: c.u0, ch: c.ch} }
 
 func (c neuronCase) cstride() int {
 	if c.shared {
@@ -232,7 +235,9 @@ func (c neuronCase) current(rng *rand.Rand) []float32 {
 
 // neuronCases crosses four layer ranges (one neuron; a whole odd layer; a
 // range inside a layer; the upper half) with leak 1 and 0.9, both resets,
-// dense and sparse currents, and per-step and shared currents.
+// dense and sparse currents, and per-step and shared currents; the initial
+// membranes alternate between 0, θ/2 and one per channel of 7 (in
+// [−θ, 2θ), so that the range's start falls inside a channel cycle).
 func neuronCases() []neuronCase {
 	var cs []neuronCase
 	for i, r := range []struct {
@@ -244,7 +249,14 @@ func neuronCases() []neuronCase {
 				for _, sparse := range []bool{false, true} {
 					for _, shared := range []bool{false, true} {
 						u0 := float32(i%2) * 0.5 * r.theta
-						cs = append(cs, neuronCase{r.steps, r.n, r.a, r.b, shared, r.theta, leak, reset, sparse, u0})
+						var ch []float32
+						if sparse == shared {
+							ch = make([]float32, 7)
+							for k := range ch {
+								ch[k] = (float32(k)*3/7 - 1) * r.theta
+							}
+						}
+						cs = append(cs, neuronCase{r.steps, r.n, r.a, r.b, shared, r.theta, leak, reset, sparse, u0, ch})
 					}
 				}
 			}
@@ -291,8 +303,8 @@ func testNeuronSurrogateTwin(t *testing.T) {
 		for _, sg := range surrogateTwins {
 			got := normals(rng, c.steps*c.n)
 			want := append([]float32(nil), got...)
-			neuronSurrogate(got, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.u0, sg)
-			neuronSurrogateGo(want, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.u0, sg)
+			neuronSurrogate(got, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.init(), sg)
+			neuronSurrogateGo(want, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.init(), sg)
 			sameBits(t, fmt.Sprintf("%+v %+v", c, sg), got, want)
 		}
 	}
@@ -305,8 +317,8 @@ func testNeuronScanSurrogateTwin(t *testing.T) {
 		for _, sg := range surrogateTwins {
 			got, dGot := normals(rng, c.steps*c.n), normals(rng, c.steps*c.n)
 			want, dWant := append([]float32(nil), got...), append([]float32(nil), dGot...)
-			ng := neuronScanSurrogate(got, dGot, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.u0, sg)
-			nw := neuronScanSurrogateGo(want, dWant, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.u0, sg)
+			ng := neuronScanSurrogate(got, dGot, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.init(), sg)
+			nw := neuronScanSurrogateGo(want, dWant, cur, c.steps, c.n, c.cstride(), c.a, c.b, c.theta, c.leak, c.reset, c.init(), sg)
 			if ng != nw {
 				t.Errorf("%+v %+v: %d spikes, Go twin %d", c, sg, ng, nw)
 			}
@@ -327,7 +339,7 @@ func testNeuronReverseTwin(t *testing.T) {
 		spk := make([]float32, c.steps*c.n)
 		neuronScanStridedGo(spk, c.current(rng), make([]float32, c.n), c.steps, c.n, c.n, 0, c.n, c.theta, c.leak, c.reset)
 		d := make([]float32, c.steps*c.n)
-		neuronSurrogateGo(d, c.current(rng), c.steps, c.n, c.n, 0, c.n, c.theta, c.leak, c.reset, c.u0, surrogateTwins[2])
+		neuronSurrogateGo(d, c.current(rng), c.steps, c.n, c.n, 0, c.n, c.theta, c.leak, c.reset, c.init(), surrogateTwins[2])
 		for _, obits := range [][]uint64{nil, packBits(spk)} {
 			got := eventInput(rng, c.steps*c.n, 0.4, "signed") // ∂L/∂o, overwritten in [a, b)
 			if !c.sparse {

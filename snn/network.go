@@ -126,6 +126,13 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		}
 		n.stages = append(n.stages, st)
 	}
+	if len(c.ChannelInit) > 0 {
+		for _, st := range n.stages {
+			if st.spiking >= 0 && len(c.ChannelInit[st.spiking]) != st.cout {
+				return nil, fmt.Errorf("snn: %d initial membranes for the %d channels of %s", len(c.ChannelInit[st.spiking]), st.cout, st.name)
+			}
+		}
+	}
 	return n, nil
 }
 

@@ -45,8 +45,10 @@ type ConvertResult struct {
 	Encoder           snn.Encoder        `json:"encoder"`
 	CalibrationImages int                `json:"calibration_images"`
 	Selection         *convert.Selection `json:"selection,omitempty"`
-	Seconds           float64            `json:"seconds"`
-	Out               string             `json:"out"`
+	// Correction is the potential correction's record, when one ran.
+	Correction *convert.Correction `json:"correction,omitempty"`
+	Seconds    float64             `json:"seconds"`
+	Out        string              `json:"out"`
 	// TrainingDataAccessed is always false: conversion reads synthetic
 	// images only.
 	TrainingDataAccessed bool `json:"training_data_accessed"`
@@ -108,6 +110,7 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 			"use the select recipe")
 	}
 	cfg := oc.Options.Config(oc.Thresholds)
+	cfg.ChannelInit = oc.ChannelInit
 	net, err := snn.New(m, cfg)
 	if err != nil {
 		return nil, err
@@ -127,7 +130,7 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
 		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, CalibrationImages: oc.CalibrationImages,
-		Selection: oc.Selection, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
+		Selection: oc.Selection, Correction: oc.Correction, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
 }
 
 // deadLayer words a threshold search that found a layer past the first
@@ -168,7 +171,10 @@ func calibrationRecord(o *convert.Outcome, p convert.Plan, seed uint64, pool int
 		Images: o.CalibrationImages, Source: source, Pool: pool, CropPad: p.Sampling.CropPad, Flip: p.Sampling.Flip, PerPass: p.Sampling.PerPass,
 		Recipe: modelfile.RecipePaper}
 	if p.Recipe == convert.RecipeSelect {
-		cal.Recipe, cal.Selection, cal.Staged = modelfile.RecipeSelected, untimed(o.Selection), true
+		cal.Recipe, cal.Selection, cal.Staged, cal.Correction = modelfile.RecipeSelected, untimed(o.Selection), true, o.Correction
+		if s := o.Selection; s.Candidates[s.Chosen].Activations {
+			cal.Method, cal.Staged = modelfile.PercentileActivation, false
+		}
 	}
 	return cal
 }

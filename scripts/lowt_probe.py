@@ -1,0 +1,238 @@
+# Exploration of data-free conversion at low T (T = 2..8), outside the Go
+# code: which of quantised-clip conversion, distillation fine-tuning on
+# synthetic images and layer-wise potential correction moves the spiking
+# network's accuracy towards the ANN's. Every experiment reads the ANN and
+# its synthetic set only; real images are read for scoring alone, from a
+# validation split (the first N training images), never the test set.
+#
+#   /usr/bin/python3 scripts/lowt_probe.py clip     ANN SYNTH [--levels 4] [--percentile 97]
+#   /usr/bin/python3 scripts/lowt_probe.py finetune ANN SYNTH --mode qann|snn [--epochs 3] [--lr-w 1e-4] [--lr-clip 1e-2]
+#   /usr/bin/python3 scripts/lowt_probe.py pc       ANN SYNTH [--timesteps 4] [--passes 3] [--raw]
+#
+# ANN is a privatesnn model directory (model.json, model.safetensors) of a
+# plain VGG (3×3 convolutions without bias, ReLU, 2×2 average pools, linear
+# classifier); SYNTH a directory from `privatesnn synth` (cls*/ PNGs). The
+# spiking network is the one privatesnn simulates with direct input, reset by
+# subtraction and an initial membrane of θ/2; layer l's threshold θ_l is the
+# clip λ_l, a percentile of the ANN's pre-activations on 1,000 synthetic
+# images. Results are JSON lines on stdout.
+import argparse, glob, gzip, json, os, sys, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stfile  # noqa: E402
+
+
+def read_idx(path):
+    d = gzip.open(path).read()
+    dims = [int.from_bytes(d[4 + 4 * i:8 + 4 * i], "big") for i in range(d[3])]
+    return np.frombuffer(d, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+
+class Clip(nn.Module):
+    """QCFS activation λ·clip(⌊x/λ·L + ½⌋/L, 0, 1) (L = 0: ReLU), straight-through floor."""
+
+    def __init__(self, levels):
+        super().__init__()
+        self.levels, self.lam = levels, nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        if self.levels == 0:
+            return F.relu(x)
+        q = torch.clamp(x / self.lam * self.levels + 0.5, min=0)
+        q = q + (torch.floor(q) - q).detach()
+        return torch.clamp(q / self.levels, 0, 1) * self.lam
+
+
+class Net(nn.Module):
+    def __init__(self, card, weights, levels):
+        super().__init__()
+        self.layers, self.pool_after = nn.ModuleList(), []
+        cin, idx = card["model"]["in_channels"], 0
+        for it in card["model"]["features"]:
+            if it == "A":
+                self.pool_after[-1] = True  # the dropout before a pool is dropped: the pool takes its index
+                continue
+            conv = nn.Conv2d(cin, it, 3, padding=1, bias=False)
+            conv.weight.data = weights["features.%d.weight" % idx].clone()
+            self.layers.append(conv)
+            self.pool_after.append(False)
+            cin, idx = it, idx + 3
+        names = sorted((k for k in weights if k.startswith("classifier.")), key=lambda k: int(k.split(".")[1]))
+        for n in names:
+            w = weights[n]
+            lin = nn.Linear(w.shape[1], w.shape[0], bias=False)
+            lin.weight.data = w.clone()
+            self.layers.append(lin)
+            self.pool_after.append(False)
+        self.acts = nn.ModuleList([Clip(levels) for _ in self.layers[:-1]])
+
+    def current(self, i, x):
+        lay = self.layers[i]
+        return lay(x.flatten(1) if isinstance(lay, nn.Linear) and x.dim() == 4 else x)
+
+    def forward(self, x, pre=None):
+        for i in range(len(self.acts)):
+            z = self.current(i, x)
+            if pre is not None:
+                pre.append(z)
+            x = self.acts[i](z)
+            if self.pool_after[i]:
+                x = F.avg_pool2d(x, 2)
+        return self.current(len(self.acts), x)
+
+    def spiking(self, x, T, u0=None, surrogate=False, rates=None):
+        """Mean output over T steps of the IF network; u0[i] overrides layer i's initial membrane."""
+        mem, out = [None] * len(self.acts), 0
+        if rates is not None:
+            rates.extend([0] * len(self.acts))
+        for _ in range(T):
+            h = x
+            for i, a in enumerate(self.acts):
+                c = self.current(i, h)
+                if mem[i] is None:
+                    mem[i] = (a.lam * 0.5 if u0 is None else u0[i]) + torch.zeros_like(c)
+                mem[i] = mem[i] + c
+                if surrogate:
+                    v = mem[i] / a.lam - 1
+                    g = torch.sigmoid(4 * v)
+                    s = (v >= 0).float() + g - g.detach()
+                else:
+                    s = (mem[i] >= a.lam).float()
+                mem[i] = mem[i] - s * a.lam
+                h = s * a.lam
+                if rates is not None:
+                    rates[i] = rates[i] + h / T
+                if self.pool_after[i]:
+                    h = F.avg_pool2d(h, 2)
+            out = out + self.current(len(self.acts), h)
+        return out / T
+
+
+def accuracy(f, x, y):
+    with torch.no_grad():
+        return sum((f(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item() for i in range(0, len(x), 1000)) / len(x)
+
+
+def channel_mean(v):
+    return v.mean(dim=(0, 2, 3)) if v.dim() == 4 else v.mean(0)
+
+
+def as_layer(v, like):
+    return v.view(1, -1, 1, 1) if like.dim() == 4 else v.view(1, -1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("experiment", choices=["clip", "finetune", "pc"])
+    ap.add_argument("ann")
+    ap.add_argument("synth")
+    ap.add_argument("--train-images", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    ap.add_argument("--train-labels", default="/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz")
+    ap.add_argument("--val", type=int, default=5000, help="validation images: the first N training images")
+    ap.add_argument("--levels", type=int, default=4)
+    ap.add_argument("--percentile", type=float, default=95)
+    ap.add_argument("--timesteps", type=int, default=4)
+    ap.add_argument("--mode", choices=["qann", "snn"], default="qann")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr-w", type=float, default=1e-4)
+    ap.add_argument("--lr-clip", type=float, default=1e-2)
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--raw", action="store_true", help="pc: calibrate on raw synthetic images, not 3×3-box-blurred ones")
+    ap.add_argument("--thresholds", help="comma-separated clips λ_l (default: the percentile of the ANN's pre-activations)")
+    ap.add_argument("--images", type=int, default=1000, help="pc: calibration images")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+
+    card = json.load(open(os.path.join(a.ann, "model.json")))
+    weights, _ = stfile.load(os.path.join(a.ann, "model.safetensors"))
+    mean, std = card["normalization"]["mean"], card["normalization"]["std"]
+    norm = lambda u8: torch.from_numpy(((u8.astype(np.float64) / 255 - mean) / std).astype(np.float32))[:, None]
+    xv = norm(read_idx(a.train_images)[:a.val])
+    yv = torch.from_numpy(read_idx(a.train_labels)[:a.val].astype(np.int64))
+    files = sorted(glob.glob(os.path.join(a.synth, "cls*", "*.png")))
+    xs = norm(np.stack([np.array(Image.open(p)) for p in files]))
+
+    teacher = Net(card, weights, 0).eval()
+    st = Net(card, weights, a.levels)
+    with torch.no_grad():
+        pre = []
+        teacher(xs[torch.randperm(len(xs))[:1000]], pre)
+        for act, z in zip(st.acts, pre):
+            sample = z.flatten()[torch.randperm(z.numel())[:200000]]
+            act.lam.data = torch.quantile(sample, a.percentile / 100).view(1)
+        if a.thresholds:
+            for act, v in zip(st.acts, a.thresholds.split(",")):
+                act.lam.data = torch.tensor([float(v)])
+    emit = lambda **kw: print(json.dumps(kw), flush=True)
+
+    def scores(tag):
+        r = {"tag": tag, "ann": accuracy(teacher, xv, yv), "qann": accuracy(st, xv, yv),
+             "clips": [round(x.lam.item(), 4) for x in st.acts]}
+        for T in (2, 4, 8):
+            r["snn_t%d" % T] = accuracy(lambda x: st.spiking(x, T), xv, yv)
+        emit(**r)
+
+    if a.experiment == "clip":
+        scores("levels=%d percentile=%g" % (a.levels, a.percentile))
+    elif a.experiment == "finetune":
+        scores("before")
+        groups = [{"params": [p for n, p in st.named_parameters() if not n.endswith("lam")], "lr": a.lr_w},
+                  {"params": [x.lam for x in st.acts], "lr": a.lr_clip}]
+        opt = torch.optim.Adam(groups)
+        steps = a.epochs * (len(xs) // 100)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        for ep in range(a.epochs):
+            t0, perm, tot = time.time(), torch.randperm(len(xs)), 0.0
+            for i in range(0, len(xs) - 99, 100):
+                x = xs[perm[i:i + 100]]
+                dx, dy = np.random.randint(-2, 3, 2)
+                x = torch.roll(x, (int(dy), int(dx)), (2, 3))
+                if np.random.rand() < 0.5:
+                    x = x.flip(3)
+                lm = float(np.random.beta(1, 1))
+                x = lm * x + (1 - lm) * x[torch.randperm(len(x))]
+                with torch.no_grad():
+                    t = teacher(x)
+                s = st(x) if a.mode == "qann" else st.spiking(x, a.timesteps, surrogate=True)
+                loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                with torch.no_grad():
+                    for x_ in st.acts:
+                        x_.lam.clamp_(min=1e-3)
+                tot += loss.item()
+            emit(epoch=ep, loss=tot / (len(xs) // 100), seconds=round(time.time() - t0, 1))
+            scores("epoch %d" % ep)
+    else:  # pc: layer-wise potential correction (per channel) on synthetic images
+        with torch.no_grad():
+            xc = xs[torch.randperm(len(xs))[:a.images]]
+            if not a.raw:
+                xc = F.avg_pool2d(F.pad(xc, (1, 1, 1, 1), value=(0 - mean) / std), 3, 1)
+            pre = []
+            teacher(xc, pre)
+            target = [channel_mean(torch.minimum(F.relu(z), act.lam)) for z, act in zip(pre, st.acts)]
+            u0 = [as_layer(torch.full((z.shape[1],), 0.5), z) * act.lam for z, act in zip(pre, st.acts)]
+            T = a.timesteps
+            snn_acc = lambda: accuracy(lambda x: st.spiking(x, T, u0), xv, yv)
+            emit(tag="before", timesteps=T, snn=snn_acc())
+            for p in range(a.passes):
+                for l in range(len(st.acts)):
+                    rates = []
+                    st.spiking(xc, T, u0, rates=rates)
+                    u0[l] = u0[l] + as_layer(target[l] - channel_mean(rates[l]), u0[l]) * T
+                emit(tag="pass %d" % p, timesteps=T, snn=snn_acc())
+
+
+if __name__ == "__main__":
+    main()
