@@ -116,3 +116,40 @@ func TestConvertCorrectRecord(t *testing.T) {
 		t.Fatal("the paper's recipe accepted a correction")
 	}
 }
+
+// TestThresholdSourcePins: the thresholds setting keeps the candidates of
+// one source; a pinned maximum leaves no activations candidate; the
+// paper's recipe refuses the setting.
+func TestThresholdSourcePins(t *testing.T) {
+	s := DefaultSettings(RecipeSelect)
+	count := func() (cur, act int) {
+		for _, c := range s.Candidates() {
+			if c.Activations {
+				act++
+			} else {
+				cur++
+			}
+		}
+		return
+	}
+	for src, want := range map[ThresholdSource][2]int{"": {20, 6}, SourceCurrents: {20, 0}, SourceActivations: {0, 6}} {
+		s.Source = src
+		if c, a := count(); c != want[0] || a != want[1] || s.Validate() != nil {
+			t.Errorf("thresholds %q: %d current and %d activation candidates (%v), want %v", src, c, a, s.Validate(), want)
+		}
+	}
+	zero := 0.0
+	s.Percentile = &zero
+	if err := s.Validate(); err == nil {
+		t.Error("activations pinned to the maximum current accepted")
+	}
+	s.Source, s.Percentile = "", nil
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ps := DefaultSettings(RecipePaper)
+	ps.Source = SourceActivations
+	if err := ps.Validate(); err == nil {
+		t.Error("the paper's recipe accepted a threshold source")
+	}
+}

@@ -126,6 +126,40 @@ type Settings struct {
 	// CorrectOff (or empty: the default), CorrectOn, or CorrectAuto (kept
 	// only if it raises the agreement on the held-out images).
 	Correct CorrectMode `json:"correct,omitempty"`
+	// Source pins the select recipe's thresholds to one source:
+	// SourceCurrents (balanced on the spiking network's input currents) or
+	// SourceActivations (from the ANN's activations,
+	// Candidate.Activations); empty tries both.
+	Source ThresholdSource `json:"thresholds,omitempty"`
+}
+
+// ThresholdSource names where the select recipe's thresholds come from.
+type ThresholdSource string
+
+// Threshold sources.
+const (
+	SourceCurrents    ThresholdSource = "currents"
+	SourceActivations ThresholdSource = "activations"
+)
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *ThresholdSource) UnmarshalText(b []byte) error {
+	if err := ThresholdSource(b).check(); err != nil {
+		return err
+	}
+	*t = ThresholdSource(b)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (t ThresholdSource) MarshalText() ([]byte, error) { return []byte(t), nil }
+
+func (t ThresholdSource) check() error {
+	switch t {
+	case "", SourceCurrents, SourceActivations:
+		return nil
+	}
+	return setting.Errorf("thresholds", t, "want currents or activations")
 }
 
 // DefaultSettings returns the recipe's defaults.
@@ -154,8 +188,8 @@ func (s Settings) Validate() error {
 	switch s.Recipe {
 	case RecipePaper:
 		pinned := []bool{s.Percentile != nil, s.InitMembrane != nil, s.Encoder != nil, s.HeldOut != 0, s.Score == ScoreRaw,
-			s.Correct != "" && s.Correct != CorrectOff}
-		for i, key := range []string{"percentile", "init_membrane", "encoder", "held_out", "score_images", "correct"} {
+			s.Correct != "" && s.Correct != CorrectOff, s.Source != ""}
+		for i, key := range []string{"percentile", "init_membrane", "encoder", "held_out", "score_images", "correct", "thresholds"} {
 			if pinned[i] {
 				return &PinnedError{Key: key}
 			}
@@ -169,6 +203,12 @@ func (s Settings) Validate() error {
 		}
 		if err := s.Correct.check(); err != nil {
 			return err
+		}
+		if err := s.Source.check(); err != nil {
+			return err
+		}
+		if len(s.Candidates()) == 0 {
+			return setting.Errorf("thresholds", s.Source, "no candidate left with the pinned percentile, initial membrane and encoder (thresholds from the ANN's activations need a percentile in [50, 100))")
 		}
 	default:
 		return setting.Errorf("recipe", s.Recipe, "want select or paper")
@@ -227,10 +267,18 @@ func (s Settings) Options() Options {
 }
 
 // Candidates returns the select recipe's candidates: the defaults, pinned
-// to the settings' percentile, initial membrane and encoder where given.
+// to the settings' percentile, initial membrane and encoder where given,
+// and to its threshold source (an activations candidate pinned to the
+// maximum is dropped: it needs a percentile).
 func (s Settings) Candidates() []Candidate {
 	var out []Candidate
 	for _, k := range DefaultCandidates() {
+		if s.Source != "" && k.Activations != (s.Source == SourceActivations) {
+			continue
+		}
+		if k.Activations && s.Percentile != nil && !(*s.Percentile >= 50 && *s.Percentile < 100) {
+			continue
+		}
 		if s.Percentile != nil {
 			k.Percentile = *s.Percentile
 		}

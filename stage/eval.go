@@ -257,7 +257,8 @@ func compareANN(ctx context.Context, j EvalJob, res *EvalResult, batch int) erro
 }
 
 // scoreCandidates simulates every scored candidate of sel with its own
-// thresholds and settings (the rest of cfg unchanged) on the data.
+// thresholds and settings (the rest of cfg unchanged, without per-channel
+// initial membranes) on the data.
 func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *convert.Selection, rs []int, p progress.Func) ([]CandidateEval, error) {
 	var out []CandidateEval
 	for i, c := range sel.Candidates {
@@ -265,7 +266,9 @@ func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *conver
 			continue
 		}
 		cc := cfg
-		cc.Encoder, cc.InitMembrane, cc.Thresholds = c.Encoder, c.InitMembrane, c.Thresholds
+		// Candidates were scored before any potential correction, and a
+		// correction fits the chosen candidate's thresholds only.
+		cc.Encoder, cc.InitMembrane, cc.Thresholds, cc.ChannelInit = c.Encoder, c.InitMembrane, c.Thresholds, nil
 		net, err := snn.New(j.Model.Net, cc)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %d: %w", i+1, err)

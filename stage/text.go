@@ -110,6 +110,16 @@ func ThresholdName(percentile float64) string {
 	return "max"
 }
 
+// CandidateThreshold is the short table name of a candidate's threshold
+// rule: ThresholdName, prefixed by "ann " for thresholds from the ANN's
+// activations (convert.Candidate.Activations).
+func CandidateThreshold(c convert.Candidate) string {
+	if c.Activations {
+		return "ann " + ThresholdName(c.Percentile)
+	}
+	return ThresholdName(c.Percentile)
+}
+
 // WriteText writes the evaluation as the eval command prints it.
 func (r *EvalResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "accuracy %.2f%% on %s (%d images)\n", 100*r.Accuracy, r.Data, r.Images)
@@ -146,7 +156,7 @@ func (r *EvalResult) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range r.Candidates {
-		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", ThresholdName(c.Percentile), c.InitMembrane, c.Encoder, 100*c.Agreement)
+		fmt.Fprintf(w, "  %-10s %-6g %-8s %9.2f%%", CandidateThreshold(c.Candidate), c.InitMembrane, c.Encoder, 100*c.Agreement)
 		for _, ta := range c.AccuracyByTimestep {
 			fmt.Fprintf(w, " %7.2f%%", 100*ta.Accuracy)
 		}
@@ -163,7 +173,7 @@ func WriteSelection(w io.Writer, s *convert.Selection) {
 	fmt.Fprintf(w, "data-free selection at T=%d: agreement of the SNN's top-1 with the ANN's on %d held-out synthetic images\n(rule: %s)\n", s.Timesteps, s.HeldOutImages, s.Rule)
 	fmt.Fprintf(w, "  %-10s %-6s %-8s %9s %9s\n", "threshold", "init", "encoder", fmt.Sprintf("T=%d", s.Timesteps), fmt.Sprintf("T=%d", s.HalfTimesteps))
 	for i, c := range s.Candidates {
-		th := ThresholdName(c.Percentile)
+		th := CandidateThreshold(c.Candidate)
 		mark := ""
 		if i == s.Chosen {
 			mark = "  ← chosen"

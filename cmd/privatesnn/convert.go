@@ -24,6 +24,8 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 			"paper: the reference's maximum current, zero initial membrane, Poisson input")
 		b.Int(fs, &s.HeldOut, "held-out", 0, 0, 1<<20, fmt.Sprintf("select: synthetic images held out to score the candidates (0: %d, or a third of a smaller set)", convert.SelectHeldOutImages))
 		fs.TextVar(&s.Score, "score-images", s.Score, "select: score the candidates on the held-out images blurred (3×3 box; ranks candidates as natural images do) or raw")
+		fs.TextVar(&s.Source, "thresholds", s.Source, "select: pin the thresholds' source to currents (balanced on the spiking network's input currents) or activations "+
+			"(percentiles of the ANN's activations on the calibration images); default both")
 		fs.TextVar(&s.Correct, "correct", s.Correct, "select: potential correction, per channel, of the chosen network's initial membranes on the blurred calibration images: "+
 			"off (the default), on, or auto (kept only if it raises the agreement with the ANN on the held-out images)")
 	}
@@ -73,11 +75,18 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	return runStage(ctx, c.out, stdout, stderr, stage.Convert, c.job, func(res *stage.ConvertResult, w io.Writer) error {
+		chosen := convert.Candidate{Percentile: res.Percentile, InitMembrane: res.InitMembrane, Encoder: res.Encoder}
 		if res.Selection != nil {
 			stage.WriteSelection(w, res.Selection)
+			chosen = res.Selection.Candidates[res.Selection.Chosen].Candidate
+		}
+		if cr := res.Correction; cr != nil {
+			kept := map[bool]string{true: "kept", false: "not kept"}[cr.Kept]
+			fmt.Fprintf(w, "potential correction (%s, %d sweeps on %d blurred calibration images): agreement with the ANN %.2f%% → %.2f%% at T=%d; %s\n",
+				cr.Mode, cr.Passes, cr.Images, 100*cr.AgreementBefore, 100*cr.AgreementAfter, res.Timesteps, kept)
 		}
 		_, err := fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
-			c.model, res.Timesteps, convert.Candidate{Percentile: res.Percentile, InitMembrane: res.InitMembrane, Encoder: res.Encoder},
+			c.model, res.Timesteps, chosen,
 			len(res.Thresholds), res.Seconds, res.Out)
 		return err
 	}, nil)
