@@ -122,13 +122,14 @@ type Settings struct {
 	CropPad int          `json:"crop_pad"`
 	// Score is the select recipe's scoring images (default blurred).
 	Score Score `json:"score_images"`
-	// Correct is the select recipe's potential correction (Correct):
-	// CorrectOff (or empty: the default), CorrectOn, or CorrectAuto (kept
-	// only if it raises the agreement on the held-out images).
+	// Correct is the select recipe's per-channel potential correction of
+	// the chosen network's initial membranes (Correct): "off" (or empty:
+	// the default), "on", or "auto" (kept only if it raises the agreement
+	// with the ANN on the held-out images).
 	Correct CorrectMode `json:"correct,omitempty"`
 	// Source pins the select recipe's thresholds to one source:
-	// SourceCurrents (balanced on the spiking network's input currents) or
-	// SourceActivations (from the ANN's activations,
+	// "currents" (balanced on the spiking network's input currents) or
+	// "activations" (percentiles of the ANN's activations,
 	// Candidate.Activations); empty tries both.
 	Source ThresholdSource `json:"thresholds,omitempty"`
 }
