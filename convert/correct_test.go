@@ -117,9 +117,9 @@ func TestConvertCorrectRecord(t *testing.T) {
 	}
 }
 
-// TestThresholdSourcePins: the thresholds setting keeps the candidates of
-// one source; a pinned maximum leaves no activations candidate; the
-// paper's recipe refuses the setting.
+// TestThresholdSourcePins: the thresholds setting picks the candidate
+// lists (currents by default); a pinned maximum leaves no activations
+// candidate; the paper's recipe refuses the setting.
 func TestThresholdSourcePins(t *testing.T) {
 	s := DefaultSettings(RecipeSelect)
 	count := func() (cur, act int) {
@@ -132,14 +132,14 @@ func TestThresholdSourcePins(t *testing.T) {
 		}
 		return
 	}
-	for src, want := range map[ThresholdSource][2]int{"": {20, 6}, SourceCurrents: {20, 0}, SourceActivations: {0, 6}} {
+	for src, want := range map[ThresholdSource][2]int{"": {20, 0}, SourceCurrents: {20, 0}, SourceActivations: {0, 6}, SourceAll: {20, 6}} {
 		s.Source = src
 		if c, a := count(); c != want[0] || a != want[1] || s.Validate() != nil {
 			t.Errorf("thresholds %q: %d current and %d activation candidates (%v), want %v", src, c, a, s.Validate(), want)
 		}
 	}
 	zero := 0.0
-	s.Percentile = &zero
+	s.Source, s.Percentile = SourceActivations, &zero
 	if err := s.Validate(); err == nil {
 		t.Error("activations pinned to the maximum current accepted")
 	}

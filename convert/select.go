@@ -16,13 +16,10 @@ import (
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
-// DefaultCandidates returns the 26 settings Select tries by default:
+// DefaultCandidates returns the 20 settings Select tries by default:
 // threshold percentile {max, 99.99, 99.9, 99.5, 99} × initial membrane
-// {0, 0.5} × encoder {Poisson, Direct}, then thresholds from the ANN's
-// activations (Candidate.Activations) at the percentiles {99.9, 99.5, 99,
-// 98, 97, 95} with initial membrane 0.5 and direct input. The reference's
-// recipe (max, 0, Poisson) comes first, and the list varies the percentile
-// fastest.
+// {0, 0.5} × encoder {Poisson, Direct}. The reference's recipe (max, 0,
+// Poisson) comes first, and the list varies the percentile fastest.
 func DefaultCandidates() []Candidate {
 	var c []Candidate
 	for _, enc := range []snn.Encoder{snn.Poisson, snn.Direct} {
@@ -32,6 +29,15 @@ func DefaultCandidates() []Candidate {
 			}
 		}
 	}
+	return c
+}
+
+// ActivationCandidates returns the 6 settings with thresholds from the
+// ANN's activations (Candidate.Activations) that Settings.Source adds:
+// percentile {99.9, 99.5, 99, 98, 97, 95}, initial membrane 0.5, direct
+// input.
+func ActivationCandidates() []Candidate {
+	var c []Candidate
 	for _, p := range []float64{99.9, 99.5, 99, 98, 97, 95} {
 		c = append(c, Candidate{Percentile: p, InitMembrane: 0.5, Encoder: snn.Direct, Activations: true})
 	}

@@ -37,7 +37,7 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 	m, _ := toyModel(t)
 	calib, held := selectSets(t)
 	var done []int
-	o := selectOpts(12, nil)
+	o := selectOpts(12, append(DefaultCandidates(), ActivationCandidates()...))
 	o.Progress = func(r progress.Report) error {
 		if r.Total != 26 || r.Label != "candidates" {
 			t.Errorf("progress %s total %d, want candidates of 26", r.Label, r.Total)
@@ -86,8 +86,8 @@ func TestSelectScoresAllAndChoosesBest(t *testing.T) {
 				t.Fatalf("candidate %d: thresholds %v, its own staged search %v (%v)", i, c.Thresholds, th, err)
 			}
 		}
-		if c.Candidate != DefaultCandidates()[i] {
-			t.Fatalf("candidate %d is %+v, want %+v", i, c.Candidate, DefaultCandidates()[i])
+		if c.Candidate != o.Candidates[i] {
+			t.Fatalf("candidate %d is %+v, want %+v", i, c.Candidate, o.Candidates[i])
 		}
 		if c.Error != "" || len(c.Thresholds) != 2 || c.Agreement < 0 || c.Agreement > 1 || c.AgreementHalf < 0 || c.AgreementHalf > 1 {
 			t.Fatalf("candidate %d: %+v", i, c)

@@ -127,10 +127,11 @@ type Settings struct {
 	// the default), "on", or "auto" (kept only if it raises the agreement
 	// with the ANN on the held-out images).
 	Correct CorrectMode `json:"correct,omitempty"`
-	// Source pins the select recipe's thresholds to one source:
-	// "currents" (balanced on the spiking network's input currents) or
-	// "activations" (percentiles of the ANN's activations,
-	// Candidate.Activations); empty tries both.
+	// Source is where the select recipe's candidate thresholds come from:
+	// "currents" (or empty: the default; the DefaultCandidates, balanced on
+	// the spiking network's input currents), "activations" (the
+	// ActivationCandidates, percentiles of the ANN's activations) or "all"
+	// (both lists).
 	Source ThresholdSource `json:"thresholds,omitempty"`
 }
 
@@ -141,6 +142,7 @@ type ThresholdSource string
 const (
 	SourceCurrents    ThresholdSource = "currents"
 	SourceActivations ThresholdSource = "activations"
+	SourceAll         ThresholdSource = "all"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler.
@@ -157,10 +159,10 @@ func (t ThresholdSource) MarshalText() ([]byte, error) { return []byte(t), nil }
 
 func (t ThresholdSource) check() error {
 	switch t {
-	case "", SourceCurrents, SourceActivations:
+	case "", SourceCurrents, SourceActivations, SourceAll:
 		return nil
 	}
-	return setting.Errorf("thresholds", t, "want currents or activations")
+	return setting.Errorf("thresholds", t, "want currents, activations or all")
 }
 
 // DefaultSettings returns the recipe's defaults.
@@ -267,16 +269,20 @@ func (s Settings) Options() Options {
 	return o
 }
 
-// Candidates returns the select recipe's candidates: the defaults, pinned
-// to the settings' percentile, initial membrane and encoder where given,
-// and to its threshold source (an activations candidate pinned to the
+// Candidates returns the select recipe's candidates: those of its
+// threshold source (Source), pinned to the settings' percentile, initial
+// membrane and encoder where given (an activations candidate pinned to the
 // maximum is dropped: it needs a percentile).
 func (s Settings) Candidates() []Candidate {
+	var list []Candidate
+	if s.Source != SourceActivations {
+		list = DefaultCandidates()
+	}
+	if s.Source == SourceActivations || s.Source == SourceAll {
+		list = append(list, ActivationCandidates()...)
+	}
 	var out []Candidate
-	for _, k := range DefaultCandidates() {
-		if s.Source != "" && k.Activations != (s.Source == SourceActivations) {
-			continue
-		}
+	for _, k := range list {
 		if k.Activations && s.Percentile != nil && !(*s.Percentile >= 50 && *s.Percentile < 100) {
 			continue
 		}

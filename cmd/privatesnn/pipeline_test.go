@@ -33,7 +33,7 @@ func TestPipeline(t *testing.T) {
 	runJSON(t, &map[string]any{}, "synth", "--model", ann, "--per-class", "4", "--iterations", "30", "--out", syn)
 	var cv stage.ConvertResult
 	runJSON(t, &cv, "convert", "--model", ann, "--synth", syn, "--timesteps", "16", "--calib-images", "24", "--held-out", "16", "--out", snnDir)
-	if len(cv.Thresholds) != 3 || cv.TrainingDataAccessed || cv.CalibrationImages != 24 || cv.Selection == nil || len(cv.Selection.Candidates) != 26 {
+	if len(cv.Thresholds) != 3 || cv.TrainingDataAccessed || cv.CalibrationImages != 24 || cv.Selection == nil || len(cv.Selection.Candidates) != 20 {
 		t.Fatalf("convert result %+v", cv)
 	}
 	card, err := modelfile.ReadCard(snnDir)
