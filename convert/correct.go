@@ -107,61 +107,42 @@ func Correct(ctx context.Context, m *vgg.Model, cfg snn.Config, calib *tensor.Te
 // min(ReLU(z), clips[l])/clips[l] per output channel, z being the layer's
 // output before its activation.
 func clippedRates(ctx context.Context, m *vgg.Model, x *tensor.Tensor, clips []float64, batch int) ([][]float64, error) {
-	N := x.Shape[0]
-	per := x.Len() / N
-	var sums [][]float64
-	var counts []int
-	for b0 := 0; b0 < N; b0 += batch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	if h := hiddenLayers(m); h != len(clips) {
+		return nil, fmt.Errorf("convert: the ANN has %d hidden weighted layers, the spiking network %d", h, len(clips))
+	}
+	sums := make([][]float64, len(clips))
+	counts := make([]int, len(clips))
+	err := eachHiddenOutput(ctx, m, x, batch, func(l int, h *tensor.Tensor, _ int) error {
+		theta := clips[l]
+		if len(h.Shape) == 4 { // conv: CNHW, channel c is one block
+			C, plane := h.Shape[0], h.Len()/h.Shape[0]
+			if sums[l] == nil {
+				sums[l] = make([]float64, C)
+			}
+			for c := range C {
+				var s float64
+				for _, v := range h.Data[c*plane : (c+1)*plane] {
+					s += math.Min(math.Max(float64(v), 0), theta)
+				}
+				sums[l][c] += s
+			}
+			counts[l] += plane
+			return nil
 		}
-		b1 := min(N, b0+batch)
-		h := tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...)
-		l := 0
-		for _, layer := range m.Net.Layers {
-			h = layer.Forward(h, nn.Mode{})
-			switch layer.(type) {
-			case *nn.Conv2D, *nn.Linear:
-			default:
-				continue
-			}
-			if l == len(clips) { // the output layer
-				break
-			}
-			if len(sums) <= l {
-				sums, counts = append(sums, nil), append(counts, 0)
-			}
-			theta := clips[l]
-			if len(h.Shape) == 4 { // conv: CNHW, channel c is one block
-				C, plane := h.Shape[0], h.Len()/h.Shape[0]
-				if sums[l] == nil {
-					sums[l] = make([]float64, C)
-				}
-				for c := range C {
-					var s float64
-					for _, v := range h.Data[c*plane : (c+1)*plane] {
-						s += math.Min(math.Max(float64(v), 0), theta)
-					}
-					sums[l][c] += s
-				}
-				counts[l] += plane
-			} else { // linear: [N, F]
-				n, F := h.Shape[0], h.Shape[1]
-				if sums[l] == nil {
-					sums[l] = make([]float64, F)
-				}
-				for i := range n {
-					for f, v := range h.Data[i*F : (i+1)*F] {
-						sums[l][f] += math.Min(math.Max(float64(v), 0), theta)
-					}
-				}
-				counts[l] += n
-			}
-			l++
+		n, F := h.Shape[0], h.Shape[1] // linear: [N, F]
+		if sums[l] == nil {
+			sums[l] = make([]float64, F)
 		}
-		if l != len(clips) {
-			return nil, fmt.Errorf("convert: the ANN has %d hidden weighted layers, the spiking network %d", l, len(clips))
+		for i := range n {
+			for f, v := range h.Data[i*F : (i+1)*F] {
+				sums[l][f] += math.Min(math.Max(float64(v), 0), theta)
+			}
 		}
+		counts[l] += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for l := range sums {
 		for c := range sums[l] {
@@ -169,6 +150,43 @@ func clippedRates(ctx context.Context, m *vgg.Model, x *tensor.Tensor, clips []f
 		}
 	}
 	return sums, nil
+}
+
+// hiddenLayers is the number of m's hidden weighted layers: every conv and
+// every linear layer but the output one.
+func hiddenLayers(m *vgg.Model) int { return len(m.Convs) + len(m.Linears) - 1 }
+
+// eachHiddenOutput runs the ANN (inference mode) on x in batches of at
+// most batch images and calls f with the output of every hidden weighted
+// layer before its activation: l counts those layers from 0, h is CNHW for
+// a conv and [n, F] for a linear layer, n is the batch's image count. It
+// stops at the first error of f or of ctx.
+func eachHiddenOutput(ctx context.Context, m *vgg.Model, x *tensor.Tensor, batch int, f func(l int, h *tensor.Tensor, n int) error) error {
+	hidden := hiddenLayers(m)
+	N := x.Shape[0]
+	per := x.Len() / N
+	for b0 := 0; b0 < N; b0 += batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b1 := min(N, b0+batch)
+		h := tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...)
+		l := 0
+		for _, layer := range m.Net.Layers {
+			if l == hidden {
+				break
+			}
+			h = layer.Forward(h, nn.Mode{})
+			switch layer.(type) {
+			case *nn.Conv2D, *nn.Linear:
+				if err := f(l, h, b1-b0); err != nil {
+					return err
+				}
+				l++
+			}
+		}
+	}
+	return nil
 }
 
 // spikeMeans simulates (m, cfg) on x and returns spiking layer l's spikes

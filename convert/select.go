@@ -391,43 +391,27 @@ func (sel *selection) activationThresholds(ctx context.Context, p float64) ([]fl
 // before the activation (each value kept with the same probability,
 // drawn from rng).
 func preActivations(ctx context.Context, m *vgg.Model, x *tensor.Tensor, rng *rand.Rand) ([][]float32, error) {
-	hidden := len(m.Convs) + len(m.Linears) - 1
+	hidden := hiddenLayers(m)
 	N := x.Shape[0]
-	per := x.Len() / N
 	// The layers' sizes per image fix the keep probability up front.
 	keep := make([]float64, hidden)
 	all := make([][]float32, hidden)
-	for b0 := 0; b0 < N; b0 += annBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	err := eachHiddenOutput(ctx, m, x, annBatch, func(l int, h *tensor.Tensor, n int) error {
+		if keep[l] == 0 {
+			keep[l] = min(1, activationSample/(float64(h.Len())/float64(n)*float64(N)))
 		}
-		b1 := min(N, b0+annBatch)
-		h := tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...)
-		l := 0
-		for _, layer := range m.Net.Layers {
-			h = layer.Forward(h, nn.Mode{})
-			switch layer.(type) {
-			case *nn.Conv2D, *nn.Linear:
-			default:
-				continue
-			}
-			if l == hidden {
-				break
-			}
-			if keep[l] == 0 {
-				total := float64(h.Len()) / float64(b1-b0) * float64(N)
-				keep[l] = min(1, activationSample/total)
-			}
-			for _, v := range h.Data {
-				if keep[l] == 1 || rng.Float64() < keep[l] {
-					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-						return nil, fmt.Errorf("%w in the ANN's hidden layer %d", ErrNonFinite, l)
-					}
-					all[l] = append(all[l], v)
+		for _, v := range h.Data {
+			if keep[l] == 1 || rng.Float64() < keep[l] {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("%w in the ANN's hidden layer %d", ErrNonFinite, l)
 				}
+				all[l] = append(all[l], v)
 			}
-			l++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for l := range all {
 		if len(all[l]) == 0 {
