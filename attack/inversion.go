@@ -313,11 +313,17 @@ func crossEntropy(z []float32, t int, scale float64) float64 {
 // ceGrad writes ∂/∂S of Σ_i CE(softmax(S_i/T), t_i) into dS and returns
 // each image's target probability.
 func ceGrad(dS, S *tensor.Tensor, targets []int, T int) []float64 {
-	k := S.Shape[1]
 	p := make([]float64, len(targets))
+	ceGradRows(dS.Data, S.Data, targets, S.Shape[1], T, p)
+	return p
+}
+
+// ceGradRows is ceGrad on rows of k classes: S and dS [len(targets), k],
+// each image's target probability into p.
+func ceGradRows(dS, S []float32, targets []int, k, T int, p []float64) {
 	inv := 1 / float64(T)
 	for i, t := range targets {
-		z := S.Data[i*k : (i+1)*k]
+		z := S[i*k : (i+1)*k]
 		m := math.Inf(-1)
 		for _, v := range z {
 			m = max(m, float64(v)*inv)
@@ -332,10 +338,9 @@ func ceGrad(dS, S *tensor.Tensor, targets []int, T int) []float64 {
 				p[i] = q
 				q--
 			}
-			dS.Data[i*k+j] = float32(q * inv)
+			dS[i*k+j] = float32(q * inv)
 		}
 	}
-	return p
 }
 
 // inputGrad returns ∂loss/∂x for the images x, the loss summed over the
@@ -345,15 +350,17 @@ type inputGrad func(ctx context.Context, x *tensor.Tensor, rng *rand.Rand) (*ten
 // snnObjective is Attack 3's loss on net: Σ_i CE(softmax(S_i/T), t_i),
 // differentiated with surrogate BPTT, one simulation per call.
 func snnObjective(net *snn.Network, targets []int, sg snn.Surrogate) inputGrad {
-	dS := tensor.New(len(targets), net.Model.Config.Classes)
-	T := net.Config.Timesteps
+	k, T := net.Model.Config.Classes, net.Config.Timesteps
+	p := make([]float64, len(targets))
+	// The loss of an image depends only on its own logits, so TrainStep
+	// propagates each chunk back right after its forward pass and reuses
+	// its currents; the gradient is Forward's and Backward's, bit for bit.
 	return func(ctx context.Context, x *tensor.Tensor, rng *rand.Rand) (*tensor.Tensor, error) {
-		tp, err := net.Forward(ctx, x, rng, snn.TrainOptions{Surrogate: sg, InputGradient: true, Frozen: true})
-		if err != nil {
-			return nil, err
-		}
-		ceGrad(dS, tp.Logits(), targets, T)
-		return tp.Backward(ctx, dS)
+		_, dx, err := net.TrainStep(ctx, x, rng, snn.TrainOptions{Surrogate: sg, InputGradient: true, Frozen: true},
+			func(i0, i1 int, logits, dS []float32) {
+				ceGradRows(dS, logits, targets[i0:i1], k, T, p[i0:i1])
+			})
+		return dx, err
 	}
 }
 
@@ -541,7 +548,7 @@ func populationRun(ctx context.Context, net *snn.Network, norm imageset.Normaliz
 	sq := make([]float32, len(x.Data))
 	g := make([]float32, len(x.Data))
 	wsum := make([]float64, n)
-	dS := tensor.New(n, k)
+	p := make([]float64, n)
 	T := net.Config.Timesteps
 	const momentum, rmsDecay, eps, spikeCost = 0.9, 0.9, 1e-8, 0.01
 	for it := range o.Iterations {
@@ -551,18 +558,16 @@ func populationRun(ctx context.Context, net *snn.Network, norm imageset.Normaliz
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			tp, err := net.Forward(ctx, x, rng, snn.TrainOptions{Surrogate: o.Surrogate, InputGradient: true, Frozen: true})
-			if err != nil {
-				return nil, err
-			}
-			p := ceGrad(dS, tp.Logits(), targets, T)
-			// ∂(1 − p_c)/∂S = −p_c·∂(log p_c)/∂S = p_c·∂CE/∂S.
-			for i := range n {
-				for j := range k {
-					dS.Data[i*k+j] *= float32(p[i])
-				}
-			}
-			gs, err := tp.Backward(ctx, dS)
+			_, gs, err := net.TrainStep(ctx, x, rng, snn.TrainOptions{Surrogate: o.Surrogate, InputGradient: true, Frozen: true},
+				func(i0, i1 int, logits, dS []float32) {
+					ceGradRows(dS, logits, targets[i0:i1], k, T, p[i0:i1])
+					// ∂(1 − p_c)/∂S = −p_c·∂(log p_c)/∂S = p_c·∂CE/∂S.
+					for i := range i1 - i0 {
+						for j := range k {
+							dS[i*k+j] *= float32(p[i0+i])
+						}
+					}
+				})
 			if err != nil {
 				return nil, err
 			}

@@ -134,15 +134,16 @@ func ConvGradient(ctx context.Context, net *snn.Network, x *tensor.Tensor, targe
 	if len(x.Shape) != 4 || x.Shape[0] != len(targets) {
 		return nil, nil, nil, fmt.Errorf("attack: images %v for %d targets", x.Shape, len(targets))
 	}
-	tp, err := net.Forward(ctx, x, rng, snn.TrainOptions{Surrogate: sg, InputGradient: true, CurrentGradient: true, Frozen: true})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	dS := tensor.New(len(targets), k)
-	for i, c := range targets {
-		dS.Data[i*k+c] = 1
-	}
-	dx, err = tp.Backward(ctx, dS)
+	// ∂y_c/∂S is one-hot whatever the logits, so TrainStep propagates each
+	// chunk back right after its forward pass (Forward then Backward, bit
+	// for bit, without simulating every layer twice).
+	tp, dx, err := net.TrainStep(ctx, x, rng, snn.TrainOptions{Surrogate: sg, InputGradient: true, CurrentGradient: true, Frozen: true},
+		func(i0, i1 int, _, dS []float32) {
+			clear(dS)
+			for i, c := range targets[i0:i1] {
+				dS[i*k+c] = 1
+			}
+		})
 	if err != nil {
 		return nil, nil, nil, err
 	}
