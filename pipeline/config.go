@@ -55,6 +55,11 @@ type Config struct {
 	// Frontier trains CET + OD with one inversion defence at each listed
 	// strength and audits those models: the privacy–accuracy frontier.
 	Frontier FrontierConfig `json:"frontier"`
+	// Compare lists further conversions of the ANN, each evaluated and
+	// measured beside DC (accuracy, Fig. 5a, spike rates, energy) and used
+	// by no other stage: another recipe, T or threshold source set against
+	// the run's own conversion.
+	Compare []CompareConfig `json:"compare,omitempty"`
 }
 
 // ANNConfig trains a VGG network (or imports one).
@@ -189,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Convert.Validate(); err != nil {
 		return fmt.Errorf("convert: %w", err)
+	}
+	if err := validCompare(c.Compare); err != nil {
+		return err
 	}
 	if c.Encrypt.PerClass < 1 || c.Encrypt.PerClass > c.Synth.PerClass {
 		return fmt.Errorf("encrypt.per_class %d: want 1 to synth.per_class (%d)", c.Encrypt.PerClass, c.Synth.PerClass)

@@ -289,7 +289,7 @@ func suggest(t reflect.Type, name string, path []string, isTOML bool) string {
 	switch {
 	case best != "":
 		return " (did you mean " + best + "?)"
-	case len(names) <= 16:
+	case len(names) <= 20:
 		return "; " + sectionName(path, isTOML) + " takes " + strings.Join(names, ", ")
 	}
 	return ""

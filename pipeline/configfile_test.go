@@ -17,7 +17,7 @@ func TestConfigErrors(t *testing.T) {
 		{"top.toml", "name = \"t\"\nsed = 3\n", `top.toml:2: sed (top level): unknown key (did you mean seed?)`},
 		{"nested.toml", "name = \"t\"\n[audit.attack1]\niterations = 3\nsteps = 2\n", `nested.toml:4: [audit.attack1] steps: unknown key; [audit.attack1] takes iterations, lr, weight_decay, blur_every, batch`},
 		{"dotted.toml", "name = \"t\"\n[audit]\nattack2.surrogate.kinds = \"x\"\n", `dotted.toml:3: [audit.attack2.surrogate] kinds: unknown key (did you mean kind?)`},
-		{"section.toml", "name = \"t\"\n\n[trian]\nepochs = 1\n", `section.toml:3: trian (top level): unknown key; the top level takes name, workdir, seed, threads, skip, data, ann, synth, convert, encrypt, eval, evaluator, evaluator2, audit, energy, frontier`},
+		{"section.toml", "name = \"t\"\n\n[trian]\nepochs = 1\n", `section.toml:3: trian (top level): unknown key; the top level takes name, workdir, seed, threads, skip, data, ann, synth, convert, encrypt, eval, evaluator, evaluator2, audit, energy, frontier, compare`},
 		{"type.toml", "name = \"t\"\n[ann]\nepochs = \"ten\"\n", `type.toml:3: [ann] epochs = "ten": want an integer`},
 		{"float.toml", "name = \"t\"\n[ann]\nepochs = 2.5\n", `float.toml:3: [ann] epochs = 2.5: want an integer`},
 		{"array.toml", "name = \"t\"\n[encrypt]\nsamples = [1, \"x\"]\n", `array.toml:3: [encrypt] samples = [1, "x"]: want an array of integers`},

@@ -109,6 +109,9 @@ func buildAll(c Config) *Graph {
 	frontier, defended := frontierStages(c, seed(c.Encrypt.Seed))
 	g.Stages = append(g.Stages, frontier...)
 	targets = append(targets, defended...)
+	compared, compareTargets := compareStages(c, cv.Seed)
+	g.Stages = append(g.Stages, compared...)
+	targets = append(targets, compareTargets...)
 	g.Stages = append(g.Stages, measureStages(c, seed, targets)...)
 	if len(defended) > 0 {
 		g.Stages = append(g.Stages, frontierAuditStage(c, seed, targets))

@@ -25,6 +25,8 @@ const (
 	// RoleFrontier is CET + OD with one inversion defence: a point of the
 	// privacy–accuracy frontier.
 	RoleFrontier Role = "frontier"
+	// RoleCompare is a further conversion of the ANN, set beside DC.
+	RoleCompare Role = "compare"
 )
 
 // evalTarget names a model stage to evaluate.

@@ -59,6 +59,15 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 		d.Conversion = conversion(&cv)
 	}
 
+	for _, cc := range c.Compare {
+		var r stage.ConvertResult
+		if ok, err := decode(compareStageName(cc.Name), &r); err != nil {
+			return err
+		} else if ok {
+			d.Compared = append(d.Compared, compared(cc.Name, &r))
+		}
+	}
+
 	var en EnergyResult
 	if ok, err := decode("energy", &en); err != nil {
 		return err
@@ -130,7 +139,9 @@ func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
 		if !spiking {
 			continue
 		}
-		d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
+		if m.Role != RoleCompare {
+			d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
+		}
 		cv := report.Curve{Model: m.Name}
 		for _, p := range m.Curve {
 			cv.T = append(cv.T, p.T)
@@ -196,6 +207,25 @@ func conversion(r *stage.ConvertResult) *report.Conversion {
 			c.Candidates = append(c.Candidates, report.ConversionCandidate{Settings: k.Candidate.String(), Agreement: k.Agreement,
 				AgreementHalf: k.AgreementHalf, Error: k.Error, Chosen: i == s.Chosen})
 		}
+	}
+	return c
+}
+
+// compared returns the report's row of a compare entry's conversion:
+// the chosen candidate in words for a selection, else the settings used,
+// and the potential correction's outcome.
+func compared(name string, r *stage.ConvertResult) report.ComparedConversion {
+	c := report.ComparedConversion{Model: name, Recipe: string(r.Recipe), Timesteps: r.Timesteps,
+		Settings: convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}.String()}
+	if s := r.Selection; s != nil && s.Chosen >= 0 && s.Chosen < len(s.Candidates) {
+		c.Settings = s.Candidates[s.Chosen].Candidate.String()
+	}
+	if k := r.Correction; k != nil {
+		verdict := "not kept"
+		if k.Kept {
+			verdict = "kept"
+		}
+		c.Correction = fmt.Sprintf("%s, %s (held-out agreement %.1f → %.1f %%)", k.Mode, verdict, 100*k.AgreementBefore, 100*k.AgreementAfter)
 	}
 	return c
 }

@@ -126,7 +126,7 @@ func build(d *Data) (*document, error) {
 	// reports hold them.
 	add := func(s *section, notRun string) {
 		if s == nil {
-			if d.Sweep == nil {
+			if d.Sweep == nil && notRun != "" {
 				doc.NotRun = append(doc.NotRun, notRun)
 			}
 			return
@@ -144,6 +144,7 @@ func build(d *Data) (*document, error) {
 	add(accuracySection(d.Accuracy), "No accuracy evaluation in this run (Table 2).")
 	add(ablationSection(d.Ablation), "No CET / OD ablation in this run (Table 3).")
 	add(conversionSection(d.Conversion), "No conversion in this run: no thresholds to show.")
+	add(comparedSection(d.Compared), "")
 	s, err := timestepSection(d.AccuracyVsT, used)
 	if err != nil {
 		return nil, err
@@ -497,6 +498,21 @@ func conversionSection(c *Conversion) *section {
 		ct.add(k.Settings, full, half, chosen)
 	}
 	s.table(ct)
+	return s
+}
+
+// comparedSection lists the run's further conversions (nil when none).
+func comparedSection(cs []ComparedConversion) *section {
+	if len(cs) == 0 {
+		return nil
+	}
+	s := &section{ID: "compared", Title: "Conversions compared"}
+	s.text("Further conversions of the same ANN on the same synthetic images; their accuracy is in Table 2 and Fig. 5a, their spike rates and energy in Table 5.")
+	t := newTable([]string{"model", "recipe", "T", "settings", "potential correction"}, 2)
+	for _, c := range cs {
+		t.add(c.Model, orMissing(c.Recipe), fmt.Sprint(c.Timesteps), orMissing(c.Settings), orMissing(c.Correction))
+	}
+	s.table(t)
 	return s
 }
 

@@ -34,6 +34,8 @@ type Data struct {
 	// Conversion is the data-free conversion's settings and thresholds;
 	// nil when the run converted nothing.
 	Conversion *Conversion
+	// Compared are further conversions of the same ANN, set beside DC.
+	Compared []ComparedConversion
 	// Leakage is Table 4: one row per attack and model, then reference rows
 	// (Model == ""). Rows are shown in the given order.
 	Leakage []LeakageRow
@@ -134,6 +136,14 @@ type Conversion struct {
 	HeldOut       int
 	HalfTimesteps int
 	Rule          string
+}
+
+// ComparedConversion is one further conversion of the run's ANN: the
+// model it made, its recipe and T, the settings used in words and what
+// its potential correction did ("" when none ran).
+type ComparedConversion struct {
+	Model, Recipe, Settings, Correction string
+	Timesteps                           int
 }
 
 // ConversionCandidate is one scored candidate of a data-free selection.

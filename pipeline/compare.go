@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/progress"
+)
+
+// CompareConfig is one further conversion of the run's ANN on its
+// synthetic images, set beside DC in the accuracy table, Fig. 5a, the
+// spike-rate table and the energy table; no other stage uses it. Its keys
+// are the convert section's, and every key it leaves out takes the
+// convert command's default, not the run's convert section: each entry
+// states a whole conversion.
+type CompareConfig struct {
+	// Name names the model in the report ("DC, T = 4, ANN clips").
+	Name string `json:"name"`
+	convert.Settings
+}
+
+// MaxCompare bounds the compare list.
+const MaxCompare = 16
+
+// UnmarshalJSON decodes an entry over the convert command's defaults,
+// refusing unknown keys.
+func (c *CompareConfig) UnmarshalJSON(b []byte) error {
+	type plain CompareConfig
+	v := plain{Settings: convert.DefaultSettings(convert.RecipeSelect)}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*c = CompareConfig(v)
+	return nil
+}
+
+// compareStageName returns the stage name of a compare entry named name:
+// "compare-" and the name lowered, each run of other characters than a-z
+// and 0-9 made one "-".
+func compareStageName(name string) string {
+	var b strings.Builder
+	b.WriteString("compare")
+	dash := true
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+// validCompare checks the compare list: at most MaxCompare entries, each
+// with a name of at least one letter or digit, names distinct as stage
+// names and from the run's own models, and settings that convert accepts.
+func validCompare(list []CompareConfig) error {
+	if len(list) > MaxCompare {
+		return fmt.Errorf("compare: %d entries, want at most %d", len(list), MaxCompare)
+	}
+	seen := map[string]string{}
+	for i, cc := range list {
+		st := compareStageName(cc.Name)
+		if st == "compare" {
+			return fmt.Errorf("compare %d: name %q: want a name with at least one letter or digit", i+1, cc.Name)
+		}
+		if prev, ok := seen[st]; ok {
+			return fmt.Errorf("compare %d: name %q gives the same stage name as %q (%s)", i+1, cc.Name, prev, st)
+		}
+		seen[st] = cc.Name
+		switch strings.TrimSpace(cc.Name) {
+		case "ANN", "DC", "DC + CET + OD", "DC + CET":
+			return fmt.Errorf("compare %d: name %q is one of the run's own models", i+1, cc.Name)
+		}
+		if err := cc.Settings.Validate(); err != nil {
+			return fmt.Errorf("compare %d (%s): %w", i+1, cc.Name, err)
+		}
+	}
+	return nil
+}
+
+// compareStages returns one conversion stage per compare entry, with the
+// convert section's seed, and their evaluation targets.
+func compareStages(c Config, seed uint64) ([]Stage, []evalTarget) {
+	var stages []Stage
+	var targets []evalTarget
+	for _, cc := range c.Compare {
+		cv := ConvertConfig{Settings: cc.Settings, Seed: seed}
+		name := compareStageName(cc.Name)
+		stages = append(stages, Stage{Name: name, Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: seed,
+			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+				return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, p)
+			}})
+		targets = append(targets, evalTarget{name: cc.Name, stage: name, role: RoleCompare})
+	}
+	return stages, targets
+}
