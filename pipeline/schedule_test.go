@@ -19,8 +19,14 @@ func TestShippedSchedules(t *testing.T) {
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("configs: %v %v", paths, err)
 	}
+	// Configurations shipped after the change had no earlier weights to
+	// keep.
+	newer := map[string]bool{"compare-demo.toml": true}
 	var changed []string
 	for _, p := range paths {
+		if newer[filepath.Base(p)] {
+			continue
+		}
 		sw, err := LoadSweep(p)
 		if err != nil {
 			t.Fatal(err)
