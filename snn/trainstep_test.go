@@ -12,7 +12,7 @@ import (
 // TrainStep must reproduce Forward followed by Backward bit for bit:
 // logits, weight gradients, ∂L/∂x, Σ_t ∂L/∂I_1 and spike rates, for both
 // encoders and resets, with dropout, one or several images per chunk, and
-// a surrogate of each kind.
+// a surrogate of each kind (the atan cases frozen, as the attacks run it).
 func TestTrainStepMatchesForwardBackward(t *testing.T) {
 	same := func(t *testing.T, what string, a, b []float32) {
 		t.Helper()
@@ -28,11 +28,13 @@ func TestTrainStepMatchesForwardBackward(t *testing.T) {
 	for _, enc := range []Encoder{Poisson, Direct} {
 		for _, reset := range []Reset{ResetSubtract, ResetZero} {
 			for _, budget := range []int64{0, 1} {
-				for _, kind := range []SurrogateKind{Triangle, FastSigmoid} {
+				for ki, kind := range []SurrogateKind{Triangle, FastSigmoid, Atan} {
 					sg := DefaultSurrogate()
 					sg.Kind, sg.Slope = kind, 4
+					// Frozen (no weight gradients) is what the attacks use.
+					frozen := ki == 2
 					o := TrainOptions{Surrogate: sg, ConvDropout: 0.3, FCDropout: 0.5, MemoryBudget: budget,
-						InputGradient: true, CurrentGradient: true}
+						InputGradient: true, CurrentGradient: true, Frozen: frozen}
 					dS := tensor.New(6, 5)
 					dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
 
