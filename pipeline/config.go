@@ -57,8 +57,8 @@ type Config struct {
 	Frontier FrontierConfig `json:"frontier"`
 	// Compare lists further conversions of the ANN, each evaluated and
 	// measured beside DC (accuracy, Fig. 5a, spike rates, energy) and used
-	// by no other stage: another recipe, T or threshold source set against
-	// the run's own conversion.
+	// by no other stage: [[compare]] tables of a name and the convert
+	// section's keys, each unset key the convert command's default.
 	Compare []CompareConfig `json:"compare,omitempty"`
 }
 
