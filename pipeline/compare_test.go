@@ -145,3 +145,15 @@ func TestReportCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestReportConversionSource: the conversion section names the chosen
+// candidate as the selection recorded it, threshold source included.
+func TestReportConversionSource(t *testing.T) {
+	ann := convert.Candidate{Percentile: 98, InitMembrane: 0.5, Encoder: snn.Direct, Activations: true}
+	cv := stage.ConvertResult{Recipe: convert.RecipeSelect, Timesteps: 4, Percentile: 98, InitMembrane: 0.5, Encoder: snn.Direct,
+		Selection: &convert.Selection{Chosen: 0, Candidates: []convert.CandidateScore{{Candidate: ann}}}}
+	md := section(reportOf(t, executed(t, "convert", cv)), "## Data-free conversion")
+	if want := "Recipe select at T = 4: " + ann.String() + " (chosen without data among 1 candidates)"; !strings.Contains(md, want) || !strings.Contains(ann.String(), "ANN") {
+		t.Errorf("conversion section lacks %q:\n%s", want, md)
+	}
+}

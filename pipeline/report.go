@@ -202,6 +202,11 @@ func conversion(r *stage.ConvertResult) *report.Conversion {
 		c.Thresholds = append(c.Thresholds, float64(t))
 	}
 	if s := r.Selection; s != nil {
+		if s.Chosen >= 0 && s.Chosen < len(s.Candidates) {
+			// The record names the threshold source (the ANN's activations
+			// or the balanced currents); the result's fields do not.
+			c.Settings = s.Candidates[s.Chosen].Candidate.String()
+		}
 		c.HeldOut, c.HalfTimesteps, c.Rule = s.HeldOutImages, s.HalfTimesteps, s.Rule
 		for i, k := range s.Candidates {
 			c.Candidates = append(c.Candidates, report.ConversionCandidate{Settings: k.Candidate.String(), Agreement: k.Agreement,
