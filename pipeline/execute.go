@@ -43,12 +43,13 @@ func execute(ctx context.Context, c Config, text, command, dir string, p progres
 	if err != nil {
 		return nil, err
 	}
+	width := nameWidth(len(done), func(i int) string { return done[i].Name })
 	for _, e := range done {
 		how := fmt.Sprintf("ran in %.1fs", e.Seconds)
 		if e.Cached {
 			how = "cached"
 		}
-		if err := p.Report(progress.Report{Label: fmt.Sprintf("%-22s %s", e.Name, how)}); err != nil {
+		if err := p.Report(progress.Report{Label: fmt.Sprintf("%-*s %s", width, e.Name, how)}); err != nil {
 			return nil, err
 		}
 	}
@@ -88,6 +89,7 @@ func WritePlan(w io.Writer, c Config, asJSON bool) error {
 		return enc.Encode(p)
 	}
 	var b strings.Builder
+	width := nameWidth(len(p.Stages), func(i int) string { return p.Stages[i].Name })
 	for _, s := range p.Stages {
 		state := "to run"
 		switch {
@@ -104,8 +106,18 @@ func WritePlan(w io.Writer, c Config, asJSON bool) error {
 		if s.RealData {
 			reads = "reads real data: " + s.Reads
 		}
-		fmt.Fprintf(&b, "%-22s %-22s %s\n    %s; %s\n", s.Name, state, s.Dir, needs, reads)
+		fmt.Fprintf(&b, "%-*s %-22s %s\n    %s; %s\n", width, s.Name, state, s.Dir, needs, reads)
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// nameWidth is the width of a column of n stage names: 22 characters, or
+// the longest name where one is longer.
+func nameWidth(n int, name func(i int) string) int {
+	w := 22
+	for i := range n {
+		w = max(w, len(name(i)))
+	}
+	return w
 }

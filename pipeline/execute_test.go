@@ -34,6 +34,35 @@ func TestWritePlan(t *testing.T) {
 	}
 }
 
+// A stage name longer than the 22-character column widens it: every
+// state starts at the same column.
+func TestWritePlanAligned(t *testing.T) {
+	c := Defaults()
+	c.Workdir = t.TempDir()
+	c.Compare = []CompareConfig{{Name: "a rather long comparison name", Settings: c.Convert.Settings}}
+	var b strings.Builder
+	if err := WritePlan(&b, c, false); err != nil {
+		t.Fatal(err)
+	}
+	col := -1
+	for _, line := range strings.Split(b.String(), "\n") {
+		if line == "" || strings.HasPrefix(line, " ") {
+			continue
+		}
+		i := strings.Index(line, " to run")
+		if i < 0 {
+			t.Fatalf("line %q has no state", line)
+		}
+		if col >= 0 && i != col {
+			t.Fatalf("state at column %d, %d before it:\n%s", i, col, b.String())
+		}
+		col = i
+	}
+	if want := len("eval-compare-a-rather-long-comparison-name"); col != want {
+		t.Errorf("state at column %d, want %d", col, want)
+	}
+}
+
 // The report records the time the run started, not the time it was
 // written.
 func TestReportStarted(t *testing.T) {
