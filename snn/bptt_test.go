@@ -58,6 +58,24 @@ func TestForwardMatchesRun(t *testing.T) {
 	}
 }
 
+// randomBackward runs n forward on x with options o (images' seeds from
+// PCG(7, 7)) and back from a loss gradient uniform in [−1, 1) (PCG(8, 8)),
+// and returns the tape and ∂L/∂x.
+func randomBackward(t *testing.T, n *Network, x *tensor.Tensor, o TrainOptions) (*Tape, *tensor.Tensor) {
+	t.Helper()
+	tp, err := n.Forward(context.Background(), x, rand.New(rand.NewPCG(7, 7)), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dS := tensor.New(tp.Logits().Shape...)
+	dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
+	dx, err := tp.Backward(context.Background(), dS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp, dx
+}
+
 // Chunking changes neither the forward pass nor the gradients (beyond
 // float32 summation order across chunks).
 func TestBackwardChunkingInvariant(t *testing.T) {
@@ -67,16 +85,7 @@ func TestBackwardChunkingInvariant(t *testing.T) {
 		for _, budget := range []int64{0, 1} {
 			n, x := bpttNet(t, Poisson, reset)
 			o := TrainOptions{Surrogate: DefaultSurrogate(), ConvDropout: 0.3, FCDropout: 0.5, MemoryBudget: budget, InputGradient: true}
-			tp, err := n.Forward(context.Background(), x, rand.New(rand.NewPCG(7, 7)), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dS := tensor.New(tp.Logits().Shape...)
-			dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
-			dx, err := tp.Backward(context.Background(), dS)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, dx := randomBackward(t, n, x, o)
 			var g []float32
 			for _, p := range n.Model.Params() {
 				g = append(g, p.G.Data...)
@@ -122,16 +131,7 @@ func TestFrozenBackwardAndCurrentGradient(t *testing.T) {
 		for _, frozen := range []bool{false, true} {
 			n, x := bpttNet(t, enc, ResetSubtract)
 			o := TrainOptions{Surrogate: DefaultSurrogate(), InputGradient: true, CurrentGradient: frozen, Frozen: frozen}
-			tp, err := n.Forward(context.Background(), x, rand.New(rand.NewPCG(7, 7)), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dS := tensor.New(tp.Logits().Shape...)
-			dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
-			dx, err := tp.Backward(context.Background(), dS)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tp, dx := randomBackward(t, n, x, o)
 			if !frozen {
 				refDx = dx
 				if tp.CurrentGradient() != nil {

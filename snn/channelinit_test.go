@@ -52,16 +52,7 @@ func TestChannelInitUniformEqualsInitMembrane(t *testing.T) {
 		grads := func() ([]*tensor.Tensor, *tensor.Tensor) {
 			n.Model.Net.ZeroGrad()
 			o := TrainOptions{Surrogate: DefaultSurrogate(), InputGradient: true}
-			tp, err := n.Forward(context.Background(), x, rand.New(rand.NewPCG(7, 7)), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dS := tensor.New(tp.Logits().Shape...)
-			dS.RandUniform(rand.New(rand.NewPCG(8, 8)), -1, 1)
-			dx, err := tp.Backward(context.Background(), dS)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tp, dx := randomBackward(t, n, x, o)
 			var g []*tensor.Tensor
 			for _, p := range n.Model.Net.Params() {
 				g = append(g, p.G.Clone())
