@@ -41,15 +41,24 @@ func (c *CompareConfig) UnmarshalJSON(b []byte) error {
 }
 
 // compareStageName returns the stage name of a compare entry named name:
-// "compare-" and the name lowered, each run of other characters than a-z
-// and 0-9 made one "-".
+// "compare-" and the name dashed, or "compare" for a name without a letter
+// or digit (which validCompare refuses).
 func compareStageName(name string) string {
+	if d := dashed(name); d != "" {
+		return "compare-" + d
+	}
+	return "compare"
+}
+
+// dashed returns name lowered, with every run of characters other than
+// a-z and 0-9 made one "-" and none at either end ("" for a name without
+// a letter or digit).
+func dashed(name string) string {
 	var b strings.Builder
-	b.WriteString("compare")
-	dash := true
+	dash := false
 	for _, r := range strings.ToLower(name) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			if dash {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
 				b.WriteByte('-')
 			}
 			b.WriteRune(r)

@@ -114,23 +114,11 @@ const k8sMaxCompletions = 100000
 // than a-z and 0-9 made one "-", cut to the 63 characters of a DNS-1123
 // label.
 func k8sJobName(name string) (string, error) {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-		} else {
-			dash = true
-		}
-	}
-	if b.Len() == 0 {
+	d := dashed(name)
+	if d == "" {
 		return "", fmt.Errorf("emit k8s: name %q: want a letter or digit to make a Kubernetes name from", name)
 	}
-	full := "privatesnn-" + b.String()
+	full := "privatesnn-" + d
 	if len(full) > 63 {
 		full = strings.TrimRight(full[:63], "-")
 	}
