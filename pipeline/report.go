@@ -195,18 +195,12 @@ func addEnergy(d *report.Data, models []EnergyModel) {
 // conversion returns the report's record of the convert stage's result:
 // the settings it used, its thresholds and a selection's candidates.
 func conversion(r *stage.ConvertResult) *report.Conversion {
-	used := convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}
-	c := &report.Conversion{Recipe: string(r.Recipe), Settings: used.String(), Timesteps: r.Timesteps,
+	c := &report.Conversion{Recipe: string(r.Recipe), Settings: usedSettings(r), Timesteps: r.Timesteps,
 		CalibrationImages: r.CalibrationImages, Layers: r.Layers}
 	for _, t := range r.Thresholds {
 		c.Thresholds = append(c.Thresholds, float64(t))
 	}
 	if s := r.Selection; s != nil {
-		if s.Chosen >= 0 && s.Chosen < len(s.Candidates) {
-			// The record names the threshold source (the ANN's activations
-			// or the balanced currents); the result's fields do not.
-			c.Settings = s.Candidates[s.Chosen].Candidate.String()
-		}
 		c.HeldOut, c.HalfTimesteps, c.Rule = s.HeldOutImages, s.HalfTimesteps, s.Rule
 		for i, k := range s.Candidates {
 			c.Candidates = append(c.Candidates, report.ConversionCandidate{Settings: k.Candidate.String(), Agreement: k.Agreement,
@@ -216,15 +210,20 @@ func conversion(r *stage.ConvertResult) *report.Conversion {
 	return c
 }
 
-// compared returns the report's row of a compare entry's conversion:
-// the chosen candidate in words for a selection, else the settings used,
-// and the potential correction's outcome.
-func compared(name string, r *stage.ConvertResult) report.ComparedConversion {
-	c := report.ComparedConversion{Model: name, Recipe: string(r.Recipe), Timesteps: r.Timesteps,
-		Settings: convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}.String()}
+// usedSettings returns the settings a conversion used, in words: a
+// selection's chosen candidate as its record names it (with its threshold
+// source, which the result's fields lack), else the result's fields.
+func usedSettings(r *stage.ConvertResult) string {
 	if s := r.Selection; s != nil && s.Chosen >= 0 && s.Chosen < len(s.Candidates) {
-		c.Settings = s.Candidates[s.Chosen].Candidate.String()
+		return s.Candidates[s.Chosen].Candidate.String()
 	}
+	return convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}.String()
+}
+
+// compared returns the report's row of a compare entry's conversion: the
+// settings used (usedSettings) and the potential correction's outcome.
+func compared(name string, r *stage.ConvertResult) report.ComparedConversion {
+	c := report.ComparedConversion{Model: name, Recipe: string(r.Recipe), Timesteps: r.Timesteps, Settings: usedSettings(r)}
 	if k := r.Correction; k != nil {
 		verdict := "not kept"
 		if k.Kept {
