@@ -49,7 +49,8 @@ timesteps = 16
 		t.Errorf("convert section's score %q", c.Convert.Score)
 	}
 	for _, bad := range []struct{ text, want string }{
-		{"[[compare]]\nname = \"x\"\ntimestep = 4\n", "unknown field"},
+		{"[[compare]]\nname = \"x\"\ntimestep = 4\n", `compare (top level) = [{ name = "x", timestep = 4 }]: unknown field "timestep"`},
+		{"compare = \"x\"\n", "want an array of tables of keys"},
 		{"[[compare]]\nname = \"x\"\n[[compare]]\nname = \"X!\"\n", `name "X!" gives the same stage name as "x" (compare-x)`},
 		{"[[compare]]\nname = \"--\"\n", "want a name with at least one letter or digit"},
 		{"[[compare]]\nname = \"DC\"\n", `name "DC" is one of the run's own models`},

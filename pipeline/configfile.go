@@ -264,6 +264,9 @@ func want(t reflect.Type, isTOML bool) string {
 			return "an array of booleans"
 		}
 		_, e, _ = strings.Cut(e, " ")
+		if head, tail, ok := strings.Cut(e, " of "); ok { // "table of keys": "tables of keys"
+			return "an array of " + head + "s of " + tail
+		}
 		return "an array of " + e + "s"
 	case reflect.Struct, reflect.Map:
 		if isTOML {

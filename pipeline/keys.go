@@ -174,6 +174,12 @@ func tomlOf(x any, float bool) string {
 			s += ".0"
 		}
 		return s
+	case []map[string]any: // a TOML array of tables
+		list := make([]any, len(x))
+		for i, m := range x {
+			list[i] = m
+		}
+		return tomlOf(list, float)
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
