@@ -43,13 +43,14 @@ var allowed = map[string][]string{
 	"snn":                       {"internal/gemm", "internal/parallel", "nn", "progress", "tensor", "vgg"},
 	"energy":                    {"snn", "vgg"},
 	"convert":                   {"imageset", "nn", "progress", "setting", "snn", "tensor", "vgg"},
+	"qcfs":                      {"convert", "fit", "imageset", "loss", "nn", "optim", "progress", "setting", "tensor", "vgg"},
 	"encrypt":                   {"fit", "imageset", "loss", "nn", "optim", "progress", "setting", "snn", "tensor", "vgg"},
 	"invert":                    {"loss", "nn", "optim", "progress", "tensor"},
 	"synth":                     {"imageset", "internal/atomicfile", "internal/outdir", "invert", "loss", "nn", "progress", "tensor", "vgg"},
 	"attack":                    {"imageset", "invert", "loss", "nn", "optim", "progress", "snn", "tensor", "vgg"},
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "imageset", "internal/atomicfile", "internal/outdir", "leakage", "nn", "progress", "snn", "tensor", "vgg"},
-	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "internal/outdir", "modelfile", "nir", "progress", "setting", "snn", "synth", "tensor", "train", "vgg"},
+	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "internal/outdir", "modelfile", "nir", "progress", "qcfs", "setting", "snn", "synth", "tensor", "train", "vgg"},
 	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "internal/stagelock", "modelfile", "progress", "report", "snn", "stage", "synth", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
@@ -58,7 +59,7 @@ var allowed = map[string][]string{
 
 // dataFree lists packages that must not reach package data through any
 // import path: the model side of the pipeline never reads a real data set.
-var dataFree = []string{"progress", "progress/progresstest", "fit", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "hdf5", "nir", "modelfile", "snn", "invert", "synth", "convert", "energy", "encrypt", "train", "attack", "leakage", "audit", "report", "stage"}
+var dataFree = []string{"progress", "progress/progresstest", "fit", "setting", "tensor", "imageset", "nn", "loss", "optim", "vgg", "safetensors", "hdf5", "nir", "modelfile", "snn", "invert", "synth", "convert", "qcfs", "energy", "encrypt", "train", "attack", "leakage", "audit", "report", "stage"}
 
 func packages(t *testing.T) map[string][]string {
 	t.Helper()

@@ -44,6 +44,13 @@ func ActivationCandidates() []Candidate {
 	return c
 }
 
+// ClipsCandidate returns the candidate of a QCFS ANN: thresholds from its
+// clips (Candidate.Clips), initial membrane 0.5 (the QCFS shift) and
+// direct input.
+func ClipsCandidate() Candidate {
+	return Candidate{InitMembrane: 0.5, Encoder: snn.Direct, Clips: true}
+}
+
 // SelectRule describes how Select picks the winner.
 const SelectRule = "highest agreement with the ANN's top-1 at T on held-out synthetic images; " +
 	"ties broken by the agreement at T/2, then by the earlier candidate in the list"
@@ -199,6 +206,9 @@ func selectCandidates(o SelectOptions) ([]Candidate, Options, error) {
 		if c.Activations && !(c.Percentile >= 50 && c.Percentile < 100) {
 			return nil, Options{}, fmt.Errorf("convert: candidate %d %+v: thresholds from the ANN's activations need a percentile in [50, 100)", i, c)
 		}
+		if c.Clips && (c.Activations || c.Percentile != 0) {
+			return nil, Options{}, fmt.Errorf("convert: candidate %d %+v: thresholds from QCFS clips take no percentile", i, c)
+		}
 	}
 	return cands, base, nil
 }
@@ -230,7 +240,7 @@ func (sel *selection) calibRNG() *rand.Rand { return rand.New(rand.NewPCG(sel.ca
 func (sel *selection) observeEncoders(ctx context.Context, base Options, cands []Candidate) error {
 	sel.first = map[snn.Encoder]*observer{}
 	for _, c := range cands {
-		if sel.first[c.Encoder] != nil {
+		if sel.first[c.Encoder] != nil || c.Activations || c.Clips { // no balancing
 			continue
 		}
 		ob, err := observeFirst(ctx, sel.m, sel.calib, base.WithCandidate(c), sel.calibRNG())
@@ -251,9 +261,12 @@ func (sel *selection) score(ctx context.Context, i int, c Candidate, opts Option
 	sc := CandidateScore{Candidate: c}
 	var th []float32
 	var err error
-	if c.Activations {
+	switch {
+	case c.Clips:
+		th, err = ClipThresholds(sel.m)
+	case c.Activations:
 		th, err = sel.activationThresholds(ctx, c.Percentile)
-	} else {
+	default:
 		th, err = balanceStaged(ctx, sel.m, sel.calib, opts, sel.calibRNG(), sel.first[c.Encoder])
 	}
 	switch {
@@ -376,7 +389,7 @@ func (sel *selection) activationThresholds(ctx context.Context, p float64) ([]fl
 	th := make([]float32, len(sel.activations))
 	prev := 1.0
 	for l, s := range sel.activations {
-		lam := float64(s[int(math.Round(p/100*float64(len(s)-1)))])
+		lam := float64(percentileOf(s, p))
 		if !(lam > 0) {
 			return nil, &DeadLayerError{Layer: fmt.Sprintf("hidden layer %d", l), Index: l, Max: s[len(s)-1], Images: sel.calib.Shape[0]}
 		}
@@ -384,6 +397,52 @@ func (sel *selection) activationThresholds(ctx context.Context, p float64) ([]fl
 		prev = lam
 	}
 	return th, nil
+}
+
+// ClipThresholds returns the thresholds θ_l = λ_l/λ_{l−1} (λ_{−1} = 1)
+// of the QCFS ANN m's clips λ_l (Candidate.Clips). It fails for a ReLU
+// network and on a clip that is not positive and finite.
+func ClipThresholds(m *vgg.Model) ([]float32, error) {
+	clips := m.Clips()
+	if clips == nil {
+		return nil, fmt.Errorf("convert: thresholds from clips need a QCFS ANN; %s has ReLU activations", m.Config.Name)
+	}
+	th := make([]float32, len(clips))
+	prev := float32(1)
+	for l, lam := range clips {
+		if !(lam > 0) || math.IsInf(float64(lam), 0) {
+			return nil, fmt.Errorf("convert: QCFS clip %d of %s is %g; want positive and finite", l, m.Config.Name, lam)
+		}
+		th[l] = lam / prev
+		prev = lam
+	}
+	return th, nil
+}
+
+// percentileOf returns percentile p of the sorted sample s (nearest rank).
+func percentileOf(s []float32, p float64) float32 {
+	return s[int(math.Round(p/100*float64(len(s)-1)))]
+}
+
+// ActivationClips returns, for every hidden weighted layer of m, the clip
+// λ_l at percentile p ∈ [0, 100] of the layer's outputs before its
+// activation on the normalised images x, m run in inference mode (the
+// values that Candidate.Activations takes its thresholds from; at most
+// 2^20 of them per layer, drawn from rng, enter the percentile). It fails
+// on a non-finite output and when ctx is done.
+func ActivationClips(ctx context.Context, m *vgg.Model, x *tensor.Tensor, p float64, rng *rand.Rand) ([]float32, error) {
+	if !(p >= 0 && p <= 100) {
+		return nil, fmt.Errorf("convert: clip percentile %g outside [0, 100]", p)
+	}
+	acts, err := preActivations(ctx, m, x, rng)
+	if err != nil {
+		return nil, err
+	}
+	clips := make([]float32, len(acts))
+	for l, s := range acts {
+		clips[l] = percentileOf(s, p)
+	}
+	return clips, nil
 }
 
 // preActivations runs the ANN on x and returns, for every hidden weighted

@@ -21,6 +21,11 @@ type Candidate struct {
 	// spike of layer l stands for the activation λ_l. No threshold search
 	// runs. Percentile must lie in [50, 100).
 	Activations bool `json:"activations,omitempty"`
+	// Clips takes the thresholds from the clips λ_l of the ANN's QCFS
+	// activations (vgg.Config.Levels > 0; package qcfs trains them):
+	// θ_l = λ_l/λ_{l−1}, as for Activations. No threshold search runs and
+	// Percentile is unused (0).
+	Clips bool `json:"clips,omitempty"`
 }
 
 // CandidateScore is a candidate with its thresholds and how well the
@@ -58,6 +63,8 @@ type Selection struct {
 func (c Candidate) String() string {
 	th := "max current"
 	switch {
+	case c.Clips:
+		th = "the ANN's QCFS clips"
 	case c.Activations:
 		th = fmt.Sprintf("percentile %g of the ANN's activations", c.Percentile)
 	case c.Percentile > 0 && c.Percentile < 100:

@@ -143,6 +143,9 @@ const (
 	SourceCurrents    ThresholdSource = "currents"
 	SourceActivations ThresholdSource = "activations"
 	SourceAll         ThresholdSource = "all"
+	// SourceClips takes the thresholds from a QCFS ANN's clips (one
+	// candidate, ClipsCandidate); the default for such an ANN.
+	SourceClips ThresholdSource = "clips"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler.
@@ -159,10 +162,10 @@ func (t ThresholdSource) MarshalText() ([]byte, error) { return []byte(t), nil }
 
 func (t ThresholdSource) check() error {
 	switch t {
-	case "", SourceCurrents, SourceActivations, SourceAll:
+	case "", SourceCurrents, SourceActivations, SourceAll, SourceClips:
 		return nil
 	}
-	return setting.Errorf("thresholds", t, "want currents, activations or all")
+	return setting.Errorf("thresholds", t, "want currents, activations, all or clips")
 }
 
 // DefaultSettings returns the recipe's defaults.
@@ -209,6 +212,9 @@ func (s Settings) Validate() error {
 		}
 		if err := s.Source.check(); err != nil {
 			return err
+		}
+		if s.Source == SourceClips && s.Percentile != nil {
+			return setting.Errorf("percentile", *s.Percentile, "thresholds from QCFS clips take no percentile")
 		}
 		if len(s.Candidates()) == 0 {
 			return setting.Errorf("thresholds", s.Source, "no candidate left with the pinned percentile, initial membrane and encoder (thresholds from the ANN's activations need a percentile in [50, 100))")
@@ -275,7 +281,11 @@ func (s Settings) Options() Options {
 // maximum is dropped: it needs a percentile).
 func (s Settings) Candidates() []Candidate {
 	var list []Candidate
-	if s.Source != SourceActivations {
+	switch s.Source {
+	case SourceClips:
+		list = []Candidate{ClipsCandidate()}
+	case SourceActivations:
+	default:
 		list = DefaultCandidates()
 	}
 	if s.Source == SourceActivations || s.Source == SourceAll {
@@ -286,7 +296,7 @@ func (s Settings) Candidates() []Candidate {
 		if k.Activations && s.Percentile != nil && !(*s.Percentile >= 50 && *s.Percentile < 100) {
 			continue
 		}
-		if s.Percentile != nil {
+		if s.Percentile != nil && !k.Clips {
 			k.Percentile = *s.Percentile
 		}
 		if s.InitMembrane != nil {

@@ -110,6 +110,22 @@ type Card struct {
 	Provenance Provenance         `json:"provenance"`
 	// SNN holds the spiking parameters of a converted model (kind KindSNN).
 	SNN *SNNSpec `json:"snn,omitempty"`
+	// Quantisation records the data-free quantisation-aware fine-tuning
+	// that made a QCFS ANN (Model.Levels > 0) from its parent ANN.
+	Quantisation *Quantisation `json:"quantisation,omitempty"`
+}
+
+// Quantisation records how a QCFS ANN was made from a ReLU ANN (package
+// qcfs): its levels and clips, the synthetic images it was distilled on,
+// and the digest of the parent's weights, which a synthetic set made from
+// the parent is checked against.
+type Quantisation struct {
+	Levels       int       `json:"levels"`
+	Clips        []float32 `json:"clips"`
+	Source       string    `json:"source"` // "synthetic:" and the set's path
+	ParentSHA256 string    `json:"parent_sha256"`
+	// Training holds the run's options and per-epoch history.
+	Training json.RawMessage `json:"training,omitempty"`
 }
 
 // SNNSpec describes a spiking model: its simulation parameters and how its
@@ -232,7 +248,7 @@ func (c *Calibration) validate(cfg snn.Config) error {
 		}
 		ch := s.Candidates[s.Chosen]
 		if ch.Encoder != cfg.Encoder || ch.InitMembrane != cfg.InitMembrane || ch.Percentile != c.Percentile ||
-			ch.Activations != (c.Method == PercentileActivation) {
+			ch.Activations != (c.Method == PercentileActivation) || ch.Clips != (c.Method == QCFSClips) {
 			return fmt.Errorf("selected candidate %+v does not match the network (encoder %v, initial membrane %g, percentile %g)",
 				ch.Candidate, cfg.Encoder, cfg.InitMembrane, c.Percentile)
 		}
@@ -258,9 +274,16 @@ func (c *Card) Validate() error {
 		if c.SNN != nil {
 			return fmt.Errorf("an ANN card has spiking parameters")
 		}
+		if q := c.Quantisation; q != nil && (q.Levels != c.Model.Levels || len(q.Clips) != spikingLayers(c.Model)) {
+			return fmt.Errorf("quantisation record of %d levels and %d clips for a model of %d levels and %d hidden layers",
+				q.Levels, len(q.Clips), c.Model.Levels, spikingLayers(c.Model))
+		}
 	case KindSNN:
 		if c.SNN == nil {
 			return fmt.Errorf("an SNN card lacks its spiking parameters")
+		}
+		if c.Model.Levels != 0 || c.Quantisation != nil {
+			return fmt.Errorf("an SNN card has QCFS activations (levels %d); its clips belong in its thresholds", c.Model.Levels)
 		}
 		if err := c.SNN.Config.Validate(spikingLayers(c.Model)); err != nil {
 			return err
@@ -579,18 +602,21 @@ const (
 	// ANN's pre-activations and θ_l = λ_l/λ_{l−1}
 	// (convert.Candidate.Activations).
 	PercentileActivation CalibrationMethod = "percentile-activation"
+	// QCFSClips takes θ_l = λ_l/λ_{l−1} from the clips λ_l of a QCFS ANN
+	// (convert.Candidate.Clips).
+	QCFSClips CalibrationMethod = "qcfs-clips"
 )
 
 // UnmarshalText implements encoding.TextUnmarshaler; it refuses methods
-// other than MaxCurrent, PercentileCurrent, PercentileActivation and
-// FromFile.
+// other than MaxCurrent, PercentileCurrent, PercentileActivation,
+// QCFSClips and FromFile.
 func (m *CalibrationMethod) UnmarshalText(b []byte) error {
 	switch CalibrationMethod(b) {
-	case MaxCurrent, PercentileCurrent, FromFile, PercentileActivation:
+	case MaxCurrent, PercentileCurrent, FromFile, PercentileActivation, QCFSClips:
 		*m = CalibrationMethod(b)
 		return nil
 	}
-	return fmt.Errorf("unknown calibration method %q (%s, %s, %s or %s)", b, MaxCurrent, PercentileCurrent, PercentileActivation, FromFile)
+	return fmt.Errorf("unknown calibration method %q (%s, %s, %s, %s or %s)", b, MaxCurrent, PercentileCurrent, PercentileActivation, QCFSClips, FromFile)
 }
 
 // MarshalText implements encoding.TextMarshaler.

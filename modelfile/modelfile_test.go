@@ -279,3 +279,41 @@ func TestReadCardBareWeights(t *testing.T) {
 		t.Errorf("empty directory: %v, want a missing file", err)
 	}
 }
+
+// A QCFS ANN round-trips with its clips; cards that put QCFS activations
+// into an SNN or whose quantisation record does not fit are refused.
+func TestQCFSRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyModel(t, 1).Config
+	cfg.Levels = 4
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range m.Acts {
+		a.Clip.W.Data[0] = 0.5 + float32(i)
+	}
+	c := card()
+	c.Quantisation = &Quantisation{Levels: 4, Clips: m.Clips(), Source: "synthetic:s", ParentSHA256: "ab"}
+	if err := Save(dir, m, c); err != nil {
+		t.Fatal(err)
+	}
+	got, gc, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Clips()) != "[0.5 1.5 2.5]" || gc.Quantisation == nil || gc.Model.Levels != 4 {
+		t.Fatalf("loaded clips %v, card %+v", got.Clips(), gc.Quantisation)
+	}
+	bad := *gc
+	bad.Quantisation = &Quantisation{Levels: 4, Clips: []float32{1}}
+	if bad.Validate() == nil {
+		t.Error("a record of 1 clip for 3 layers accepted")
+	}
+	snnCard := *gc
+	snnCard.Kind, snnCard.Quantisation = KindSNN, nil
+	snnCard.SNN = &SNNSpec{Config: snn.Config{Timesteps: 4, Thresholds: []float32{1, 1, 1}, Leak: 1, Encoder: snn.Direct}}
+	if err := snnCard.Validate(); err == nil || !strings.Contains(err.Error(), "QCFS") {
+		t.Errorf("an SNN card with QCFS activations: %v", err)
+	}
+}

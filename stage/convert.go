@@ -69,6 +69,13 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	if j.ANN.Card.Kind != modelfile.KindANN {
 		return nil, inputErr(RoleModel, j.ANN.Path, &KindError{Have: j.ANN.Card.Kind, Want: modelfile.KindANN})
 	}
+	levels := j.ANN.Net.Config.Levels
+	if levels > 0 && j.Settings.Recipe == convert.RecipeSelect && j.Settings.Source == "" {
+		j.Settings.Source = convert.SourceClips // a QCFS ANN's thresholds are its clips
+	}
+	if j.Settings.Source == convert.SourceClips && levels == 0 {
+		return nil, setting.Errorf("thresholds", convert.SourceClips, "needs a QCFS ANN (from 'privatesnn quantise'); %s has ReLU activations", j.ANN.Path)
+	}
 	if err := j.Settings.Validate(); err != nil {
 		return nil, setting.Check(err)
 	}
@@ -111,11 +118,19 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	}
 	cfg := oc.Options.Config(oc.Thresholds)
 	cfg.ChannelInit = oc.ChannelInit
+	if levels > 0 {
+		// The spiking network's neurons are its activations: it keeps the
+		// weights, and the clips live on in the thresholds.
+		if m, err = m.Plain(); err != nil {
+			return nil, err
+		}
+	}
 	net, err := snn.New(m, cfg)
 	if err != nil {
 		return nil, err
 	}
 	sc := *card
+	sc.Model, sc.Quantisation = m.Config, nil
 	if sc.Data == "" {
 		sc.Data = cardData(card)
 	}
@@ -172,8 +187,11 @@ func calibrationRecord(o *convert.Outcome, p convert.Plan, seed uint64, pool int
 		Recipe: modelfile.RecipePaper}
 	if p.Recipe == convert.RecipeSelect {
 		cal.Recipe, cal.Selection, cal.Staged, cal.Correction = modelfile.RecipeSelected, untimed(o.Selection), true, o.Correction
-		if s := o.Selection; s.Candidates[s.Chosen].Activations {
+		switch ch := o.Selection.Candidates[o.Selection.Chosen]; {
+		case ch.Activations:
 			cal.Method, cal.Staged = modelfile.PercentileActivation, false
+		case ch.Clips:
+			cal.Method, cal.Staged = modelfile.QCFSClips, false
 		}
 	}
 	return cal

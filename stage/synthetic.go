@@ -50,9 +50,13 @@ func LoadSynthetic(path string) (*Synthetic, error) {
 
 // CheckMadeFrom reports, as an *InputError holding an *OtherANNError,
 // when the set's manifest records the weights digest of another ANN than
-// ann's. A set without a recorded digest cannot be checked and passes.
+// ann's, or, for a QCFS ANN, than the ANN it was fine-tuned from. A set
+// without a recorded digest cannot be checked and passes.
 func (s *Synthetic) CheckMadeFrom(ann *Model) error {
 	if s.Manifest == nil || s.Manifest.ModelSHA256 == "" {
+		return nil
+	}
+	if q := ann.Card.Quantisation; q != nil && q.ParentSHA256 == s.Manifest.ModelSHA256 {
 		return nil
 	}
 	digest, err := modelfile.WeightsDigest(ann.Path)

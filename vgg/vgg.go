@@ -103,7 +103,15 @@ type Config struct {
 	InWidth     int     `json:"in_width"`     // input image width
 	ConvDropout float64 `json:"conv_dropout"` // dropout after conv ReLUs (not before a pool)
 	FCDropout   float64 `json:"fc_dropout"`   // dropout after classifier ReLUs
+	// Levels, when positive, replaces every ReLU by a QCFS activation
+	// (nn.QCFS) with Levels quantisation levels and a trainable clip,
+	// stored as the weight "features.N.clip" or "classifier.N.clip" (N the
+	// activation's index in its list). 0 is a plain ReLU network.
+	Levels int `json:"levels,omitempty"`
 }
+
+// MaxLevels bounds Config.Levels.
+const MaxLevels = 1 << 12
 
 // Validate reports an unusable configuration.
 func (c Config) Validate() error {
@@ -112,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.Classes < 2 || c.Classes > 1<<16 {
 		return fmt.Errorf("vgg %s: %d classes out of range [2, 65536]", c.Name, c.Classes)
+	}
+	if c.Levels < 0 || c.Levels > MaxLevels {
+		return fmt.Errorf("vgg %s: %d quantisation levels outside [0, %d]", c.Name, c.Levels, MaxLevels)
 	}
 	if c.ConvDropout < 0 || c.ConvDropout >= 1 || c.FCDropout < 0 || c.FCDropout >= 1 {
 		return fmt.Errorf("vgg %s: dropout %g/%g outside [0, 1)", c.Name, c.ConvDropout, c.FCDropout)
@@ -166,6 +177,22 @@ type Model struct {
 	Linears []*nn.Linear
 	// Dropouts in network order (conv dropouts, then classifier ones).
 	Dropouts []*nn.Dropout
+	// Acts are the QCFS activations of every hidden weighted layer, in
+	// order, when Config.Levels > 0; nil otherwise.
+	Acts []*nn.QCFS
+}
+
+// activation returns the activation after a hidden weighted layer whose
+// activation sits at index idx of its list: a ReLU, or a QCFS with clip 1
+// named prefix.idx.clip when cfg.Levels > 0.
+func (m *Model) activation(prefix string, idx int) nn.Layer {
+	if m.Config.Levels == 0 {
+		return &nn.ReLU{}
+	}
+	q := nn.NewQCFS(m.Config.Levels, 1)
+	q.Clip.Name = fmt.Sprintf("%s.%d.clip", prefix, idx)
+	m.Acts = append(m.Acts, q)
+	return q
 }
 
 // New builds the network described by cfg with Kaiming-normal weights drawn
@@ -194,7 +221,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		conv.Weight.Name = fmt.Sprintf("features.%d.weight", idx)
 		conv.InitKaiming(rng)
 		d := nn.NewDropout(cfg.ConvDropout)
-		layers = append(layers, conv, &nn.ReLU{}, d)
+		layers = append(layers, conv, m.activation("features", idx+1), d)
 		m.Convs = append(m.Convs, conv)
 		m.Dropouts = append(m.Dropouts, d)
 		idx += 3
@@ -208,7 +235,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		l.Weight.Name = fmt.Sprintf("classifier.%d.weight", idx)
 		l.InitKaiming(rng)
 		d := nn.NewDropout(cfg.FCDropout)
-		layers = append(layers, l, &nn.ReLU{}, d)
+		layers = append(layers, l, m.activation("classifier", idx+1), d)
 		m.Linears = append(m.Linears, l)
 		m.Dropouts = append(m.Dropouts, d)
 		idx += 3
@@ -268,7 +295,54 @@ func (c Config) NumParamsEstimate() int64 {
 		n += prev * int64(h)
 		prev = int64(h)
 	}
+	if c.Levels > 0 {
+		n += int64(c.HiddenLayers()) // one clip each
+	}
 	return n + prev*int64(c.Classes)
+}
+
+// HiddenLayers returns the number of hidden weighted layers: every conv
+// and every hidden FC.
+func (c Config) HiddenLayers() int {
+	n := len(c.Hidden)
+	for _, it := range c.Features {
+		if it != Pool {
+			n++
+		}
+	}
+	return n
+}
+
+// Clips returns the QCFS clips λ_l of the hidden weighted layers in order,
+// or nil for a ReLU network.
+func (m *Model) Clips() []float32 {
+	if len(m.Acts) == 0 {
+		return nil
+	}
+	c := make([]float32, len(m.Acts))
+	for i, a := range m.Acts {
+		c[i] = a.Clip.W.Data[0]
+	}
+	return c
+}
+
+// Plain returns a ReLU network (Config.Levels 0) with copies of m's
+// convolution and linear weights: what a QCFS network converts from, its
+// clips going into the thresholds.
+func (m *Model) Plain() (*Model, error) {
+	cfg := m.Config
+	cfg.Levels = 0
+	c, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	for i, conv := range m.Convs {
+		copy(c.Convs[i].Weight.W.Data, conv.Weight.W.Data)
+	}
+	for i, l := range m.Linears {
+		copy(c.Linears[i].Weight.W.Data, l.Weight.W.Data)
+	}
+	return c, nil
 }
 
 // Features returns, for an NCHW batch, the penultimate activations (the

@@ -2,6 +2,7 @@ package vgg
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -199,5 +200,41 @@ func TestFeatures(t *testing.T) {
 				t.Fatalf("W·features [%d %d] = %g, logit %g", n, k, s, want.Data[n*3+k])
 			}
 		}
+	}
+}
+
+// Levels > 0 puts a named QCFS activation after every hidden weighted
+// layer; Plain drops them and keeps the weights.
+func TestQCFSLevels(t *testing.T) {
+	cfg := Config{Name: "t", Features: []Item{4, Pool, 6}, Hidden: []int{8}, Classes: 3, InChannels: 1, InHeight: 6, InWidth: 6, ConvDropout: 0.1, Levels: 4}
+	m, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range m.Acts {
+		names = append(names, a.Clip.Name)
+	}
+	if fmt.Sprint(names) != "[features.1.clip features.4.clip classifier.1.clip]" || cfg.HiddenLayers() != 3 {
+		t.Errorf("clip names %v", names)
+	}
+	if got, want := cfg.NumParamsEstimate(), int64(m.NumParams()); got != want {
+		t.Errorf("NumParamsEstimate %d, built %d", got, want)
+	}
+	p, err := m.Plain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Config.Levels != 0 || p.Acts != nil || len(p.Params()) != len(m.Params())-3 {
+		t.Fatalf("plain: levels %d, %d params", p.Config.Levels, len(p.Params()))
+	}
+	for i, c := range m.Convs {
+		if fmt.Sprint(c.Weight.W.Data) != fmt.Sprint(p.Convs[i].Weight.W.Data) {
+			t.Errorf("conv %d weights differ", i)
+		}
+	}
+	cfg.Levels = MaxLevels + 1
+	if cfg.Validate() == nil {
+		t.Error("too many levels accepted")
 	}
 }

@@ -25,7 +25,7 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 		b.Int(fs, &s.HeldOut, "held-out", 0, 0, 1<<20, fmt.Sprintf("select: synthetic images held out to score the candidates (0: %d, or a third of a smaller set)", convert.SelectHeldOutImages))
 		fs.TextVar(&s.Score, "score-images", s.Score, "select: score the candidates on the held-out images blurred (3×3 box; ranks candidates as natural images do) or raw")
 		fs.TextVar(&s.Source, "thresholds", s.Source, "select: candidate thresholds balanced on the spiking network's input currents (currents, the default; 20 candidates), "+
-			"taken from percentiles of the ANN's activations (activations; 6), or all 26")
+			"taken from percentiles of the ANN's activations (activations; 6), all 26, or a QCFS ANN's clips (clips; the default for an ANN from 'privatesnn quantise')")
 		fs.TextVar(&s.Correct, "correct", s.Correct, "select: potential correction, per channel, of the chosen network's initial membranes on the blurred calibration images: "+
 			"off (the default), on, or auto (kept only if it raises the agreement with the ANN on the held-out images)")
 	}
