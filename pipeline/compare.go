@@ -9,6 +9,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/qcfs"
 )
 
 // CompareConfig is one further conversion of the run's ANN on its
@@ -20,8 +21,62 @@ import (
 type CompareConfig struct {
 	// Name names the model in the report ("DC, T = 4, ANN clips").
 	Name string `json:"name"`
+	// Quantise, when set, first fine-tunes a QCFS copy of the ANN on the
+	// synthetic images (a stage of its own, "quantise-" and the dashed
+	// name) and converts that copy, with thresholds from its clips unless
+	// thresholds says otherwise: a [compare.quantise] table of the
+	// quantise command's keys, each unset key its default.
+	Quantise *QuantiseConfig `json:"quantise,omitempty"`
 	convert.Settings
 }
+
+// QuantiseConfig is a compare entry's fine-tuning: qcfs.Options over
+// qcfs.Defaults. Its levels default (0) follows the entry's timesteps,
+// which it takes in place of its own; a seed left out is the convert
+// section's.
+type QuantiseConfig struct {
+	qcfs.Options
+	seedSet bool
+}
+
+// UnmarshalJSON decodes the table over qcfs.Defaults, refusing unknown
+// keys and timesteps (the entry's).
+func (q *QuantiseConfig) UnmarshalJSON(b []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	if _, ok := keys["timesteps"]; ok {
+		return fmt.Errorf("quantise: timesteps is the compare entry's; set it there")
+	}
+	o := qcfs.Defaults()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return err
+	}
+	_, seedSet := keys["seed"]
+	*q = QuantiseConfig{Options: o, seedSet: seedSet}
+	return nil
+}
+
+// MarshalJSON writes the options (the stage's settings, hashed).
+func (q QuantiseConfig) MarshalJSON() ([]byte, error) { return json.Marshal(q.Options) }
+
+// options returns the fine-tuning's options for an entry converted at T
+// timesteps, seeded with seed unless the table set its own.
+func (q *QuantiseConfig) options(timesteps int, seed uint64) qcfs.Options {
+	o := q.Options
+	o.Timesteps = timesteps
+	if !q.seedSet {
+		o.Seed = seed
+	}
+	return o
+}
+
+// quantiseStageName returns the stage name of a compare entry's
+// fine-tuning.
+func quantiseStageName(name string) string { return "quantise-" + dashed(name) }
 
 // MaxCompare bounds the compare list.
 const MaxCompare = 16
@@ -94,6 +149,14 @@ func validCompare(list []CompareConfig) error {
 		if err := cc.Settings.Validate(); err != nil {
 			return fmt.Errorf("compare %d (%s): %w", i+1, cc.Name, err)
 		}
+		if cc.Quantise == nil && cc.Source == convert.SourceClips {
+			return fmt.Errorf("compare %d (%s): thresholds from clips need a [compare.quantise] table (a QCFS ANN)", i+1, cc.Name)
+		}
+		if q := cc.Quantise; q != nil {
+			if err := q.options(cc.Settings.Options().Timesteps, 0).Validate(); err != nil {
+				return fmt.Errorf("compare %d (%s): quantise: %w", i+1, cc.Name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -106,9 +169,18 @@ func compareStages(c Config, seed uint64) ([]Stage, []evalTarget) {
 	for _, cc := range c.Compare {
 		cv := ConvertConfig{Settings: cc.Settings, Seed: seed}
 		name := compareStageName(cc.Name)
-		stages = append(stages, Stage{Name: name, Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: seed,
+		from := "ann"
+		if cc.Quantise != nil {
+			from = quantiseStageName(cc.Name)
+			o := cc.Quantise.options(cc.Settings.Options().Timesteps, seed)
+			stages = append(stages, Stage{Name: from, Deps: []string{"ann", "synth"}, Settings: o, Reads: "the ANN and the synthetic images", Seed: o.Seed,
+				Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
+					return quantiseANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, o, p)
+				}})
+		}
+		stages = append(stages, Stage{Name: name, Deps: []string{from, "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, p)
+				return convertANN(ctx, dir, modelPath(in[from]), in["synth"].Dir, cv, p)
 			}})
 		targets = append(targets, evalTarget{name: cc.Name, stage: name, role: RoleCompare})
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/convert"
+	"github.com/privatesnn/privatesnn/qcfs"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
 )
@@ -156,5 +157,64 @@ func TestReportConversionSource(t *testing.T) {
 	md := section(reportOf(t, executed(t, "convert", cv)), "## Data-free conversion")
 	if want := "Recipe select at T = 4: " + ann.String() + " (chosen without data among 1 candidates)"; !strings.Contains(md, want) || !strings.Contains(ann.String(), "ANN") {
 		t.Errorf("conversion section lacks %q:\n%s", want, md)
+	}
+}
+
+// TestCompareQuantise: an entry with a [compare.quantise] table gets a
+// fine-tuning stage of its own, over qcfs.Defaults, with the entry's T
+// and the convert section's seed, and converts its QCFS ANN; its report
+// row says what the fine-tuning did. timesteps inside the table, unknown
+// keys and thresholds from clips without the table are refused.
+func TestCompareQuantise(t *testing.T) {
+	c, err := Parse([]byte(`
+name = "t"
+seed = 5
+[[compare]]
+name = "QCFS, T = 4"
+timesteps = 4
+[compare.quantise]
+epochs = 1
+[[compare]]
+name = "QCFS own seed"
+timesteps = 8
+[compare.quantise]
+levels = 4
+seed = 11
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Build(c)
+	q := stageOf(t, g, "quantise-qcfs-t-4")
+	o, ok := q.Settings.(qcfs.Options)
+	def := qcfs.Defaults()
+	if !ok || o.Epochs != 1 || o.Timesteps != 4 || o.Levels != 0 || o.Seed != 5 || o.Percentile != def.Percentile || o.LR != def.LR || q.RealData ||
+		!slices.Equal(q.Deps, []string{"ann", "synth"}) {
+		t.Errorf("quantise stage: %+v, deps %v", q.Settings, q.Deps)
+	}
+	if cv := stageOf(t, g, "compare-qcfs-t-4"); !slices.Equal(cv.Deps, []string{"quantise-qcfs-t-4", "synth"}) {
+		t.Errorf("the compared conversion reads %v, want the QCFS ANN", cv.Deps)
+	}
+	if o2 := stageOf(t, g, "quantise-qcfs-own-seed").Settings.(qcfs.Options); o2.Seed != 11 || o2.Levels != 4 || o2.Timesteps != 8 {
+		t.Errorf("second quantise stage: %+v", o2)
+	}
+	for _, bad := range []struct{ text, want string }{
+		{"[[compare]]\nname = \"x\"\n[compare.quantise]\ntimesteps = 4\n", "timesteps is the compare entry's"},
+		{"[[compare]]\nname = \"x\"\n[compare.quantise]\nepoch = 4\n", `unknown field "epoch"`},
+		{"[[compare]]\nname = \"x\"\n[compare.quantise]\npercentile = 20\n", "percentile"},
+		{"[[compare]]\nname = \"x\"\nthresholds = \"clips\"\n", "need a [compare.quantise] table"},
+	} {
+		if _, err := Parse([]byte("name = \"t\"\n"+bad.text), true); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.text, err, bad.want)
+		}
+	}
+
+	cv := stage.ConvertResult{Recipe: convert.RecipeSelect, Timesteps: 4, InitMembrane: 0.5, Encoder: snn.Direct,
+		Selection: &convert.Selection{Chosen: 0, Candidates: []convert.CandidateScore{{Candidate: convert.ClipsCandidate()}}}}
+	qr := stage.QuantiseResult{Levels: 4, Images: 4000, Agreement: 0.9, Kept: 1, History: []qcfs.Epoch{{Epoch: 1, Agreement: 0.95}}}
+	md := reportOfConfig(t, c, executed(t, "compare-qcfs-t-4", cv), executed(t, "quantise-qcfs-t-4", qr))
+	want := "| QCFS, T = 4 | select | 4 | " + convert.ClipsCandidate().String() + " | – | L = 4, 1 epoch on 4000 images, epoch 1 kept (held-out agreement 90.0 → 95.0 %) |"
+	if got := section(md, "## Conversions compared"); !strings.Contains(got, want) {
+		t.Errorf("conversions compared lacks %q:\n%s", want, got)
 	}
 }

@@ -64,7 +64,16 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 		if ok, err := decode(compareStageName(cc.Name), &r); err != nil {
 			return err
 		} else if ok {
-			d.Compared = append(d.Compared, compared(cc.Name, &r))
+			row := compared(cc.Name, &r)
+			if cc.Quantise != nil {
+				var q stage.QuantiseResult
+				if ok, err := decode(quantiseStageName(cc.Name), &q); err != nil {
+					return err
+				} else if ok {
+					row.Quantisation = quantised(&q)
+				}
+			}
+			d.Compared = append(d.Compared, row)
 		}
 	}
 
@@ -232,6 +241,21 @@ func compared(name string, r *stage.ConvertResult) report.ComparedConversion {
 		c.Correction = fmt.Sprintf("%s, %s (held-out agreement %.1f → %.1f %%)", k.Mode, verdict, 100*k.AgreementBefore, 100*k.AgreementAfter)
 	}
 	return c
+}
+
+// quantised words a QCFS fine-tuning for the report: levels, epochs and
+// which was kept, with the held-out agreement.
+func quantised(q *stage.QuantiseResult) string {
+	after, kept := q.Agreement, "the initial clips kept"
+	if q.Kept > 0 && q.Kept <= len(q.History) {
+		after, kept = q.History[q.Kept-1].Agreement, fmt.Sprintf("epoch %d kept", q.Kept)
+	}
+	epochs := fmt.Sprintf("%d epochs", len(q.History))
+	if len(q.History) == 1 {
+		epochs = "1 epoch"
+	}
+	return fmt.Sprintf("L = %d, %s on %d images, %s (held-out agreement %.1f → %.1f %%)", q.Levels, epochs, q.Images, kept,
+		100*q.Agreement, 100*after)
 }
 
 // addLeakage fills Table 4, its note, the attack grids of the audit in

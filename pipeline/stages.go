@@ -7,6 +7,7 @@ import (
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
+	"github.com/privatesnn/privatesnn/qcfs"
 	"github.com/privatesnn/privatesnn/stage"
 	"github.com/privatesnn/privatesnn/synth"
 )
@@ -74,6 +75,20 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 	}
 	return stage.Convert(ctx, stage.ConvertJob{Out: filepath.Join(dir, ModelDir), ANN: ann, Synth: set, Settings: c.Settings, Seed: c.Seed,
 		Software: Software}, p)
+}
+
+// quantiseANN fine-tunes a QCFS copy of the ANN in annDir on the set in
+// synthDir into dir/model (stage.Quantise).
+func quantiseANN(ctx context.Context, dir, annDir, synthDir string, o qcfs.Options, p progress.Func) (*stage.QuantiseResult, error) {
+	ann, err := stage.LoadModel(annDir, stage.RoleModel, modelfile.KindANN)
+	if err != nil {
+		return nil, err
+	}
+	set, err := stage.LoadSynthetic(synthDir)
+	if err != nil {
+		return nil, err
+	}
+	return stage.Quantise(ctx, stage.QuantiseJob{Out: filepath.Join(dir, ModelDir), ANN: ann, Synth: set, Options: o, Software: Software}, p)
 }
 
 // encryptSNN trains the converted SNN in snnDir on the synthetic set,

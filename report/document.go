@@ -508,9 +508,13 @@ func comparedSection(cs []ComparedConversion) *section {
 	}
 	s := &section{ID: "compared", Title: "Conversions compared"}
 	s.text("Further conversions of the same ANN on the same synthetic images; their accuracy is in Table 2 and Fig. 5a, their spike rates and energy in Table 5.")
-	t := newTable([]string{"model", "recipe", "T", "settings", "potential correction"}, 2)
+	t := newTable([]string{"model", "recipe", "T", "settings", "potential correction", "QCFS fine-tuning"}, 2)
 	for _, c := range cs {
-		t.add(c.Model, orMissing(c.Recipe), fmt.Sprint(c.Timesteps), orMissing(c.Settings), orMissing(c.Correction))
+		q := c.Quantisation
+		if q == "" {
+			q = "none (the ANN itself)"
+		}
+		t.add(c.Model, orMissing(c.Recipe), fmt.Sprint(c.Timesteps), orMissing(c.Settings), orMissing(c.Correction), q)
 	}
 	s.table(t)
 	return s

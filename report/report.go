@@ -139,11 +139,12 @@ type Conversion struct {
 }
 
 // ComparedConversion is one further conversion of the run's ANN: the
-// model it made, its recipe and T, the settings used in words and what
-// its potential correction did ("" when none ran).
+// model it made, its recipe and T, the settings used in words, what its
+// potential correction did ("" when none ran) and the QCFS fine-tuning
+// it converted ("" when it converted the ANN itself).
 type ComparedConversion struct {
-	Model, Recipe, Settings, Correction string
-	Timesteps                           int
+	Model, Recipe, Settings, Correction, Quantisation string
+	Timesteps                                         int
 }
 
 // ConversionCandidate is one scored candidate of a data-free selection.
