@@ -124,6 +124,10 @@ type Quantisation struct {
 	Clips        []float32 `json:"clips"`
 	Source       string    `json:"source"` // "synthetic:" and the set's path
 	ParentSHA256 string    `json:"parent_sha256"`
+	// Epochs of distillation run (0: the clips alone were set) and Kept,
+	// the epoch whose weights were kept (0: those before training).
+	Epochs int `json:"epochs"`
+	Kept   int `json:"kept"`
 	// Training holds the run's options and per-epoch history.
 	Training json.RawMessage `json:"training,omitempty"`
 }

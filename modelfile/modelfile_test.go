@@ -226,7 +226,7 @@ func TestSNNRoundTrip(t *testing.T) {
 }
 
 func TestCalibrationMethodText(t *testing.T) {
-	for _, m := range []CalibrationMethod{MaxCurrent, PercentileCurrent, FromFile, PercentileActivation} {
+	for _, m := range []CalibrationMethod{MaxCurrent, PercentileCurrent, FromFile, PercentileActivation, QCFSClips} {
 		b, _ := m.MarshalText()
 		var back CalibrationMethod
 		if err := back.UnmarshalText(b); err != nil || back != m {
@@ -235,7 +235,7 @@ func TestCalibrationMethodText(t *testing.T) {
 	}
 	var m CalibrationMethod
 	err := m.UnmarshalText([]byte("max"))
-	if err == nil || !strings.Contains(err.Error(), "max-current, percentile-current, percentile-activation or from-file") || m != "" {
+	if err == nil || !strings.Contains(err.Error(), "max-current, percentile-current, percentile-activation, qcfs-clips or from-file") || m != "" {
 		t.Errorf("unknown method: %v, set to %q", err, m)
 	}
 	var c Calibration

@@ -106,7 +106,11 @@ func Quantise(ctx context.Context, j QuantiseJob, p progress.Func) (*QuantiseRes
 		qc.Data = cardData(card)
 	}
 	qc.Model = res.Model.Config
-	qc.Provenance = modelfile.Provenance{Dataset: "none (distilled on synthetic images)", TrainingDataAccessed: false, Parent: parent, Software: j.Software}
+	made := "none (distilled on synthetic images)"
+	if len(rec.History) == 0 {
+		made = "none (clips set on synthetic images)"
+	}
+	qc.Provenance = modelfile.Provenance{Dataset: made, TrainingDataAccessed: false, Parent: parent, Software: j.Software}
 	qc.Seed, qc.Training = j.Options.Seed, nil
 	qc.Metrics = map[string]float64{"held_out_agreement_before": rec.Agreement}
 	if k := rec.Kept; k > 0 {
@@ -115,7 +119,7 @@ func Quantise(ctx context.Context, j QuantiseJob, p progress.Func) (*QuantiseRes
 		qc.Metrics["held_out_agreement"] = rec.Agreement
 	}
 	qc.Quantisation = &modelfile.Quantisation{Levels: rec.Levels, Clips: rec.Clips, Source: "synthetic:" + j.Synth.Path,
-		ParentSHA256: digest, Training: training}
+		ParentSHA256: digest, Epochs: len(rec.History), Kept: rec.Kept, Training: training}
 	if err := qc.SetDataFolder(j.Out, card.DataFolder(j.ANN.Path)); err != nil {
 		return nil, err
 	}

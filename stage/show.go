@@ -31,6 +31,8 @@ type ModelInfo struct {
 	// (Calibration) and its class-encryption training (Encryption, nil for
 	// a network straight from conversion).
 	SNN *modelfile.SNNSpec `json:"snn,omitempty"`
+	// Quantisation is a QCFS ANN's record of its fine-tuning.
+	Quantisation *modelfile.Quantisation `json:"quantisation,omitempty"`
 	// Parent is the model this one was made from, and ANN the first ANN up
 	// its lineage with its test accuracy, when found.
 	Parent      *Lineage `json:"parent,omitempty"`
@@ -77,7 +79,7 @@ func Describe(path string) (*ModelInfo, error) {
 	}
 	m := &Model{Path: path, Card: c}
 	info := &ModelInfo{Path: path, Kind: c.Kind, Network: c.Model, Weights: c.Model.NumParamsEstimate(), Data: m.Dataset(),
-		ClassNames: c.ClassNames, Metrics: c.Metrics, SNN: c.SNN, Provenance: c.Provenance, WeightsCheck: WeightsUnrecorded}
+		ClassNames: c.ClassNames, Metrics: c.Metrics, SNN: c.SNN, Quantisation: c.Quantisation, Provenance: c.Provenance, WeightsCheck: WeightsUnrecorded}
 	info.WeightsSHA256, err = modelfile.CheckWeights(path, c)
 	switch {
 	case errors.Is(err, modelfile.ErrWeightsChanged):
@@ -126,6 +128,13 @@ func (d *ModelInfo) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "  parent      %s (%s: %s)\n", p.Recorded, p.Path, state)
 	}
+	if q := d.Quantisation; q != nil {
+		how := fmt.Sprintf("clips set on %s, no fine-tuning", orNone(q.Source, "–"))
+		if q.Epochs > 0 {
+			how = fmt.Sprintf("distilled for %d epochs on %s, epoch %d kept (0: the weights before)", q.Epochs, orNone(q.Source, "–"), q.Kept)
+		}
+		fmt.Fprintf(w, "  quantised   QCFS activations of %d levels, clips %s; %s\n", q.Levels, floats(q.Clips), how)
+	}
 	if s := d.SNN; s != nil {
 		fmt.Fprintf(w, "  conversion  %s\n", conversionText(s))
 		fmt.Fprintf(w, "  defence     %s\n", defenceText(s.Encryption))
@@ -172,20 +181,33 @@ func (d *ModelInfo) accuracy() string {
 // conversionText words how a spiking model's thresholds were set.
 func conversionText(s *modelfile.SNNSpec) string {
 	c := s.Calibration
-	used := convert.Candidate{Percentile: c.Percentile, InitMembrane: s.InitMembrane, Encoder: s.Encoder}
+	used := convert.Candidate{Percentile: c.Percentile, InitMembrane: s.InitMembrane, Encoder: s.Encoder,
+		Activations: c.Method == modelfile.PercentileActivation, Clips: c.Method == modelfile.QCFSClips}
 	recipe := orNone(c.Recipe, "not recorded")
 	if sel := c.Selection; sel != nil {
 		recipe += fmt.Sprintf(" (chosen without data among %d candidates)", len(sel.Candidates))
 	}
-	th := make([]string, len(s.Thresholds))
-	for i, t := range s.Thresholds {
-		th[i] = fmt.Sprintf("%.4g", t)
-	}
-	if c.Method == modelfile.FromFile {
-		return fmt.Sprintf("thresholds %s read from %s; %v input, reset %v, initial membrane %g·θ", strings.Join(th, ", "), orNone(c.Source, "a file"),
+	th := floats(s.Thresholds)
+	src := orNone(c.Source, "–")
+	switch c.Method {
+	case modelfile.FromFile:
+		return fmt.Sprintf("thresholds %s read from %s; %v input, reset %v, initial membrane %g·θ", th, orNone(c.Source, "a file"),
 			s.Encoder, s.Reset, s.InitMembrane)
+	case modelfile.QCFSClips:
+		return fmt.Sprintf("recipe %s: %s; thresholds %s, the ratios of the ANN's clips", recipe, used, th)
+	case modelfile.PercentileActivation:
+		return fmt.Sprintf("recipe %s: %s; thresholds %s, from the ANN's activations on %d images of %s", recipe, used, th, c.Images, src)
 	}
-	return fmt.Sprintf("recipe %s: %s; thresholds %s, balanced on %d images of %s", recipe, used, strings.Join(th, ", "), c.Images, orNone(c.Source, "–"))
+	return fmt.Sprintf("recipe %s: %s; thresholds %s, balanced on %d images of %s", recipe, used, th, c.Images, src)
+}
+
+// floats words a list of values with 4 significant digits.
+func floats(v []float32) string {
+	s := make([]string, len(v))
+	for i, t := range v {
+		s[i] = fmt.Sprintf("%.4g", t)
+	}
+	return strings.Join(s, ", ")
 }
 
 // defenceText words a spiking model's class-encryption training.
