@@ -10,9 +10,10 @@
 //
 // # Overview
 //
-// Run initialises each clip λ_l at a percentile of the ANN's
-// pre-activations on the images (convert.ActivationClips), then trains
-// weights and clips with Adam on cosine-annealed rates. Each batch is
+// Run sets each clip λ_l at a percentile of the ANN's pre-activations on
+// the images (convert.ActivationClips; PercentileFor chooses it), then, for
+// as many epochs as asked (none by default, see Defaults), trains weights
+// and clips with Adam on cosine-annealed rates. Each batch is
 // shifted, flipped and mixed (mixup), and the loss is Hinton's
 // distillation loss at temperature τ between the copy's logits and the
 // ANN's. Images held out of training pick the epoch to return: the one

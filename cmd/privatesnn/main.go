@@ -10,7 +10,7 @@
 //	train              train a VGG network on an image data set
 //	synth              synthesise class images from a trained ANN (no data)
 //	convert            convert an ANN to a spiking network on synthetic images
-//	quantise           fine-tune an ANN with quantised (QCFS) activations on its synthetic images, for conversion at low T (no data)
+//	quantise           an ANN with quantised (QCFS) activations for conversion at low T, made on its synthetic images (no data)
 //	encrypt            class-encryption training of a converted SNN on synthetic images (no data)
 //	eval               accuracy of an ANN or SNN on a test set (SNN: by time step)
 //	attack             model-inversion attack on an SNN or ANN (weights only, no data)
@@ -69,9 +69,9 @@ func commands() []command {
 		{"convert", "convert an ANN to a spiking network on synthetic images", "--model DIR --synth DIR --out DIR [flags]",
 			"Copies the ANN's weights into a spiking network and sets each layer's threshold by threshold balancing on the synthetic images only. " +
 				"No real data is read.", runConvert},
-		{"quantise", "fine-tune an ANN with quantised (QCFS) activations on its synthetic images, for conversion at low T (no data)", "--model DIR --synth DIR --out DIR [flags]",
-			"Replaces every ReLU of a copy of the ANN by a quantisation-clip-floor-shift activation with L levels and a trainable clip, " +
-				"initialises each clip at a percentile of the ANN's activations and distils the ANN's logits into the copy on shifted, flipped and mixed synthetic images. " +
+		{"quantise", "an ANN with quantised (QCFS) activations for conversion at low T, made on its synthetic images (no data)", "--model DIR --synth DIR --out DIR [flags]",
+			"Replaces every ReLU of a copy of the ANN by a quantisation-clip-floor-shift activation with L levels (L = T for --timesteps T) and a clip per layer, " +
+				"set at a percentile of the ANN's activations on the synthetic images; with --epochs it then distils the ANN's logits into the copy on shifted, flipped and mixed synthetic images. " +
 				"Writes an ANN that convert turns into a spiking network with thresholds from the clips, initial membrane θ/2 and direct input. No real data is read.", runQuantise},
 		{"encrypt", "class-encryption training of a converted SNN on synthetic images (no data)", "--model DIR --synth DIR --out DIR [flags]",
 			"Trains the spiking network's weights with surrogate gradients through time on a class-balanced subset of the synthetic images, " +
