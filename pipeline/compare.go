@@ -60,8 +60,21 @@ func (q *QuantiseConfig) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the options (the stage's settings, hashed).
-func (q QuantiseConfig) MarshalJSON() ([]byte, error) { return json.Marshal(q.Options) }
+// MarshalJSON writes the options, without a seed the table left out (it
+// is then the convert section's), so that the written table parses back
+// to the same entry.
+func (q QuantiseConfig) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(q.Options)
+	if err != nil || q.seedSet {
+		return b, err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return nil, err
+	}
+	delete(keys, "seed")
+	return json.Marshal(keys)
+}
 
 // options returns the fine-tuning's options for an entry converted at T
 // timesteps, seeded with seed unless the table set its own.
