@@ -218,3 +218,13 @@ seed = 11
 		t.Errorf("conversions compared lacks %q:\n%s", want, got)
 	}
 }
+
+func TestQuantisedText(t *testing.T) {
+	if got := quantised(&stage.QuantiseResult{Levels: 4, Agreement: 0.9}); got != "L = 4, clips only, no distillation (held-out agreement with the ANN 90.0 %)" {
+		t.Errorf("clips only: %q", got)
+	}
+	q := &stage.QuantiseResult{Levels: 8, Images: 10, Agreement: 0.9, History: []qcfs.Epoch{{Epoch: 1, Agreement: 0.8}, {Epoch: 2, Agreement: 0.85}}}
+	if got := quantised(q); got != "L = 8, 2 epochs on 10 images, the weights before kept (held-out agreement 90.0 → 90.0 %)" {
+		t.Errorf("none kept: %q", got)
+	}
+}

@@ -246,7 +246,10 @@ func compared(name string, r *stage.ConvertResult) report.ComparedConversion {
 // quantised words a QCFS fine-tuning for the report: levels, epochs and
 // which was kept, with the held-out agreement.
 func quantised(q *stage.QuantiseResult) string {
-	after, kept := q.Agreement, "the initial clips kept"
+	if len(q.History) == 0 {
+		return fmt.Sprintf("L = %d, clips only, no distillation (held-out agreement with the ANN %.1f %%)", q.Levels, 100*q.Agreement)
+	}
+	after, kept := q.Agreement, "the weights before kept"
 	if q.Kept > 0 && q.Kept <= len(q.History) {
 		after, kept = q.History[q.Kept-1].Agreement, fmt.Sprintf("epoch %d kept", q.Kept)
 	}
