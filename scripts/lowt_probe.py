@@ -7,6 +7,7 @@
 #
 #   /usr/bin/python3 scripts/lowt_probe.py clip     ANN SYNTH [--levels 4] [--percentile 97]
 #   /usr/bin/python3 scripts/lowt_probe.py finetune ANN SYNTH --mode qann|snn [--epochs 3] [--lr-w 1e-4] [--lr-clip 1e-2]
+#                                             [--blur P] [--feat W] [--anchor W] [--score-timesteps 4]
 #   /usr/bin/python3 scripts/lowt_probe.py pc       ANN SYNTH [--timesteps 4] [--passes 3] [--raw]
 #
 # ANN is a privatesnn model directory (model.json, model.safetensors) of a
@@ -147,6 +148,10 @@ def main():
     ap.add_argument("--thresholds", help="comma-separated clips λ_l (default: the percentile of the ANN's pre-activations)")
     ap.add_argument("--images", type=int, default=1000, help="pc: calibration images")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blur", type=float, default=0, help="finetune: blur each training image (3×3 box) with this probability")
+    ap.add_argument("--feat", type=float, default=0, help="finetune: weight of a layer-wise loss between the QCFS outputs and the ANN's clipped activations")
+    ap.add_argument("--anchor", type=float, default=0, help="finetune: weight of an L2 pull of the weights towards the ANN's")
+    ap.add_argument("--score-timesteps", default="2,4,8", help="T at which the SNN is scored after every epoch")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -177,7 +182,7 @@ def main():
     def scores(tag):
         r = {"tag": tag, "ann": accuracy(teacher, xv, yv), "qann": accuracy(st, xv, yv),
              "clips": [round(x.lam.item(), 4) for x in st.acts]}
-        for T in (2, 4, 8):
+        for T in [int(t) for t in a.score_timesteps.split(",") if t]:
             r["snn_t%d" % T] = accuracy(lambda x: st.spiking(x, T), xv, yv)
         emit(**r)
 
@@ -188,6 +193,7 @@ def main():
         groups = [{"params": [p for n, p in st.named_parameters() if not n.endswith("lam")], "lr": a.lr_w},
                   {"params": [x.lam for x in st.acts], "lr": a.lr_clip}]
         opt = torch.optim.Adam(groups)
+        w0 = [p.detach().clone() for p in st.layers.parameters()]
         steps = a.epochs * (len(xs) // 100)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
         for ep in range(a.epochs):
@@ -200,10 +206,22 @@ def main():
                     x = x.flip(3)
                 lm = float(np.random.beta(1, 1))
                 x = lm * x + (1 - lm) * x[torch.randperm(len(x))]
+                if a.blur > 0:
+                    bl = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), value=(0 - mean) / std), 3, 1)
+                    m_ = (torch.rand(len(x), 1, 1, 1) < a.blur).float()
+                    x = m_ * bl + (1 - m_) * x
+                tpre, spre = [], []
                 with torch.no_grad():
-                    t = teacher(x)
-                s = st(x) if a.mode == "qann" else st.spiking(x, a.timesteps, surrogate=True)
+                    t = teacher(x, tpre)
+                s = st(x, spre) if a.mode == "qann" else st.spiking(x, a.timesteps, surrogate=True)
                 loss = F.kl_div(F.log_softmax(s, 1), F.softmax(t, 1), reduction="batchmean")
+                if a.feat > 0 and a.mode == "qann":
+                    for act, zt, zs in zip(st.acts, tpre, spre):
+                        ht = torch.minimum(F.relu(zt), act.lam.detach())
+                        loss = loss + a.feat * F.mse_loss(act(zs), ht) / act.lam.detach() ** 2 / len(st.acts)
+                if a.anchor > 0:
+                    for p_, p0 in zip(st.layers.parameters(), w0):
+                        loss = loss + a.anchor * ((p_ - p0) ** 2).sum() / (p0 ** 2).sum()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
