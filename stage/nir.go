@@ -45,6 +45,10 @@ type ExportResult struct {
 // Export writes the model as a NIR graph, its spiking settings and card
 // in the graph's metadata.
 func Export(_ context.Context, j ExportJob, p progress.Func) (*ExportResult, error) {
+	if l := j.Model.Net.Config.Levels; l > 0 {
+		return nil, inputErr(RoleModel, j.Model.Path, mismatch("is a QCFS ANN (%d levels), and NIR has no quantised activation to hold its clips; "+
+			"convert it and export the spiking network", l))
+	}
 	if err := checkNIROut(j.Out); err != nil {
 		return nil, err
 	}
@@ -211,6 +215,9 @@ func ImportNIR(_ context.Context, j ImportNIRJob, p progress.Func) (*ImportNIRRe
 		return nil, inputErr(RoleWeights, j.File, err)
 	}
 	card := embeddedCard(g)
+	if card != nil && card.Model.Levels > 0 {
+		return nil, inputErr(RoleWeights, j.File, fmt.Errorf("its card describes a QCFS ANN (%d levels), whose clips NIR cannot hold", card.Model.Levels))
+	}
 	opts := nir.ImportOptions{Spiking: j.Spiking, AsANN: j.AsANN}
 	if card != nil {
 		opts.Base = &card.Model

@@ -76,6 +76,11 @@ func TestQuantiseConvert(t *testing.T) {
 		t.Error("quantising a QCFS ANN again succeeded")
 	}
 
+	// NIR has no quantised activation: the clips would be lost.
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: q, Out: path("q.nir")}, nil); err == nil {
+		t.Error("a QCFS ANN exported to NIR")
+	}
+
 	cs := convert.DefaultSettings(convert.RecipeSelect)
 	cs.Timesteps, cs.CalibImages, cs.HeldOut = 4, 8, 8
 	cv, err := stage.Convert(ctx, stage.ConvertJob{Out: path("snn"), ANN: q, Synth: syn, Settings: cs}, nil)
@@ -98,6 +103,9 @@ func TestQuantiseConvert(t *testing.T) {
 	}
 	if p, err := sn.AncestorANN(); err != nil || p != path("q0") {
 		t.Errorf("the SNN's ANN is %q (%v), want the QCFS ANN", p, err)
+	}
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: sn, Out: path("snn.nir")}, nil); err != nil {
+		t.Errorf("export of the SNN converted from a QCFS ANN: %v", err)
 	}
 
 	cs.Source = convert.SourceClips
