@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -282,4 +283,32 @@ func activationClips(t *testing.T, m *vgg.Model, x *tensor.Tensor, p float64) []
 		}
 	}
 	return clips
+}
+
+// ClipThresholds turns a QCFS ANN's clips into ratios θ_l = λ_l/λ_{l−1}
+// and refuses a ReLU network and a clip that is not positive.
+func TestClipThresholds(t *testing.T) {
+	cfg := vgg.Config{Name: "q", Features: []vgg.Item{2, vgg.Pool, 3}, Hidden: []int{4}, Classes: 2, InChannels: 1, InHeight: 4, InWidth: 4, Levels: 4}
+	m, err := vgg.New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []float32{2, 6, 3} {
+		m.Acts[i].Clip.W.Data[0] = v
+	}
+	th, err := ClipThresholds(m)
+	if err != nil || fmt.Sprint(th) != "[2 3 0.5]" {
+		t.Errorf("thresholds %v, %v; want [2 3 0.5]", th, err)
+	}
+	m.Acts[1].Clip.W.Data[0] = 0
+	if _, err := ClipThresholds(m); err == nil {
+		t.Error("a zero clip accepted")
+	}
+	p, err := m.Plain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ClipThresholds(p); err == nil {
+		t.Error("clips of a ReLU network accepted")
+	}
 }

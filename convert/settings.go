@@ -130,8 +130,9 @@ type Settings struct {
 	// Source is where the select recipe's candidate thresholds come from:
 	// "currents" (or empty: the default; the DefaultCandidates, balanced on
 	// the spiking network's input currents), "activations" (the
-	// ActivationCandidates, percentiles of the ANN's activations) or "all"
-	// (both lists).
+	// ActivationCandidates, percentiles of the ANN's activations), "all"
+	// (both lists) or "clips" (a QCFS ANN's clips, ClipsCandidate; what an
+	// empty source means for such an ANN).
 	Source ThresholdSource `json:"thresholds,omitempty"`
 }
 
