@@ -29,7 +29,8 @@
 //     leakage: leakage scores under an independent evaluator; invert: class
 //     images optimised from a network's weights.
 //   - The algorithms, on values in memory: train (supervised training),
-//     convert (threshold balancing and the data-free selection), encrypt
+//     convert (threshold balancing and the data-free selection), qcfs
+//     (an ANN with quantised activations, for conversion at low T), encrypt
 //     (class-encryption training with distillation), synth (class images
 //     from the ANN alone), attack (model-inversion attacks) and audit
 //     (attacks scored side by side with reference rows).
