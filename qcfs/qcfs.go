@@ -75,7 +75,8 @@ func Defaults() Options {
 // levels, 98 above. On the Fashion-MNIST validation split, after
 // conversion at T = L with the potential correction, the 95th beat the 90th,
 // 93rd, 97th and 98th at L = 4, and the 98th beat the 97th and 99th at
-// L = 8.
+// L = 8. The choice depends on the data: on MNIST's validation split the
+// 99th beat the 95th at L = 4 (99.64 against 99.28 %).
 func PercentileFor(levels int) float64 {
 	if levels <= 4 {
 		return 95
