@@ -53,7 +53,9 @@ type Options struct {
 	// HeldOut images of the set are not trained on; after every epoch the
 	// network's top-1 agreement with the ANN on them (blurred, see
 	// imageset.Smooth) is measured, and Run returns the weights of the
-	// epoch with the highest agreement (epoch 0: before training).
+	// epoch with the highest agreement (epoch 0: before training). 0 takes
+	// DefaultHeldOut, shrunk to a third of a smaller set; −1 holds none
+	// out, and the last epoch is returned.
 	HeldOut int    `json:"held_out"`
 	Seed    uint64 `json:"seed"`
 }
@@ -65,10 +67,25 @@ type Options struct {
 // ANN and of the SNN converted from it, while raising the agreement on
 // held-out synthetic images; the training options (3 epochs if asked, batch
 // 100, learning rates 1e-4 for the weights and 1e-3 for the clips, τ = 4,
-// shifts of 2 pixels, flips and mixup, 1,000 held-out images) are the
-// ones measured.
+// shifts of 2 pixels, flips and mixup, DefaultHeldOut held-out images)
+// are the ones measured.
 func Defaults() Options {
-	return Options{Epochs: 0, BatchSize: 100, LR: 1e-4, ClipLR: 1e-3, Tau: 4, CropPad: 2, Flip: true, Mixup: true, HeldOut: 1000}
+	return Options{Epochs: 0, BatchSize: 100, LR: 1e-4, ClipLR: 1e-3, Tau: 4, CropPad: 2, Flip: true, Mixup: true}
+}
+
+// DefaultHeldOut is the held-out images of Options.HeldOut 0.
+const DefaultHeldOut = 1000
+
+// HeldOutImages returns the images held out of n: HeldOut, or for 0
+// DefaultHeldOut shrunk to n/3, or none for −1.
+func (o Options) HeldOutImages(n int) int {
+	switch {
+	case o.HeldOut > 0:
+		return o.HeldOut
+	case o.HeldOut == 0:
+		return min(DefaultHeldOut, n/3)
+	}
+	return 0
 }
 
 // PercentileFor returns the clip percentile for L levels: 95 up to 4
@@ -112,8 +129,8 @@ func (o Options) Validate() error {
 		return setting.Errorf("tau", o.Tau, "want (0, 100]")
 	case o.CropPad < 0 || o.CropPad > 64:
 		return setting.Errorf("crop_pad", o.CropPad, "want 0..64")
-	case o.HeldOut < 0:
-		return setting.Errorf("held_out", o.HeldOut, "want ≥ 0")
+	case o.HeldOut < -1:
+		return setting.Errorf("held_out", o.HeldOut, "want −1 (none), 0 (the default) or a count")
 	}
 	return nil
 }
@@ -177,8 +194,9 @@ type Result struct {
 // logits (loss.Distill at temperature Tau) on the normalised images x
 // [N, C, H, W] — synthetic images: Run has no access to real data. The
 // clips start at Percentile of m's pre-activations on the training
-// images; weights and clips are trained with Adam. x's last HeldOut images
-// are held out to pick the epoch (see Options.HeldOut).
+// images; weights and clips are trained with Adam. x's last
+// HeldOutImages(N) images are held out to pick the epoch (see
+// Options.HeldOut).
 //
 // p receives a report after every step ("epoch e/E", value "loss") and
 // every epoch (an *Epoch as Detail); its error stops Run. Run fails on
@@ -198,15 +216,16 @@ func Run(ctx context.Context, m *vgg.Model, x *tensor.Tensor, o Options, norm im
 		return nil, fmt.Errorf("qcfs: images %v, want [N %d %d %d]", x.Shape, c.InChannels, c.InHeight, c.InWidth)
 	}
 	N := x.Shape[0]
-	if N-o.HeldOut < 1 || o.Epochs > 0 && N-o.HeldOut < o.BatchSize {
-		return nil, fmt.Errorf("qcfs: %d images with %d held out leave %d to train on, fewer than a batch of %d", N, o.HeldOut, N-o.HeldOut, o.BatchSize)
+	nh := o.HeldOutImages(N)
+	if N-nh < 1 || o.Epochs > 0 && N-nh < o.BatchSize {
+		return nil, setting.Errorf("held_out", nh, "%d images with %d held out leave %d to train on, fewer than a batch of %d", N, nh, N-nh, o.BatchSize)
 	}
 	per := x.Len() / N
-	train := tensor.FromData(x.Data[:(N-o.HeldOut)*per], N-o.HeldOut, c.InChannels, c.InHeight, c.InWidth)
+	train := tensor.FromData(x.Data[:(N-nh)*per], N-nh, c.InChannels, c.InHeight, c.InWidth)
 	var held *tensor.Tensor
 	var heldTop []int
-	if o.HeldOut > 0 {
-		held = imageset.Smooth(tensor.FromData(x.Data[(N-o.HeldOut)*per:], o.HeldOut, c.InChannels, c.InHeight, c.InWidth))
+	if nh > 0 {
+		held = imageset.Smooth(tensor.FromData(x.Data[(N-nh)*per:], nh, c.InChannels, c.InHeight, c.InWidth))
 		heldTop = top1(m, held, o.BatchSize)
 	}
 
@@ -229,7 +248,7 @@ func Run(ctx context.Context, m *vgg.Model, x *tensor.Tensor, o Options, norm im
 		}
 		a.Clip.W.Data[0] = clips[l]
 	}
-	rec := Record{Options: o, Levels: o.levels(), Percentile: o.percentile(), InitClips: clips, Images: train.Shape[0], HeldOutImages: o.HeldOut}
+	rec := Record{Options: o, Levels: o.levels(), Percentile: o.percentile(), InitClips: clips, Images: train.Shape[0], HeldOutImages: nh}
 	if held != nil {
 		rec.Agreement = agreement(st, held, heldTop, o.BatchSize)
 	}

@@ -37,7 +37,7 @@ func images(n int, seed uint64) *tensor.Tensor {
 
 func small() Options {
 	o := Defaults()
-	o.Levels, o.Epochs, o.BatchSize, o.HeldOut, o.LR, o.ClipLR, o.Seed = 4, 6, 10, 0, 3e-3, 3e-3, 7
+	o.Levels, o.Epochs, o.BatchSize, o.HeldOut, o.LR, o.ClipLR, o.Seed = 4, 6, 10, -1, 3e-3, 3e-3, 7
 	return o
 }
 
@@ -173,5 +173,28 @@ func TestLevelsFor(t *testing.T) {
 	o.Levels, o.Timesteps = 0, 8
 	if o.levels() != 8 {
 		t.Errorf("levels from T=8: %d", o.levels())
+	}
+}
+
+// HeldOut 0 holds out DefaultHeldOut images, a third of a smaller set;
+// −1 none; a count is taken as given.
+func TestHeldOutImages(t *testing.T) {
+	o := Defaults()
+	for n, want := range map[int]int{5000: 1000, 3000: 1000, 300: 100, 2: 0} {
+		if got := o.HeldOutImages(n); got != want {
+			t.Errorf("default held out of %d: %d, want %d", n, got, want)
+		}
+	}
+	o.HeldOut = -1
+	if got := o.HeldOutImages(5000); got != 0 {
+		t.Errorf("-1 holds out %d", got)
+	}
+	o.HeldOut = 7
+	if got := o.HeldOutImages(5000); got != 7 {
+		t.Errorf("7 holds out %d", got)
+	}
+	o.HeldOut = -2
+	if o.Validate() == nil {
+		t.Error("held_out -2 accepted")
 	}
 }

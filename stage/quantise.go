@@ -44,7 +44,8 @@ type QuantiseResult struct {
 
 // Quantise fine-tunes the ANN's copy with QCFS activations by
 // distillation on the synthetic set (qcfs.Run, the images in the set's
-// order shuffled by Options.Seed, the last Options.HeldOut held out) and saves it as an ANN whose
+// order shuffled by Options.Seed, the last Options.HeldOutImages held
+// out) and saves it as an ANN whose
 // card records its parent, levels, clips, the set and that no training
 // data was accessed. Before any work it refuses an ANN that is an SNN or
 // already quantised, a set made from another ANN, and an Out that is a
@@ -77,7 +78,7 @@ func Quantise(ctx context.Context, j QuantiseJob, p progress.Func) (*QuantiseRes
 	if err := norm.Validate(); err != nil {
 		return nil, fmt.Errorf("quantise: %w", err)
 	}
-	if n := j.Synth.Set.Len(); j.Options.HeldOut >= n {
+	if n := j.Synth.Set.Len(); j.Options.HeldOutImages(n) >= n {
 		return nil, setting.Errorf("held_out", j.Options.HeldOut, "the synthetic set %s holds %d images; hold out fewer", j.Synth.Path, n)
 	}
 	parent, err := modelfile.NewRef(j.Out, j.ANN.Path)

@@ -112,8 +112,12 @@ func ThresholdName(percentile float64) string {
 
 // CandidateThreshold is the short table name of a candidate's threshold
 // rule: ThresholdName, prefixed by "ann " for thresholds from the ANN's
-// activations (convert.Candidate.Activations).
+// activations (convert.Candidate.Activations), or "qcfs clips" for
+// thresholds from a QCFS ANN's clips (convert.Candidate.Clips).
 func CandidateThreshold(c convert.Candidate) string {
+	if c.Clips {
+		return "qcfs clips"
+	}
 	if c.Activations {
 		return "ann " + ThresholdName(c.Percentile)
 	}

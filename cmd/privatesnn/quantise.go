@@ -39,7 +39,7 @@ func runQuantise(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	b.Int(fs, &o.CropPad, "crop-pad", o.CropPad, 0, 64, "random shift of every training image, in pixels")
 	fs.BoolVar(&o.Flip, "flip", o.Flip, "random horizontal flips")
 	fs.BoolVar(&o.Mixup, "mixup", o.Mixup, "mix every image with another of its batch")
-	b.Int(fs, &o.HeldOut, "held-out", o.HeldOut, 0, 1<<20, "synthetic images held out to pick the epoch by agreement with the ANN (0: keep the last epoch)")
+	b.Int(fs, &o.HeldOut, "held-out", o.HeldOut, -1, 1<<20, fmt.Sprintf("synthetic images held out to measure the agreement with the ANN and pick the epoch by it (0: %d, or a third of a smaller set; -1: none, keep the last epoch)", qcfs.DefaultHeldOut))
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed (held-out split, order, augmentation)")
 	c.out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -52,12 +52,15 @@ func runQuantise(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		for _, e := range res.History {
 			fmt.Fprintf(w, "epoch %d: distillation loss %.4f, held-out agreement %.2f%%\n", e.Epoch, e.Loss, 100*e.Agreement)
 		}
-		kept := "the clips alone (no epoch raised the held-out agreement)"
-		if res.Kept > 0 {
-			kept = fmt.Sprintf("epoch %d", res.Kept)
+		how := fmt.Sprintf("clips only, no distillation; held-out agreement with the ANN %.2f%%", 100*res.Agreement)
+		switch {
+		case len(res.History) > 0 && res.Kept > 0:
+			how = fmt.Sprintf("held-out agreement %.2f%% before distillation; kept epoch %d", 100*res.Agreement, res.Kept)
+		case len(res.History) > 0:
+			how = fmt.Sprintf("held-out agreement %.2f%% before distillation; no epoch raised it, the weights before kept", 100*res.Agreement)
 		}
-		_, err := fmt.Fprintf(w, "quantised %s to %d levels (held-out agreement %.2f%% before training; kept %s) in %.0fs; clips %v; saved in %s (no training data accessed)\n",
-			c.model, res.Levels, 100*res.Agreement, kept, res.Seconds, res.Clips, res.Out)
+		_, err := fmt.Fprintf(w, "quantised %s to %d levels (%s) in %.0fs; clips %v; saved in %s (no training data accessed)\n",
+			c.model, res.Levels, how, res.Seconds, res.Clips, res.Out)
 		return err
 	}, nil)
 }
