@@ -134,7 +134,7 @@ func correctOutcome(ctx context.Context, m *vgg.Model, oc *Outcome, calib, heldO
 	if err != nil {
 		return err
 	}
-	want, err := annPredictions(ctx, m, heldOut)
+	want, err := ANNPredictions(ctx, m, heldOut)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func Select(ctx context.Context, m *vgg.Model, calib, heldOut *tensor.Tensor, o 
 	}
 	T := base.Timesteps
 	half := max(1, T/2)
-	annTop, err := annPredictions(ctx, m, heldOut)
+	annTop, err := ANNPredictions(ctx, m, heldOut)
 	if err != nil {
 		return nil, err
 	}
@@ -312,8 +312,9 @@ func better(a, b CandidateScore) bool {
 // annBatch is how many images one ANN forward pass takes.
 const annBatch = 256
 
-// annPredictions returns the ANN's top-1 class of every image of x.
-func annPredictions(ctx context.Context, m *vgg.Model, x *tensor.Tensor) ([]int, error) {
+// ANNPredictions returns the ANN's top-1 class of every image of x
+// (inference mode, batches of 256), or ctx's error when it is done.
+func ANNPredictions(ctx context.Context, m *vgg.Model, x *tensor.Tensor) ([]int, error) {
 	N := x.Shape[0]
 	per := x.Len() / N
 	top := make([]int, 0, N)

@@ -226,10 +226,13 @@ func Run(ctx context.Context, m *vgg.Model, x *tensor.Tensor, o Options, norm im
 	var heldTop []int
 	if nh > 0 {
 		held = imageset.Smooth(tensor.FromData(x.Data[(N-nh)*per:], nh, c.InChannels, c.InHeight, c.InWidth))
-		heldTop = top1(m, held, o.BatchSize)
+		var err error
+		if heldTop, err = convert.ANNPredictions(ctx, m, held); err != nil {
+			return nil, err
+		}
 	}
 
-	st, err := quantised(m, o.levels())
+	st, err := m.WithLevels(o.levels())
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +253,9 @@ func Run(ctx context.Context, m *vgg.Model, x *tensor.Tensor, o Options, norm im
 	}
 	rec := Record{Options: o, Levels: o.levels(), Percentile: o.percentile(), InitClips: clips, Images: train.Shape[0], HeldOutImages: nh}
 	if held != nil {
-		rec.Agreement = agreement(st, held, heldTop, o.BatchSize)
+		if rec.Agreement, err = agreement(ctx, st, held, heldTop); err != nil {
+			return nil, err
+		}
 	}
 
 	r := &runner{teacher: m, st: st, x: train, o: o, black: norm.Black(), steps: train.Shape[0] / o.BatchSize,
@@ -273,23 +278,6 @@ func Run(ctx context.Context, m *vgg.Model, x *tensor.Tensor, o Options, norm im
 
 // clipSample bounds the images the clips are initialised on.
 const clipSample = 1000
-
-// quantised returns a copy of m with L-level QCFS activations.
-func quantised(m *vgg.Model, levels int) (*vgg.Model, error) {
-	cfg := m.Config
-	cfg.Levels = levels
-	st, err := vgg.New(cfg, rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return nil, err
-	}
-	for i, conv := range m.Convs {
-		copy(st.Convs[i].Weight.W.Data, conv.Weight.W.Data)
-	}
-	for i, l := range m.Linears {
-		copy(st.Linears[i].Weight.W.Data, l.Weight.W.Data)
-	}
-	return st, nil
-}
 
 // weightParams splits m's parameters into weights and clips.
 func weightParams(m *vgg.Model) (weights, clips []*nn.Param) {
@@ -320,32 +308,19 @@ func restore(m *vgg.Model, s [][]float32) {
 	}
 }
 
-// top1 returns m's top-1 class of every image of x (inference mode).
-func top1(m *vgg.Model, x *tensor.Tensor, batch int) []int {
-	N := x.Shape[0]
-	per := x.Len() / N
-	out := make([]int, 0, N)
-	for b0 := 0; b0 < N; b0 += batch {
-		b1 := min(N, b0+batch)
-		z := m.Forward(tensor.FromData(x.Data[b0*per:b1*per], append([]int{b1 - b0}, x.Shape[1:]...)...), nn.Mode{})
-		k := z.Shape[1]
-		for i := range b1 - b0 {
-			out = append(out, loss.Argmax(z.Data[i*k:(i+1)*k]))
-		}
-	}
-	return out
-}
-
 // agreement returns the fraction of x on which m's top-1 class is want's.
-func agreement(m *vgg.Model, x *tensor.Tensor, want []int, batch int) float64 {
-	got := top1(m, x, batch)
+func agreement(ctx context.Context, m *vgg.Model, x *tensor.Tensor, want []int) (float64, error) {
+	got, err := convert.ANNPredictions(ctx, m, x)
+	if err != nil {
+		return 0, err
+	}
 	same := 0
 	for i := range got {
 		if got[i] == want[i] {
 			same++
 		}
 	}
-	return float64(same) / float64(len(got))
+	return float64(same) / float64(len(got)), nil
 }
 
 type runner struct {
@@ -440,13 +415,16 @@ const minClip = 1e-3
 // End scores the epoch on the held-out images and keeps its parameters
 // if they agree with the ANN more often than the best so far (with no
 // held-out images, the last epoch is kept).
-func (ep *epoch) End(context.Context) (Epoch, []progress.Value, error) {
+func (ep *epoch) End(ctx context.Context) (Epoch, []progress.Value, error) {
 	r := ep.r
 	s := ep.Sums()
 	res := Epoch{Epoch: ep.e + 1, Loss: s.Values[0] / float64(max(1, s.Seen)), Clips: r.st.Clips(), Seconds: s.Seconds}
 	values := []progress.Value{{Name: "loss", Value: res.Loss}}
 	if r.held != nil {
-		res.Agreement = agreement(r.st, r.held, r.heldTop, r.o.BatchSize)
+		var err error
+		if res.Agreement, err = agreement(ctx, r.st, r.held, r.heldTop); err != nil {
+			return res, nil, err
+		}
 		values = append(values, progress.Value{Name: "agreement", Value: res.Agreement})
 	}
 	if r.held == nil || res.Agreement > r.bestAgree {

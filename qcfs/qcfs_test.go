@@ -110,7 +110,11 @@ func TestRunKeepsBest(t *testing.T) {
 		t.Errorf("kept epoch %d, want %d (history %+v, before %g)", r.Record.Kept, kept, r.Record.History, r.Record.Agreement)
 	}
 	held := imageset.Smooth(tensor.FromData(x.Data[80*64:], 40, 1, 8, 8))
-	if got := agreement(r.Model, held, top1(m, held, 10), 10); got != best {
+	want, err := convert.ANNPredictions(context.Background(), m, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := agreement(context.Background(), r.Model, held, want); err != nil || got != best {
 		t.Errorf("returned network agrees on %g of the held-out images, record says %g", got, best)
 	}
 	again, err := Run(context.Background(), m, x, o, imageset.TrainingNormalization(), nil)

@@ -329,9 +329,14 @@ func (m *Model) Clips() []float32 {
 // Plain returns a ReLU network (Config.Levels 0) with copies of m's
 // convolution and linear weights: what a QCFS network converts from, its
 // clips going into the thresholds.
-func (m *Model) Plain() (*Model, error) {
+func (m *Model) Plain() (*Model, error) { return m.WithLevels(0) }
+
+// WithLevels returns a network like m with Config.Levels set to levels
+// (0: ReLUs) and copies of m's convolution and linear weights; QCFS clips
+// start at 1.
+func (m *Model) WithLevels(levels int) (*Model, error) {
 	cfg := m.Config
-	cfg.Levels = 0
+	cfg.Levels = levels
 	c, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
