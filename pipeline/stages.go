@@ -62,14 +62,20 @@ func synthesize(ctx context.Context, dir, annDir string, s synth.Settings, p pro
 	return stage.Synth(ctx, stage.SynthJob{Out: dir, Overwrite: true, ANN: ann, Settings: s, Software: Software}, p)
 }
 
+// loadANNAndSet loads the ANN in annDir and the synthetic set in synthDir.
+func loadANNAndSet(annDir, synthDir string) (*stage.Model, *stage.Synthetic, error) {
+	ann, err := stage.LoadModel(annDir, stage.RoleModel, modelfile.KindANN)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := stage.LoadSynthetic(synthDir)
+	return ann, set, err
+}
+
 // convertANN converts the ANN in annDir on the set in synthDir into
 // dir/model.
 func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConfig, p progress.Func) (*stage.ConvertResult, error) {
-	ann, err := stage.LoadModel(annDir, stage.RoleModel, modelfile.KindANN)
-	if err != nil {
-		return nil, err
-	}
-	set, err := stage.LoadSynthetic(synthDir)
+	ann, set, err := loadANNAndSet(annDir, synthDir)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +86,7 @@ func convertANN(ctx context.Context, dir, annDir, synthDir string, c ConvertConf
 // quantiseANN fine-tunes a QCFS copy of the ANN in annDir on the set in
 // synthDir into dir/model (stage.Quantise).
 func quantiseANN(ctx context.Context, dir, annDir, synthDir string, o qcfs.Options, p progress.Func) (*stage.QuantiseResult, error) {
-	ann, err := stage.LoadModel(annDir, stage.RoleModel, modelfile.KindANN)
-	if err != nil {
-		return nil, err
-	}
-	set, err := stage.LoadSynthetic(synthDir)
+	ann, set, err := loadANNAndSet(annDir, synthDir)
 	if err != nil {
 		return nil, err
 	}

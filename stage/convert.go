@@ -79,20 +79,11 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	if err := j.Settings.Validate(); err != nil {
 		return nil, setting.Check(err)
 	}
-	if err := checkModelOut(j.Out, modelInputs(j.ANN), []input{{path: j.Synth.Path}}); err != nil {
-		return nil, err
-	}
-	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
-		return nil, err
-	}
-	if err := j.Synth.checkFits(j.ANN); err != nil {
+	if err := checkANNOnSet(j.Out, j.ANN, j.Synth, "convert"); err != nil {
 		return nil, err
 	}
 	m, card := j.ANN.Net, j.ANN.Card
 	norm := card.Normalization
-	if err := norm.Validate(); err != nil {
-		return nil, fmt.Errorf("convert: %w", err)
-	}
 	set := j.Synth.Set
 	plan, err := j.Settings.Resolve(set.Len(), j.Synth.Path, norm, func(s convert.Shrunk) error {
 		return p.Report(progress.Report{Label: shrunkText(s), Detail: s})
@@ -146,6 +137,27 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
 		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, CalibrationImages: oc.CalibrationImages,
 		Selection: oc.Selection, Correction: oc.Correction, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
+}
+
+// checkANNOnSet refuses, before a stage that makes a model in out from
+// an ANN and its synthetic set does any work, an out it must not write
+// (one that is, holds or lies inside an input), a set made from another
+// ANN or of another shape, and a card with an unusable normalisation
+// (wrapped with the stage's name).
+func checkANNOnSet(out string, ann *Model, syn *Synthetic, name string) error {
+	if err := checkModelOut(out, modelInputs(ann), []input{{path: syn.Path}}); err != nil {
+		return err
+	}
+	if err := syn.CheckMadeFrom(ann); err != nil {
+		return err
+	}
+	if err := syn.checkFits(ann); err != nil {
+		return err
+	}
+	if err := ann.Card.Normalization.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // deadLayer words a threshold search that found a layer past the first

@@ -3,7 +3,6 @@ package stage
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -64,20 +63,11 @@ func Quantise(ctx context.Context, j QuantiseJob, p progress.Func) (*QuantiseRes
 	if err := j.Options.Validate(); err != nil {
 		return nil, setting.Check(err)
 	}
-	if err := checkModelOut(j.Out, modelInputs(j.ANN), []input{{path: j.Synth.Path}}); err != nil {
-		return nil, err
-	}
-	if err := j.Synth.CheckMadeFrom(j.ANN); err != nil {
-		return nil, err
-	}
-	if err := j.Synth.checkFits(j.ANN); err != nil {
+	if err := checkANNOnSet(j.Out, j.ANN, j.Synth, "quantise"); err != nil {
 		return nil, err
 	}
 	card := j.ANN.Card
 	norm := card.Normalization
-	if err := norm.Validate(); err != nil {
-		return nil, fmt.Errorf("quantise: %w", err)
-	}
 	if n := j.Synth.Set.Len(); j.Options.HeldOutImages(n) >= n {
 		return nil, setting.Errorf("held_out", j.Options.HeldOut, "the synthetic set %s holds %d images; hold out fewer", j.Synth.Path, n)
 	}

@@ -100,17 +100,28 @@ func (c *convertCommand) load(b *bounds) error {
 	if err := userError(setting.Check(c.job.Settings.Validate())); err != nil {
 		return err
 	}
-	if err := checkOut(c.job.Out, modelfile.CardFile, "a model", c.force, c.model, c.synth); err != nil {
-		return err
-	}
 	var err error
-	if c.job.ANN, err = loadModel(c.model, stage.RoleModel, modelfile.KindANN); err != nil {
-		return err
+	c.job.ANN, c.job.Synth, err = loadANNAndSet(c.job.Out, c.force, c.model, c.synth, "thresholds balanced on it would not fit this model")
+	return err
+}
+
+// loadANNAndSet checks the --out of a command that writes a model from an
+// ANN and its synthetic set (--force replaces its model files), then loads
+// the ANN and the set and refuses a set made from another ANN (why: what
+// that would do wrong).
+func loadANNAndSet(out string, force bool, model, synth, why string) (*stage.Model, *stage.Synthetic, error) {
+	if err := checkOut(out, modelfile.CardFile, "a model", force, model, synth); err != nil {
+		return nil, nil, err
 	}
-	if c.job.Synth, err = loadSynth(c.synth); err != nil {
-		return err
+	ann, err := loadModel(model, stage.RoleModel, modelfile.KindANN)
+	if err != nil {
+		return nil, nil, err
 	}
-	return synthSource(c.job.Synth, c.job.ANN, "--model "+c.model, "thresholds balanced on it would not fit this model")
+	set, err := loadSynth(synth)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ann, set, synthSource(set, ann, "--model "+model, why)
 }
 
 // synthSource refuses a synthetic set made from another ANN than ann,

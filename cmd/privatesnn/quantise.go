@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/qcfs"
 	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/stage"
@@ -73,15 +72,7 @@ func (c *quantiseCommand) load(b *bounds) error {
 	if err := userError(setting.Check(c.job.Options.Validate())); err != nil {
 		return err
 	}
-	if err := checkOut(c.job.Out, modelfile.CardFile, "a model", c.force, c.model, c.synth); err != nil {
-		return err
-	}
 	var err error
-	if c.job.ANN, err = loadModel(c.model, stage.RoleModel, modelfile.KindANN); err != nil {
-		return err
-	}
-	if c.job.Synth, err = loadSynth(c.synth); err != nil {
-		return err
-	}
-	return synthSource(c.job.Synth, c.job.ANN, "--model "+c.model, "distilling on it would not teach this model")
+	c.job.ANN, c.job.Synth, err = loadANNAndSet(c.job.Out, c.force, c.model, c.synth, "distilling on it would not teach this model")
+	return err
 }
