@@ -27,7 +27,7 @@ func runQuantise(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&c.synth, "synth", "", "synthetic image set from 'privatesnn synth' made from this ANN (directory or file; required)")
 	fs.StringVar(&c.job.Out, "out", "", "output directory of the QCFS ANN (required)")
 	fs.BoolVar(&c.force, "force", false, "replace the model files in an existing --out (other files stay)")
-	b.Int(fs, &o.Timesteps, "timesteps", 0, 0, 1<<16, "time steps T the network will be converted for; chooses --levels when that is 0 (L = T, within [2, 64])")
+	b.Int(fs, &o.Timesteps, "timesteps", 4, 0, 1<<16, "time steps T the network will be converted for; chooses --levels when that is 0 (L = T, within [2, 64])")
 	b.Int(fs, &o.Levels, "levels", o.Levels, 0, 4096, "quantisation levels L of every activation (0: from --timesteps)")
 	b.Float(fs, &o.Percentile, "percentile", o.Percentile, interval{lo: 0, hi: 100}, "clip of each layer: this percentile, in [50, 100], of the ANN's pre-activations on the synthetic images (0: 95 up to 4 levels, 98 above)")
 	b.Int(fs, &o.Epochs, "epochs", o.Epochs, 0, 10000, "epochs of distillation from the ANN after the clips are set (0: none; on Fashion-MNIST every distillation measured lowered real accuracy)")
