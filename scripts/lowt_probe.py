@@ -5,7 +5,7 @@
 # its synthetic set only; real images are read for scoring alone, from a
 # validation split (the first N training images), never the test set.
 #
-#   /usr/bin/python3 scripts/lowt_probe.py clip     ANN SYNTH [--levels 4] [--percentile 97]
+#   /usr/bin/python3 scripts/lowt_probe.py clip     ANN SYNTH [--levels 4] [--percentile 97] [--per-channel]
 #   /usr/bin/python3 scripts/lowt_probe.py finetune ANN SYNTH --mode qann|snn [--epochs 3] [--lr-w 1e-4] [--lr-clip 1e-2]
 #                                             [--blur P] [--feat W] [--anchor W] [--score-timesteps 4]
 #   /usr/bin/python3 scripts/lowt_probe.py pc       ANN SYNTH [--timesteps 4] [--passes 3] [--raw]
@@ -45,9 +45,14 @@ class Clip(nn.Module):
     def forward(self, x):
         if self.levels == 0:
             return F.relu(x)
-        q = torch.clamp(x / self.lam * self.levels + 0.5, min=0)
+        lam = self.like(x)
+        q = torch.clamp(x / lam * self.levels + 0.5, min=0)
         q = q + (torch.floor(q) - q).detach()
-        return torch.clamp(q / self.levels, 0, 1) * self.lam
+        return torch.clamp(q / self.levels, 0, 1) * lam
+
+    def like(self, x):
+        """λ shaped to broadcast over x: one clip per layer, or one per channel."""
+        return self.lam.view(1, -1, 1, 1) if x.dim() == 4 else self.lam.view(1, -1)
 
 
 class Net(nn.Module):
@@ -96,17 +101,18 @@ class Net(nn.Module):
             h = x
             for i, a in enumerate(self.acts):
                 c = self.current(i, h)
+                lam = a.like(c)
                 if mem[i] is None:
-                    mem[i] = (a.lam * 0.5 if u0 is None else u0[i]) + torch.zeros_like(c)
+                    mem[i] = (lam * 0.5 if u0 is None else u0[i]) + torch.zeros_like(c)
                 mem[i] = mem[i] + c
                 if surrogate:
-                    v = mem[i] / a.lam - 1
+                    v = mem[i] / lam - 1
                     g = torch.sigmoid(4 * v)
                     s = (v >= 0).float() + g - g.detach()
                 else:
-                    s = (mem[i] >= a.lam).float()
-                mem[i] = mem[i] - s * a.lam
-                h = s * a.lam
+                    s = (mem[i] >= lam).float()
+                mem[i] = mem[i] - s * lam
+                h = s * lam
                 if rates is not None:
                     rates[i] = rates[i] + h / T
                 if self.pool_after[i]:
@@ -148,6 +154,7 @@ def main():
     ap.add_argument("--thresholds", help="comma-separated clips λ_l (default: the percentile of the ANN's pre-activations)")
     ap.add_argument("--images", type=int, default=1000, help="pc: calibration images")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--per-channel", action="store_true", help="one clip per channel (the percentile of each channel's pre-activations)")
     ap.add_argument("--blur", type=float, default=0, help="finetune: blur each training image (3×3 box) with this probability")
     ap.add_argument("--feat", type=float, default=0, help="finetune: weight of a layer-wise loss between the QCFS outputs and the ANN's clipped activations")
     ap.add_argument("--anchor", type=float, default=0, help="finetune: weight of an L2 pull of the weights towards the ANN's")
@@ -172,8 +179,14 @@ def main():
         pre = []
         teacher(xs[torch.randperm(len(xs))[:1000]], pre)
         for act, z in zip(st.acts, pre):
-            sample = z.flatten()[torch.randperm(z.numel())[:200000]]
-            act.lam.data = torch.quantile(sample, a.percentile / 100).view(1)
+            if a.per_channel:
+                zc = z.transpose(0, 1).reshape(z.shape[1], -1)
+                zc = zc[:, torch.randperm(zc.shape[1])[:100000]]
+                lam = torch.quantile(zc, a.percentile / 100, dim=1)
+                act.lam = nn.Parameter(torch.clamp(lam, min=1e-3 * lam.max().item()))
+            else:
+                sample = z.flatten()[torch.randperm(z.numel())[:200000]]
+                act.lam.data = torch.quantile(sample, a.percentile / 100).view(1)
         if a.thresholds:
             for act, v in zip(st.acts, a.thresholds.split(",")):
                 act.lam.data = torch.tensor([float(v)])
@@ -181,7 +194,7 @@ def main():
 
     def scores(tag):
         r = {"tag": tag, "ann": accuracy(teacher, xv, yv), "qann": accuracy(st, xv, yv),
-             "clips": [round(x.lam.item(), 4) for x in st.acts]}
+             "clips": [round(x.lam.mean().item(), 4) for x in st.acts]}
         for T in [int(t) for t in a.score_timesteps.split(",") if t]:
             r["snn_t%d" % T] = accuracy(lambda x: st.spiking(x, T), xv, yv)
         emit(**r)
@@ -239,8 +252,8 @@ def main():
                 xc = F.avg_pool2d(F.pad(xc, (1, 1, 1, 1), value=(0 - mean) / std), 3, 1)
             pre = []
             teacher(xc, pre)
-            target = [channel_mean(torch.minimum(F.relu(z), act.lam)) for z, act in zip(pre, st.acts)]
-            u0 = [as_layer(torch.full((z.shape[1],), 0.5), z) * act.lam for z, act in zip(pre, st.acts)]
+            target = [channel_mean(torch.minimum(F.relu(z), act.like(z))) for z, act in zip(pre, st.acts)]
+            u0 = [as_layer(torch.full((z.shape[1],), 0.5), z) * act.like(z) for z, act in zip(pre, st.acts)]
             T = a.timesteps
             snn_acc = lambda: accuracy(lambda x: st.spiking(x, T, u0), xv, yv)
             emit(tag="before", timesteps=T, snn=snn_acc())
