@@ -123,9 +123,10 @@ type Settings struct {
 	// Score is the select recipe's scoring images (default blurred).
 	Score Score `json:"score_images"`
 	// Correct is the select recipe's per-channel potential correction of
-	// the chosen network's initial membranes (Correct): "off" (or empty:
-	// the default), "on", or "auto" (kept only if it raises the agreement
-	// with the ANN on the held-out images).
+	// the chosen network's initial membranes (Correct): "off", "on", or
+	// "auto" (kept only if it raises the agreement with the ANN on the
+	// held-out images). Empty means "off", except that stage.Convert
+	// makes it "on" for a QCFS ANN.
 	Correct CorrectMode `json:"correct,omitempty"`
 	// Source is where the select recipe's candidate thresholds come from:
 	// "currents" (or empty: the default; the DefaultCandidates, balanced on

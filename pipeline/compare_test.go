@@ -192,8 +192,14 @@ seed = 11
 		!slices.Equal(q.Deps, []string{"ann", "synth"}) {
 		t.Errorf("quantise stage: %+v, deps %v", q.Settings, q.Deps)
 	}
-	if cv := stageOf(t, g, "compare-qcfs-t-4"); !slices.Equal(cv.Deps, []string{"quantise-qcfs-t-4", "synth"}) {
-		t.Errorf("the compared conversion reads %v, want the QCFS ANN", cv.Deps)
+	cs := stageOf(t, g, "compare-qcfs-t-4")
+	if !slices.Equal(cs.Deps, []string{"quantise-qcfs-t-4", "synth"}) {
+		t.Errorf("the compared conversion reads %v, want the QCFS ANN", cs.Deps)
+	}
+	// The correction a QCFS ANN's conversion gets by default is written
+	// into the settings, so that the stage's hash records it.
+	if s := cs.Settings.(ConvertConfig).Settings; s.Correct != convert.CorrectOn {
+		t.Errorf("the compared conversion's correction %q, want on", s.Correct)
 	}
 	if o2 := stageOf(t, g, "quantise-qcfs-own-seed").Settings.(qcfs.Options); o2.Seed != 11 || o2.Levels != 4 || o2.Timesteps != 8 {
 		t.Errorf("second quantise stage: %+v", o2)

@@ -26,7 +26,7 @@ var keyDocs = map[string]string{
 	"convert.Settings.Augment":             "augment is AugmentAuto, AugmentOn or AugmentOff; crop_pad the crop's padding when on.",
 	"convert.Settings.Batch":               "scale multiplies every threshold; batch is the images simulated together.",
 	"convert.Settings.CalibImages":         "calib_images is the images per calibration pass: 0 takes the recipe's default, shrunk to the pool when the pool is smaller; a count beyond the pool is an error.",
-	"convert.Settings.Correct":             "correct is the select recipe's per-channel potential correction of the chosen network's initial membranes (correct): \"off\" (or empty: the default), \"on\", or \"auto\" (kept only if it raises the agreement with the ANN on the held-out images).",
+	"convert.Settings.Correct":             "correct is the select recipe's per-channel potential correction of the chosen network's initial membranes (correct): \"off\", \"on\", or \"auto\" (kept only if it raises the agreement with the ANN on the held-out images).",
 	"convert.Settings.CropPad":             "augment is AugmentAuto, AugmentOn or AugmentOff; crop_pad the crop's padding when on.",
 	"convert.Settings.Encoder":             "percentile, init_membrane and encoder pin the select recipe's search to one value each; nil searches.",
 	"convert.Settings.HeldOut":             "held_out is the select recipe's held-out images: 0 takes the default, shrunk to a third of a small pool; a count that leaves nothing to calibrate on is an error.",

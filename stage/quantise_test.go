@@ -12,6 +12,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/modelfile"
+	"github.com/privatesnn/privatesnn/nir"
 	"github.com/privatesnn/privatesnn/qcfs"
 	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/stage"
@@ -94,6 +95,9 @@ func TestQuantiseConvert(t *testing.T) {
 	if !slices.Equal(cv.Thresholds, want) || cv.InitMembrane != 0.5 || len(cv.Selection.Candidates) != 1 || !cv.Selection.Candidates[0].Clips {
 		t.Errorf("conversion of a QCFS ANN: thresholds %v (want %v), initial membrane %g, selection %+v", cv.Thresholds, want, cv.InitMembrane, cv.Selection)
 	}
+	if k := cv.Correction; k == nil || k.Mode != convert.CorrectOn || !k.Kept {
+		t.Errorf("conversion of a QCFS ANN with the default correction: %+v, want it on", k)
+	}
 	sn, err := stage.LoadModel(path("snn"), stage.RoleModel, modelfile.KindSNN)
 	if err != nil {
 		t.Fatal(err)
@@ -104,8 +108,25 @@ func TestQuantiseConvert(t *testing.T) {
 	if p, err := sn.AncestorANN(); err != nil || p != path("q0") {
 		t.Errorf("the SNN's ANN is %q (%v), want the QCFS ANN", p, err)
 	}
-	if _, err := stage.Export(ctx, stage.ExportJob{Model: sn, Out: path("snn.nir")}, nil); err != nil {
-		t.Errorf("export of the SNN converted from a QCFS ANN: %v", err)
+	// The correction's per-channel membranes have no NIR form; without it
+	// the network exports as any other.
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: sn, Out: path("snn.nir")}, nil); !errors.Is(err, nir.ErrNotSupported) {
+		t.Errorf("export of the corrected SNN converted from a QCFS ANN: %v, want %v", err, nir.ErrNotSupported)
+	}
+	off := cs
+	off.Correct = convert.CorrectOff
+	if _, err := stage.Convert(ctx, stage.ConvertJob{Out: path("snn-off"), ANN: q, Synth: syn, Settings: off}, nil); err != nil {
+		t.Fatal(err)
+	}
+	so, err := stage.LoadModel(path("snn-off"), stage.RoleModel, modelfile.KindSNN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(so.Card.SNN.Config.ChannelInit) != 0 {
+		t.Errorf("--correct off left per-channel membranes %v", so.Card.SNN.Config.ChannelInit)
+	}
+	if _, err := stage.Export(ctx, stage.ExportJob{Model: so, Out: path("snn.nir")}, nil); err != nil {
+		t.Errorf("export of the SNN converted from a QCFS ANN without the correction: %v", err)
 	}
 
 	cs.Source = convert.SourceClips
