@@ -30,7 +30,8 @@
 //     membrane keeps v − v_threshold; a reader that applies v_reset = 0
 //     runs a hard-reset network, which is less accurate at small T;
 //   - an initial membrane of a fraction of v_threshold (MetaInitMembrane,
-//     0.5 for the default conversion); NIR readers start at 0;
+//     0.5 for the default conversion), or one per channel where the
+//     conversion corrected them (MetaChannelInit); NIR readers start at 0;
 //   - the input encoding (MetaEncoder): "direct" feeds the normalised
 //     image x = (p/255 − mean)/std (MetaNormMean, MetaNormStd) at every
 //     step, "poisson" feeds sign(x) with probability |x| per step.

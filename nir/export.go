@@ -110,11 +110,6 @@ func Export(n Network, pool Pooling) (*Graph, error) {
 		if err := n.SNN.Validate(snn.SpikingLayers(n.Model)); err != nil {
 			return nil, err
 		}
-		if len(n.SNN.ChannelInit) > 0 {
-			// An IF node has no initial state, and a reader that ignored
-			// privatesnn's metadata would run another network.
-			return nil, fmt.Errorf("nir: per-channel initial membranes (potential correction) have no NIR form; a network converted with the correction off has none: %w", ErrNotSupported)
-		}
 	}
 	if pool > SumPool {
 		return nil, fmt.Errorf("nir: invalid pooling %d", int(pool))

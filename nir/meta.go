@@ -2,6 +2,8 @@ package nir
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/privatesnn/privatesnn/hdf5"
@@ -62,6 +64,13 @@ const (
 	// MetaDefense words the class-encryption training and the defences
 	// the weights were trained with ("none" for none).
 	MetaDefense = "privatesnn.defense"
+	// MetaChannelInit is the prefix of the per-channel initial membranes
+	// of a network whose membranes were corrected per channel:
+	// "privatesnn.channel_init.L" holds hidden spiking layer L's, one per
+	// output channel, as fractions of its v_threshold (float32 arrays, L
+	// from 0 with none missing; absent: every neuron starts at
+	// MetaInitMembrane). NIR starts every neuron at 0.
+	MetaChannelInit = "privatesnn.channel_init"
 )
 
 // MetaFormatValue is the value of MetaFormat this version writes.
@@ -116,7 +125,48 @@ func setMeta(md map[string]*hdf5.Dataset, n Network, pool Pooling) error {
 	md[MetaLeak] = f64(c.Leak)
 	md[MetaStep] = str("", stepText)
 	md[MetaReadout] = str("", readoutText)
+	for l, ci := range c.ChannelInit {
+		md[channelInitKey(l)] = &hdf5.Dataset{Kind: hdf5.Float32, Shape: []int{len(ci)}, F32: slices.Clone(ci)}
+	}
 	return nil
+}
+
+// channelInitKey is the metadata key of layer l's per-channel initial
+// membranes.
+func channelInitKey(l int) string { return fmt.Sprintf("%s.%d", MetaChannelInit, l) }
+
+// readChannelInit reads the MetaChannelInit entries: nil when there are
+// none, an error when one is not a float array or a layer is missing.
+func readChannelInit(md map[string]*hdf5.Dataset) ([][]float32, error) {
+	var out [][]float32
+	for l := 0; ; l++ {
+		d := md[channelInitKey(l)]
+		if d == nil {
+			break
+		}
+		var v []float32
+		switch d.Kind {
+		case hdf5.Float32:
+			v = slices.Clone(d.F32)
+		case hdf5.Float64:
+			v = make([]float32, len(d.F64))
+			for i, f := range d.F64 {
+				v[i] = float32(f)
+			}
+		}
+		if len(v) == 0 || len(d.Shape) != 1 {
+			return nil, fmt.Errorf("nir: metadata %s: want a non-empty float array", channelInitKey(l))
+		}
+		out = append(out, v)
+	}
+	for k := range md {
+		if rest, ok := strings.CutPrefix(k, MetaChannelInit+"."); ok {
+			if l, err := strconv.Atoi(rest); err != nil || l < 0 || l >= len(out) {
+				return nil, fmt.Errorf("nir: metadata %s: want %s.0, .1, … with none missing", k, MetaChannelInit)
+			}
+		}
+	}
+	return out, nil
 }
 
 // f64 returns a float64 scalar.
@@ -180,7 +230,7 @@ func readMeta(md map[string]*hdf5.Dataset, m *Meta, c *snn.Config) (string, erro
 	return kind, nil
 }
 
-// readSpiking reads T, encoder, reset, initial membrane and leak.
+// readSpiking reads T, encoder, reset, initial membranes and leak.
 func readSpiking(md map[string]*hdf5.Dataset, c *snn.Config) error {
 	if v, ok, err := metaFloat(md, MetaTimesteps); err != nil {
 		return err
@@ -209,6 +259,13 @@ func readSpiking(md map[string]*hdf5.Dataset, c *snn.Config) error {
 		return err
 	} else if ok {
 		c.Leak = v
+	}
+	ci, err := readChannelInit(md)
+	if err != nil {
+		return err
+	}
+	if ci != nil {
+		c.ChannelInit = ci
 	}
 	return nil
 }

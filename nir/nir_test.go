@@ -252,9 +252,10 @@ func TestImportAsANN(t *testing.T) {
 	sameWeights(t, m, im.Model)
 }
 
-// TestExportRefusesChannelInit: per-channel initial membranes have no NIR
-// form, so Export refuses them instead of writing another network.
-func TestExportRefusesChannelInit(t *testing.T) {
+// TestChannelInitRoundTrip: per-channel initial membranes (the potential
+// correction) travel in the metadata and come back bit for bit; a missing
+// layer, a wrong channel count and a non-float entry are refused.
+func TestChannelInitRoundTrip(t *testing.T) {
 	m, cfg := testNet(t, 3)
 	var ch [][]float32
 	for _, c := range m.Convs {
@@ -263,12 +264,53 @@ func TestExportRefusesChannelInit(t *testing.T) {
 	for _, l := range m.Linears[:len(m.Linears)-1] {
 		ch = append(ch, make([]float32, l.Out))
 	}
-	cfg.ChannelInit = ch
-	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); !errors.Is(err, ErrNotSupported) {
-		t.Fatalf("Export with per-channel initial membranes: %v, want ErrNotSupported", err)
+	for l := range ch {
+		for i := range ch[l] {
+			ch[l][i] = 0.5 + 0.125*float32(l) - 0.0625*float32(i)
+		}
 	}
-	cfg.ChannelInit = nil
-	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); err != nil {
+	cfg.ChannelInit = ch
+	g, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool)
+	if err != nil {
 		t.Fatal(err)
+	}
+	im, err := Import(throughTree(t, g), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.SNN == nil || len(im.SNN.ChannelInit) != len(ch) {
+		t.Fatalf("imported %+v, want %d layers of initial membranes", im.SNN, len(ch))
+	}
+	for l := range ch {
+		if !slices.Equal(im.SNN.ChannelInit[l], ch[l]) {
+			t.Errorf("layer %d: %v, want %v", l, im.SNN.ChannelInit[l], ch[l])
+		}
+	}
+	last := len(ch) - 1
+	for name, edit := range map[string]func(md map[string]*hdf5.Dataset){
+		"missing layer": func(md map[string]*hdf5.Dataset) { delete(md, channelInitKey(0)) },
+		"extra layer":   func(md map[string]*hdf5.Dataset) { md[channelInitKey(last+1)] = md[channelInitKey(last)] },
+		"channels": func(md map[string]*hdf5.Dataset) {
+			d := *md[channelInitKey(0)]
+			d.F32, d.Shape = d.F32[1:], []int{len(d.F32) - 1}
+			md[channelInitKey(0)] = &d
+		},
+		"strings":   func(md map[string]*hdf5.Dataset) { md[channelInitKey(0)] = str("", "0.5") },
+		"bad index": func(md map[string]*hdf5.Dataset) { md[MetaChannelInit+".x"] = md[channelInitKey(0)] },
+		"too large": func(md map[string]*hdf5.Dataset) {
+			d := *md[channelInitKey(0)]
+			d.F32 = slices.Clone(d.F32)
+			d.F32[0] = 2 * snn.MaxChannelInit
+			md[channelInitKey(0)] = &d
+		},
+	} {
+		bad, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(bad.Metadata)
+		if _, err := Import(throughTree(t, bad), ImportOptions{}); err == nil {
+			t.Errorf("%s: imported", name)
+		}
 	}
 }

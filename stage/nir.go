@@ -110,7 +110,10 @@ func NIRSemantics(c *snn.Config) string {
 	if c.Reset == snn.ResetSubtract {
 		diff = append(diff, "reset by subtraction (NIR resets to v_reset = 0)")
 	}
-	if c.InitMembrane != 0 {
+	switch {
+	case len(c.ChannelInit) > 0:
+		diff = append(diff, "initial membranes set per channel by the potential correction (NIR starts at 0)")
+	case c.InitMembrane != 0:
 		diff = append(diff, fmt.Sprintf("an initial membrane of %g·v_threshold (NIR starts at 0)", c.InitMembrane))
 	}
 	if c.Encoder == snn.Poisson {

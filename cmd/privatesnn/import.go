@@ -80,7 +80,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func writeImportNIR(res *stage.ImportNIRResult, w io.Writer) error {
 	what := "an ANN"
 	if res.SNN != nil {
-		what = fmt.Sprintf("a spiking network, T = %d, %v input, reset %v, initial membrane %g·θ", res.SNN.Timesteps, res.SNN.Encoder, res.SNN.Reset, res.SNN.InitMembrane)
+		init := fmt.Sprintf("initial membrane %g·θ", res.SNN.InitMembrane)
+		if len(res.SNN.ChannelInit) > 0 {
+			init = "initial membranes per channel"
+		}
+		what = fmt.Sprintf("a spiking network, T = %d, %v input, reset %v, %s", res.SNN.Timesteps, res.SNN.Encoder, res.SNN.Reset, init)
 	}
 	card := "a new card (thresholds from the file)"
 	if res.FromCard {
