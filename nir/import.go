@@ -115,16 +115,10 @@ func Import(g *Graph, o ImportOptions) (*Imported, error) {
 		if err := spk.Validate(len(p.thresholds)); err != nil {
 			return nil, fmt.Errorf("nir: spiking settings: %w", err)
 		}
-		for l, ci := range spk.ChannelInit {
-			w := len(m.Convs)
-			if l < w {
-				w = m.Convs[l].Weight.W.Shape[0]
-			} else {
-				w = m.Linears[l-w].Weight.W.Shape[0]
-			}
-			if len(ci) != w {
-				return nil, fmt.Errorf("nir: metadata %s holds %d initial membranes for the %d channels of spiking layer %d", channelInitKey(l), len(ci), w, l)
-			}
+		// snn.New checks what Validate cannot: one initial membrane
+		// (MetaChannelInit) per channel of each layer.
+		if _, err := snn.New(m, spk); err != nil {
+			return nil, fmt.Errorf("nir: spiking settings: %w", err)
 		}
 		res.SNN = &spk
 	}

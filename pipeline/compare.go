@@ -185,11 +185,9 @@ func compareStages(c Config, seed uint64) ([]Stage, []evalTarget) {
 		from := "ann"
 		if cc.Quantise != nil {
 			from = quantiseStageName(cc.Name)
-			if cv.Settings.Correct == "" {
-				// What stage.Convert makes of it for a QCFS ANN, written
-				// out so that the stage's hash records it.
-				cv.Settings.Correct = convert.CorrectOn
-			}
+			// What stage.Convert makes of a QCFS ANN's settings, written
+			// out so that the stage's hash records it.
+			cv.Settings = cv.Settings.ForQCFS()
 			o := cc.Quantise.options(cc.Settings.Options().Timesteps, seed)
 			stages = append(stages, Stage{Name: from, Deps: []string{"ann", "synth"}, Settings: o, Reads: "the ANN and the synthetic images", Seed: o.Seed,
 				Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {

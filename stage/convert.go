@@ -70,16 +70,8 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 		return nil, inputErr(RoleModel, j.ANN.Path, &KindError{Have: j.ANN.Card.Kind, Want: modelfile.KindANN})
 	}
 	levels := j.ANN.Net.Config.Levels
-	if levels > 0 && j.Settings.Recipe == convert.RecipeSelect {
-		if j.Settings.Source == "" {
-			j.Settings.Source = convert.SourceClips // a QCFS ANN's thresholds are its clips
-		}
-		if j.Settings.Correct == "" {
-			// The correction matches the spike rates to the quantised
-			// network's clipped activations; it raised the 4-level
-			// conversion on Fashion-MNIST by 1.4 pp on validation.
-			j.Settings.Correct = convert.CorrectOn
-		}
+	if levels > 0 {
+		j.Settings = j.Settings.ForQCFS()
 	}
 	if j.Settings.Source == convert.SourceClips && levels == 0 {
 		return nil, setting.Errorf("thresholds", convert.SourceClips, "needs a QCFS ANN (from 'privatesnn quantise'); %s has ReLU activations", j.ANN.Path)
