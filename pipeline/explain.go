@@ -7,7 +7,8 @@ import (
 )
 
 // Explain writes every key of a configuration in TOML, grouped by
-// section, with c's values: the reference of the configuration keys.
+// section (an array of tables, such as compare, as one [[section]] per
+// entry), with c's values: the reference of the configuration keys.
 // Each key's description, where its field has a comment (keyDocs), comes
 // above it; a key that is not set (its value comes from elsewhere, as its
 // description says) is a comment; a value other than Defaults()' is
@@ -24,22 +25,29 @@ func Explain(w io.Writer, c Config) error {
 			"# \"# default:\" follows a value that is not the default. A key shown as\n" +
 			"# \"not set\" takes its value from elsewhere, as its description says.\n")
 	}
-	explainTable(&b, nil, reflect.ValueOf(c), reflect.ValueOf(d), true)
+	explainTable(&b, nil, reflect.ValueOf(c), reflect.ValueOf(d), true, false)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // explainTable writes the keys of struct v (defaults d; set false when v
-// is a table that is not set): its values, then its tables.
-func explainTable(b *strings.Builder, path []string, v, d reflect.Value, set bool) {
-	var tables []configKey
+// is a table that is not set): its values, then its tables, then its
+// arrays of tables; quiet leaves out the descriptions.
+func explainTable(b *strings.Builder, path []string, v, d reflect.Value, set, quiet bool) {
+	var tables, arrays []configKey
 	prev := "" // a description shared by consecutive keys comes once
 	for _, k := range keysOf(v.Type()) {
 		if k.Table() {
 			tables = append(tables, k)
 			continue
 		}
-		prev = describe(b, k, prev)
+		if k.TableArray() {
+			arrays = append(arrays, k)
+			continue
+		}
+		if !quiet {
+			prev = describe(b, k, prev)
+		}
 		val, ok := valueOf(v, k, set)
 		if !ok {
 			b.WriteString("# " + tomlKey(k.Name) + ": not set\n")
@@ -58,13 +66,46 @@ func explainTable(b *strings.Builder, path []string, v, d reflect.Value, set boo
 		tv, tset := tableOf(v, k, set)
 		td, _ := tableOf(d, k, true)
 		b.WriteString("\n")
-		describe(b, k, "")
+		if !quiet {
+			describe(b, k, "")
+		}
 		if tset {
 			b.WriteString(sectionName(sub, true) + "\n")
 		} else {
 			b.WriteString("# " + sectionName(sub, true) + ": not set\n")
 		}
-		explainTable(b, sub, tv, td, tset)
+		explainTable(b, sub, tv, td, tset, quiet)
+	}
+	for _, k := range arrays {
+		explainArray(b, append(path[:len(path):len(path)], k.Name), v, k, set, quiet)
+	}
+}
+
+// explainArray writes the array of tables k of struct v: one [[section]]
+// per entry, with the keys' descriptions before the first only, and no
+// defaults (an entry's unset key takes its value from elsewhere, as the
+// array's description says). With no entries it describes the keys an
+// entry takes.
+func explainArray(b *strings.Builder, path []string, v reflect.Value, k configKey, set, quiet bool) {
+	b.WriteString("\n")
+	if !quiet {
+		describe(b, k, "")
+	}
+	header := "[" + sectionName(path, true) + "]"
+	f, ok := fieldOf(v, k)
+	if !set || !ok || f.Len() == 0 {
+		b.WriteString("# " + header + ": none; an entry's keys:\n")
+		zero := reflect.New(k.Type.Elem()).Elem()
+		explainTable(b, path, zero, zero, false, quiet)
+		return
+	}
+	for i := range f.Len() {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(header + "\n")
+		e := f.Index(i)
+		explainTable(b, path, e, e, true, quiet || i > 0)
 	}
 }
 

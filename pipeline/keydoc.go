@@ -57,6 +57,8 @@ var keyDocs = map[string]string{
 	"encrypt.Options.White":                "white is the normalised white pixel, the top of the range trigger patterns and erased pixels are drawn from ([fill, white]).",
 	"pipeline.ANNConfig.Import":            "import, when set, is used instead of training: a model directory with its card (from privatesnn train or scripts/vgg_interop.py), or a bare PyTorch state_dict saved with safetensors.",
 	"pipeline.ANNConfig.Normalization":     "normalization is an imported state_dict's input normalisation (default mean 0.5, std 0.5, the reference's).",
+	"pipeline.CompareConfig.Name":          "name names the model in the report (\"DC, T = 4, ANN clips\").",
+	"pipeline.CompareConfig.Quantise":      "quantise, when set, first fine-tunes a QCFS copy of the ANN on the synthetic images (a stage of its own, \"quantise-\" and the dashed name) and converts that copy, with thresholds from its clips unless thresholds says otherwise: a [compare.quantise] table of the quantise command's keys, each unset key its default.",
 	"pipeline.Config.Compare":              "compare lists further conversions of the ANN, each evaluated and measured beside DC (accuracy, Fig. 5a, spike rates, energy) and used by no other stage: [[compare]] tables of a name and the convert section's keys, each unset key the convert command's default.",
 	"pipeline.Config.Data":                 "data names the real data set: the ANN and the evaluator train on its training split; evaluation, energy and leakage scoring read its test split.",
 	"pipeline.Config.Evaluator2":           "evaluator2 is the audit's second evaluator, of another architecture and seed: every attack is scored by both, and the worst case takes the higher.",

@@ -61,12 +61,15 @@ func configStructs() []reflect.Type {
 				seen[k.Owner] = true
 				out = append(out, k.Owner)
 			}
-			if k.Table() {
+			switch {
+			case k.Table():
 				tt := k.Type
 				if tt.Kind() == reflect.Pointer {
 					tt = tt.Elem()
 				}
 				walk(tt)
+			case k.TableArray():
+				walk(k.Type.Elem())
 			}
 		}
 	}

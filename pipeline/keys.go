@@ -28,6 +28,18 @@ type configKey struct {
 // Table reports whether the key holds a table of keys.
 func (k configKey) Table() bool { return isTable(k.Type) }
 
+// TableArray reports whether the key holds an array of tables of keys
+// ([[section]] in TOML): a slice of structs that do not decode themselves
+// from text (one that decodes itself from JSON, over defaults of its own,
+// still reads an object of its keys).
+func (k configKey) TableArray() bool {
+	if k.Type.Kind() != reflect.Slice {
+		return false
+	}
+	t := k.Type.Elem()
+	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(textUnmarshaler)
+}
+
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
