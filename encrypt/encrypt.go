@@ -361,15 +361,15 @@ type State struct {
 // image counts in CE and TrainAcc towards its trigger's class, and in Loss
 // with weight 1 (Loss is then not (1 − m)·CE + m·KD).
 type EpochResult struct {
-	Epoch      int       `json:"epoch"` // 1-based
-	LR         float64   `json:"lr"`
-	Loss       float64   `json:"loss"`
-	CE         float64   `json:"ce"`
-	KD         float64   `json:"kd"`
-	TrainAcc   float64   `json:"train_accuracy"` // on the augmented synthetic training images (with Mixup: against the label of the larger share)
-	SpikeRates []float64 `json:"spike_rates"`    // per spiking layer, over the epoch's training passes
-	Seconds    float64   `json:"seconds,omitempty"`
-	ImagesPerS float64   `json:"images_per_second,omitempty"`
+	Epoch        int       `json:"epoch"` // 1-based
+	LR           float64   `json:"lr"`
+	Loss         float64   `json:"loss"`
+	CE           float64   `json:"ce"`
+	KD           float64   `json:"kd"`
+	TrainAcc     float64   `json:"train_accuracy"` // on the augmented synthetic training images (with Mixup: against the label of the larger share)
+	SpikeRates   []float64 `json:"spike_rates"`    // per spiking layer, over the epoch's training passes
+	Seconds      float64   `json:"seconds,omitempty"`
+	ImagesPerSec float64   `json:"images_per_second,omitempty"`
 }
 
 // Hooks receive progress and checkpoints. Any may be nil.
@@ -647,7 +647,7 @@ func (ep *epoch) End(context.Context) (EpochResult, []progress.Value, error) {
 		}
 	}
 	res.Seconds = ep.before + time.Since(ep.start).Seconds()
-	res.ImagesPerS = float64(ep.seen) / res.Seconds
+	res.ImagesPerSec = float64(ep.seen) / res.Seconds
 	return res, values(res.Loss, res.CE, res.KD, res.TrainAcc), nil
 }
 

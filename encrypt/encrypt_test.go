@@ -275,8 +275,8 @@ func checkHistory(t *testing.T, st *encrypt.State, o encrypt.Options, layers int
 		if want := (1-mix)*h.CE + mix*h.KD; math.Abs(h.Loss-want) > 1e-9*h.Loss || !(h.CE > 0) || (mix == 0) != (h.KD == 0) {
 			t.Errorf("epoch %d: loss %g, CE %g, KD %g inconsistent with m = %g", i+1, h.Loss, h.CE, h.KD, mix)
 		}
-		if !(h.TrainAcc >= 0 && h.TrainAcc <= 1) || !(h.Seconds > 0) || !(h.ImagesPerS > 0) {
-			t.Errorf("epoch %d: accuracy %g, %g s, %g images/s", i+1, h.TrainAcc, h.Seconds, h.ImagesPerS)
+		if !(h.TrainAcc >= 0 && h.TrainAcc <= 1) || !(h.Seconds > 0) || !(h.ImagesPerSec > 0) {
+			t.Errorf("epoch %d: accuracy %g, %g s, %g images/s", i+1, h.TrainAcc, h.Seconds, h.ImagesPerSec)
 		}
 		if len(h.SpikeRates) != layers {
 			t.Fatalf("epoch %d: %d spike rates for %d layers", i+1, len(h.SpikeRates), layers)

@@ -92,9 +92,13 @@ class Net(nn.Module):
                 x = F.avg_pool2d(x, 2)
         return self.current(len(self.acts), x)
 
-    def spiking(self, x, T, u0=None, surrogate=False, rates=None):
-        """Mean output over T steps of the IF network; u0[i] overrides layer i's initial membrane."""
+    def spiking(self, x, T, u0=None, surrogate=False, rates=None, signed=False):
+        """Mean output over T steps of the IF network; u0[i] overrides layer i's initial membrane.
+
+        signed: a neuron whose membrane falls below 0 after it has emitted more
+        spikes than it has taken back emits a negative spike (−λ) and gains λ."""
         mem, out = [None] * len(self.acts), 0
+        count = [None] * len(self.acts)
         if rates is not None:
             rates.extend([0] * len(self.acts))
         for _ in range(T):
@@ -111,6 +115,12 @@ class Net(nn.Module):
                     s = (v >= 0).float() + g - g.detach()
                 else:
                     s = (mem[i] >= lam).float()
+                if signed:
+                    if count[i] is None:
+                        count[i] = torch.zeros_like(c)
+                    neg = ((mem[i] < 0) & (count[i] > 0)).float()
+                    s = s - neg
+                    count[i] = count[i] + s
                 mem[i] = mem[i] - s * lam
                 h = s * lam
                 if rates is not None:
@@ -158,6 +168,7 @@ def main():
     ap.add_argument("--blur", type=float, default=0, help="finetune: blur each training image (3×3 box) with this probability")
     ap.add_argument("--feat", type=float, default=0, help="finetune: weight of a layer-wise loss between the QCFS outputs and the ANN's clipped activations")
     ap.add_argument("--anchor", type=float, default=0, help="finetune: weight of an L2 pull of the weights towards the ANN's")
+    ap.add_argument("--signed", action="store_true", help="clip: score the SNN with signed neurons too; pc: simulate and correct signed neurons")
     ap.add_argument("--score-timesteps", default="2,4,8", help="T at which the SNN is scored after every epoch")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -197,6 +208,8 @@ def main():
              "clips": [round(x.lam.mean().item(), 4) for x in st.acts]}
         for T in [int(t) for t in a.score_timesteps.split(",") if t]:
             r["snn_t%d" % T] = accuracy(lambda x: st.spiking(x, T), xv, yv)
+            if a.signed:
+                r["signed_t%d" % T] = accuracy(lambda x: st.spiking(x, T, signed=True), xv, yv)
         emit(**r)
 
     if a.experiment == "clip":
@@ -255,12 +268,12 @@ def main():
             target = [channel_mean(torch.minimum(F.relu(z), act.like(z))) for z, act in zip(pre, st.acts)]
             u0 = [as_layer(torch.full((z.shape[1],), 0.5), z) * act.like(z) for z, act in zip(pre, st.acts)]
             T = a.timesteps
-            snn_acc = lambda: accuracy(lambda x: st.spiking(x, T, u0), xv, yv)
+            snn_acc = lambda: accuracy(lambda x: st.spiking(x, T, u0, signed=a.signed), xv, yv)
             emit(tag="before", timesteps=T, snn=snn_acc())
             for p in range(a.passes):
                 for l in range(len(st.acts)):
                     rates = []
-                    st.spiking(xc, T, u0, rates=rates)
+                    st.spiking(xc, T, u0, rates=rates, signed=a.signed)
                     u0[l] = u0[l] + as_layer(target[l] - channel_mean(rates[l]), u0[l]) * T
                 emit(tag="pass %d" % p, timesteps=T, snn=snn_acc())
 

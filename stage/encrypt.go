@@ -305,7 +305,7 @@ func finishEncrypt(j EncryptJob, m *vgg.Model, out modelfile.Card, rec encryptRe
 	}
 	rec.History = make([]encrypt.EpochResult, len(st.History))
 	for i, h := range st.History {
-		h.Seconds, h.ImagesPerS = 0, 0
+		h.Seconds, h.ImagesPerSec = 0, 0
 		rec.History[i] = h
 	}
 	b, err := json.Marshal(rec)

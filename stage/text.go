@@ -226,7 +226,7 @@ func UnitLine(r progress.Report) (string, bool) {
 			r.Label, d.TrainLoss, 100*d.TrainAcc, 100*d.TestAcc, d.LR, d.Seconds, d.ImagesPerSec), true
 	case *encrypt.EpochResult:
 		return fmt.Sprintf("%s  loss %.4f (ce %.4f, kd %.4f)  train %.2f%%  lr %.3g  %.1fs (%.1f img/s)",
-			r.Label, d.Loss, d.CE, d.KD, 100*d.TrainAcc, d.LR, d.Seconds, d.ImagesPerS), true
+			r.Label, d.Loss, d.CE, d.KD, 100*d.TrainAcc, d.LR, d.Seconds, d.ImagesPerSec), true
 	case convert.Layer:
 		return fmt.Sprintf("layer %d/%d %-22s threshold %.4f", r.Done, r.Total, d.Name, d.Threshold), true
 	case convert.Scored:

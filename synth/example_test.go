@@ -15,7 +15,7 @@ import (
 func Example() {
 	model, _ := vgg.New(vgg.Config{Name: "tiny", Features: []vgg.Item{4, vgg.Pool}, Classes: 3,
 		InChannels: 1, InHeight: 8, InWidth: 8}, rand.New(rand.NewPCG(1, 1)))
-	o := synth.DefaultOptions()
+	o := synth.Defaults()
 	o.PerClass = 2
 	o.Invert.Iterations = 20
 	res, err := synth.Generate(context.Background(), model, o, nil)

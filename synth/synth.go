@@ -80,9 +80,9 @@ type Options struct {
 	Seed uint64 `json:"seed"`
 }
 
-// DefaultOptions returns the fast schedule with 500 images per class, τ = 20,
+// Defaults returns the fast schedule with 500 images per class, τ = 20,
 // normalisation 0.5/0.5 and seed 0.
-func DefaultOptions() Options {
+func Defaults() Options {
 	return Options{
 		PerClass:      DefaultPerClass,
 		Invert:        invert.Options{Iterations: FastIterations, LR: FastLR, Bounded: FastBounded, Temperature: Temperature, Batch: DefaultBatch},

@@ -167,7 +167,7 @@ func tinyModel(t testing.TB) *vgg.Model {
 }
 
 func tinyOptions() Options {
-	o := DefaultOptions()
+	o := Defaults()
 	o.PerClass = 4
 	o.Invert = invert.Options{Iterations: 30, LR: 0.05, Temperature: Temperature, Batch: 5}
 	o.Seed = 9
@@ -343,7 +343,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"nan mean", func(o *Options) { o.Normalization.Mean = math.NaN() }, false},
 		{"bad invert", func(o *Options) { o.Invert.LR = -1 }, false},
 	} {
-		o := DefaultOptions()
+		o := Defaults()
 		tc.edit(&o)
 		if err := o.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
