@@ -32,7 +32,7 @@ snn/bptt_golden_test.go. Each file holds
                                       summed over the T steps
     __metadata__    cfg (JSON, "A" = 2×2 avg pool), hidden, classes,
                     timesteps, reset, encoder, init_membrane, surrogate,
-                    gamma, slope, seed
+                    gamma, slope, seed, signed ("1": signed neurons)
 
 The network is unrolled over T steps and differentiated by autograd in
 float64: per hidden layer and step, I = W∗x[t] (3×3 conv, pad 1, or linear,
@@ -43,6 +43,12 @@ with o detached), a 2×2 average pool after a conv that a pool follows, and
 the dropout mask on the spikes; the output layer accumulates
 S = Σ_t W_L·x_L[t]. grad_current1 sums the gradients autograd retains on
 each step's first-layer current I_1[t].
+
+With signed neurons (case "signed", snn.Config.Signed) a layer's spike is
+o − n, n = 1[U < 0]·1[net count > 0] through a second autograd function
+whose backward is −σ'(U/θ) where the count is positive, so that
+∂(o − n)/∂U = σ'(U/θ − 1) + σ'(U/θ); the reset U − θ·(o − n) stays
+detached, and the case also keeps every membrane away from 0.
 
 The case "attack2" is the gradient of the paper's Attack 2: with dS one-hot
 on the target class c_n of each image, L = Σ_n S[n, c_n], and
@@ -128,6 +134,12 @@ CASES = {
     "attack2": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
                     reset="subtract", encoder="poisson", init=0.0, surrogate=("triangle", 0.3, 0.0),
                     masks=[], onehot=True),
+    # Signed neurons (snn.Config.Signed): negative spikes, both surrogate
+    # terms; direct input and the initial membrane θ/2 as converted
+    # networks use them, atan surrogate, masks on a conv site and the FC.
+    "signed": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
+                   reset="subtract", encoder="direct", init=0.5, surrogate=("atan", 0.3, 2.0),
+                   masks=["features.0", "classifier.0"], signed=True),
 }
 
 
@@ -142,6 +154,25 @@ def surrogate_derivative(kind, gamma, slope, u, theta):
     if kind == "atan":
         return h / (1 + (math.pi / 2 * slope * x) ** 2)
     raise ValueError(kind)
+
+
+class NegativeSpike(torch.autograd.Function):
+    """n = 1[U < 0]·can forward (can: the net spike count is positive), so
+    that the signed spike is o − n; backward ∂n/∂U = −σ'(U/θ)·can, the
+    surrogate of the lower threshold 0 (snn/signed.go)."""
+
+    @staticmethod
+    def forward(ctx, u, theta, surrogate, can):
+        ctx.save_for_backward(u, can)
+        ctx.theta, ctx.surrogate = theta, surrogate
+        return ((u < 0) & can).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        u, can = ctx.saved_tensors
+        kind, gamma, slope = ctx.surrogate
+        d = surrogate_derivative(kind, gamma, slope, u + ctx.theta, ctx.theta)
+        return -g * d * can.to(u.dtype), None, None, None
 
 
 class Spike(torch.autograd.Function):
@@ -240,6 +271,7 @@ def unroll(c, weights, thresholds, spikes, masks, record=None, currents=None):
     N = spikes.shape[1]
     L = len(convs) + len(fcs) - 1
     mem = [None] * L
+    net = [None] * L  # signed neurons: net spike count
     S = 0
     for t in range(T):
         x = spikes[t]
@@ -257,6 +289,11 @@ def unroll(c, weights, thresholds, spikes, masks, record=None, currents=None):
                 mem[layer] = torch.full_like(cur, c["init"] * th)
             u = mem[layer] + cur
             o = Spike.apply(u, th, c["surrogate"])
+            if c.get("signed"):
+                if net[layer] is None:
+                    net[layer] = torch.zeros_like(u)
+                o = o - NegativeSpike.apply(u, th, c["surrogate"], net[layer] > 0)
+                net[layer] = net[layer] + o.detach()
             if record is not None:
                 record.setdefault(layer, []).append((u.detach(), o.detach(), cur.detach()))
             od = o.detach()
@@ -296,14 +333,18 @@ def build(name, c):
         rec = {}
         with torch.no_grad():
             unroll(c, weights, thresholds, spikes, masks, rec)
-        margin, ok = float("inf"), True
+        margin, ok, negative = float("inf"), True, not c.get("signed")
         for layer, steps in rec.items():
             us = torch.stack([u for u, _, _ in steps])
             os_ = torch.stack([o for _, o, _ in steps])
             assert torch.equal(us.float().double(), us), "membrane not exact in float32"
             margin = min(margin, float((us - thresholds[layer]).abs().min()))
-            rate = float(os_.mean())
+            if c.get("signed"):  # the lower threshold 0 too
+                margin = min(margin, float(us.abs().min()))
+                negative = negative or bool((os_ < 0).any())
+            rate = float(os_.abs().mean())
             ok = ok and 0 < rate < 1
+        ok = ok and negative  # a signed case fires negative spikes somewhere (not in a layer of constant input)
         if margin <= TIE_MARGIN or not ok:
             print("case %s: seed %d rejected (margin %g, rates ok %s)" % (name, seed, margin, ok), file=sys.stderr)
             continue
@@ -343,9 +384,10 @@ def generate(name):
     meta = {"cfg": json.dumps(c["cfg"]), "hidden": json.dumps(c["hidden"]), "classes": str(c["classes"]),
             "timesteps": str(T), "reset": c["reset"], "encoder": c["encoder"], "init_membrane": repr(c["init"]),
             "surrogate": kind, "gamma": repr(gamma), "slope": repr(slope), "seed": str(seed),
+            "signed": "1" if c.get("signed") else "0",
             "script": "scripts/bptt_golden.py", "torch": torch.__version__}
     stfile.save(os.path.join(ROOT, "bptt_%s.safetensors" % name), out, meta)
-    rates = [round(float(torch.stack([o for _, o, _ in rec[l]]).mean()), 3) for l in sorted(rec)]
+    rates = [round(float(torch.stack([o for _, o, _ in rec[l]]).abs().mean()), 3) for l in sorted(rec)]
     print(json.dumps({"case": name, "seed": seed, "thresholds": thresholds, "spike_rates": rates,
                       "min_margin": margin}))
 

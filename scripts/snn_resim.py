@@ -7,7 +7,7 @@ Reads a case written by the Go test snn/resim_test.go (-update):
     thresholds       [L]              one per spiking layer
     input_spikes     [T, N, C, H, W]  the encoded input Go generated
     __metadata__     cfg (JSON list, "A" = avg pool), hidden, classes, leak, reset,
-                     init_membrane (optional, default 0)
+                     init_membrane (optional, default 0), signed (optional, "1": signed neurons)
 and writes testdata/torch/snn_resim_<name>.safetensors:
     spikes_per_layer [L]              total output spikes of each spiking layer
     output           [N, classes]     accumulated output potential after T steps
@@ -16,7 +16,9 @@ The simulation follows SPEC section 3.3-3.4 in the reference's order: for each
 time step, every layer integrates its input current, fires when U > theta
 (strict), and resets by subtraction (or to zero); pooling averages spikes; the
 last layer accumulates W.o over all steps, starting from 0.  Every hidden
-layer's membrane starts at init_membrane * theta.  For direct (analog) input
+layer's membrane starts at init_membrane * theta.  With signed neurons a
+layer also fires -1 where U < 0 (strict) while its net spike count is
+positive, and the subtraction then raises U by theta.  For direct (analog) input
 the stored "spikes" are the image repeated at every step, and the first conv
 is recomputed at every step here.  Usage:
   /usr/bin/python3 scripts/snn_resim.py quant real init direct
@@ -43,6 +45,16 @@ def integrate(mem, cur, leak, init, theta):
     return leak * mem + cur
 
 
+def fire(mem, net, layer, theta, signed):
+    """Spikes of layer `layer`: 1 where U > theta (strict); with signed
+    neurons also -1 where U < 0 (strict) and the net count is positive."""
+    s = (mem[layer] > theta).float()
+    if signed:
+        s = s - ((mem[layer] < 0) & (net[layer] > 0)).float()
+        net[layer] = net[layer] + s
+    return s
+
+
 def resim(name):
     tensors, meta = stfile.load(os.path.join(ROOT, "snn_case_%s.safetensors" % name))
     cfg = json.loads(meta["cfg"])
@@ -50,6 +62,7 @@ def resim(name):
     leak = float(meta["leak"])
     hard = meta["reset"] == "zero"
     init = float(meta.get("init_membrane", "0"))
+    signed = meta.get("signed") == "1"
     th = tensors["thresholds"]
     spikes_in = tensors["input_spikes"]
     T, N = spikes_in.shape[0], spikes_in.shape[1]
@@ -64,6 +77,7 @@ def resim(name):
     L = len(convs) + len(hidden)
     assert th.shape[0] == L, (th.shape, L)
     mem = [None] * L  # None: U = init * theta, not yet shaped
+    net = [0.0] * L  # signed neurons: net spike count (positive minus negative)
     counts = torch.zeros(L, dtype=torch.float64)
     out = None
     with torch.no_grad():
@@ -73,8 +87,8 @@ def resim(name):
             for w, pool in convs:
                 cur = F.conv2d(x, w, padding=1)
                 mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
-                s = (mem[layer] > th[layer]).float()
-                counts[layer] += s.sum().double()
+                s = fire(mem, net, layer, th[layer], signed)
+                counts[layer] += s.abs().sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
                 x = F.avg_pool2d(s, 2) if pool else s
                 layer += 1
@@ -82,8 +96,8 @@ def resim(name):
             for w in fcs[:-1]:
                 cur = F.linear(x, w)
                 mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
-                s = (mem[layer] > th[layer]).float()
-                counts[layer] += s.sum().double()
+                s = fire(mem, net, layer, th[layer], signed)
+                counts[layer] += s.abs().sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
                 x = s
                 layer += 1
@@ -97,5 +111,5 @@ def resim(name):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for n in sys.argv[1:] or ["quant", "real", "init", "direct"]:
+    for n in sys.argv[1:] or ["quant", "real", "init", "direct", "signed", "signed-poisson"]:
         resim(n)

@@ -90,11 +90,11 @@ type Tape struct {
 	opts   TrainOptions
 	x      *tensor.Tensor
 	seeds  []uint64
-	n      int          // images
-	chunk  int          // images per chunk
-	masks  [][]float32  // per stage: [N, outSize] or nil
-	bits   [][][]uint64 // [chunk index][stage]: spikes, planes (t, b) of the chunk
-	outIn  []float32    // [N, In] Σ_t input of the output layer
+	n      int           // images
+	chunk  int           // images per chunk
+	masks  [][]float32   // per stage: [N, outSize] or nil
+	bits   [][]spikeBits // [chunk index][stage]: spikes, planes (t, b) of the chunk
+	outIn  []float32     // [N, In] Σ_t input of the output layer
 	logits *tensor.Tensor
 	spikes []int64 // per spiking layer, over images and steps
 	done   bool
@@ -125,7 +125,7 @@ func (tp *Tape) Bytes() int64 {
 	var b int64
 	for _, c := range tp.bits {
 		for _, s := range c {
-			b += int64(len(s)) * 8
+			b += s.bytes()
 		}
 	}
 	for _, m := range tp.masks {
@@ -348,7 +348,7 @@ func (sim *chunkSim) kernels(s *stage, in []float32, planes int) (synapse, weigh
 // stage. With keep it also keeps every stage's input and surrogate
 // derivatives there (for TrainStep) and returns bits only where Backward
 // needs this stage's spikes (reset to zero).
-func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) [][]uint64 {
+func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) []spikeBits {
 	n := tp.net
 	T, B := n.Config.Timesteps, i1-i0
 	P := T * B
@@ -358,7 +358,7 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) [][]uin
 		keep.size(len(n.stages))
 		keep.direct = direct
 	}
-	bitsOut := make([][]uint64, len(n.stages))
+	bitsOut := make([]spikeBits, len(n.stages))
 	for si := range n.stages {
 		s := &n.stages[si]
 		constant := direct && si == 0
@@ -404,7 +404,7 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) [][]uin
 			tp.spikes[s.spiking] += tp.scan(*spk, sim.cur, B, out, curStride, s)
 		}
 		if keep == nil || n.Config.Reset == ResetZero {
-			bitsOut[si] = packBits((*spk)[:P*out])
+			bitsOut[si] = packSpikes((*spk)[:P*out], n.Config.Signed)
 		}
 		if m := tp.masks[si]; m != nil {
 			applyMask((*spk)[:P*out], m[i0*out:i1*out], T)
@@ -428,8 +428,15 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	u := make([]float32, nn) // membranes; each part uses its own range
+	var q []float32          // signed neurons' net spike counts
+	if cfg.Signed {
+		q = make([]float32, nn)
+	}
 	return neuronParts(nn, T, func(a, b int) int64 {
 		u0.fill(u[a:b], a)
+		if cfg.Signed {
+			return signedScan(spk, cur, u, q, T, nn, curStride, a, b, theta, float32(cfg.Leak))
+		}
 		return neuronScanStrided(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset)
 	})
 }
@@ -443,6 +450,9 @@ func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *s
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	return neuronParts(nn, T, func(a, b int) int64 {
+		if cfg.Signed {
+			return signedSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, tp.opts.Surrogate)
+		}
 		return neuronScanSurrogate(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
 	})
 }
@@ -618,7 +628,7 @@ func (bw *backward) spikingStage(ci, si, i0, i1 int, dx *tensor.Tensor, keep *ch
 	xs, d, constant, wEvents := bw.stageTerms(ci, si, i0, i1, keep)
 	var obits []uint64
 	if n.Config.Reset == ResetZero {
-		obits = tp.bits[ci][si]
+		obits = tp.bits[ci][si].any
 	}
 	bw.reverse(g, d, obits, B*out)
 	// g is now ∂L/∂I[t]. Weight gradient: Σ over planes of input ⊗ g.
@@ -785,7 +795,7 @@ func (bw *backward) stageInput(ci, si, i0, i1 int) bool {
 	out := prev.outSize()
 	bw.d = grow(bw.d, P*out) // scratch: the previous stage's spikes
 	spk := bw.d[:P*out]
-	unpackBits(spk, tp.bits[ci][si-1])
+	tp.bits[ci][si-1].unpack(spk)
 	if m := tp.masks[si-1]; m != nil {
 		applyMask(spk, m[i0*out:i1*out], T)
 	}
@@ -810,6 +820,10 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	neuronParts(nn, T, func(a, b int) int64 {
+		if cfg.Signed {
+			signedSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, sg)
+			return 0
+		}
 		neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)
 		return 0
 	})

@@ -18,6 +18,8 @@ type chunkSim struct {
 	readouts []int
 
 	in, cur, spk, pooled, cols, u []float32
+	// q holds signed neurons' net spike counts (Config.Signed).
+	q []float32
 	// colsMax bounds the im2col buffer (values); 0 is maxColsElems.
 	colsMax int
 	// keep holds TrainStep's per-stage buffers (nil until one runs).
@@ -338,6 +340,10 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 	theta := cfg.Thresholds[s.spiking]
 	cs.u = grow(cs.u, n)
 	cfg.initial(s.spiking).fill(cs.u[:n], 0)
+	if cfg.Signed {
+		cs.q = grow(cs.q, n)
+		clear(cs.q[:n])
+	}
 	leak := float32(cfg.Leak)
 	segs := len(cs.readouts)
 	const maxParts = 64
@@ -348,8 +354,13 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 			a, b := part*n/parts, (part+1)*n/parts
 			t0 := 0
 			for k, t1 := range cs.readouts {
-				counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
-					a, b, theta, leak, cfg.Reset)
+				if cfg.Signed {
+					counts[part*segs+k] = signedScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,
+						a, b, theta, leak)
+				} else {
+					counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
+						a, b, theta, leak, cfg.Reset)
+				}
 				t0 = t1
 			}
 		}

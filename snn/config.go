@@ -112,6 +112,12 @@ type Config struct {
 	// correction); values may lie outside [0, 1] (below 0 a channel needs
 	// more input before its first spike) but within ±MaxChannelInit.
 	ChannelInit [][]float32 `json:"channel_init,omitempty"`
+	// Signed makes every hidden spiking layer's neurons signed: besides
+	// its positive spike, a neuron emits a negative spike (−1) when its
+	// membrane falls below 0 while it has fired more positive spikes than
+	// negative ones, and its membrane then rises by θ (see signedStep). It
+	// needs reset by subtraction. false is the reference's neuron.
+	Signed bool `json:"signed,omitempty"`
 }
 
 // MaxChannelInit bounds |ChannelInit| (in thresholds).
@@ -145,6 +151,9 @@ func (c Config) Validate(spikingLayers int) error {
 	}
 	if c.Reset > ResetZero || c.Encoder > Direct {
 		return fmt.Errorf("snn: invalid reset %d or encoder %d", c.Reset, c.Encoder)
+	}
+	if c.Signed && c.Reset != ResetSubtract {
+		return fmt.Errorf("snn: signed neurons need reset by subtraction, not %s", c.Reset)
 	}
 	if !(c.InitMembrane >= 0 && c.InitMembrane <= 1) {
 		return fmt.Errorf("snn: initial membrane %g outside [0, 1] (a fraction of the threshold)", c.InitMembrane)

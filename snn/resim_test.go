@@ -27,6 +27,7 @@ type resimCase struct {
 	encoder Encoder
 	reset   Reset
 	init    float64 // InitMembrane
+	signed  bool    // Config.Signed
 	tol     float64 // on the output potential, relative to its largest magnitude
 }
 
@@ -43,7 +44,7 @@ func (c resimCase) build(t *testing.T) (*Network, *tensor.Tensor) {
 		quantise(m)
 	}
 	n, err := New(m, Config{Timesteps: 20, Leak: 1, Reset: c.reset, Encoder: c.encoder, InitMembrane: c.init,
-		Thresholds: []float32{0.75, 1.25, 1.5, 1}})
+		Signed: c.signed, Thresholds: []float32{0.75, 1.25, 1.5, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,12 +73,22 @@ func TestPyTorchResimulation(t *testing.T) {
 		// Direct analog input (first-layer current computed once per image
 		// here, at every step in PyTorch), hard reset, initial membrane; exact.
 		{name: "direct", quant: true, encoder: Direct, reset: ResetZero, init: 0.5},
+		// Signed neurons (negative spikes), Direct input, initial membrane
+		// θ/2; and with Poisson input. Exact.
+		{name: "signed", quant: true, encoder: Direct, init: 0.5, signed: true},
+		{name: "signed-poisson", quant: true, signed: true},
 	} {
 		net, x := c.build(t)
 		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]
 		for _, path := range []Path{Dense, Events} {
+			negative := 0
 			r, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(31, 32)), Options{Path: path,
 				Spikes: func(layer int, s []float32, steps, _ int) {
+					for _, v := range s {
+						if layer >= 0 && v < 0 {
+							negative++
+						}
+					}
 					if layer == -1 && input == nil {
 						// Direct input comes once (steps = 1); PyTorch gets every step.
 						for range net.Config.Timesteps / steps {
@@ -87,6 +98,9 @@ func TestPyTorchResimulation(t *testing.T) {
 				}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.signed != (negative > 0) {
+				t.Fatalf("%s path %d: %d negative spikes (signed %v)", c.name, path, negative, c.signed)
 			}
 			casePath := filepath.Join("..", "testdata", "torch", "snn_case_"+c.name+".safetensors")
 			if *update {
@@ -138,6 +152,9 @@ func writeCase(t *testing.T, path string, net *Network, input []float32, n int) 
 	f := &safetensors.File{Metadata: map[string]string{"cfg": string(cfg), "hidden": string(hidden),
 		"classes": strconv.Itoa(m.Config.Classes), "leak": strconv.FormatFloat(net.Config.Leak, 'g', -1, 64),
 		"reset": net.Config.Reset.String(), "writer": "snn/resim_test.go"}}
+	if net.Config.Signed {
+		f.Metadata["signed"] = "1"
+	}
 	if net.Config.InitMembrane != 0 {
 		f.Metadata["init_membrane"] = strconv.FormatFloat(net.Config.InitMembrane, 'g', -1, 64)
 	}

@@ -33,8 +33,8 @@ type Staged struct {
 	seeds []uint64
 	opts  Options
 	chunk int
-	layer int        // the spiking layer Current computes next
-	spk   [][]uint64 // per chunk: output spikes of spiking layer layer−1, [T, B, out] bits
+	layer int         // the spiking layer Current computes next
+	spk   []spikeBits // per chunk: output spikes of spiking layer layer−1, [T, B, out]
 	sim   chunkSim
 }
 
@@ -93,7 +93,7 @@ func (s *Staged) Advance(ctx context.Context, theta float32) error {
 	s.net.Config.Thresholds[l] = theta
 	st := &s.net.stages[l]
 	T := s.net.Config.Timesteps
-	next := make([][]uint64, 0, len(s.spk))
+	next := make([]spikeBits, 0, len(s.spk))
 	err := s.each(ctx, func(ci, B int) {
 		planes, out := s.current(ci, B)
 		stride := B * out
@@ -102,7 +102,7 @@ func (s *Staged) Advance(ctx context.Context, theta float32) error {
 		}
 		s.sim.spk = grow(s.sim.spk, T*B*out)
 		s.sim.neurons(st, B, stride)
-		next = append(next, packBits(s.sim.spk[:T*B*out]))
+		next = append(next, packSpikes(s.sim.spk[:T*B*out], s.net.Config.Signed))
 	})
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (s *Staged) current(ci, B int) (planes, out int) {
 		prev := &n.stages[s.layer-1]
 		po := prev.outSize()
 		cs.spk = grow(cs.spk, P*po)
-		unpackBits(cs.spk[:P*po], s.spk[ci])
+		s.spk[ci].unpack(cs.spk[:P*po])
 		in = cs.spk[:P*po]
 		if prev.poolAfter {
 			oh, ow := prev.outHW()
@@ -166,14 +166,64 @@ func (s *Staged) current(ci, B int) (planes, out int) {
 	return planes, out
 }
 
-// packBits stores spikes v (each exactly 0 or 1) as one bit per value.
+// spikeBits stores spikes (−1, 0 or 1) as bits: any marks a spike of
+// either sign, neg a negative one (nil for networks without signed
+// neurons, whose spikes are all positive).
+type spikeBits struct{ any, neg []uint64 }
+
+// packSpikes stores spikes v as bits; signed keeps their signs.
+func packSpikes(v []float32, signed bool) spikeBits {
+	b := spikeBits{any: packBits(v)}
+	if signed {
+		b.neg = packSignBits(v)
+	}
+	return b
+}
+
+// unpack writes the spikes into v.
+func (b spikeBits) unpack(v []float32) {
+	unpackBits(v, b.any)
+	if b.neg == nil {
+		return
+	}
+	parallel.For(len(b.neg), len(v), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			seg := v[w*64 : min(len(v), (w+1)*64)]
+			for word := b.neg[w]; word != 0; word &= word - 1 {
+				seg[bits.TrailingZeros64(word)] = -1
+			}
+		}
+	})
+}
+
+// bytes returns the memory b holds.
+func (b spikeBits) bytes() int64 { return int64(len(b.any)+len(b.neg)) * 8 }
+
+// packSignBits stores the sign bits of v, one bit per value.
+func packSignBits(v []float32) []uint64 {
+	b := make([]uint64, (len(v)+63)/64)
+	parallel.For(len(b), len(v), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			var word uint64
+			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
+				word |= uint64(math.Float32bits(x)>>31) << uint(i)
+			}
+			b[w] = word
+		}
+	})
+	return b
+}
+
+// packBits stores spikes v (each exactly 0, 1 or −1) as one bit per
+// value, set for a spike of either sign.
 func packBits(v []float32) []uint64 {
 	b := make([]uint64, (len(v)+63)/64)
 	parallel.For(len(b), len(v), func(lo, hi int) {
 		for w := lo; w < hi; w++ {
 			var word uint64
 			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
-				// Bit 29 is set in 1.0 (0x3f800000) and clear in +0: no branch.
+				// Bit 29 is set in ±1.0 (0x3f800000, 0xbf800000) and clear
+				// in +0: no branch.
 				word |= uint64(math.Float32bits(x)>>29&1) << uint(i)
 			}
 			b[w] = word
