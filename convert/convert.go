@@ -76,6 +76,10 @@ type Options struct {
 	// a fraction of each threshold (see snn.Config); the reference uses 0.
 	// Layer l's currents depend on it through the spikes of layers < l.
 	InitMembrane float64
+	// Signed makes the spiking network's neurons signed (snn.Config.Signed):
+	// the thresholds are balanced, the candidates scored and the membranes
+	// corrected on the signed network.
+	Signed bool
 	// Percentile selects the threshold as this percentile of all input
 	// currents of the layer; 0 or 100 means the maximum (the reference).
 	Percentile float64
@@ -138,7 +142,7 @@ func (o Options) Validate() error {
 // Config returns the spiking configuration for the given thresholds.
 func (o Options) Config(thresholds []float32) snn.Config {
 	return snn.Config{Timesteps: o.Timesteps, Leak: o.Leak, Reset: o.Reset, Encoder: o.Encoder, Thresholds: thresholds,
-		InitMembrane: o.InitMembrane}
+		InitMembrane: o.InitMembrane, Signed: o.Signed}
 }
 
 // ErrDeadLayer reports a layer that never received a positive input current.

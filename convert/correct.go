@@ -205,10 +205,8 @@ func spikeMeans(ctx context.Context, m *vgg.Model, cfg snn.Config, x *tensor.Ten
 			return
 		}
 		local := make([]int64, C)
-		for i, s := range v { // [steps, B, H, W, C]
-			if s != 0 {
-				local[i%C]++
-			}
+		for i, s := range v { // [steps, B, H, W, C]; signed neurons' −1 counts against
+			local[i%C] += int64(s)
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -27,14 +27,21 @@ func rateError(t *testing.T, cfg snn.Config, target [][]float64, spikes func(snn
 
 // TestCorrectMovesRatesToTheANN: after Correct, every layer's spike rate
 // per channel is closer, in total, to the ANN's clipped activation over
-// Λ_l than the uncorrected network's; the membranes have one value per
-// channel and stay within the bound; bad passes are refused.
+// Λ_l than the uncorrected network's (a signed network's rates being its
+// net spike counts per step); the membranes have one value per channel and
+// stay within the bound; bad passes are refused.
 func TestCorrectMovesRatesToTheANN(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		testCorrectMovesRates(t, signed)
+	}
+}
+
+func testCorrectMovesRates(t *testing.T, signed bool) {
 	m, _ := toyModel(t)
 	x := tensor.New(64, 2, 6, 6)
 	x.RandUniform(rand.New(rand.NewPCG(41, 1)), -1, 1)
 	o := Defaults()
-	o.Timesteps, o.Encoder, o.InitMembrane, o.Percentile, o.Staged = 4, snn.Direct, 0.5, 99, true
+	o.Timesteps, o.Encoder, o.InitMembrane, o.Percentile, o.Staged, o.Signed = 4, snn.Direct, 0.5, 99, true, signed
 	th, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +76,7 @@ func TestCorrectMovesRatesToTheANN(t *testing.T) {
 	cfg.ChannelInit = ch
 	after := rateError(t, cfg, target, spikes)
 	if !(after < before) || before == 0 {
-		t.Fatalf("rate error %g after the correction, %g before", after, before)
+		t.Fatalf("signed %v: rate error %g after the correction, %g before", signed, after, before)
 	}
 	for _, bad := range []int{0, -1, 101} {
 		if _, err := Correct(context.Background(), m, cfg, x, CorrectOptions{Passes: bad}, rand.New(rand.NewPCG(2, 2))); err == nil {

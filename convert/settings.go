@@ -135,6 +135,10 @@ type Settings struct {
 	// (both lists) or "clips" (a QCFS ANN's clips, ClipsCandidate; what an
 	// empty source means for such an ANN).
 	Source ThresholdSource `json:"thresholds,omitempty"`
+	// Signed makes the network's neurons signed (snn.Config.Signed): a
+	// neuron takes a spike back when its membrane falls below 0 after a
+	// surplus of input; it needs reset by subtraction.
+	Signed bool `json:"signed,omitempty"`
 }
 
 // ThresholdSource names where the select recipe's thresholds come from.
@@ -224,6 +228,9 @@ func (s Settings) Validate() error {
 	default:
 		return setting.Errorf("recipe", s.Recipe, "want select or paper")
 	}
+	if s.Signed && s.Reset != snn.ResetSubtract {
+		return setting.Errorf("signed", true, "signed neurons need reset subtract, not %s", s.Reset)
+	}
 	if s.CalibImages < 0 || s.HeldOut < 0 || s.CropPad < 0 {
 		return fmt.Errorf("convert: calibration images %d, held-out images %d and crop padding %d: want ≥ 0", s.CalibImages, s.HeldOut, s.CropPad)
 	}
@@ -247,6 +254,9 @@ func (s *Settings) PinNIRExact() error {
 	if s.Recipe == RecipePaper {
 		return setting.Errorf("recipe", s.Recipe, "fixes Poisson input, which NIR cannot express; NIR-exact conversion needs recipe select")
 	}
+	if s.Signed {
+		return setting.Errorf("signed", true, "NIR's neurons have no negative spikes; NIR-exact conversion needs unsigned neurons")
+	}
 	if s.InitMembrane != nil && *s.InitMembrane != 0 {
 		return setting.Errorf("init_membrane", *s.InitMembrane, "NIR-exact conversion needs 0 (NIR neurons start at 0)")
 	}
@@ -261,7 +271,7 @@ func (s *Settings) PinNIRExact() error {
 // Options returns the simulation options the settings describe: T
 // resolved, the pinned values where given, the paper's otherwise.
 func (s Settings) Options() Options {
-	o := Options{Timesteps: s.Timesteps, Leak: s.Leak, Reset: s.Reset, Encoder: snn.Poisson, Scale: s.Scale, Batch: s.Batch}
+	o := Options{Timesteps: s.Timesteps, Leak: s.Leak, Reset: s.Reset, Encoder: snn.Poisson, Scale: s.Scale, Batch: s.Batch, Signed: s.Signed}
 	if o.Timesteps == 0 {
 		o.Timesteps = map[Recipe]int{RecipePaper: PaperTimesteps, RecipeSelect: SelectTimesteps}[s.Recipe]
 	}

@@ -1,6 +1,12 @@
 package convert
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	"github.com/privatesnn/privatesnn/setting"
+	"github.com/privatesnn/privatesnn/snn"
+)
 
 // TestForQCFS: a QCFS ANN's select conversion takes thresholds from the
 // clips and the correction on where the settings leave them empty, keeps
@@ -18,5 +24,32 @@ func TestForQCFS(t *testing.T) {
 	p := DefaultSettings(RecipePaper)
 	if q := p.ForQCFS(); q.Source != p.Source || q.Correct != p.Correct {
 		t.Errorf("paper recipe changed: %+v", q)
+	}
+}
+
+// TestSettingsSigned: signed neurons reach the network's configuration,
+// need reset subtract (an error naming the key) and are no NIR-exact
+// conversion.
+func TestSettingsSigned(t *testing.T) {
+	for _, r := range []Recipe{RecipeSelect, RecipePaper} {
+		s := DefaultSettings(r)
+		s.Signed = true
+		if err := s.Validate(); err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		if !s.Options().Config([]float32{1}).Signed {
+			t.Fatalf("%s: the network is not signed", r)
+		}
+		s.Reset = snn.ResetZero
+		var se *setting.Error
+		if err := s.Validate(); !errors.As(err, &se) || se.Key != "signed" {
+			t.Fatalf("%s with reset zero: %v, want an error on signed", r, err)
+		}
+	}
+	s := DefaultSettings(RecipeSelect)
+	s.Signed = true
+	var se *setting.Error
+	if err := s.PinNIRExact(); !errors.As(err, &se) || se.Key != "signed" {
+		t.Fatalf("NIR-exact with signed neurons: %v", err)
 	}
 }

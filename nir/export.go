@@ -1,6 +1,7 @@
 package nir
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -98,6 +99,11 @@ func (b *builder) add(name, typ string, params map[string]*hdf5.Dataset) {
 	b.last = name
 }
 
+// ErrSigned refuses a network of signed neurons (snn.Config.Signed): NIR's
+// IF neuron fires only upwards, and a graph that dropped the negative
+// spikes would compute another function.
+var ErrSigned = errors.New("nir: the network has signed neurons (negative spikes), which NIR's IF neuron cannot express; convert it without --signed to export it")
+
 // Export returns the NIR graph of n. An SNN becomes Input → (Conv2d → IF,
 // with AvgPool2d or SumPool2d after a pool's IF)… → Flatten → (Linear →
 // IF)… → Linear → I → Output, its thresholds, T, encoder, initial
@@ -109,6 +115,9 @@ func Export(n Network, pool Pooling) (*Graph, error) {
 	if n.SNN != nil {
 		if err := n.SNN.Validate(snn.SpikingLayers(n.Model)); err != nil {
 			return nil, err
+		}
+		if n.SNN.Signed {
+			return nil, ErrSigned
 		}
 	}
 	if pool > SumPool {

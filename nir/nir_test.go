@@ -314,3 +314,17 @@ func TestChannelInitRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestExportRefusesSigned refuses a network of signed neurons, which NIR's
+// IF neuron cannot run, and exports the same network unsigned.
+func TestExportRefusesSigned(t *testing.T) {
+	m, cfg := testNet(t, 3)
+	cfg.Signed = true
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); !errors.Is(err, ErrSigned) {
+		t.Fatalf("signed network: %v, want ErrSigned", err)
+	}
+	cfg.Signed = false
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); err != nil {
+		t.Fatal(err)
+	}
+}

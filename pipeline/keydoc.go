@@ -34,6 +34,7 @@ var keyDocs = map[string]string{
 	"convert.Settings.Percentile":          "percentile, init_membrane and encoder pin the select recipe's search to one value each; nil searches.",
 	"convert.Settings.Scale":               "scale multiplies every threshold; batch is the images simulated together.",
 	"convert.Settings.Score":               "score_images is the select recipe's scoring images (default blurred).",
+	"convert.Settings.Signed":              "signed makes the network's neurons signed (snn.Config.Signed): a neuron takes a spike back when its membrane falls below 0 after a surplus of input; it needs reset by subtraction.",
 	"convert.Settings.Source":              "thresholds is where the select recipe's candidate thresholds come from: \"currents\" (or empty: the default; the DefaultCandidates, balanced on the spiking network's input currents), \"activations\" (the ActivationCandidates, percentiles of the ANN's activations), \"all\" (both lists) or \"clips\" (a QCFS ANN's clips, ClipsCandidate; what an empty source means for such an ANN).",
 	"convert.Settings.Timesteps":           "timesteps is T (0: SelectTimesteps or PaperTimesteps).",
 	"encrypt.Options.Blur":                 "blur smooths every augmented image with a 3×3 box filter (imageset.Smooth).",

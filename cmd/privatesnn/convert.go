@@ -28,6 +28,8 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 			"taken from percentiles of the ANN's activations (activations; 6), all 26, or a QCFS ANN's clips (clips; the default for an ANN from 'privatesnn quantise')")
 		fs.TextVar(&s.Correct, "correct", s.Correct, "select: potential correction, per channel, of the chosen network's initial membranes on the blurred calibration images: "+
 			"off (the default; on for an ANN from 'privatesnn quantise'), on, or auto (kept only if it raises the agreement with the ANN on the held-out images)")
+		fs.BoolVar(&s.Signed, "signed", s.Signed, "signed neurons: a neuron also fires −1 (and its membrane rises by the threshold) when its membrane falls below 0 "+
+			"while it has fired more spikes than it took back, correcting an early surplus of input (needs --reset subtract; NIR cannot express it)")
 	}
 	b.Int(fs, &s.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, map[bool]string{true: fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
 		convert.SelectTimesteps, convert.PaperTimesteps), false: fmt.Sprintf("time steps T of the spiking networks (0: %d, as the reference)", convert.PaperTimesteps)}[recipes])
