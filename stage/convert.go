@@ -43,6 +43,7 @@ type ConvertResult struct {
 	Percentile        float64            `json:"percentile"`
 	InitMembrane      float64            `json:"init_membrane"`
 	Encoder           snn.Encoder        `json:"encoder"`
+	Signed            bool               `json:"signed,omitempty"`
 	CalibrationImages int                `json:"calibration_images"`
 	Selection         *convert.Selection `json:"selection,omitempty"`
 	// Correction is the potential correction's record, when one ran.
@@ -135,7 +136,7 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 		return nil, err
 	}
 	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
-		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, CalibrationImages: oc.CalibrationImages,
+		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, Signed: cfg.Signed, CalibrationImages: oc.CalibrationImages,
 		Selection: oc.Selection, Correction: oc.Correction, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
 }
 

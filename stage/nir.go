@@ -107,6 +107,9 @@ func NIRSemantics(c *snn.Config) string {
 		return "an ANN: NIR has no ReLU, the metadata says where they are"
 	}
 	var diff []string
+	if c.Signed {
+		diff = append(diff, "signed neurons (NIR's IF fires only upwards; export refuses them)")
+	}
 	if c.Reset == snn.ResetSubtract {
 		diff = append(diff, "reset by subtraction (NIR resets to v_reset = 0)")
 	}

@@ -178,8 +178,18 @@ func (d *ModelInfo) accuracy() string {
 	return orNone(strings.Join(parts, "; "), "not recorded")
 }
 
-// conversionText words how a spiking model's thresholds were set.
+// conversionText words how a spiking model's thresholds were set, and
+// says when its neurons are signed.
 func conversionText(s *modelfile.SNNSpec) string {
+	t := thresholdText(s)
+	if s.Signed {
+		t += "; signed neurons (a spike is taken back when the membrane falls below 0)"
+	}
+	return t
+}
+
+// thresholdText words how a spiking model's thresholds were set.
+func thresholdText(s *modelfile.SNNSpec) string {
 	c := s.Calibration
 	used := convert.Candidate{Percentile: c.Percentile, InitMembrane: s.InitMembrane, Encoder: s.Encoder,
 		Activations: c.Method == modelfile.PercentileActivation, Clips: c.Method == modelfile.QCFSClips}

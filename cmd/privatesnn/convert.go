@@ -87,8 +87,12 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(w, "potential correction (%s, %d sweeps on %d blurred calibration images): agreement with the ANN %.2f%% → %.2f%% at T=%d; %s\n",
 				cr.Mode, cr.Passes, cr.Images, 100*cr.AgreementBefore, 100*cr.AgreementAfter, res.Timesteps, kept)
 		}
-		_, err := fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
-			c.model, res.Timesteps, chosen,
+		signed := ""
+		if res.Signed {
+			signed = "; signed neurons"
+		}
+		_, err := fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s%s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
+			c.model, res.Timesteps, chosen, signed,
 			len(res.Thresholds), res.Seconds, res.Out)
 		return err
 	}, nil)
