@@ -18,6 +18,16 @@
 // The output layer has no threshold: U_L = Σ_t W_L·o_{L−1}[t], not divided
 // by T; its argmax is the prediction.
 //
+// With Signed (reset by subtraction only) a neuron also takes spikes back:
+// with q[t] its net count Σ_{s<t} o[s],
+//
+//	o[t] = −1 if U[t] < 0 and q[t] > 0   (strict <)
+//	U[t] ← U[t] − θ·o[t]                 (so U rises by θ)
+//
+// which corrects the rate error of a neuron that fired early on a surplus
+// of input that later input cancels. Spike counts count spikes of either
+// sign; the surrogate gradient adds σ'(U/θ) where q[t] > 0.
+//
 // Simulation is multi-step: each layer processes all T steps of a chunk of
 // images before the next layer runs. That is the same arithmetic as stepping
 // the whole network once per t (the neuron recurrence is per layer), but it
