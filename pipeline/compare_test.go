@@ -26,6 +26,7 @@ name = "DC, T = 4, ANN clips"
 timesteps = 4
 thresholds = "all"
 correct = "auto"
+signed = true
 [[compare]]
 name = "paper, T = 16"
 recipe = "paper"
@@ -40,10 +41,11 @@ timesteps = 16
 	def := convert.DefaultSettings(convert.RecipeSelect)
 	a, b := c.Compare[0], c.Compare[1]
 	if a.Name != "DC, T = 4, ANN clips" || a.Recipe != convert.RecipeSelect || a.Timesteps != 4 || a.Source != convert.SourceAll ||
-		a.Correct != convert.CorrectAuto || a.Score != def.Score || a.Leak != def.Leak || a.Batch != def.Batch || a.CropPad != def.CropPad {
-		t.Errorf("first entry %+v, want the convert defaults with T = 4, thresholds all, correct auto", a)
+		a.Correct != convert.CorrectAuto || a.Score != def.Score || a.Leak != def.Leak || a.Batch != def.Batch || a.CropPad != def.CropPad ||
+		!a.Signed || !a.Options().Config([]float32{1}).Signed {
+		t.Errorf("first entry %+v, want the convert defaults with T = 4, thresholds all, correct auto, signed neurons", a)
 	}
-	if b.Recipe != convert.RecipePaper || b.Timesteps != 16 || b.Score != def.Score {
+	if b.Recipe != convert.RecipePaper || b.Timesteps != 16 || b.Score != def.Score || b.Signed {
 		t.Errorf("second entry %+v", b)
 	}
 	if c.Convert.Score != convert.ScoreRaw {
@@ -56,6 +58,7 @@ timesteps = 16
 		{"[[compare]]\nname = \"--\"\n", "want a name with at least one letter or digit"},
 		{"[[compare]]\nname = \"DC\"\n", `name "DC" is one of the run's own models`},
 		{"[[compare]]\nname = \"p\"\nrecipe = \"paper\"\nthresholds = \"all\"\n", "compare 1 (p): recipe paper fixes its settings"},
+		{"[[compare]]\nname = \"s\"\nsigned = true\nreset = \"zero\"\n", "signed neurons need reset subtract"},
 		{strings.Repeat("[[compare]]\nname = \"n\"\n", 1), ""},
 	} {
 		_, err := Parse([]byte("name = \"t\"\n"+bad.text), true)
