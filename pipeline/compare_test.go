@@ -237,3 +237,16 @@ func TestQuantisedText(t *testing.T) {
 		t.Errorf("none kept: %q", got)
 	}
 }
+
+// TestUsedSettingsSigned: the report's settings of a conversion name its
+// signed neurons, and only then.
+func TestUsedSettingsSigned(t *testing.T) {
+	r := &stage.ConvertResult{Recipe: convert.RecipeSelect, Timesteps: 4, Percentile: 99, InitMembrane: 0.5, Encoder: snn.Direct}
+	if got := usedSettings(r); strings.Contains(got, "signed") {
+		t.Errorf("unsigned conversion: %q", got)
+	}
+	r.Signed = true
+	if got := usedSettings(r); !strings.HasSuffix(got, ", signed neurons") {
+		t.Errorf("signed conversion: %q", got)
+	}
+}

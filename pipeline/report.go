@@ -221,12 +221,17 @@ func conversion(r *stage.ConvertResult) *report.Conversion {
 
 // usedSettings returns the settings a conversion used, in words: a
 // selection's chosen candidate as its record names it (with its threshold
-// source, which the result's fields lack), else the result's fields.
+// source, which the result's fields lack), else the result's fields; and
+// signed neurons where it made them.
 func usedSettings(r *stage.ConvertResult) string {
-	if s := r.Selection; s != nil && s.Chosen >= 0 && s.Chosen < len(s.Candidates) {
-		return s.Candidates[s.Chosen].Candidate.String()
+	s := convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}.String()
+	if sel := r.Selection; sel != nil && sel.Chosen >= 0 && sel.Chosen < len(sel.Candidates) {
+		s = sel.Candidates[sel.Chosen].Candidate.String()
 	}
-	return convert.Candidate{Percentile: r.Percentile, InitMembrane: r.InitMembrane, Encoder: r.Encoder}.String()
+	if r.Signed {
+		s += ", signed neurons"
+	}
+	return s
 }
 
 // compared returns the report's row of a compare entry's conversion: the
