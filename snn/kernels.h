@@ -29,6 +29,8 @@ void psnn_surrogate_scan(float *d, const float *cur, float *u, int steps, long n
 int64_t psnn_scan_surrogate(float *out, float *d, const float *cur, float *u, int steps, long n, long cstride, long a,
                             long b, float theta, float leak, int hard, int kind, float h, float slope, float u0,
                             const float *init, long cout);
+int64_t psnn_signed_scan(float *out, const float *cur, float *u, float *q, int steps, long n, long cstride, long a,
+                         long b, float theta, float leak);
 void psnn_reverse(float *g, const float *d, const uint64_t *obits, float *carry, int steps, long n, long a, long b,
                   float leak);
 

@@ -107,6 +107,20 @@ func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta
 		C.float(theta), C.float(leak), hard))
 }
 
+func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(u) < n || len(q) < n {
+		panic("snn: signed scan buffers too short")
+	}
+	if a == b || steps == 0 {
+		return 0
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: signed scan current too short")
+	}
+	return int64(C.psnn_signed_scan(fp(out), fp(cur), fp(u), fp(q), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
+		C.float(theta), C.float(leak)))
+}
+
 func countNonZero(x []float32) int64 {
 	if len(x) == 0 {
 		return 0

@@ -128,3 +128,34 @@ void psnn_reverse(float *restrict g, const float *restrict d, const uint64_t *re
 		}
 	}
 }
+
+// psnn_signed_scan runs signed neurons [a, b) of n (snn.Config.Signed)
+// over steps steps from their membranes u and net counts q (updated in
+// place): v = leak·u + c, s = 1 when v > theta, −1 when v < 0 and q > 0,
+// else 0; u = v − theta·s, q += s, and out gets s. It returns the number
+// of spikes of either sign. signedScanGo is its twin.
+PSNN_CLONES
+int64_t psnn_signed_scan(float *restrict out, const float *restrict cur, float *restrict u, float *restrict q, int steps,
+                         long n, long cstride, long a, long b, float theta, float leak) {
+	int64_t count = 0;
+	long m = b - a;
+	float *uu = u + a, *qq = q + a;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = out + t * n + a;
+		int32_t fired = 0;
+		for (long i = 0; i < m; i++) {
+			float v = leak * uu[i] + c[i];
+			// Both conditions without branches (v > θ > 0 excludes v < 0), so
+			// that the loop vectorises.
+			int pos = v > theta, neg = (v < 0.0f) & (qq[i] > 0.0f);
+			float s = (float)(pos - neg);
+			uu[i] = v - theta * s;
+			qq[i] += s;
+			o[i] = s;
+			fired += pos | neg;
+		}
+		count += fired;
+	}
+	return count;
+}

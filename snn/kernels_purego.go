@@ -17,6 +17,10 @@ func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta
 	return neuronScanStridedGo(out, cur, u, steps, n, cstride, a, b, theta, leak, reset)
 }
 
+func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32) int64 {
+	return signedScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak)
+}
+
 func countNonZero(x []float32) int64 { return countNonZeroGo(x) }
 
 func poolPlane(out, in []float32, h, w, c int) { poolPlaneGo(out, in, h, w, c) }

@@ -9,9 +9,10 @@ package snn
 // after T steps follows its total input more closely: the rate error that
 // uneven input over time (a large current early, a negative one later)
 // leaves in a neuron that can only fire upwards. q never goes below 0, so
-// the net output of a neuron stays a count of positive spikes. These
-// recurrences are written once, in Go, for every build: they are a small
-// part of a simulation's work beside the synapses.
+// the net output of a neuron stays a count of positive spikes. The
+// forward scan has a C twin (psnn_signed_scan, used in cgo builds: in Go
+// it took about half of a simulation's time); the surrogate scans of
+// backpropagation are in Go for every build.
 
 // signedStep advances one signed neuron (membrane u, net count q) by one
 // step with current c: it charges v = λ·u + c, fires +1 when v > θ
@@ -43,12 +44,13 @@ func signedSurrogate(sg Surrogate, h, slope, inv, v, q float32) float32 {
 	return d
 }
 
-// signedScan runs signed neurons [a, b) of n over steps steps from their
+// signedScanGo runs signed neurons [a, b) of n over steps steps from their
 // membranes u and net counts q (length n, carried state, updated in
 // place): the current of step t is cur[t·cstride:][:n], and out [steps, n]
 // gets each spike (−1, 0 or 1). It returns the number of spikes of either
-// sign. It is neuronScanStrided for Config.Signed (reset by subtraction).
-func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32) int64 {
+// sign. It is neuronScanStrided for Config.Signed (reset by subtraction),
+// and the twin of psnn_signed_scan (signedScan).
+func signedScanGo(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32) int64 {
 	if a < 0 || b > n || a > b || len(u) < n || len(q) < n || len(out) < steps*n || steps > 0 && len(cur) < (steps-1)*cstride+b {
 		panic("snn: signed scan buffers too short")
 	}
