@@ -115,6 +115,9 @@ func (d *ModelInfo) WriteText(w io.Writer) error {
 	kind := KindName(d.Kind)
 	if d.SNN != nil {
 		kind += fmt.Sprintf(", T = %d, %s input", d.SNN.Timesteps, d.SNN.Encoder)
+		if d.SNN.Signed {
+			kind += ", signed neurons"
+		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", d.Path, kind)
 	fmt.Fprintf(w, "  network     %s: features %s, hidden %s, %d classes, input %d×%d×%d (%d weights)\n", n.Name, vgg.FormatFeatures(n.Features),
