@@ -200,31 +200,21 @@ func (b spikeBits) unpack(v []float32) {
 func (b spikeBits) bytes() int64 { return int64(len(b.any)+len(b.neg)) * 8 }
 
 // packSignBits stores the sign bits of v, one bit per value.
-func packSignBits(v []float32) []uint64 {
-	b := make([]uint64, (len(v)+63)/64)
-	parallel.For(len(b), len(v), func(lo, hi int) {
-		for w := lo; w < hi; w++ {
-			var word uint64
-			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
-				word |= uint64(math.Float32bits(x)>>31) << uint(i)
-			}
-			b[w] = word
-		}
-	})
-	return b
-}
+func packSignBits(v []float32) []uint64 { return packBit(v, 31) }
 
 // packBits stores spikes v (each exactly 0, 1 or −1) as one bit per
-// value, set for a spike of either sign.
-func packBits(v []float32) []uint64 {
+// value, set for a spike of either sign: bit 29 is set in ±1.0
+// (0x3f800000, 0xbf800000) and clear in +0, so no branch is needed.
+func packBits(v []float32) []uint64 { return packBit(v, 29) }
+
+// packBit stores bit k of every value of v, one bit per value.
+func packBit(v []float32, k uint) []uint64 {
 	b := make([]uint64, (len(v)+63)/64)
 	parallel.For(len(b), len(v), func(lo, hi int) {
 		for w := lo; w < hi; w++ {
 			var word uint64
 			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
-				// Bit 29 is set in ±1.0 (0x3f800000, 0xbf800000) and clear
-				// in +0: no branch.
-				word |= uint64(math.Float32bits(x)>>29&1) << uint(i)
+				word |= uint64(math.Float32bits(x)>>k&1) << uint(i)
 			}
 			b[w] = word
 		}
