@@ -9,6 +9,11 @@
 #   /usr/bin/python3 scripts/lowt_probe.py finetune ANN SYNTH --mode qann|snn [--epochs 3] [--lr-w 1e-4] [--lr-clip 1e-2]
 #                                             [--blur P] [--feat W] [--anchor W] [--score-timesteps 4]
 #   /usr/bin/python3 scripts/lowt_probe.py pc       ANN SYNTH [--timesteps 4] [--passes 3] [--raw]
+#   /usr/bin/python3 scripts/lowt_probe.py lwc      ANN SYNTH [--timesteps 4] [--steps 200] [--lr 1e-3] [--lwc-pc 3] [--learn-u0]
+#
+# Every experiment takes --signed (signed neurons) and --snn-thresholds
+# θ_1,…,θ_L (a privatesnn SNN's thresholds; spikes of height 1) in place of
+# the percentile clips.
 #
 # ANN is a privatesnn model directory (model.json, model.safetensors) of a
 # plain VGG (3×3 convolutions without bias, ReLU, 2×2 average pools, linear
@@ -146,7 +151,7 @@ def as_layer(v, like):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("experiment", choices=["clip", "finetune", "pc"])
+    ap.add_argument("experiment", choices=["clip", "finetune", "pc", "lwc"])
     ap.add_argument("ann")
     ap.add_argument("synth")
     ap.add_argument("--train-images", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
@@ -170,6 +175,12 @@ def main():
     ap.add_argument("--anchor", type=float, default=0, help="finetune: weight of an L2 pull of the weights towards the ANN's")
     ap.add_argument("--signed", action="store_true", help="clip: score the SNN with signed neurons too; pc: simulate and correct signed neurons")
     ap.add_argument("--score-timesteps", default="2,4,8", help="T at which the SNN is scored after every epoch")
+    ap.add_argument("--snn-thresholds", help="comma-separated thresholds θ_l of a privatesnn SNN (spikes of height 1); the clips become their running products")
+    ap.add_argument("--steps", type=int, default=200, help="lwc: Adam steps per layer")
+    ap.add_argument("--lr", type=float, default=1e-3, help="lwc: Adam learning rate (relative to each layer's weight scale)")
+    ap.add_argument("--batch", type=int, default=128, help="lwc: calibration images per step")
+    ap.add_argument("--lwc-pc", type=int, default=0, help="lwc: potential-correction passes on each layer after its weights move")
+    ap.add_argument("--learn-u0", action="store_true", help="lwc: learn each layer's per-channel initial membrane with its weights")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -201,6 +212,11 @@ def main():
         if a.thresholds:
             for act, v in zip(st.acts, a.thresholds.split(",")):
                 act.lam.data = torch.tensor([float(v)])
+        if a.snn_thresholds:
+            prod = 1.0
+            for act, v in zip(st.acts, a.snn_thresholds.split(",")):
+                prod *= float(v)
+                act.lam.data = torch.tensor([prod])
     emit = lambda **kw: print(json.dumps(kw), flush=True)
 
     def scores(tag):
@@ -258,6 +274,8 @@ def main():
                 tot += loss.item()
             emit(epoch=ep, loss=tot / (len(xs) // 100), seconds=round(time.time() - t0, 1))
             scores("epoch %d" % ep)
+    elif a.experiment == "lwc":
+        lwc(a, st, teacher, xs, xv, yv, mean, std, emit)
     else:  # pc: layer-wise potential correction (per channel) on synthetic images
         with torch.no_grad():
             xc = xs[torch.randperm(len(xs))[:a.images]]
@@ -276,6 +294,89 @@ def main():
                     st.spiking(xc, T, u0, rates=rates, signed=a.signed)
                     u0[l] = u0[l] + as_layer(target[l] - channel_mean(rates[l]), u0[l]) * T
                 emit(tag="pass %d" % p, timesteps=T, snn=snn_acc())
+
+
+def layer_spikes(st, l, inp, T, u0, signed, surrogate=False):
+    """Layer l's output spikes (each of height λ_l) over T steps for the input sequence inp[t]."""
+    act = st.acts[l]
+    mem, count, outs = None, None, []
+    for t in range(T):
+        c = st.current(l, inp[t])
+        lam = act.like(c)
+        if mem is None:
+            mem = u0[l] + torch.zeros_like(c)
+            count = torch.zeros_like(c)
+        mem = mem + c
+        if surrogate:
+            v = mem / lam - 1
+            g = torch.sigmoid(4 * v)
+            s = (v >= 0).float() + g - g.detach()
+        else:
+            s = (mem >= lam).float()
+        if signed:
+            if surrogate:
+                v0 = mem / lam
+                g0 = torch.sigmoid(4 * v0)
+                neg = ((mem < 0) & (count > 0)).float()
+                neg = neg + (g0 - g0.detach()) * (count > 0).float()
+            else:
+                neg = ((mem < 0) & (count > 0)).float()
+            s = s - neg
+            count = count + s.detach()
+        mem = mem - s * lam
+        outs.append(s * lam)
+    return outs
+
+
+def lwc(a, st, teacher, xs, xv, yv, mean, std, emit):
+    """Layer-wise weight calibration: layer by layer, the weights move so that
+    the spiking layer's rate, fed the calibrated spiking layers below it,
+    matches the ANN's clipped activation (the last layer: the ANN's logits)."""
+    T = a.timesteps
+    with torch.no_grad():
+        xc = xs[torch.randperm(len(xs))[:a.images]]
+        if not a.raw:
+            xc = F.avg_pool2d(F.pad(xc, (1, 1, 1, 1), value=(0 - mean) / std), 3, 1)
+        pre = []
+        tlog = teacher(xc, pre)
+        target = [torch.minimum(F.relu(z), act.like(z)) for z, act in zip(pre, st.acts)] + [tlog]
+    u0 = [0.5 * act.lam.detach().view(-1) for act in st.acts]
+    u0 = [(u.view(1, -1, 1, 1) if z.dim() == 4 else u.view(1, -1)) for u, z in zip(u0, pre)]
+    snn_acc = lambda: accuracy(lambda x: st.spiking(x, T, u0, signed=a.signed), xv, yv)
+    emit(tag="before", timesteps=T, snn=snn_acc())
+    inp = [xc] * T  # direct input: the analog image at every step
+    for l in range(len(st.layers)):
+        lay = st.layers[l]
+        w = lay.weight
+        scale = w.detach().abs().mean().item()
+        last = l == len(st.acts)
+        groups = [{"params": [w], "lr": a.lr * scale}]
+        if a.learn_u0 and not last:
+            u0[l] = (u0[l] + torch.zeros_like(target[l][:1].mean(dim=(2, 3), keepdim=True) if target[l].dim() == 4 else target[l][:1])).requires_grad_(True)
+            groups.append({"params": [u0[l]], "lr": a.lr * st.acts[l].lam.item()})
+        opt = torch.optim.Adam(groups)
+        for k in range(a.steps):
+            idx = torch.randint(0, len(xc), (a.batch,))
+            xi = [h[idx] for h in inp]
+            if last:
+                out = sum(st.current(l, h) for h in xi) / T
+            else:
+                out = sum(layer_spikes(st, l, xi, T, [u[...] for u in u0], a.signed, surrogate=True)) / T
+            loss = F.mse_loss(out, target[l][idx]) / (target[l].pow(2).mean() + 1e-12)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            if not last:
+                u0[l] = u0[l].detach()
+                for _ in range(a.lwc_pc):
+                    r = sum(layer_spikes(st, l, inp, T, u0, a.signed)) / T
+                    u0[l] = u0[l] + as_layer(channel_mean(target[l]) - channel_mean(r), u0[l]) * T
+                outs = layer_spikes(st, l, inp, T, u0, a.signed)
+                if st.pool_after[l]:
+                    outs = [F.avg_pool2d(h, 2) for h in outs]
+                inp = outs
+        emit(tag="layer %d" % l, loss=round(loss.item(), 5), snn=snn_acc())
 
 
 if __name__ == "__main__":
