@@ -144,6 +144,15 @@ type InversionOptions struct {
 	Population int `json:"population,omitempty"`
 	// Surrogate is the spike derivative (default snn.DefaultSurrogate).
 	Surrogate snn.Surrogate `json:"surrogate"`
+	// Avoid, when not nil, holds k image patterns [k, c, h, w] in the
+	// model's normalised input space that the attacker keeps out of its
+	// images (AdamRule): before every step, and once more at the end, each
+	// image loses its component along the span of the zero-mean patterns,
+	// then is clipped back into the pixel range. An attacker who knows a
+	// trapdoor's triggers uses it to keep the optimisation off the
+	// shortcuts the triggers planted. It is not serialised: an audit
+	// records it through the attack's name.
+	Avoid *tensor.Tensor `json:"-"`
 }
 
 // DefaultInversion returns Attack 3's defaults: Adam at 0.1 on the
@@ -190,6 +199,15 @@ func (o InversionOptions) Validate() error {
 		return fmt.Errorf("attack: blur every %d steps outside [0, %d]", o.BlurEvery, MaxIterations)
 	case o.Rule == PopulationRule && (o.Population < 1 || o.Population > 1000):
 		return fmt.Errorf("attack: population %d outside [1, 1000]", o.Population)
+	case o.Avoid != nil && o.Rule != AdamRule:
+		return fmt.Errorf("attack: patterns to avoid need the Adam rule")
+	case o.Avoid != nil && (len(o.Avoid.Shape) != 4 || o.Avoid.Shape[0] < 1):
+		return fmt.Errorf("attack: patterns to avoid have shape %v, want [k, c, h, w] with k ≥ 1", o.Avoid.Shape)
+	}
+	if o.Avoid != nil {
+		if err := finite(o.Avoid.Data); err != nil {
+			return fmt.Errorf("attack: patterns to avoid: %w", err)
+		}
 	}
 	return o.Surrogate.CheckGiven()
 }
@@ -388,6 +406,13 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 	shifted := tensor.New(n, c, h, w)
 	grad := make([]float32, len(v))
 	adam := optim.NewAdam(o.LR, 0, false)
+	var basis [][]float64
+	if o.Avoid != nil {
+		if got := o.Avoid.Shape[1:]; got[0] != c || got[1] != h || got[2] != w {
+			return nil, fmt.Errorf("patterns to avoid are %d×%d×%d, the model's input %d×%d×%d", got[0], got[1], got[2], c, h, w)
+		}
+		basis = zeroMeanBasis(o.Avoid.Data, o.Avoid.Shape[0], c*h*w)
+	}
 	for it := range o.Iterations {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -397,6 +422,15 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 		}
 		if o.BlurEvery > 0 && it > 0 && it%o.BlurEvery == 0 {
 			blurFloat(x.Data, n*c, h, w)
+			for i, u := range x.Data {
+				r := float64((u - mid) / half)
+				r = max(-boundLimit, min(boundLimit, r))
+				v[i] = float32(math.Atanh(r))
+				x.Data[i] = mid + half*float32(r)
+			}
+		}
+		if basis != nil {
+			projectOut(x.Data, basis, lo, hi)
 			for i, u := range x.Data {
 				r := float64((u - mid) / half)
 				r = max(-boundLimit, min(boundLimit, r))
@@ -431,7 +465,82 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 	for i, u := range v {
 		x.Data[i] = mid + half*float32(math.Tanh(float64(u)))
 	}
+	if basis != nil {
+		projectOut(x.Data, basis, lo, hi)
+	}
 	return x, nil
+}
+
+// zeroMeanBasis returns an orthonormal basis (Gram–Schmidt in float64) of
+// the span of the k patterns of per values each in p, each first made
+// zero-mean; a pattern that the earlier ones span to within spannedTol of its
+// norm adds nothing.
+func zeroMeanBasis(p []float32, k, per int) [][]float64 {
+	var basis [][]float64
+	for j := range k {
+		u := make([]float64, per)
+		var m float64
+		for i, v := range p[j*per : (j+1)*per] {
+			u[i] = float64(v)
+			m += float64(v)
+		}
+		m /= float64(per)
+		var n0 float64
+		for i := range u {
+			u[i] -= m
+			n0 += u[i] * u[i]
+		}
+		for _, b := range basis {
+			d := fdot(u, b)
+			for i := range u {
+				u[i] -= d * b[i]
+			}
+		}
+		n := math.Sqrt(fdot(u, u))
+		if n <= spannedTol*math.Sqrt(n0) || n == 0 {
+			continue
+		}
+		for i := range u {
+			u[i] /= n
+		}
+		basis = append(basis, u)
+	}
+	return basis
+}
+
+// spannedTol is the share of a pattern's norm left after Gram–Schmidt
+// below which the pattern counts as spanned: float32 patterns carry
+// rounding of about 1e-7 of their values, well under it.
+const spannedTol = 1e-5
+
+// fdot is the float64 dot product of two equally long vectors.
+func fdot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// projectOut removes from every image in x (len(x)/len(basis[0]) images)
+// its component along the orthonormal basis, then clips it to [lo, hi].
+func projectOut(x []float32, basis [][]float64, lo, hi float32) {
+	per := len(basis[0])
+	for p := 0; p+per <= len(x); p += per {
+		img := x[p : p+per]
+		for _, b := range basis {
+			var d float64
+			for i, v := range img {
+				d += float64(v) * b[i]
+			}
+			for i := range img {
+				img[i] -= float32(d * b[i])
+			}
+		}
+		for i, v := range img {
+			img[i] = max(lo, min(hi, v))
+		}
+	}
 }
 
 // boundLimit keeps atanh finite when a blurred pixel reaches the bound.

@@ -727,6 +727,10 @@ func TestInversionErrors(t *testing.T) {
 		func(o *InversionOptions) { o.Rule, o.Population = PopulationRule, 0 },
 		func(o *InversionOptions) { o.Rule, o.Population = PopulationRule, 1001 },
 		func(o *InversionOptions) { o.Surrogate = snn.Surrogate{} },
+		func(o *InversionOptions) { o.Avoid = tensor.New(1, 1, 8) },
+		func(o *InversionOptions) { o.Avoid = tensor.New(0, 1, 8, 8) },
+		func(o *InversionOptions) { o.Avoid = tensor.New(1, 1, 8, 8); o.Avoid.Data[3] = float32(nan) },
+		func(o *InversionOptions) { o.Rule, o.Avoid = PopulationRule, tensor.New(1, 1, 8, 8) },
 	} {
 		o := DefaultInversion()
 		mod(&o)
@@ -934,5 +938,151 @@ func TestPopulationRunMatchesReference(t *testing.T) {
 	}
 	if moved < len(want)/2 {
 		t.Fatalf("only %d of %d pixels moved", moved, len(want))
+	}
+}
+
+// zeroMeanBasis spans the zero-mean patterns with orthonormal vectors and
+// drops a pattern the others span; projectOut then leaves an image with no
+// component along any of them and keeps what is orthogonal to them.
+func TestZeroMeanBasisAndProjectOut(t *testing.T) {
+	const per = 64
+	rng := rand.New(rand.NewPCG(3, 4))
+	p := make([]float32, 3*per)
+	for i := range 2 * per {
+		p[i] = float32(rng.NormFloat64())
+	}
+	for i := range per { // 2·p0 − p1 + 5: spanned once the means go
+		p[2*per+i] = 2*p[i] - p[per+i] + 5
+	}
+	basis := zeroMeanBasis(p, 3, per)
+	if len(basis) != 2 {
+		t.Fatalf("%d basis vectors, want 2 (the third pattern is spanned)", len(basis))
+	}
+	for a := range basis {
+		var m float64
+		for _, v := range basis[a] {
+			m += v
+		}
+		if math.Abs(m) > 1e-9 {
+			t.Errorf("basis %d sums to %g, want 0", a, m)
+		}
+		for b := range basis {
+			want := 0.0
+			if a == b {
+				want = 1
+			}
+			if d := fdot(basis[a], basis[b]); math.Abs(d-want) > 1e-9 {
+				t.Errorf("⟨b%d, b%d⟩ = %g, want %g", a, b, d, want)
+			}
+		}
+	}
+	// Two images well inside a wide range, so the clip does not act.
+	x := make([]float32, 2*per)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()) + 3*p[i%per]
+	}
+	orth := func(img []float32) []float64 { // img minus its span component, in float64
+		out := make([]float64, per)
+		for i, v := range img {
+			out[i] = float64(v)
+		}
+		for _, b := range basis {
+			d := fdot(out, b)
+			for i := range out {
+				out[i] -= d * b[i]
+			}
+		}
+		return out
+	}
+	want := append(orth(x[:per]), orth(x[per:])...)
+	projectOut(x, basis, -100, 100)
+	for img := range 2 {
+		for j := range 3 {
+			u := make([]float64, per)
+			for i := range u {
+				u[i] = float64(p[j*per+i])
+			}
+			var m float64
+			for _, v := range u {
+				m += v / per
+			}
+			var d, n float64
+			for i := range u {
+				d += float64(x[img*per+i]) * (u[i] - m)
+				n += (u[i] - m) * (u[i] - m)
+			}
+			if c := d / math.Sqrt(n); math.Abs(c) > 1e-4 {
+				t.Errorf("image %d keeps %g along pattern %d", img, c, j)
+			}
+		}
+	}
+	for i, v := range x {
+		if math.Abs(float64(v)-want[i]) > 1e-4 {
+			t.Fatalf("x[%d] = %g, want %g (the part orthogonal to the patterns)", i, v, want[i])
+		}
+	}
+	projectOut(x, basis, -0.5, 0.5)
+	for i, v := range x {
+		if v < -0.5 || v > 0.5 {
+			t.Fatalf("x[%d] = %g outside the clip [-0.5, 0.5]", i, v)
+		}
+	}
+}
+
+// With Avoid, Attack 3's images carry (almost) no component along the
+// patterns: at most avoidTol of their zero-mean norm, where only the final
+// clip to the pixel range adds any. The same run without Avoid carries
+// more, so the check can fail.
+func TestAdamRunAvoids(t *testing.T) {
+	const avoidTol = 0.02
+	net := tinyNet(t, snn.Direct)
+	pat := tensor.New(2, 1, 8, 8)
+	for i := range pat.Data { // two smooth ramps, the kind of pattern a trigger is
+		y, x := (i%64)/8, i%8
+		if i < 64 {
+			pat.Data[i] = float32(x) / 7
+		} else {
+			pat.Data[i] = float32(y) / 7
+		}
+	}
+	basis := zeroMeanBasis(pat.Data, 2, 64)
+	worst := func(o InversionOptions) float64 {
+		x, err := adamRun(context.Background(), net, stdNorm, []int{0, 1, 2, 0}, o, rand.New(rand.NewPCG(5, 5)), func() error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w float64
+		for p := 0; p < len(x.Data); p += 64 {
+			img := make([]float64, 64)
+			var m float64
+			for i := range img {
+				img[i] = float64(x.Data[p+i])
+				m += img[i] / 64
+			}
+			for i := range img {
+				img[i] -= m
+			}
+			n := math.Sqrt(fdot(img, img))
+			for _, b := range basis {
+				w = max(w, math.Abs(fdot(img, b))/n)
+			}
+		}
+		return w
+	}
+	o := invOptions()
+	o.Iterations = 6
+	free := worst(o)
+	o.Avoid = pat
+	got := worst(o)
+	t.Logf("largest share along a pattern: %.3g without Avoid, %.3g with", free, got)
+	if got > avoidTol {
+		t.Errorf("with Avoid the images keep %.3g of their norm along a pattern, want ≤ %g", got, avoidTol)
+	}
+	if free <= avoidTol {
+		t.Errorf("without Avoid the images keep only %.3g along a pattern: the check is weak", free)
+	}
+	o.Avoid = tensor.New(1, 1, 4, 4)
+	if _, err := adamRun(context.Background(), net, stdNorm, []int{0}, o, rand.New(rand.NewPCG(5, 5)), func() error { return nil }); err == nil {
+		t.Error("patterns of another size were accepted")
 	}
 }

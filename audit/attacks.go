@@ -11,9 +11,11 @@ import (
 
 // Attack is one attack of an audit: a method and, for the SNN-aware
 // inversion (Attack 3), the surrogate and input path that replace the
-// settings' own. Its text form is its Name: "attack1" … "attack5", or
-// "attack3-<surrogate>-<encoding>" ("attack3-atan-direct"); "1" … "5" and
-// the colon form "3:atan:direct" are accepted too.
+// settings' own, and whether it keeps the model's defence patterns out of
+// its images. Its text form is its Name: "attack1" … "attack5",
+// "attack3-<surrogate>-<encoding>" ("attack3-atan-direct"), either Attack 3
+// form with "-aware" appended ("attack3-triangle-direct-aware"); "1" … "5"
+// and the colon form "3:atan:direct" (":aware") are accepted too.
 type Attack struct {
 	Method attack.Method
 	// Surrogate, when not nil, is the spike derivative Attack 3
@@ -22,6 +24,11 @@ type Attack struct {
 	Surrogate *snn.SurrogateKind
 	// Encoding, when not nil, is Attack 3's input path.
 	Encoding *attack.Encoding
+	// Aware makes Attack 3 the attacker who knows the patterns the
+	// model's defence planted (Model.Avoid: a trapdoor's triggers) and
+	// keeps them out of its images (attack.InversionOptions.Avoid). It
+	// applies only to a model that has such patterns.
+	Aware bool
 }
 
 // Name is the attack's name: its row's set and its folder.
@@ -36,6 +43,9 @@ func (a Attack) Name() string {
 			enc = a.Encoding.String()
 		}
 		s += "-" + sg + "-" + enc
+	}
+	if a.Aware {
+		s += "-aware"
 	}
 	return s
 }
@@ -52,6 +62,9 @@ func (a Attack) Describe() string {
 	if a.Encoding != nil {
 		d += ", " + a.Encoding.String() + " input"
 	}
+	if a.Aware {
+		d += ", keeping the defence's trigger patterns out of its images"
+	}
 	return d
 }
 
@@ -63,6 +76,9 @@ func (a Attack) Validate() error {
 	}
 	if (a.Surrogate != nil || a.Encoding != nil) && a.Method != attack.SNNInversion {
 		return fmt.Errorf("audit: %s: only Attack 3 takes a surrogate and an input path", a.Name())
+	}
+	if a.Aware && a.Method != attack.SNNInversion {
+		return fmt.Errorf("audit: %s: only Attack 3 has an aware form", a.Name())
 	}
 	if a.Surrogate != nil {
 		if _, err := a.Surrogate.MarshalText(); err != nil {
@@ -91,6 +107,22 @@ func (a *Attack) UnmarshalText(b []byte) error {
 	sep := "-"
 	if strings.Contains(s, ":") {
 		sep = ":"
+	}
+	base, aware := strings.CutSuffix(s, sep+"aware")
+	if aware {
+		var out Attack
+		if err := out.UnmarshalText([]byte(base)); err != nil {
+			return err
+		}
+		if out.Aware {
+			return fmt.Errorf("unknown attack %q (aware once)", s)
+		}
+		out.Aware = true
+		if err := out.Validate(); err != nil {
+			return err
+		}
+		*a = out
+		return nil
 	}
 	head, rest, variant := strings.Cut(s, sep)
 	if sep == "-" && variant {
@@ -156,8 +188,9 @@ func Of(methods ...attack.Method) []Attack {
 // WorstCase returns every attack built here: Attack 1, Attack 2, Attack 3
 // with each surrogate (triangle, fast-sigmoid, atan) and each input path
 // (Poisson straight-through, direct analog input), Attack 3's optimiser on
-// the re-converted ANN (Attack 4) and the gradient-free NES attack
-// (Attack 5).
+// the re-converted ANN (Attack 4), the gradient-free NES attack (Attack 5)
+// and, for a model with defence patterns (Model.Avoid), the aware form of
+// Attack 3 with each surrogate and direct input.
 func WorstCase() []Attack {
 	out := Of(attack.Visualize, attack.SNNGradient)
 	for _, k := range []snn.SurrogateKind{snn.Triangle, snn.FastSigmoid, snn.Atan} {
@@ -165,7 +198,12 @@ func WorstCase() []Attack {
 			out = append(out, Attack{Method: attack.SNNInversion, Surrogate: &k, Encoding: &e})
 		}
 	}
-	return append(out, Of(attack.ANNInversion, attack.NESAttack)...)
+	out = append(out, Of(attack.ANNInversion, attack.NESAttack)...)
+	for _, k := range []snn.SurrogateKind{snn.Triangle, snn.FastSigmoid, snn.Atan} {
+		e := attack.DirectEncoding
+		out = append(out, Attack{Method: attack.SNNInversion, Surrogate: &k, Encoding: &e, Aware: true})
+	}
+	return out
 }
 
 // Attacks is a list of attacks written as "1,2,attack3-atan-direct", or

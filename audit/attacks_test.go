@@ -9,6 +9,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -26,20 +27,24 @@ func TestAttackText(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"3":                            "attack3",
-		"attack5":                      "attack5",
-		"nes":                          "attack5",
-		"3:atan:direct":                "attack3-atan-direct",
-		"attack3-fast-sigmoid-poisson": "attack3-fast-sigmoid-poisson",
-		"attack3-default-direct":       "attack3-default-direct",
-		"attack3:fast-sigmoid:default": "attack3-fast-sigmoid-default",
+		"3":                                  "attack3",
+		"attack5":                            "attack5",
+		"nes":                                "attack5",
+		"3:atan:direct":                      "attack3-atan-direct",
+		"attack3-fast-sigmoid-poisson":       "attack3-fast-sigmoid-poisson",
+		"attack3-default-direct":             "attack3-default-direct",
+		"attack3:fast-sigmoid:default":       "attack3-fast-sigmoid-default",
+		"attack3-aware":                      "attack3-aware",
+		"3:atan:direct:aware":                "attack3-atan-direct-aware",
+		"attack3-fast-sigmoid-poisson-aware": "attack3-fast-sigmoid-poisson-aware",
 	} {
 		var a Attack
 		if err := a.UnmarshalText([]byte(in)); err != nil || a.Name() != want {
 			t.Errorf("%q: %q, %v; want %q", in, a.Name(), err, want)
 		}
 	}
-	for _, bad := range []string{"", "6", "attack3-atan", "attack3-atan-sideways", "attack2-atan-direct", "3:nope:direct"} {
+	for _, bad := range []string{"", "6", "attack3-atan", "attack3-atan-sideways", "attack2-atan-direct", "3:nope:direct",
+		"attack2-aware", "attack1:aware", "attack3-aware-aware", "aware"} {
 		var a Attack
 		if err := a.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("%q: no error (%v)", bad, a)
@@ -62,7 +67,8 @@ func TestAttackText(t *testing.T) {
 	}
 }
 
-// The worst-case suite holds Attack 3 once per surrogate and input path.
+// The worst-case suite holds Attack 3 once per surrogate and input path,
+// and its aware form once per surrogate with direct input.
 func TestWorstCaseSuite(t *testing.T) {
 	seen := map[string]bool{}
 	n3 := 0
@@ -75,7 +81,8 @@ func TestWorstCaseSuite(t *testing.T) {
 			n3++
 		}
 	}
-	if n3 != 6 || !seen["attack1"] || !seen["attack2"] || !seen["attack4"] || !seen["attack5"] || !seen["attack3-fast-sigmoid-direct"] {
+	if n3 != 9 || !seen["attack1"] || !seen["attack2"] || !seen["attack4"] || !seen["attack5"] || !seen["attack3-fast-sigmoid-direct"] ||
+		!seen["attack3-triangle-direct-aware"] || !seen["attack3-atan-direct-aware"] {
 		t.Errorf("suite %v", seen)
 	}
 }
@@ -150,5 +157,41 @@ func TestPairedAndWorstCase(t *testing.T) {
 	evs[1].Name = "E1"
 	if _, err := Run(ctx, []Model{{Name: "A", SNN: a, Norm: norm}}, evs, images(6, 1), nil, o, nil); err == nil || !strings.Contains(err.Error(), `two evaluators are named "E1"`) {
 		t.Errorf("two evaluators of one name: %v", err)
+	}
+}
+
+// The aware form of Attack 3 runs on a model with defence patterns, with
+// its images kept off them, and is skipped, with the reason, on a model
+// without.
+func TestAwareAttack(t *testing.T) {
+	ctx := context.Background()
+	evs := []*Evaluator{{Name: "E1", Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}}
+	pat := tensor.New(1, 1, 8, 8)
+	for i := range pat.Data {
+		pat.Data[i] = float32(i%8) / 7
+	}
+	o := quick()
+	k, e := snn.Triangle, attack.DirectEncoding
+	o.Methods = Attacks{{Method: attack.SNNInversion, Surrogate: &k, Encoding: &e, Aware: true}}
+	rep, err := Run(ctx, []Model{{Name: "trap", SNN: tinySNN(t), Norm: norm, Avoid: pat}, {Name: "plain", SNN: tinySNN(t), Norm: norm}},
+		evs, images(6, 1), nil, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	for _, r := range rep.Rows {
+		if r.Set == "attack3-triangle-direct-aware" {
+			rows++
+			if r.Model != "trap" {
+				t.Errorf("aware row for %s", r.Model)
+			}
+		}
+	}
+	if rows != 1 || len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], "plain: the model has no defence patterns") {
+		t.Errorf("%d aware rows, skipped %q", rows, rep.Skipped)
+	}
+	m := Model{Name: "plain", SNN: tinySNN(t), Norm: norm}
+	if _, err := RunAttack(ctx, &m, o.Methods[0], []int{0}, o, AttackStream(0, o.Methods[0]), nil); err == nil {
+		t.Error("RunAttack ran the aware attack on a model without patterns")
 	}
 }

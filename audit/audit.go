@@ -30,12 +30,21 @@ type Model struct {
 	ANN *vgg.Model
 	// Norm is the model's input normalisation.
 	Norm imageset.Normalization
+	// Avoid, when not nil, holds the patterns [k, c, h, w] (normalised
+	// input space) that the model's defence trained it to respond to — a
+	// trapdoor's triggers — which the aware form of Attack 3 keeps out of
+	// its images; nil for a model without such a defence.
+	Avoid *tensor.Tensor
 }
 
-// Applies reports whether the method attacks the model: every method
-// attacks an SNN, only Attacks 1 and 4 an ANN.
-func (m *Model) Applies(method attack.Method) bool {
-	return m.SNN != nil || method == attack.Visualize || method == attack.ANNInversion
+// Applies reports whether the attack applies to the model: every method
+// attacks an SNN, only Attacks 1 and 4 an ANN, and an aware attack only a
+// model with defence patterns.
+func (m *Model) Applies(a Attack) bool {
+	if a.Aware && (m.SNN == nil || m.Avoid == nil) {
+		return false
+	}
+	return m.SNN != nil || a.Method == attack.Visualize || a.Method == attack.ANNInversion
 }
 
 func (m *Model) config() vgg.Config {
@@ -506,8 +515,12 @@ func (sc *scorer) attackRows(report *Report, models []Model, cfg vgg.Config, o O
 	for mi := range models {
 		m := &models[mi]
 		for _, a := range o.Methods {
-			if !m.Applies(a.Method) {
-				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: the model is an ANN; only Attacks 1 and 4 apply", a.Name(), m.Name))
+			if !m.Applies(a) {
+				why := "the model is an ANN; only Attacks 1 and 4 apply"
+				if a.Aware && m.SNN != nil {
+					why = "the model has no defence patterns (trapdoor triggers) to keep out"
+				}
+				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: %s", a.Name(), m.Name, why))
 				continue
 			}
 			name := fmt.Sprintf("%s on %s", a.Name(), m.Name)
@@ -654,6 +667,12 @@ func RunAttack(ctx context.Context, m *Model, a Attack, targets []int, o Options
 		}
 		if a.Encoding != nil {
 			inv.Encoding = *a.Encoding
+		}
+		if a.Aware {
+			if m.Avoid == nil {
+				return nil, fmt.Errorf("audit: %s needs the model's defence patterns; %q has none", a.Name(), m.Name)
+			}
+			inv.Avoid = m.Avoid
 		}
 		return attack.RunInversion(ctx, m.SNN, m.Norm, targets, inv, rng, p)
 	case attack.NESAttack:

@@ -9,6 +9,7 @@ import (
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/snn"
+	"github.com/privatesnn/privatesnn/tensor"
 )
 
 // handReport returns a report with one attack row on the named model and
@@ -91,8 +92,14 @@ func TestWriteDirRefuses(t *testing.T) {
 
 func TestApplies(t *testing.T) {
 	ann, sn := Model{}, Model{SNN: &snn.Network{}}
-	if !ann.Applies(attack.Visualize) || ann.Applies(attack.SNNGradient) || ann.Applies(attack.SNNInversion) ||
-		!sn.Applies(attack.SNNGradient) || !sn.Applies(attack.Visualize) {
-		t.Error("Applies: only Attack 1 applies to an ANN, every attack to an SNN")
+	trap := Model{SNN: &snn.Network{}, Avoid: tensor.New(1, 1, 2, 2)}
+	m := func(method attack.Method) Attack { return Attack{Method: method} }
+	aware := Attack{Method: attack.SNNInversion, Aware: true}
+	if !ann.Applies(m(attack.Visualize)) || ann.Applies(m(attack.SNNGradient)) || ann.Applies(m(attack.SNNInversion)) ||
+		!sn.Applies(m(attack.SNNGradient)) || !sn.Applies(m(attack.Visualize)) {
+		t.Error("Applies: only Attacks 1 and 4 apply to an ANN, every plain attack to an SNN")
+	}
+	if ann.Applies(aware) || sn.Applies(aware) || !trap.Applies(aware) || !trap.Applies(m(attack.SNNInversion)) {
+		t.Error("Applies: the aware attack applies only to an SNN with defence patterns")
 	}
 }

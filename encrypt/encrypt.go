@@ -211,9 +211,10 @@ type Options struct {
 	TrapdoorBlend float64 `json:"trapdoor_blend,omitempty"`
 	// TrapdoorSeed seeds the trigger patterns (Triggers) and is recorded
 	// with the options, so whoever reads the model card's training record
-	// can rebuild the triggers: the defence assumes the attacker knows the
-	// settings but is not given the card (no API hands the seed out), so
-	// the seed is its one secret.
+	// can rebuild the triggers. A shipped network need not carry the card,
+	// which makes the seed the defence's one secret; the audit's aware
+	// attack reads it from the card all the same, and so measures the
+	// defence against an attacker who knows the triggers too.
 	TrapdoorSeed uint64 `json:"trapdoor_seed,omitempty"`
 	// EraseRate is the probability that each augmented (and blurred)
 	// image, before mixup, has one random rectangle replaced by uniform

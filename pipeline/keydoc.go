@@ -53,7 +53,7 @@ var keyDocs = map[string]string{
 	"encrypt.Options.Temperature":          "τ",
 	"encrypt.Options.TrapdoorBlend":        "trapdoor_blend is β, the trigger's share of a triggered image, in (0, 1]; 0 takes 0.3 (DefaultTrapdoorBlend) when trapdoor_rate is on, and Resolve records that.",
 	"encrypt.Options.TrapdoorRate":         "trapdoor_rate is ρ, the fraction of every batch's images (after augmentation and mixup) that carry a trapdoor trigger, in [0, 1]; 0 is off.",
-	"encrypt.Options.TrapdoorSeed":         "trapdoor_seed seeds the trigger patterns (Triggers) and is recorded with the options, so whoever reads the model card's training record can rebuild the triggers: the defence assumes the attacker knows the settings but is not given the card (no API hands the seed out), so the seed is its one secret.",
+	"encrypt.Options.TrapdoorSeed":         "trapdoor_seed seeds the trigger patterns (Triggers) and is recorded with the options, so whoever reads the model card's training record can rebuild the triggers.",
 	"encrypt.Options.WeightDecay":          "L2 added to the gradient",
 	"encrypt.Options.White":                "white is the normalised white pixel, the top of the range trigger patterns and erased pixels are drawn from ([fill, white]).",
 	"pipeline.ANNConfig.Import":            "import, when set, is used instead of training: a model directory with its card (from privatesnn train or scripts/vgg_interop.py), or a bare PyTorch state_dict saved with safetensors.",

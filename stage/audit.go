@@ -11,11 +11,13 @@ import (
 
 	"github.com/privatesnn/privatesnn/attack"
 	"github.com/privatesnn/privatesnn/audit"
+	"github.com/privatesnn/privatesnn/encrypt"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/internal/outdir"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
+	"github.com/privatesnn/privatesnn/tensor"
 )
 
 // AttackFile is the record Attack writes beside the images.
@@ -72,7 +74,8 @@ type AttackStart struct {
 	PerClass int
 }
 
-// auditModel returns the model as package audit takes it.
+// auditModel returns the model as package audit takes it, with its
+// trapdoor's triggers as the patterns the aware attack keeps out.
 func auditModel(m *Model, name string) (audit.Model, error) {
 	am := audit.Model{Name: name, Norm: m.Card.Normalization}
 	if !m.IsSNN() {
@@ -80,8 +83,34 @@ func auditModel(m *Model, name string) (audit.Model, error) {
 		return am, nil
 	}
 	net, err := m.Spiking(0)
+	if err != nil {
+		return am, err
+	}
 	am.SNN = net
+	am.Avoid, err = triggers(m)
 	return am, err
+}
+
+// triggers rebuilds the trigger patterns of the trapdoor that an encrypted
+// model's training record names (its seed and pixel range); nil for a
+// model trained without one.
+func triggers(m *Model) (*tensor.Tensor, error) {
+	if m.Card.SNN == nil || m.Card.SNN.Encryption == nil || len(m.Card.Training) == 0 {
+		return nil, nil
+	}
+	var rec encryptRecord
+	if err := json.Unmarshal(m.Card.Training, &rec); err != nil {
+		return nil, fmt.Errorf("read the training record of %s: %w", m.Path, err)
+	}
+	if rec.Options.TrapdoorRate <= 0 {
+		return nil, nil
+	}
+	c := m.Net.Config
+	t, err := encrypt.Triggers(rec.Options, c.InChannels, c.InHeight, c.InWidth, c.Classes)
+	if err != nil {
+		return nil, fmt.Errorf("the trapdoor of %s: %w", m.Path, err)
+	}
+	return t, nil
 }
 
 // Attack runs the job's attack (seeded by the settings' seed and the
@@ -326,7 +355,7 @@ func checkAudit(j AuditJob, models []audit.Model, o audit.Options) error {
 	}
 	for i, m := range j.Models {
 		for _, a := range o.Methods {
-			applies = applies || models[i].Applies(a.Method)
+			applies = applies || models[i].Applies(a)
 		}
 		paths, names = append(paths, m.Model.Path), append(names, m.Name)
 		ins = append(ins, modelInputs(m.Model))
