@@ -41,8 +41,9 @@ const FrontierPerClass = 10
 
 // FrontierMethodsText names the default attacks of the frontier's audit
 // as the audit section's methods are written: Attacks 2 and 3, the
-// strongest against the encrypted SNNs.
-const FrontierMethodsText = "attack2,attack3"
+// strongest against the encrypted SNNs, and on trapdoored models the
+// aware Attack 3, which keeps their triggers out of its images.
+const FrontierMethodsText = "attack2,attack3,attack3-aware"
 
 // FrontierMethods returns the attacks FrontierMethodsText names; it
 // panics if they do not parse, a mistake in the constant.

@@ -72,7 +72,7 @@ func TestFrontierGraph(t *testing.T) {
 	}
 	settings := fa.Settings.(map[string]any)
 	au := settings["audit"].(audit.Settings)
-	if au.PerClass != FrontierPerClass || au.Methods.String() != "attack2,attack3" || au.Seed != c.Seed || !equalJSON(t, au.Attack2, c.Audit.Attack2) {
+	if au.PerClass != FrontierPerClass || au.Methods.String() != "attack2,attack3,attack3-aware" || au.Seed != c.Seed || !equalJSON(t, au.Attack2, c.Audit.Attack2) {
 		t.Errorf("frontier audit %+v", au)
 	}
 	models := settings["models"].([]string)
