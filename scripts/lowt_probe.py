@@ -97,6 +97,8 @@ class Net(nn.Module):
                 x = F.avg_pool2d(x, 2)
         return self.current(len(self.acts), x)
 
+    burst = 1  # the most spikes a neuron may fire in one step (burst spikes)
+
     def spiking(self, x, T, u0=None, surrogate=False, rates=None, signed=False):
         """Mean output over T steps of the IF network; u0[i] overrides layer i's initial membrane.
 
@@ -119,7 +121,7 @@ class Net(nn.Module):
                     g = torch.sigmoid(4 * v)
                     s = (v >= 0).float() + g - g.detach()
                 else:
-                    s = (mem[i] >= lam).float()
+                    s = torch.clamp(torch.floor(mem[i] / lam), 0, self.burst) if self.burst > 1 else (mem[i] >= lam).float()
                 if signed:
                     if count[i] is None:
                         count[i] = torch.zeros_like(c)
@@ -181,6 +183,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128, help="lwc: calibration images per step")
     ap.add_argument("--lwc-pc", type=int, default=0, help="lwc: potential-correction passes on each layer after its weights move")
     ap.add_argument("--learn-u0", action="store_true", help="lwc: learn each layer's per-channel initial membrane with its weights")
+    ap.add_argument("--burst", type=int, default=1, help="burst spikes: a neuron fires up to this many spikes in one step (1: ordinary)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -197,6 +200,7 @@ def main():
 
     teacher = Net(card, weights, 0).eval()
     st = Net(card, weights, a.levels)
+    st.burst = a.burst
     with torch.no_grad():
         pre = []
         teacher(xs[torch.randperm(len(xs))[:1000]], pre)
