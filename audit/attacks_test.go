@@ -160,9 +160,8 @@ func TestPairedAndWorstCase(t *testing.T) {
 	}
 }
 
-// The aware form of Attack 3 runs on a model with defence patterns, with
-// its images kept off them, and is skipped, with the reason, on a model
-// without.
+// The aware forms of Attack 3 run on a model with defence patterns and
+// are skipped, in one line with the reason, on a model without.
 func TestAwareAttack(t *testing.T) {
 	ctx := context.Background()
 	evs := []*Evaluator{{Name: "E1", Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}}
@@ -171,8 +170,9 @@ func TestAwareAttack(t *testing.T) {
 		pat.Data[i] = float32(i%8) / 7
 	}
 	o := quick()
-	k, e := snn.Triangle, attack.DirectEncoding
-	o.Methods = Attacks{{Method: attack.SNNInversion, Surrogate: &k, Encoding: &e, Aware: true}}
+	k, k2, e := snn.Triangle, snn.Atan, attack.DirectEncoding
+	o.Methods = Attacks{{Method: attack.SNNInversion, Surrogate: &k, Encoding: &e, Aware: true},
+		{Method: attack.SNNInversion, Surrogate: &k2, Encoding: &e, Aware: true}}
 	rep, err := Run(ctx, []Model{{Name: "trap", SNN: tinySNN(t), Norm: norm, Avoid: pat}, {Name: "plain", SNN: tinySNN(t), Norm: norm}},
 		evs, images(6, 1), nil, o, nil)
 	if err != nil {
@@ -180,14 +180,15 @@ func TestAwareAttack(t *testing.T) {
 	}
 	var rows int
 	for _, r := range rep.Rows {
-		if r.Set == "attack3-triangle-direct-aware" {
+		if strings.HasSuffix(r.Set, "-aware") {
 			rows++
 			if r.Model != "trap" {
 				t.Errorf("aware row for %s", r.Model)
 			}
 		}
 	}
-	if rows != 1 || len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], "plain: the model has no defence patterns") {
+	if rows != 2 || len(rep.Skipped) != 1 ||
+		rep.Skipped[0] != "attack3-triangle-direct-aware, attack3-atan-direct-aware on plain: the model has no defence patterns (trapdoor triggers) to keep out" {
 		t.Errorf("%d aware rows, skipped %q", rows, rep.Skipped)
 	}
 	m := Model{Name: "plain", SNN: tinySNN(t), Norm: norm}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/attack"
@@ -514,13 +515,14 @@ func (sc *scorer) attackRows(report *Report, models []Model, cfg vgg.Config, o O
 	targets := attack.Targets(cfg.Classes, o.PerClass)
 	for mi := range models {
 		m := &models[mi]
+		var unaware []string // aware attacks skipped on an SNN without patterns: one line
 		for _, a := range o.Methods {
 			if !m.Applies(a) {
-				why := "the model is an ANN; only Attacks 1 and 4 apply"
 				if a.Aware && m.SNN != nil {
-					why = "the model has no defence patterns (trapdoor triggers) to keep out"
+					unaware = append(unaware, a.Name())
+					continue
 				}
-				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: %s", a.Name(), m.Name, why))
+				report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: the model is an ANN; only Attacks 1 and 4 apply", a.Name(), m.Name))
 				continue
 			}
 			name := fmt.Sprintf("%s on %s", a.Name(), m.Name)
@@ -536,6 +538,9 @@ func (sc *scorer) attackRows(report *Report, models []Model, cfg vgg.Config, o O
 				return err
 			}
 			report.Rows = append(report.Rows, row)
+		}
+		if len(unaware) > 0 {
+			report.Skipped = append(report.Skipped, fmt.Sprintf("%s on %s: the model has no defence patterns (trapdoor triggers) to keep out", strings.Join(unaware, ", "), m.Name))
 		}
 	}
 	return nil
