@@ -422,21 +422,11 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 		}
 		if o.BlurEvery > 0 && it > 0 && it%o.BlurEvery == 0 {
 			blurFloat(x.Data, n*c, h, w)
-			for i, u := range x.Data {
-				r := float64((u - mid) / half)
-				r = max(-boundLimit, min(boundLimit, r))
-				v[i] = float32(math.Atanh(r))
-				x.Data[i] = mid + half*float32(r)
-			}
+			reparametrise(v, x.Data, mid, half)
 		}
 		if basis != nil {
 			projectOut(x.Data, basis, lo, hi)
-			for i, u := range x.Data {
-				r := float64((u - mid) / half)
-				r = max(-boundLimit, min(boundLimit, r))
-				v[i] = float32(math.Atanh(r))
-				x.Data[i] = mid + half*float32(r)
-			}
+			reparametrise(v, x.Data, mid, half)
 		}
 		dy, dxs := 0, 0
 		if o.Jitter > 0 {
@@ -540,6 +530,18 @@ func projectOut(x []float32, basis [][]float64, lo, hi float32) {
 		for i, v := range img {
 			img[i] = max(lo, min(hi, v))
 		}
+	}
+}
+
+// reparametrise sets v to the bounded parametrisation of images x that
+// were changed outside it (blurred, projected): r = (x − mid)/half clamped
+// to ±boundLimit, v = atanh(r), and x = mid + half·r.
+func reparametrise(v, x []float32, mid, half float32) {
+	for i, u := range x {
+		r := float64((u - mid) / half)
+		r = max(-boundLimit, min(boundLimit, r))
+		v[i] = float32(math.Atanh(r))
+		x[i] = mid + half*float32(r)
 	}
 }
 
