@@ -32,7 +32,8 @@ snn/bptt_golden_test.go. Each file holds
                                       summed over the T steps
     __metadata__    cfg (JSON, "A" = 2×2 avg pool), hidden, classes,
                     timesteps, reset, encoder, init_membrane, surrogate,
-                    gamma, slope, seed, signed ("1": signed neurons)
+                    gamma, slope, seed, signed ("1": signed neurons),
+                    burst (the most spikes per step; "1": ordinary neurons)
 
 The network is unrolled over T steps and differentiated by autograd in
 float64: per hidden layer and step, I = W∗x[t] (3×3 conv, pad 1, or linear,
@@ -49,6 +50,11 @@ o − n, n = 1[U < 0]·1[net count > 0] through a second autograd function
 whose backward is −σ'(U/θ) where the count is positive, so that
 ∂(o − n)/∂U = σ'(U/θ − 1) + σ'(U/θ); the reset U − θ·(o − n) stays
 detached, and the case also keeps every membrane away from 0.
+
+With burst spikes (case "burst", snn.Config.Burst = G) a layer's spike is
+the count Σ_{k=1..G} 1[U > k·θ] through an autograd function whose backward
+is Σ_k σ'(U/θ − k); the reset U − θ·count stays detached, and the case keeps
+every membrane away from each k·θ.
 
 The case "attack2" is the gradient of the paper's Attack 2: with dS one-hot
 on the target class c_n of each image, L = Σ_n S[n, c_n], and
@@ -140,6 +146,12 @@ CASES = {
     "signed": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
                    reset="subtract", encoder="direct", init=0.5, surrogate=("atan", 0.3, 2.0),
                    masks=["features.0", "classifier.0"], signed=True),
+    # Burst spikes (snn.Config.Burst = 2): counts 0..2, two surrogate
+    # terms; direct input and the initial membrane θ/2, triangle surrogate
+    # (its terms overlap at U = 1.5θ), masks on a conv site and the FC.
+    "burst": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
+                  reset="subtract", encoder="direct", init=0.5, surrogate=("triangle", 0.3, 0.0),
+                  masks=["features.0", "classifier.0"], burst=2),
 }
 
 
@@ -173,6 +185,25 @@ class NegativeSpike(torch.autograd.Function):
         kind, gamma, slope = ctx.surrogate
         d = surrogate_derivative(kind, gamma, slope, u + ctx.theta, ctx.theta)
         return -g * d * can.to(u.dtype), None, None, None
+
+
+class BurstSpike(torch.autograd.Function):
+    """The count Σ_{k=1..G} 1[U > k·θ] forward, Σ_k σ'(U/θ − k) backward
+    (snn/burst.go)."""
+
+    @staticmethod
+    def forward(ctx, u, theta, surrogate, g):
+        ctx.save_for_backward(u)
+        ctx.theta, ctx.surrogate, ctx.g = theta, surrogate, g
+        return sum((u > k * theta).to(u.dtype) for k in range(1, g + 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        kind, gamma, slope = ctx.surrogate
+        th = ctx.theta
+        d = sum(surrogate_derivative(kind, gamma, slope, u - (k - 1) * th, th) for k in range(1, ctx.g + 1))
+        return grad * d, None, None, None
 
 
 class Spike(torch.autograd.Function):
@@ -288,7 +319,10 @@ def unroll(c, weights, thresholds, spikes, masks, record=None, currents=None):
             if mem[layer] is None:
                 mem[layer] = torch.full_like(cur, c["init"] * th)
             u = mem[layer] + cur
-            o = Spike.apply(u, th, c["surrogate"])
+            if c.get("burst", 1) > 1:
+                o = BurstSpike.apply(u, th, c["surrogate"], c["burst"])
+            else:
+                o = Spike.apply(u, th, c["surrogate"])
             if c.get("signed"):
                 if net[layer] is None:
                     net[layer] = torch.zeros_like(u)
@@ -334,6 +368,7 @@ def build(name, c):
         with torch.no_grad():
             unroll(c, weights, thresholds, spikes, masks, rec)
         margin, ok, negative = float("inf"), True, not c.get("signed")
+        bursts = c.get("burst", 1) == 1
         for layer, steps in rec.items():
             us = torch.stack([u for u, _, _ in steps])
             os_ = torch.stack([o for _, o, _ in steps])
@@ -342,9 +377,13 @@ def build(name, c):
             if c.get("signed"):  # the lower threshold 0 too
                 margin = min(margin, float(us.abs().min()))
                 negative = negative or bool((os_ < 0).any())
+            for k in range(2, c.get("burst", 1) + 1):  # the higher thresholds too
+                margin = min(margin, float((us - k * thresholds[layer]).abs().min()))
+                bursts = bursts or bool((os_ > 1).any())
             rate = float(os_.abs().mean())
             ok = ok and 0 < rate < 1
         ok = ok and negative  # a signed case fires negative spikes somewhere (not in a layer of constant input)
+        ok = ok and bursts  # a burst case fires more than one spike in a step somewhere
         if margin <= TIE_MARGIN or not ok:
             print("case %s: seed %d rejected (margin %g, rates ok %s)" % (name, seed, margin, ok), file=sys.stderr)
             continue
@@ -384,7 +423,7 @@ def generate(name):
     meta = {"cfg": json.dumps(c["cfg"]), "hidden": json.dumps(c["hidden"]), "classes": str(c["classes"]),
             "timesteps": str(T), "reset": c["reset"], "encoder": c["encoder"], "init_membrane": repr(c["init"]),
             "surrogate": kind, "gamma": repr(gamma), "slope": repr(slope), "seed": str(seed),
-            "signed": "1" if c.get("signed") else "0",
+            "signed": "1" if c.get("signed") else "0", "burst": str(c.get("burst", 1)),
             "script": "scripts/bptt_golden.py", "torch": torch.__version__}
     stfile.save(os.path.join(ROOT, "bptt_%s.safetensors" % name), out, meta)
     rates = [round(float(torch.stack([o for _, o, _ in rec[l]]).abs().mean()), 3) for l in sorted(rec)]

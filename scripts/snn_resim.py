@@ -7,7 +7,8 @@ Reads a case written by the Go test snn/resim_test.go (-update):
     thresholds       [L]              one per spiking layer
     input_spikes     [T, N, C, H, W]  the encoded input Go generated
     __metadata__     cfg (JSON list, "A" = avg pool), hidden, classes, leak, reset,
-                     init_membrane (optional, default 0), signed (optional, "1": signed neurons)
+                     init_membrane (optional, default 0), signed (optional, "1": signed neurons),
+                     burst (optional, default 1: the most spikes a neuron fires in one step)
 and writes testdata/torch/snn_resim_<name>.safetensors:
     spikes_per_layer [L]              total output spikes of each spiking layer
     output           [N, classes]     accumulated output potential after T steps
@@ -18,7 +19,9 @@ time step, every layer integrates its input current, fires when U > theta
 last layer accumulates W.o over all steps, starting from 0.  Every hidden
 layer's membrane starts at init_membrane * theta.  With signed neurons a
 layer also fires -1 where U < 0 (strict) while its net spike count is
-positive, and the subtraction then raises U by theta.  For direct (analog) input
+positive, and the subtraction then raises U by theta.  With burst spikes (burst
+G > 1) a layer fires k spikes at once, k the largest integer <= G with U > k*theta
+(strict), passes k on as its output and subtracts k*theta.  For direct (analog) input
 the stored "spikes" are the image repeated at every step, and the first conv
 is recomputed at every step here.  Usage:
   /usr/bin/python3 scripts/snn_resim.py quant real init direct
@@ -45,10 +48,13 @@ def integrate(mem, cur, leak, init, theta):
     return leak * mem + cur
 
 
-def fire(mem, net, layer, theta, signed):
+def fire(mem, net, layer, theta, signed, burst=1):
     """Spikes of layer `layer`: 1 where U > theta (strict); with signed
-    neurons also -1 where U < 0 (strict) and the net count is positive."""
+    neurons also -1 where U < 0 (strict) and the net count is positive; with
+    burst spikes the number of k in 1..burst with U > k*theta."""
     s = (mem[layer] > theta).float()
+    for k in range(2, burst + 1):
+        s = s + (mem[layer] > k * theta).float()
     if signed:
         s = s - ((mem[layer] < 0) & (net[layer] > 0)).float()
         net[layer] = net[layer] + s
@@ -63,6 +69,7 @@ def resim(name):
     hard = meta["reset"] == "zero"
     init = float(meta.get("init_membrane", "0"))
     signed = meta.get("signed") == "1"
+    burst = int(meta.get("burst", "1"))
     th = tensors["thresholds"]
     spikes_in = tensors["input_spikes"]
     T, N = spikes_in.shape[0], spikes_in.shape[1]
@@ -87,7 +94,7 @@ def resim(name):
             for w, pool in convs:
                 cur = F.conv2d(x, w, padding=1)
                 mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
-                s = fire(mem, net, layer, th[layer], signed)
+                s = fire(mem, net, layer, th[layer], signed, burst)
                 counts[layer] += s.abs().sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
                 x = F.avg_pool2d(s, 2) if pool else s
@@ -96,7 +103,7 @@ def resim(name):
             for w in fcs[:-1]:
                 cur = F.linear(x, w)
                 mem[layer] = integrate(mem[layer], cur, leak, init, th[layer])
-                s = fire(mem, net, layer, th[layer], signed)
+                s = fire(mem, net, layer, th[layer], signed, burst)
                 counts[layer] += s.abs().sum().double()
                 mem[layer] = mem[layer] * (1 - s) if hard else mem[layer] - th[layer] * s
                 x = s
@@ -111,5 +118,5 @@ def resim(name):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for n in sys.argv[1:] or ["quant", "real", "init", "direct", "signed", "signed-poisson"]:
+    for n in sys.argv[1:] or ["quant", "real", "init", "direct", "signed", "signed-poisson", "burst", "burst-poisson"]:
         resim(n)

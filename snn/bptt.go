@@ -404,7 +404,7 @@ func (tp *Tape) forwardChunk(sim *chunkSim, i0, i1 int, keep *chunkKeep) []spike
 			tp.spikes[s.spiking] += tp.scan(*spk, sim.cur, B, out, curStride, s)
 		}
 		if keep == nil || n.Config.Reset == ResetZero {
-			bitsOut[si] = packSpikes((*spk)[:P*out], n.Config.Signed)
+			bitsOut[si] = packSpikes((*spk)[:P*out], &n.Config)
 		}
 		if m := tp.masks[si]; m != nil {
 			applyMask((*spk)[:P*out], m[i0*out:i1*out], T)
@@ -434,6 +434,9 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	}
 	return neuronParts(nn, T, func(a, b int) int64 {
 		u0.fill(u[a:b], a)
+		if cfg.Burst > 1 {
+			return burstScan(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst)
+		}
 		if cfg.Signed {
 			return signedScan(spk, cur, u, q, T, nn, curStride, a, b, theta, float32(cfg.Leak))
 		}
@@ -450,6 +453,9 @@ func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *s
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	return neuronParts(nn, T, func(a, b int) int64 {
+		if cfg.Burst > 1 {
+			return burstSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, tp.opts.Surrogate)
+		}
 		if cfg.Signed {
 			return signedSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, tp.opts.Surrogate)
 		}
@@ -820,6 +826,10 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	neuronParts(nn, T, func(a, b int) int64 {
+		if cfg.Burst > 1 {
+			burstSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, sg)
+			return 0
+		}
 		if cfg.Signed {
 			signedSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, sg)
 			return 0

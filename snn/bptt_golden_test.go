@@ -31,7 +31,7 @@ import (
 const bpttGoldenTol = 1e-4
 
 // bpttGoldenCases are the files scripts/bptt_golden.py writes.
-var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan", "attack2", "signed"}
+var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan", "attack2", "signed", "burst"}
 
 // bpttGolden is one case loaded from testdata/torch/bptt_<name>.safetensors.
 type bpttGolden struct {
@@ -115,7 +115,7 @@ func (g *bpttGolden) loadModel(t *testing.T, name string) {
 }
 
 // loadNetwork sets g.net to g.m's spiking network with the metadata's
-// steps, initial membrane, reset, encoder and signed neurons and the file's thresholds
+// steps, initial membrane, reset, encoder, signed neurons and burst spikes and the file's thresholds
 // (leak 1), g.sg to the metadata's surrogate, and for Poisson input g.spk
 // to the file's input spikes in [T, N, H, W, C] order.
 func (g *bpttGolden) loadNetwork(t *testing.T) {
@@ -134,6 +134,9 @@ func (g *bpttGolden) loadNetwork(t *testing.T) {
 	}
 	g.sg.Gamma, g.sg.Slope = g.num(t, "gamma"), g.num(t, "slope")
 	sc.Signed = md["signed"] == "1"
+	if b := md["burst"]; b != "" {
+		sc.Burst = int(g.num(t, "burst"))
+	}
 	var err error
 	if g.net, err = New(g.m, sc); err != nil {
 		t.Fatal(err)

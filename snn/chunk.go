@@ -124,7 +124,7 @@ func (cs *chunkSim) run(x *tensor.Tensor, seeds []uint64, i0, i1 int) {
 func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant bool) int64 {
 	size := s.inSize()
 	if constant {
-		nz, ops := s.inputCounts(in[:B*size], B)
+		nz, ops := cs.inputCounts(s, si, in[:B*size], B)
 		t0 := 0
 		for k, t1 := range cs.readouts {
 			for kk := k; kk < len(cs.readouts); kk++ {
@@ -138,7 +138,7 @@ func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant b
 	var total int64
 	t0 := 0
 	for k, t1 := range cs.readouts {
-		nz, ops := s.inputCounts(in[t0*B*size:t1*B*size], (t1-t0)*B)
+		nz, ops := cs.inputCounts(s, si, in[t0*B*size:t1*B*size], (t1-t0)*B)
 		for kk := k; kk < len(cs.readouts); kk++ {
 			cs.res.ReadoutLayers[kk][si].InputEvents += nz
 			cs.res.ReadoutLayers[kk][si].SynapticOps += ops
@@ -147,6 +147,51 @@ func (cs *chunkSim) countInput(s *stage, si int, in []float32, B int, constant b
 		t0 = t1
 	}
 	return total
+}
+
+// inputCounts is stage s's inputCounts, weighted by the spike counts of
+// burst spikes where stage si's input comes from a burst layer
+// (stage.burstCounts).
+func (cs *chunkSim) inputCounts(s *stage, si int, in []float32, planes int) (nz, ops int64) {
+	if si > 0 && cs.net.Config.Burst > 1 {
+		return s.burstCounts(in, planes)
+	}
+	return s.inputCounts(in, planes)
+}
+
+// burstCounts is inputCounts for input from burst neurons: an input of
+// value v stands for ⌈|v|⌉ events (a count of k spikes for k, a pooled
+// value for one more event per unit it exceeds), so the accumulations
+// are ⌈|v|⌉ times those of one event. nz is still the non-zero values.
+// Below one it counts as inputCounts does, so ordinary spikes count the
+// same.
+func (s *stage) burstCounts(in []float32, planes int) (nz, ops int64) {
+	events := func(v []float32) (nz, ev int64) {
+		for _, x := range v {
+			if x != 0 {
+				nz++
+				ev += int64(math.Ceil(math.Abs(float64(x))))
+			}
+		}
+		return nz, ev
+	}
+	if s.kind != convStage {
+		nz, ev := events(in)
+		return nz, ev * int64(s.cout)
+	}
+	size := s.inSize()
+	var ev, miss int64
+	for p := range planes {
+		plane := in[p*size : (p+1)*size]
+		n, e := events(plane)
+		nz += n
+		ev += e
+		for _, edge := range s.edges {
+			_, e := events(plane[edge.off : edge.off+s.cin])
+			miss += edge.missing * e
+		}
+	}
+	return nz, int64(s.cout) * (int64(s.k*s.k)*ev - miss)
 }
 
 // inputCounts returns the non-zero values of the planes of in and the
@@ -354,10 +399,14 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 			a, b := part*n/parts, (part+1)*n/parts
 			t0 := 0
 			for k, t1 := range cs.readouts {
-				if cfg.Signed {
+				switch {
+				case cfg.Burst > 1:
+					counts[part*segs+k] = burstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
+						a, b, theta, leak, cfg.Burst)
+				case cfg.Signed:
 					counts[part*segs+k] = signedScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,
 						a, b, theta, leak)
-				} else {
+				default:
 					counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
 						a, b, theta, leak, cfg.Reset)
 				}

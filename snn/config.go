@@ -118,7 +118,22 @@ type Config struct {
 	// negative ones, and its membrane then rises by θ (see signedStep). It
 	// needs reset by subtraction. false is the reference's neuron.
 	Signed bool `json:"signed,omitempty"`
+	// Burst lets every hidden spiking layer's neurons fire up to Burst
+	// spikes in one step (burst spikes): a neuron whose charged membrane v
+	// exceeds k·θ for k = 1..Burst fires k spikes at once (the largest
+	// such k) and its membrane falls by k·θ (see burstStep). The next
+	// layer receives the count as its input value, and every spike counts
+	// (spike counts, synaptic operations). 0 and 1 are the ordinary
+	// neuron; it needs reset by subtraction and is not combined with
+	// Signed.
+	Burst int `json:"burst,omitempty"`
 }
+
+// MaxBurst bounds Config.Burst.
+const MaxBurst = 15
+
+// burst returns the most spikes a neuron fires in one step (≥ 1).
+func (c *Config) burst() int { return max(1, c.Burst) }
 
 // MaxChannelInit bounds |ChannelInit| (in thresholds).
 const MaxChannelInit = 1000
@@ -154,6 +169,15 @@ func (c Config) Validate(spikingLayers int) error {
 	}
 	if c.Signed && c.Reset != ResetSubtract {
 		return fmt.Errorf("snn: signed neurons need reset by subtraction, not %s", c.Reset)
+	}
+	if c.Burst < 0 || c.Burst > MaxBurst {
+		return fmt.Errorf("snn: burst %d outside [0, %d] spikes per step", c.Burst, MaxBurst)
+	}
+	if c.Burst > 1 && c.Reset != ResetSubtract {
+		return fmt.Errorf("snn: burst spikes need reset by subtraction, not %s", c.Reset)
+	}
+	if c.Burst > 1 && c.Signed {
+		return fmt.Errorf("snn: burst spikes and signed neurons are not combined")
 	}
 	if !(c.InitMembrane >= 0 && c.InitMembrane <= 1) {
 		return fmt.Errorf("snn: initial membrane %g outside [0, 1] (a fraction of the threshold)", c.InitMembrane)

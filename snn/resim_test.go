@@ -28,6 +28,7 @@ type resimCase struct {
 	reset   Reset
 	init    float64 // InitMembrane
 	signed  bool    // Config.Signed
+	burst   int     // Config.Burst
 	tol     float64 // on the output potential, relative to its largest magnitude
 }
 
@@ -44,7 +45,7 @@ func (c resimCase) build(t *testing.T) (*Network, *tensor.Tensor) {
 		quantise(m)
 	}
 	n, err := New(m, Config{Timesteps: 20, Leak: 1, Reset: c.reset, Encoder: c.encoder, InitMembrane: c.init,
-		Signed: c.signed, Thresholds: []float32{0.75, 1.25, 1.5, 1}})
+		Signed: c.signed, Burst: c.burst, Thresholds: []float32{0.75, 1.25, 1.5, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +78,23 @@ func TestPyTorchResimulation(t *testing.T) {
 		// θ/2; and with Poisson input. Exact.
 		{name: "signed", quant: true, encoder: Direct, init: 0.5, signed: true},
 		{name: "signed-poisson", quant: true, signed: true},
+		// Burst spikes (up to 3 per step), Direct input, initial membrane
+		// θ/2; and with Poisson input. Exact.
+		{name: "burst", quant: true, encoder: Direct, init: 0.5, burst: 3},
+		{name: "burst-poisson", quant: true, burst: 3},
 	} {
 		net, x := c.build(t)
 		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]
 		for _, path := range []Path{Dense, Events} {
-			negative := 0
+			negative, bursts := 0, 0
 			r, err := net.Run(context.Background(), x, rand.New(rand.NewPCG(31, 32)), Options{Path: path,
 				Spikes: func(layer int, s []float32, steps, _ int) {
 					for _, v := range s {
 						if layer >= 0 && v < 0 {
 							negative++
+						}
+						if layer >= 0 && v > 1 {
+							bursts++
 						}
 					}
 					if layer == -1 && input == nil {
@@ -101,6 +109,9 @@ func TestPyTorchResimulation(t *testing.T) {
 			}
 			if c.signed != (negative > 0) {
 				t.Fatalf("%s path %d: %d negative spikes (signed %v)", c.name, path, negative, c.signed)
+			}
+			if (c.burst > 1) != (bursts > 0) {
+				t.Fatalf("%s path %d: %d bursts of more than one spike (burst %d)", c.name, path, bursts, c.burst)
 			}
 			casePath := filepath.Join("..", "testdata", "torch", "snn_case_"+c.name+".safetensors")
 			if *update {
@@ -154,6 +165,9 @@ func writeCase(t *testing.T, path string, net *Network, input []float32, n int) 
 		"reset": net.Config.Reset.String(), "writer": "snn/resim_test.go"}}
 	if net.Config.Signed {
 		f.Metadata["signed"] = "1"
+	}
+	if net.Config.Burst > 1 {
+		f.Metadata["burst"] = strconv.Itoa(net.Config.Burst)
 	}
 	if net.Config.InitMembrane != 0 {
 		f.Metadata["init_membrane"] = strconv.FormatFloat(net.Config.InitMembrane, 'g', -1, 64)

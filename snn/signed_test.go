@@ -102,7 +102,7 @@ func TestSpikeBitsSigned(t *testing.T) {
 	for i := range v {
 		v[i] = float32(rng.IntN(3) - 1)
 	}
-	b := packSpikes(v, true)
+	b := packSpikes(v, &Config{Signed: true})
 	got := make([]float32, len(v))
 	for i := range got {
 		got[i] = 7
@@ -116,7 +116,7 @@ func TestSpikeBitsSigned(t *testing.T) {
 	if b.bytes() != 2*4*8 {
 		t.Fatalf("%d bytes, want 64", b.bytes())
 	}
-	if u := packSpikes(v, false); u.neg != nil || u.bytes() != 4*8 {
+	if u := packSpikes(v, &Config{}); u.neg != nil || u.bytes() != 4*8 {
 		t.Fatalf("unsigned storage keeps sign bits (%d bytes)", u.bytes())
 	}
 }

@@ -102,7 +102,7 @@ func (s *Staged) Advance(ctx context.Context, theta float32) error {
 		}
 		s.sim.spk = grow(s.sim.spk, T*B*out)
 		s.sim.neurons(st, B, stride)
-		next = append(next, packSpikes(s.sim.spk[:T*B*out], s.net.Config.Signed))
+		next = append(next, packSpikes(s.sim.spk[:T*B*out], &s.net.Config))
 	})
 	if err != nil {
 		return err
@@ -168,21 +168,60 @@ func (s *Staged) current(ci, B int) (planes, out int) {
 
 // spikeBits stores spikes (−1, 0 or 1) as bits: any marks a spike of
 // either sign, neg a negative one (nil for networks without signed
-// neurons, whose spikes are all positive).
-type spikeBits struct{ any, neg []uint64 }
+// neurons, whose spikes are all positive). For burst spikes (counts
+// 0..Config.Burst) any holds bit 0 of each count and high[j] bit j+1.
+type spikeBits struct {
+	any, neg []uint64
+	high     [][]uint64
+}
 
-// packSpikes stores spikes v as bits; signed keeps their signs.
-func packSpikes(v []float32, signed bool) spikeBits {
+// packSpikes stores the spikes v of a network with configuration c as
+// bits: signed neurons keep their signs, burst neurons their counts.
+func packSpikes(v []float32, c *Config) spikeBits {
+	if c.Burst > 1 {
+		b := spikeBits{any: packCountBit(v, 0)}
+		for j := 1; j < bits.Len(uint(c.Burst)); j++ {
+			b.high = append(b.high, packCountBit(v, j))
+		}
+		return b
+	}
 	b := spikeBits{any: packBits(v)}
-	if signed {
+	if c.Signed {
 		b.neg = packSignBits(v)
 	}
+	return b
+}
+
+// packCountBit stores bit j of every count of v (non-negative integers),
+// one bit per value.
+func packCountBit(v []float32, j int) []uint64 {
+	b := make([]uint64, (len(v)+63)/64)
+	parallel.For(len(b), len(v), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			var word uint64
+			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
+				word |= uint64(uint(x)>>j&1) << uint(i)
+			}
+			b[w] = word
+		}
+	})
 	return b
 }
 
 // unpack writes the spikes into v.
 func (b spikeBits) unpack(v []float32) {
 	unpackBits(v, b.any)
+	for j, plane := range b.high {
+		add := float32(uint(2) << j)
+		parallel.For(len(plane), len(v), func(lo, hi int) {
+			for w := lo; w < hi; w++ {
+				seg := v[w*64 : min(len(v), (w+1)*64)]
+				for word := plane[w]; word != 0; word &= word - 1 {
+					seg[bits.TrailingZeros64(word)] += add
+				}
+			}
+		})
+	}
 	if b.neg == nil {
 		return
 	}
@@ -197,7 +236,13 @@ func (b spikeBits) unpack(v []float32) {
 }
 
 // bytes returns the memory b holds.
-func (b spikeBits) bytes() int64 { return int64(len(b.any)+len(b.neg)) * 8 }
+func (b spikeBits) bytes() int64 {
+	n := len(b.any) + len(b.neg)
+	for _, p := range b.high {
+		n += len(p)
+	}
+	return int64(n) * 8
+}
 
 // packSignBits stores the sign bits of v, one bit per value.
 func packSignBits(v []float32) []uint64 { return packBit(v, 31) }

@@ -11,16 +11,24 @@ import (
 // layer, after firing the earlier layers at their thresholds, equals the
 // current Run computes (Observe) with those thresholds and the same rng
 // state, bit for bit: the same kernels run on the same chunks. Checked for
-// both encoders, both reset modes and an initial membrane.
+// both encoders, both reset modes, an initial membrane and burst spikes
+// (whose counts the staged simulation stores in bit planes).
 func TestStagedEqualsRun(t *testing.T) {
 	for _, c := range []struct {
 		enc   Encoder
 		reset Reset
 		init  float64
 		quant bool
-	}{{Poisson, ResetSubtract, 0, true}, {Poisson, ResetZero, 0.5, false}, {Direct, ResetSubtract, 0.5, false}} {
+		burst int
+	}{{Poisson, ResetSubtract, 0, true, 0}, {Poisson, ResetZero, 0.5, false, 0}, {Direct, ResetSubtract, 0.5, false, 0},
+		{Direct, ResetSubtract, 0.5, false, 3}} {
 		n, x := tinyNet(t, c.quant, 7)
-		n.Config.Encoder, n.Config.Reset, n.Config.InitMembrane = c.enc, c.reset, c.init
+		n.Config.Encoder, n.Config.Reset, n.Config.InitMembrane, n.Config.Burst = c.enc, c.reset, c.init, c.burst
+		if c.burst > 1 { // lower thresholds, so that neurons burst
+			for i := range n.Config.Thresholds {
+				n.Config.Thresholds[i] /= 3
+			}
+		}
 		want := n.Config.Thresholds
 		// The staged network starts from other thresholds: Advance must set them.
 		cfg := n.Config
@@ -55,6 +63,18 @@ func TestStagedEqualsRun(t *testing.T) {
 			}
 			if err := st.Advance(context.Background(), want[l]); err != nil {
 				t.Fatal(err)
+			}
+		}
+		if c.burst > 1 {
+			bursts := 0
+			if _, err := n.Run(context.Background(), x, rand.New(rand.NewPCG(9, 9)), Options{Spikes: func(layer int, v []float32, _, _ int) {
+				for _, s := range v {
+					if layer >= 0 && s > 1 {
+						bursts++
+					}
+				}
+			}}); err != nil || bursts == 0 {
+				t.Fatalf("burst case: %d bursts (%v); the case proves little", bursts, err)
 			}
 		}
 		if !slices.Equal(st.Thresholds(), want) || st.Layer() != len(want) {
