@@ -9,7 +9,9 @@
 // Thresholds runs the balancing on calibration images the caller provides;
 // privatesnn passes synthetic images (package synth), never real data, and
 // this package cannot read a data set: it does not import the data
-// readers (enforced by a test). Besides the maximum, a robust percentile
+// readers (enforced by a test). For burst neurons (Options.Burst = G),
+// each threshold is the observed current divided by G, so that G spikes
+// in one step carry it. Besides the maximum, a robust percentile
 // (e.g. 99.9 %) of the current distribution can be used, and the result can
 // be scaled. The simulated network may start its membranes at a fraction
 // of the threshold (Options.InitMembrane) and take Direct input.
@@ -80,6 +82,12 @@ type Options struct {
 	// the thresholds are balanced, the candidates scored and the membranes
 	// corrected on the signed network.
 	Signed bool
+	// Burst lets the spiking network's neurons fire up to Burst spikes in
+	// one step (snn.Config.Burst; 0 and 1: one). Each threshold is then
+	// the layer's clip divided by Burst (BurstThresholds): Burst spikes in
+	// one step carry the clip, so a layer passes on its activation in
+	// steps of clip/Burst.
+	Burst int
 	// Percentile selects the threshold as this percentile of all input
 	// currents of the layer; 0 or 100 means the maximum (the reference).
 	Percentile float64
@@ -142,8 +150,24 @@ func (o Options) Validate() error {
 // Config returns the spiking configuration for the given thresholds.
 func (o Options) Config(thresholds []float32) snn.Config {
 	return snn.Config{Timesteps: o.Timesteps, Leak: o.Leak, Reset: o.Reset, Encoder: o.Encoder, Thresholds: thresholds,
-		InitMembrane: o.InitMembrane, Signed: o.Signed}
+		InitMembrane: o.InitMembrane, Signed: o.Signed, Burst: o.Burst}
 }
+
+// BurstThresholds returns the thresholds of a network of burst neurons
+// (up to g spikes per step) whose layers have the clips of the ordinary
+// thresholds th: a spike of layer l then stands for Λ_l/g, Λ_l = θ_0·…·θ_l
+// the clip, which divides the first threshold by g and leaves the others
+// (ratios of clips) unchanged. g ≤ 1 returns a copy of th.
+func BurstThresholds(th []float32, g int) []float32 {
+	out := slices.Clone(th)
+	if g > 1 && len(out) > 0 {
+		out[0] /= float32(g)
+	}
+	return out
+}
+
+// burst returns the most spikes per step (≥ 1).
+func (o Options) burst() int { return max(1, o.Burst) }
 
 // ErrDeadLayer reports a layer that never received a positive input current.
 var ErrDeadLayer = errors.New("convert: layer receives no positive input current")
@@ -239,6 +263,7 @@ func balance(ctx context.Context, m *vgg.Model, o Options, rng *rand.Rand, image
 		if err != nil {
 			return nil, err
 		}
+		v /= float32(o.burst())
 		th[l] = v
 		if err := reportLayer(o.Progress, l, L, name, v); err != nil {
 			return nil, err
@@ -296,6 +321,7 @@ func balanceStaged(ctx context.Context, m *vgg.Model, calib *tensor.Tensor, o Op
 		if err != nil {
 			return nil, err
 		}
+		v /= float32(o.burst())
 		if err := st.Advance(ctx, v); err != nil {
 			return nil, fmt.Errorf("convert: balancing %s: %w", names[l], err)
 		}

@@ -235,3 +235,36 @@ func TestDeadLayerError(t *testing.T) {
 		t.Errorf("not ErrDeadLayer")
 	}
 }
+
+// TestBurstThresholdsHalve: with burst spikes (G = 2) the first layer's
+// threshold, whose current no spike shapes, is half the ordinary one in
+// both searches (re-simulating and staged), and BurstThresholds divides
+// only the first of a list, leaving its input alone.
+func TestBurstThresholdsHalve(t *testing.T) {
+	m, _ := toyModel(t)
+	x := tensor.New(32, 2, 6, 6)
+	x.RandUniform(rand.New(rand.NewPCG(43, 1)), -1, 1)
+	for _, staged := range []bool{false, true} {
+		o := Defaults()
+		o.Timesteps, o.Encoder, o.InitMembrane, o.Percentile, o.Staged = 4, snn.Direct, 0.5, 99, staged
+		plain, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Burst = 2
+		burst, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if burst[0] != plain[0]/2 {
+			t.Fatalf("staged %v: first threshold %g with bursts of 2, %g without", staged, burst[0], plain[0])
+		}
+	}
+	th := []float32{4, 3, 2}
+	if got := BurstThresholds(th, 2); got[0] != 2 || got[1] != 3 || got[2] != 2 || th[0] != 4 {
+		t.Fatalf("BurstThresholds: %v (input now %v)", got, th)
+	}
+	if got := BurstThresholds(th, 1); got[0] != 4 {
+		t.Fatalf("BurstThresholds with one spike per step: %v", got)
+	}
+}

@@ -29,7 +29,8 @@ import (
 // currents the earlier layers' spikes make), so the target of layer l's
 // channel c, in spikes per step, is the ANN's mean of min(ReLU(z), Λ_l)/Λ_l
 // over the calibration images (z its pre-activation): the spiking layer
-// cannot exceed one spike per step. This is the
+// cannot exceed one spike per step (G spikes, and a clip of G·Λ_l, for
+// burst neurons). This is the
 // potential correction of SNN Calibration (Li et al., ICML 2021), run on
 // synthetic images instead of real ones.
 
@@ -68,15 +69,23 @@ func Correct(ctx context.Context, m *vgg.Model, cfg snn.Config, calib *tensor.Te
 	if _, err := snn.New(m, cfg); err != nil {
 		return nil, err
 	}
+	// A layer of burst neurons passes on up to G spikes per step: its clip
+	// is G·Λ_l, and its target G times the clipped rate.
+	g := float64(max(1, cfg.Burst))
 	clips := make([]float64, len(cfg.Thresholds))
 	prod := 1.0
 	for l, th := range cfg.Thresholds {
 		prod *= float64(th)
-		clips[l] = prod
+		clips[l] = g * prod
 	}
 	target, err := clippedRates(ctx, m, calib, clips, o.Batch)
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range target {
+		for c := range t {
+			t[c] *= g
+		}
 	}
 	init := make([][]float32, len(target))
 	for l, t := range target {

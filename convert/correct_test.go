@@ -28,29 +28,39 @@ func rateError(t *testing.T, cfg snn.Config, target [][]float64, spikes func(snn
 // TestCorrectMovesRatesToTheANN: after Correct, every layer's spike rate
 // per channel is closer, in total, to the ANN's clipped activation over
 // Λ_l than the uncorrected network's (a signed network's rates being its
-// net spike counts per step); the membranes have one value per channel and
-// stay within the bound; bad passes are refused.
+// net spike counts per step; a burst network's target G times the ANN's
+// activation clipped at G·Λ_l over G·Λ_l); the membranes have one value per
+// channel and stay within the bound; bad passes are refused.
 func TestCorrectMovesRatesToTheANN(t *testing.T) {
-	for _, signed := range []bool{false, true} {
-		testCorrectMovesRates(t, signed)
+	for _, c := range []struct {
+		signed bool
+		burst  int
+	}{{false, 0}, {true, 0}, {false, 2}} {
+		testCorrectMovesRates(t, c.signed, c.burst)
 	}
 }
 
-func testCorrectMovesRates(t *testing.T, signed bool) {
+func testCorrectMovesRates(t *testing.T, signed bool, burst int) {
 	m, _ := toyModel(t)
 	x := tensor.New(64, 2, 6, 6)
 	x.RandUniform(rand.New(rand.NewPCG(41, 1)), -1, 1)
 	o := Defaults()
-	o.Timesteps, o.Encoder, o.InitMembrane, o.Percentile, o.Staged, o.Signed = 4, snn.Direct, 0.5, 99, true, signed
+	o.Timesteps, o.Encoder, o.InitMembrane, o.Percentile, o.Staged, o.Signed, o.Burst = 4, snn.Direct, 0.5, 99, true, signed, burst
 	th, err := Thresholds(context.Background(), m, x, o, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := o.Config(th)
-	clips := []float64{float64(th[0]), float64(th[0] * th[1])}
+	g := float64(max(1, burst))
+	clips := []float64{g * float64(th[0]), g * float64(th[0]*th[1])}
 	target, err := clippedRates(context.Background(), m, x, clips, 7) // a batch that splits the images unevenly
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, tl := range target {
+		for c := range tl {
+			tl[c] *= g
+		}
 	}
 	uniform := func(v float32) [][]float32 {
 		return [][]float32{{v, v, v, v}, {v, v, v, v, v, v}}
@@ -76,7 +86,7 @@ func testCorrectMovesRates(t *testing.T, signed bool) {
 	cfg.ChannelInit = ch
 	after := rateError(t, cfg, target, spikes)
 	if !(after < before) || before == 0 {
-		t.Fatalf("signed %v: rate error %g after the correction, %g before", signed, after, before)
+		t.Fatalf("signed %v, burst %d: rate error %g after the correction, %g before", signed, burst, after, before)
 	}
 	for _, bad := range []int{0, -1, 101} {
 		if _, err := Correct(context.Background(), m, cfg, x, CorrectOptions{Passes: bad}, rand.New(rand.NewPCG(2, 2))); err == nil {

@@ -264,8 +264,10 @@ func (sel *selection) score(ctx context.Context, i int, c Candidate, opts Option
 	switch {
 	case c.Clips:
 		th, err = ClipThresholds(sel.m)
+		th = BurstThresholds(th, opts.Burst)
 	case c.Activations:
 		th, err = sel.activationThresholds(ctx, c.Percentile)
+		th = BurstThresholds(th, opts.Burst)
 	default:
 		th, err = balanceStaged(ctx, sel.m, sel.calib, opts, sel.calibRNG(), sel.first[c.Encoder])
 	}

@@ -139,6 +139,11 @@ type Settings struct {
 	// neuron takes a spike back when its membrane falls below 0 after a
 	// surplus of input; it needs reset by subtraction.
 	Signed bool `json:"signed,omitempty"`
+	// Burst lets the network's neurons fire up to Burst spikes in one step
+	// (snn.Config.Burst), each threshold the layer's clip divided by
+	// Burst; 0 and 1 are the ordinary neuron. It needs reset by
+	// subtraction and unsigned neurons.
+	Burst int `json:"burst,omitempty"`
 }
 
 // ThresholdSource names where the select recipe's thresholds come from.
@@ -231,6 +236,15 @@ func (s Settings) Validate() error {
 	if s.Signed && s.Reset != snn.ResetSubtract {
 		return setting.Errorf("signed", true, "signed neurons need reset subtract, not %s", s.Reset)
 	}
+	if s.Burst < 0 || s.Burst > snn.MaxBurst {
+		return setting.Errorf("burst", s.Burst, "want 0 to %d spikes per step", snn.MaxBurst)
+	}
+	if s.Burst > 1 && s.Reset != snn.ResetSubtract {
+		return setting.Errorf("burst", s.Burst, "burst spikes need reset subtract, not %s", s.Reset)
+	}
+	if s.Burst > 1 && s.Signed {
+		return setting.Errorf("burst", s.Burst, "burst spikes and signed neurons are not combined")
+	}
 	if s.CalibImages < 0 || s.HeldOut < 0 || s.CropPad < 0 {
 		return fmt.Errorf("convert: calibration images %d, held-out images %d and crop padding %d: want ≥ 0", s.CalibImages, s.HeldOut, s.CropPad)
 	}
@@ -257,6 +271,9 @@ func (s *Settings) PinNIRExact() error {
 	if s.Signed {
 		return setting.Errorf("signed", true, "NIR's neurons have no negative spikes; NIR-exact conversion needs unsigned neurons")
 	}
+	if s.Burst > 1 {
+		return setting.Errorf("burst", s.Burst, "NIR's neurons fire one spike per step; NIR-exact conversion needs burst 0 or 1")
+	}
 	if s.InitMembrane != nil && *s.InitMembrane != 0 {
 		return setting.Errorf("init_membrane", *s.InitMembrane, "NIR-exact conversion needs 0 (NIR neurons start at 0)")
 	}
@@ -271,7 +288,8 @@ func (s *Settings) PinNIRExact() error {
 // Options returns the simulation options the settings describe: T
 // resolved, the pinned values where given, the paper's otherwise.
 func (s Settings) Options() Options {
-	o := Options{Timesteps: s.Timesteps, Leak: s.Leak, Reset: s.Reset, Encoder: snn.Poisson, Scale: s.Scale, Batch: s.Batch, Signed: s.Signed}
+	o := Options{Timesteps: s.Timesteps, Leak: s.Leak, Reset: s.Reset, Encoder: snn.Poisson, Scale: s.Scale, Batch: s.Batch, Signed: s.Signed,
+		Burst: s.Burst}
 	if o.Timesteps == 0 {
 		o.Timesteps = map[Recipe]int{RecipePaper: PaperTimesteps, RecipeSelect: SelectTimesteps}[s.Recipe]
 	}

@@ -27,6 +27,41 @@ func TestForQCFS(t *testing.T) {
 	}
 }
 
+// TestSettingsBurst: burst spikes reach the network's configuration; out
+// of range, with reset zero, with signed neurons and for an NIR-exact
+// conversion they are refused with an error naming the key.
+func TestSettingsBurst(t *testing.T) {
+	for _, r := range []Recipe{RecipeSelect, RecipePaper} {
+		s := DefaultSettings(r)
+		s.Burst = 2
+		if err := s.Validate(); err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		if got := s.Options().Config([]float32{1}).Burst; got != 2 {
+			t.Fatalf("%s: the network's burst is %d", r, got)
+		}
+		for _, bad := range []func(*Settings){
+			func(s *Settings) { s.Reset = snn.ResetZero },
+			func(s *Settings) { s.Signed = true },
+			func(s *Settings) { s.Burst = -1 },
+			func(s *Settings) { s.Burst = snn.MaxBurst + 1 },
+		} {
+			b := s
+			bad(&b)
+			var se *setting.Error
+			if err := b.Validate(); !errors.As(err, &se) || se.Key != "burst" {
+				t.Fatalf("%s %+v: %v, want an error on burst", r, b, err)
+			}
+		}
+	}
+	s := DefaultSettings(RecipeSelect)
+	s.Burst = 3
+	var se *setting.Error
+	if err := s.PinNIRExact(); !errors.As(err, &se) || se.Key != "burst" {
+		t.Fatalf("NIR-exact with burst spikes: %v", err)
+	}
+}
+
 // TestSettingsSigned: signed neurons reach the network's configuration,
 // need reset subtract (an error naming the key) and are no NIR-exact
 // conversion.

@@ -104,6 +104,10 @@ func (b *builder) add(name, typ string, params map[string]*hdf5.Dataset) {
 // spikes would compute another function.
 var ErrSigned = errors.New("nir: the network has signed neurons (negative spikes), which NIR's IF neuron cannot express; convert it without --signed to export it")
 
+// ErrBurst refuses a network of burst neurons (snn.Config.Burst): NIR's
+// IF neuron fires at most one spike per step.
+var ErrBurst = errors.New("nir: the network fires burst spikes (several spikes per step), which NIR's IF neuron cannot express; convert it without --burst to export it")
+
 // Export returns the NIR graph of n. An SNN becomes Input → (Conv2d → IF,
 // with AvgPool2d or SumPool2d after a pool's IF)… → Flatten → (Linear →
 // IF)… → Linear → I → Output, its thresholds, T, encoder, initial
@@ -118,6 +122,9 @@ func Export(n Network, pool Pooling) (*Graph, error) {
 		}
 		if n.SNN.Signed {
 			return nil, ErrSigned
+		}
+		if n.SNN.Burst > 1 {
+			return nil, ErrBurst
 		}
 	}
 	if pool > SumPool {

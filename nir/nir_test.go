@@ -315,6 +315,21 @@ func TestChannelInitRoundTrip(t *testing.T) {
 	}
 }
 
+// TestExportRefusesBurst refuses a network of burst neurons, which NIR's
+// IF neuron cannot run, and exports the same network with one spike per
+// step.
+func TestExportRefusesBurst(t *testing.T) {
+	m, cfg := testNet(t, 3)
+	cfg.Burst = 2
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); !errors.Is(err, ErrBurst) {
+		t.Fatalf("burst network: %v, want ErrBurst", err)
+	}
+	cfg.Burst = 1
+	if _, err := Export(Network{Model: m, SNN: cfg, Meta: testMeta()}, AvgPool); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestExportRefusesSigned refuses a network of signed neurons, which NIR's
 // IF neuron cannot run, and exports the same network unsigned.
 func TestExportRefusesSigned(t *testing.T) {

@@ -25,6 +25,7 @@ var keyDocs = map[string]string{
 	"attack.VisualizeOptions.WeightDecay":  "weight_decay is the SGD weight decay on the image (default 1e-4).",
 	"convert.Settings.Augment":             "augment is AugmentAuto, AugmentOn or AugmentOff; crop_pad the crop's padding when on.",
 	"convert.Settings.Batch":               "scale multiplies every threshold; batch is the images simulated together.",
+	"convert.Settings.Burst":               "burst lets the network's neurons fire up to burst spikes in one step (snn.Config.Burst), each threshold the layer's clip divided by burst; 0 and 1 are the ordinary neuron.",
 	"convert.Settings.CalibImages":         "calib_images is the images per calibration pass: 0 takes the recipe's default, shrunk to the pool when the pool is smaller; a count beyond the pool is an error.",
 	"convert.Settings.Correct":             "correct is the select recipe's per-channel potential correction of the chosen network's initial membranes (correct): \"off\", \"on\", or \"auto\" (kept only if it raises the agreement with the ANN on the held-out images).",
 	"convert.Settings.CropPad":             "augment is AugmentAuto, AugmentOn or AugmentOff; crop_pad the crop's padding when on.",

@@ -231,6 +231,9 @@ func usedSettings(r *stage.ConvertResult) string {
 	if r.Signed {
 		s += ", signed neurons"
 	}
+	if r.Burst > 1 {
+		s += fmt.Sprintf(", burst spikes (up to %d per step)", r.Burst)
+	}
 	return s
 }
 

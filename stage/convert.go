@@ -44,6 +44,7 @@ type ConvertResult struct {
 	InitMembrane      float64            `json:"init_membrane"`
 	Encoder           snn.Encoder        `json:"encoder"`
 	Signed            bool               `json:"signed,omitempty"`
+	Burst             int                `json:"burst,omitempty"`
 	CalibrationImages int                `json:"calibration_images"`
 	Selection         *convert.Selection `json:"selection,omitempty"`
 	// Correction is the potential correction's record, when one ran.
@@ -136,7 +137,7 @@ func Convert(ctx context.Context, j ConvertJob, p progress.Func) (*ConvertResult
 		return nil, err
 	}
 	return &ConvertResult{Recipe: j.Settings.Recipe, Thresholds: oc.Thresholds, Layers: net.LayerNames(), Timesteps: cfg.Timesteps,
-		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, Signed: cfg.Signed, CalibrationImages: oc.CalibrationImages,
+		Percentile: oc.Options.Percentile, InitMembrane: cfg.InitMembrane, Encoder: cfg.Encoder, Signed: cfg.Signed, Burst: cfg.Burst, CalibrationImages: oc.CalibrationImages,
 		Selection: oc.Selection, Correction: oc.Correction, Seconds: time.Since(start).Seconds(), Out: j.Out}, nil
 }
 

@@ -221,6 +221,9 @@ func (s EvalSettings) semantics(net *snn.Network) (*snn.Network, error) {
 	if cfg.Signed && cfg.Reset != snn.ResetSubtract {
 		return nil, setting.Errorf("reset", cfg.Reset, "the network's signed neurons need reset subtract")
 	}
+	if cfg.Burst > 1 && cfg.Reset != snn.ResetSubtract {
+		return nil, setting.Errorf("reset", cfg.Reset, "the network's burst neurons need reset subtract")
+	}
 	if err := cfg.Validate(len(cfg.Thresholds)); err != nil {
 		return nil, setting.Errorf("init_membrane", cfg.InitMembrane, "%v", err)
 	}

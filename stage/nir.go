@@ -110,6 +110,9 @@ func NIRSemantics(c *snn.Config) string {
 	if c.Signed {
 		diff = append(diff, "signed neurons (NIR's IF fires only upwards; export refuses them)")
 	}
+	if c.Burst > 1 {
+		diff = append(diff, fmt.Sprintf("burst spikes, up to %d per step (NIR's IF fires one; export refuses them)", c.Burst))
+	}
 	if c.Reset == snn.ResetSubtract {
 		diff = append(diff, "reset by subtraction (NIR resets to v_reset = 0)")
 	}

@@ -118,6 +118,9 @@ func (d *ModelInfo) WriteText(w io.Writer) error {
 		if d.SNN.Signed {
 			kind += ", signed neurons"
 		}
+		if d.SNN.Burst > 1 {
+			kind += fmt.Sprintf(", burst spikes (up to %d per step)", d.SNN.Burst)
+		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", d.Path, kind)
 	fmt.Fprintf(w, "  network     %s: features %s, hidden %s, %d classes, input %d×%d×%d (%d weights)\n", n.Name, vgg.FormatFeatures(n.Features),
@@ -182,11 +185,14 @@ func (d *ModelInfo) accuracy() string {
 }
 
 // conversionText words how a spiking model's thresholds were set, and
-// says when its neurons are signed.
+// says when its neurons are signed or fire bursts.
 func conversionText(s *modelfile.SNNSpec) string {
 	t := thresholdText(s)
 	if s.Signed {
 		t += "; signed neurons (a spike is taken back when the membrane falls below 0)"
+	}
+	if s.Burst > 1 {
+		t += fmt.Sprintf("; burst spikes (a neuron fires up to %d spikes in one step)", s.Burst)
 	}
 	return t
 }
