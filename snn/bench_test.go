@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/tensor"
@@ -111,6 +112,46 @@ func BenchmarkSigned(b *testing.B) {
 			}
 			b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
 			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkBurst compares a whole simulation of the default network shape
+// with ordinary neurons and with burst neurons (G = 2, the first
+// threshold halved, as convert --burst 2 sets it), 64 images at T = 4;
+// the burst network carries more spikes, so its event-driven layers do
+// more work besides its Go scan.
+func BenchmarkBurst(b *testing.B) {
+	x := tensor.New(64, 1, 28, 28)
+	x.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
+	const T = 4
+	net := defaultShapeNet(b, x, Config{Timesteps: T, Leak: 1, Encoder: Direct, InitMembrane: 0.5})
+	for _, g := range []int{1, 2} {
+		c := net.Config
+		c.Burst = g
+		c.Thresholds = slices.Clone(c.Thresholds)
+		c.Thresholds[0] /= float32(g)
+		n, err := New(net.Model, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("burst=%d", g), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(3, 3))
+			cpu := cpuSeconds()
+			var spikes int64
+			for b.Loop() {
+				r, err := n.Run(context.Background(), x, rng, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				spikes = 0
+				for _, l := range r.Layers {
+					spikes += l.Spikes
+				}
+			}
+			b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
+			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+			b.ReportMetric(float64(spikes)/float64(x.Shape[0]), "spikes/image")
 		})
 	}
 }

@@ -169,8 +169,13 @@ func (s *stage) burstCounts(in []float32, planes int) (nz, ops int64) {
 	events := func(v []float32) (nz, ev int64) {
 		for _, x := range v {
 			if x != 0 {
+				a := abs32(x)
+				k := int64(a)
+				if float32(k) < a { // ⌈a⌉
+					k++
+				}
 				nz++
-				ev += int64(math.Ceil(math.Abs(float64(x))))
+				ev += k
 			}
 		}
 		return nz, ev
