@@ -142,7 +142,8 @@ type Settings struct {
 	// Burst lets the network's neurons fire up to Burst spikes in one step
 	// (snn.Config.Burst), each threshold the layer's clip divided by
 	// Burst; 0 and 1 are the ordinary neuron. It needs reset by
-	// subtraction and unsigned neurons.
+	// subtraction; with Signed, a neuron fires up to Burst positive spikes
+	// or one negative spike in a step.
 	Burst int `json:"burst,omitempty"`
 }
 
@@ -241,9 +242,6 @@ func (s Settings) Validate() error {
 	}
 	if s.Burst > 1 && s.Reset != snn.ResetSubtract {
 		return setting.Errorf("burst", s.Burst, "burst spikes need reset subtract, not %s", s.Reset)
-	}
-	if s.Burst > 1 && s.Signed {
-		return setting.Errorf("burst", s.Burst, "burst spikes and signed neurons are not combined")
 	}
 	if s.CalibImages < 0 || s.HeldOut < 0 || s.CropPad < 0 {
 		return fmt.Errorf("convert: calibration images %d, held-out images %d and crop padding %d: want ≥ 0", s.CalibImages, s.HeldOut, s.CropPad)

@@ -27,8 +27,8 @@ func TestForQCFS(t *testing.T) {
 	}
 }
 
-// TestSettingsBurst: burst spikes reach the network's configuration; out
-// of range, with reset zero, with signed neurons and for an NIR-exact
+// TestSettingsBurst: burst spikes reach the network's configuration, with
+// signed neurons too; out of range, with reset zero and for an NIR-exact
 // conversion they are refused with an error naming the key.
 func TestSettingsBurst(t *testing.T) {
 	for _, r := range []Recipe{RecipeSelect, RecipePaper} {
@@ -40,9 +40,13 @@ func TestSettingsBurst(t *testing.T) {
 		if got := s.Options().Config([]float32{1}).Burst; got != 2 {
 			t.Fatalf("%s: the network's burst is %d", r, got)
 		}
+		sb := s
+		sb.Signed = true
+		if err := sb.Validate(); err != nil || !sb.Options().Config([]float32{1}).Signed {
+			t.Fatalf("%s: signed burst neurons: %v", r, err)
+		}
 		for _, bad := range []func(*Settings){
 			func(s *Settings) { s.Reset = snn.ResetZero },
-			func(s *Settings) { s.Signed = true },
 			func(s *Settings) { s.Burst = -1 },
 			func(s *Settings) { s.Burst = snn.MaxBurst + 1 },
 		} {

@@ -152,6 +152,11 @@ CASES = {
     "burst": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
                   reset="subtract", encoder="direct", init=0.5, surrogate=("triangle", 0.3, 0.0),
                   masks=["features.0", "classifier.0"], burst=2),
+    # Signed burst neurons: counts −1..2, the burst terms and the negative
+    # spike's term; atan surrogate.
+    "signed-burst": dict(cfg=[6, 8, "A", 8], hidden=[16], classes=5, shape=(2, 7, 6), n=3,
+                         reset="subtract", encoder="direct", init=0.5, surrogate=("atan", 0.3, 2.0),
+                         masks=["features.0", "classifier.0"], burst=2, signed=True),
 }
 
 

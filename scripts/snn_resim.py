@@ -118,5 +118,5 @@ def resim(name):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for n in sys.argv[1:] or ["quant", "real", "init", "direct", "signed", "signed-poisson", "burst", "burst-poisson"]:
+    for n in sys.argv[1:] or ["quant", "real", "init", "direct", "signed", "signed-poisson", "burst", "burst-poisson", "signed-burst"]:
         resim(n)

@@ -31,7 +31,7 @@ import (
 const bpttGoldenTol = 1e-4
 
 // bpttGoldenCases are the files scripts/bptt_golden.py writes.
-var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan", "attack2", "signed", "burst"}
+var bpttGoldenCases = []string{"soft", "hard", "init", "direct", "fastsigmoid", "atan", "attack2", "signed", "burst", "signed-burst"}
 
 // bpttGolden is one case loaded from testdata/torch/bptt_<name>.safetensors.
 type bpttGolden struct {

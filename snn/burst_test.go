@@ -152,10 +152,14 @@ func TestSpikeBitsBurst(t *testing.T) {
 	}
 }
 
-// TestBurstConfig refuses burst spikes out of range, with a reset to zero
-// or with signed neurons.
+// TestBurstConfig refuses burst spikes out of range or with a reset to
+// zero, and takes them with signed neurons.
 func TestBurstConfig(t *testing.T) {
 	ok := Config{Timesteps: 4, Leak: 1, Thresholds: []float32{1}, Burst: 2}
+	if err := ok.Validate(1); err != nil {
+		t.Fatal(err)
+	}
+	ok.Signed = true
 	if err := ok.Validate(1); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +167,6 @@ func TestBurstConfig(t *testing.T) {
 		{Timesteps: 4, Leak: 1, Thresholds: []float32{1}, Burst: -1},
 		{Timesteps: 4, Leak: 1, Thresholds: []float32{1}, Burst: MaxBurst + 1},
 		{Timesteps: 4, Leak: 1, Thresholds: []float32{1}, Burst: 2, Reset: ResetZero},
-		{Timesteps: 4, Leak: 1, Thresholds: []float32{1}, Burst: 2, Signed: true},
 	} {
 		if err := c.Validate(1); err == nil {
 			t.Errorf("%+v accepted", c)
@@ -249,5 +252,110 @@ func TestBurstNetwork(t *testing.T) {
 		if d := math.Abs(float64(v - logits[1].Data[i])); d > 1e-4*float64(logits[0].MaxAbs()) {
 			t.Fatalf("output %d: dense %g, events %g", i, v, logits[1].Data[i])
 		}
+	}
+}
+
+// TestSignedBurstStep follows one signed burst neuron (θ = 1, at most 2
+// spikes, initial membrane 1/2) through currents chosen by hand, and
+// checks that with one spike per step it is the signed neuron.
+func TestSignedBurstStep(t *testing.T) {
+	u, q := float32(0.5), float32(0)
+	for i, c := range []struct {
+		cur, wantV, wantU, wantQ, wantS float32
+	}{
+		{-1, -0.5, -0.5, 0, 0}, // below 0 with nothing to take back: silent
+		{3, 2.5, 0.5, 2, 2},    // above 2θ: two spikes
+		{-1, -0.5, 0.5, 1, -1}, // below 0: one spike taken back, U + θ
+		{-1, -0.5, 0.5, 0, -1}, // and the other
+		{-1, -0.5, -0.5, 0, 0}, // the count is back at 0: silent
+		{4, 3.5, 1.5, 2, 2},    // capped at 2
+		{-1.5, 0, 0, 2, 0},     // exactly 0: silent (strict)
+		{2, 2, 1, 3, 1},        // exactly 2θ: one (strict)
+	} {
+		v, nu, nq, s := signedBurstStep(u, q, c.cur, 1, 1, 2)
+		if v != c.wantV || nu != c.wantU || nq != c.wantQ || s != c.wantS {
+			t.Fatalf("step %d: v %g, U %g, q %g, s %g; want %g, %g, %g, %g", i, v, nu, nq, s, c.wantV, c.wantU, c.wantQ, c.wantS)
+		}
+		u, q = nu, nq
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 200 {
+		u, q, c := float32(rng.NormFloat64()), float32(rng.IntN(3)), float32(rng.NormFloat64())
+		v1, u1, q1, s1 := signedBurstStep(u, q, c, 0.75, 0.9, 1)
+		v2, u2, q2, s2 := signedStep(u, q, c, 0.75, 0.9)
+		if v1 != v2 || u1 != u2 || q1 != q2 || s1 != s2 {
+			t.Fatalf("G = 1 at u %g q %g c %g: %g %g %g %g, signed neuron %g %g %g %g", u, q, c, v1, u1, q1, s1, v2, u2, q2, s2)
+		}
+	}
+}
+
+// TestSignedBurstScanAgrees checks signedBurstScan, carried over two
+// calls, and signedBurstSurrogateScan against signedBurstStep and
+// signedBurstSurrogate neuron by neuron; the per-step current makes both
+// bursts and negative spikes.
+func TestSignedBurstScanAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const steps, n, a, b, g = 9, 37, 5, 31, 2
+	theta, leak := float32(0.5), float32(1)
+	init := initial{ch: []float32{0.1, 0.5, -0.2}}
+	sg := Surrogate{Kind: Atan, Gamma: 0.3, Slope: 2}
+	cur := make([]float32, steps*n)
+	for i := range cur {
+		cur[i] = float32(rng.NormFloat64())
+	}
+	u, q := make([]float32, n), make([]float32, n)
+	init.fill(u[a:b], a)
+	out := make([]float32, steps*n)
+	count := signedBurstScan(out, cur, u, q, 4, n, n, a, b, theta, leak, g)
+	count += signedBurstScan(out[4*n:], cur[4*n:], u, q, steps-4, n, n, a, b, theta, leak, g)
+	out2, d := make([]float32, steps*n), make([]float32, steps*n)
+	count2 := signedBurstSurrogateScan(out2, d, cur, steps, n, n, a, b, theta, leak, g, init, sg)
+	var want int64
+	negative, multi := 0, 0
+	h, inv := float32(sg.Gamma)/theta, 1/theta
+	for i := a; i < b; i++ {
+		ui, qi := init.ch[i%len(init.ch)], float32(0)
+		for s := range steps {
+			v, nu, nq, sp := signedBurstStep(ui, qi, cur[s*n+i], theta, leak, g)
+			dd := signedBurstSurrogate(sg, h, float32(sg.Slope), inv, v, qi, g)
+			ui, qi = nu, nq
+			j := s*n + i
+			if out[j] != sp || out2[j] != sp || d[j] != dd {
+				t.Fatalf("neuron %d step %d: spikes %g %g, derivative %g; want %g, %g", i, s, out[j], out2[j], d[j], sp, dd)
+			}
+			want += int64(abs32(sp))
+			if sp < 0 {
+				negative++
+			}
+			if sp > 1 {
+				multi++
+			}
+		}
+		if u[i] != ui || q[i] != qi {
+			t.Fatalf("neuron %d: carried state %g, %g; want %g, %g", i, u[i], q[i], ui, qi)
+		}
+	}
+	if count != want || count2 != want || negative == 0 || multi == 0 {
+		t.Fatalf("counts %d, %d, want %d (%d negative, %d bursts)", count, count2, want, negative, multi)
+	}
+}
+
+// TestSpikeBitsSignedBurst stores spikes −1..G and gets them back.
+func TestSpikeBitsSignedBurst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	v := make([]float32, 300)
+	for i := range v {
+		v[i] = float32(rng.IntN(5) - 1)
+	}
+	b := packSpikes(v, &Config{Burst: 3, Signed: true})
+	got := make([]float32, len(v))
+	b.unpack(got)
+	for i := range v {
+		if got[i] != v[i] {
+			t.Fatalf("spike %d: %g, want %g", i, got[i], v[i])
+		}
+	}
+	if b.bytes() != 3*5*8 {
+		t.Fatalf("%d bytes, want 120 (two count planes and the sign plane)", b.bytes())
 	}
 }

@@ -405,6 +405,9 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 			t0 := 0
 			for k, t1 := range cs.readouts {
 				switch {
+				case cfg.Burst > 1 && cfg.Signed:
+					counts[part*segs+k] = signedBurstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,
+						a, b, theta, leak, cfg.Burst)
 				case cfg.Burst > 1:
 					counts[part*segs+k] = burstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
 						a, b, theta, leak, cfg.Burst)

@@ -124,8 +124,9 @@ type Config struct {
 	// such k) and its membrane falls by k·θ (see burstStep). The next
 	// layer receives the count as its input value, and every spike counts
 	// (spike counts, synaptic operations). 0 and 1 are the ordinary
-	// neuron; it needs reset by subtraction and is not combined with
-	// Signed.
+	// neuron; it needs reset by subtraction. With Signed as well, a neuron
+	// fires up to Burst positive spikes in a step or one negative spike
+	// (signedBurstStep).
 	Burst int `json:"burst,omitempty"`
 }
 
@@ -175,9 +176,6 @@ func (c Config) Validate(spikingLayers int) error {
 	}
 	if c.Burst > 1 && c.Reset != ResetSubtract {
 		return fmt.Errorf("snn: burst spikes need reset by subtraction, not %s", c.Reset)
-	}
-	if c.Burst > 1 && c.Signed {
-		return fmt.Errorf("snn: burst spikes and signed neurons are not combined")
 	}
 	if !(c.InitMembrane >= 0 && c.InitMembrane <= 1) {
 		return fmt.Errorf("snn: initial membrane %g outside [0, 1] (a fraction of the threshold)", c.InitMembrane)

@@ -28,15 +28,16 @@
 // of input that later input cancels. Spike counts count spikes of either
 // sign; the surrogate gradient adds σ'(U/θ) where q[t] > 0.
 //
-// With Burst = G ≥ 2 (reset by subtraction only, not with Signed) a neuron
-// fires several spikes in one step:
+// With Burst = G ≥ 2 (reset by subtraction only) a neuron fires several
+// spikes in one step:
 //
 //	o[t] = max{k ∈ 0..G : U[t] > k·θ}   (strict >)
 //	U[t] ← U[t] − θ·o[t]
 //
 // and the next layer receives the count o[t]. Spike counts and synaptic
 // operations count every spike; the surrogate gradient is
-// Σ_{k=1..G} σ'(U/θ − k).
+// Σ_{k=1..G} σ'(U/θ − k). With Signed as well, a neuron that fires no
+// positive spike fires −1 as a signed neuron does.
 //
 // Simulation is multi-step: each layer processes all T steps of a chunk of
 // images before the next layer runs. That is the same arithmetic as stepping

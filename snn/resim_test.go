@@ -82,6 +82,8 @@ func TestPyTorchResimulation(t *testing.T) {
 		// θ/2; and with Poisson input. Exact.
 		{name: "burst", quant: true, encoder: Direct, init: 0.5, burst: 3},
 		{name: "burst-poisson", quant: true, burst: 3},
+		// Signed burst neurons (up to 2 spikes, or −1), Direct input; exact.
+		{name: "signed-burst", quant: true, encoder: Direct, init: 0.5, signed: true, burst: 2},
 	} {
 		net, x := c.build(t)
 		var input []float32 // [T, N, H, W, C] with C = 1, i.e. [T, N, C, H, W]

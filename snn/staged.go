@@ -169,7 +169,8 @@ func (s *Staged) current(ci, B int) (planes, out int) {
 // spikeBits stores spikes (−1, 0 or 1) as bits: any marks a spike of
 // either sign, neg a negative one (nil for networks without signed
 // neurons, whose spikes are all positive). For burst spikes (counts
-// 0..Config.Burst) any holds bit 0 of each count and high[j] bit j+1.
+// 0..Config.Burst, or −1 with signed neurons) any holds bit 0 of each
+// count's magnitude and high[j] bit j+1.
 type spikeBits struct {
 	any, neg []uint64
 	high     [][]uint64
@@ -178,29 +179,30 @@ type spikeBits struct {
 // packSpikes stores the spikes v of a network with configuration c as
 // bits: signed neurons keep their signs, burst neurons their counts.
 func packSpikes(v []float32, c *Config) spikeBits {
+	var b spikeBits
 	if c.Burst > 1 {
-		b := spikeBits{any: packCountBit(v, 0)}
+		b.any = packCountBit(v, 0)
 		for j := 1; j < bits.Len(uint(c.Burst)); j++ {
 			b.high = append(b.high, packCountBit(v, j))
 		}
-		return b
+	} else {
+		b.any = packBits(v)
 	}
-	b := spikeBits{any: packBits(v)}
 	if c.Signed {
 		b.neg = packSignBits(v)
 	}
 	return b
 }
 
-// packCountBit stores bit j of every count of v (non-negative integers),
-// one bit per value.
+// packCountBit stores bit j of the magnitude of every count of v
+// (integers), one bit per value.
 func packCountBit(v []float32, j int) []uint64 {
 	b := make([]uint64, (len(v)+63)/64)
 	parallel.For(len(b), len(v), func(lo, hi int) {
 		for w := lo; w < hi; w++ {
 			var word uint64
 			for i, x := range v[w*64 : min(len(v), (w+1)*64)] {
-				word |= uint64(uint(x)>>j&1) << uint(i)
+				word |= uint64(uint(abs32(x))>>j&1) << uint(i)
 			}
 			b[w] = word
 		}

@@ -31,7 +31,7 @@ func calibFlags(fs *flag.FlagSet, b *bounds, s *convert.Settings, seed *uint64, 
 		fs.BoolVar(&s.Signed, "signed", s.Signed, "signed neurons: a neuron also fires −1 (and its membrane rises by the threshold) when its membrane falls below 0 "+
 			"while it has fired more spikes than it took back, correcting an early surplus of input (needs --reset subtract; NIR cannot express it)")
 		b.Int(fs, &s.Burst, "burst", 0, 0, snn.MaxBurst, "burst spikes: a neuron fires up to this many spikes in one step, each threshold its layer's clip divided by it "+
-			"(0 or 1: one spike per step; needs --reset subtract, not with --signed; every spike counts in the energy; NIR cannot express it)")
+			"(0 or 1: one spike per step; with --signed, up to this many positive spikes or one negative spike; needs --reset subtract; every spike counts in the energy; NIR cannot express it)")
 	}
 	b.Int(fs, &s.Timesteps, "timesteps", 0, 0, snn.MaxTimesteps, map[bool]string{true: fmt.Sprintf("time steps T of the spiking network, the target of the selection (0: %d for select, %d for paper)",
 		convert.SelectTimesteps, convert.PaperTimesteps), false: fmt.Sprintf("time steps T of the spiking networks (0: %d, as the reference)", convert.PaperTimesteps)}[recipes])
@@ -94,7 +94,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			signed = "; signed neurons"
 		}
 		if res.Burst > 1 {
-			signed = fmt.Sprintf("; burst spikes, up to %d per step", res.Burst)
+			signed += fmt.Sprintf("; burst spikes, up to %d per step", res.Burst)
 		}
 		_, err := fmt.Fprintf(w, "converted %s to a spiking network (T=%d; %s%s; %d thresholds) in %.0fs; saved in %s (no training data accessed)\n",
 			c.model, res.Timesteps, chosen, signed,
