@@ -15,11 +15,13 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		b     bounds
 		spec  data.Spec
 		model string
+		split = data.Split(data.Test)
 		out   output
 	)
 	fs := newFlagSet("energy")
 	dataFlags(fs, &b, &spec, "")
 	fs.StringVar(&model, "model", "", "spiking model from 'privatesnn convert' (required)")
+	fs.TextVar(&split, "split", split, "split to simulate: test or train (a validation split of the training images, with --limit)")
 	simFlags(fs, &b, &job.Settings.Timesteps, &job.Settings.Readouts, &job.Settings.Seed, 10)
 	out.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -29,7 +31,7 @@ func runEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var err error
-	if job.Model, job.Data, err = modelAndData(model, modelfile.KindSNN, spec, data.Test); err != nil {
+	if job.Model, job.Data, err = modelAndData(model, modelfile.KindSNN, spec, string(split)); err != nil {
 		return err
 	}
 	return runStage(ctx, out, stdout, stderr, stage.Energy, job, (*stage.EnergyResult).WriteText, nil)
