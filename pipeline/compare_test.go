@@ -27,6 +27,7 @@ timesteps = 4
 thresholds = "all"
 correct = "auto"
 signed = true
+burst = 2
 [[compare]]
 name = "paper, T = 16"
 recipe = "paper"
@@ -42,10 +43,10 @@ timesteps = 16
 	a, b := c.Compare[0], c.Compare[1]
 	if a.Name != "DC, T = 4, ANN clips" || a.Recipe != convert.RecipeSelect || a.Timesteps != 4 || a.Source != convert.SourceAll ||
 		a.Correct != convert.CorrectAuto || a.Score != def.Score || a.Leak != def.Leak || a.Batch != def.Batch || a.CropPad != def.CropPad ||
-		!a.Signed || !a.Options().Config([]float32{1}).Signed {
-		t.Errorf("first entry %+v, want the convert defaults with T = 4, thresholds all, correct auto, signed neurons", a)
+		!a.Signed || !a.Options().Config([]float32{1}).Signed || a.Options().Config([]float32{1}).Burst != 2 {
+		t.Errorf("first entry %+v, want the convert defaults with T = 4, thresholds all, correct auto, signed neurons, bursts of 2", a)
 	}
-	if b.Recipe != convert.RecipePaper || b.Timesteps != 16 || b.Score != def.Score || b.Signed {
+	if b.Recipe != convert.RecipePaper || b.Timesteps != 16 || b.Score != def.Score || b.Signed || b.Burst != 0 {
 		t.Errorf("second entry %+v", b)
 	}
 	if c.Convert.Score != convert.ScoreRaw {
@@ -59,6 +60,7 @@ timesteps = 16
 		{"[[compare]]\nname = \"DC\"\n", `name "DC" is one of the run's own models`},
 		{"[[compare]]\nname = \"p\"\nrecipe = \"paper\"\nthresholds = \"all\"\n", "compare 1 (p): recipe paper fixes its settings"},
 		{"[[compare]]\nname = \"s\"\nsigned = true\nreset = \"zero\"\n", "signed neurons need reset subtract"},
+		{"[[compare]]\nname = \"b\"\nburst = 2\nreset = \"zero\"\n", "burst spikes need reset subtract"},
 		{strings.Repeat("[[compare]]\nname = \"n\"\n", 1), ""},
 	} {
 		_, err := Parse([]byte("name = \"t\"\n"+bad.text), true)
