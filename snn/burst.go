@@ -9,8 +9,9 @@ package snn
 // the resolution of an ordinary neuron per step, at the cost of up to G
 // spikes per step. With Config.Signed as well, a neuron that fires no
 // positive spike fires a negative one as a signed neuron does
-// (signedBurstStep). The forward scans and the surrogate scans are in Go
-// for every build.
+// (signedBurstStep). The forward scans have a C twin (psnn_burst_scan, used
+// in cgo builds); the surrogate scans of backpropagation are in Go for
+// every build.
 
 // burstStep advances one burst neuron (membrane u) by one step with
 // current c: it charges v = λ·u + c, fires the largest k ≤ g with
@@ -38,12 +39,13 @@ func burstSurrogate(sg Surrogate, h, slope, inv, v float32, g int) float32 {
 	return d
 }
 
-// burstScan runs burst neurons [a, b) of n over steps steps from their
+// burstScanGo runs burst neurons [a, b) of n over steps steps from their
 // membranes u (length n, carried state, updated in place): the current of
 // step t is cur[t·cstride:][:n], and out [steps, n] gets each step's spike
 // count (0..g). It returns the number of spikes (the sum of the counts).
-// It is neuronScanStrided for Config.Burst (reset by subtraction).
-func burstScan(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+// It is neuronScanStrided for Config.Burst (reset by subtraction), and
+// the twin of psnn_burst_scan (burstScan).
+func burstScanGo(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
 	if a < 0 || b > n || a > b || len(u) < n || len(out) < steps*n || steps > 0 && len(cur) < (steps-1)*cstride+b {
 		panic("snn: burst scan buffers too short")
 	}
@@ -122,10 +124,11 @@ func signedBurstSurrogate(sg Surrogate, h, slope, inv, v, q float32, g int) floa
 	return d
 }
 
-// signedBurstScan is burstScan for signed burst neurons, their net counts
-// in q (length n, carried state like u); it returns the number of spikes
-// of either sign (a negative spike counts one).
-func signedBurstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+// signedBurstScanGo is burstScanGo for signed burst neurons, their net
+// counts in q (length n, carried state like u); it returns the number of
+// spikes of either sign (a negative spike counts one). It is the twin of
+// psnn_burst_scan with q (signedBurstScan).
+func signedBurstScanGo(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
 	if a < 0 || b > n || a > b || len(u) < n || len(q) < n || len(out) < steps*n || steps > 0 && len(cur) < (steps-1)*cstride+b {
 		panic("snn: signed burst scan buffers too short")
 	}

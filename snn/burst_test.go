@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/tensor"
@@ -357,5 +358,48 @@ func TestSpikeBitsSignedBurst(t *testing.T) {
 	}
 	if b.bytes() != 3*5*8 {
 		t.Fatalf("%d bytes, want 120 (two count planes and the sign plane)", b.bytes())
+	}
+}
+
+// TestBurstScanTwins checks burstScan and signedBurstScan (the C kernel in
+// a cgo build) against their Go twins bit for bit, with currents that put
+// membranes exactly on multiples of θ and on 0, leak 1 and 0.9, shared and
+// per-step currents, G = 2 and 3.
+func TestBurstScanTwins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	const steps, n = 11, 203
+	for _, g := range []int{2, 3} {
+		for _, leak := range []float32{1, 0.9} {
+			for _, cstride := range []int{0, n} {
+				cur := make([]float32, steps*n)
+				for i := range cur {
+					switch rng.IntN(4) {
+					case 0:
+						cur[i] = float32(rng.IntN(9)-3) * 0.25 // lands on k·θ (θ = 0.5) and 0 exactly
+					default:
+						cur[i] = float32(rng.NormFloat64())
+					}
+				}
+				u1, q1 := make([]float32, n), make([]float32, n)
+				for i := range u1 {
+					u1[i] = 0.25
+				}
+				u2, q2 := slices.Clone(u1), slices.Clone(q1)
+				o1, o2 := make([]float32, steps*n), make([]float32, steps*n)
+				c1 := burstScan(o1, cur, u1, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c2 := burstScanGo(o2, cur, u2, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || c1 == 0 {
+					t.Fatalf("G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
+				}
+				for i := range u1 {
+					u1[i], u2[i] = 0.25, 0.25
+				}
+				c1 = signedBurstScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c2 = signedBurstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
+					t.Fatalf("signed G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
+				}
+			}
+		}
 	}
 }

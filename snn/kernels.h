@@ -31,6 +31,8 @@ int64_t psnn_scan_surrogate(float *out, float *d, const float *cur, float *u, in
                             const float *init, long cout);
 int64_t psnn_signed_scan(float *out, const float *cur, float *u, float *q, int steps, long n, long cstride, long a,
                          long b, float theta, float leak);
+int64_t psnn_burst_scan(float *out, const float *cur, float *u, float *q, int steps, long n, long cstride, long a,
+                        long b, float theta, float leak, int g);
 void psnn_reverse(float *g, const float *d, const uint64_t *obits, float *carry, int steps, long n, long a, long b,
                   float leak);
 

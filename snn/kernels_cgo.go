@@ -121,6 +121,36 @@ func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, le
 		C.float(theta), C.float(leak)))
 }
 
+func burstScan(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+	return burstScanC(out, cur, u, nil, steps, n, cstride, a, b, theta, leak, g)
+}
+
+func signedBurstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+	if len(q) < n {
+		panic("snn: signed burst scan counts too short")
+	}
+	return burstScanC(out, cur, u, q, steps, n, cstride, a, b, theta, leak, g)
+}
+
+// burstScanC calls psnn_burst_scan; q nil means unsigned neurons.
+func burstScanC(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(u) < n || g < 1 {
+		panic("snn: burst scan buffers too short")
+	}
+	if a == b || steps == 0 {
+		return 0
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: burst scan current too short")
+	}
+	var qp *C.float
+	if q != nil {
+		qp = fp(q)
+	}
+	return int64(C.psnn_burst_scan(fp(out), fp(cur), fp(u), qp, C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
+		C.float(theta), C.float(leak), C.int(g)))
+}
+
 func countNonZero(x []float32) int64 {
 	if len(x) == 0 {
 		return 0

@@ -159,3 +159,48 @@ int64_t psnn_signed_scan(float *restrict out, const float *restrict cur, float *
 	}
 	return count;
 }
+
+// psnn_burst_scan runs burst neurons [a, b) of n (snn.Config.Burst = g)
+// over steps steps from their membranes u (updated in place): v = leak·u
+// + c, k = the number of j in 1..g with v > j·theta (the largest such j,
+// as j·theta grows with j), and with q non-NULL (signed burst neurons, net
+// counts updated in place) s = k, or −1 when k = 0, v < 0 and q > 0;
+// u = v − theta·s, and out gets s. It returns the number of spikes (the
+// sum of |s|). burstScanGo and signedBurstScanGo are its twins.
+PSNN_CLONES
+int64_t psnn_burst_scan(float *restrict out, const float *restrict cur, float *restrict u, float *restrict q, int steps,
+                        long n, long cstride, long a, long b, float theta, float leak, int g) {
+	int64_t count = 0;
+	long m = b - a;
+	float *uu = u + a;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *o = out + t * n + a;
+		int32_t fired = 0;
+		if (!q) {
+			for (long i = 0; i < m; i++) {
+				float v = leak * uu[i] + c[i];
+				float k = 0.0f;
+				for (int j = 1; j <= g; j++) k += (float)(v > (float)j * theta);
+				uu[i] = v - k * theta;
+				o[i] = k;
+				fired += (int32_t)k;
+			}
+		} else {
+			float *qq = q + a;
+			for (long i = 0; i < m; i++) {
+				float v = leak * uu[i] + c[i];
+				float k = 0.0f;
+				for (int j = 1; j <= g; j++) k += (float)(v > (float)j * theta);
+				float neg = (float)((k == 0.0f) & (v < 0.0f) & (qq[i] > 0.0f));
+				float s = k - neg;
+				uu[i] = v - s * theta;
+				qq[i] += s;
+				o[i] = s;
+				fired += (int32_t)(k + neg);
+			}
+		}
+		count += fired;
+	}
+	return count;
+}
