@@ -60,6 +60,16 @@ PSNN_INLINE float psnn_neuron_step(float *u, float c, float theta, float leak, i
 	return v;
 }
 
+// psnn_burst_count returns the spike count of a burst neuron (at most g
+// spikes) whose charged membrane is v: the number of j in 1..g with
+// v > j·theta, which is the largest such j as j·theta grows with j.
+// burstStep is its twin.
+PSNN_INLINE float psnn_burst_count(float v, float theta, int g) {
+	float k = 0.0f;
+	for (int j = 1; j <= g; j++) k += (float)(v > (float)j * theta);
+	return k;
+}
+
 // psnn_surrogate is the surrogate derivative at x = u/θ − 1 with peak
 // height h = γ/θ: kind 0 triangle h·(1 − |x|) for |x| < 1, else 0; kind 1
 // fast-sigmoid h/(1 + slope·|x|)²; kind 2 atan h/(1 + (π/2·slope·x)²).

@@ -180,8 +180,7 @@ int64_t psnn_burst_scan(float *restrict out, const float *restrict cur, float *r
 		if (!q) {
 			for (long i = 0; i < m; i++) {
 				float v = leak * uu[i] + c[i];
-				float k = 0.0f;
-				for (int j = 1; j <= g; j++) k += (float)(v > (float)j * theta);
+				float k = psnn_burst_count(v, theta, g);
 				uu[i] = v - k * theta;
 				o[i] = k;
 				fired += (int32_t)k;
@@ -190,8 +189,7 @@ int64_t psnn_burst_scan(float *restrict out, const float *restrict cur, float *r
 			float *qq = q + a;
 			for (long i = 0; i < m; i++) {
 				float v = leak * uu[i] + c[i];
-				float k = 0.0f;
-				for (int j = 1; j <= g; j++) k += (float)(v > (float)j * theta);
+				float k = psnn_burst_count(v, theta, g);
 				float neg = (float)((k == 0.0f) & (v < 0.0f) & (qq[i] > 0.0f));
 				float s = k - neg;
 				uu[i] = v - s * theta;
