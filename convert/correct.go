@@ -66,7 +66,10 @@ func Correct(ctx context.Context, m *vgg.Model, cfg snn.Config, calib *tensor.Te
 		o.Batch = annBatch
 	}
 	cfg.ChannelInit = nil
-	if _, err := snn.New(m, cfg); err != nil {
+	// One network, reconfigured for every pass: the passes then share its
+	// weights and simulation buffers.
+	net, err := snn.New(m, cfg)
+	if err != nil {
 		return nil, err
 	}
 	// A layer of burst neurons passes on up to G spikes per step: its clip
@@ -98,7 +101,7 @@ func Correct(ctx context.Context, m *vgg.Model, cfg snn.Config, calib *tensor.Te
 	for range o.Passes {
 		for l := range init {
 			cfg.ChannelInit = init
-			got, err := spikeMeans(ctx, m, cfg, calib, l, rng)
+			got, err := spikeMeans(ctx, net, cfg, calib, l, rng)
 			if err != nil {
 				return nil, err
 			}
@@ -198,10 +201,11 @@ func eachHiddenOutput(ctx context.Context, m *vgg.Model, x *tensor.Tensor, batch
 	return nil
 }
 
-// spikeMeans simulates (m, cfg) on x and returns spiking layer l's spikes
-// per neuron and step, per output channel.
-func spikeMeans(ctx context.Context, m *vgg.Model, cfg snn.Config, x *tensor.Tensor, l int, rng *rand.Rand) ([]float64, error) {
-	net, err := snn.New(m, cfg)
+// spikeMeans simulates base's model with configuration cfg on x and
+// returns spiking layer l's spikes per neuron and step, per output
+// channel.
+func spikeMeans(ctx context.Context, base *snn.Network, cfg snn.Config, x *tensor.Tensor, l int, rng *rand.Rand) ([]float64, error) {
+	net, err := base.WithConfig(cfg)
 	if err != nil {
 		return nil, err
 	}

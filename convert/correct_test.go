@@ -69,7 +69,11 @@ func testCorrectMovesRates(t *testing.T, signed bool, burst int) {
 		if c.ChannelInit == nil {
 			c.ChannelInit = uniform(float32(c.InitMembrane))
 		}
-		r, err := spikeMeans(context.Background(), m, c, x, l, rand.New(rand.NewPCG(2, 2)))
+		net, err := snn.New(m, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := spikeMeans(context.Background(), net, c, x, l, rand.New(rand.NewPCG(2, 2)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,8 +139,12 @@ func correctOutcome(ctx context.Context, m *vgg.Model, oc *Outcome, calib, heldO
 		return err
 	}
 	seed := rng.Uint64()
+	net, err := snn.New(m, cfg)
+	if err != nil {
+		return err
+	}
 	score := func(c snn.Config) (float64, error) {
-		a, _, err := agreement(ctx, m, c, heldOut, want, max(1, c.Timesteps/2), rand.New(rand.NewPCG(seed, 0x5e1)))
+		a, _, err := agreement(ctx, net, c, heldOut, want, max(1, c.Timesteps/2), rand.New(rand.NewPCG(seed, 0x5e1)))
 		return a, err
 	}
 	rec := &Correction{Mode: mode, Passes: DefaultCorrectPasses, Images: calib.Shape[0], Source: "calibration images blurred by a 3×3 box filter"}

@@ -227,6 +227,9 @@ type selection struct {
 	// activations holds a sorted sample of every hidden layer's ANN
 	// pre-activations on calib, made on first use (Candidate.Activations).
 	activations [][]float32
+	// net is the model's spiking network, made for the first scored
+	// candidate and reconfigured (WithConfig) for each of the others.
+	net *snn.Network
 }
 
 // calibRNG returns a new generator for a candidate's calibration, the same
@@ -278,7 +281,12 @@ func (sel *selection) score(ctx context.Context, i int, c Candidate, opts Option
 		return sc, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
 	default:
 		sc.Thresholds = th
-		sc.Agreement, sc.AgreementHalf, err = agreement(ctx, sel.m, opts.Config(th), sel.heldOut, sel.annTop, sel.half,
+		if sel.net == nil {
+			if sel.net, err = snn.New(sel.m, opts.Config(th)); err != nil {
+				return sc, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
+			}
+		}
+		sc.Agreement, sc.AgreementHalf, err = agreement(ctx, sel.net, opts.Config(th), sel.heldOut, sel.annTop, sel.half,
 			rand.New(rand.NewPCG(sel.scoreSeed, 0x5e1)))
 		if err != nil {
 			return sc, fmt.Errorf("convert: candidate %d %+v: %w", i, c, err)
@@ -334,8 +342,8 @@ func ANNPredictions(ctx context.Context, m *vgg.Model, x *tensor.Tensor) ([]int,
 // agreement runs the spiking network of m with configuration c on x and
 // returns the fraction of images whose top-1 class equals want after
 // c.Timesteps and after half steps.
-func agreement(ctx context.Context, m *vgg.Model, c snn.Config, x *tensor.Tensor, want []int, half int, rng *rand.Rand) (float64, float64, error) {
-	net, err := snn.New(m, c)
+func agreement(ctx context.Context, base *snn.Network, c snn.Config, x *tensor.Tensor, want []int, half int, rng *rand.Rand) (float64, float64, error) {
+	net, err := base.WithConfig(c)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -61,7 +61,12 @@ type Network struct {
 	Model  *vgg.Model
 	Config Config
 	stages []stage
-	sims   sync.Pool // *chunkSim buffers reused across Run, Forward and Backward calls
+	bufs   *buffers // shared with the networks WithConfig derives
+}
+
+// buffers holds a network's simulation buffers for reuse.
+type buffers struct {
+	sims sync.Pool // *chunkSim buffers reused across Run, Forward and Backward calls
 	// backwards holds *backward buffers reused across Backward calls.
 	backwards sync.Pool
 }
@@ -78,7 +83,7 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		return nil, err
 	}
 	cfg := m.Config
-	n := &Network{Model: m, Config: c}
+	n := &Network{Model: m, Config: c, bufs: &buffers{}}
 	h, w, ci := cfg.InHeight, cfg.InWidth, 0
 	spiking := 0
 	for i, it := range cfg.Features {
@@ -126,6 +131,19 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		}
 		n.stages = append(n.stages, st)
 	}
+	return n.WithConfig(c)
+}
+
+// WithConfig returns the network of the same model with configuration c:
+// it shares n's weights as New read them (and as SyncWeights updates them)
+// and n's simulation buffers, so that trying many configurations of one
+// model (thresholds, initial membranes) neither copies the weights again
+// nor keeps a set of buffers alive per configuration. Both networks may
+// run at the same time; SyncWeights on either updates both.
+func (n *Network) WithConfig(c Config) (*Network, error) {
+	if err := c.Validate(SpikingLayers(n.Model)); err != nil {
+		return nil, err
+	}
 	if len(c.ChannelInit) > 0 {
 		for _, st := range n.stages {
 			if st.spiking >= 0 && len(c.ChannelInit[st.spiking]) != st.cout {
@@ -133,7 +151,7 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 			}
 		}
 	}
-	return n, nil
+	return &Network{Model: n.Model, Config: c, stages: n.stages, bufs: n.bufs}, nil
 }
 
 // SyncWeights re-reads the model's weights into the network, after an
