@@ -227,7 +227,7 @@ func attackNet(net *snn.Network, e Encoding) (*snn.Network, error) {
 	if cfg.Encoder == net.Config.Encoder {
 		return net, nil
 	}
-	return snn.New(net.Model, cfg)
+	return net.WithConfig(cfg)
 }
 
 // RunInversion runs Attack 3 against net: for every image, Restarts

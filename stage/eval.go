@@ -267,6 +267,7 @@ func compareANN(ctx context.Context, j EvalJob, res *EvalResult, batch int) erro
 // initial membranes) on the data.
 func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *convert.Selection, rs []int, p progress.Func) ([]CandidateEval, error) {
 	var out []CandidateEval
+	var base *snn.Network
 	for i, c := range sel.Candidates {
 		if c.Error != "" || len(c.Thresholds) == 0 {
 			continue
@@ -275,7 +276,16 @@ func scoreCandidates(ctx context.Context, j EvalJob, cfg snn.Config, sel *conver
 		// Candidates were scored before any potential correction, and a
 		// correction fits the chosen candidate's thresholds only.
 		cc.Encoder, cc.InitMembrane, cc.Thresholds, cc.ChannelInit = c.Encoder, c.InitMembrane, c.Thresholds, nil
-		net, err := snn.New(j.Model.Net, cc)
+		// One network for all candidates (WithConfig), so that they share
+		// its weights and simulation buffers.
+		var net *snn.Network
+		var err error
+		if base == nil {
+			net, err = snn.New(j.Model.Net, cc)
+			base = net
+		} else {
+			net, err = base.WithConfig(cc)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("candidate %d: %w", i+1, err)
 		}
