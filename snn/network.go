@@ -64,11 +64,56 @@ type Network struct {
 	bufs   *buffers // shared with the networks WithConfig derives
 }
 
-// buffers holds a network's simulation buffers for reuse.
+// buffers holds a network's simulation buffers for reuse across Run,
+// Forward and Backward calls: chunk simulators and backward passes not in
+// use. They are plain lists, not sync.Pools: a sync.Pool stays registered
+// with the runtime after its network is dropped and keeps its buffers (for
+// a layer of a chunk, up to hundreds of MB) alive for two more collections,
+// which a loop making one network per configuration multiplied into
+// gigabytes. A list goes with its network.
 type buffers struct {
-	sims sync.Pool // *chunkSim buffers reused across Run, Forward and Backward calls
-	// backwards holds *backward buffers reused across Backward calls.
-	backwards sync.Pool
+	mu        sync.Mutex
+	sims      []*chunkSim
+	backwards []*backward
+}
+
+// getSim takes a chunk simulator from the list, or returns nil.
+func (b *buffers) getSim() *chunkSim {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.sims) == 0 {
+		return nil
+	}
+	s := b.sims[len(b.sims)-1]
+	b.sims = b.sims[:len(b.sims)-1]
+	return s
+}
+
+// putSim returns a chunk simulator to the list.
+func (b *buffers) putSim(s *chunkSim) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sims = append(b.sims, s)
+}
+
+// getBackward takes a backward pass's buffers from the list, or returns
+// nil.
+func (b *buffers) getBackward() *backward {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.backwards) == 0 {
+		return nil
+	}
+	w := b.backwards[len(b.backwards)-1]
+	b.backwards = b.backwards[:len(b.backwards)-1]
+	return w
+}
+
+// putBackward returns a backward pass's buffers to the list.
+func (b *buffers) putBackward(w *backward) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backwards = append(b.backwards, w)
 }
 
 // SpikingLayers returns how many thresholds a VGG model's spiking version
