@@ -153,7 +153,7 @@ func (n *Network) Forward(ctx context.Context, x *tensor.Tensor, rng *rand.Rand,
 		return nil, err
 	}
 	sim := n.trainSim(o)
-	defer n.bufs.putSim(sim)
+	defer putSim(sim)
 	for i0 := 0; i0 < tp.n; i0 += tp.chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -231,7 +231,7 @@ func (n *Network) TrainStep(ctx context.Context, x *tensor.Tensor, rng *rand.Ran
 	bw, dx := tp.startBackward()
 	defer tp.releaseBackward(bw)
 	sim := n.trainSim(o)
-	defer n.bufs.putSim(sim)
+	defer putSim(sim)
 	if sim.keep == nil {
 		sim.keep = &chunkKeep{}
 	}
@@ -269,9 +269,9 @@ func (k *chunkKeep) size(stages int) {
 }
 
 // trainSim returns a chunk simulator for a training pass, reusing the
-// buffers of an earlier one when the network keeps one.
+// buffers of an earlier one when one is spare.
 func (n *Network) trainSim(o TrainOptions) *chunkSim {
-	sim := n.bufs.getSim()
+	sim := getSim()
 	if sim == nil {
 		sim = &chunkSim{}
 	}
@@ -551,7 +551,7 @@ func (tp *Tape) startBackward() (*backward, *tensor.Tensor) {
 			gw[si] = make([]float32, len(n.stages[si].wt))
 		}
 	}
-	bw := n.bufs.getBackward()
+	bw := getBackward()
 	if bw == nil {
 		bw = &backward{}
 	}
@@ -559,11 +559,11 @@ func (tp *Tape) startBackward() (*backward, *tensor.Tensor) {
 	return bw, dx
 }
 
-// releaseBackward returns bw's buffers to the network's lists.
+// releaseBackward returns bw's buffers for reuse.
 func (tp *Tape) releaseBackward(bw *backward) {
-	tp.net.bufs.putSim(bw.sim)
+	putSim(bw.sim)
 	bw.tp, bw.gw, bw.sim = nil, nil, nil
-	tp.net.bufs.putBackward(bw)
+	putBackward(bw)
 }
 
 // finishBackward adds the weight gradients bw accumulated to the model's.

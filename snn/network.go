@@ -61,60 +61,41 @@ type Network struct {
 	Model  *vgg.Model
 	Config Config
 	stages []stage
-	bufs   *buffers // shared with the networks WithConfig derives
 }
 
-// buffers holds a network's simulation buffers for reuse across Run,
-// Forward and Backward calls: chunk simulators and backward passes not in
-// use. They are plain lists, not sync.Pools: a sync.Pool stays registered
+// Spare simulation buffers, reused across Run, Forward and Backward calls
+// of every network: chunk simulators and backward passes not in use. The
+// pools are the package's, not each network's: a pool stays registered
 // with the runtime after its network is dropped and keeps its buffers (for
-// a layer of a chunk, up to hundreds of MB) alive for two more collections,
-// which a loop making one network per configuration multiplied into
-// gigabytes. A list goes with its network.
-type buffers struct {
-	mu        sync.Mutex
-	sims      []*chunkSim
-	backwards []*backward
-}
+// a layer of a chunk, up to hundreds of MB) for two more collections, so a
+// loop that made one network per configuration held gigabytes. Every
+// buffer is sized on use, so any network can take any of them.
+var (
+	simPool      sync.Pool // *chunkSim
+	backwardPool sync.Pool // *backward
+)
 
-// getSim takes a chunk simulator from the list, or returns nil.
-func (b *buffers) getSim() *chunkSim {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.sims) == 0 {
-		return nil
-	}
-	s := b.sims[len(b.sims)-1]
-	b.sims = b.sims[:len(b.sims)-1]
+// getSim takes a spare chunk simulator, or returns nil.
+func getSim() *chunkSim {
+	s, _ := simPool.Get().(*chunkSim)
 	return s
 }
 
-// putSim returns a chunk simulator to the list.
-func (b *buffers) putSim(s *chunkSim) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.sims = append(b.sims, s)
+// putSim keeps a chunk simulator for reuse, dropping what ties it to its
+// run.
+func putSim(s *chunkSim) {
+	s.net, s.res, s.opts = nil, nil, Options{}
+	simPool.Put(s)
 }
 
-// getBackward takes a backward pass's buffers from the list, or returns
-// nil.
-func (b *buffers) getBackward() *backward {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.backwards) == 0 {
-		return nil
-	}
-	w := b.backwards[len(b.backwards)-1]
-	b.backwards = b.backwards[:len(b.backwards)-1]
+// getBackward takes a spare backward pass's buffers, or returns nil.
+func getBackward() *backward {
+	w, _ := backwardPool.Get().(*backward)
 	return w
 }
 
-// putBackward returns a backward pass's buffers to the list.
-func (b *buffers) putBackward(w *backward) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.backwards = append(b.backwards, w)
-}
+// putBackward keeps a backward pass's buffers for reuse.
+func putBackward(w *backward) { backwardPool.Put(w) }
 
 // SpikingLayers returns how many thresholds a VGG model's spiking version
 // has: one per conv and one per hidden FC layer.
@@ -128,7 +109,7 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 		return nil, err
 	}
 	cfg := m.Config
-	n := &Network{Model: m, Config: c, bufs: &buffers{}}
+	n := &Network{Model: m, Config: c}
 	h, w, ci := cfg.InHeight, cfg.InWidth, 0
 	spiking := 0
 	for i, it := range cfg.Features {
@@ -180,10 +161,9 @@ func New(m *vgg.Model, c Config) (*Network, error) {
 }
 
 // WithConfig returns the network of the same model with configuration c:
-// it shares n's weights as New read them (and as SyncWeights updates them)
-// and n's simulation buffers, so that trying many configurations of one
-// model (thresholds, initial membranes) neither copies the weights again
-// nor keeps a set of buffers alive per configuration. Both networks may
+// it shares n's weights as New read them (and as SyncWeights updates
+// them), so that trying many configurations of one model (thresholds,
+// initial membranes) does not copy the weights for each. Both networks may
 // run at the same time; SyncWeights on either updates both.
 func (n *Network) WithConfig(c Config) (*Network, error) {
 	if err := c.Validate(SpikingLayers(n.Model)); err != nil {
@@ -196,7 +176,7 @@ func (n *Network) WithConfig(c Config) (*Network, error) {
 			}
 		}
 	}
-	return &Network{Model: n.Model, Config: c, stages: n.stages, bufs: n.bufs}, nil
+	return &Network{Model: n.Model, Config: c, stages: n.stages}, nil
 }
 
 // SyncWeights re-reads the model's weights into the network, after an

@@ -187,11 +187,11 @@ func (n *Network) Run(ctx context.Context, x *tensor.Tensor, rng *rand.Rand, o O
 		seeds[i] = rng.Uint64()
 	}
 	chunk := n.chunkSize(N, o.MemoryBudget)
-	sim := n.bufs.getSim()
+	sim := getSim()
 	if sim == nil {
 		sim = &chunkSim{}
 	}
-	defer n.bufs.putSim(sim)
+	defer putSim(sim)
 	sim.net, sim.opts, sim.res, sim.readouts, sim.colsMax = n, o, res, readouts, 0
 	for i0 := 0; i0 < N; i0 += chunk {
 		if err := ctx.Err(); err != nil {

@@ -49,7 +49,7 @@ func (n *Network) Stage(x *tensor.Tensor, rng *rand.Rand, o Options) (*Staged, e
 	}
 	cfg := n.Config
 	cfg.Thresholds = slices.Clone(cfg.Thresholds)
-	net := &Network{Model: n.Model, Config: cfg, stages: n.stages, bufs: n.bufs}
+	net := &Network{Model: n.Model, Config: cfg, stages: n.stages}
 	N := x.Shape[0]
 	s := &Staged{net: net, x: x, seeds: make([]uint64, N), chunk: net.chunkSize(N, o.MemoryBudget),
 		opts: Options{Path: o.Path, EventDensity: o.EventDensity}}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestWithConfig: a network derived with WithConfig runs as New's network
-// with the same configuration does, bit for bit, shares its buffers, and
+// with the same configuration does, bit for bit, shares its weights, and
 // refuses a configuration that does not fit the model (thresholds per
 // spiking layer, initial membranes per channel).
 func TestWithConfig(t *testing.T) {
@@ -25,8 +25,8 @@ func TestWithConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if derived.bufs != n.bufs || fresh.bufs == n.bufs {
-		t.Fatal("WithConfig does not share the buffers, or New does")
+	if &derived.stages[0] != &n.stages[0] || &fresh.stages[0] == &n.stages[0] {
+		t.Fatal("WithConfig does not share the weights, or New does")
 	}
 	a, err := derived.Run(context.Background(), x, rand.New(rand.NewPCG(1, 2)), Options{})
 	if err != nil {
