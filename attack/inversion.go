@@ -153,6 +153,15 @@ type InversionOptions struct {
 	// shortcuts the triggers planted. It is not serialised: an audit
 	// records it through the attack's name.
 	Avoid *tensor.Tensor `json:"-"`
+	// AvoidOwn makes each image avoid only the pattern of its own target
+	// class (Avoid then holds one pattern per class, in class order)
+	// instead of all of them: the attacker removes the one shortcut to the
+	// class it inverts and leaves the rest of the image free, which on a
+	// trapdoored Fashion-MNIST network recovered more recognisable images
+	// than removing all ten triggers.
+	AvoidOwn bool `json:"-"`
+	// avoidOf is, with AvoidOwn, each image's pattern (its target).
+	avoidOf []int
 }
 
 // DefaultInversion returns Attack 3's defaults: Adam at 0.1 on the
@@ -203,6 +212,8 @@ func (o InversionOptions) Validate() error {
 		return fmt.Errorf("attack: patterns to avoid need the Adam rule")
 	case o.Avoid != nil && (len(o.Avoid.Shape) != 4 || o.Avoid.Shape[0] < 1):
 		return fmt.Errorf("attack: patterns to avoid have shape %v, want [k, c, h, w] with k ≥ 1", o.Avoid.Shape)
+	case o.AvoidOwn && o.Avoid == nil:
+		return fmt.Errorf("attack: avoiding each target's own pattern needs the patterns")
 	}
 	if o.Avoid != nil {
 		if err := finite(o.Avoid.Data); err != nil {
@@ -385,6 +396,14 @@ func snnObjective(net *snn.Network, targets []int, sg snn.Surrogate) inputGrad {
 // adamRun is one restart of the Adam rule on the SNN net; it returns the
 // final images.
 func adamRun(ctx context.Context, net *snn.Network, norm imageset.Normalization, targets []int, o InversionOptions, rng *rand.Rand, step func() error) (*tensor.Tensor, error) {
+	if o.AvoidOwn {
+		for i, t := range targets {
+			if t >= o.Avoid.Shape[0] {
+				return nil, fmt.Errorf("image %d: target %d has no pattern to avoid (%d patterns)", i, t, o.Avoid.Shape[0])
+			}
+		}
+		o.avoidOf = targets
+	}
 	return adamLoop(ctx, net.Model.Config, norm, len(targets), o, rng, step, snnObjective(net, targets, o.Surrogate))
 }
 
@@ -406,12 +425,26 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 	shifted := tensor.New(n, c, h, w)
 	grad := make([]float32, len(v))
 	adam := optim.NewAdam(o.LR, 0, false)
-	var basis [][]float64
+	var avoid func(x []float32) // removes the patterns to avoid, then clips
 	if o.Avoid != nil {
 		if got := o.Avoid.Shape[1:]; got[0] != c || got[1] != h || got[2] != w {
 			return nil, fmt.Errorf("patterns to avoid are %d×%d×%d, the model's input %d×%d×%d", got[0], got[1], got[2], c, h, w)
 		}
-		basis = zeroMeanBasis(o.Avoid.Data, o.Avoid.Shape[0], c*h*w)
+		per := c * h * w
+		if o.avoidOf == nil {
+			basis := zeroMeanBasis(o.Avoid.Data, o.Avoid.Shape[0], per)
+			avoid = func(x []float32) { projectOut(x, basis, lo, hi) }
+		} else {
+			own := make([][][]float64, o.Avoid.Shape[0])
+			for j := range own {
+				own[j] = zeroMeanBasis(o.Avoid.Data[j*per:(j+1)*per], 1, per)
+			}
+			avoid = func(x []float32) {
+				for i, t := range o.avoidOf {
+					projectOut(x[i*per:(i+1)*per], own[t], lo, hi)
+				}
+			}
+		}
 	}
 	for it := range o.Iterations {
 		if err := ctx.Err(); err != nil {
@@ -424,8 +457,8 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 			blurFloat(x.Data, n*c, h, w)
 			reparametrise(v, x.Data, mid, half)
 		}
-		if basis != nil {
-			projectOut(x.Data, basis, lo, hi)
+		if avoid != nil {
+			avoid(x.Data)
 			reparametrise(v, x.Data, mid, half)
 		}
 		dy, dxs := 0, 0
@@ -455,8 +488,8 @@ func adamLoop(ctx context.Context, cfg vgg.Config, norm imageset.Normalization, 
 	for i, u := range v {
 		x.Data[i] = mid + half*float32(math.Tanh(float64(u)))
 	}
-	if basis != nil {
-		projectOut(x.Data, basis, lo, hi)
+	if avoid != nil {
+		avoid(x.Data)
 	}
 	return x, nil
 }
@@ -512,10 +545,14 @@ func fdot(a, b []float64) float64 {
 	return s
 }
 
-// projectOut removes from every image in x (len(x)/len(basis[0]) images)
-// its component along the orthonormal basis, then clips it to [lo, hi].
+// projectOut removes from every image in x (len(x)/len(basis[0]) images,
+// or all of x as one image for an empty basis) its component along the
+// orthonormal basis, then clips it to [lo, hi].
 func projectOut(x []float32, basis [][]float64, lo, hi float32) {
-	per := len(basis[0])
+	per := len(x)
+	if len(basis) > 0 {
+		per = len(basis[0])
+	}
 	for p := 0; p+per <= len(x); p += per {
 		img := x[p : p+per]
 		for _, b := range basis {

@@ -1086,3 +1086,59 @@ func TestAdamRunAvoids(t *testing.T) {
 		t.Error("patterns of another size were accepted")
 	}
 }
+
+// TestAdamRunAvoidsOwn: with AvoidOwn each image loses its component
+// along its own target's pattern only; the other pattern keeps a share,
+// which the check on all patterns would have removed; a target without a
+// pattern and AvoidOwn without patterns are refused.
+func TestAdamRunAvoidsOwn(t *testing.T) {
+	const avoidTol = 0.02
+	net := tinyNet(t, snn.Direct)
+	pat := tensor.New(2, 1, 8, 8)
+	for i := range pat.Data { // two smooth ramps
+		y, x := (i%64)/8, i%8
+		if i < 64 {
+			pat.Data[i] = float32(x) / 7
+		} else {
+			pat.Data[i] = float32(y) / 7
+		}
+	}
+	own := [][]float64{zeroMeanBasis(pat.Data[:64], 1, 64)[0], zeroMeanBasis(pat.Data[64:], 1, 64)[0]}
+	o := invOptions()
+	o.Iterations = 6
+	o.Avoid, o.AvoidOwn = pat, true
+	targets := []int{0, 1, 0, 1}
+	x, err := adamRun(context.Background(), net, stdNorm, targets, o, rand.New(rand.NewPCG(5, 5)), func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine, other float64
+	for i, tg := range targets {
+		img := make([]float64, 64)
+		var m float64
+		for j := range img {
+			img[j] = float64(x.Data[i*64+j])
+			m += img[j] / 64
+		}
+		for j := range img {
+			img[j] -= m
+		}
+		n := math.Sqrt(fdot(img, img))
+		mine = max(mine, math.Abs(fdot(img, own[tg]))/n)
+		other = max(other, math.Abs(fdot(img, own[1-tg]))/n)
+	}
+	t.Logf("largest share along the own pattern %.3g, along the other %.3g", mine, other)
+	if mine > avoidTol {
+		t.Errorf("images keep %.3g of their norm along their own target's pattern, want ≤ %g", mine, avoidTol)
+	}
+	if other <= avoidTol {
+		t.Errorf("images keep only %.3g along the other pattern: AvoidOwn removed it too", other)
+	}
+	if _, err := adamRun(context.Background(), net, stdNorm, []int{2}, o, rand.New(rand.NewPCG(5, 5)), func() error { return nil }); err == nil {
+		t.Error("a target without a pattern was accepted")
+	}
+	o.Avoid = nil
+	if o.Validate() == nil {
+		t.Error("AvoidOwn without patterns was accepted")
+	}
+}

@@ -25,9 +25,10 @@ type Attack struct {
 	// Encoding, when not nil, is Attack 3's input path.
 	Encoding *attack.Encoding
 	// Aware makes Attack 3 the attacker who knows the patterns the
-	// model's defence planted (Model.Avoid: a trapdoor's triggers) and
-	// keeps them out of its images (attack.InversionOptions.Avoid). It
-	// applies only to a model that has such patterns.
+	// model's defence planted (Model.Avoid: a trapdoor's triggers, one
+	// per class) and keeps each image's target class's trigger out of it
+	// (attack.InversionOptions.Avoid with AvoidOwn). It applies only to a
+	// model that has such patterns.
 	Aware bool
 }
 
@@ -63,7 +64,7 @@ func (a Attack) Describe() string {
 		d += ", " + a.Encoding.String() + " input"
 	}
 	if a.Aware {
-		d += ", keeping the defence's trigger patterns out of its images"
+		d += ", keeping the defence's trigger for the target class out of its images"
 	}
 	return d
 }

@@ -165,9 +165,10 @@ func TestPairedAndWorstCase(t *testing.T) {
 func TestAwareAttack(t *testing.T) {
 	ctx := context.Background()
 	evs := []*Evaluator{{Name: "E1", Model: tinyModel(t, 7, []vgg.Item{2, vgg.A}), Norm: norm}}
-	pat := tensor.New(1, 1, 8, 8)
+	classes := tinySNN(t).Model.Config.Classes
+	pat := tensor.New(classes, 1, 8, 8) // one trigger per class
 	for i := range pat.Data {
-		pat.Data[i] = float32(i%8) / 7
+		pat.Data[i] = float32((i%8)*(1+i/64%3)) / 21
 	}
 	o := quick()
 	k, k2, e := snn.Triangle, snn.Atan, attack.DirectEncoding
@@ -194,5 +195,9 @@ func TestAwareAttack(t *testing.T) {
 	m := Model{Name: "plain", SNN: tinySNN(t), Norm: norm}
 	if _, err := RunAttack(ctx, &m, o.Methods[0], []int{0}, o, AttackStream(0, o.Methods[0]), nil); err == nil {
 		t.Error("RunAttack ran the aware attack on a model without patterns")
+	}
+	m.Avoid = tensor.FromData(pat.Data[:64], 1, 1, 8, 8) // one trigger for several classes
+	if _, err := RunAttack(ctx, &m, o.Methods[0], []int{classes - 1}, o, AttackStream(0, o.Methods[0]), nil); err == nil {
+		t.Error("RunAttack ran the aware attack for a target without a trigger")
 	}
 }

@@ -31,10 +31,11 @@ type Model struct {
 	ANN *vgg.Model
 	// Norm is the model's input normalisation.
 	Norm imageset.Normalization
-	// Avoid, when not nil, holds the patterns [k, c, h, w] (normalised
-	// input space) that the model's defence trained it to respond to — a
-	// trapdoor's triggers — which the aware form of Attack 3 keeps out of
-	// its images; nil for a model without such a defence.
+	// Avoid, when not nil, holds the patterns [classes, c, h, w]
+	// (normalised input space, one per class in class order) that the
+	// model's defence trained it to respond to — a trapdoor's triggers —
+	// of which the aware form of Attack 3 keeps the target class's out of
+	// each image; nil for a model without such a defence.
 	Avoid *tensor.Tensor
 }
 
@@ -677,7 +678,7 @@ func RunAttack(ctx context.Context, m *Model, a Attack, targets []int, o Options
 			if m.Avoid == nil {
 				return nil, fmt.Errorf("audit: %s needs the model's defence patterns; %q has none", a.Name(), m.Name)
 			}
-			inv.Avoid = m.Avoid
+			inv.Avoid, inv.AvoidOwn = m.Avoid, true
 		}
 		return attack.RunInversion(ctx, m.SNN, m.Norm, targets, inv, rng, p)
 	case attack.NESAttack:
