@@ -434,11 +434,8 @@ func (tp *Tape) scan(spk, cur []float32, B, out, curStride int, s *stage) int64 
 	}
 	return neuronParts(nn, T, func(a, b int) int64 {
 		u0.fill(u[a:b], a)
-		if cfg.Burst > 1 && cfg.Signed {
-			return signedBurstScan(spk, cur, u, q, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst)
-		}
 		if cfg.Burst > 1 {
-			return burstScan(spk, cur, u, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst)
+			return burstScan(spk, cur, u, q, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst)
 		}
 		if cfg.Signed {
 			return signedScan(spk, cur, u, q, T, nn, curStride, a, b, theta, float32(cfg.Leak))
@@ -456,14 +453,8 @@ func (tp *Tape) scanSurrogate(spk, d, cur []float32, B, out, curStride int, s *s
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	return neuronParts(nn, T, func(a, b int) int64 {
-		if cfg.Burst > 1 && cfg.Signed {
-			return signedBurstSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, tp.opts.Surrogate)
-		}
-		if cfg.Burst > 1 {
-			return burstSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, tp.opts.Surrogate)
-		}
-		if cfg.Signed {
-			return signedSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, tp.opts.Surrogate)
+		if cfg.Burst > 1 || cfg.Signed {
+			return burstSurrogateScan(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.burst(), cfg.Signed, u0, tp.opts.Surrogate)
 		}
 		return neuronScanSurrogate(spk, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, tp.opts.Surrogate)
 	})
@@ -832,16 +823,8 @@ func (tp *Tape) surrogate(d, cur []float32, s *stage, B, curStride int) {
 	theta := cfg.Thresholds[s.spiking]
 	u0 := cfg.initial(s.spiking)
 	neuronParts(nn, T, func(a, b int) int64 {
-		if cfg.Burst > 1 && cfg.Signed {
-			signedBurstSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, sg)
-			return 0
-		}
-		if cfg.Burst > 1 {
-			burstSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Burst, u0, sg)
-			return 0
-		}
-		if cfg.Signed {
-			signedSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), u0, sg)
+		if cfg.Burst > 1 || cfg.Signed {
+			burstSurrogateScan(nil, d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.burst(), cfg.Signed, u0, sg)
 			return 0
 		}
 		neuronSurrogate(d, cur, T, nn, curStride, a, b, theta, float32(cfg.Leak), cfg.Reset, u0, sg)

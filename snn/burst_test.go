@@ -59,12 +59,12 @@ func TestBurstScanAgrees(t *testing.T) {
 		u := make([]float32, n)
 		init.fill(u[a:b], a)
 		out := make([]float32, steps*n)
-		count := burstScan(out, cur, u, 4, n, cstride, a, b, theta, leak, g)
-		count += burstScan(out[4*n:], cur[4*cstride:], u, steps-4, n, cstride, a, b, theta, leak, g)
+		count := burstScan(out, cur, u, nil, 4, n, cstride, a, b, theta, leak, g)
+		count += burstScan(out[4*n:], cur[4*cstride:], u, nil, steps-4, n, cstride, a, b, theta, leak, g)
 		out2, d := make([]float32, steps*n), make([]float32, steps*n)
-		count2 := burstSurrogateScan(out2, d, cur, steps, n, cstride, a, b, theta, leak, g, init, sg)
+		count2 := burstSurrogateScan(out2, d, cur, steps, n, cstride, a, b, theta, leak, g, false, init, sg)
 		d3 := make([]float32, steps*n)
-		burstSurrogateScan(nil, d3, cur, steps, n, cstride, a, b, theta, leak, g, init, sg)
+		burstSurrogateScan(nil, d3, cur, steps, n, cstride, a, b, theta, leak, g, false, init, sg)
 
 		var want int64
 		multi := 0
@@ -290,8 +290,8 @@ func TestSignedBurstStep(t *testing.T) {
 	}
 }
 
-// TestSignedBurstScanAgrees checks signedBurstScan, carried over two
-// calls, and signedBurstSurrogateScan against signedBurstStep and
+// TestSignedBurstScanAgrees checks burstScan with net counts, carried over
+// two calls, and burstSurrogateScan (signed) against signedBurstStep and
 // signedBurstSurrogate neuron by neuron; the per-step current makes both
 // bursts and negative spikes.
 func TestSignedBurstScanAgrees(t *testing.T) {
@@ -307,10 +307,10 @@ func TestSignedBurstScanAgrees(t *testing.T) {
 	u, q := make([]float32, n), make([]float32, n)
 	init.fill(u[a:b], a)
 	out := make([]float32, steps*n)
-	count := signedBurstScan(out, cur, u, q, 4, n, n, a, b, theta, leak, g)
-	count += signedBurstScan(out[4*n:], cur[4*n:], u, q, steps-4, n, n, a, b, theta, leak, g)
+	count := burstScan(out, cur, u, q, 4, n, n, a, b, theta, leak, g)
+	count += burstScan(out[4*n:], cur[4*n:], u, q, steps-4, n, n, a, b, theta, leak, g)
 	out2, d := make([]float32, steps*n), make([]float32, steps*n)
-	count2 := signedBurstSurrogateScan(out2, d, cur, steps, n, n, a, b, theta, leak, g, init, sg)
+	count2 := burstSurrogateScan(out2, d, cur, steps, n, n, a, b, theta, leak, g, true, init, sg)
 	var want int64
 	negative, multi := 0, 0
 	h, inv := float32(sg.Gamma)/theta, 1/theta
@@ -361,7 +361,7 @@ func TestSpikeBitsSignedBurst(t *testing.T) {
 	}
 }
 
-// TestBurstScanTwins checks burstScan and signedBurstScan (the C kernel in
+// TestBurstScanTwins checks burstScan, unsigned and signed (the C kernel in
 // a cgo build) against their Go twins bit for bit, with currents that put
 // membranes exactly on multiples of θ and on 0, leak 1 and 0.9, shared and
 // per-step currents, G = 2 and 3.
@@ -386,16 +386,16 @@ func TestBurstScanTwins(t *testing.T) {
 				}
 				u2, q2 := slices.Clone(u1), slices.Clone(q1)
 				o1, o2 := make([]float32, steps*n), make([]float32, steps*n)
-				c1 := burstScan(o1, cur, u1, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				c2 := burstScanGo(o2, cur, u2, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c1 := burstScan(o1, cur, u1, nil, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c2 := burstScanGo(o2, cur, u2, nil, steps, n, cstride, 3, n-2, 0.5, leak, g)
 				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || c1 == 0 {
 					t.Fatalf("G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
 				}
 				for i := range u1 {
 					u1[i], u2[i] = 0.25, 0.25
 				}
-				c1 = signedBurstScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				c2 = signedBurstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c1 = burstScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak, g)
+				c2 = burstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, g)
 				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
 					t.Fatalf("signed G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
 				}

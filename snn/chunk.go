@@ -390,9 +390,11 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 	theta := cfg.Thresholds[s.spiking]
 	cs.u = grow(cs.u, n)
 	cfg.initial(s.spiking).fill(cs.u[:n], 0)
+	var q []float32 // signed neurons' net counts; nil for unsigned ones
 	if cfg.Signed {
 		cs.q = grow(cs.q, n)
-		clear(cs.q[:n])
+		q = cs.q[:n]
+		clear(q)
 	}
 	leak := float32(cfg.Leak)
 	segs := len(cs.readouts)
@@ -405,11 +407,8 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 			t0 := 0
 			for k, t1 := range cs.readouts {
 				switch {
-				case cfg.Burst > 1 && cfg.Signed:
-					counts[part*segs+k] = signedBurstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,
-						a, b, theta, leak, cfg.Burst)
 				case cfg.Burst > 1:
-					counts[part*segs+k] = burstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
+					counts[part*segs+k] = burstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, q, t1-t0, n, curStride,
 						a, b, theta, leak, cfg.Burst)
 				case cfg.Signed:
 					counts[part*segs+k] = signedScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,

@@ -115,7 +115,7 @@ type Config struct {
 	// Signed makes every hidden spiking layer's neurons signed: besides
 	// its positive spike, a neuron emits a negative spike (−1) when its
 	// membrane falls below 0 while it has fired more positive spikes than
-	// negative ones, and its membrane then rises by θ (see signedStep). It
+	// negative ones, and its membrane then rises by θ (see signedBurstStep). It
 	// needs reset by subtraction. false is the reference's neuron.
 	Signed bool `json:"signed,omitempty"`
 	// Burst lets every hidden spiking layer's neurons fire up to Burst

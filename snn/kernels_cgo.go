@@ -121,20 +121,10 @@ func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, le
 		C.float(theta), C.float(leak)))
 }
 
-func burstScan(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
-	return burstScanC(out, cur, u, nil, steps, n, cstride, a, b, theta, leak, g)
-}
-
-func signedBurstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
-	if len(q) < n {
-		panic("snn: signed burst scan counts too short")
-	}
-	return burstScanC(out, cur, u, q, steps, n, cstride, a, b, theta, leak, g)
-}
-
-// burstScanC calls psnn_burst_scan; q nil means unsigned neurons.
-func burstScanC(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
-	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(u) < n || g < 1 {
+// burstScan is psnn_burst_scan (burstScanGo's twin); q nil means
+// unsigned neurons.
+func burstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || len(out) < steps*n || len(u) < n || q != nil && len(q) < n || g < 1 {
 		panic("snn: burst scan buffers too short")
 	}
 	if a == b || steps == 0 {

@@ -17,16 +17,12 @@ func neuronScanStrided(out, cur, u []float32, steps, n, cstride, a, b int, theta
 	return neuronScanStridedGo(out, cur, u, steps, n, cstride, a, b, theta, leak, reset)
 }
 
-func burstScan(out, cur, u []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
-	return burstScanGo(out, cur, u, steps, n, cstride, a, b, theta, leak, g)
-}
-
-func signedBurstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
-	return signedBurstScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak, g)
+func burstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32, g int) int64 {
+	return burstScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak, g)
 }
 
 func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, leak float32) int64 {
-	return signedScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak)
+	return burstScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak, 1)
 }
 
 func countNonZero(x []float32) int64 { return countNonZeroGo(x) }

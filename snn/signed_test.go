@@ -33,7 +33,8 @@ func TestSignedStep(t *testing.T) {
 }
 
 // TestSignedScanAgrees checks signedScan, carried over two calls, and the
-// one-pass signedSurrogateScan against signedStep and signedSurrogate
+// one-pass burstSurrogateScan (signed, g = 1) against the references
+// signedStep and signedSurrogate
 // neuron by neuron, with per-channel initial membranes and a shared
 // (cstride 0) and a per-step current; only the latter can make a neuron
 // take a spike back.
@@ -54,9 +55,9 @@ func TestSignedScanAgrees(t *testing.T) {
 		count := signedScan(out, cur, u, q, 4, n, cstride, a, b, theta, leak)
 		count += signedScan(out[4*n:], cur[4*cstride:], u, q, steps-4, n, cstride, a, b, theta, leak)
 		out2, d := make([]float32, steps*n), make([]float32, steps*n)
-		count2 := signedSurrogateScan(out2, d, cur, steps, n, cstride, a, b, theta, leak, init, sg)
+		count2 := burstSurrogateScan(out2, d, cur, steps, n, cstride, a, b, theta, leak, 1, true, init, sg)
 		d3 := make([]float32, steps*n)
-		signedSurrogateScan(nil, d3, cur, steps, n, cstride, a, b, theta, leak, init, sg)
+		burstSurrogateScan(nil, d3, cur, steps, n, cstride, a, b, theta, leak, 1, true, init, sg)
 
 		var want int64
 		negative := 0
@@ -157,10 +158,41 @@ func TestSignedScanTwins(t *testing.T) {
 			u2, q2 := slices.Clone(u1), slices.Clone(q1)
 			o1, o2 := make([]float32, steps*n), make([]float32, steps*n)
 			c1 := signedScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak)
-			c2 := signedScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak)
+			c2 := burstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, 1)
 			if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
 				t.Fatalf("leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", leak, cstride, c1, c2)
 			}
 		}
 	}
+}
+
+// signedStep is the reference of a signed neuron for the tests, written
+// apart from signedBurstStep: it advances one signed neuron (membrane u, net count q) by one
+// step with current c: it charges v = λ·u + c, fires +1 when v > θ
+// (strict) or −1 when v < 0 (strict) and q > 0, and resets by subtraction
+// (v − θ·s). It returns v, the membrane before the reset, the membrane
+// and count after it, and the spike s ∈ {−1, 0, 1}.
+func signedStep(u, q, c, theta, leak float32) (v, next, nextQ, s float32) {
+	v = float32(leak*u) + c
+	switch {
+	case v > theta:
+		return v, v - theta, q + 1, 1
+	case v < 0 && q > 0:
+		return v, v + theta, q - 1, -1
+	}
+	return v, v, q, 0
+}
+
+// signedSurrogate is the surrogate derivative of a signed neuron's spike
+// with respect to its membrane v before the reset: that of the positive
+// spike, σ'(v/θ − 1), plus, where the neuron could fire a negative spike
+// (q > 0 before the step), that of the negative one, σ'(v/θ) (the
+// negative spike −H(−v) has derivative +δ(v)).
+func signedSurrogate(sg Surrogate, h, slope, inv, v, q float32) float32 {
+	x := float32(v * inv)
+	d := surrogateAt(sg.Kind, h, slope, x-1)
+	if q > 0 {
+		d += surrogateAt(sg.Kind, h, slope, x)
+	}
+	return d
 }
