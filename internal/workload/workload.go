@@ -69,26 +69,41 @@ func TrainStep(m *vgg.Model, batch int) Step {
 // inference-mode forward and the gradient of Σ_n z[n, y_n] with respect to
 // the input only, no weight gradients.
 func InputGradStep(m *vgg.Model, batch int) Step {
+	s, _ := inputGradStep(m, batch)
+	return s
+}
+
+// inputGradStep is InputGradStep that also returns where each run leaves its
+// input gradient, for the tests.
+func inputGradStep(m *vgg.Model, batch int) (Step, **tensor.Tensor) {
 	x, labels := batchInput(m, batch)
 	k := m.Config.Classes
+	dx := new(*tensor.Tensor)
 	return Step{Batch: batch, Run: func() {
 		z := m.Forward(x, nn.Mode{})
 		dz := tensor.New(z.Shape...)
 		for i, y := range labels {
 			dz.Data[i*k+int(y)] = 1
 		}
-		m.Backward(dz, nn.Grad{Input: true})
-	}}
+		*dx = m.Backward(dz, nn.Grad{Input: true})
+	}}, dx
 }
 
 // SgemmStep multiplies two n×n matrices; Batch is the FLOP count / 1e9
 // rounded, so use Seconds to derive GFLOP/s.
 func SgemmStep(n int) func() {
-	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	f, _, _, _ := sgemmStep(n)
+	return f
+}
+
+// sgemmStep is SgemmStep that also returns its operands and product
+// (row-major n×n), for the tests.
+func sgemmStep(n int) (f func(), a, b, c []float32) {
+	a, b, c = make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
 	for i := range a {
 		a[i], b[i] = float32(i%7)/7, float32(i%5)/5
 	}
-	return func() { gemm.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) }
+	return func() { gemm.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) }, a, b, c
 }
 
 // Median runs f repeatedly (after warm-up runs) for at least minTime and at

@@ -9,6 +9,8 @@ import (
 
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/loss"
+	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -36,11 +38,81 @@ func BenchmarkSgemm1024(b *testing.B) {
 	b.ReportMetric(2*1024*1024*1024*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-func TestStepsRun(t *testing.T) {
+// TestTrainStepLearns: repeated training steps on the step's fixed batch
+// lower its cross-entropy (inference mode), so the step updates the
+// weights in a descent direction.
+func TestTrainStepLearns(t *testing.T) {
 	m := DefaultNet()
-	TrainStep(m, 4).Run()
-	InputGradStep(m, 4).Run()
-	SgemmStep(8)()
+	x, labels := batchInput(m, 8)
+	ce := func() float64 {
+		l, _ := loss.CrossEntropy(m.Forward(x, nn.Mode{}), labels)
+		return l
+	}
+	before := ce()
+	s := TrainStep(m, 8)
+	for range 30 {
+		s.Run()
+	}
+	if after := ce(); !(after < 0.5*before) {
+		t.Errorf("cross-entropy on the step's batch %.4f → %.4f after 30 steps; want it at least halved", before, after)
+	}
+}
+
+// TestInputGradStep: the step leaves dΣz[n,y_n]/dx, equal to a direct
+// forward and backward of the same model, nonzero, and no weight gradient.
+func TestInputGradStep(t *testing.T) {
+	m := DefaultNet()
+	s, dx := inputGradStep(m, 4)
+	m.ZeroGrad()
+	s.Run()
+	got := *dx
+	if got == nil || got.Shape[0] != 4 {
+		t.Fatalf("input gradient %v; want a batch of 4", got)
+	}
+	x, labels := batchInput(m, 4)
+	z := m.Forward(x, nn.Mode{})
+	dz := tensor.New(z.Shape...)
+	for i, y := range labels {
+		dz.Data[i*m.Config.Classes+int(y)] = 1
+	}
+	want := m.Backward(dz, nn.Grad{Input: true})
+	var norm float64
+	for i, v := range want.Data {
+		if got.Data[i] != v {
+			t.Fatalf("input gradient [%d] = %g; a direct backward gives %g", i, got.Data[i], v)
+		}
+		norm += float64(v) * float64(v)
+	}
+	if norm == 0 {
+		t.Error("input gradient is all zero")
+	}
+	for _, p := range m.Params() {
+		for _, g := range p.G.Data {
+			if g != 0 {
+				t.Fatalf("%s has a weight gradient after an input-only step", p.Name)
+			}
+		}
+	}
+}
+
+// TestSgemmStep checks the benchmark's product against a float64 triple
+// loop; the tolerance is float32 rounding over n = 24 products of values
+// in [0, 1].
+func TestSgemmStep(t *testing.T) {
+	const n = 24
+	f, a, b, c := sgemmStep(n)
+	f()
+	for i := range n {
+		for j := range n {
+			var want float64
+			for k := range n {
+				want += float64(a[i*n+k]) * float64(b[k*n+j])
+			}
+			if d := math.Abs(float64(c[i*n+j]) - want); d > 1e-5*want+1e-6 {
+				t.Fatalf("c[%d,%d] = %g; want %g", i, j, c[i*n+j], want)
+			}
+		}
+	}
 }
 
 // embeddedBatch returns the first n embedded Fashion-MNIST test images,
