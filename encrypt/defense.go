@@ -29,9 +29,15 @@ const (
 	triggerStream = 0x7a3d00c1a55
 )
 
-// DefaultEraseArea is the erased rectangle's share of the image when
-// EraseArea is zero.
-var DefaultEraseArea = [2]float64{0.1, 0.4}
+// DefaultEraseMin and DefaultEraseMax bound the erased rectangle's share of
+// the image when EraseArea is zero.
+const (
+	DefaultEraseMin = 0.1
+	DefaultEraseMax = 0.4
+)
+
+// defaultEraseArea is [DefaultEraseMin, DefaultEraseMax].
+var defaultEraseArea = [2]float64{DefaultEraseMin, DefaultEraseMax}
 
 // resolveDefenses fills the knobs of the defences that are on: the
 // trapdoor's β, the erased area and White, norm's white pixel.
@@ -40,7 +46,7 @@ func (o Options) resolveDefenses(norm imageset.Normalization) Options {
 		o.TrapdoorBlend = DefaultTrapdoorBlend
 	}
 	if o.EraseRate > 0 && o.EraseArea == ([2]float64{}) {
-		o.EraseArea = DefaultEraseArea
+		o.EraseArea = defaultEraseArea
 	}
 	if o.TrapdoorRate > 0 || o.EraseRate > 0 {
 		o.White = norm.Float32Value(255)
@@ -63,7 +69,7 @@ func (o Options) validateDefenses() error {
 		return fmt.Errorf("encrypt: erase rate %g out of range [0, 1]", o.EraseRate)
 	}
 	if a := o.EraseArea; a != ([2]float64{}) && !(a[0] > 0 && a[0] <= a[1] && a[1] <= 1) {
-		return fmt.Errorf("encrypt: erase area [%g, %g]: want 0 < min ≤ max ≤ 1 (or both 0: %v)", a[0], a[1], DefaultEraseArea)
+		return fmt.Errorf("encrypt: erase area [%g, %g]: want 0 < min ≤ max ≤ 1 (or both 0: %v)", a[0], a[1], defaultEraseArea)
 	}
 	if math.IsNaN(float64(o.White)) || math.IsInf(float64(o.White), 0) {
 		return fmt.Errorf("encrypt: white pixel %g, want a finite value", o.White)
@@ -103,7 +109,7 @@ func (o Options) trapdoorBlend() float64 {
 // eraseArea returns the erased area's bounds, the default for zero.
 func (o Options) eraseArea() [2]float64 {
 	if o.EraseArea == ([2]float64{}) {
-		return DefaultEraseArea
+		return defaultEraseArea
 	}
 	return o.EraseArea
 }

@@ -307,7 +307,7 @@ func TestEraseBatch(t *testing.T) {
 	const n, c, h, w, rate = 4000, 2, 8, 8, 0.3
 	x := tensor.New(n, c, h, w)
 	x.Fill(5) // outside the erase range, so every erased pixel shows
-	eraseBatch(x, rate, DefaultEraseArea, -1, 1, rand.New(rand.NewPCG(41, 42)))
+	eraseBatch(x, rate, defaultEraseArea, -1, 1, rand.New(rand.NewPCG(41, 42)))
 	erased := 0
 	for i := range n {
 		var planes [c][]bool
@@ -339,7 +339,7 @@ func TestEraseBatch(t *testing.T) {
 	}
 	y := tensor.New(3, 1, 4, 4)
 	y.Fill(5)
-	eraseBatch(y, 0, DefaultEraseArea, -1, 1, rand.New(rand.NewPCG(1, 1)))
+	eraseBatch(y, 0, defaultEraseArea, -1, 1, rand.New(rand.NewPCG(1, 1)))
 	if slices.ContainsFunc(y.Data, func(v float32) bool { return v != 5 }) {
 		t.Error("rate 0 erased pixels")
 	}

@@ -107,7 +107,7 @@ func TestDefenseOptionsJSON(t *testing.T) {
 		}
 	}
 	on := allDefenses(encrypt.Defaults()).Resolve(toyConfig(), norm)
-	if on.TrapdoorBlend != encrypt.DefaultTrapdoorBlend || on.EraseArea != encrypt.DefaultEraseArea || on.White != 1 || on.Fill != -1 {
+	if on.TrapdoorBlend != encrypt.DefaultTrapdoorBlend || on.EraseArea != [2]float64{encrypt.DefaultEraseMin, encrypt.DefaultEraseMax} || on.White != 1 || on.Fill != -1 {
 		t.Errorf("resolved %+v: want the default β and area and the pixel range [-1, 1]", on)
 	}
 	if b, err = json.Marshal(on); err != nil {

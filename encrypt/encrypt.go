@@ -224,7 +224,7 @@ type Options struct {
 	EraseRate float64 `json:"erase_rate,omitempty"`
 	// EraseArea bounds the erased rectangle's share of the image, drawn
 	// uniformly from [EraseArea[0], EraseArea[1]] with 0 < min ≤ max ≤ 1;
-	// [0, 0] takes [0.1, 0.4] (DefaultEraseArea) when EraseRate is on, and
+	// [0, 0] takes [0.1, 0.4] (DefaultEraseMin, DefaultEraseMax) when EraseRate is on, and
 	// Resolve records that. The rectangle's aspect ratio (height over
 	// width) is log-uniform in [0.3, 3.3].
 	EraseArea [2]float64 `json:"erase_area,omitzero"`

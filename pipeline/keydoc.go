@@ -41,7 +41,7 @@ var keyDocs = map[string]string{
 	"encrypt.Options.Blur":                 "blur smooths every augmented image with a 3×3 box filter (imageset.Smooth).",
 	"encrypt.Options.CropPad":              "crop_pad and flip augment every batch: a random crop with this padding, filled with fill (the normalised black pixel), then a random horizontal flip.",
 	"encrypt.Options.Distill":              "distill turns on-device distillation from the ANN on (m = mix); without it the loss is plain cross-entropy.",
-	"encrypt.Options.EraseArea":            "erase_area bounds the erased rectangle's share of the image, drawn uniformly from [erase_area[0], erase_area[1]] with 0 < min ≤ max ≤ 1; [0, 0] takes [0.1, 0.4] (DefaultEraseArea) when erase_rate is on, and Resolve records that.",
+	"encrypt.Options.EraseArea":            "erase_area bounds the erased rectangle's share of the image, drawn uniformly from [erase_area[0], erase_area[1]] with 0 < min ≤ max ≤ 1; [0, 0] takes [0.1, 0.4] (DefaultEraseMin, DefaultEraseMax) when erase_rate is on, and Resolve records that.",
 	"encrypt.Options.EraseRate":            "erase_rate is the probability that each augmented (and blurred) image, before mixup, has one random rectangle replaced by uniform noise in the pixel range [fill, white] (random erasing, Zhong et al. 2020), in [0, 1]; 0 is off.",
 	"encrypt.Options.Flip":                 "crop_pad and flip augment every batch: a random crop with this padding, filled with fill (the normalised black pixel), then a random horizontal flip.",
 	"encrypt.Options.LRFactor":             "divide the LR by this at each milestone",

@@ -59,7 +59,7 @@ func defenseFlags(fs *flag.FlagSet, b *bounds, o *encrypt.Options) {
 	b.Float(fs, &o.EraseRate, "erase-rate", d.EraseRate, interval{lo: 0, hi: 1},
 		"inversion defence: the probability that an augmented image gets one random rectangle replaced by noise (random erasing; the ANN is distilled on the erased image; 0: off)")
 	fs.Var(areaFlag{&o.EraseArea}, "erase-area",
-		fmt.Sprintf("bounds of the erased rectangle's share of the image, `MIN,MAX` with 0 < MIN ≤ MAX ≤ 1 (default %g,%g)", encrypt.DefaultEraseArea[0], encrypt.DefaultEraseArea[1]))
+		fmt.Sprintf("bounds of the erased rectangle's share of the image, `MIN,MAX` with 0 < MIN ≤ MAX ≤ 1 (default %g,%g)", encrypt.DefaultEraseMin, encrypt.DefaultEraseMax))
 	b.checks = append(b.checks, func() error {
 		if a := o.EraseArea; a != ([2]float64{}) && !(a[0] > 0 && a[0] <= a[1] && a[1] <= 1) {
 			return usagef("--erase-area %g,%g out of range: want 0 < MIN ≤ MAX ≤ 1", a[0], a[1])

@@ -68,7 +68,7 @@ func TestEncryptDefenseFlagsRejected(t *testing.T) {
 	if f.String() != "" {
 		t.Errorf("zero area shows as %q", f.String())
 	}
-	if err := f.Set("0.1, 0.4"); err != nil || a != encrypt.DefaultEraseArea || f.String() != "0.1,0.4" {
+	if err := f.Set("0.1, 0.4"); err != nil || a != [2]float64{encrypt.DefaultEraseMin, encrypt.DefaultEraseMax} || f.String() != "0.1,0.4" {
 		t.Errorf("Set: %v, %v, %q", err, a, f.String())
 	}
 }
