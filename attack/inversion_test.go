@@ -763,6 +763,12 @@ func TestInversionErrors(t *testing.T) {
 // refAdamRun transcribes adamRun's documented steps: the tanh
 // parametrisation, blur through atanh, jitter and flip with the gradient
 // mapped back by the adjoint, priors, the chain rule through tanh, Adam.
+// It calls the same roll, unroll, ceGrad, priorGrad and blurFloat as
+// adamRun; each has its own test against an independent computation
+// (TestRollUnroll, TestPriorGrad's finite differences, TestCEGrad,
+// TestBlurFloatMatchesGaussianBlur), so what this reference adds is the
+// order and composition of the steps, and TestAdamRunLowersLoss checks
+// that the composition descends.
 func refAdamRun(t *testing.T, net *snn.Network, targets []int, o InversionOptions, rng *rand.Rand) (x []float32, shifts [][3]int) {
 	t.Helper()
 	ctx := context.Background()
