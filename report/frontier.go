@@ -9,7 +9,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -130,13 +129,13 @@ func frontierPlot(f *Frontier, lines []FrontierLine) ([]byte, error) {
 		if len(pts) == 0 {
 			continue
 		}
-		xy, bars := frontierXY(pts, plotutil.Color(i))
+		xy, bars := frontierXY(pts, seriesColor(i))
 		line, marks, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("plot %q: %s: %w", title, l.Defense, err)
 		}
-		line.Color, line.Width = plotutil.Color(i), vg.Points(2)
-		marks.Color, marks.Shape, marks.Radius = plotutil.Color(i), glyphs[i%len(glyphs)], vg.Points(3.5)
+		line.Color, line.Width, line.Dashes = seriesColor(i), vg.Points(2), seriesDashes(i)
+		marks.Color, marks.Shape, marks.Radius = seriesColor(i), glyphs[i%len(glyphs)], vg.Points(3.5)
 		p.Add(bars, line, marks)
 		leg.Add(l.Defense, line, marks)
 		xs, ys = appendRanges(xs, ys, pts)

@@ -10,7 +10,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -75,15 +74,16 @@ func linePlot(title, xLabel, yLabel string, ss []series, logX bool) ([]byte, err
 		ys = append(ys, s.Y...)
 		if bars {
 			p.Add(&plotter.YErrorBars{XYs: xy, YErrors: errs, CapWidth: vg.Points(6),
-				LineStyle: draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1)}})
+				LineStyle: draw.LineStyle{Color: seriesColor(i), Width: vg.Points(1)}})
 		}
 		line, points, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("plot %q: %s: %w", title, s.Name, err)
 		}
-		line.Color = plotutil.Color(i)
+		line.Color = seriesColor(i)
 		line.Width = vg.Points(2)
-		points.Color = plotutil.Color(i)
+		line.Dashes = seriesDashes(i)
+		points.Color = seriesColor(i)
 		points.Shape = glyphs[i%len(glyphs)]
 		points.Radius = vg.Points(3.5)
 		p.Add(line, points)
@@ -114,6 +114,40 @@ func linePlot(title, xLabel, yLabel string, ss []series, logX bool) ([]byte, err
 // maxValueTicks is the most distinct x values that linePlot labels one by
 // one.
 const maxValueTicks = 10
+
+// seriesColors are the series' line colours, in turn: ten categorical
+// colours that stay apart in print and for the common colour-vision
+// deficiencies (the Tableau 10 palette). Series past the tenth reuse them
+// with a dashed line (seriesDashes).
+var seriesColors = []color.Color{
+	color.RGBA{0x4e, 0x79, 0xa7, 0xff}, // blue
+	color.RGBA{0xf2, 0x8e, 0x2b, 0xff}, // orange
+	color.RGBA{0xe1, 0x57, 0x59, 0xff}, // red
+	color.RGBA{0x76, 0xb7, 0xb2, 0xff}, // teal
+	color.RGBA{0x59, 0xa1, 0x4f, 0xff}, // green
+	color.RGBA{0xed, 0xc9, 0x48, 0xff}, // yellow
+	color.RGBA{0xb0, 0x7a, 0xa1, 0xff}, // purple
+	color.RGBA{0xff, 0x9d, 0xa7, 0xff}, // pink
+	color.RGBA{0x9c, 0x75, 0x5f, 0xff}, // brown
+	color.RGBA{0xba, 0xb0, 0xac, 0xff}, // grey
+}
+
+// seriesColor is series i's colour.
+func seriesColor(i int) color.Color { return seriesColors[i%len(seriesColors)] }
+
+// seriesDashes is series i's line dashes: solid for the first round of
+// colours, then dashed, then dotted, so that no two of the first 30 series
+// share colour and line.
+func seriesDashes(i int) []vg.Length {
+	switch (i / len(seriesColors)) % 3 {
+	case 0:
+		return nil
+	case 1:
+		return []vg.Length{vg.Points(6), vg.Points(3)}
+	default:
+		return []vg.Length{vg.Points(1.5), vg.Points(2)}
+	}
+}
 
 // glyphs are the filled point markers of the series, in turn.
 var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}}
@@ -161,7 +195,7 @@ func newBarPlot(title, xLabel, yLabel string, labels []string, values []float64,
 	if err != nil {
 		return nil, nil, fmt.Errorf("plot %q: %w", title, err)
 	}
-	bars.Color = plotutil.Color(1)
+	bars.Color = seriesColor(0)
 	bars.LineStyle.Color = color.Black
 	bars.LineStyle.Width = vg.Points(0.5)
 	p.Add(bars)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"testing"
 
@@ -46,5 +47,26 @@ func TestBarLabelsFit(t *testing.T) {
 				t.Errorf("%d bars: value %q takes %.1f pt of a %.1f pt slot", n, s, w, slot)
 			}
 		}
+	}
+}
+
+// TestSeriesStylesDistinct: no two of the first 30 series share colour and
+// line dashes, and the first ten have ten different colours.
+func TestSeriesStylesDistinct(t *testing.T) {
+	seen := map[string]int{}
+	colours := map[color.Color]bool{}
+	for i := range 30 {
+		r, g, b, a := seriesColor(i).RGBA()
+		key := fmt.Sprint(r, g, b, a, seriesDashes(i))
+		if j, ok := seen[key]; ok {
+			t.Fatalf("series %d and %d share colour and dashes (%s)", j, i, key)
+		}
+		seen[key] = i
+		if i < 10 {
+			colours[seriesColor(i)] = true
+		}
+	}
+	if len(colours) != 10 {
+		t.Errorf("%d colours among the first ten series; want 10", len(colours))
 	}
 }
