@@ -2,6 +2,7 @@ package snn
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -371,35 +372,61 @@ func TestBurstScanTwins(t *testing.T) {
 	for _, g := range []int{2, 3} {
 		for _, leak := range []float32{1, 0.9} {
 			for _, cstride := range []int{0, n} {
-				cur := make([]float32, steps*n)
-				for i := range cur {
-					switch rng.IntN(4) {
-					case 0:
-						cur[i] = float32(rng.IntN(9)-3) * 0.25 // lands on k·θ (θ = 0.5) and 0 exactly
-					default:
-						cur[i] = float32(rng.NormFloat64())
-					}
+				cur := twinCurrents(rng, steps, n, -3, 5)
+				label := fmt.Sprintf("G %d leak %g cstride %d", g, leak, cstride)
+				c := compareScanTwins(t, label, n, steps*n, false,
+					func(o, u, q []float32) int64 { return burstScan(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak, g) },
+					func(o, u, q []float32) int64 {
+						return burstScanGo(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak, g)
+					})
+				if c == 0 {
+					t.Fatalf("%s: no spikes; the test proves nothing", label)
 				}
-				u1, q1 := make([]float32, n), make([]float32, n)
-				for i := range u1 {
-					u1[i] = 0.25
-				}
-				u2, q2 := slices.Clone(u1), slices.Clone(q1)
-				o1, o2 := make([]float32, steps*n), make([]float32, steps*n)
-				c1 := burstScan(o1, cur, u1, nil, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				c2 := burstScanGo(o2, cur, u2, nil, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || c1 == 0 {
-					t.Fatalf("G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
-				}
-				for i := range u1 {
-					u1[i], u2[i] = 0.25, 0.25
-				}
-				c1 = burstScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				c2 = burstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, g)
-				if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
-					t.Fatalf("signed G %d leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", g, leak, cstride, c1, c2)
-				}
+				compareScanTwins(t, "signed "+label, n, steps*n, true,
+					func(o, u, q []float32) int64 { return burstScan(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak, g) },
+					func(o, u, q []float32) int64 {
+						return burstScanGo(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak, g)
+					})
 			}
 		}
 	}
+}
+
+// twinCurrents returns steps·n input currents for the kernel-twin tests:
+// a quarter are k·0.25 with k uniform in [lo, hi], which put membranes
+// (starting at 0.25) exactly on multiples of θ = 0.5 and on 0; the rest are
+// standard normal.
+func twinCurrents(rng *rand.Rand, steps, n, lo, hi int) []float32 {
+	cur := make([]float32, steps*n)
+	for i := range cur {
+		switch rng.IntN(4) {
+		case 0:
+			cur[i] = float32(rng.IntN(hi-lo+1)+lo) * 0.25
+		default:
+			cur[i] = float32(rng.NormFloat64())
+		}
+	}
+	return cur
+}
+
+// compareScanTwins runs a scan kernel and its Go twin, each from membranes
+// of 0.25 over n neurons (and zero net counts when signed; nil otherwise)
+// into outputs of length outLen, fails unless spikes, counts, membranes and
+// net counts agree bit for bit, and returns the count.
+func compareScanTwins(t *testing.T, label string, n, outLen int, signed bool, kernel, twin func(o, u, q []float32) int64) int64 {
+	t.Helper()
+	var q1, q2 []float32
+	if signed {
+		q1, q2 = make([]float32, n), make([]float32, n)
+	}
+	u1, u2 := make([]float32, n), make([]float32, n)
+	for i := range u1 {
+		u1[i], u2[i] = 0.25, 0.25
+	}
+	o1, o2 := make([]float32, outLen), make([]float32, outLen)
+	c1, c2 := kernel(o1, u1, q1), twin(o2, u2, q2)
+	if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
+		t.Fatalf("%s: the kernel (%d spikes) and its Go twin (%d) differ", label, c1, c2)
+	}
+	return c1
 }

@@ -1,8 +1,8 @@
 package snn
 
 import (
+	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 )
 
@@ -142,26 +142,12 @@ func TestSignedScanTwins(t *testing.T) {
 	const steps, n = 11, 203
 	for _, leak := range []float32{1, 0.9} {
 		for _, cstride := range []int{0, n} {
-			cur := make([]float32, steps*n)
-			for i := range cur {
-				switch rng.IntN(4) {
-				case 0:
-					cur[i] = float32(rng.IntN(5)-2) * 0.25 // lands on θ = 0.5 and 0 exactly
-				default:
-					cur[i] = float32(rng.NormFloat64())
-				}
-			}
-			u1, q1 := make([]float32, n), make([]float32, n)
-			for i := range u1 {
-				u1[i] = 0.25
-			}
-			u2, q2 := slices.Clone(u1), slices.Clone(q1)
-			o1, o2 := make([]float32, steps*n), make([]float32, steps*n)
-			c1 := signedScan(o1, cur, u1, q1, steps, n, cstride, 3, n-2, 0.5, leak)
-			c2 := burstScanGo(o2, cur, u2, q2, steps, n, cstride, 3, n-2, 0.5, leak, 1)
-			if c1 != c2 || !slices.Equal(o1, o2) || !slices.Equal(u1, u2) || !slices.Equal(q1, q2) {
-				t.Fatalf("leak %g cstride %d: the kernel (%d spikes) and its Go twin (%d) differ", leak, cstride, c1, c2)
-			}
+			cur := twinCurrents(rng, steps, n, -2, 2)
+			compareScanTwins(t, fmt.Sprintf("leak %g cstride %d", leak, cstride), n, steps*n, true,
+				func(o, u, q []float32) int64 { return signedScan(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak) },
+				func(o, u, q []float32) int64 {
+					return burstScanGo(o, cur, u, q, steps, n, cstride, 3, n-2, 0.5, leak, 1)
+				})
 		}
 	}
 }
