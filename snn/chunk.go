@@ -411,7 +411,7 @@ func (cs *chunkSim) neurons(s *stage, B, curStride int) []int64 {
 					counts[part*segs+k] = burstScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, q, t1-t0, n, curStride,
 						a, b, theta, leak, cfg.Burst)
 				case cfg.Signed:
-					counts[part*segs+k] = signedScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, cs.q, t1-t0, n, curStride,
+					counts[part*segs+k] = signedScan(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, q, t1-t0, n, curStride,
 						a, b, theta, leak)
 				default:
 					counts[part*segs+k] = neuronScanStrided(cs.spk[t0*n:], cs.cur[t0*curStride:], cs.u, t1-t0, n, curStride,
