@@ -245,7 +245,7 @@ type Options struct {
 // and weight decay 5e-4, the rate ÷10 at 50 % and 70 % of the epochs,
 // distillation with m = 0.7 and τ = 20, the triangle surrogate with
 // γ = 0.3 — and privatesnn's choices where the paper is silent, each
-// measured (see the README): 8 epochs of batch 8, κ = Π θ_l / T (the
+// measured (docs/privacy.md): 8 epochs of batch 8, κ = Π θ_l / T (the
 // conversion's own scale), no dropout (masks fixed over T on spikes at a
 // few percent activity make the distillation target mostly noise), and
 // augmentation by a random crop with padding 2 (for 28×28 images; the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,41 +134,72 @@ func TestModelFiles(t *testing.T) {
 	}
 }
 
-// TestREADME checks the README against the program (item 11): every
-// command it shows exists and every flag it passes is one of that
-// command's flags; it says what to do when the main command meets its own
-// earlier output; and it calls spike rates fractions, as eval prints them.
+// TestREADME checks the README and the pages under docs/ against the
+// program (item 11): every command they show exists and every flag it
+// passes is one of that command's flags; every relative link or image they
+// hold names a file of the repository; the README says what to do when the
+// main command meets its own earlier output, and calls spike rates
+// fractions, as eval prints them.
 func TestREADME(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	root := filepath.Join("..", "..")
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
+	pages := map[string]string{"README.md": readme}
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md pages (%v)", err)
+	}
+	for _, d := range docs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, d)
+		pages[filepath.ToSlash(rel)] = string(b)
+	}
 	cmdRe := regexp.MustCompile(`(?m)privatesnn ([a-z-]+)((?: +(?:--?[a-z-]+|[^\s#]+))*)`)
 	flagRe := regexp.MustCompile(`--([a-z][a-z-]*)`)
-	checked := 0
-	for _, m := range cmdRe.FindAllStringSubmatch(readme, -1) {
-		name := m[1]
-		var c *command
-		for _, cc := range commands() {
-			if cc.name == name {
-				c = &cc
+	linkRe := regexp.MustCompile(`\]\(([^)#\s]+)(?:#[^)]*)?\)`)
+	checked, links := 0, 0
+	for _, page := range slices.Sorted(maps.Keys(pages)) {
+		text := pages[page]
+		for _, m := range cmdRe.FindAllStringSubmatch(text, -1) {
+			name := m[1]
+			var c *command
+			for _, cc := range commands() {
+				if cc.name == name {
+					c = &cc
+				}
+			}
+			if c == nil {
+				continue // prose such as "privatesnn turns …"
+			}
+			var help bytes.Buffer
+			run(context.Background(), []string{name, "-h"}, &help, &bytes.Buffer{})
+			for _, f := range flagRe.FindAllStringSubmatch(m[2], -1) {
+				if !strings.Contains(help.String(), "  -"+f[1]+" ") && !strings.Contains(help.String(), "  -"+f[1]+"\n") {
+					t.Errorf("%s: privatesnn %s --%s: no such flag", page, name, f[1])
+				}
+				checked++
 			}
 		}
-		if c == nil {
-			continue // prose such as "privatesnn turns …"
-		}
-		var help bytes.Buffer
-		run(context.Background(), []string{name, "-h"}, &help, &bytes.Buffer{})
-		for _, f := range flagRe.FindAllStringSubmatch(m[2], -1) {
-			if !strings.Contains(help.String(), "  -"+f[1]+" ") && !strings.Contains(help.String(), "  -"+f[1]+"\n") {
-				t.Errorf("README: privatesnn %s --%s: no such flag", name, f[1])
+		for _, m := range linkRe.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
 			}
-			checked++
+			p := filepath.Join(root, filepath.Dir(page), filepath.FromSlash(target))
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%s: link %s: %v", page, target, err)
+			}
+			links++
 		}
 	}
-	if checked < 10 {
-		t.Fatalf("checked only %d README flags; the pattern no longer finds the examples", checked)
+	if checked < 10 || links < 5 {
+		t.Fatalf("checked only %d flags and %d links; the patterns no longer find the examples", checked, links)
 	}
 	for _, want := range []string{"--force", "fraction"} {
 		if !strings.Contains(readme, want) {
