@@ -69,6 +69,34 @@ func (a Attack) Describe() string {
 	return d
 }
 
+// Revision counts the changes to what the attack computes under an
+// unchanged name, so that a cache keyed by its settings (the pipeline's
+// stage hash) can tell images made by an earlier form from the current
+// one. It is 0 for an attack unchanged since it was named; the aware form
+// of Attack 3 is at 1: its first form kept every class's pattern out of
+// every image, the current one only the image's target class's.
+func (a Attack) Revision() int {
+	if a.Aware {
+		return 1
+	}
+	return 0
+}
+
+// Revisions returns the revision of every attack of as that has one
+// (Revision > 0), by name; nil when none has.
+func Revisions(as []Attack) map[string]int {
+	var out map[string]int
+	for _, a := range as {
+		if r := a.Revision(); r > 0 {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[a.Name()] = r
+		}
+	}
+	return out
+}
+
 // Validate reports an attack that cannot run: an unknown method, or a
 // surrogate or encoding given to a method other than Attack 3.
 func (a Attack) Validate() error {

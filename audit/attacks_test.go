@@ -201,3 +201,30 @@ func TestAwareAttack(t *testing.T) {
 		t.Error("RunAttack ran the aware attack for a target without a trigger")
 	}
 }
+
+// Only the aware Attack 3 has changed under its name (revision 1); the
+// worst-case suite's revisions name exactly its three aware attacks.
+func TestRevisions(t *testing.T) {
+	all := WorstCase()
+	got := Revisions(all)
+	aware := 0
+	for _, a := range all {
+		want := 0
+		if a.Aware {
+			want = 1
+			aware++
+		}
+		if a.Revision() != want {
+			t.Errorf("%s: revision %d, want %d", a.Name(), a.Revision(), want)
+		}
+		if got[a.Name()] != want {
+			t.Errorf("Revisions: %s → %d, want %d", a.Name(), got[a.Name()], want)
+		}
+	}
+	if len(got) != aware || aware != 3 {
+		t.Errorf("Revisions(WorstCase()) = %v, want the 3 aware attacks", got)
+	}
+	if r := Revisions(Of(attack.Visualize, attack.SNNGradient, attack.SNNInversion, attack.ANNInversion, attack.NESAttack)); r != nil {
+		t.Errorf("Revisions of the plain attacks = %v, want nil", r)
+	}
+}

@@ -221,7 +221,7 @@ func frontierAuditStage(c Config, seed func(uint64) uint64, targets []evalTarget
 		}
 	}
 	deps = append(deps, "evaluator", "evaluator2")
-	return Stage{Name: "frontier-audit", Deps: deps, Settings: map[string]any{"audit": fa, "data": c.Data, "models": names},
+	return Stage{Name: "frontier-audit", Deps: deps, Settings: auditSettings(fa, map[string]any{"data": c.Data, "models": names}),
 		RealData: true, Seed: fa.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the two evaluators",
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 			return auditModels(ctx, dir, c.Data, fa, in, audited, p)

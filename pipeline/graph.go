@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/stage"
@@ -221,7 +222,7 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return trainANN(ctx, dir, c.Data, evaluator2, p)
 			}},
-		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator", "evaluator2"}, Settings: map[string]any{"audit": au, "data": c.Data},
+		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator", "evaluator2"}, Settings: auditSettings(au, map[string]any{"data": c.Data}),
 			RealData: true, Seed: au.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the two evaluators",
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return auditModels(ctx, dir, c.Data, au, in, attacked, p)
@@ -269,4 +270,18 @@ func weightsDigest(path string) (string, error) {
 		digests.Unlock()
 	}
 	return d, err
+}
+
+// auditSettings returns an audit stage's settings: the audit's under
+// "audit", the others given, and, when one of its attacks has changed what
+// it computes under an unchanged name, the attacks' revisions
+// (audit.Revisions) under "attack_revisions". The revisions enter the
+// stage's hash, so an audit cached with an earlier form of an attack runs
+// again; an audit of attacks that never changed keeps its hash.
+func auditSettings(au audit.Settings, others map[string]any) map[string]any {
+	others["audit"] = au
+	if r := audit.Revisions(au.Methods); r != nil {
+		others["attack_revisions"] = r
+	}
+	return others
 }

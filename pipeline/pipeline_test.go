@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/privatesnn/privatesnn/attack"
+	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/data"
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/modelfile"
@@ -119,6 +122,43 @@ func TestPlanHashes(t *testing.T) {
 		if (a[name] != d[name]) != (name == "audit") {
 			t.Errorf("audit per_class changed %s's hash: %v", name, a[name] != d[name])
 		}
+	}
+}
+
+// An audit whose attacks include one that changed under its name (the
+// aware Attack 3) hashes its attacks' revisions, so a cached audit of the
+// earlier form runs again; an audit of unchanged attacks keeps the
+// settings, and so the hash, it had before revisions were recorded.
+func TestAuditRevisionsEnterHash(t *testing.T) {
+	settingsOf := func(c Config) map[string]any {
+		for _, s := range Build(c).Stages {
+			if s.Name == "audit" {
+				return s.Settings.(map[string]any)
+			}
+		}
+		t.Fatal("no audit stage")
+		return nil
+	}
+	c := Defaults()
+	c.Name, c.Workdir = "t", t.TempDir()
+	got := settingsOf(c)["attack_revisions"]
+	want := map[string]int{"attack3-triangle-direct-aware": 1, "attack3-fast-sigmoid-direct-aware": 1, "attack3-atan-direct-aware": 1}
+	if !maps.Equal(got.(map[string]int), want) {
+		t.Errorf("worst-case audit: attack_revisions %v, want %v", got, want)
+	}
+	a := planOf(t, c)
+	c.Audit.Methods = audit.Of(attack.Visualize, attack.SNNInversion)
+	s := settingsOf(c)
+	if _, ok := s["attack_revisions"]; ok {
+		t.Errorf("audit of unchanged attacks records revisions: %v", s)
+	}
+	old, _ := json.Marshal(map[string]any{"audit": c.Audit, "data": c.Data})
+	now, _ := json.Marshal(s)
+	if string(old) != string(now) {
+		t.Errorf("audit of unchanged attacks: settings\n%s\nwant those of before revisions\n%s", now, old)
+	}
+	if b := planOf(t, c); b["audit"] == a["audit"] {
+		t.Error("dropping the aware attacks left the audit's hash unchanged")
 	}
 }
 
