@@ -11,22 +11,25 @@ import (
 // Augment is the augmentation FillBatch takes.
 type Augment = imageset.Augment
 
+// table is the training table the tests read.
+var table = Table()
+
 func TestNormalize(t *testing.T) {
 	for _, tc := range []struct {
 		p    uint8
 		want float32
 	}{{0, -1}, {255, 1}, {51, -0.6}, {204, 0.6}} {
-		if got := Table[tc.p]; abs32(got-tc.want) > 1e-6 {
-			t.Errorf("Table[%d] = %v, want %v", tc.p, got, tc.want)
+		if got := table[tc.p]; abs32(got-tc.want) > 1e-6 {
+			t.Errorf("Table()[%d] = %v, want %v", tc.p, got, tc.want)
 		}
 	}
-	if Table[0] != -1 || Table[255] != 1 {
-		t.Errorf("end points not exact: %v %v", Table[0], Table[255])
+	if table[0] != -1 || table[255] != 1 {
+		t.Errorf("end points not exact: %v %v", table[0], table[255])
 	}
 	// The training table is computed in float64 and rounded once.
 	for p := range 256 {
-		if want := float32((float64(p)/255 - 0.5) / 0.5); Table[p] != want {
-			t.Fatalf("Table[%d] = %v, want %v", p, Table[p], want)
+		if want := float32((float64(p)/255 - 0.5) / 0.5); table[p] != want {
+			t.Fatalf("Table()[%d] = %v, want %v", p, table[p], want)
 		}
 	}
 }
@@ -51,7 +54,7 @@ func tiny() *Set {
 func norm(px ...uint8) []float32 {
 	out := make([]float32, len(px))
 	for i, p := range px {
-		out[i] = Table[p]
+		out[i] = table[p]
 	}
 	return out
 }
@@ -60,7 +63,7 @@ func TestFillBatchNoAugment(t *testing.T) {
 	s := tiny()
 	dst := make([]float32, 18)
 	labels := make([]int32, 2)
-	s.FillBatch(dst, labels, []int{1, 0}, Table, Augment{CropPad: 4, HFlip: true}, nil) // nil rng: no augmentation
+	s.FillBatch(dst, labels, []int{1, 0}, table, Augment{CropPad: 4, HFlip: true}, nil) // nil rng: no augmentation
 	want := append(norm(255, 255, 255, 255, 255, 255, 255, 255, 255), norm(1, 2, 3, 4, 5, 6, 7, 8, 9)...)
 	if !slices.Equal(dst, want) || !slices.Equal(labels, []int32{0, 1}) {
 		t.Errorf("dst %v labels %v", dst, labels)
@@ -68,7 +71,7 @@ func TestFillBatchNoAugment(t *testing.T) {
 	if dst[0] != 1 {
 		t.Errorf("255 → %v, want 1", dst[0])
 	}
-	s.FillBatch(dst[:9], nil, []int{0}, Table, Augment{}, rand.New(rand.NewPCG(1, 2)))
+	s.FillBatch(dst[:9], nil, []int{0}, table, Augment{}, rand.New(rand.NewPCG(1, 2)))
 	if !slices.Equal(dst[:9], norm(1, 2, 3, 4, 5, 6, 7, 8, 9)) {
 		t.Errorf("zero Augment changed the image: %v", dst[:9])
 	}
@@ -92,7 +95,7 @@ func TestCropFlip(t *testing.T) {
 		{3, 0, false, norm(0, 0, 0, 0, 0, 0, 0, 0, 0)},
 	} {
 		out := make([]float32, 9)
-		imageset.Placement{DY: tc.dy, DX: tc.dx, Flip: tc.flip}.Bytes(out, src, 1, 3, 3, Table)
+		imageset.Placement{DY: tc.dy, DX: tc.dx, Flip: tc.flip}.Bytes(out, src, 1, 3, 3, table)
 		if !slices.Equal(out, tc.want) {
 			t.Errorf("dy=%d dx=%d flip=%v: got %v, want %v", tc.dy, tc.dx, tc.flip, out, tc.want)
 		}
@@ -112,11 +115,11 @@ func TestFillBatchAugmentMatchesDraws(t *testing.T) {
 	flips := 0
 	const trials = 2000
 	for range trials {
-		s.FillBatch(dst, nil, []int{0}, Table, aug, rng)
+		s.FillBatch(dst, nil, []int{0}, table, aug, rng)
 		dy, dx := ref.IntN(3)-1, ref.IntN(3)-1
 		flip := ref.IntN(2) == 1
 		want := make([]float32, 9)
-		imageset.Placement{DY: dy, DX: dx, Flip: flip}.Bytes(want, s.Pixels[:9], 1, 3, 3, Table)
+		imageset.Placement{DY: dy, DX: dx, Flip: flip}.Bytes(want, s.Pixels[:9], 1, 3, 3, table)
 		if !slices.Equal(dst, want) {
 			t.Fatalf("FillBatch does not follow the documented draw order")
 		}
@@ -140,7 +143,7 @@ func TestFillBatchAllocationFree(t *testing.T) {
 	idx := []int{0, 1}
 	rng := rand.New(rand.NewPCG(1, 1))
 	allocs := testing.AllocsPerRun(100, func() {
-		s.FillBatch(dst, labels, idx, Table, Augment{CropPad: 1, HFlip: true}, rng)
+		s.FillBatch(dst, labels, idx, table, Augment{CropPad: 1, HFlip: true}, rng)
 		ShuffleInto(idx, rng)
 	})
 	if allocs != 0 {
@@ -151,9 +154,9 @@ func TestFillBatchAllocationFree(t *testing.T) {
 func TestFillBatchPanicsOnBadSizes(t *testing.T) {
 	s := tiny()
 	for name, f := range map[string]func(){
-		"dst":    func() { s.FillBatch(make([]float32, 8), nil, []int{0}, Table, Augment{}, nil) },
-		"labels": func() { s.FillBatch(make([]float32, 9), make([]int32, 2), []int{0}, Table, Augment{}, nil) },
-		"index":  func() { s.FillBatch(make([]float32, 9), nil, []int{2}, Table, Augment{}, nil) },
+		"dst":    func() { s.FillBatch(make([]float32, 8), nil, []int{0}, table, Augment{}, nil) },
+		"labels": func() { s.FillBatch(make([]float32, 9), make([]int32, 2), []int{0}, table, Augment{}, nil) },
+		"index":  func() { s.FillBatch(make([]float32, 9), nil, []int{2}, table, Augment{}, nil) },
 	} {
 		func() {
 			defer func() {

@@ -24,7 +24,7 @@ func ExampleLoad() {
 	const batch = 32
 	x := make([]float32, batch*train.ImageSize())
 	y := make([]int32, batch)
-	train.FillBatch(x, y, order[:batch], data.Table, imageset.Augment{CropPad: 4, HFlip: true}, rng)
+	train.FillBatch(x, y, order[:batch], data.Table(), imageset.Augment{CropPad: 4, HFlip: true}, rng)
 
 	lo, hi := x[0], x[0]
 	for _, v := range x {

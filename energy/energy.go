@@ -38,8 +38,8 @@
 //
 // # Error handling
 //
-// Report panics if the run's layer count does not match the model (a
-// programmer error); there is no data-dependent failure.
+// FromRun and VersusT panic if the run's layer count does not match the
+// model (a programmer error); there is no data-dependent failure.
 //
 // # Concurrency
 //

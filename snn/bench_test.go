@@ -155,3 +155,51 @@ func BenchmarkBurst(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConvPaths measures where the event-driven kernels stop paying:
+// the default network shape (64 images, T = 8, Direct input) run on the
+// dense path (im2col and GEMM) and on the event-driven one, with every
+// balanced threshold scaled by 1/4 … 2 so that the hidden layers' input
+// density ranges from well over DefaultEventDensity to a few percent.
+// "density" is the mean input density of the layers after the first (the
+// first always runs on events: its fan-in is small); compare the two
+// paths' cpu-ms/op at each density to place the crossover.
+func BenchmarkConvPaths(b *testing.B) {
+	x := tensor.New(64, 1, 28, 28)
+	x.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
+	base := defaultShapeNet(b, x, Config{Timesteps: 8, Leak: 1, Encoder: Direct})
+	for _, scale := range []float32{0.25, 0.5, 1, 2} {
+		c := base.Config
+		c.Thresholds = slices.Clone(c.Thresholds)
+		for i := range c.Thresholds {
+			c.Thresholds[i] *= scale
+		}
+		net, err := New(base.Model, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range []struct {
+			name string
+			path Path
+		}{{"dense", Dense}, {"events", Events}} {
+			b.Run(fmt.Sprintf("theta×%g/%s", scale, p.name), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(3, 3))
+				var res *Result
+				cpu := cpuSeconds()
+				for b.Loop() {
+					var err error
+					if res, err = net.Run(context.Background(), x, rng, Options{Path: p.path}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+				var ev, size int64
+				for _, l := range res.Layers[1:] {
+					ev += l.InputEvents
+					size += l.InputSize * int64(res.Images*res.Timesteps)
+				}
+				b.ReportMetric(float64(ev)/float64(size), "density")
+			})
+		}
+	}
+}

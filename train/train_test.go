@@ -168,11 +168,11 @@ func TestValidateAndDataChecks(t *testing.T) {
 		t.Error("mismatched image shape accepted")
 	}
 	empty := &data.Set{Name: "empty", Channels: 1, Height: 8, Width: 8, Classes: 2}
-	if _, err := Evaluate(context.Background(), m, empty, data.Normalization, 8); err == nil {
+	if _, err := Evaluate(context.Background(), m, empty, data.Normalization(), 8); err == nil {
 		t.Error("empty set accepted")
 	}
 	// Batch 0 used to loop forever.
-	if _, err := Evaluate(context.Background(), m, toySet(10, rand.New(rand.NewPCG(3, 3))), data.Normalization, 0); err == nil {
+	if _, err := Evaluate(context.Background(), m, toySet(10, rand.New(rand.NewPCG(3, 3))), data.Normalization(), 0); err == nil {
 		t.Error("evaluation batch 0 accepted")
 	}
 }

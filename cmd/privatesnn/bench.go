@@ -112,5 +112,5 @@ func embeddedBatch(n, c, h, w int, model string) (*tensor.Tensor, []int32, error
 		idx[i] = i
 	}
 	sub := s.Subset(idx)
-	return sub.Tensor(nil, data.Table), sub.Labels, nil
+	return sub.Tensor(nil, data.Table()), sub.Labels, nil
 }

@@ -18,7 +18,7 @@ const (
 	BPTTWeightDecay = 5e-4
 )
 
-// BPTTThresholds are the fixed thresholds of the BPTT workload's spiking
+// BPTTThresholds returns the fixed thresholds of the BPTT workload's spiking
 // version of DefaultNet (conv1..conv4, fc1). They were found by bisection,
 // layer by layer, so that on the first 64 embedded Fashion-MNIST test
 // images (Poisson input, T = 50, the workload's dropout) every layer spikes
@@ -28,14 +28,14 @@ const (
 // meaningful balanced thresholds, and a network that is nearly silent or
 // saturated would make the event-driven kernels unrepresentatively fast or
 // slow.
-var BPTTThresholds = []float32{8.6, 1.1, 0.72, 1.1, 0.9}
+func BPTTThresholds() []float32 { return []float32{8.6, 1.1, 0.72, 1.1, 0.9} }
 
 // BPTTNet returns the spiking version of DefaultNet used by the BPTT
 // workload: IF neurons (λ = 1), subtractive reset, Poisson input, T steps,
-// thresholds BPTTThresholds.
+// thresholds BPTTThresholds().
 func BPTTNet(T int) (*snn.Network, error) {
 	return snn.New(DefaultNet(), snn.Config{Timesteps: T, Leak: 1, Reset: snn.ResetSubtract, Encoder: snn.Poisson,
-		Thresholds: append([]float32(nil), BPTTThresholds...)})
+		Thresholds: BPTTThresholds()})
 }
 
 // BPTT is one training step of a spiking network by backpropagation

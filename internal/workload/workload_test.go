@@ -128,7 +128,7 @@ func embeddedBatch(n int) (*tensor.Tensor, []int32, error) {
 	}
 	x := tensor.New(n, s.Channels, s.Height, s.Width)
 	labels := make([]int32, n)
-	s.FillBatch(x.Data, labels, idx, data.Table, imageset.Augment{}, nil)
+	s.FillBatch(x.Data, labels, idx, data.Table(), imageset.Augment{}, nil)
 	return x, labels, nil
 }
 
