@@ -369,14 +369,7 @@ func argmaxRows(z *tensor.Tensor) []int {
 	n, k := z.Shape[0], z.Shape[1]
 	out := make([]int, n)
 	for i := range n {
-		row := z.Data[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		out[i] = best
+		out[i] = tensor.Argmax(z.Data[i*k : (i+1)*k])
 	}
 	return out
 }

@@ -172,20 +172,9 @@ func Correct(z *tensor.Tensor, labels []int32) int {
 	n, k := checkLogits(z)
 	c := 0
 	for i := range n {
-		if Argmax(z.Data[i*k:(i+1)*k]) == int(labels[i]) {
+		if tensor.Argmax(z.Data[i*k:(i+1)*k]) == int(labels[i]) {
 			c++
 		}
 	}
 	return c
-}
-
-// Argmax returns the index of the largest value (the first one on ties).
-func Argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -1,5 +1,7 @@
 package snn
 
+import "github.com/privatesnn/privatesnn/tensor"
+
 // TimestepAccuracy is the accuracy read out after T steps.
 type TimestepAccuracy struct {
 	T        int     `json:"t"`
@@ -19,14 +21,7 @@ func AccuracyCurve(r *Result, labels []int32) []TimestepAccuracy {
 		k := p.Shape[1]
 		correct := 0
 		for n, y := range labels {
-			row := p.Data[n*k : (n+1)*k]
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
-			if int32(best) == y {
+			if int32(tensor.Argmax(p.Data[n*k:(n+1)*k])) == y {
 				correct++
 			}
 		}

@@ -209,13 +209,7 @@ func attackFiles(dir string) []string {
 func perImage(res *attack.Result, k int) []ImageInfo {
 	var out []ImageInfo
 	for i, c := range res.Targets {
-		row := res.Logits.Data[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
+		best := tensor.Argmax(res.Logits.Data[i*k : (i+1)*k])
 		out = append(out, ImageInfo{File: filepath.Join(audit.ImagesDir, fmt.Sprintf("%03d-class%d.png", i, c)),
 			Target: c, Predicted: best, Loss: res.Loss[i]})
 	}

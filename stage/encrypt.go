@@ -15,6 +15,7 @@ import (
 	"github.com/privatesnn/privatesnn/setting"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/synth"
+	"github.com/privatesnn/privatesnn/tensor"
 	"github.com/privatesnn/privatesnn/vgg"
 )
 
@@ -342,14 +343,7 @@ func trainingLabels(set *synth.Set, source encrypt.Labels) ([]int32, error) {
 		return nil, setting.Errorf("labels", source, "the synthetic set has no soft labels; use %s", encrypt.LabelsFolder)
 	}
 	for i := range y {
-		row := set.Soft[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		y[i] = int32(best)
+		y[i] = int32(tensor.Argmax(set.Soft[i*k : (i+1)*k]))
 	}
 	return y, nil
 }

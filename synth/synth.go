@@ -8,7 +8,6 @@ import (
 
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/invert"
-	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/tensor"
@@ -219,12 +218,12 @@ func Generate(ctx context.Context, model *vgg.Model, o Options, pr progress.Func
 		copy(initLoss[b0:b1], r.InitialLoss)
 		copy(finalLoss[b0:b1], r.FinalLoss)
 		for i := b0; i < b1; i++ {
-			raw[i] = loss.Argmax(r.Logits.Data[(i-b0)*k : (i-b0+1)*k])
+			raw[i] = tensor.Argmax(r.Logits.Data[(i-b0)*k : (i-b0+1)*k])
 		}
 		q := quantise(set.Pixels[b0*per:b1*per], r.Images, norm)
 		z := model.Forward(q, nn.Mode{})
 		for i := b0; i < b1; i++ {
-			res.Predicted[i] = loss.Argmax(z.Data[(i-b0)*k : (i-b0+1)*k])
+			res.Predicted[i] = tensor.Argmax(z.Data[(i-b0)*k : (i-b0+1)*k])
 		}
 		if err := pr.Report(progress.Report{Label: "images", Done: b1, Total: n}); err != nil {
 			return nil, fmt.Errorf("synth: %w", err)
@@ -264,7 +263,7 @@ func stats(set *Set, pred, raw []int, initLoss, finalLoss []float64) Stats {
 		c := int(c32)
 		cs := &st.PerClass[c]
 		cs.Images++
-		sa := argmax32(set.Soft[i*k : (i+1)*k])
+		sa := tensor.Argmax(set.Soft[i*k : (i+1)*k])
 		if pred[i] == c {
 			cs.FolderAgreement++
 			folder++
@@ -303,5 +302,3 @@ func stats(set *Set, pred, raw []int, initLoss, finalLoss []float64) Stats {
 	}
 	return st
 }
-
-func argmax32(v []float32) int { return loss.Argmax(v) }

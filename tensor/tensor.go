@@ -115,3 +115,15 @@ func (t *Tensor) RandUniform(rng *rand.Rand, lo, hi float64) {
 
 // String returns a short description (shape only; data is not printed).
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
+
+// Argmax returns the index of v's largest value (the first one on ties);
+// 0 for an empty v.
+func Argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

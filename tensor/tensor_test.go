@@ -59,3 +59,14 @@ func TestRandomFills(t *testing.T) {
 		t.Fatalf("normal max |x| %g", m)
 	}
 }
+
+func TestArgmax(t *testing.T) {
+	for _, tc := range []struct {
+		v    []float32
+		want int
+	}{{nil, 0}, {[]float32{3}, 0}, {[]float32{1, 5, 2}, 1}, {[]float32{-1, -0.5, -2}, 1}, {[]float32{2, 7, 7, 1}, 1}} {
+		if got := Argmax(tc.v); got != tc.want {
+			t.Errorf("Argmax(%v) = %d, want %d (the first largest)", tc.v, got, tc.want)
+		}
+	}
+}
