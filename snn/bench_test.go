@@ -203,3 +203,47 @@ func BenchmarkConvPaths(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTrainStepBurst times one TrainStep (forward and backward through
+// time, weight gradients, cross-entropy towards class 0) of the default
+// network shape on 64 images at T = 4, Direct input, for ordinary, signed,
+// burst (G = 2) and signed burst neurons on the same thresholds (the first
+// halved for G = 2): what encrypt and Attack 3 pay per step for the low-T
+// recipe's neurons.
+func BenchmarkTrainStepBurst(b *testing.B) {
+	x := tensor.New(64, 1, 28, 28)
+	x.RandUniform(rand.New(rand.NewPCG(2, 2)), -1, 1)
+	const T = 4
+	net := defaultShapeNet(b, x, Config{Timesteps: T, Leak: 1, Encoder: Direct, InitMembrane: 0.5})
+	for _, v := range []struct {
+		name   string
+		g      int
+		signed bool
+	}{{"plain", 1, false}, {"signed", 1, true}, {"burst=2", 2, false}, {"signed-burst=2", 2, true}} {
+		c := net.Config
+		c.Burst, c.Signed = v.g, v.signed
+		c.Thresholds = slices.Clone(c.Thresholds)
+		c.Thresholds[0] /= float32(v.g)
+		n, err := New(net.Model, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(v.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(3, 3))
+			cpu := cpuSeconds()
+			for b.Loop() {
+				_, _, err := n.TrainStep(context.Background(), x, rng, TrainOptions{Surrogate: DefaultSurrogate()},
+					func(i0, i1 int, logits, dS []float32) {
+						k := len(logits) / (i1 - i0)
+						for r := range i1 - i0 {
+							dS[r*k] = -1
+						}
+					})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+		})
+	}
+}

@@ -10,8 +10,8 @@ package snn
 // spikes per step. With Config.Signed as well, a neuron that fires no
 // positive spike fires a negative one as a signed neuron does
 // (signedBurstStep); a signed neuron is the case g = 1. The forward scan
-// has a C twin (psnn_burst_scan, used in cgo builds); the surrogate scan of
-// backpropagation is in Go for every build.
+// has a C twin (psnn_burst_scan, used in cgo builds), and so has the
+// surrogate scan of backpropagation (psnn_burst_surrogate_scan).
 
 // burstStep advances one burst neuron (membrane u) by one step with
 // current c: it charges v = λ·u + c, fires the largest k ≤ g with
@@ -102,13 +102,14 @@ func burstScanGo(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, l
 	return count
 }
 
-// burstSurrogateScan reruns the recurrence of burst neurons [a, b) from
+// burstSurrogateScanGo reruns the recurrence of burst neurons [a, b) from
 // their initial membranes u0 (signed ones from net counts 0) and writes
 // the surrogate derivative (burstSurrogate, signedBurstSurrogate) of every
 // step into d [steps, n]; with out non-nil it also writes the spikes there
 // and returns the number of spikes (the one-pass form of burstScanGo and
-// the derivative).
-func burstSurrogateScan(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, g int, signed bool, u0 initial, sg Surrogate) int64 {
+// the derivative). It is the twin of psnn_burst_surrogate_scan, which
+// burstSurrogateScan runs in cgo builds.
+func burstSurrogateScanGo(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, g int, signed bool, u0 initial, sg Surrogate) int64 {
 	if a < 0 || b > n || a > b || len(d) < steps*n || out != nil && len(out) < steps*n || steps > 0 && len(cur) < (steps-1)*cstride+b {
 		panic("snn: burst surrogate scan buffers too short")
 	}

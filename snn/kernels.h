@@ -33,6 +33,9 @@ int64_t psnn_signed_scan(float *out, const float *cur, float *u, float *q, int s
                          long b, float theta, float leak);
 int64_t psnn_burst_scan(float *out, const float *cur, float *u, float *q, int steps, long n, long cstride, long a,
                         long b, float theta, float leak, int g);
+int64_t psnn_burst_surrogate_scan(float *out, float *d, const float *cur, float *u, float *q, int steps, long n,
+                                  long cstride, long a, long b, float theta, float leak, int g, int sgn, int kind,
+                                  float h, float slope, float u0, const float *init, long cout);
 void psnn_reverse(float *g, const float *d, const uint64_t *obits, float *carry, int steps, long n, long a, long b,
                   float leak);
 

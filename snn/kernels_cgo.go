@@ -141,6 +141,32 @@ func burstScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, lea
 		C.float(theta), C.float(leak), C.int(g)))
 }
 
+// burstSurrogateScan runs burstSurrogateScanGo's recurrence in C
+// (psnn_burst_surrogate_scan).
+func burstSurrogateScan(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, g int, signed bool, u0 initial, sg Surrogate) int64 {
+	if a < 0 || b > n || a > b || cstride < 0 || g < 1 || len(d) < steps*n || out != nil && len(out) < steps*n {
+		panic("snn: burst surrogate scan buffers too short")
+	}
+	if a == b || steps == 0 {
+		return 0
+	}
+	if len(cur) < (steps-1)*cstride+b {
+		panic("snn: burst surrogate scan current too short")
+	}
+	u, q := make([]float32, b-a), make([]float32, b-a)
+	var op *C.float
+	if out != nil {
+		op = fp(out)
+	}
+	sgn := C.int(0)
+	if signed {
+		sgn = 1
+	}
+	return int64(C.psnn_burst_surrogate_scan(op, fp(d), fp(cur), fp(u), fp(q), C.int(steps), C.long(n), C.long(cstride), C.long(a), C.long(b),
+		C.float(theta), C.float(leak), C.int(g), sgn, C.int(sg.Kind), C.float(float32(sg.Gamma)/theta), C.float(float32(sg.Slope)),
+		C.float(u0.u0), initPtr(u0), C.long(len(u0.ch))))
+}
+
 func countNonZero(x []float32) int64 {
 	if len(x) == 0 {
 		return 0

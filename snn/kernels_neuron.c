@@ -202,3 +202,90 @@ int64_t psnn_burst_scan(float *restrict out, const float *restrict cur, float *r
 	}
 	return count;
 }
+
+// psnn_surrogate_add adds psnn_surrogate(x[i] − off) to dv[i] for i < m,
+// with the kind's loop apart so that each one vectorises.
+PSNN_INLINE void psnn_surrogate_add(float *restrict dv, const float *restrict x, float off, int m, int kind, float h,
+                                    float slope) {
+	switch (kind) {
+	case 1:
+		for (int i = 0; i < m; i++) dv[i] += psnn_surrogate(x[i] - off, 1, h, slope);
+		break;
+	case 2:
+		for (int i = 0; i < m; i++) dv[i] += psnn_surrogate(x[i] - off, 2, h, slope);
+		break;
+	default:
+		for (int i = 0; i < m; i++) dv[i] += psnn_surrogate(x[i] - off, 0, h, slope);
+	}
+}
+
+// psnn_burst_surrogate_scan reruns the recurrence of burst neurons [a, b)
+// of n (snn.Config.Burst = g; with sgn, signed burst neurons from net
+// counts 0) from their initial membranes, set as in psnn_surrogate_scan (u
+// and q, length b − a, are scratch), and writes into d the surrogate
+// derivative of each step's spike at the membrane v before the reset:
+// Σ_{j=1..g} psnn_surrogate(v/θ − j), plus psnn_surrogate(v/θ) for a signed
+// neuron whose net count is positive before the step (kind 0 triangle, 1
+// fast-sigmoid, 2 atan; h = γ/θ). With out non-NULL it also writes the
+// spikes there (as psnn_burst_scan) and returns the number of spikes (the
+// sum of |s|); else it returns 0. It works on blocks of neurons, one pass
+// per term, so that every pass vectorises; each neuron's sums keep the
+// order of burstSurrogateScanGo, its twin.
+PSNN_CLONES
+int64_t psnn_burst_surrogate_scan(float *restrict out, float *restrict d, const float *restrict cur, float *restrict u,
+                                  float *restrict q, int steps, long n, long cstride, long a, long b, float theta,
+                                  float leak, int g, int sgn, int kind, float h, float slope, float u0,
+                                  const float *restrict init, long cout) {
+	enum { block = 64 };
+	long m = b - a;
+	float inv = 1.0f / theta;
+	int64_t count = 0;
+	psnn_init_membranes(u, a, m, u0, init, cout);
+	for (long i = 0; i < m; i++) q[i] = 0.0f;
+	for (int t = 0; t < steps; t++) {
+		const float *c = cur + t * cstride + a;
+		float *dd = d + t * n + a;
+		float *o = out ? out + t * n + a : 0;
+		for (long i0 = 0; i0 < m; i0 += block) {
+			int bl = m - i0 < block ? (int)(m - i0) : block;
+			float v[block], x[block], k[block], dv[block], s[block];
+			float *uu = u + i0, *qq = q + i0;
+			for (int i = 0; i < bl; i++) {
+				v[i] = leak * uu[i] + c[i0 + i];
+				x[i] = v[i] * inv;
+				k[i] = 0.0f;
+				dv[i] = 0.0f;
+			}
+			for (int j = 1; j <= g; j++) {
+				float jt = (float)j * theta;
+				for (int i = 0; i < bl; i++) k[i] += (float)(v[i] > jt);
+				psnn_surrogate_add(dv, x, (float)j, bl, kind, h, slope);
+			}
+			if (sgn) {
+				for (int i = 0; i < bl; i++) {
+					int pos = qq[i] > 0.0f;
+					float sn = psnn_surrogate(x[i], kind, h, slope);
+					dv[i] = pos ? dv[i] + sn : dv[i];
+					float neg = (float)(pos & (k[i] == 0.0f) & (v[i] < 0.0f));
+					s[i] = k[i] - neg;
+					qq[i] += s[i];
+				}
+			} else {
+				for (int i = 0; i < bl; i++) s[i] = k[i];
+			}
+			for (int i = 0; i < bl; i++) {
+				uu[i] = v[i] - s[i] * theta;
+				dd[i0 + i] = dv[i];
+			}
+			if (o) {
+				int32_t fired = 0;
+				for (int i = 0; i < bl; i++) {
+					o[i0 + i] = s[i];
+					fired += (int32_t)(s[i] < 0.0f ? -s[i] : s[i]);
+				}
+				count += fired;
+			}
+		}
+	}
+	return count;
+}

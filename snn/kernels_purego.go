@@ -25,6 +25,10 @@ func signedScan(out, cur, u, q []float32, steps, n, cstride, a, b int, theta, le
 	return burstScanGo(out, cur, u, q, steps, n, cstride, a, b, theta, leak, 1)
 }
 
+func burstSurrogateScan(out, d, cur []float32, steps, n, cstride, a, b int, theta, leak float32, g int, signed bool, u0 initial, sg Surrogate) int64 {
+	return burstSurrogateScanGo(out, d, cur, steps, n, cstride, a, b, theta, leak, g, signed, u0, sg)
+}
+
 func countNonZero(x []float32) int64 { return countNonZeroGo(x) }
 
 func poolPlane(out, in []float32, h, w, c int) { poolPlaneGo(out, in, h, w, c) }

@@ -11,7 +11,7 @@ package snn
 // leaves in a neuron that can only fire upwards. q never goes below 0, so
 // the net output of a neuron stays a count of positive spikes. A signed
 // neuron is a signed burst neuron of at most one spike per step: its Go
-// scans are burstScanGo and burstSurrogateScan with g = 1
-// (signedBurstStep). The forward scan has a C twin (psnn_signed_scan,
-// used in cgo builds: in Go it took about half of a simulation's time);
-// the surrogate scans of backpropagation are in Go for every build.
+// scans are burstScanGo and burstSurrogateScanGo with g = 1
+// (signedBurstStep). Both have C twins used in cgo builds: the forward
+// scan psnn_signed_scan (in Go it took about half of a simulation's time)
+// and the surrogate scan of backpropagation psnn_burst_surrogate_scan.
