@@ -191,12 +191,12 @@ func compareStages(c Config, seed uint64) ([]Stage, []evalTarget) {
 			o := cc.Quantise.options(cc.Settings.Options().Timesteps, seed)
 			stages = append(stages, Stage{Name: from, Deps: []string{"ann", "synth"}, Settings: o, Reads: "the ANN and the synthetic images", Seed: o.Seed,
 				Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-					return quantiseANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, o, p)
+					return quantiseANN(ctx, dir, c.software(), modelPath(in["ann"]), in["synth"].Dir, o, p)
 				}})
 		}
 		stages = append(stages, Stage{Name: name, Deps: []string{from, "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return convertANN(ctx, dir, modelPath(in[from]), in["synth"].Dir, cv, p)
+				return convertANN(ctx, dir, c.software(), modelPath(in[from]), in["synth"].Dir, cv, p)
 			}})
 		targets = append(targets, evalTarget{name: cc.Name, stage: name, role: RoleCompare})
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	// Threads is the threads to use (0: all cores); the command's --threads
 	// replaces it.
 	Threads int `json:"threads,omitempty"`
+	// Software names the program in every card and report the run writes
+	// (the privatesnn command: its version); empty is DefaultSoftware. It
+	// is not a key of the configuration file.
+	Software string `json:"-"`
 	// Skip names stages to leave out (with every stage that needs them):
 	// a sweep that only needs accuracy skips "evaluator", "evaluator2",
 	// "audit" and "energy".

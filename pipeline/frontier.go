@@ -199,7 +199,7 @@ func frontierStages(c Config, seed uint64) ([]Stage, []evalTarget) {
 	var targets []evalTarget
 	for _, p := range frontierPoints(c) {
 		s := frontierSettings(encryptSettings(c.Encrypt, p.target.perClass, true, seed), p)
-		stages = append(stages, encryptStage(p.target.stage, s))
+		stages = append(stages, encryptStage(p.target.stage, c.software(), s))
 		targets = append(targets, p.target)
 	}
 	return stages, targets

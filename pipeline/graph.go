@@ -93,18 +93,18 @@ func buildAll(c Config) *Graph {
 	sy.Seed = seed(sy.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "synth", Deps: []string{"ann"}, Settings: sy, Reads: "the ANN's weights only", Seed: sy.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return synthesize(ctx, dir, modelPath(in["ann"]), sy, p)
+			return synthesize(ctx, dir, c.software(), modelPath(in["ann"]), sy, p)
 		}})
 	cv := c.Convert
 	cv.Seed = seed(cv.Seed)
 	g.Stages = append(g.Stages, Stage{Name: "convert", Deps: []string{"ann", "synth"}, Settings: cv, Reads: "the ANN and the synthetic images", Seed: cv.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return convertANN(ctx, dir, modelPath(in["ann"]), in["synth"].Dir, cv, p)
+			return convertANN(ctx, dir, c.software(), modelPath(in["ann"]), in["synth"].Dir, cv, p)
 		}})
 	targets := []evalTarget{{name: "ANN", stage: "ann", role: RoleANN}, {name: "DC", stage: "convert", role: RoleDC}}
 	for _, e := range encryptions(c) {
 		s := encryptSettings(c.Encrypt, e.perClass, e.role == RoleCETOD, seed(c.Encrypt.Seed))
-		g.Stages = append(g.Stages, encryptStage(e.stage, s))
+		g.Stages = append(g.Stages, encryptStage(e.stage, c.software(), s))
 		targets = append(targets, e)
 	}
 	frontier, defended := frontierStages(c, seed(c.Encrypt.Seed))
@@ -120,12 +120,13 @@ func buildAll(c Config) *Graph {
 	return g
 }
 
-// encryptStage trains the converted SNN with settings s (stage.Encrypt).
-func encryptStage(name string, s stage.EncryptSettings) Stage {
+// encryptStage trains the converted SNN with settings s (stage.Encrypt);
+// its card names the software sw.
+func encryptStage(name, sw string, s stage.EncryptSettings) Stage {
 	return Stage{Name: name, Deps: []string{"ann", "synth", "convert"}, Settings: s, Seed: s.Seed, Resumes: true,
 		Reads: "the converted SNN, its ANN (teacher) and the synthetic images",
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return encryptSNN(ctx, dir, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
+			return encryptSNN(ctx, dir, sw, modelPath(in["ann"]), modelPath(in["convert"]), in["synth"].Dir, s, p)
 		}}
 }
 
@@ -137,7 +138,7 @@ func annStage(c Config, seed uint64) Stage {
 		return Stage{Name: "ann", Settings: map[string]any{"ann": ann, "data": c.Data}, Resumes: true,
 			RealData: true, Reads: "the training split (training) and the test split (scoring)", Seed: ann.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return trainANN(ctx, dir, c.Data, ann.TrainSettings, p)
+				return trainANN(ctx, dir, c.software(), c.Data, ann.TrainSettings, p)
 			}}
 	}
 	digest, err := weightsDigest(ann.Import)
@@ -151,7 +152,7 @@ func annStage(c Config, seed uint64) Stage {
 	return Stage{Name: "ann", Settings: settings,
 		RealData: true, Reads: "the ANN to import, and the test split to score it", Seed: ann.Seed,
 		Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-			return importANN(ctx, dir, c.Data, ann, p)
+			return importANN(ctx, dir, c.software(), c.Data, ann, p)
 		}}
 }
 
@@ -215,12 +216,12 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 		{Name: "evaluator", Settings: map[string]any{"evaluator": evaluator, "data": c.Data}, RealData: true, Resumes: true,
 			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return trainANN(ctx, dir, c.Data, evaluator, p)
+				return trainANN(ctx, dir, c.software(), c.Data, evaluator, p)
 			}},
 		{Name: "evaluator2", Settings: map[string]any{"evaluator": evaluator2, "data": c.Data}, RealData: true, Resumes: true,
 			Reads: "the training split (training) and the test split (scoring)", Seed: evaluator2.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
-				return trainANN(ctx, dir, c.Data, evaluator2, p)
+				return trainANN(ctx, dir, c.software(), c.Data, evaluator2, p)
 			}},
 		{Name: "audit", Deps: []string{"synth", "convert", "encrypt", "evaluator", "evaluator2"}, Settings: auditSettings(au, map[string]any{"data": c.Data}),
 			RealData: true, Seed: au.Seed, Reads: "attacks: the SNNs' weights only; scoring: the test split and the two evaluators",

@@ -250,13 +250,13 @@ func TestImportStateDict(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Import = src
-	fromDir, err := importANN(ctx, t.TempDir(), d, a, nil)
+	fromDir, err := importANN(ctx, t.TempDir(), "test", d, a, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
 	a.Import = bare
-	fromFile, err := importANN(ctx, out, d, a, nil)
+	fromFile, err := importANN(ctx, out, "test", d, a, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,13 +267,16 @@ func TestImportStateDict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.Provenance.Software != "test" {
+		t.Errorf("card names the software %q, want the run's %q", got.Provenance.Software, "test")
+	}
 	if got.Provenance.Imported != bare || got.Model.Hidden[0] != 8 {
 		t.Fatalf("card %+v", got)
 	}
 	// Pools the weights cannot confirm: a missing pool changes the
 	// classifier's input size, which the import refuses.
 	a.Features = vgg.FeatureList{4}
-	if _, err := importANN(ctx, t.TempDir(), d, a, nil); !errors.Is(err, modelfile.ErrStateDict) {
+	if _, err := importANN(ctx, t.TempDir(), "test", d, a, nil); !errors.Is(err, modelfile.ErrStateDict) {
 		t.Fatalf("wrong pools: %v", err)
 	}
 }

@@ -35,7 +35,7 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 		return true, nil
 	}
 	d := &report.Data{Title: "PrivateSNN report: " + c.Name}
-	d.Meta = report.Meta{Command: command, Config: configText, Software: Software, GoVersion: runtime.Version(),
+	d.Meta = report.Meta{Command: command, Config: configText, Software: c.software(), GoVersion: runtime.Version(),
 		Backend: backend(), Seeds: map[string]uint64{}, Started: started.UTC()}
 	for _, e := range done {
 		d.Meta.Seeds[e.Name] = e.Seed

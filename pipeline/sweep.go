@@ -83,8 +83,10 @@ type Sweep struct {
 	Workdir string
 	// Threads is the thread count of every stage (it enters their hashes).
 	Threads int
-	Axes    []Axis
-	Points  []Point
+	// Software is what SetSoftware set (Config.Software).
+	Software string
+	Axes     []Axis
+	Points   []Point
 	// Text is the configuration as written.
 	Text string
 
@@ -293,6 +295,15 @@ func (s *Sweep) SetThreads(n int) {
 	s.Threads = n
 	for i := range s.Points {
 		s.Points[i].Config.Threads = n
+	}
+}
+
+// SetSoftware sets the software every point's cards and the sweep's
+// report name (Config.Software).
+func (s *Sweep) SetSoftware(sw string) {
+	s.Software = sw
+	for i := range s.Points {
+		s.Points[i].Config.Software = sw
 	}
 }
 

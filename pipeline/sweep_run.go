@@ -86,7 +86,7 @@ func ExecuteSweep(ctx context.Context, s *Sweep, command string, p progress.Func
 	}
 	out.Summary = sum
 	d := &report.Data{Title: "PrivateSNN sweep: " + s.Name, Sweep: sum}
-	d.Meta = report.Meta{Command: command, Config: s.Text, Software: Software, Backend: backend(), Started: start.UTC(), Seeds: map[string]uint64{}}
+	d.Meta = report.Meta{Command: command, Config: s.Text, Software: Config{Software: s.Software}.software(), Backend: backend(), Started: start.UTC(), Seeds: map[string]uint64{}}
 	if err := report.Write(dir, d); err != nil {
 		return nil, err
 	}

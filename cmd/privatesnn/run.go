@@ -150,7 +150,7 @@ func execute(ctx context.Context, s *pipeline.Sweep, command string, o runOption
 	if o.emit != "" {
 		return emit(s, o, stdout)
 	}
-	pipeline.Software = version()
+	s.SetSoftware(version())
 	if o.stageIndex >= 0 {
 		jobs, err := s.Jobs()
 		if err != nil {
