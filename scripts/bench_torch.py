@@ -23,7 +23,15 @@ Workloads, on the default privatesnn network (VGG cfg 32,32,A,64,64,A on
                    S = sum_t W_L x_L[t], cross-entropy on S, autograd through
                    the unrolled loop, Adam(lr 1e-4, weight decay 5e-4,
                    amsgrad); fixed thresholds --bptt-thresholds (privatesnn's
-                   workload.BPTTThresholds)
+                   workload.BPTTThresholds). --bptt-encoder direct feeds the
+                   image at every step instead; --bptt-burst G makes burst
+                   neurons (the count sum_k 1[U > k*theta], k = 1..G, with
+                   the sum of the G shifted surrogates, the first threshold
+                   divided by G) and --bptt-signed signed ones (a negative
+                   spike when U < 0 and the net count is positive, with the
+                   surrogate of the threshold 0), as privatesnn bench's
+                   flags of the same names; both use bptt_golden.py's
+                   autograd functions
 Each workload is warmed up 5 times and then timed for at least --seconds
 seconds and 5 iterations; throughput is computed from the median iteration
 time (items/s = batch / median, GFLOP/s = 2*1024^3 / median / 1e9). The BPTT
@@ -94,6 +102,9 @@ def parse_args():
     p.add_argument("--bptt-batch", type=int, default=64, help="images per BPTT step (the embedded test set has 1,000)")
     p.add_argument("--bptt-warmup", type=int, default=1)
     p.add_argument("--bptt-runs", type=int, default=3, help="minimum timed BPTT steps")
+    p.add_argument("--bptt-encoder", choices=("poisson", "direct"), default="poisson")
+    p.add_argument("--bptt-burst", type=int, default=1, help="burst neurons of at most this many spikes per step (1: ordinary)")
+    p.add_argument("--bptt-signed", action="store_true", help="signed neurons")
     p.add_argument("--bptt-thresholds", default=",".join(str(v) for v in BPTT_THRESHOLDS),
                    help="comma-separated thresholds of the spiking layers (every conv, then the hidden FC)")
     args = p.parse_args()
@@ -326,7 +337,8 @@ def bptt_child(args, other_load, iterations, attempts):
            "--seconds", str(args.seconds), "--seed", str(args.seed), "--attempts", str(args.attempts),
            "--max-other-load", str(args.max_other_load), "--bptt-timesteps", str(args.bptt_timesteps),
            "--bptt-batch", str(args.bptt_batch), "--bptt-warmup", str(args.bptt_warmup),
-           "--bptt-runs", str(args.bptt_runs), "--bptt-thresholds", args.bptt_thresholds]
+           "--bptt-runs", str(args.bptt_runs), "--bptt-thresholds", args.bptt_thresholds,
+           "--bptt-encoder", args.bptt_encoder, "--bptt-burst", str(args.bptt_burst)] + (["--bptt-signed"] if args.bptt_signed else [])
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -369,7 +381,24 @@ def bptt_workload(args, torch, F, model, record):
             return g * 0.3 * torch.clamp(1 - v.abs(), min=0)
 
     spike = LinearSpike.apply
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bptt_golden import BurstSpike, NegativeSpike
+    surrogate = ("triangle", 0.3, 0.0)
+    G, signed, direct = args.bptt_burst, args.bptt_signed, args.bptt_encoder == "direct"
     th = [float(v) for v in args.bptt_thresholds.split(",")]
+    if G > 1:
+        th[0] /= G
+
+    def fire(layer, u, net):
+        """The spike of layer's neurons at membrane u (net: their net counts)."""
+        o = BurstSpike.apply(u, th[layer], surrogate, G) if G > 1 else spike(u / th[layer] - 1)
+        if signed:
+            if not torch.is_tensor(net[layer]):
+                net[layer] = torch.zeros_like(u)
+            o = o - NegativeSpike.apply(u, th[layer], surrogate, net[layer] > 0)
+            net[layer] = net[layer] + o.detach()
+        return o
+
     convs, i = [], 0
     mods = list(model)
     while i < len(mods):
@@ -404,26 +433,27 @@ def bptt_workload(args, torch, F, model, record):
                 hw //= 2
         masks += [(torch.rand(N, fc.shape[0], generator=gen) >= args.fc_dropout).float() / (1 - args.fc_dropout) for fc in fcs[:-1]]
         mem = [0.0] * len(th)
+        net = [0.0] * len(th)
         spikes = [0.0] * len(th)
         out = 0
         for _ in range(T):
-            h = torch.sign(x) * (torch.rand(x.shape, generator=gen) <= x.abs()).float()
+            h = x if direct else torch.sign(x) * (torch.rand(x.shape, generator=gen) <= x.abs()).float()
             layer = 0
             for w, pool in convs:
                 mem[layer] = mem[layer] + F.conv2d(h, w, padding=1)
-                o = spike(mem[layer] / th[layer] - 1)
+                o = fire(layer, mem[layer], net)
                 mem[layer] = mem[layer] - th[layer] * o.detach()
                 if count:
-                    spikes[layer] += o.detach().sum().item()
+                    spikes[layer] += o.detach().abs().sum().item()
                 h = F.avg_pool2d(o, 2) if pool else o * masks[layer]
                 layer += 1
             h = h.flatten(1)
             for w in fcs[:-1]:
                 mem[layer] = mem[layer] + F.linear(h, w)
-                o = spike(mem[layer] / th[layer] - 1)
+                o = fire(layer, mem[layer], net)
                 mem[layer] = mem[layer] - th[layer] * o.detach()
                 if count:
-                    spikes[layer] += o.detach().sum().item()
+                    spikes[layer] += o.detach().abs().sum().item()
                 h = o * masks[layer]
                 layer += 1
             out = out + F.linear(h, fcs[-1])
@@ -446,6 +476,9 @@ def bptt_workload(args, torch, F, model, record):
         "bptt_timesteps": T,
         "bptt_batch": N,
         "bptt_thresholds": th,
+        "bptt_encoder": args.bptt_encoder,
+        **({"bptt_burst": G} if G > 1 else {}),
+        **({"bptt_signed": True} if signed else {}),
         "bptt_spike_rates": rates[0],
         "bptt_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "bptt_rss_before_mib": round(rss_before / MIB, 1) if rss_before else None,

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/privatesnn/privatesnn/data"
@@ -36,12 +39,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b.Int(fs, &s.BPTTSteps, "bptt-timesteps", 50, 1, snn.MaxTimesteps, "time steps T of the BPTT training-step workload")
 	b.Int(fs, &bpttB, "bptt-batch", 64, 1, 1000, "images per BPTT training step (the embedded test set has 1,000)")
 	b.Int(fs, &s.BPTTRuns, "bptt-runs", 3, 1, 1000, "minimum timed BPTT steps (after one warm-up step)")
+	b.Int(fs, &s.BPTTNeuron.Burst, "bptt-burst", 1, 1, snn.MaxBurst, "BPTT workload: burst neurons of at most this many spikes per step (the first threshold divided by it); 1: ordinary")
+	fs.BoolVar(&s.BPTTNeuron.Signed, "bptt-signed", false, "BPTT workload: signed neurons")
+	bpttEnc := snn.Poisson
+	fs.TextVar(&bpttEnc, "bptt-encoder", bpttEnc, "BPTT workload: input encoding, poisson or direct")
+	fs.Var((*thresholdsFlag)(&s.BPTTNeuron.Thresholds), "bptt-thresholds", "BPTT workload: the spiking layers' thresholds, comma-separated (default: the workload's, about 5 % activity at T = 50 with Poisson input)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := ready(&b, out.threads); err != nil {
 		return err
 	}
+	s.BPTTNeuron.Direct = bpttEnc == snn.Direct
 	if s.MinTime <= 0 {
 		return usagef("--time %v: want a positive duration", s.MinTime)
 	}
@@ -59,7 +68,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			exe, _ := os.Executable()
 			cmd := exec.CommandContext(ctx, exe, "bench", "--only", workload.WorkBPTT, "--json", "--threads", strconv.Itoa(out.threads),
 				"--bptt-timesteps", strconv.Itoa(s.BPTTSteps), "--bptt-batch", strconv.Itoa(bpttB), "--bptt-runs", strconv.Itoa(s.BPTTRuns),
-				"--time", s.MinTime.String())
+				"--time", s.MinTime.String(), "--bptt-burst", strconv.Itoa(max(1, s.BPTTNeuron.Burst)),
+				"--bptt-signed="+strconv.FormatBool(s.BPTTNeuron.Signed), "--bptt-encoder", bpttEnc.String())
+			if s.BPTTNeuron.Thresholds != nil {
+				cmd.Args = append(cmd.Args, "--bptt-thresholds", (*thresholdsFlag)(&s.BPTTNeuron.Thresholds).String())
+			}
 			if out.quiet {
 				cmd.Args = append(cmd.Args, "--quiet")
 			}
@@ -113,4 +126,31 @@ func embeddedBatch(n, c, h, w int, model string) (*tensor.Tensor, []int32, error
 	}
 	sub := s.Subset(idx)
 	return sub.Tensor(nil, data.Table()), sub.Labels, nil
+}
+
+// thresholdsFlag is a comma-separated list of positive, finite thresholds.
+type thresholdsFlag []float32
+
+func (t *thresholdsFlag) String() string {
+	if t == nil || *t == nil {
+		return ""
+	}
+	parts := make([]string, len(*t))
+	for i, v := range *t {
+		parts[i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (t *thresholdsFlag) Set(s string) error {
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("threshold %q: want a positive, finite number", f)
+		}
+		out = append(out, float32(v))
+	}
+	*t = out
+	return nil
 }

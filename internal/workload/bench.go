@@ -58,6 +58,9 @@ type BPTTResult struct {
 	BPTTTimesteps    int       `json:"bptt_timesteps,omitempty"`
 	BPTTBatch        int       `json:"bptt_batch,omitempty"`
 	BPTTThresholds   []float32 `json:"bptt_thresholds,omitempty"`
+	BPTTEncoder      string    `json:"bptt_encoder,omitempty"` // "poisson" or "direct"
+	BPTTBurst        int       `json:"bptt_burst,omitempty"`   // at most this many spikes per step; omitted for 1
+	BPTTSigned       bool      `json:"bptt_signed,omitempty"`
 	BPTTSpikeRates   []float64 `json:"bptt_spike_rates,omitempty"`
 	BPTTPeakRSSMiB   float64   `json:"bptt_peak_rss_mib,omitempty"`
 	BPTTRSSBeforeMiB float64   `json:"bptt_rss_before_mib,omitempty"`
@@ -145,13 +148,17 @@ func MeasureSNN(ctx context.Context, res *Result, net *snn.Network, model string
 
 const mib = 1 << 20
 
-// MeasureBPTT times the BPTT training step of BPTTNet(T) on the images x
-// with their labels, in this process, whose peak RSS is then the
+// MeasureBPTT times the BPTT training step of BPTTNetOf(T, nr) on the
+// images x with their labels, in this process, whose peak RSS is then the
 // workload's: run it alone.
-func MeasureBPTT(ctx context.Context, res *BPTTResult, T int, x *tensor.Tensor, labels []int32, runs int, minTime time.Duration, p progress.Func) error {
-	net, err := BPTTNet(T)
+func MeasureBPTT(ctx context.Context, res *BPTTResult, T int, nr BPTTNeuron, x *tensor.Tensor, labels []int32, runs int, minTime time.Duration, p progress.Func) error {
+	net, err := BPTTNetOf(T, nr)
 	if err != nil {
 		return err
+	}
+	res.BPTTEncoder, res.BPTTSigned = net.Config.Encoder.String(), nr.Signed
+	if nr.Burst > 1 {
+		res.BPTTBurst = nr.Burst
 	}
 	batch := x.Shape[0]
 	bp := NewBPTT(net, x, labels)
@@ -285,6 +292,8 @@ type Settings struct {
 	BPTTInput  *tensor.Tensor
 	BPTTLabels []int32
 	BPTTRuns   int
+	// BPTTNeuron varies the BPTT workload's neurons and input.
+	BPTTNeuron BPTTNeuron
 	// BPTTChild, when not nil, returns the command of a child process that
 	// runs the BPTT workload alone and prints its Result as JSON, so that
 	// its peak RSS is its own; nil runs it in this process.
@@ -317,7 +326,7 @@ func Bench(ctx context.Context, s Settings, p progress.Func) (*Result, error) {
 	}
 	var err error
 	if s.BPTTChild == nil {
-		err = MeasureBPTT(ctx, &res.BPTTResult, s.BPTTSteps, s.BPTTInput, s.BPTTLabels, s.BPTTRuns, s.MinTime, p)
+		err = MeasureBPTT(ctx, &res.BPTTResult, s.BPTTSteps, s.BPTTNeuron, s.BPTTInput, s.BPTTLabels, s.BPTTRuns, s.MinTime, p)
 	} else {
 		err = measureBPTTChild(ctx, &res.BPTTResult, s.BPTTChild(ctx), p)
 	}

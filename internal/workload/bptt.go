@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/optim"
@@ -33,9 +34,38 @@ func BPTTThresholds() []float32 { return []float32{8.6, 1.1, 0.72, 1.1, 0.9} }
 // BPTTNet returns the spiking version of DefaultNet used by the BPTT
 // workload: IF neurons (λ = 1), subtractive reset, Poisson input, T steps,
 // thresholds BPTTThresholds().
-func BPTTNet(T int) (*snn.Network, error) {
-	return snn.New(DefaultNet(), snn.Config{Timesteps: T, Leak: 1, Reset: snn.ResetSubtract, Encoder: snn.Poisson,
-		Thresholds: BPTTThresholds()})
+func BPTTNet(T int) (*snn.Network, error) { return BPTTNetOf(T, BPTTNeuron{}) }
+
+// BPTTNeuron varies the BPTT workload's neurons and input: burst neurons
+// of at most Burst spikes per step (0 and 1: ordinary), signed neurons,
+// and direct (analog) input in place of Poisson spikes.
+type BPTTNeuron struct {
+	Burst  int
+	Signed bool
+	Direct bool
+	// Thresholds replaces BPTTThresholds() when not nil (one per spiking
+	// layer), before the division for burst neurons.
+	Thresholds []float32
+}
+
+// BPTTNetOf is BPTTNet with the neurons and input of nr. For burst
+// neurons the first threshold is divided by Burst, as a conversion divides
+// it (the others are ratios of clips), so that the first layer carries
+// its current at Burst times the resolution.
+func BPTTNetOf(T int, nr BPTTNeuron) (*snn.Network, error) {
+	th := BPTTThresholds()
+	if nr.Thresholds != nil {
+		th = slices.Clone(nr.Thresholds)
+	}
+	if nr.Burst > 1 {
+		th[0] /= float32(nr.Burst)
+	}
+	enc := snn.Poisson
+	if nr.Direct {
+		enc = snn.Direct
+	}
+	return snn.New(DefaultNet(), snn.Config{Timesteps: T, Leak: 1, Reset: snn.ResetSubtract, Encoder: enc,
+		Thresholds: th, Burst: nr.Burst, Signed: nr.Signed})
 }
 
 // BPTT is one training step of a spiking network by backpropagation

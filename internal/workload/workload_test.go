@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/privatesnn/privatesnn/imageset"
 	"github.com/privatesnn/privatesnn/loss"
 	"github.com/privatesnn/privatesnn/nn"
+	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/tensor"
 )
 
@@ -228,4 +230,29 @@ func BenchmarkBPTTDefault(b *testing.B) {
 		s.Run()
 	}
 	b.ReportMetric(float64(s.Batch*b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BPTTNetOf builds the neurons and input it is asked for: burst neurons
+// with the first threshold divided by the burst size, signed neurons,
+// direct input, and thresholds that replace the workload's.
+func TestBPTTNetOf(t *testing.T) {
+	net, err := BPTTNetOf(3, BPTTNeuron{Burst: 2, Signed: true, Direct: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, want := net.Config, BPTTThresholds()
+	want[0] /= 2
+	if c.Burst != 2 || !c.Signed || c.Encoder != snn.Direct || !slices.Equal(c.Thresholds, want) {
+		t.Errorf("config %+v, want burst 2, signed, direct input, thresholds %v", c, want)
+	}
+	own := []float32{2, 1, 1, 1, 1}
+	if net, err = BPTTNetOf(3, BPTTNeuron{Thresholds: own}); err != nil {
+		t.Fatal(err)
+	}
+	if c := net.Config; c.Burst > 1 || c.Signed || c.Encoder != snn.Poisson || !slices.Equal(c.Thresholds, own) {
+		t.Errorf("config %+v, want ordinary neurons, Poisson input, thresholds %v", c, own)
+	}
+	if _, err := BPTTNetOf(3, BPTTNeuron{Thresholds: []float32{1, 1}}); err == nil {
+		t.Error("2 thresholds for 5 spiking layers: no error")
+	}
 }
