@@ -57,7 +57,7 @@ type Options struct {
 	// once (steps = 1).
 	Spikes func(layer int, spikes []float32, steps, perStep int)
 	// MemoryBudget bounds the bytes of one layer's activations for a chunk
-	// of images over all steps (default 256 MiB).
+	// of images over all steps (0: DefaultRunBudget).
 	MemoryBudget int64
 	// Progress, if set, is called after each chunk of images with Label
 	// "images" and the images done of the total; a non-nil error from it
@@ -225,10 +225,19 @@ func normaliseReadouts(r []int, T int) ([]int, error) {
 	return append(out, T), nil
 }
 
+// DefaultRunBudget is Options.MemoryBudget's default. A simulation holds
+// about four buffers of this size (currents, spikes, membranes, pooled
+// spikes). Larger chunks are not faster: on the default Fashion-MNIST
+// network (2 threads) chunks of 83 images at T = 4, 6 at T = 50 and 5 at
+// T = 64 simulate as fast, within the noise between runs, as the 668, 53
+// and 41 images of a 256 MiB budget, and a conversion's peak RSS falls
+// from 3.8 to 1.0 GB.
+const DefaultRunBudget = 32 << 20
+
 // chunkSize picks how many images to simulate together.
 func (n *Network) chunkSize(N int, budget int64) int {
 	if budget <= 0 {
-		budget = 256 << 20
+		budget = DefaultRunBudget
 	}
 	per := int64(n.Model.Config.InChannels * n.Model.Config.InHeight * n.Model.Config.InWidth)
 	for _, s := range n.stages {
