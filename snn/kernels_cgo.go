@@ -153,7 +153,9 @@ func burstSurrogateScan(out, d, cur []float32, steps, n, cstride, a, b int, thet
 	if len(cur) < (steps-1)*cstride+b {
 		panic("snn: burst surrogate scan current too short")
 	}
-	u, q := make([]float32, b-a), make([]float32, b-a)
+	sc := getScratch(2 * (b - a)) // the kernel sets u and q
+	defer putScratch(sc)
+	u, q := (*sc)[:b-a], (*sc)[b-a:]
 	var op *C.float
 	if out != nil {
 		op = fp(out)
@@ -210,7 +212,9 @@ func neuronSurrogate(d, cur []float32, steps, n, cstride, a, b int, theta, leak 
 	if len(cur) < (steps-1)*cstride+b {
 		panic("snn: surrogate scan current too short")
 	}
-	u := make([]float32, b-a)
+	sc := getScratch(b - a) // the kernel sets the membranes
+	defer putScratch(sc)
+	u := *sc
 	hard := C.int(0)
 	if reset == ResetZero {
 		hard = 1
@@ -235,7 +239,9 @@ func neuronReverse(g, d []float32, obits []uint64, steps, n, a, b int, leak floa
 	if a == b || steps == 0 {
 		return
 	}
-	carry := make([]float32, b-a)
+	sc := getScratch(b - a) // the kernel clears the carry
+	defer putScratch(sc)
+	carry := *sc
 	var ob *C.uint64_t
 	if obits != nil {
 		ob = (*C.uint64_t)(unsafe.Pointer(&obits[0]))
@@ -256,7 +262,9 @@ func neuronScanSurrogate(out, d, cur []float32, steps, n, cstride, a, b int, the
 	if len(cur) < (steps-1)*cstride+b {
 		panic("snn: scan-surrogate current too short")
 	}
-	u := make([]float32, b-a)
+	sc := getScratch(b - a) // the kernel sets the membranes
+	defer putScratch(sc)
+	u := *sc
 	hard := C.int(0)
 	if reset == ResetZero {
 		hard = 1
