@@ -72,15 +72,12 @@ func BenchmarkDirectInput(b *testing.B) {
 		}{{"once", false}, {"per-step", true}} {
 			b.Run(fmt.Sprintf("T=%d/%s", T, mode.name), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(3, 3))
-				cpu := cpuSeconds()
-				for b.Loop() {
+				loopCPU(b, func() {
 					if _, err := net.Run(context.Background(), x, rng, Options{perStepDirect: mode.perStep}); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 				b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
-				// CPU time per run: steadier than wall time on a shared machine.
-				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 			})
 		}
 	}
@@ -104,14 +101,12 @@ func BenchmarkSigned(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("signed=%v", signed), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 3))
-			cpu := cpuSeconds()
-			for b.Loop() {
+			loopCPU(b, func() {
 				if _, err := n.Run(context.Background(), x, rng, Options{}); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 			b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
-			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 		})
 	}
 }
@@ -137,9 +132,8 @@ func BenchmarkBurst(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("burst=%d", g), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 3))
-			cpu := cpuSeconds()
 			var spikes int64
-			for b.Loop() {
+			loopCPU(b, func() {
 				r, err := n.Run(context.Background(), x, rng, Options{})
 				if err != nil {
 					b.Fatal(err)
@@ -148,9 +142,8 @@ func BenchmarkBurst(b *testing.B) {
 				for _, l := range r.Layers {
 					spikes += l.Spikes
 				}
-			}
+			})
 			b.ReportMetric(float64(x.Shape[0]*T*b.N)/b.Elapsed().Seconds(), "image-steps/s")
-			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 			b.ReportMetric(float64(spikes)/float64(x.Shape[0]), "spikes/image")
 		})
 	}
@@ -185,14 +178,12 @@ func BenchmarkConvPaths(b *testing.B) {
 			b.Run(fmt.Sprintf("theta×%g/%s", scale, p.name), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(3, 3))
 				var res *Result
-				cpu := cpuSeconds()
-				for b.Loop() {
+				loopCPU(b, func() {
 					var err error
 					if res, err = net.Run(context.Background(), x, rng, Options{Path: p.path}); err != nil {
 						b.Fatal(err)
 					}
-				}
-				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+				})
 				var ev, size int64
 				for _, l := range res.Layers[1:] {
 					ev += l.InputEvents
@@ -230,8 +221,7 @@ func BenchmarkTrainStepBurst(b *testing.B) {
 		}
 		b.Run(v.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 3))
-			cpu := cpuSeconds()
-			for b.Loop() {
+			loopCPU(b, func() {
 				_, _, err := n.TrainStep(context.Background(), x, rng, TrainOptions{Surrogate: DefaultSurrogate()},
 					func(i0, i1 int, logits, dS []float32) {
 						k := len(logits) / (i1 - i0)
@@ -242,8 +232,18 @@ func BenchmarkTrainStepBurst(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
+			})
 		})
 	}
+}
+
+// loopCPU runs step in b.Loop and reports the process's CPU milliseconds
+// per operation, steadier than wall time on a machine shared with other
+// work.
+func loopCPU(b *testing.B, step func()) {
+	cpu := cpuSeconds()
+	for b.Loop() {
+		step()
+	}
+	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)*1e3, "cpu-ms/op")
 }
