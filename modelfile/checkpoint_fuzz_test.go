@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/privatesnn/privatesnn/tensor"
@@ -48,7 +49,7 @@ func FuzzLoadCheckpoint(f *testing.F) {
 		if n := ck.Card.Model.NumParamsEstimate(); n > maxParams {
 			t.Fatalf("loaded a checkpoint of %d params", n)
 		}
-		if !sameConfig(m.Config, ck.Card.Model) {
+		if !reflect.DeepEqual(m.Config, ck.Card.Model) {
 			t.Fatalf("model %+v built from card %+v", m.Config, ck.Card.Model)
 		}
 		if ck.Epoch < 0 || ck.Step < 0 {
@@ -64,11 +65,4 @@ func FuzzLoadCheckpoint(f *testing.F) {
 			}
 		}
 	})
-}
-
-// sameConfig compares two network configurations by their JSON form.
-func sameConfig(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
 }
