@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/privatesnn/privatesnn/internal/race"
 	"github.com/privatesnn/privatesnn/modelfile"
@@ -162,7 +165,7 @@ func TestREADME(t *testing.T) {
 	}
 	cmdRe := regexp.MustCompile(`(?m)privatesnn ([a-z-]+)((?: +(?:--?[a-z-]+|[^\s#]+))*)`)
 	flagRe := regexp.MustCompile(`--([a-z][a-z-]*)`)
-	linkRe := regexp.MustCompile(`\]\(([^)#\s]+)(?:#[^)]*)?\)`)
+	linkRe := regexp.MustCompile(`\]\(([^)#\s]*)(?:#([^)\s]*))?\)`)
 	checked, links := 0, 0
 	for _, page := range slices.Sorted(maps.Keys(pages)) {
 		text := pages[page]
@@ -187,13 +190,26 @@ func TestREADME(t *testing.T) {
 			}
 		}
 		for _, m := range linkRe.FindAllStringSubmatch(text, -1) {
-			target := m[1]
-			if strings.Contains(target, "://") {
+			target, anchor := m[1], m[2]
+			if strings.Contains(target, "://") || target == "" && anchor == "" {
 				continue
 			}
-			p := filepath.Join(root, filepath.Dir(page), filepath.FromSlash(target))
-			if _, err := os.Stat(p); err != nil {
-				t.Errorf("%s: link %s: %v", page, target, err)
+			dest := page
+			if target != "" {
+				p := filepath.Join(root, filepath.Dir(page), filepath.FromSlash(target))
+				if _, err := os.Stat(p); err != nil {
+					t.Errorf("%s: link %s: %v", page, target, err)
+					continue
+				}
+				dest = path.Join(path.Dir(page), target)
+			}
+			if anchor != "" {
+				text, ok := pages[dest]
+				if !ok {
+					t.Errorf("%s: link %s#%s: an anchor into a page this test does not read", page, target, anchor)
+				} else if !slices.Contains(headingAnchors(text), anchor) {
+					t.Errorf("%s: link %s#%s: %s has no such heading", page, target, anchor, dest)
+				}
 			}
 			links++
 		}
@@ -206,4 +222,43 @@ func TestREADME(t *testing.T) {
 			t.Errorf("README does not mention %q", want)
 		}
 	}
+}
+
+// headingAnchors returns the anchors GitHub gives the headings of the
+// Markdown page text, in order: the heading's text lower-cased, every
+// character other than a letter, digit, space, '-' or '_' removed, each
+// space turned into '-', and "-1", "-2", … appended to repeats. Lines
+// inside code fences are not headings.
+func headingAnchors(text string) []string {
+	var out []string
+	seen := map[string]int{}
+	fenced := false
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		h := strings.TrimLeft(line, "#")
+		if fenced || len(h) == len(line) || len(line)-len(h) > 6 || !strings.HasPrefix(h, " ") {
+			continue
+		}
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+			switch {
+			case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+				b.WriteRune(r)
+			case r == ' ':
+				b.WriteByte('-')
+			}
+		}
+		a := b.String()
+		if n := seen[a]; n > 0 {
+			seen[a] = n + 1
+			a = fmt.Sprintf("%s-%d", a, n)
+		} else {
+			seen[a] = 1
+		}
+		out = append(out, a)
+	}
+	return out
 }
