@@ -30,6 +30,23 @@ func AccuracyCurve(r *Result, labels []int32) []TimestepAccuracy {
 	return out
 }
 
+// Hits returns, for every image of r, whether its accumulated output
+// potential at r's last readout has its maximum at the image's label (a tie
+// counts for the first maximal class), as AccuracyCurve counts it. It
+// returns nil for a run over no images.
+func Hits(r *Result, labels []int32) []bool {
+	if r == nil || len(labels) == 0 {
+		return nil
+	}
+	p := r.Logits()
+	k := p.Shape[1]
+	out := make([]bool, len(labels))
+	for n, y := range labels {
+		out[n] = int32(tensor.Argmax(p.Data[n*k:(n+1)*k])) == y
+	}
+	return out
+}
+
 // SmallestWithin returns the first readout of curve whose accuracy is at
 // least ref − margin, or nil when none is.
 func SmallestWithin(curve []TimestepAccuracy, ref, margin float64) *int {

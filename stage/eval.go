@@ -8,6 +8,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
@@ -50,10 +51,55 @@ type EvalJob struct {
 	Model *Model
 	// ANN is the ANN an SNN is compared with; nil with FindANN looks for
 	// the ANN the SNN comes from (a note, not an error, when not found).
-	ANN      *Model
-	FindANN  bool
+	ANN     *Model
+	FindANN bool
+	// Baseline, when set, is a model of either kind scored on the same
+	// images (an SNN with the same Timesteps and Seed, its own semantics)
+	// and compared with Model image by image.
+	Baseline *Model
 	Data     *imageset.Set
 	Settings EvalSettings
+}
+
+// PairedAccuracy compares the evaluated model with another on the same
+// images. Difference is the evaluated model's accuracy minus the other's;
+// CI95 is Newcombe's 95 % interval for that difference of paired
+// proportions (leakage.PairedDifference). OnlyModel and OnlyOther count the
+// images that only the evaluated model, or only the other, classifies
+// right: the pairs that decide the difference.
+type PairedAccuracy struct {
+	Model      string           `json:"model"`
+	Accuracy   float64          `json:"accuracy"`
+	Difference float64          `json:"difference"`
+	CI95       leakage.Interval `json:"ci95"`
+	OnlyModel  int              `json:"only_model_right"`
+	OnlyOther  int              `json:"only_other_right"`
+}
+
+// pairedZ is the normal quantile of a two-sided 95 % interval.
+const pairedZ = 1.959963984540054
+
+// paired compares the evaluated model's hits with other's, image by image.
+func paired(path string, hits, other []bool) (*PairedAccuracy, error) {
+	d, ci, err := leakage.PairedDifference(hits, other, pairedZ)
+	if err != nil {
+		return nil, err
+	}
+	pa := &PairedAccuracy{Model: path, Difference: d, CI95: ci}
+	right := 0
+	for i, h := range hits {
+		switch {
+		case other[i]:
+			right++
+			if !h {
+				pa.OnlyOther++
+			}
+		case h:
+			pa.OnlyModel++
+		}
+	}
+	pa.Accuracy = float64(right) / float64(len(other))
+	return pa, nil
 }
 
 // LayerRate is a spiking layer's activity during an evaluation.
@@ -86,15 +132,19 @@ type EvalResult struct {
 	// not cover (DataNote).
 	DataNote string `json:"data_note,omitempty"`
 	// SNN only:
-	Timesteps           int                    `json:"timesteps,omitempty"`
-	AccuracyByTimestep  []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
-	SpikeRates          []LayerRate            `json:"spike_rates,omitempty"`
-	ANN                 string                 `json:"ann,omitempty"`
-	ANNAccuracy         *float64               `json:"ann_accuracy,omitempty"`
-	ANNNote             string                 `json:"ann_note,omitempty"`
-	SmallestTWithin1pp  *int                   `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
-	Candidates          []CandidateEval        `json:"candidates,omitempty"`
-	ImagesTimestepsPerS float64                `json:"images_timesteps_per_second,omitempty"`
+	Timesteps          int                    `json:"timesteps,omitempty"`
+	AccuracyByTimestep []snn.TimestepAccuracy `json:"accuracy_by_timestep,omitempty"`
+	SpikeRates         []LayerRate            `json:"spike_rates,omitempty"`
+	ANN                string                 `json:"ann,omitempty"`
+	ANNAccuracy        *float64               `json:"ann_accuracy,omitempty"`
+	ANNNote            string                 `json:"ann_note,omitempty"`
+	SmallestTWithin1pp *int                   `json:"smallest_timestep_within_1pp_of_ann,omitempty"`
+	// AgainstANN compares the SNN at its last readout with the ANN.
+	AgainstANN *PairedAccuracy `json:"against_ann,omitempty"`
+	// AgainstBaseline compares the model with EvalJob.Baseline.
+	AgainstBaseline     *PairedAccuracy `json:"against_baseline,omitempty"`
+	Candidates          []CandidateEval `json:"candidates,omitempty"`
+	ImagesTimestepsPerS float64         `json:"images_timesteps_per_second,omitempty"`
 }
 
 // evalStream keys the Poisson input of every simulation on real data.
@@ -159,7 +209,11 @@ func Eval(ctx context.Context, j EvalJob, p progress.Func) (*EvalResult, error) 
 		if j.Settings.Candidates {
 			return nil, inputErr(RoleModel, j.Model.Path, mismatch("is an ANN; candidates are scored for an SNN converted with recipe select"))
 		}
-		res.Accuracy, err = train.Evaluate(ctx, j.Model.Net, j.Data, j.Model.Card.Normalization, batch)
+		var hits []bool
+		if hits, err = train.Hits(ctx, j.Model.Net, j.Data, j.Model.Card.Normalization, batch); err == nil {
+			res.Accuracy = fraction(hits)
+			err = compareBaseline(ctx, j, res, hits, batch, p)
+		}
 	} else {
 		err = evalSNN(ctx, j, res, batch, p)
 	}
@@ -193,7 +247,11 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 		res.SpikeRates = append(res.SpikeRates, LayerRate{Layer: ls.Name, Rate: r.SpikeRate(l), Spikes: ls.Spikes, Neurons: ls.Neurons, InputRate: r.InputRate(l),
 			Events: ls.EventChunks, Dense: ls.DenseChunks})
 	}
-	if err := compareANN(ctx, j, res, batch); err != nil {
+	hits := snn.Hits(r, j.Data.Labels)
+	if err := compareANN(ctx, j, res, hits, batch); err != nil {
+		return err
+	}
+	if err := compareBaseline(ctx, j, res, hits, batch, p); err != nil {
 		return err
 	}
 	if j.Settings.Candidates {
@@ -230,8 +288,9 @@ func (s EvalSettings) semantics(net *snn.Network) (*snn.Network, error) {
 	return snn.New(net.Model, cfg)
 }
 
-// compareANN scores the ANN the SNN is compared with, when there is one.
-func compareANN(ctx context.Context, j EvalJob, res *EvalResult, batch int) error {
+// compareANN scores the ANN the SNN is compared with, when there is one,
+// and compares it with the SNN's hits at its last readout.
+func compareANN(ctx context.Context, j EvalJob, res *EvalResult, hits []bool, batch int) error {
 	ann := j.ANN
 	if ann == nil && j.FindANN {
 		if j.Model.Card.Provenance.Parent == nil {
@@ -253,13 +312,60 @@ func compareANN(ctx context.Context, j EvalJob, res *EvalResult, batch int) erro
 	if !SameShape(ann.Net.Config, j.Model.Card.Model) {
 		return inputErr(RoleANN, ann.Path, mismatch("is a different network (%s) from the SNN's (%s)", ann.Net.Config.Name, j.Model.Card.Model.Name))
 	}
-	acc, err := train.Evaluate(ctx, ann.Net, j.Data, ann.Card.Normalization, batch)
+	annHits, err := train.Hits(ctx, ann.Net, j.Data, ann.Card.Normalization, batch)
 	if err != nil {
 		return err
 	}
+	if res.AgainstANN, err = paired(ann.Path, hits, annHits); err != nil {
+		return err
+	}
+	acc := res.AgainstANN.Accuracy
 	res.ANN, res.ANNAccuracy = ann.Path, &acc
 	res.SmallestTWithin1pp = snn.SmallestWithin(res.AccuracyByTimestep, acc, 0.01)
 	return nil
+}
+
+// compareBaseline scores the job's baseline, when there is one, on the same
+// images and compares it with the model's hits.
+func compareBaseline(ctx context.Context, j EvalJob, res *EvalResult, hits []bool, batch int, p progress.Func) error {
+	b := j.Baseline
+	if b == nil {
+		return nil
+	}
+	if _, err := checkData(j.Data, RoleBaseline, b, p); err != nil {
+		return err
+	}
+	var other []bool
+	if !b.IsSNN() {
+		var err error
+		if other, err = train.Hits(ctx, b.Net, j.Data, b.Card.Normalization, batch); err != nil {
+			return err
+		}
+	} else {
+		net, err := b.Spiking(j.Settings.Timesteps)
+		if err != nil {
+			return err
+		}
+		r, _, err := simulate(ctx, net, j.Data, b.Card.Normalization, snn.Options{Readouts: []int{net.Config.Timesteps}}, j.Settings.Seed, p)
+		if err != nil {
+			return err
+		}
+		other = snn.Hits(r, j.Data.Labels)
+	}
+	var err error
+	res.AgainstBaseline, err = paired(b.Path, hits, other)
+	return err
+}
+
+// fraction returns the share of true values in hits.
+func fraction(hits []bool) float64 {
+	n := 0
+	for _, h := range hits {
+		if h {
+			n++
+		}
+	}
+	return float64(n) / float64(len(hits))
 }
 
 // scoreCandidates simulates every scored candidate of sel with its own

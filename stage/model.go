@@ -23,6 +23,7 @@ type Role string
 const (
 	RoleModel     Role = "model"     // the model a stage works on
 	RoleANN       Role = "ann"       // the ANN an SNN is compared with or distilled from
+	RoleBaseline  Role = "baseline"  // a model another is compared with, image by image
 	RoleSynth     Role = "synth"     // a synthetic image set
 	RoleEvaluator Role = "evaluator" // the independent scoring network of an audit
 	RoleWeights   Role = "weights"   // a bare state_dict to import

@@ -142,6 +142,9 @@ func (r *EvalResult) WriteText(w io.Writer) {
 				fmt.Fprintf(w, "; smallest T within 1 pp: %d", *r.SmallestTWithin1pp)
 			}
 			fmt.Fprintln(w)
+			if r.AgainstANN != nil {
+				fmt.Fprintf(w, "against the ANN at T=%d: %s\n", r.Timesteps, r.AgainstANN.text("the ANN"))
+			}
 		} else if r.ANNNote != "" {
 			fmt.Fprintf(w, "no ANN comparison: %s\n", r.ANNNote)
 		}
@@ -149,6 +152,9 @@ func (r *EvalResult) WriteText(w io.Writer) {
 		for _, l := range r.SpikeRates {
 			fmt.Fprintf(w, "  %-22s spike rate %.4f  input rate %.4f\n", l.Layer, l.Rate, l.InputRate)
 		}
+	}
+	if b := r.AgainstBaseline; b != nil {
+		fmt.Fprintf(w, "against the baseline %s (%.2f%%): %s\n", b.Model, 100*b.Accuracy, b.text("the baseline"))
 	}
 	if len(r.Candidates) == 0 {
 		return
@@ -256,4 +262,11 @@ func ValuesText(vs []progress.Value) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// text words the comparison: the difference in percentage points with its
+// paired 95 % interval, and the images that decide it.
+func (p *PairedAccuracy) text(other string) string {
+	return fmt.Sprintf("%+.2f pp [%+.2f, %+.2f] (paired 95 %% interval; %d images right only here, %d only in %s)",
+		100*p.Difference, 100*p.CI95.Lo, 100*p.CI95.Hi, p.OnlyModel, p.OnlyOther, other)
 }

@@ -312,24 +312,41 @@ func checkSet(c vgg.Config, s *imageset.Set) error {
 // pixels normalised by norm (in float64, as training normalises; pass the
 // model card's normalisation).
 func Evaluate(ctx context.Context, m *vgg.Model, s *imageset.Set, norm imageset.Normalization, batch int) (float64, error) {
+	hits, err := Hits(ctx, m, s, norm, batch)
+	if err != nil {
+		return 0, err
+	}
+	correct := 0
+	for _, h := range hits {
+		if h {
+			correct++
+		}
+	}
+	return float64(correct) / float64(s.Len()), nil
+}
+
+// Hits returns, for every image of s in order, whether m's top-1 class in
+// inference mode is its label (a tie counts for the first maximal class),
+// its pixels normalised by norm as Evaluate does.
+func Hits(ctx context.Context, m *vgg.Model, s *imageset.Set, norm imageset.Normalization, batch int) ([]bool, error) {
 	if batch < 1 || batch > 1<<16 {
-		return 0, fmt.Errorf("train: evaluation batch %d out of range [1, 65536]", batch)
+		return nil, fmt.Errorf("train: evaluation batch %d out of range [1, 65536]", batch)
 	}
 	if err := norm.Validate(); err != nil {
-		return 0, fmt.Errorf("train: %w", err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	table := norm.Float64Table()
 	if err := checkSet(m.Config, s); err != nil {
-		return 0, err
+		return nil, err
 	}
 	c := m.Config
 	x := tensor.New(batch, c.InChannels, c.InHeight, c.InWidth)
 	labels := make([]int32, batch)
 	idx := make([]int, 0, batch)
-	correct := 0
+	hits := make([]bool, 0, s.Len())
 	for i := 0; i < s.Len(); i += batch {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		idx = idx[:0]
 		for j := i; j < min(s.Len(), i+batch); j++ {
@@ -338,7 +355,11 @@ func Evaluate(ctx context.Context, m *vgg.Model, s *imageset.Set, norm imageset.
 		b := len(idx)
 		xb := tensor.FromData(x.Data[:b*c.InChannels*c.InHeight*c.InWidth], b, c.InChannels, c.InHeight, c.InWidth)
 		s.FillBatch(xb.Data, labels[:b], idx, table, imageset.Augment{}, nil)
-		correct += loss.Correct(m.Forward(xb, nn.Mode{}), labels[:b])
+		z := m.Forward(xb, nn.Mode{})
+		k := z.Shape[1]
+		for r := range b {
+			hits = append(hits, tensor.Argmax(z.Data[r*k:(r+1)*k]) == int(labels[r]))
+		}
 	}
-	return float64(correct) / float64(s.Len()), nil
+	return hits, nil
 }

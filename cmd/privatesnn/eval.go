@@ -37,6 +37,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		b          bounds
 		spec       data.Spec
 		model, ann string
+		baseline   string
 		split      = data.Split(data.Test)
 		out        output
 		st         = &job.Settings
@@ -49,6 +50,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	simFlags(fs, &b, &st.Timesteps, &st.Readouts, &st.Seed, 20)
 	b.Int(fs, &st.Points, "points", 0, 0, snn.MaxTimesteps, "SNN, with --readouts auto: read the accuracy at this many steps spread over 1..T (0: every T/20)")
 	fs.StringVar(&ann, "ann", "", "SNN: the ANN to compare with (default: the SNN's parent, if it is found)")
+	fs.StringVar(&baseline, "baseline", "", "a model (ANN or SNN) to compare with image by image on the same data: the accuracy difference with its paired 95 % interval (an SNN baseline runs with the same --timesteps and --seed)")
 	optText(fs, &st.Reset, "reset", "SNN: simulate with this reset instead of the model's: zero or subtract (zero with --init-membrane 0: what a NIR reader runs)")
 	optFloat(fs, &b, &st.InitMembrane, "init-membrane", interval{lo: 0, hi: 1}, "SNN: simulate with this initial membrane (a fraction of the threshold) instead of the model's")
 	fs.BoolVar(&st.ExactCurrents, "exact-currents", false, "SNN: sum every current in float64 and round once, so that another engine summing in float64 (scripts/nir_resim.py) reproduces the spikes bit for bit; slower")
@@ -66,6 +68,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if job.FindANN = ann == ""; !job.FindANN {
 		if job.ANN, err = loadModel(ann, stage.RoleANN, modelfile.KindANN); err != nil {
+			return err
+		}
+	}
+	if baseline != "" {
+		if job.Baseline, err = loadModel(baseline, stage.RoleBaseline, ""); err != nil {
 			return err
 		}
 	}

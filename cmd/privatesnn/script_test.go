@@ -142,7 +142,7 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 var (
 	reDuration = regexp.MustCompile(`\b\d+(\.\d+)?(h\d+m)?(m\d+(\.\d+)?)?(s|ms|µs)\b`)
 	reRate     = regexp.MustCompile(`\b\d+(\.\d+)? img/s\b|\b\d+(\.\d+)?s/img\b|\d+(\.\d+)?s/image\b`)
-	reDecimal  = regexp.MustCompile(`-?\b\d+\.\d+(e[-+]?\d+)?\b`)
+	reDecimal  = regexp.MustCompile(`[-+]?\b\d+\.\d+(e[-+]?\d+)?\b`)
 )
 
 // Masks of numbers: a script's "env EXACT=1" keeps them, "env MASKALL=1"
