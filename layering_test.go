@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"leakage":                   {"tensor"},
 	"audit":                     {"attack", "imageset", "internal/atomicfile", "internal/outdir", "leakage", "nn", "progress", "snn", "tensor", "vgg"},
 	"stage":                     {"attack", "audit", "convert", "encrypt", "energy", "fit", "imageset", "internal/gemm", "internal/outdir", "leakage", "modelfile", "nir", "progress", "qcfs", "setting", "snn", "synth", "tensor", "train", "vgg"},
-	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "internal/stagelock", "modelfile", "progress", "qcfs", "report", "snn", "stage", "synth", "vgg"},
+	"pipeline":                  {"audit", "convert", "data", "energy", "imageset", "internal/atomicfile", "internal/gemm", "internal/stagelock", "leakage", "modelfile", "progress", "qcfs", "report", "snn", "stage", "synth", "vgg"},
 	"report":                    {"internal/atomicfile"},
 	"cmd/privatesnn":            {"*"},
 	"data/internal/genembedded": {"data"},

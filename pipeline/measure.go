@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 
 	"github.com/privatesnn/privatesnn/audit"
@@ -59,6 +60,37 @@ type Evaluated struct {
 	// eval-* stage's result; EvalResult holds them once).
 	Data   string `json:"data,omitempty"`
 	Images int    `json:"images,omitempty"`
+	// Hits says which test images the model classified right: bit i of
+	// the base64-coded bytes (least significant bit first) is image i.
+	// Two models' hits give their paired difference.
+	Hits string `json:"hits,omitempty"`
+}
+
+// packHits codes hits as Evaluated.Hits.
+func packHits(hits []bool) string {
+	b := make([]byte, (len(hits)+7)/8)
+	for i, h := range hits {
+		if h {
+			b[i/8] |= 1 << (i % 8)
+		}
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// unpackHits decodes n images' hits from Evaluated.Hits.
+func unpackHits(s string, n int) ([]bool, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("hits: %w", err)
+	}
+	if n < 0 || len(b) != (n+7)/8 {
+		return nil, fmt.Errorf("hits: %d bytes for %d images", len(b), n)
+	}
+	hits := make([]bool, n)
+	for i := range hits {
+		hits[i] = b[i/8]&(1<<(i%8)) != 0
+	}
+	return hits, nil
 }
 
 // EvalResult is the evaluation stage's result.
@@ -85,7 +117,7 @@ func evaluateOne(ctx context.Context, d data.Spec, c stage.EvalSettings, in Inpu
 		return nil, err
 	}
 	e := &Evaluated{Name: t.name, Stage: t.stage, Role: t.role, Sweep: t.sweep, Kind: string(r.Kind), PerClass: t.perClass,
-		Accuracy: r.Accuracy, Timesteps: r.Timesteps, Curve: r.AccuracyByTimestep, Images: test.Len(), Data: test.Name}
+		Accuracy: r.Accuracy, Timesteps: r.Timesteps, Curve: r.AccuracyByTimestep, Images: test.Len(), Data: test.Name, Hits: packHits(r.Hits)}
 	if s := m.Card.SNN; s != nil && s.Encryption != nil {
 		e.Recipe = s.Encryption.Recipe
 	}

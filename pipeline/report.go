@@ -11,6 +11,7 @@ import (
 	"github.com/privatesnn/privatesnn/audit"
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/internal/gemm"
+	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/report"
 	"github.com/privatesnn/privatesnn/stage"
@@ -49,7 +50,9 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 	if ok, err := decode("eval", &ev); err != nil {
 		return err
 	} else if ok {
-		addAccuracy(d, ev.Models, c.Synth.PerClass)
+		if err := addAccuracy(d, ev, c.Synth.PerClass); err != nil {
+			return err
+		}
 	}
 
 	var cv stage.ConvertResult
@@ -102,6 +105,9 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 	return report.Write(dir, d)
 }
 
+// pairedZ is the normal quantile of a two-sided 95 % interval.
+const pairedZ = 1.959963984540054
+
 // backend names the GEMM backend the run used.
 func backend() string {
 	i := gemm.CurrentInfo()
@@ -109,14 +115,24 @@ func backend() string {
 }
 
 // addAccuracy fills the accuracy tables and figures from the evaluated
-// models, placed by their roles: Table 2 and the ablation (the main rows),
+// models, placed by their roles: Table 2 and the ablation (the main rows,
+// each with its paired interval against DC where both carry their hits),
 // accuracy against T, the spike rates, and Fig. 5b (the encryptions by
 // images per class).
-func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
+func addAccuracy(d *report.Data, ev EvalResult, maxPerClass int) error {
+	models := ev.Models
 	var dc float64
+	var dcHits []bool
 	for _, m := range models {
-		if m.Role == RoleDC {
-			dc = m.Accuracy
+		if m.Role != RoleDC {
+			continue
+		}
+		dc = m.Accuracy
+		if m.Hits != "" {
+			var err error
+			if dcHits, err = unpackHits(m.Hits, ev.Images); err != nil {
+				return fmt.Errorf("eval %s: %w", m.Name, err)
+			}
 		}
 	}
 	points := map[int]*report.SamplesPoint{}
@@ -149,7 +165,19 @@ func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
 			continue
 		}
 		if m.Role != RoleCompare {
-			d.Ablation = append(d.Ablation, report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)})
+			row := report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)}
+			if m.Role != RoleDC && dcHits != nil && m.Hits != "" {
+				hits, err := unpackHits(m.Hits, ev.Images)
+				if err != nil {
+					return fmt.Errorf("eval %s: %w", m.Name, err)
+				}
+				_, ci, err := leakage.PairedDifference(hits, dcHits, pairedZ)
+				if err != nil {
+					return fmt.Errorf("eval %s against DC: %w", m.Name, err)
+				}
+				row.DeltaCI = &report.Interval{Lo: ci.Lo, Hi: ci.Hi}
+			}
+			d.Ablation = append(d.Ablation, row)
 		}
 		cv := report.Curve{Model: m.Name}
 		for _, p := range m.Curve {
@@ -168,6 +196,7 @@ func addAccuracy(d *report.Data, models []Evaluated, maxPerClass int) {
 			}
 		}
 	}
+	return nil
 }
 
 // addEnergy fills Table 5 and joins every model's per-layer energies to

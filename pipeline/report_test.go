@@ -2,14 +2,17 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/energy"
+	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/report"
 	"github.com/privatesnn/privatesnn/snn"
 	"github.com/privatesnn/privatesnn/stage"
@@ -105,4 +108,106 @@ func section(md, title string) string {
 		rest = rest[:j]
 	}
 	return title + rest
+}
+
+// TestReportAblationIntervals: Table 3 gives each encrypted network's
+// difference from DC with the paired interval of the hits the evaluations
+// recorded; without hits (an evaluation cached before they were recorded)
+// the difference stands alone.
+func TestReportAblationIntervals(t *testing.T) {
+	// 20 images: DC right on 0–9; CET + OD on 0–7 and 10–13 (2 lost, 4
+	// gained, +10 pp); CET without hits.
+	const n = 20
+	dc, cetod := make([]bool, n), make([]bool, n)
+	for i := range 10 {
+		dc[i] = true
+	}
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13} {
+		cetod[i] = true
+	}
+	ev := EvalResult{Images: n, Models: []Evaluated{
+		{Name: "DC", Role: RoleDC, Kind: "snn", Timesteps: 8, Accuracy: 0.5, Hits: packHits(dc)},
+		{Name: "DC + CET + OD", Role: RoleCETOD, Kind: "snn", Timesteps: 8, Accuracy: 0.6, Hits: packHits(cetod)},
+		{Name: "DC + CET", Role: RoleCET, Kind: "snn", Timesteps: 8, Accuracy: 0.45},
+	}}
+	md := section(reportOf(t, executed(t, "eval", ev)), "## Table 3")
+	// Newcombe's interval for e = 8, f = 4, g = 2, h = 6 of 20 (the
+	// leakage package's tests check the formula against published values).
+	_, ci, err := leakage.PairedDifference(cetod, dc, pairedZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| model | T | test accuracy | Δ vs DC \\[95 % CI\\] |",
+		"| DC | 8 | 50.0 % | 0.0 pp |",
+		fmt.Sprintf("| DC + CET + OD | 8 | 60.0 %% | +10.0 pp \\[%s, %s\\] |", signedPct(ci.Lo), signedPct(ci.Hi)),
+		"| DC + CET | 8 | 45.0 % | −5.0 pp |",
+		"Newcombe's paired 95 % interval",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	if ci.Lo >= 0.1 || ci.Hi <= 0.1 || ci.Lo > 0 {
+		t.Errorf("interval %+v: want one around +10 pp reaching below 0 (6 discordant images of 20)", ci)
+	}
+
+	ev.Models[1].Hits = packHits(cetod[:8])
+	if err := WriteReport(t.TempDir(), Defaults(), "", "x", time.Now(), []Executed{executed(t, "eval", ev)}); err == nil {
+		t.Error("hits of 8 images for a 20-image split accepted")
+	}
+}
+
+// signedPct prints a difference of rates in percentage points as Table 3
+// does: one decimal, a sign, "−" for minus.
+func signedPct(v float64) string {
+	s := fmt.Sprintf("%+.1f", 100*v)
+	if s == "+0.0" || s == "-0.0" {
+		return "0.0"
+	}
+	return strings.Replace(s, "-", "−", 1)
+}
+
+// Hits survive their coding for every length up to two bytes past a whole
+// byte, and a coding of the wrong length or alphabet is an error.
+func TestHitsRoundTrip(t *testing.T) {
+	for n := range 18 {
+		h := make([]bool, n)
+		for i := range h {
+			h[i] = (i*7)%3 == 0
+		}
+		got, err := unpackHits(packHits(h), n)
+		if err != nil || !slices.Equal(got, h) {
+			t.Fatalf("n = %d: %v, %v", n, got, err)
+		}
+	}
+	if _, err := unpackHits(packHits(make([]bool, 9)), 17); err == nil {
+		t.Error("2 bytes accepted for 17 images")
+	}
+	if _, err := unpackHits("not base64!", 8); err == nil {
+		t.Error("a coding outside base64 accepted")
+	}
+}
+
+// FuzzUnpackHits: any string and count either decode to count hits that
+// code back to the same string, or give an error; nothing panics.
+func FuzzUnpackHits(f *testing.F) {
+	f.Add(packHits([]bool{true, false, true}), 3)
+	f.Add("", 0)
+	f.Add("//8=", 16)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n > 1<<20 {
+			return
+		}
+		h, err := unpackHits(s, n)
+		if err != nil {
+			return
+		}
+		if len(h) != n {
+			t.Fatalf("%d hits for %d images", len(h), n)
+		}
+		if n%8 == 0 && packHits(h) != s {
+			t.Fatalf("%q decodes to hits that code as %q", s, packHits(h))
+		}
+	})
 }

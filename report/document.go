@@ -248,12 +248,25 @@ func ablationSection(rows []AblationRow) *section {
 		return nil
 	}
 	s := &section{ID: "table3", Title: "Table 3 — class-encryption training ablation (CET / OD)"}
-	t := newTable([]string{"model", "T", "test accuracy", "Δ vs DC"}, 1, 2, 3)
+	paired := slices.ContainsFunc(rows, func(r AblationRow) bool { return r.DeltaCI != nil })
+	head := "Δ vs DC"
+	if paired {
+		head += " [95 % CI]"
+	}
+	t := newTable([]string{"model", "T", "test accuracy", head}, 1, 2, 3)
 	for _, r := range rows {
-		t.add(r.Model, timesteps(r.Timesteps), pct(r.Accuracy), points(r.Delta))
+		delta := points(r.Delta)
+		if r.DeltaCI != nil {
+			delta += " " + pointsCI(*r.DeltaCI)
+		}
+		t.add(r.Model, timesteps(r.Timesteps), pct(r.Accuracy), delta)
 	}
 	s.table(t)
-	s.text("DC: the data-free converted network; CET: class-encryption training; OD: on-device distillation. Δ in percentage points.")
+	note := "DC: the data-free converted network; CET: class-encryption training; OD: on-device distillation. Δ in percentage points."
+	if paired {
+		note += " Each interval is Newcombe's paired 95 % interval for the difference, over the same test images."
+	}
+	s.text("%s", note)
 	return s
 }
 

@@ -167,6 +167,9 @@ type AblationRow struct {
 	// Delta is the difference from the converted network (DC) in
 	// percentage points.
 	Delta float64
+	// DeltaCI, when known, is Delta's paired 95 % interval over the same
+	// test images, as fractions (a difference of rates).
+	DeltaCI *Interval
 }
 
 // Interval is a 95 % confidence interval [Lo, Hi], in the unit of the

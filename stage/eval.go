@@ -145,6 +145,9 @@ type EvalResult struct {
 	AgainstBaseline     *PairedAccuracy `json:"against_baseline,omitempty"`
 	Candidates          []CandidateEval `json:"candidates,omitempty"`
 	ImagesTimestepsPerS float64         `json:"images_timesteps_per_second,omitempty"`
+	// Hits says, image by image, whether the model (an SNN at its last
+	// readout) classified it right.
+	Hits []bool `json:"-"`
 }
 
 // evalStream keys the Poisson input of every simulation on real data.
@@ -211,7 +214,7 @@ func Eval(ctx context.Context, j EvalJob, p progress.Func) (*EvalResult, error) 
 		}
 		var hits []bool
 		if hits, err = train.Hits(ctx, j.Model.Net, j.Data, j.Model.Card.Normalization, batch); err == nil {
-			res.Accuracy = fraction(hits)
+			res.Accuracy, res.Hits = fraction(hits), hits
 			err = compareBaseline(ctx, j, res, hits, batch, p)
 		}
 	} else {
@@ -248,6 +251,7 @@ func evalSNN(ctx context.Context, j EvalJob, res *EvalResult, batch int, p progr
 			Events: ls.EventChunks, Dense: ls.DenseChunks})
 	}
 	hits := snn.Hits(r, j.Data.Labels)
+	res.Hits = hits
 	if err := compareANN(ctx, j, res, hits, batch); err != nil {
 		return err
 	}
