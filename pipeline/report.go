@@ -108,6 +108,20 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 // pairedZ is the normal quantile of a two-sided 95 % interval.
 const pairedZ = 1.959963984540054
 
+// pairedDelta compares the evaluated model m with another model's hits on
+// the same n test images.
+func pairedDelta(m Evaluated, n int, other []bool) (*report.PairedDelta, error) {
+	hits, err := unpackHits(m.Hits, n)
+	if err != nil {
+		return nil, err
+	}
+	d, ci, err := leakage.PairedDifference(hits, other, pairedZ)
+	if err != nil {
+		return nil, err
+	}
+	return &report.PairedDelta{Delta: d, CI: report.Interval{Lo: ci.Lo, Hi: ci.Hi}}, nil
+}
+
 // backend names the GEMM backend the run used.
 func backend() string {
 	i := gemm.CurrentInfo()
@@ -122,17 +136,22 @@ func backend() string {
 func addAccuracy(d *report.Data, ev EvalResult, maxPerClass int) error {
 	models := ev.Models
 	var dc float64
-	var dcHits []bool
+	var dcHits, annHits []bool
 	for _, m := range models {
-		if m.Role != RoleDC {
+		if m.Role != RoleDC && m.Role != RoleANN || m.Sweep {
 			continue
 		}
-		dc = m.Accuracy
+		var hits []bool
 		if m.Hits != "" {
 			var err error
-			if dcHits, err = unpackHits(m.Hits, ev.Images); err != nil {
+			if hits, err = unpackHits(m.Hits, ev.Images); err != nil {
 				return fmt.Errorf("eval %s: %w", m.Name, err)
 			}
+		}
+		if m.Role == RoleDC {
+			dc, dcHits = m.Accuracy, hits
+		} else {
+			annHits = hits
 		}
 	}
 	points := map[int]*report.SamplesPoint{}
@@ -160,22 +179,26 @@ func addAccuracy(d *report.Data, ev EvalResult, maxPerClass int) error {
 		if m.PerClass > 0 {
 			note = fmt.Sprintf("%d synthetic images per class", m.PerClass)
 		}
-		d.Accuracy = append(d.Accuracy, report.AccuracyRow{Model: m.Name, Kind: kind, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Note: note})
+		row := report.AccuracyRow{Model: m.Name, Kind: kind, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Note: note}
+		if m.Role != RoleANN && annHits != nil && m.Hits != "" {
+			delta, err := pairedDelta(m, ev.Images, annHits)
+			if err != nil {
+				return fmt.Errorf("eval %s against the ANN: %w", m.Name, err)
+			}
+			row.VsANN = delta
+		}
+		d.Accuracy = append(d.Accuracy, row)
 		if !spiking {
 			continue
 		}
 		if m.Role != RoleCompare {
 			row := report.AblationRow{Model: m.Name, Timesteps: m.Timesteps, Accuracy: m.Accuracy, Delta: 100 * (m.Accuracy - dc)}
 			if m.Role != RoleDC && dcHits != nil && m.Hits != "" {
-				hits, err := unpackHits(m.Hits, ev.Images)
-				if err != nil {
-					return fmt.Errorf("eval %s: %w", m.Name, err)
-				}
-				_, ci, err := leakage.PairedDifference(hits, dcHits, pairedZ)
+				delta, err := pairedDelta(m, ev.Images, dcHits)
 				if err != nil {
 					return fmt.Errorf("eval %s against DC: %w", m.Name, err)
 				}
-				row.DeltaCI = &report.Interval{Lo: ci.Lo, Hi: ci.Hi}
+				row.DeltaCI = &delta.CI
 			}
 			d.Ablation = append(d.Ablation, row)
 		}

@@ -235,11 +235,24 @@ func accuracySection(rows []AccuracyRow) *section {
 		return nil
 	}
 	s := &section{ID: "table2", Title: "Table 2 — accuracy"}
-	t := newTable([]string{"model", "kind", "T", "test accuracy", "note"}, 2, 3)
+	if !slices.ContainsFunc(rows, func(r AccuracyRow) bool { return r.VsANN != nil }) {
+		t := newTable([]string{"model", "kind", "T", "test accuracy", "note"}, 2, 3)
+		for _, r := range rows {
+			t.add(r.Model, r.Kind, timesteps(r.Timesteps), pct(r.Accuracy), r.Note)
+		}
+		s.table(t)
+		return s
+	}
+	t := newTable([]string{"model", "kind", "T", "test accuracy", "Δ vs ANN [95 % CI]", "note"}, 2, 3, 4)
 	for _, r := range rows {
-		t.add(r.Model, r.Kind, timesteps(r.Timesteps), pct(r.Accuracy), r.Note)
+		vs := missing
+		if r.VsANN != nil {
+			vs = points(100*r.VsANN.Delta) + " " + pointsCI(r.VsANN.CI)
+		}
+		t.add(r.Model, r.Kind, timesteps(r.Timesteps), pct(r.Accuracy), vs, r.Note)
 	}
 	s.table(t)
+	s.text("Δ vs ANN: the difference from the ANN's test accuracy in percentage points, with Newcombe's paired 95 %% interval over the same test images.")
 	return s
 }
 

@@ -113,7 +113,18 @@ type AccuracyRow struct {
 	Timesteps int
 	// Accuracy is a fraction.
 	Accuracy float64
-	Note     string
+	// VsANN, when known, is the difference from the ANN's accuracy (a
+	// difference of fractions) with its paired 95 % interval over the same
+	// test images.
+	VsANN *PairedDelta
+	Note  string
+}
+
+// PairedDelta is a difference of two models' rates (fractions) on the same
+// items, with its paired 95 % interval.
+type PairedDelta struct {
+	Delta float64
+	CI    Interval
 }
 
 // Conversion is a data-free conversion's outcome: the settings it used
