@@ -7,6 +7,7 @@ import (
 
 	"github.com/privatesnn/privatesnn/convert"
 	"github.com/privatesnn/privatesnn/imageset"
+	"github.com/privatesnn/privatesnn/leakage"
 	"github.com/privatesnn/privatesnn/modelfile"
 	"github.com/privatesnn/privatesnn/progress"
 	"github.com/privatesnn/privatesnn/setting"
@@ -42,11 +43,14 @@ type CompareResult struct {
 	Synthetic CalibrationRun `json:"synthetic"`
 	Real      CalibrationRun `json:"real"`
 	// DifferencePP is the real calibration's test accuracy minus the
-	// synthetic one's, in percentage points.
-	DifferencePP float64 `json:"difference_pp"`
-	ANNAccuracy  float64 `json:"ann_accuracy"`
-	TestImages   int     `json:"test_images"`
-	TestData     string  `json:"test_data"`
+	// synthetic one's, in percentage points; DifferenceCI95PP its paired
+	// 95 % interval over the same test images (leakage.PairedDifference),
+	// in percentage points too.
+	DifferencePP     float64          `json:"difference_pp"`
+	DifferenceCI95PP leakage.Interval `json:"difference_ci95_pp"`
+	ANNAccuracy      float64          `json:"ann_accuracy"`
+	TestImages       int              `json:"test_images"`
+	TestData         string           `json:"test_data"`
 }
 
 // CompareCalibration runs a CompareJob. p receives a convert.Shrunk event
@@ -82,17 +86,24 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 		return nil, err
 	}
 	res := &CompareResult{Timesteps: o.Timesteps, TestImages: j.Test.Len(), TestData: j.Test.Name}
+	var hits [][]bool // the synthetic calibration's, then the real one's
 	for _, src := range []struct {
 		run  *CalibrationRun
 		name string
 		set  *imageset.Set
-	}{{&res.Synthetic, "synthetic:" + j.Synth.Path, &j.Synth.Set.Set}, {&res.Real, "real:" + j.Real.Name, j.Real}} {
+		hits *[]bool
+	}{{&res.Synthetic, "synthetic:" + j.Synth.Path, &j.Synth.Set.Set, new([]bool)}, {&res.Real, "real:" + j.Real.Name, j.Real, new([]bool)}} {
 		res.Images = min(k, src.set.Len())
-		if *src.run, err = calibrateOn(ctx, j, src.set, src.name, s.Sampling(k, norm), o, res.Images, p); err != nil {
+		if *src.run, *src.hits, err = calibrateOn(ctx, j, src.set, src.name, s.Sampling(k, norm), o, res.Images, p); err != nil {
 			return nil, err
 		}
+		hits = append(hits, *src.hits)
 	}
-	res.DifferencePP = 100 * (res.Real.TestAccuracy - res.Synthetic.TestAccuracy)
+	d, ci, err := leakage.PairedDifference(hits[1], hits[0], pairedZ)
+	if err != nil {
+		return nil, err
+	}
+	res.DifferencePP, res.DifferenceCI95PP = 100*d, leakage.Interval{Lo: 100 * ci.Lo, Hi: 100 * ci.Hi}
 	if res.ANNAccuracy, err = train.Evaluate(ctx, j.ANN.Net, j.Test, norm, 256); err != nil {
 		return nil, err
 	}
@@ -100,12 +111,12 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 }
 
 // calibrateOn balances thresholds on one image set and scores the SNN on
-// the test split.
+// the test split: its accuracy, and which test images it classified right.
 func calibrateOn(ctx context.Context, j CompareJob, set *imageset.Set, name string, sampling convert.Sampling, o convert.Options, images int,
-	p progress.Func) (CalibrationRun, error) {
+	p progress.Func) (CalibrationRun, []bool, error) {
 	norm := j.ANN.Card.Normalization
 	if err := p.Report(progress.Report{Label: fmt.Sprintf("calibrating on %s (%d images)", name, images)}); err != nil {
-		return CalibrationRun{}, err
+		return CalibrationRun{}, nil, err
 	}
 	// Calibration normalises in float32 (imageset's Float32Table), as
 	// Convert does.
@@ -114,19 +125,19 @@ func calibrateOn(ctx context.Context, j CompareJob, set *imageset.Set, name stri
 	th, err := convert.Calibrate(ctx, j.ANN.Net, pool, sampling, o, rand.New(rand.NewPCG(j.Seed, 0xca1b)))
 	if err != nil {
 		how, fix := calibrationWords(o)
-		return CalibrationRun{}, fmt.Errorf("%s: %w", name, deadLayer(err, o.Timesteps, name, how, fix))
+		return CalibrationRun{}, nil, fmt.Errorf("%s: %w", name, deadLayer(err, o.Timesteps, name, how, fix))
 	}
 	net, err := snn.New(j.ANN.Net, o.Config(th))
 	if err != nil {
-		return CalibrationRun{}, err
+		return CalibrationRun{}, nil, err
 	}
-	_, curve, err := Simulate(ctx, net, j.Test, norm, nil, j.Seed, p)
+	r, curve, err := Simulate(ctx, net, j.Test, norm, nil, j.Seed, p)
 	if err != nil {
-		return CalibrationRun{}, err
+		return CalibrationRun{}, nil, err
 	}
 	run := CalibrationRun{Source: name, Thresholds: th, TestAccuracy: curve[0].Accuracy}
 	err = p.Report(progress.Report{Label: fmt.Sprintf("%s: test accuracy %.2f%%", name, 100*run.TestAccuracy)})
-	return run, err
+	return run, snn.Hits(r, j.Test.Labels), err
 }
 
 // calibrationWords says how a calibration set the thresholds and the

@@ -217,8 +217,9 @@ func (r *AuditRecord) WriteText(w io.Writer) error {
 // WriteText writes the comparison as the calibrate-compare command prints
 // it.
 func (r *CompareResult) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %.2f pp\n",
-		r.Timesteps, r.Images, 100*r.ANNAccuracy, r.TestData, 100*r.Synthetic.TestAccuracy, 100*r.Real.TestAccuracy, r.DifferencePP)
+	_, err := fmt.Fprintf(w, "T=%d, %d calibration images each; ANN %.2f%% on %s\n  synthetic calibration: %.2f%%\n  real calibration:      %.2f%%\n  difference (real − synthetic): %+.2f pp [%+.2f, %+.2f] (paired 95 %% interval)\n",
+		r.Timesteps, r.Images, 100*r.ANNAccuracy, r.TestData, 100*r.Synthetic.TestAccuracy, 100*r.Real.TestAccuracy, r.DifferencePP,
+		r.DifferenceCI95PP.Lo, r.DifferenceCI95PP.Hi)
 	return err
 }
 
