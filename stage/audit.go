@@ -37,15 +37,17 @@ type AttackJob struct {
 
 // AttackRecord is AttackFile.
 type AttackRecord struct {
-	Method    audit.Attack `json:"method"`
-	About     string       `json:"about"`
-	Model     string       `json:"model"`
-	ModelKind string       `json:"model_kind"`
-	Timesteps int          `json:"timesteps,omitempty"`
-	PerClass  int          `json:"per_class"`
-	Images    int          `json:"images"`
-	Seed      uint64       `json:"seed"`
-	Options   any          `json:"options"`
+	Method audit.Attack `json:"method"`
+	About  string       `json:"about"`
+	Model  string       `json:"model"`
+	// ModelSHA256 is the SHA-256 of the attacked weights file.
+	ModelSHA256 string `json:"model_weights_sha256"`
+	ModelKind   string `json:"model_kind"`
+	Timesteps   int    `json:"timesteps,omitempty"`
+	PerClass    int    `json:"per_class"`
+	Images      int    `json:"images"`
+	Seed        uint64 `json:"seed"`
+	Options     any    `json:"options"`
 	// SelfHitRate is the attacked model's own top-1 hit rate on the images
 	// (for Attack 1: the re-converted ANN's).
 	SelfHitRate float64     `json:"self_hit_rate"`
@@ -139,6 +141,10 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	if err != nil {
 		return nil, err
 	}
+	digest, err := weightsSHA256(j.Model)
+	if err != nil {
+		return nil, err
+	}
 	k := j.Model.Net.Config.Classes
 	targets := attack.Targets(k, o.PerClass)
 	labels := make([]int32, len(targets))
@@ -165,7 +171,7 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	}
 	opts := map[attack.Method]any{attack.Visualize: o.Visualize, attack.SNNGradient: o.SNNGradient, attack.SNNInversion: o.Inversion,
 		attack.ANNInversion: o.ANNInversion, attack.NESAttack: o.NES}[j.Method.Method]
-	rec := &AttackRecord{Method: j.Method, About: j.Method.Describe(), Model: j.Model.Path, ModelKind: string(j.Model.Card.Kind),
+	rec := &AttackRecord{Method: j.Method, About: j.Method.Describe(), Model: j.Model.Path, ModelSHA256: digest, ModelKind: string(j.Model.Card.Kind),
 		PerClass: o.PerClass, Images: len(res.Targets), Seed: o.Seed, Options: opts, SelfHitRate: res.Hits(), Seconds: time.Since(start).Seconds(),
 		Out: j.Out, DataRead: "none: the attack reads the model's weights only", PerImage: perImage(res, k)}
 	if am.SNN != nil {
@@ -239,13 +245,26 @@ type AuditJob struct {
 	Out string
 }
 
-// AuditModel describes an audited model in the record.
+// AuditModel describes an audited model in the record. WeightsSHA256 is
+// the SHA-256 of the weights file the audit read, which ties the record to
+// those bytes whatever later happens at Path.
 type AuditModel struct {
-	Name      string `json:"name"`
-	Path      string `json:"path"`
-	Kind      string `json:"kind"`
-	Timesteps int    `json:"timesteps,omitempty"`
-	Recipe    string `json:"recipe,omitempty"`
+	Name          string `json:"name"`
+	Path          string `json:"path"`
+	WeightsSHA256 string `json:"weights_sha256"`
+	Kind          string `json:"kind"`
+	Timesteps     int    `json:"timesteps,omitempty"`
+	Recipe        string `json:"recipe,omitempty"`
+}
+
+// weightsSHA256 returns the digest of m's weights: its card's, which
+// loading checked against the file, or the file's own for a card that
+// records none.
+func weightsSHA256(m *Model) (string, error) {
+	if d := m.Card.WeightsSHA256; d != "" {
+		return d, nil
+	}
+	return modelfile.WeightsDigest(m.Path)
 }
 
 // AuditRecord is the audit's record (audit.ReportFile): the report, the
@@ -322,11 +341,16 @@ func Audit(ctx context.Context, j AuditJob, p progress.Func) (*AuditResult, erro
 	if j.Synth != nil {
 		syn = &j.Synth.Set.Set
 	}
-	rep, err := audit.Run(ctx, models, evs, j.Test, syn, o, p)
+	// The record's digests come first, so that a weights file that cannot
+	// be read stops the audit before its attacks run.
+	rec, err := auditRecord(j, nil)
 	if err != nil {
 		return nil, err
 	}
-	rec := auditRecord(j, rep)
+	if rec.Report, err = audit.Run(ctx, models, evs, j.Test, syn, o, p); err != nil {
+		return nil, err
+	}
+	rep := rec.Report
 	rec.Seconds = time.Since(start).Seconds()
 	grids, err := rep.WriteDir(j.Out, first.Net.Config.Classes, first.Card.ClassNames, rec)
 	if err != nil {
@@ -389,7 +413,7 @@ func noMethod(n int, methods []audit.Attack) error {
 
 // auditRecord returns the record of an audit: the report, the models and
 // what each part read.
-func auditRecord(j AuditJob, rep *audit.Report) *AuditRecord {
+func auditRecord(j AuditJob, rep *audit.Report) (*AuditRecord, error) {
 	synth := ""
 	if j.Synth != nil {
 		synth = j.Synth.Path
@@ -402,10 +426,18 @@ func auditRecord(j AuditJob, rep *audit.Report) *AuditRecord {
 			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
 		}}
 	for _, e := range j.Evaluators {
-		rec.EvaluatorModels = append(rec.EvaluatorModels, AuditModel{Name: e.Name, Path: e.Model.Path, Kind: string(e.Model.Card.Kind)})
+		d, err := weightsSHA256(e.Model)
+		if err != nil {
+			return nil, err
+		}
+		rec.EvaluatorModels = append(rec.EvaluatorModels, AuditModel{Name: e.Name, Path: e.Model.Path, WeightsSHA256: d, Kind: string(e.Model.Card.Kind)})
 	}
 	for _, m := range j.Models {
-		am := AuditModel{Name: m.Name, Path: m.Model.Path, Kind: string(m.Model.Card.Kind)}
+		d, err := weightsSHA256(m.Model)
+		if err != nil {
+			return nil, err
+		}
+		am := AuditModel{Name: m.Name, Path: m.Model.Path, WeightsSHA256: d, Kind: string(m.Model.Card.Kind)}
 		if s := m.Model.Card.SNN; s != nil {
 			am.Timesteps = s.Timesteps
 			am.Recipe = "DC (data-free conversion)"
@@ -415,7 +447,7 @@ func auditRecord(j AuditJob, rep *audit.Report) *AuditRecord {
 		}
 		rec.Models = append(rec.Models, am)
 	}
-	return rec
+	return rec, nil
 }
 
 // Independent refuses, as an *InputError of RoleEvaluator, an evaluator

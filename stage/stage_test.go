@@ -132,7 +132,7 @@ func TestStagesChained(t *testing.T) {
 	ev := tinyANN(t, path("evaluator"), 9)
 	au, err := stage.Audit(ctx, stage.AuditJob{Models: []stage.Audited{{Name: "DC", Model: sn}}, Evaluators: []stage.Audited{{Name: "E", Model: ev}}, Test: test, Synth: syn,
 		Settings: as, Out: path("audit")}, nil)
-	if err != nil || len(au.Models) != 1 || au.Grids["DC/attack1"] == "" {
+	if err != nil || len(au.Models) != 1 || au.Grids["DC/attack1"] == "" || au.Models[0].WeightsSHA256 != sn.Card.WeightsSHA256 || sn.Card.WeightsSHA256 == "" || len(au.EvaluatorModels[0].WeightsSHA256) != 64 {
 		t.Fatalf("audit: %+v, %v", au, err)
 	}
 	// The evaluator must be independent of the audited model's ANN.
