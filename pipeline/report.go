@@ -105,9 +105,6 @@ func WriteReport(dir string, c Config, configText, command string, started time.
 	return report.Write(dir, d)
 }
 
-// pairedZ is the normal quantile of a two-sided 95 % interval.
-const pairedZ = 1.959963984540054
-
 // pairedDelta compares the evaluated model m with another model's hits on
 // the same n test images.
 func pairedDelta(m Evaluated, n int, other []bool) (*report.PairedDelta, error) {
@@ -115,7 +112,7 @@ func pairedDelta(m Evaluated, n int, other []bool) (*report.PairedDelta, error) 
 	if err != nil {
 		return nil, err
 	}
-	d, ci, err := leakage.PairedDifference(hits, other, pairedZ)
+	d, ci, err := leakage.PairedDifference(hits, other, leakage.Z95)
 	if err != nil {
 		return nil, err
 	}

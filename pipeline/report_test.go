@@ -138,7 +138,7 @@ func TestReportPairedIntervals(t *testing.T) {
 	all := reportOf(t, executed(t, "eval", ev))
 	md := section(all, "## Table 3")
 	// Table 2: against the ANN, DC loses images 10 and 11 and gains none.
-	_, dcCI, err := leakage.PairedDifference(dc, ann, pairedZ)
+	_, dcCI, err := leakage.PairedDifference(dc, ann, leakage.Z95)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestReportPairedIntervals(t *testing.T) {
 	}
 	// Newcombe's interval for e = 8, f = 4, g = 2, h = 6 of 20 (the
 	// leakage package's tests check the formula against published values).
-	_, ci, err := leakage.PairedDifference(cetod, dc, pairedZ)
+	_, ci, err := leakage.PairedDifference(cetod, dc, leakage.Z95)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 		}
 		hits = append(hits, *src.hits)
 	}
-	d, ci, err := leakage.PairedDifference(hits[1], hits[0], pairedZ)
+	d, ci, err := leakage.PairedDifference(hits[1], hits[0], leakage.Z95)
 	if err != nil {
 		return nil, err
 	}

@@ -76,12 +76,9 @@ type PairedAccuracy struct {
 	OnlyOther  int              `json:"only_other_right"`
 }
 
-// pairedZ is the normal quantile of a two-sided 95 % interval.
-const pairedZ = 1.959963984540054
-
 // paired compares the evaluated model's hits with other's, image by image.
 func paired(path string, hits, other []bool) (*PairedAccuracy, error) {
-	d, ci, err := leakage.PairedDifference(hits, other, pairedZ)
+	d, ci, err := leakage.PairedDifference(hits, other, leakage.Z95)
 	if err != nil {
 		return nil, err
 	}
