@@ -202,7 +202,8 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 		name := "eval-" + t.stage
 		evals = append(evals, name)
 		out = append(out, Stage{Name: name, Deps: []string{t.stage},
-			Settings: map[string]any{"eval": ev, "data": c.Data, "model": map[string]any{"name": t.name, "role": t.role, "per_class": t.perClass, "sweep": t.sweep}},
+			Settings: map[string]any{"eval": ev, "data": c.Data, "model": map[string]any{"name": t.name, "role": t.role, "per_class": t.perClass, "sweep": t.sweep},
+				"records": evalRecords},
 			RealData: true, Reads: "the test split", Seed: ev.Seed,
 			Run: func(ctx context.Context, dir string, in Inputs, p progress.Func) (any, error) {
 				return evaluateOne(ctx, c.Data, ev, in, t, p)
@@ -235,6 +236,12 @@ func measureStages(c Config, seed func(uint64) uint64, targets []evalTarget) []S
 			}},
 	}...)
 }
+
+// evalRecords names what an eval-* stage's result holds beyond the
+// accuracies: the test images' hits (Evaluated.Hits), which the report's
+// paired intervals need. It enters the stage's hash, so that an evaluation
+// cached before its result held them runs again.
+const evalRecords = "hits"
 
 // digests remembers the weights digests of imported models by path, size
 // and modification time: a sweep builds its graph once per point and per

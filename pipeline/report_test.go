@@ -232,3 +232,23 @@ func FuzzUnpackHits(f *testing.F) {
 		}
 	})
 }
+
+// Every eval-* stage hashes what its result records, so that an evaluation
+// cached before it recorded its hits runs again for the report's intervals.
+func TestEvalStagesRecordHits(t *testing.T) {
+	c := Defaults()
+	c.Name, c.Workdir = "t", t.TempDir()
+	n := 0
+	for _, s := range Build(c).Stages {
+		if !strings.HasPrefix(s.Name, "eval-") {
+			continue
+		}
+		n++
+		if got := s.Settings.(map[string]any)["records"]; got != "hits" {
+			t.Errorf("%s: records %v, want hits", s.Name, got)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no eval-* stage")
+	}
+}
