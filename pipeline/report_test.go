@@ -142,33 +142,23 @@ func TestReportPairedIntervals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
+	wantLines(t, section(all, "## Table 2"),
 		"| model | kind | T | test accuracy | Δ vs ANN \\[95 % CI\\] | note |",
 		"| ANN | ANN | – | 60.0 % | – |  |",
 		fmt.Sprintf("| DC | SNN | 8 | 50.0 %% | −10.0 pp \\[%s, %s\\] |  |", signedPct(dcCI.Lo), signedPct(dcCI.Hi)),
-		"| DC + CET | SNN | 8 | 45.0 % | – |  |",
-	} {
-		if !strings.Contains(section(all, "## Table 2"), want) {
-			t.Errorf("report.md lacks %q:\n%s", want, section(all, "## Table 2"))
-		}
-	}
+		"| DC + CET | SNN | 8 | 45.0 % | – |  |")
 	// Newcombe's interval for e = 8, f = 4, g = 2, h = 6 of 20 (the
 	// leakage package's tests check the formula against published values).
 	_, ci, err := leakage.PairedDifference(cetod, dc, leakage.Z95)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
+	wantLines(t, md,
 		"| model | T | test accuracy | Δ vs DC \\[95 % CI\\] |",
 		"| DC | 8 | 50.0 % | 0.0 pp |",
 		fmt.Sprintf("| DC + CET + OD | 8 | 60.0 %% | +10.0 pp \\[%s, %s\\] |", signedPct(ci.Lo), signedPct(ci.Hi)),
 		"| DC + CET | 8 | 45.0 % | −5.0 pp |",
-		"Newcombe's paired 95 % interval",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("report.md lacks %q:\n%s", want, md)
-		}
-	}
+		"Newcombe's paired 95 % interval")
 	if ci.Lo >= 0.1 || ci.Hi <= 0.1 || ci.Lo > 0 {
 		t.Errorf("interval %+v: want one around +10 pp reaching below 0 (6 discordant images of 20)", ci)
 	}
@@ -176,6 +166,16 @@ func TestReportPairedIntervals(t *testing.T) {
 	ev.Models[1].Hits = packHits(cetod[:8])
 	if err := WriteReport(t.TempDir(), Defaults(), "", "x", time.Now(), []Executed{executed(t, "eval", ev)}); err == nil {
 		t.Error("hits of 8 images for a 20-image split accepted")
+	}
+}
+
+// wantLines reports each of wants that the Markdown text md lacks.
+func wantLines(t *testing.T, md string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
 	}
 }
 

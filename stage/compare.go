@@ -91,13 +91,13 @@ func CompareCalibration(ctx context.Context, j CompareJob, p progress.Func) (*Co
 		run  *CalibrationRun
 		name string
 		set  *imageset.Set
-		hits *[]bool
-	}{{&res.Synthetic, "synthetic:" + j.Synth.Path, &j.Synth.Set.Set, new([]bool)}, {&res.Real, "real:" + j.Real.Name, j.Real, new([]bool)}} {
+	}{{&res.Synthetic, "synthetic:" + j.Synth.Path, &j.Synth.Set.Set}, {&res.Real, "real:" + j.Real.Name, j.Real}} {
 		res.Images = min(k, src.set.Len())
-		if *src.run, *src.hits, err = calibrateOn(ctx, j, src.set, src.name, s.Sampling(k, norm), o, res.Images, p); err != nil {
+		var h []bool
+		if *src.run, h, err = calibrateOn(ctx, j, src.set, src.name, s.Sampling(k, norm), o, res.Images, p); err != nil {
 			return nil, err
 		}
-		hits = append(hits, *src.hits)
+		hits = append(hits, h)
 	}
 	d, ci, err := leakage.PairedDifference(hits[1], hits[0], leakage.Z95)
 	if err != nil {
