@@ -141,7 +141,7 @@ func Attack(ctx context.Context, j AttackJob, p progress.Func) (*AttackRecord, e
 	if err != nil {
 		return nil, err
 	}
-	digest, err := weightsSHA256(j.Model)
+	digest, err := j.Model.WeightsSHA256()
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +255,6 @@ type AuditModel struct {
 	Kind          string `json:"kind"`
 	Timesteps     int    `json:"timesteps,omitempty"`
 	Recipe        string `json:"recipe,omitempty"`
-}
-
-// weightsSHA256 returns the digest of m's weights: its card's, which
-// loading checked against the file, or the file's own for a card that
-// records none.
-func weightsSHA256(m *Model) (string, error) {
-	if d := m.Card.WeightsSHA256; d != "" {
-		return d, nil
-	}
-	return modelfile.WeightsDigest(m.Path)
 }
 
 // AuditRecord is the audit's record (audit.ReportFile): the report, the
@@ -426,14 +416,14 @@ func auditRecord(j AuditJob, rep *audit.Report) (*AuditRecord, error) {
 			"training (earlier)": "the attacked models were converted and encrypted without real data; only their ANN and the evaluator were trained on it",
 		}}
 	for _, e := range j.Evaluators {
-		d, err := weightsSHA256(e.Model)
+		d, err := e.Model.WeightsSHA256()
 		if err != nil {
 			return nil, err
 		}
 		rec.EvaluatorModels = append(rec.EvaluatorModels, AuditModel{Name: e.Name, Path: e.Model.Path, WeightsSHA256: d, Kind: string(e.Model.Card.Kind)})
 	}
 	for _, m := range j.Models {
-		d, err := weightsSHA256(m.Model)
+		d, err := m.Model.WeightsSHA256()
 		if err != nil {
 			return nil, err
 		}

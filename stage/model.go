@@ -131,6 +131,16 @@ func LoadModel(path string, r Role, want modelfile.Kind) (*Model, error) {
 // IsSNN reports whether the model is a spiking network.
 func (m *Model) IsSNN() bool { return m.Card.SNN != nil }
 
+// WeightsSHA256 returns the SHA-256 of the model's weights file: its
+// card's, which loading checked against the file, or, for a card of an
+// earlier version that records none, the file's own.
+func (m *Model) WeightsSHA256() (string, error) {
+	if d := m.Card.WeightsSHA256; d != "" {
+		return d, nil
+	}
+	return modelfile.WeightsDigest(m.Path)
+}
+
 // Spiking returns the model's spiking network, with T replaced by
 // timesteps when positive.
 func (m *Model) Spiking(timesteps int) (*snn.Network, error) {

@@ -145,13 +145,11 @@ func NIRSemantics(c *snn.Config) string {
 func nirNetwork(m *Model) (nir.Network, error) {
 	c := *m.Card
 	c.Provenance.ImportedNIR = ""
-	if c.WeightsSHA256 == "" { // a card of an earlier version
-		sum, err := modelfile.WeightsDigest(m.Path)
-		if err != nil {
-			return nir.Network{}, inputErr(RoleModel, m.Path, err)
-		}
-		c.WeightsSHA256 = sum
+	sum, err := m.WeightsSHA256()
+	if err != nil {
+		return nir.Network{}, inputErr(RoleModel, m.Path, err)
 	}
+	c.WeightsSHA256 = sum
 	card, err := json.Marshal(c)
 	if err != nil {
 		return nir.Network{}, err
